@@ -1,0 +1,1 @@
+"""CNN Lab engine: datasets, architectures, training, inspection, evaluation, runs on disk."""

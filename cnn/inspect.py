@@ -1,0 +1,311 @@
+"""Look inside a trained CNN: probabilities, every conv/pool activation, filters, Grad-CAM.
+
+`Inspector(model)` builds, once per model, a multi-output Keras model (input -> each conv and
+pooling output, the input of the "predictions" layer, the probabilities) and two compiled
+`tf.function`s for one image: a forward pass, and a forward pass plus Grad-CAM taken with
+`tf.GradientTape`. `Inspector.run` then costs one graph call, never `model.predict`.
+
+What an activation is: the output of the Conv2D (or pooling) layer itself. When the
+activation function is inside the conv (`Conv2D(..., activation="relu")`) that is the
+activated map; when a separate BatchNormalization/Activation layer follows, it is the raw
+conv output. Only the model's top-level layers are inspected (a nested sub-model counts as
+one layer and is not looked into).
+
+Grad-CAM (Selvaraju et al., 2017) uses the last conv layer: the gradient of the class score
+(the pre-softmax logit when "predictions" is a softmax Dense layer, else the probability)
+with respect to that layer's output, averaged over space, weights its channels; the
+weighted sum is passed through ReLU, resized (bilinear) to the input size and scaled to [0, 1].
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+PREDICTIONS_LAYER = "predictions"  # name of the final softmax Dense layer of every model
+POOL_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
+NO_CONV_REASON = "This model has no convolution layer, so there is no feature map for Grad-CAM."
+NOT_REQUESTED_REASON = "Grad-CAM was not requested."
+
+
+@dataclass(repr=False)
+class LayerActivation:
+    """The output of one conv or pooling layer for one image.
+
+    Attributes:
+        name: Keras layer name.
+        kind: "conv" or "pool".
+        array: float32 (h, w, channels).
+    """
+
+    name: str
+    kind: str
+    array: np.ndarray
+
+    def __repr__(self) -> str:
+        return f"LayerActivation(name={self.name!r}, kind={self.kind!r}, shape={self.array.shape})"
+
+
+@dataclass(repr=False)
+class Inspection:
+    """Everything one forward pass tells about one image.
+
+    Attributes:
+        probabilities: float32 (num_classes,).
+        activations: every conv and pooling layer output, in model order.
+        gradcam: float32 (h, w) in [0, 1] at the input resolution, or None.
+        gradcam_class: the class the heat map explains, or None.
+        gradcam_layer: the conv layer the heat map was taken from, or None.
+        gradcam_reason: why `gradcam` is None (a sentence), else None.
+    """
+
+    probabilities: np.ndarray
+    activations: list[LayerActivation]
+    gradcam: np.ndarray | None = None
+    gradcam_class: int | None = None
+    gradcam_layer: str | None = None
+    gradcam_reason: str | None = None
+
+    @property
+    def predicted_class(self) -> int:
+        """Index of the most probable class."""
+        return int(np.argmax(self.probabilities))
+
+    def __repr__(self) -> str:
+        maps = ", ".join(f"{a.name}{a.array.shape}" for a in self.activations)
+        cam = (
+            "None"
+            if self.gradcam is None
+            else f"{self.gradcam.shape} of class {self.gradcam_class}"
+        )
+        return (
+            f"Inspection(predicted_class={self.predicted_class}, "
+            f"p={self.probabilities.max():.3f}, activations=[{maps}], gradcam={cam})"
+        )
+
+
+def conv_layer_names(model: keras.Model) -> list[str]:
+    """Names of the model's Conv2D layers, in model order.
+
+    Args:
+        model: a Keras model.
+
+    Returns:
+        The layer names.
+    """
+    return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+
+
+def filters(model: keras.Model) -> list[tuple[str, np.ndarray]]:
+    """The learned kernels of every Conv2D layer.
+
+    Args:
+        model: a built Keras model.
+
+    Returns:
+        (layer name, float32 kernel of shape (kh, kw, in_channels, out_channels)) per conv layer.
+    """
+    return [
+        (layer.name, np.asarray(layer.kernel, dtype=np.float32))
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Conv2D)
+    ]
+
+
+def filter_images(kernel: np.ndarray) -> np.ndarray:
+    """Turn a conv kernel into one small image per filter, for display.
+
+    Each filter is scaled to [0, 1] on its own (min -> 0, max -> 1; a constant filter
+    becomes 0.5), so weak and strong filters are equally visible.
+
+    Args:
+        kernel: (kh, kw, in_channels, out_channels) as returned by `filters`.
+
+    Returns:
+        float32 (out_channels, kh, kw, 3) when in_channels == 3 (shown as RGB), else
+        (out_channels, kh, kw) averaged over the input channels.
+    """
+    kernel = np.asarray(kernel, dtype=np.float32)
+    if kernel.ndim != 4:
+        raise ValueError(f"A conv kernel has 4 dimensions (kh, kw, in, out), got {kernel.shape}.")
+    images = np.moveaxis(kernel, -1, 0)  # (out, kh, kw, in)
+    if images.shape[-1] != 3:
+        images = images.mean(axis=-1)
+    axes = tuple(range(1, images.ndim))
+    low = images.min(axis=axes, keepdims=True)
+    span = images.max(axis=axes, keepdims=True) - low
+    scaled = np.where(span > 0, (images - low) / np.where(span > 0, span, 1.0), 0.5)
+    return scaled.astype(np.float32)
+
+
+class Inspector:
+    """Compiled one-image inspection of a classifier.
+
+    Built once per loaded model (cache it next to the model); `run` is then cheap enough
+    for every rerun of a page. It holds no global state, so one instance per session is safe.
+
+    Args:
+        model: a Keras functional or Sequential model taking float32 (h, w, c) images and
+            ending in a softmax Dense layer named "predictions". A Sequential model without
+            a defined input is built on the first `run` from that image's shape.
+
+    Example:
+        >>> inspector = Inspector(model)
+        >>> result = inspector.run(image)            # image: float32 (28, 28, 1) in [0, 1]
+        >>> result.probabilities.argmax(), result.gradcam.shape
+        (7, (28, 28))
+    """
+
+    def __init__(self, model: keras.Model) -> None:
+        self.model = model
+        self._lock = threading.Lock()
+        self._inspected = [
+            (layer.name, "conv" if isinstance(layer, keras.layers.Conv2D) else "pool")
+            for layer in model.layers
+            if isinstance(layer, (keras.layers.Conv2D, *POOL_TYPES))
+        ]
+        convs = [name for name, kind in self._inspected if kind == "conv"]
+        self.gradcam_layer: str | None = convs[-1] if convs else None
+        self.gradcam_reason: str | None = None if convs else NO_CONV_REASON
+        self.score = "probability"
+        self.input_shape: tuple | None = None
+        self._forward = None
+        self._forward_gradcam = None
+        if _has_inputs(model):
+            self._build()
+
+    def __repr__(self) -> str:
+        maps = ", ".join(f"{name}:{kind}" for name, kind in self._inspected)
+        shape = "not built yet" if self.input_shape is None else self.input_shape
+        return (
+            f"Inspector(model={self.model.name!r}, input={shape}, activations=[{maps}], "
+            f"gradcam_layer={self.gradcam_layer!r}, score={self.score!r})"
+        )
+
+    def _build(self) -> None:
+        """Build the multi-output model and the compiled functions (once)."""
+        model = self.model
+        self.input_shape = tuple(model.inputs[0].shape[1:])
+        head = _softmax_dense(model)
+        self.score = "probability" if head is None else "logit"
+        outputs = [model.get_layer(name).output for name, _ in self._inspected]
+        outputs.append(model.outputs[0] if head is None else head.input)
+        outputs.append(model.outputs[0])
+        multi = keras.Model(model.inputs[0], outputs, name=f"{model.name}_inspection")
+        cam_index = None
+        if self.gradcam_layer is not None:
+            cam_index = [name for name, _ in self._inspected].index(self.gradcam_layer)
+        signature = [tf.TensorSpec((1, *self.input_shape), tf.float32)]
+
+        @tf.function(input_signature=signature, reduce_retracing=True)
+        def forward(image):
+            return multi(image, training=False)
+
+        @tf.function(
+            input_signature=[*signature, tf.TensorSpec((), tf.int32)], reduce_retracing=True
+        )
+        def forward_gradcam(image, class_index):
+            with tf.GradientTape() as tape:
+                tape.watch(image)
+                results = multi(image, training=False)
+                probabilities = results[-1]
+                # A negative class index means "the top class".
+                chosen = tf.where(
+                    class_index < 0, tf.argmax(probabilities[0], output_type=tf.int32), class_index
+                )
+                if head is None:
+                    score = probabilities[0, chosen]
+                else:
+                    logits = tf.matmul(results[-2], head.kernel)
+                    if head.use_bias:
+                        logits = logits + head.bias
+                    score = logits[0, chosen]
+            feature_map = results[cam_index]
+            grads = tape.gradient(score, feature_map)
+            # Channel weights = spatial mean of the gradients; weighted sum, ReLU, resize, scale.
+            weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
+            cam = tf.nn.relu(tf.reduce_sum(feature_map * weights, axis=-1, keepdims=True))
+            cam = tf.image.resize(cam, tf.shape(image)[1:3])[0, :, :, 0]
+            cam = tf.math.divide_no_nan(cam, tf.reduce_max(cam))
+            return results, tf.clip_by_value(cam, 0.0, 1.0), chosen
+
+        self._forward = forward
+        self._forward_gradcam = forward_gradcam if cam_index is not None else None
+
+    def _image_batch(self, x: np.ndarray) -> np.ndarray:
+        """Check one image and return it as float32 (1, h, w, c), building the model if needed."""
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim == 3:
+            x = x[None]
+        if x.ndim != 4 or x.shape[0] != 1:
+            raise ValueError(f"Inspect one image of shape (h, w, c), got an array of {x.shape}.")
+        if self._forward is None:
+            with self._lock:
+                if self._forward is None:
+                    self.model(x, training=False)
+                    self._build()
+        expected = self.input_shape
+        if any(e is not None and e != got for e, got in zip(expected, x.shape[1:], strict=True)):
+            raise ValueError(f"This model expects images of shape {expected}, got {x.shape[1:]}.")
+        return x
+
+    def run(
+        self, x: np.ndarray, gradcam: bool = True, gradcam_class: int | None = None
+    ) -> Inspection:
+        """Inspect one image: probabilities, every conv/pool activation and Grad-CAM.
+
+        Args:
+            x: float32 (h, w, c) or (1, h, w, c), values in [0, 1].
+            gradcam: whether to compute the Grad-CAM heat map (costs a backward pass).
+            gradcam_class: class to explain; the most probable class when None.
+
+        Returns:
+            An `Inspection`. `gradcam` is None with `gradcam_reason` set when it was not
+            requested or the model has no conv layer.
+        """
+        batch = self._image_batch(x)
+        cam = chosen = None
+        reason = NOT_REQUESTED_REASON if not gradcam else self.gradcam_reason
+        if gradcam and self._forward_gradcam is not None:
+            num_classes = int(self.model.outputs[0].shape[-1])
+            if gradcam_class is not None and not 0 <= gradcam_class < num_classes:
+                raise ValueError(f"gradcam_class must be in 0..{num_classes - 1}.")
+            index = -1 if gradcam_class is None else int(gradcam_class)
+            results, cam, chosen = self._forward_gradcam(batch, tf.constant(index, tf.int32))
+            cam, chosen = cam.numpy(), int(chosen)
+        else:
+            results = self._forward(batch)
+        activations = [
+            LayerActivation(name, kind, tensor.numpy()[0])
+            for (name, kind), tensor in zip(self._inspected, results, strict=False)
+        ]
+        return Inspection(
+            probabilities=results[-1].numpy()[0],
+            activations=activations,
+            gradcam=cam,
+            gradcam_class=chosen,
+            gradcam_layer=self.gradcam_layer if cam is not None else None,
+            gradcam_reason=reason,
+        )
+
+
+def _has_inputs(model: keras.Model) -> bool:
+    """Whether the model has a defined symbolic input (an unbuilt Sequential has none)."""
+    try:
+        return bool(model.inputs)
+    except (AttributeError, ValueError):
+        return False
+
+
+def _softmax_dense(model: keras.Model) -> keras.layers.Dense | None:
+    """The "predictions" layer when it is a softmax Dense layer (so its logits can be used)."""
+    try:
+        layer = model.get_layer(PREDICTIONS_LAYER)
+    except ValueError:
+        return None
+    is_softmax = getattr(layer, "activation", None) is keras.activations.softmax
+    return layer if isinstance(layer, keras.layers.Dense) and is_softmax else None
