@@ -1,0 +1,641 @@
+"""Turn drawings, uploads and photos into exactly what a model receives, keeping every step.
+
+The Predict page and the CLI both call these functions, so what a student sees is what the
+model got. Every function returns a `Steps`: the intermediate images (for display), the
+final float32 input in [0, 1], and notes saying what was decided on the way (for example
+"the colours were inverted"). Anything a user can feed in that cannot become an input
+raises `PreprocessError` with a sentence a student understands; an empty canvas raises
+its subclass `NothingDrawn`.
+
+Three methods, named in a run's preprocessing record:
+- "mnist_digit": the MNIST method (ink, crop, longer side to 20 px, centre of mass in 28x28);
+- "grayscale_item": centre crop and resize to one channel, light item on black (Fashion-MNIST);
+- "photo": centre crop and resize, RGB.
+
+Arrays passed in may be any numeric dtype: bool becomes 0/255, uint8 is used as is, uint16
+is scaled by 1/257, floats that lie within [0, 1] are scaled by 255, and any other integer or
+float values are clipped to [0, 255]. Shapes (h, w), (h, w, 1) gray, (h, w, 2) gray + alpha,
+(h, w, 3) RGB and (h, w, 4) RGBA are accepted.
+
+Example:
+    >>> steps = prepare_upload(load_image("seven.jpg"), run.preprocessing)
+    >>> probabilities = model(steps.input[None])
+
+Uses numpy, OpenCV and Pillow only (never TensorFlow), so it is cheap to import.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+# Files and arrays
+MAX_FILE_BYTES = 200 * 1024 * 1024  # largest file read (Streamlit's default upload limit)
+MAX_PIXELS = 40_000_000  # largest image accepted (width x height), checked before decoding
+MIN_SIDE = 8  # smallest width or height accepted, in pixels
+SIXTEEN_BIT_DIVISOR = 257  # 65535 / 255: maps 16-bit samples onto 0..255 without clipping
+
+# The MNIST method
+MNIST_SIZE = 28  # side of an MNIST image
+MNIST_BOX = 20  # the digit's longer side after scaling, as in the original MNIST
+INK_THRESHOLD = 40  # an ink value (0..255) above this counts as drawn
+MIN_INK_PIXELS = 4  # fewer inked pixels than this is "nothing drawn" (a stray click)
+FLAT_TOLERANCE = 8  # a canvas whose gray values span less than this is one flat colour
+TRANSPARENT_ALPHA = 128  # a border alpha below this means the canvas background is transparent
+LIGHT = 128  # gray values at or above this count as light (background or ink polarity)
+
+# A photo of a digit on paper
+PHOTO_WORK_SIDE = 512  # photos are scaled to this longer side before thresholding
+BLUR_KERNEL = 5  # Gaussian blur before thresholding, in pixels (odd)
+BLOCK_FRACTION = 1 / 8  # adaptive-threshold neighbourhood, as a fraction of the longer side
+THRESHOLD_OFFSET = 10  # a pixel this much darker than its neighbourhood is ink
+OPENING_KERNEL = 3  # the opening removes specks thinner than this, in pixels
+POLARITY_MARGIN = 2  # mean above median by this much: light ink is the minority (dark paper)
+MIN_COMPONENT_FRACTION = 0.0005  # ink blobs smaller than this share of the photo are noise
+KEEP_FRACTION = 0.15  # blobs this large relative to the main one are kept (broken strokes)
+
+# Model inputs
+METHODS = ("mnist_digit", "grayscale_item", "photo")  # preprocessing methods a run can record
+MAX_MODEL_SIDE = 1024  # largest model input side accepted from a preprocessing record
+
+_TRUNCATION_LOCK = threading.Lock()  # guards Pillow's global LOAD_TRUNCATED_IMAGES switch
+
+
+class PreprocessError(ValueError):
+    """An input that cannot become a model input; the message says why in one sentence."""
+
+
+class NothingDrawn(PreprocessError):
+    """The canvas or photo holds no ink to read: nothing to predict yet."""
+
+
+@dataclass
+class Steps:
+    """Every image on the way from what the user gave to what the model gets.
+
+    Attributes:
+        steps: (title, uint8 image of shape (h, w) or (h, w, 3)) in the order they happened.
+        input: float32 array (h, w, c) in [0, 1]: exactly what the model receives.
+        notes: sentences about decisions taken (inversions, conversions).
+    """
+
+    steps: list[tuple[str, np.ndarray]]
+    input: np.ndarray
+    notes: list[str] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        titles = " -> ".join(title for title, _ in self.steps)
+        return (
+            f"Steps({titles}; input {self.input.dtype} {self.input.shape}; {len(self.notes)} notes)"
+        )
+
+
+def load_image(data: bytes | str | Path) -> np.ndarray:
+    """Read an image file into a uint8 RGB array, refusing anything unsafe or broken.
+
+    The size in the header is checked before any pixel is decoded (decompression bombs);
+    truncated files raise instead of half-decoding. EXIF orientation is applied, animated
+    images give their first frame, transparency is composited on white, and 16-bit images
+    are scaled (not clipped) to 8 bit.
+
+    Args:
+        data: the file's bytes, or a path to it.
+
+    Returns:
+        uint8 array of shape (h, w, 3).
+
+    Raises:
+        PreprocessError: the file is empty, not an image, damaged, too large or too small.
+    """
+    raw = _read_bytes(data)
+    try:
+        with Image.open(io.BytesIO(raw)) as img:
+            _check_dimensions(*img.size)
+            with _TRUNCATION_LOCK:
+                allowed = ImageFile.LOAD_TRUNCATED_IMAGES
+                ImageFile.LOAD_TRUNCATED_IMAGES = False
+                try:
+                    img.load()
+                finally:
+                    ImageFile.LOAD_TRUNCATED_IMAGES = allowed
+            oriented = ImageOps.exif_transpose(img)
+            return _to_rgb(_as_image(_pil_pixels(oriented), "The image"))
+    except PreprocessError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise PreprocessError(
+            f"The image is too large to open safely (the limit is {MAX_PIXELS // 1_000_000} "
+            "megapixels)."
+        ) from err
+    except UnidentifiedImageError as err:
+        raise PreprocessError(
+            "This file is not an image that can be read: use a PNG, JPEG, GIF, BMP, WebP "
+            "or TIFF picture."
+        ) from err
+    except Exception as err:  # decoders raise many kinds of errors on damaged files
+        raise PreprocessError(
+            "The image file is damaged or incomplete (for example a download that stopped "
+            "early), so it cannot be read."
+        ) from err
+
+
+def digit_from_canvas(rgba: np.ndarray) -> Steps:
+    """Turn a drawing into a 28x28 MNIST-style digit (white on black), keeping every step.
+
+    The ink is the alpha channel when the canvas background is transparent, otherwise the
+    difference from the background colour (dark ink on light or light ink on dark, decided
+    by the canvas border). Then: crop to the ink's bounding box, scale the longer side to
+    20 px keeping the aspect ratio (anti-aliased), and place it in 28x28 so that its centre
+    of mass is in the middle, as the MNIST creators did.
+
+    A canvas of one flat colour has no digit shape: a light or transparent one is
+    `NothingDrawn`, a dark one (for example painted all black) is a `PreprocessError`.
+
+    Args:
+        rgba: the canvas, (h, w, 4) RGBA, or (h, w), (h, w, 1), (h, w, 2), (h, w, 3).
+
+    Returns:
+        Steps with input of shape (28, 28, 1).
+
+    Raises:
+        NothingDrawn: the canvas is empty or holds only a few stray pixels.
+        PreprocessError: the array is not an image or the canvas is all ink.
+    """
+    canvas, ink, notes = _canvas_ink(rgba)
+    steps = [("canvas", canvas), ("ink", ink)]
+    digit = _mnist_centre(ink, steps)
+    return Steps(steps, _to_input(digit), notes)
+
+
+def digit_from_photo(rgb: np.ndarray) -> Steps:
+    """Find a handwritten digit in a photo of paper and make it a 28x28 MNIST-style digit.
+
+    Steps: grayscale (scaled to a working size), blur, adaptive threshold (copes with
+    shadows and uneven light), invert so ink is white, morphological opening to drop specks,
+    keep the largest ink blob near the centre (plus nearby large pieces of it) and drop blobs
+    touching the photo's border (paper edges), then the same crop, 20 px scaling and centre
+    of mass as `digit_from_canvas`. An image that is mostly dark with light ink (such as an
+    MNIST sample) is inverted first, with a note.
+
+    Args:
+        rgb: the photo, (h, w, 3) RGB or any shape accepted by the module.
+
+    Returns:
+        Steps with input of shape (28, 28, 1).
+
+    Raises:
+        NothingDrawn: no digit-sized ink was found away from the border.
+        PreprocessError: the array is not an image.
+    """
+    photo = _to_rgb(_as_image(rgb, "The photo"))
+    steps: list[tuple[str, np.ndarray]] = [("photo", photo)]
+    notes: list[str] = []
+
+    # Gray at a fixed working size, so kernel sizes mean the same for every photo
+    gray = _resize_longer(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY), PHOTO_WORK_SIDE)
+    steps.append(("grayscale", gray))
+    if gray.mean() > np.median(gray) + POLARITY_MARGIN:
+        gray = 255 - gray
+        steps.append(("inverted (light ink on dark)", gray))
+        notes.append("The picture is light ink on a dark background, so it was inverted first.")
+
+    # Local threshold: ink is darker than its own neighbourhood, whatever the lighting
+    blurred = cv2.GaussianBlur(gray, (BLUR_KERNEL, BLUR_KERNEL), 0)
+    steps.append(("blurred", blurred))
+    block = max(3, int(max(gray.shape) * BLOCK_FRACTION) | 1)
+    binary = cv2.adaptiveThreshold(
+        blurred, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, THRESHOLD_OFFSET
+    )
+    steps.append(("adaptive threshold", binary))
+    ink = 255 - binary
+    steps.append(("inverted (ink white)", ink))
+
+    # Drop specks, then everything that is not the digit
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (OPENING_KERNEL, OPENING_KERNEL))
+    opened = cv2.morphologyEx(ink, cv2.MORPH_OPEN, kernel)
+    steps.append(("opened (specks removed)", opened))
+    digit_mask = _digit_components(opened)
+    steps.append(("digit (border and small blobs dropped)", digit_mask))
+
+    digit = _mnist_centre(digit_mask, steps)
+    return Steps(steps, _to_input(digit), notes)
+
+
+def photo_to_input(
+    rgb: np.ndarray,
+    image_size: tuple[int, int],
+    channels: int = 3,
+    invert_light_background: bool = False,
+) -> Steps:
+    """Centre-crop a picture to the model's aspect ratio and resize it, as in training.
+
+    Downscaling uses area averaging (cv2.INTER_AREA, no aliasing), upscaling bilinear.
+
+    Args:
+        rgb: the picture, (h, w, 3) RGB or any shape accepted by the module.
+        image_size: the model's (height, width).
+        channels: 3 for RGB models, 1 for grayscale ones.
+        invert_light_background: invert when the border is lighter than the centre, for
+            models trained on light items on black (Fashion-MNIST); a note says so.
+
+    Returns:
+        Steps with input of shape (height, width, channels).
+
+    Raises:
+        PreprocessError: the array is not an image, or the size or channels are invalid.
+    """
+    height, width = _check_image_size(image_size)
+    channels = _check_channels(channels)
+    original = _to_rgb(_as_image(rgb, "The picture"))
+    steps: list[tuple[str, np.ndarray]] = [("original", original)]
+    notes: list[str] = []
+
+    crop = _centre_crop(original, width / height)
+    steps.append(("centre crop", crop))
+    shrinking = crop.shape[0] > height
+    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+    resized = cv2.resize(crop, (width, height), interpolation=interpolation)
+    if channels == 1:
+        resized = cv2.cvtColor(resized, cv2.COLOR_RGB2GRAY)
+        notes.append("Converted to grayscale because this model takes one channel.")
+    steps.append((f"resized {height}x{width}", resized))
+
+    if invert_light_background:
+        gray = resized if channels == 1 else cv2.cvtColor(resized, cv2.COLOR_RGB2GRAY)
+        centre = gray[height // 4 : height - height // 4, width // 4 : width - width // 4]
+        if _border(gray).mean() > centre.mean():
+            resized = 255 - resized
+            steps.append(("inverted", resized))
+            notes.append(
+                "The background was lighter than the object, so the picture was inverted: "
+                "this model was trained on light items on a black background."
+            )
+    return Steps(steps, _to_input(resized), notes)
+
+
+def prepare_drawing(rgba: np.ndarray, preprocessing: dict) -> Steps:
+    """Prepare a canvas drawing for a model, following the run's preprocessing record.
+
+    Digit models get the MNIST method. Other models get the drawing converted to a picture
+    first (black ink on white for photo models, white on black for grayscale-item models),
+    with a note saying so.
+
+    Args:
+        rgba: the canvas, (h, w, 4) RGBA or any shape accepted by the module.
+        preprocessing: {"method": ..., "image_size": [h, w], "channels": c} from run.json.
+
+    Returns:
+        Steps whose input fits the model.
+
+    Raises:
+        NothingDrawn: the canvas is empty.
+        PreprocessError: the drawing or the record cannot be used.
+    """
+    method, image_size, channels = _check_record(preprocessing)
+    if method == "mnist_digit":
+        return _fit_digit(digit_from_canvas(rgba), image_size, channels)
+
+    canvas, ink, notes = _canvas_ink(rgba)
+    if method == "photo":
+        picture = 255 - ink
+        notes.append(
+            "The drawing was turned into black ink on white paper because this model was "
+            "trained on photos."
+        )
+    else:
+        picture = ink
+        notes.append(
+            "The drawing was turned into a white shape on black because this model was "
+            "trained on light items on a black background."
+        )
+    result = photo_to_input(picture, image_size, channels)
+    steps = [("canvas", canvas), ("converted drawing", result.steps[0][1]), *result.steps[1:]]
+    return Steps(steps, result.input, notes + result.notes)
+
+
+def prepare_upload(rgb: np.ndarray, preprocessing: dict) -> Steps:
+    """Prepare an uploaded picture for a model, following the run's preprocessing record.
+
+    Digit models get `digit_from_photo`; grayscale-item models get one channel with light
+    backgrounds inverted; photo models get a centre crop and resize.
+
+    Args:
+        rgb: the picture, (h, w, 3) RGB (from `load_image`) or any shape accepted.
+        preprocessing: {"method": ..., "image_size": [h, w], "channels": c} from run.json.
+
+    Returns:
+        Steps whose input fits the model.
+
+    Raises:
+        NothingDrawn: a digit model found no digit in the picture.
+        PreprocessError: the picture or the record cannot be used.
+    """
+    method, image_size, channels = _check_record(preprocessing)
+    if method == "mnist_digit":
+        return _fit_digit(digit_from_photo(rgb), image_size, channels)
+    if method == "grayscale_item":
+        return photo_to_input(rgb, image_size, channels, invert_light_background=True)
+    return photo_to_input(rgb, image_size, channels)
+
+
+def _read_bytes(data: Any) -> bytes:
+    """The bytes of a file given as bytes or a path; refuses empty and oversized files."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+    elif isinstance(data, str | Path):
+        path = Path(data)
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise PreprocessError(_too_big_file_message())
+            raw = path.read_bytes()
+        except OSError as err:
+            raise PreprocessError(f"The file {path.name} could not be read.") from err
+    else:
+        raise PreprocessError("An image must be given as a file's bytes or a path to a file.")
+    if not raw:
+        raise PreprocessError("The file is empty (0 bytes), so there is no image in it.")
+    if len(raw) > MAX_FILE_BYTES:
+        raise PreprocessError(_too_big_file_message())
+    return raw
+
+
+def _too_big_file_message() -> str:
+    return f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; use a smaller image."
+
+
+def _check_dimensions(width: int, height: int) -> None:
+    """Refuse images too large to decode safely or too small to show anything."""
+    if width * height > MAX_PIXELS:
+        raise PreprocessError(
+            f"The image is too large ({width}x{height} pixels): the limit is "
+            f"{MAX_PIXELS // 1_000_000} megapixels."
+        )
+    if min(width, height) < MIN_SIDE:
+        raise PreprocessError(
+            f"The image is too small ({width}x{height} pixels): it must be at least "
+            f"{MIN_SIDE}x{MIN_SIDE}."
+        )
+
+
+def _pil_pixels(img: Image.Image) -> np.ndarray:
+    """Pixels of a decoded Pillow image as RGB, RGBA, 16-bit gray or float gray."""
+    if img.mode.startswith("I"):
+        # 16-bit (and 32-bit integer) gray: kept as 16 bit so _as_image scales it by 1/257
+        return np.clip(np.asarray(img), 0, 65535).astype(np.uint16)
+    if img.mode == "F":
+        return np.asarray(img)
+    if img.has_transparency_data:
+        return np.asarray(img.convert("RGBA"))
+    return np.asarray(img.convert("RGB"))
+
+
+def _as_image(array: Any, what: str) -> np.ndarray:
+    """Any numeric array as uint8 (h, w, c), c in 1..4, following the module's dtype rules."""
+    try:
+        image = np.asarray(array)
+    except (ValueError, TypeError) as err:
+        raise PreprocessError(f"{what} is not an image (it is not a grid of pixels).") from err
+    if image.dtype.kind not in "buif":
+        raise PreprocessError(f"{what} is not an image (it holds {image.dtype} values).")
+    if image.ndim == 2:
+        image = image[:, :, None]
+    if image.ndim != 3 or not 1 <= image.shape[2] <= 4:
+        raise PreprocessError(
+            f"{what} is not an image: expected height x width with 1 to 4 colour channels, "
+            f"got shape {image.shape}."
+        )
+    _check_dimensions(image.shape[1], image.shape[0])
+
+    if image.dtype == np.uint8:
+        return image
+    if image.dtype.kind == "b":
+        return image.astype(np.uint8) * 255
+    if image.dtype.kind == "u" and image.dtype.itemsize == 2:
+        return ((image.astype(np.uint32) + SIXTEEN_BIT_DIVISOR // 2) // SIXTEEN_BIT_DIVISOR).astype(
+            np.uint8
+        )
+    if image.dtype.kind == "f":
+        if not np.isfinite(image).all():
+            raise PreprocessError(f"{what} contains missing or infinite values.")
+        if image.min() >= 0 and image.max() <= 1:
+            return np.rint(image.astype(np.float32) * 255).astype(np.uint8)
+    return np.rint(np.clip(image.astype(np.float64), 0, 255)).astype(np.uint8)
+
+
+def _to_rgb(image: np.ndarray, background: int = 255) -> np.ndarray:
+    """uint8 (h, w, c) as RGB (h, w, 3); an alpha channel is composited on `background`."""
+    has_alpha = image.shape[2] in (2, 4)
+    colour = image[:, :, :-1] if has_alpha else image
+    if colour.shape[2] == 1:
+        colour = np.repeat(colour, 3, axis=2)
+    if not has_alpha:
+        return np.ascontiguousarray(colour)
+    alpha = image[:, :, -1:].astype(np.float32) / 255
+    blended = colour.astype(np.float32) * alpha + background * (1 - alpha)
+    return np.rint(blended).astype(np.uint8)
+
+
+def _border(image: np.ndarray) -> np.ndarray:
+    """The outermost ring of pixels of a 2-D image, flattened."""
+    return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
+
+
+def _canvas_ink(rgba: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The canvas for display (RGB) and its ink (uint8, white on black, strongest = 255)."""
+    image = _as_image(rgba, "The drawing")
+    transparent = image.shape[2] in (2, 4) and np.median(_border(image[:, :, -1])) < (
+        TRANSPARENT_ALPHA
+    )
+    if transparent:
+        # Transparent background: the alpha channel is the ink, whatever its colour
+        raw = image[:, :, -1]
+        colour = cv2.cvtColor(_to_rgb(image[:, :, :-1]), cv2.COLOR_RGB2GRAY)
+        inked = raw > INK_THRESHOLD
+        light_ink = inked.any() and colour[inked].mean() >= LIGHT
+        canvas = _to_rgb(image, background=0 if light_ink else 255)
+        notes = ["The ink was read from the canvas's transparency."]
+    else:
+        # Opaque background: ink is whatever differs from the border's colour
+        canvas = _to_rgb(image)
+        gray = cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY)
+        if int(gray.max()) - int(gray.min()) < FLAT_TOLERANCE:
+            if gray.mean() >= LIGHT:
+                raise NothingDrawn("Nothing drawn yet: draw a digit on the canvas.")
+            raise PreprocessError(
+                "The canvas is one flat dark colour, so there is no digit shape to read: "
+                "clear it and draw a single digit."
+            )
+        if np.median(_border(gray)) >= LIGHT:
+            raw = 255 - gray
+            notes = ["Dark ink on a light background: inverted to white on black, like MNIST."]
+        else:
+            raw = gray
+            notes = ["Light ink on a dark background: already white on black, like MNIST."]
+
+    # Background to 0, strongest ink to 255, so every pen and background look alike
+    ink = np.clip(raw.astype(np.int16) - int(np.median(_border(raw))), 0, 255)
+    if np.count_nonzero(ink > INK_THRESHOLD) < MIN_INK_PIXELS:
+        raise NothingDrawn("Nothing drawn yet: draw a digit on the canvas.")
+    ink = np.rint(ink * (255 / ink.max())).astype(np.uint8)
+    return canvas, ink, notes
+
+
+def _mnist_centre(ink: np.ndarray, steps: list[tuple[str, np.ndarray]]) -> np.ndarray:
+    """The MNIST method on an ink image (white on black): crop, 20 px, centre of mass.
+
+    Appends the intermediate images to `steps` and returns the 28x28 uint8 digit.
+    """
+    rows, cols = np.nonzero(ink > INK_THRESHOLD)
+    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    steps.append(("cropped to bounding box", crop))
+
+    # Longer side to 20 px, aspect kept; area averaging anti-aliases when shrinking
+    height, width = crop.shape
+    scale = MNIST_BOX / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    box = cv2.resize(crop, size, interpolation=interpolation)
+    steps.append((f"scaled to {MNIST_BOX} px", box))
+
+    # Shift so the centre of mass lands in the middle, never pushing ink out of the frame
+    mass = box.astype(np.float64)
+    total = mass.sum()
+    box_height, box_width = box.shape
+    centre_row = mass.sum(axis=1) @ np.arange(box_height) / total
+    centre_col = mass.sum(axis=0) @ np.arange(box_width) / total
+    top = int(np.clip(round(MNIST_SIZE / 2 - centre_row), 0, MNIST_SIZE - box_height))
+    left = int(np.clip(round(MNIST_SIZE / 2 - centre_col), 0, MNIST_SIZE - box_width))
+    digit = np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
+    digit[top : top + box_height, left : left + box_width] = box
+    steps.append((f"centred {MNIST_SIZE}x{MNIST_SIZE} (centre of mass)", digit))
+    return digit
+
+
+def _digit_components(binary: np.ndarray) -> np.ndarray:
+    """Keep the digit's blobs: the largest central one and large pieces near it."""
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    height, width = binary.shape
+    left, top, box_width, box_height, area = (stats[1:, i] for i in range(5))
+    touches_border = (left == 0) | (top == 0) | (left + box_width == width)
+    touches_border |= top + box_height == height
+    candidate = ~touches_border & (
+        area >= max(MIN_INK_PIXELS, MIN_COMPONENT_FRACTION * binary.size)
+    )
+    if count <= 1 or not candidate.any():
+        raise NothingDrawn(
+            "No digit found in the picture: write one dark digit on light paper and keep it "
+            "away from the edges of the photo."
+        )
+
+    # The main blob: large and near the centre (distance 0 at the centre, about 0.7 at a corner)
+    offset = (centroids[1:] - [(width - 1) / 2, (height - 1) / 2]) / [width, height]
+    score = np.where(candidate, area * (1 - np.hypot(offset[:, 0], offset[:, 1])), -1)
+    main = int(np.argmax(score))
+
+    # Other large blobs whose boxes overlap the main box grown by half its size
+    margin_x, margin_y = box_width[main] / 2, box_height[main] / 2
+    near = (
+        (left <= left[main] + box_width[main] + margin_x)
+        & (left + box_width >= left[main] - margin_x)
+        & (top <= top[main] + box_height[main] + margin_y)
+        & (top + box_height >= top[main] - margin_y)
+    )
+    keep = candidate & near & (area >= KEEP_FRACTION * area[main])
+    return np.where(np.isin(labels, np.flatnonzero(keep) + 1), 255, 0).astype(np.uint8)
+
+
+def _resize_longer(image: np.ndarray, side: int) -> np.ndarray:
+    """Resize so the longer side is `side` px, aspect kept (area down, bilinear up)."""
+    height, width = image.shape[:2]
+    scale = side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    return cv2.resize(image, size, interpolation=interpolation)
+
+
+def _centre_crop(image: np.ndarray, aspect: float) -> np.ndarray:
+    """The largest centred crop with width / height == aspect."""
+    height, width = image.shape[:2]
+    if width / height > aspect:
+        new_width = max(1, round(height * aspect))
+        start = (width - new_width) // 2
+        return image[:, start : start + new_width]
+    new_height = max(1, round(width / aspect))
+    start = (height - new_height) // 2
+    return image[start : start + new_height]
+
+
+def _to_input(image: np.ndarray) -> np.ndarray:
+    """uint8 (h, w) or (h, w, c) as the model's float32 (h, w, c) in [0, 1]."""
+    scaled = image.astype(np.float32) / 255
+    return scaled[:, :, None] if scaled.ndim == 2 else scaled
+
+
+def _fit_digit(result: Steps, image_size: tuple[int, int], channels: int) -> Steps:
+    """Adapt a 28x28x1 digit to a digit model trained at another size or with RGB input."""
+    digit = result.steps[-1][1]
+    height, width = image_size
+    if (height, width) != (MNIST_SIZE, MNIST_SIZE):
+        interpolation = cv2.INTER_AREA if height < MNIST_SIZE else cv2.INTER_LINEAR
+        digit = cv2.resize(digit, (width, height), interpolation=interpolation)
+        result.steps.append((f"resized {height}x{width}", digit))
+        result.notes.append(f"Resized to {height}x{width} because this model was trained at it.")
+    if channels == 3:
+        digit = np.repeat(digit[:, :, None], 3, axis=2)
+        result.notes.append("The gray digit was repeated in 3 channels for this RGB model.")
+    result.input = _to_input(digit)
+    return result
+
+
+def _check_record(preprocessing: Any) -> tuple[str, tuple[int, int], int]:
+    """Validate a run's preprocessing record: (method, (height, width), channels)."""
+    if not isinstance(preprocessing, dict):
+        raise PreprocessError(
+            "This model has no preprocessing record, so inputs cannot be prepared."
+        )
+    method = preprocessing.get("method")
+    if method not in METHODS:
+        raise PreprocessError(
+            f"This model uses an unknown preprocessing method ({method!r}); known methods are "
+            f"{', '.join(METHODS)}."
+        )
+    return (
+        method,
+        _check_image_size(preprocessing.get("image_size")),
+        _check_channels(preprocessing.get("channels")),
+    )
+
+
+def _check_image_size(image_size: Any) -> tuple[int, int]:
+    """(height, width) as two ints in 1..MAX_MODEL_SIDE, or PreprocessError."""
+    valid = (
+        isinstance(image_size, list | tuple)
+        and len(image_size) == 2
+        and all(_is_int(side) and 1 <= side <= MAX_MODEL_SIDE for side in image_size)
+    )
+    if not valid:
+        raise PreprocessError(
+            f"The model's image size {image_size!r} is not valid: it must be [height, width] "
+            f"with each side between 1 and {MAX_MODEL_SIDE}."
+        )
+    return int(image_size[0]), int(image_size[1])
+
+
+def _check_channels(channels: Any) -> int:
+    """1 or 3, or PreprocessError."""
+    if not _is_int(channels) or channels not in (1, 3):
+        raise PreprocessError(
+            f"The model's channel count {channels!r} is not valid: it must be 1 (gray) or 3 (RGB)."
+        )
+    return int(channels)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
