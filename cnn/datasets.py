@@ -50,8 +50,10 @@ URLS: dict[str, str] = {
     "flowers17": "https://www.robots.ox.ac.uk/~vgg/data/flowers/17/17flowers.tgz",
 }
 
+KERAS_DATASETS_HOST = "storage.googleapis.com"  # where keras.datasets downloads from
 TEST_FRACTION = 0.2  # share of each class held out as the test split when none is given
 SPLIT_SEED = 0  # fixed seed: the same images are always the test split
+HOLDOUT_DETAIL = f"test split = a fixed {TEST_FRACTION:.0%} of every class (seed {SPLIT_SEED})"
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")  # what tf.io.decode_image reads
 DOWNLOAD_CHUNK = 1 << 18  # bytes read per network call (256 KiB)
 FLOWERS_PER_CLASS = 80  # 17flowers.tgz: 80 consecutive images per class
@@ -448,6 +450,13 @@ def _image_folder_root(root: Path) -> Path:
             return root
 
 
+def _given_splits(root: Path) -> tuple[Path, Path] | None:
+    """(train, test) folders when `root` has train/ and test/ (or validation/), else None."""
+    sub = {p.name.lower(): p for p in _class_dirs(root)}
+    test_dir = sub.get("test") or sub.get("validation")
+    return (sub["train"], test_dir) if "train" in sub and test_dir is not None else None
+
+
 def _load_image_folder(root: Path) -> tuple[list[str], Split, Split, int, str]:
     """Load a folder of class subfolders, with or without train/ and test/ (or validation/).
 
@@ -455,12 +464,12 @@ def _load_image_folder(root: Path) -> tuple[list[str], Split, Split, int, str]:
         (class names, train, test, skipped files, how the test split was made).
     """
     root = _image_folder_root(root)
-    sub = {p.name.lower(): p for p in _class_dirs(root)}
-    test_dir = sub.get("test") or sub.get("validation")
-    if "train" in sub and test_dir is not None:
-        class_names = [p.name for p in _class_dirs(sub["train"])]
-        _check_class_count(class_names, sub["train"])
-        train, skipped_train = _scan_classes(sub["train"], class_names)
+    given = _given_splits(root)
+    if given is not None:
+        train_dir, test_dir = given
+        class_names = [p.name for p in _class_dirs(train_dir)]
+        _check_class_count(class_names, train_dir)
+        train, skipped_train = _scan_classes(train_dir, class_names)
         test, skipped_test = _scan_classes(test_dir, class_names)
         how = f"test split = the {test_dir.name}/ folder"
         return class_names, train, test, skipped_train + skipped_test, how
@@ -468,8 +477,7 @@ def _load_image_folder(root: Path) -> tuple[list[str], Split, Split, int, str]:
     _check_class_count(class_names, root)
     everything, skipped = _scan_classes(root, class_names)
     train, test = _holdout_split(everything)
-    how = f"test split = a fixed {TEST_FRACTION:.0%} of every class (seed {SPLIT_SEED})"
-    return class_names, train, test, skipped, how
+    return class_names, train, test, skipped, HOLDOUT_DETAIL
 
 
 def _check_class_count(class_names: Sequence[str], root: Path) -> None:
@@ -726,6 +734,13 @@ def _socket_timeout(seconds: float) -> Iterator[None]:
 
 def _keras_download(module: str, progress: Progress | None, timeout: float) -> tuple[Split, Split]:
     """Download a dataset with `keras.datasets.<module>.load_data()` (cached by Keras)."""
+    if not urllib.request.getproxies():  # without a proxy, fail fast before importing Keras
+        try:
+            socket.create_connection((KERAS_DATASETS_HOST, 443), timeout=timeout).close()
+        except OSError as e:
+            raise DatasetError(
+                f"Keras could not download {module} ({KERAS_DATASETS_HOST} is unreachable: {e})."
+            ) from e
     import keras
 
     _report(progress, None, f"Downloading {module} with Keras")
@@ -795,7 +810,7 @@ def _fashion_sources(
 ) -> tuple[Split, Split, str, str]:
     for folder in _fashion_dirs(root):
         if _idx_dir_ready(folder):
-            return *_load_idx_dir(folder), _folder_source(folder, root), ""
+            return *_load_idx_dir(folder), _folder_source(folder), ""
     how = (
         f"set {DATA_DIR_ENV} to a folder holding fashion-mnist/, "
         "run `apt install dataset-fashion-mnist`, or connect to the internet"
@@ -810,7 +825,7 @@ def _fashion_sources(
         ) from e
 
 
-def _folder_source(folder: Path, root: Path) -> str:
+def _folder_source(folder: Path) -> str:
     if folder == SYSTEM_FASHION_DIR:
         return f"Debian package dataset-fashion-mnist ({folder})"
     if folder.parent == _keras_datasets_dir():
@@ -852,8 +867,7 @@ def _photo_sources(
         )
     everything, skipped = _scan_classes(folder, info.class_names)
     train, test = _holdout_split(everything)
-    how = f"test split = a fixed {TEST_FRACTION:.0%} of every class (seed {SPLIT_SEED})"
-    return train, test, source, how, skipped
+    return train, test, source, HOLDOUT_DETAIL, skipped
 
 
 def _flowers_ready(folder: Path) -> bool:
@@ -925,19 +939,20 @@ def load(
             path = _prepare_upload(path)
         _report(progress, None, f"Checking the images in {path}")
         class_names, train, test, skipped, detail = _load_image_folder(path)
-        return Dataset(info, class_names, train, test, source, detail, skipped)
-    root = Path(data).expanduser() if data is not None else data_dir()
-    if key == "mnist":
-        train, test, source, detail = _mnist_sources(root, download, progress, timeout)
-    elif key == "fashion_mnist":
-        train, test, source, detail = _fashion_sources(root, download, progress, timeout)
     else:
-        train, test, source, detail, skipped = _photo_sources(
-            key, root, download, progress, timeout
-        )
+        class_names = list(info.class_names)
+        root = Path(data).expanduser() if data is not None else data_dir()
+        if key == "mnist":
+            train, test, source, detail = _mnist_sources(root, download, progress, timeout)
+        elif key == "fashion_mnist":
+            train, test, source, detail = _fashion_sources(root, download, progress, timeout)
+        else:
+            train, test, source, detail, skipped = _photo_sources(
+                key, root, download, progress, timeout
+            )
     if skipped:
         detail = f"{detail}; {skipped} unreadable or non-image files skipped".lstrip("; ")
-    return Dataset(info, list(info.class_names), train, test, source, detail, skipped)
+    return Dataset(info, class_names, train, test, source, detail, skipped)
 
 
 def availability(key: str, data: str | Path | None = None) -> Availability:
@@ -973,7 +988,7 @@ def availability(key: str, data: str | Path | None = None) -> Availability:
     if key == "fashion_mnist":
         for folder in _fashion_dirs(root):
             if _idx_dir_ready(folder):
-                return result(True, _folder_source(folder, root), "The full 70,000 images.")
+                return result(True, _folder_source(folder), "The full 70,000 images.")
         return result(
             False,
             "Keras download (needs internet)",
@@ -995,7 +1010,9 @@ def availability(key: str, data: str | Path | None = None) -> Availability:
         return result(False, "", str(e), 0)
     if path.is_file():
         return result(True, f"uploaded archive {path.name}", "Checked and extracted on load.", 0)
-    classes = len(_class_dirs(_image_folder_root(path)))
+    root = _image_folder_root(path)
+    given = _given_splits(root)
+    classes = len(_class_dirs(root if given is None else given[0]))
     return result(classes >= 2, f"image folder {path}", f"{classes} class folders.", classes)
 
 
@@ -1116,6 +1133,7 @@ def _stroke_thickness_class() -> type:
         def get_config(self) -> dict[str, Any]:
             return {**super().get_config(), "seed": self.seed}
 
+    StrokeThickness.__qualname__ = "StrokeThickness"  # readable repr despite the factory
     return StrokeThickness
 
 

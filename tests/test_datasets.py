@@ -233,6 +233,7 @@ def test_folder_with_train_and_validation(tmp_path: Path) -> None:
     ds = datasets.load("folder", tmp_path / "set")
     assert (len(ds.train), len(ds.test)) == (8, 4)
     assert "validation" in ds.detail
+    assert datasets.availability("folder", tmp_path / "set").classes == 2
 
 
 def test_folder_errors(tmp_path: Path) -> None:
