@@ -1,0 +1,347 @@
+"""Named CNN architectures and the JSON-serialisable spec every one of them is built from.
+
+Every model in the registry is written as an `ArchSpec`: a list of conv blocks, a head and
+dense layers. The app shows and edits the spec, the run folder stores it in run.json, and
+`build(spec, ...)` turns it into a Keras model. The spec classes import nothing heavy, so
+a page can list and edit architectures before TensorFlow is loaded.
+
+Example:
+    >>> spec = REGISTRY["mnist_98"].spec((28, 28, 1), 10)
+    >>> model = build(spec, (28, 28, 1), 10)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ACTIVATIONS = ("relu", "elu", "gelu", "tanh", "sigmoid", "linear")
+PADDINGS = ("valid", "same")
+POOLS = ("max", "avg", "none")
+HEADS = ("flatten", "global_avg")
+OUTPUT_LAYER = "predictions"  # name of the final softmax layer (inspect.py relies on it)
+
+
+class SpecError(ValueError):
+    """An architecture spec that cannot be built; the message says why in one sentence."""
+
+
+@dataclass
+class ConvBlock:
+    """One or more conv layers with the same settings, then optional pooling and dropout."""
+
+    filters: int = 32  # output channels of each conv layer
+    kernel: int = 3  # square kernel size
+    stride: int = 1
+    padding: str = "valid"  # "valid" shrinks the map by kernel-1, "same" keeps its size
+    activation: str = "relu"
+    convs: int = 1  # conv layers in this block (VGG-style blocks use 2)
+    batch_norm: bool = False  # BatchNormalization between conv and activation
+    pool: str = "max"  # "max", "avg" or "none"
+    pool_size: int = 2
+    dropout: float = 0.0  # dropout rate after the block
+
+
+@dataclass
+class DenseLayer:
+    """A fully connected hidden layer."""
+
+    units: int = 128
+    activation: str = "relu"
+    dropout: float = 0.0  # dropout rate after the layer
+
+
+@dataclass
+class ArchSpec:
+    """A whole network: conv blocks, a head that flattens, dense layers, softmax output."""
+
+    conv_blocks: list[ConvBlock] = field(default_factory=list)
+    head: str = "flatten"  # "flatten" or "global_avg" (global average pooling)
+    dense: list[DenseLayer] = field(default_factory=list)
+    name: str = "custom"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable dict (what run.json stores)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ArchSpec:
+        """Rebuild a spec from `to_dict()` output, rejecting unknown keys with a sentence."""
+        try:
+            return cls(
+                conv_blocks=[ConvBlock(**b) for b in data.get("conv_blocks", [])],
+                head=data.get("head", "flatten"),
+                dense=[DenseLayer(**d) for d in data.get("dense", [])],
+                name=data.get("name", "custom"),
+            )
+        except TypeError as err:
+            raise SpecError(f"The architecture description is not valid: {err}.") from err
+
+    def validate(self, input_shape: tuple[int, int, int]) -> None:
+        """Check every value and that the feature map never shrinks below 1x1.
+
+        Raises:
+            SpecError: with a sentence naming the block or layer at fault.
+        """
+        if self.head not in HEADS:
+            raise SpecError(f"Head must be one of {', '.join(HEADS)}, not {self.head!r}.")
+        h, w = input_shape[0], input_shape[1]
+        for i, block in enumerate(self.conv_blocks, start=1):
+            where = f"Conv block {i}"
+            if not 1 <= block.filters <= 1024:
+                raise SpecError(f"{where}: filters must be between 1 and 1024.")
+            if not 1 <= block.kernel <= 15 or not 1 <= block.stride <= 4:
+                raise SpecError(f"{where}: kernel must be 1-15 and stride 1-4.")
+            if not 1 <= block.convs <= 4:
+                raise SpecError(f"{where}: a block holds 1 to 4 conv layers.")
+            if block.padding not in PADDINGS or block.pool not in POOLS:
+                raise SpecError(f"{where}: unknown padding {block.padding!r} or pool {block.pool!r}.")
+            if block.activation not in ACTIVATIONS:
+                raise SpecError(f"{where}: unknown activation {block.activation!r}.")
+            if not 0.0 <= block.dropout < 1.0:
+                raise SpecError(f"{where}: dropout must be at least 0 and below 1.")
+            for _ in range(block.convs):
+                if block.padding == "valid":
+                    h, w = h - block.kernel + 1, w - block.kernel + 1
+                h, w = -(-h // block.stride), -(-w // block.stride)
+                if h < 1 or w < 1:
+                    raise SpecError(
+                        f"{where} shrinks the image to nothing: use 'same' padding, "
+                        "a smaller kernel or fewer blocks."
+                    )
+            if block.pool != "none":
+                if block.pool_size < 1:
+                    raise SpecError(f"{where}: pool size must be at least 1.")
+                h, w = h // block.pool_size, w // block.pool_size
+                if h < 1 or w < 1:
+                    raise SpecError(
+                        f"{where}: pooling shrinks the {input_shape[0]}x{input_shape[1]} image "
+                        "to nothing: remove a pool or a block."
+                    )
+        for i, layer in enumerate(self.dense, start=1):
+            if not 1 <= layer.units <= 8192:
+                raise SpecError(f"Dense layer {i}: units must be between 1 and 8192.")
+            if layer.activation not in ACTIVATIONS:
+                raise SpecError(f"Dense layer {i}: unknown activation {layer.activation!r}.")
+            if not 0.0 <= layer.dropout < 1.0:
+                raise SpecError(f"Dense layer {i}: dropout must be at least 0 and below 1.")
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A registry entry: a named way to make a spec for a given input and class count."""
+
+    key: str
+    title: str
+    description: str
+    make_spec: Callable[[tuple[int, int, int], int], ArchSpec]
+
+    def spec(self, input_shape: tuple[int, int, int], num_classes: int) -> ArchSpec:
+        """The spec of this architecture for this input shape and number of classes."""
+        spec = self.make_spec(input_shape, num_classes)
+        spec.name = self.key
+        return spec
+
+
+def _single_conv(_shape: tuple[int, int, int], _classes: int) -> ArchSpec:
+    return ArchSpec([ConvBlock(32, 3)], "flatten", [DenseLayer(100)])
+
+
+def _mnist_98(_shape: tuple[int, int, int], _classes: int) -> ArchSpec:
+    return ArchSpec([ConvBlock(28, 3)], "flatten", [DenseLayer(128, dropout=0.2)])
+
+
+def _three_block(_shape: tuple[int, int, int], _classes: int) -> ArchSpec:
+    blocks = [ConvBlock(32, 3, padding="same"), ConvBlock(64, 3, padding="same")]
+    blocks.append(ConvBlock(64, 3, padding="same"))
+    return ArchSpec(blocks, "flatten", [DenseLayer(128), DenseLayer(64)])
+
+
+def _cats_dogs_tutorial(_shape: tuple[int, int, int], _classes: int) -> ArchSpec:
+    return ArchSpec([ConvBlock(32, 3), ConvBlock(64, 3)], "flatten", [DenseLayer(128, dropout=0.2)])
+
+
+def _flowers_tutorial(_shape: tuple[int, int, int], _classes: int) -> ArchSpec:
+    blocks = [
+        ConvBlock(8, 3, padding="same", pool_size=3),
+        ConvBlock(16, 3, padding="same"),
+        ConvBlock(32, 3, padding="same"),
+    ]
+    return ArchSpec(blocks, "flatten", [DenseLayer(32)])
+
+
+def _tiny_vgg(_shape: tuple[int, int, int], _classes: int) -> ArchSpec:
+    # CNN Explainer's network: two blocks of two 10-filter 3x3 convs, each block max-pooled
+    blocks = [ConvBlock(10, 3, convs=2), ConvBlock(10, 3, convs=2)]
+    return ArchSpec(blocks, "flatten", [])
+
+
+def _modern_cnn(shape: tuple[int, int, int], _classes: int) -> ArchSpec:
+    # VGG-style blocks with batch norm, widening as the map halves, until it is 8x8 or less
+    blocks = []
+    size, filters = min(shape[0], shape[1]), 32
+    while True:
+        blocks.append(ConvBlock(filters, 3, padding="same", convs=2, batch_norm=True, dropout=0.1))
+        size //= 2
+        if size <= 8 or len(blocks) == 5:
+            break
+        filters = min(filters * 2, 256)
+    # the last block feeds global average pooling, so it is not pooled itself
+    blocks.append(ConvBlock(filters * 2 if filters < 256 else 256, 3, padding="same", pool="none",
+                            batch_norm=True))
+    return ArchSpec(blocks, "global_avg", [DenseLayer(128, dropout=0.3)])
+
+
+REGISTRY: dict[str, Architecture] = {
+    a.key: a
+    for a in [
+        Architecture(
+            "single_conv",
+            "Single conv layer",
+            "One 3x3 conv (32 filters) + max-pool + dense 100: the smallest CNN that works.",
+            _single_conv,
+        ),
+        Architecture(
+            "mnist_98",
+            "Simple CNN (98.5% MNIST)",
+            "Conv 28 3x3 + max-pool + dense 128 + dropout 0.2: the tutorial's 98.5% in 10 epochs.",
+            _mnist_98,
+        ),
+        Architecture(
+            "three_block",
+            "Three conv blocks",
+            "Three conv 3x3 + max-pool blocks (32, 64, 64) then dense 128 and 64.",
+            _three_block,
+        ),
+        Architecture(
+            "cats_dogs_tutorial",
+            "Cats vs dogs tutorial CNN",
+            "Conv 32 + pool, conv 64 + pool, dense 128 + dropout 0.2: the 64x64 pet classifier.",
+            _cats_dogs_tutorial,
+        ),
+        Architecture(
+            "flowers_tutorial",
+            "Flowers tutorial CNN",
+            "Conv 8/16/32 with 'same' padding, pools of 3, 2, 2, then dense 32.",
+            _flowers_tutorial,
+        ),
+        Architecture(
+            "tiny_vgg",
+            "TinyVGG (CNN Explainer)",
+            "Two blocks of two 10-filter 3x3 convs + max-pool: the network CNN Explainer teaches.",
+            _tiny_vgg,
+        ),
+        Architecture(
+            "modern_cnn",
+            "Modern small CNN",
+            "VGG-style double-conv blocks with batch norm, global average pooling, dropout: "
+            "the strongest here.",
+            _modern_cnn,
+        ),
+    ]
+}
+
+
+def build(spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int):
+    """Build an uncompiled Keras model from a spec.
+
+    Args:
+        spec: the architecture.
+        input_shape: (height, width, channels) of the float32 [0, 1] input.
+        num_classes: size of the softmax output layer (named `predictions`).
+
+    Returns:
+        A `keras.Sequential` model.
+
+    Raises:
+        SpecError: when the spec does not fit the input.
+    """
+    import keras
+    from keras import layers
+
+    spec.validate(input_shape)
+    model_layers: list[Any] = [keras.Input(shape=tuple(input_shape), name="image")]
+    for i, block in enumerate(spec.conv_blocks, start=1):
+        for j in range(1, block.convs + 1):
+            suffix = f"{i}" if block.convs == 1 else f"{i}_{j}"
+            model_layers.append(
+                layers.Conv2D(
+                    block.filters,
+                    block.kernel,
+                    strides=block.stride,
+                    padding=block.padding,
+                    # with batch norm the activation follows the normalisation
+                    activation=None if block.batch_norm else block.activation,
+                    use_bias=not block.batch_norm,
+                    name=f"conv{suffix}",
+                )
+            )
+            if block.batch_norm:
+                model_layers.append(layers.BatchNormalization(name=f"bn{suffix}"))
+                model_layers.append(layers.Activation(block.activation, name=f"act{suffix}"))
+        if block.pool == "max":
+            model_layers.append(layers.MaxPooling2D(block.pool_size, name=f"pool{i}"))
+        elif block.pool == "avg":
+            model_layers.append(layers.AveragePooling2D(block.pool_size, name=f"pool{i}"))
+        if block.dropout:
+            model_layers.append(layers.Dropout(block.dropout, name=f"dropout{i}"))
+    if spec.head == "global_avg":
+        model_layers.append(layers.GlobalAveragePooling2D(name="global_avg"))
+    else:
+        model_layers.append(layers.Flatten(name="flatten"))
+    for i, dense in enumerate(spec.dense, start=1):
+        model_layers.append(layers.Dense(dense.units, activation=dense.activation, name=f"dense{i}"))
+        if dense.dropout:
+            model_layers.append(layers.Dropout(dense.dropout, name=f"dense_dropout{i}"))
+    model_layers.append(layers.Dense(num_classes, activation="softmax", name=OUTPUT_LAYER))
+    return keras.Sequential(model_layers, name=spec.name)
+
+
+def build_named(key: str, input_shape: tuple[int, int, int], num_classes: int):
+    """Build the registry architecture `key` for this input and class count."""
+    if key not in REGISTRY:
+        raise SpecError(f"Unknown architecture {key!r}: choose one of {', '.join(REGISTRY)}.")
+    return build(REGISTRY[key].spec(input_shape, num_classes), input_shape, num_classes)
+
+
+def count_params(spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int) -> int:
+    """Number of weights of the spec's model, computed without TensorFlow."""
+    spec.validate(input_shape)
+    h, w, channels = input_shape
+    total = 0
+    for block in spec.conv_blocks:
+        for _ in range(block.convs):
+            total += block.kernel * block.kernel * channels * block.filters
+            total += 4 * block.filters if block.batch_norm else block.filters
+            channels = block.filters
+            if block.padding == "valid":
+                h, w = h - block.kernel + 1, w - block.kernel + 1
+            h, w = -(-h // block.stride), -(-w // block.stride)
+        if block.pool != "none":
+            h, w = h // block.pool_size, w // block.pool_size
+    features = channels if spec.head == "global_avg" else h * w * channels
+    for dense in spec.dense:
+        total += features * dense.units + dense.units
+        features = dense.units
+    return total + features * num_classes + num_classes
+
+
+def summary(model) -> list[dict[str, Any]]:
+    """One row per layer of a built Keras model: name, type, output shape, parameters.
+
+    This is the model summary the pages show as a table (plain values, no Keras objects).
+    """
+    rows = []
+    for layer in model.layers:
+        shape = getattr(layer, "output", None)
+        shape = tuple(shape.shape[1:]) if shape is not None else ()
+        rows.append(
+            {
+                "layer": layer.name,
+                "type": type(layer).__name__,
+                "output shape": " x ".join(str(d) for d in shape),
+                "params": int(layer.count_params()),
+            }
+        )
+    return rows

@@ -1,0 +1,333 @@
+"""Runs on disk: a folder holding `model.keras` and `run.json`, written atomically, loaded safely.
+
+A run is written into a hidden temporary folder next to its final place and renamed into
+place only when both files are complete, so a crash never leaves half a run. Listing reads
+only run.json (no TensorFlow); a folder whose files are missing or broken is listed as
+broken with the reason, and the good runs still list. Models are loaded with Keras'
+`safe_mode=True`, so a model carrying Python code (a Lambda layer) or unknown custom
+objects is refused with a sentence.
+
+Example:
+    >>> runs = list_runs([shipped_dir(), user_runs_dir()])
+    >>> run = load_run(runs[0].path)
+    >>> run.model, run.class_names
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MODEL_FILE = "model.keras"
+RECORD_FILE = "run.json"
+ERRORS_FILE = "errors.npz"  # misclassified test images as the model saw them (optional)
+TMP_PREFIX = ".tmp-"  # folders being written; never listed
+MAX_RECORD_BYTES = 5 * 1024**2  # a run.json larger than this is not a run of ours
+MAX_MODEL_BYTES = 200 * 1024**2  # refuse to load a model file larger than this
+RUNS_DIR_ENV = "CNN_RUNS_DIR"
+
+
+class ArtifactError(RuntimeError):
+    """A run that cannot be written or read; the message is one plain sentence."""
+
+
+def shipped_dir() -> Path:
+    """The read-only pretrained runs that ship with the project (artifacts/)."""
+    return Path(__file__).resolve().parent.parent / "artifacts"
+
+
+def user_runs_dir() -> Path:
+    """Where new runs go: $CNN_RUNS_DIR, else ~/.cnn_lab/runs."""
+    env = os.environ.get(RUNS_DIR_ENV)
+    return Path(env).expanduser() if env else Path.home() / ".cnn_lab" / "runs"
+
+
+@dataclass
+class RunInfo:
+    """A run folder as listed: its run.json, or the reason it is broken."""
+
+    path: Path
+    record: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # set when the folder is broken
+    shipped: bool = False  # shipped runs are read-only
+
+    @property
+    def name(self) -> str:
+        """Folder name (unique id of the run)."""
+        return self.path.name
+
+    @property
+    def ok(self) -> bool:
+        """False for broken folders."""
+        return self.error is None
+
+    @property
+    def title(self) -> str:
+        """A short human label: dataset, architecture, accuracy."""
+        if not self.ok:
+            return f"{self.name} (broken)"
+        acc = (self.record.get("test") or {}).get("accuracy")
+        acc_text = f" {acc:.1%}" if isinstance(acc, float) else ""
+        ds = self.record.get("dataset", {}).get("key", "?")
+        arch = self.record.get("spec", {}).get("name") or self.record.get("config", {}).get("arch")
+        return f"{ds} · {arch}{acc_text} · {self.name}"
+
+    def __repr__(self) -> str:
+        return f"RunInfo({self.name!r}, ok={self.ok}, shipped={self.shipped})"
+
+
+@dataclass
+class Run:
+    """A loaded run: its Keras model and run.json."""
+
+    info: RunInfo
+    model: Any
+
+    @property
+    def record(self) -> dict[str, Any]:
+        """The run.json content."""
+        return self.info.record
+
+    @property
+    def class_names(self) -> list[str]:
+        """Class names in output order."""
+        return list(self.record["class_names"])
+
+    @property
+    def preprocessing(self) -> dict[str, Any]:
+        """The preprocessing record that `cnn.preprocess.prepare_*` re-applies."""
+        return dict(self.record["preprocessing"])
+
+
+def _versions() -> dict[str, str]:
+    import keras
+    import numpy
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-")[:40] or "run"
+
+
+def save_run(model, record: dict[str, Any], root: str | Path, errors: dict | None = None) -> Path:
+    """Write a run folder atomically under `root` and return its path.
+
+    Args:
+        model: the trained Keras model.
+        record: run.json content (config, spec, dataset, class names, preprocessing, ...).
+            `created`, `versions` and `name` are added.
+        root: the folder that holds runs.
+        errors: optional arrays (images, true, predicted, index) of misclassified test images.
+
+    Raises:
+        ArtifactError: when the disk is full or read-only; nothing partial is left.
+    """
+    root = Path(root)
+    created = dt.datetime.now(dt.UTC)
+    dataset = _slug(str(record.get("dataset", {}).get("key", "data")))
+    arch = _slug(str(record.get("spec", {}).get("name", "model")))
+    name = f"{created:%Y%m%d-%H%M%S}-{dataset}-{arch}-{uuid.uuid4().hex[:6]}"
+    record = {**record, "name": name, "created": created.isoformat(timespec="seconds")}
+    tmp = root / f"{TMP_PREFIX}{name}"
+    try:
+        record["versions"] = _versions()
+        root.mkdir(parents=True, exist_ok=True)
+        tmp.mkdir()
+        model.save(tmp / MODEL_FILE)
+        if errors is not None:
+            import numpy as np
+
+            np.savez_compressed(tmp / ERRORS_FILE, **errors)
+        with open(tmp / RECORD_FILE, "w", encoding="utf-8") as fh:
+            json.dump(record, fh, indent=1, default=_json_default)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, root / name)
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ArtifactError(
+            f"Could not save the run in {root}: {err.strerror or err}. "
+            "The trained model is still available for download."
+        ) from err
+    return root / name
+
+
+def _json_default(value):
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def read_run_info(path: str | Path, shipped: bool = False) -> RunInfo:
+    """Read a run folder's run.json; problems become `RunInfo.error`, never exceptions."""
+    path = Path(path)
+    info = RunInfo(path=path, shipped=shipped)
+    record_path, model_path = path / RECORD_FILE, path / MODEL_FILE
+    try:
+        if not record_path.is_file():
+            info.error = "run.json is missing."
+        elif record_path.stat().st_size > MAX_RECORD_BYTES:
+            info.error = "run.json is too large to be a run record."
+        elif not model_path.is_file():
+            info.error = "model.keras is missing."
+        else:
+            record = json.loads(record_path.read_text(encoding="utf-8"))
+            missing = [k for k in ("class_names", "preprocessing", "dataset") if k not in record]
+            if not isinstance(record, dict) or missing:
+                info.error = f"run.json lacks {', '.join(missing) or 'its fields'}."
+            else:
+                info.record = record
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        info.error = f"run.json cannot be read ({type(err).__name__})."
+    return info
+
+
+def list_runs(roots: list[str | Path] | None = None) -> list[RunInfo]:
+    """All run folders under the given roots (default: shipped + user), newest first.
+
+    Broken folders are included with `error` set, so a page can show them as broken.
+    """
+    if roots is None:
+        roots = [shipped_dir(), user_runs_dir()]
+    shipped_root = shipped_dir().resolve()
+    runs: list[RunInfo] = []
+    for root in roots:
+        root = Path(root)
+        if not root.is_dir():
+            continue
+        shipped = root.resolve() == shipped_root
+        for child in sorted(root.iterdir()):
+            if child.name.startswith(".") or not child.is_dir() or child.is_symlink():
+                continue
+            runs.append(read_run_info(child, shipped=shipped))
+    # shipped runs first, then the user's newest first
+    runs.sort(key=lambda r: r.record.get("created", ""), reverse=True)
+    runs.sort(key=lambda r: not r.shipped)
+    return runs
+
+
+def load_model_file(path: str | Path):
+    """Load a `.keras` file with safe_mode=True, refusing anything else with a sentence.
+
+    Raises:
+        ArtifactError: wrong extension, too large, truncated, or carrying code/custom objects.
+    """
+    import keras
+
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ArtifactError("Only .keras model files can be loaded.")
+    if not path.is_file():
+        raise ArtifactError(f"{path.name} does not exist.")
+    if path.stat().st_size > MAX_MODEL_BYTES:
+        raise ArtifactError(f"{path.name} is larger than {MAX_MODEL_BYTES // 1024**2} MB.")
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as err:  # noqa: BLE001 - any failure to load is one sentence for the user
+        text = str(err)
+        if "Lambda" in text or "safe_mode" in text:
+            reason = "it contains Python code (a Lambda layer), which is never loaded"
+        elif "custom" in text.lower() or "Could not locate" in text:
+            reason = "it uses custom layers or objects this app does not know"
+        else:
+            reason = f"the file is damaged or not a Keras model ({type(err).__name__})"
+        raise ArtifactError(f"Refused to load {path.name}: {reason}.") from err
+
+
+def load_run(path: str | Path) -> Run:
+    """Load a run folder: run.json checked, model.keras loaded safely, shapes cross-checked.
+
+    Raises:
+        ArtifactError: with a sentence when the folder is broken or its model does not fit it.
+    """
+    path = Path(path)
+    info = read_run_info(path, shipped=path.resolve().parent == shipped_dir().resolve())
+    if not info.ok:
+        raise ArtifactError(f"Run {path.name} is broken: {info.error}")
+    model = load_model_file(path / MODEL_FILE)
+    pre = info.record["preprocessing"]
+    expected = (*pre["image_size"], pre["channels"])
+    got = tuple(model.input_shape[1:])
+    if got != tuple(expected):
+        raise ArtifactError(
+            f"Run {path.name}: the model expects inputs of shape {got}, but run.json says {expected}."
+        )
+    outputs = model.output_shape[-1]
+    if outputs != len(info.record["class_names"]):
+        raise ArtifactError(
+            f"Run {path.name}: the model has {outputs} outputs for "
+            f"{len(info.record['class_names'])} class names."
+        )
+    return Run(info=info, model=model)
+
+
+def load_errors(path: str | Path) -> dict[str, Any] | None:
+    """The misclassified test images kept with a run, or None when it has none or they are broken.
+
+    Returns:
+        {"images": uint8 (n,h,w,c), "true": int (n,), "predicted": int (n,), "index": int (n,)}.
+    """
+    import numpy as np
+
+    file = Path(path) / ERRORS_FILE
+    if not file.is_file():
+        return None
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            return {k: data[k] for k in ("images", "true", "predicted", "index")}
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def delete_run(path: str | Path, root: str | Path | None = None) -> None:
+    """Delete a user run. Shipped runs and anything outside `root` are refused.
+
+    Raises:
+        ArtifactError: for shipped runs, paths outside the user runs folder, or disk errors.
+    """
+    path = Path(path).resolve()
+    root = Path(root or user_runs_dir()).resolve()
+    if path.parent == shipped_dir().resolve():
+        raise ArtifactError("Shipped pretrained runs are read-only.")
+    if path.parent != root or not (path / RECORD_FILE).exists() and not (path / MODEL_FILE).exists():
+        raise ArtifactError("Only run folders in the user runs folder can be deleted.")
+    try:
+        # rename first so a half-deleted run is never listed
+        doomed = root / f"{TMP_PREFIX}deleting-{path.name}"
+        os.replace(path, doomed)
+        shutil.rmtree(doomed)
+    except OSError as err:
+        raise ArtifactError(f"Could not delete {path.name}: {err.strerror or err}.") from err
+
+
+def clean_temporary(root: str | Path) -> int:
+    """Remove leftovers of interrupted saves under `root`; returns how many were removed."""
+    root = Path(root)
+    removed = 0
+    if root.is_dir():
+        for child in root.iterdir():
+            if child.name.startswith(TMP_PREFIX) and child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+                removed += 1
+    return removed

@@ -1,0 +1,100 @@
+"""CLI tests: `python -m cnn` subcommands print one JSON document and fail with a sentence."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from cnn.__main__ import main
+from conftest import REPO
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch, empty_data_dir):
+    monkeypatch.setenv("CNN_DATA_DIR", str(empty_data_dir))
+
+
+def run_json(capsys, *argv) -> tuple[int, object]:
+    code = main([*argv, "--json"])
+    out = capsys.readouterr().out.strip().splitlines()
+    return code, [json.loads(line) for line in out]
+
+
+def test_datasets_lists_every_entry_with_its_source(capsys):
+    code, [rows] = run_json(capsys, "datasets")
+    assert code == 0
+    by_key = {r["key"]: r for r in rows}
+    assert set(by_key) == {"mnist", "fashion_mnist", "cats_vs_dogs", "flowers17", "folder"}
+    assert by_key["mnist"]["available"] and "embedded" in by_key["mnist"]["source"]
+    assert set(rows[0]) == {"key", "title", "classes", "available", "source", "detail"}
+
+
+def test_archs_lists_parameter_counts(capsys):
+    code, [rows] = run_json(capsys, "archs")
+    assert code == 0
+    by_key = {r["key"]: r for r in rows}
+    assert {"single_conv", "mnist_98", "three_block", "tiny_vgg", "modern_cnn"} <= set(by_key)
+    assert by_key["tiny_vgg"]["params"] == 4440
+
+
+def digit_png(path, digit_image):
+    cv2.imwrite(str(path), digit_image)
+    return str(path)
+
+
+def test_train_evaluate_predict_round_trip(capsys, tmp_path):
+    code, [doc] = run_json(
+        capsys, "train", "--dataset", "mnist", "--arch", "tiny_vgg", "--epochs", "1",
+        "--max-samples", "600", "--out", str(tmp_path),
+    )
+    assert code == 0 and set(doc) >= {"run_dir", "test_accuracy", "epochs_run", "seconds"}
+    run_dir = doc["run_dir"]
+
+    code, [ev] = run_json(capsys, "evaluate", "--model", run_dir)
+    assert code == 0 and ev["n"] == 1000 and len(ev["confusion"]) == 10
+    assert abs(ev["accuracy"] - doc["test_accuracy"]) < 1e-9
+
+    from cnn import datasets
+
+    test = datasets.load("mnist").test
+    files = [digit_png(tmp_path / f"d{i}.png", 255 - test.image(i)) for i in range(3)]
+    (tmp_path / "broken.png").write_text("not an image")
+    code, rows = run_json(capsys, "predict", "--model", run_dir, *files, str(tmp_path / "broken.png"))
+    assert code == 1 and len(rows) == 4
+    assert all(r["label"] in [str(d) for d in range(10)] for r in rows[:3])
+    assert "error" in rows[3] and rows[3]["file"].endswith("broken.png")
+
+
+def test_errors_are_one_sentence_without_traceback(tmp_path):
+    env = {**os.environ, "CNN_DATA_DIR": str(tmp_path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnn", "predict", "--model", str(tmp_path / "nope"), "x.png"],
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=120,
+    )
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
+
+
+def test_folder_zip_training(capsys, tmp_path):
+    import zipfile
+
+    rng = np.random.default_rng(0)
+    archive = tmp_path / "shapes.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name, value in (("dark", 40), ("light", 210)):
+            for i in range(12):
+                image = np.clip(rng.normal(value, 20, (24, 24, 3)), 0, 255).astype(np.uint8)
+                ok, png = cv2.imencode(".png", image)
+                zf.writestr(f"shapes/{name}/{i}.png", png.tobytes())
+    code, [doc] = run_json(
+        capsys, "train", "--dataset", "folder", "--data", str(archive), "--arch", "tiny_vgg",
+        "--image-size", "32", "--epochs", "3", "--out", str(tmp_path / "runs"),
+    )
+    assert code == 0 and doc["test_accuracy"] >= 0.5

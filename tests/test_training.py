@@ -1,0 +1,185 @@
+"""Engine tests for cnn.training: tiny real Keras trainings, events, stop, NaN, jobs, slots."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from cnn import architectures, artifacts
+from cnn.training import (
+    TrainConfig,
+    TrainingError,
+    TrainingJob,
+    TrainingSlots,
+    estimate_memory,
+    train,
+)
+
+
+@pytest.fixture(autouse=True)
+def offline_mnist(monkeypatch, empty_data_dir):
+    """Every training here uses the embedded MNIST subset: no network, no shared data needed."""
+    monkeypatch.setenv("CNN_DATA_DIR", str(empty_data_dir))
+
+
+def tiny(**overrides) -> TrainConfig:
+    """A config that trains in a couple of seconds."""
+    base = dict(dataset="mnist", arch="tiny_vgg", epochs=1, max_samples=400, batch_size=32)
+    return TrainConfig(**{**base, **overrides})
+
+
+def test_run_record_holds_everything_needed_to_rebuild(tiny_run):
+    record = json.loads((tiny_run / "run.json").read_text())
+    config = TrainConfig.from_dict(record["config"])
+    assert config.arch == "tiny_vgg" and config.epochs == 1
+    spec = architectures.ArchSpec.from_dict(record["spec"])
+    assert architectures.count_params(spec, (28, 28, 1), 10) == record["params"]
+    assert record["class_names"] == [str(i) for i in range(10)]
+    assert record["preprocessing"]["method"] == "mnist_digit"
+    assert "embedded" in record["dataset"]["source"]
+    assert record["state"] == "finished" and record["epochs_run"] == 1
+    assert set(record["history"]) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert 0.0 <= record["test"]["accuracy"] <= 1.0
+    assert np.array(record["test"]["confusion"]).sum() == record["dataset"]["test_samples"]
+    assert record["versions"]["keras"].startswith("3.")
+    errors = artifacts.load_errors(tiny_run)
+    assert errors["images"].dtype == np.uint8 and errors["images"].shape[1:] == (28, 28, 1)
+    assert (errors["true"] != errors["predicted"]).all()
+
+
+def test_events_cover_batches_and_epochs():
+    events = []
+    result = train(tiny(epochs=2), events=events.append)
+    kinds = [e.kind for e in events]
+    assert result.state == "finished" and result.epochs_run == 2
+    assert kinds.count("epoch") == 2 and kinds[-1] == "finished"
+    batch = [e for e in events if e.kind == "batch"][-1]
+    assert batch.samples_per_s > 0 and batch.eta is not None and batch.steps == 12
+    epoch = [e for e in events if e.kind == "epoch"][-1]
+    assert epoch.val_accuracy is not None and epoch.progress == 1.0
+
+
+def test_same_seed_same_weights():
+    a = train(tiny(seed=3, epochs=1))
+    b = train(tiny(seed=3, epochs=1))
+    c = train(tiny(seed=4, epochs=1))
+    for wa, wb in zip(a.model.get_weights(), b.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    assert a.history["loss"] == b.history["loss"] != c.history["loss"]
+
+
+def test_stop_takes_effect_within_one_batch(tmp_path):
+    stop = threading.Event()
+    batches = []
+
+    def on_event(event):
+        if event.kind == "batch":
+            batches.append(event)
+            stop.set()
+
+    result = train(tiny(epochs=3, max_samples=2000), events=on_event, stop=stop, out_dir=tmp_path)
+    assert result.state == "stopped"
+    # events are throttled, but the fit loop may run at most one more batch after the stop
+    assert batches[0].step <= 2 and result.epochs_run == 1
+    assert result.run_dir is not None and (result.run_dir / "model.keras").is_file()
+
+
+def test_nan_loss_stops_with_a_sentence_and_saves_nothing(tmp_path):
+    result = train(tiny(optimizer="sgd", learning_rate=10.0, arch="three_block"), out_dir=tmp_path)
+    assert result.state == "failed"
+    assert "NaN" in result.message and "nothing was saved" in result.message
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "overrides, words",
+    [
+        ({"epochs": 0}, "Epochs"),
+        ({"batch_size": -1}, "Batch size"),
+        ({"learning_rate": float("nan")}, "learning rate"),
+        ({"dataset": "nope"}, "Unknown dataset"),
+        ({"max_samples": 10**7}, "has 4000"),
+        ({"dataset": "folder"}, "folder dataset needs"),
+    ],
+)
+def test_bad_settings_fail_with_a_sentence(overrides, words):
+    result = train(tiny(**overrides))
+    assert result.state == "failed" and words in result.message
+
+
+def test_image_size_that_would_not_fit_is_refused_up_front():
+    spec = architectures.REGISTRY["modern_cnn"].spec((512, 512, 3), 2)
+    assert estimate_memory(spec, (512, 512, 3), 2, 4096) > 10 * 1024**3
+    with pytest.raises(TrainingError):
+        TrainConfig(image_size=4096).validate()
+
+
+def test_custom_spec_trains():
+    spec = architectures.ArchSpec(
+        [architectures.ConvBlock(4, 5, pool="avg", batch_norm=True)],
+        "global_avg",
+        [architectures.DenseLayer(8, dropout=0.1)],
+    )
+    result = train(tiny(arch="custom", spec=spec.to_dict()))
+    assert result.state == "finished"
+    assert [layer.name for layer in result.model.layers][:3] == ["conv1", "bn1", "act1"]
+
+
+def test_mirrored_strategy_path_on_cpu():
+    result = train(tiny(strategy="mirrored"))
+    assert result.state == "finished" and result.test_accuracy is not None
+
+
+def test_job_reports_through_its_queue_and_saves(tmp_path):
+    job = TrainingJob(tiny(), out_dir=tmp_path).start()
+    job.join(120)
+    events = job.drain()
+    assert job.state == "finished" and job.error is None
+    assert events[-1].kind == "finished"
+    assert job.result.run_dir.parent == tmp_path
+
+
+def test_abandoned_job_stops_on_its_own_and_never_leaves_half_a_run(tmp_path):
+    job = TrainingJob(tiny(epochs=20, max_samples=2000), out_dir=tmp_path, abandon_after=0.5)
+    job.start()
+    job.join(120)
+    assert job.state == "stopped" and "tab went away" in job.result.message
+    runs = artifacts.list_runs([tmp_path])
+    assert len(runs) == 1 and runs[0].ok
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_slots_queue_jobs_beyond_the_limit(tmp_path):
+    slots = TrainingSlots(limit=1)
+    jobs = [TrainingJob(tiny(seed=i), out_dir=tmp_path, slots=slots) for i in range(3)]
+    for job in jobs:
+        job.start()
+    deadline = time.monotonic() + 10
+    positions = []
+    while time.monotonic() < deadline:
+        positions = [job.queue_position for job in jobs]
+        if sorted(p for p in positions if p) == [1, 2]:
+            break
+        time.sleep(0.01)
+    # exactly one job trains, the two others wait in line
+    assert positions.count(None) == 1 and sorted(p for p in positions if p) == [1, 2]
+    for job in jobs:
+        job.join(120)
+    assert [job.state for job in jobs] == ["finished"] * 3
+    assert len({job.result.run_dir for job in jobs}) == 3
+
+
+def test_stopping_a_queued_job_takes_it_out_of_the_queue(tmp_path):
+    slots = TrainingSlots(limit=1)
+    first = TrainingJob(tiny(epochs=5, max_samples=2000), out_dir=tmp_path, slots=slots).start()
+    second = TrainingJob(tiny(), out_dir=tmp_path, slots=slots).start()
+    time.sleep(0.5)
+    second.stop()
+    second.join(10)
+    first.stop()
+    first.join(120)
+    assert second.state == "stopped" and "waiting" in second.error
