@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import keras
 
 MAX_MISCLASSIFIED_IN_DICT = 200  # indices kept in to_dict(): enough for a gallery, small JSON
 
@@ -59,7 +62,7 @@ class Evaluation:
         }
 
 
-def evaluate(model: Any, batches: Iterable, class_names: Sequence[str]) -> Evaluation:
+def evaluate(model: keras.Model, batches: Iterable, class_names: Sequence[str]) -> Evaluation:
     """Evaluate a classifier on batches of labelled images.
 
     Args:

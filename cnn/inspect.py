@@ -153,6 +153,12 @@ class Inspector:
             ending in a softmax Dense layer named "predictions". A Sequential model without
             a defined input is built on the first `run` from that image's shape.
 
+    Attributes:
+        input_shape: (h, w, c) the model takes, or None until a lazily built model has run.
+        gradcam_layer: the last conv layer (Grad-CAM's source), or None without conv layers.
+        gradcam_reason: why Grad-CAM is unavailable for this model, or None.
+        score: what Grad-CAM differentiates: "logit" (pre-softmax) or "probability".
+
     Example:
         >>> inspector = Inspector(model)
         >>> result = inspector.run(image)            # image: float32 (28, 28, 1) in [0, 1]
