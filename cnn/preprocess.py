@@ -92,9 +92,8 @@ class Steps:
 
     def __repr__(self) -> str:
         titles = " -> ".join(title for title, _ in self.steps)
-        return (
-            f"Steps({titles}; input {self.input.dtype} {self.input.shape}; {len(self.notes)} notes)"
-        )
+        shape = self.input.shape
+        return f"Steps({titles}; input {self.input.dtype} {shape}; notes {self.notes})"
 
 
 def load_image(data: bytes | str | Path) -> np.ndarray:

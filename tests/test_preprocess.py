@@ -6,6 +6,7 @@ encoder would write it), so the loader meets what a student's upload would hand 
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
@@ -220,6 +221,19 @@ def test_other_modes_and_sources_give_rgb(tmp_path: Path) -> None:
         load_image(tmp_path / "missing.png")
     with pytest.raises(PreprocessError):
         load_image(12345)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("record", [DIGIT, FASHION, PHOTO], ids=lambda r: r["method"])
+def test_every_readable_upload_mode_reaches_every_model(tmp_path: Path, record: dict) -> None:
+    photo = paper_photo()
+    for mode in ("RGB", "RGBA", "LA", "L", "P", "1", "CMYK", "I;16"):
+        path = tmp_path / f"upload-{mode.replace(';', '')}.{'jpg' if mode == 'CMYK' else 'png'}"
+        image = Image.fromarray(photo).convert("L" if mode == "I;16" else mode)
+        if mode == "I;16":
+            image = Image.fromarray(np.asarray(image).astype(np.uint16) * 257)
+        image.save(path)
+        h, w = record["image_size"]
+        assert_valid(prepare_upload(load_image(path), record), (h, w, record["channels"]))
 
 
 # The canvas
@@ -454,8 +468,21 @@ SHAPES = st.one_of(
     st.tuples(st.integers(1, 64), st.integers(1, 64), st.integers(1, 5)),
     hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=6),
 )
+IMAGE_SHAPES = st.one_of(
+    st.tuples(st.integers(8, 48), st.integers(8, 48)),
+    st.tuples(st.integers(8, 48), st.integers(8, 48), st.integers(1, 4)),
+)
 ARRAYS = st.sampled_from(DTYPES).flatmap(
     lambda dtype: hnp.arrays(np.dtype(dtype), SHAPES, elements=hnp.from_dtype(np.dtype(dtype)))
+)
+IMAGES = st.sampled_from(DTYPES).flatmap(  # image-shaped, finite: reach the valid paths more
+    lambda dtype: hnp.arrays(
+        np.dtype(dtype),
+        IMAGE_SHAPES,
+        elements=hnp.from_dtype(np.dtype(dtype), allow_nan=False, allow_infinity=False)
+        if np.dtype(dtype).kind == "f"
+        else hnp.from_dtype(np.dtype(dtype)),
+    )
 )
 NOT_ARRAYS = st.sampled_from(
     [
@@ -467,7 +494,7 @@ NOT_ARRAYS = st.sampled_from(
         np.ones((9, 9), complex),
     ]
 )
-ANYTHING = st.one_of(ARRAYS, NOT_ARRAYS)
+ANYTHING = st.one_of(IMAGES, ARRAYS, NOT_ARRAYS)
 RECORDS = st.one_of(
     st.sampled_from([DIGIT, FASHION, PHOTO]),
     st.fixed_dictionaries(
@@ -485,8 +512,10 @@ RECORDS = st.one_of(
 def check_property(function, *args, shape: tuple[int, int, int] | None = None) -> None:
     try:
         result = function(*args)
-    except PreprocessError:
+    except PreprocessError as error:
+        event(f"refused: {type(error).__name__}")
         return
+    event("valid input")
     assert_valid(result, shape if shape is not None else result.input.shape)
 
 
@@ -543,3 +572,34 @@ def test_any_scribble_is_a_digit_or_nothing_drawn(
         return
     assert_valid(result, (28, 28, 1))
     assert result.input.max() > 0
+
+
+def small_image_files() -> list[bytes]:
+    """A few small valid files in the formats students upload."""
+    noise = np.random.default_rng(3).integers(0, 256, (16, 16, 3), np.uint8)
+    files = []
+    for fmt, mode in [("PNG", "RGB"), ("JPEG", "RGB"), ("GIF", "P"), ("PNG", "LA"), ("BMP", "L")]:
+        buffer = io.BytesIO()
+        Image.fromarray(noise).convert(mode).save(buffer, fmt)
+        files.append(buffer.getvalue())
+    return files
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.sampled_from(small_image_files()),
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255)), min_size=1, max_size=8),
+    st.integers(0, 10**6),
+)
+def test_load_image_on_corrupted_files_returns_rgb_or_refuses(
+    data: bytes, flips: list[tuple[int, int]], cut: int
+) -> None:
+    damaged = bytearray(data[: max(0, len(data) - cut % len(data))] or data[:1])
+    for position, value in flips:
+        damaged[position % len(damaged)] = value
+    try:
+        rgb = load_image(bytes(damaged))
+    except PreprocessError:
+        return
+    assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
+    assert min(rgb.shape[:2]) >= 8
