@@ -155,7 +155,7 @@ def cmd_evaluate(args) -> int:
             f"The data's classes {data.class_names} do not match the model's {run.class_names}."
         )
     # a plain folder has no official test split: evaluate every image in it
-    split = data.test if key != "folder" else datasets.concat(data.train, data.test)
+    split = data.test if key != "folder" else data.train.concat(data.test)
     batches = datasets.make_pipeline(split, tuple(pre["image_size"]), pre["channels"], 256)
     result = evaluate(run.model, batches, run.class_names)
     doc = result.to_dict()

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 DATA_DIR_ENV = "CNN_DATA_DIR"  # environment variable naming the data directory
+OFFLINE_ENV = "CNN_OFFLINE"  # set to anything: never try a download
 DEFAULT_DATA_DIR = Path.home() / ".cnn_lab" / "data"  # used when CNN_DATA_DIR is not set
 SYSTEM_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian dataset-fashion-mnist
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "cnn_lab_uploads"  # extracted .zip uploads
@@ -205,6 +206,16 @@ class Split:
             labels=self.labels[indices],
             images=None if self.images is None else self.images[indices],
             paths=None if self.paths is None else self.paths[indices],
+        )
+
+    def concat(self, other: Split) -> Split:
+        """Return this split followed by `other` (both in memory or both on disk)."""
+        if (self.images is None) != (other.images is None):
+            raise DatasetError("Cannot join an in-memory split with an on-disk one.")
+        return Split(
+            labels=np.concatenate([self.labels, other.labels]),
+            images=None if self.images is None else np.concatenate([self.images, other.images]),
+            paths=None if self.paths is None else np.concatenate([self.paths, other.paths]),
         )
 
     def image(self, i: int) -> np.ndarray:
@@ -906,7 +917,7 @@ def load(
     key: str,
     data: str | Path | None = None,
     *,
-    download: bool = True,
+    download: bool | None = None,
     progress: Progress | None = None,
     timeout: float = 60.0,
 ) -> Dataset:
@@ -916,7 +927,8 @@ def load(
         key: A key of REGISTRY.
         data: For "folder", the folder of class subfolders or a .zip of one; for the other
             datasets an optional data directory used instead of `data_dir()`.
-        download: Whether network downloads may be tried.
+        download: Whether network downloads may be tried; None means yes unless the
+            environment variable CNN_OFFLINE is set (the tests set it: no hub at test time).
         progress: Callback receiving (fraction done or None, message) during long steps.
         timeout: Seconds a single network wait may take before the download fails.
 
@@ -929,6 +941,8 @@ def load(
     if key not in REGISTRY:
         raise DatasetError(f"Unknown dataset '{key}'; choose one of {', '.join(REGISTRY)}.")
     info = REGISTRY[key]
+    if download is None:
+        download = not os.environ.get(OFFLINE_ENV)
     skipped = 0
     if key == "folder":
         path = _folder_path(data)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["CNN_OFFLINE"] = "1"  # nothing is downloaded from a dataset hub at test time
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("CNN_DATA_DIR") or REPO.parent / "shared" / "data")
