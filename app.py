@@ -1,0 +1,35 @@
+"""CNN Lab: the router. Page setup, navigation and the sidebar every page shares.
+
+Run with `streamlit run app.py`. This file imports no TensorFlow, so the home page shows in
+about two seconds; pages that need Keras import it themselves.
+"""
+
+import streamlit as st
+
+from cnn import artifacts
+from ui import runtime, state
+
+st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("pages/predict.py", title="Predict", icon=":material/draw:"),
+    st.Page("pages/models.py", title="Models", icon=":material/leaderboard:"),
+    st.Page("pages/data.py", title="Data", icon=":material/photo_library:"),
+]
+page = st.navigation(PAGES)
+
+with st.sidebar:
+    active = state.active_run()
+    info = artifacts.read_run_info(active) if active else None
+    if info is not None and info.ok:
+        st.caption(f"Active model: **{info.title}**")
+    else:
+        st.caption("No active model yet: pick one on Predict or train one.")
+    job = state.training_job()
+    if job is not None:
+        st.caption(f"Your training: **{job.state}**")
+
+page.run()
+runtime.freeze_after_heavy_imports()

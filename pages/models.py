@@ -1,0 +1,85 @@
+"""Models: compare runs, see where a model goes wrong, download or delete runs.
+
+Shipped runs (artifacts/) are read-only; only runs trained in this browser session can be
+deleted.
+"""
+
+import json
+
+import numpy as np
+import streamlit as st
+
+from cnn import architectures, artifacts
+from ui import figures, loaders, state, widgets
+
+st.title("Models")
+runs = artifacts.list_runs()
+if not runs:
+    st.info("There are no runs yet: train one first.")
+    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+    st.stop()
+st.dataframe(widgets.runs_table(runs), hide_index=True, width="stretch",
+             column_config={"test accuracy": st.column_config.ProgressColumn(
+                 "test accuracy", format="percent", min_value=0, max_value=1)})
+good = [r for r in runs if r.ok]
+if not good:
+    st.info("Every run listed is broken (see the error column).")
+    st.stop()
+
+st.subheader("Training curves")
+compared = st.multiselect("Runs to compare", good, default=good[:2], format_func=lambda r: r.title)
+if compared:
+    st.plotly_chart(figures.run_curves({r.title: r.record.get("history", {}) for r in compared}))
+
+st.subheader("One run in detail")
+info = widgets.run_picker_ui(good, label="Run")
+test = info.record.get("test") or {}
+class_names = info.record["class_names"]
+if "confusion" in test:
+    matrix, per_class = st.columns([3, 2])
+    with matrix:
+        st.caption("Click a cell to see its misclassified images.")
+        clicked = st.plotly_chart(figures.confusion_heatmap(np.array(test["confusion"]),
+                                                            class_names),
+                                  on_select="rerun", selection_mode="points", key="confusion")
+    per_class.plotly_chart(figures.per_class_accuracy(test["per_class"]))
+    points = clicked.selection.points if clicked else []
+    cell = (points[0]["y"], points[0]["x"]) if points else None
+
+    errors = artifacts.load_errors(info.path)
+    if errors is None or not len(errors["true"]):
+        st.info("This run kept no misclassified test images.")
+    else:
+        shown = [i for i in range(len(errors["true"])) if cell is None or
+                 (class_names[errors["true"][i]], class_names[errors["predicted"][i]]) == cell]
+        where = f" (true {cell[0]}, predicted {cell[1]})" if cell else ""
+        st.markdown(f"**Misclassified test images{where}**: {len(shown)} shown")
+        if shown:
+            st.image([figures.enlarged(errors["images"][i], 72) for i in shown],
+                     caption=[f"{class_names[errors['true'][i]]} → "
+                              f"{class_names[errors['predicted'][i]]}" for i in shown])
+
+with st.expander("Model summary"):
+    try:
+        st.dataframe(architectures.summary(loaders.load_run(info.path).run.model),
+                     hide_index=True, width="stretch")
+    except artifacts.ArtifactError as err:
+        st.error(str(err))
+
+model_col, record_col, delete_col = st.columns(3)
+model_col.download_button("Download model.keras", (info.path / artifacts.MODEL_FILE).read_bytes(),
+                          file_name=f"{info.name}.keras", on_click="ignore")
+record_col.download_button("Download run.json", json.dumps(info.record, indent=1),
+                           file_name=f"{info.name}.json", mime="application/json",
+                           on_click="ignore")
+if str(info.path) in state.session_runs():
+    if delete_col.button("Delete this run", type="secondary", icon=":material/delete:"):
+        try:
+            artifacts.delete_run(info.path)
+        except artifacts.ArtifactError as err:
+            st.error(str(err))
+            st.stop()
+        state.session_runs().discard(str(info.path))
+        st.rerun()
+else:
+    delete_col.caption("Read-only: only runs trained in this session can be deleted here.")

@@ -1,0 +1,68 @@
+"""The three inputs of the Predict page: draw, upload, samples. Each returns `Steps` or None.
+
+Every input goes through `cnn.preprocess`, so the steps shown are exactly what the model
+gets. Errors (`PreprocessError`, `NothingDrawn`) are left to the page to show.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from cnn import datasets, preprocess
+from cnn.preprocess import Steps
+from ui import loaders, state
+
+CANVAS_PX = 280  # side of the drawing canvas (10x an MNIST digit)
+INKS = {  # label -> (stroke colour, background colour)
+    "White on black": ("#FFFFFF", "#000000"),
+    "Black on white": ("#000000", "#FFFFFF"),
+}
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+
+
+def drawing_input_ui(preprocessing: dict) -> Steps | None:
+    """A canvas with ink colour, stroke width and clear; None until something is drawn."""
+    from streamlit_drawable_canvas import st_canvas
+
+    canvas_col, controls = st.columns([3, 2])
+    ink = controls.radio("Ink", list(INKS), horizontal=True, on_change=state.clear_canvas)
+    stroke_width = controls.slider("Stroke width", 5, 40, 20)
+    controls.button("Clear", on_click=state.clear_canvas, icon=":material/delete:")
+    stroke, background = INKS[ink]
+    with canvas_col:
+        result = st_canvas(stroke_width=stroke_width, stroke_color=stroke,
+                           background_color=background, height=CANVAS_PX, width=CANVAS_PX,
+                           return_image_data=True, key=state.canvas_key())
+    image = result.image_data
+    return None if image is None else preprocess.prepare_drawing(image, preprocessing)
+
+
+def upload_input_ui(preprocessing: dict) -> Steps | None:
+    """A file uploader for one picture; None until a file is given."""
+    upload = st.file_uploader("A picture", type=UPLOAD_TYPES)
+    if upload is None:
+        return None
+    return preprocess.prepare_upload(preprocess.load_image(upload.getvalue()), preprocessing)
+
+
+def sample_input_ui(dataset_key: str, preprocessing: dict) -> Steps | None:
+    """A random test image of the model's dataset, or one of the bundled example photos."""
+    photos = loaders.bundled_photos()
+    options = ["Random test image", *(p.name for p in photos)]
+    choice = st.radio("Sample", options, horizontal=True)
+    if choice != options[0]:
+        photo = photos[options.index(choice) - 1]
+        return preprocess.prepare_upload(preprocess.load_image(photo), preprocessing)
+    try:
+        data = loaders.load_dataset(dataset_key)
+    except datasets.DatasetError as err:
+        st.info(f"Test images of this model's dataset are not available offline: {err}")
+        return None
+    st.button("Another one", on_click=state.new_sample, icon=":material/casino:")
+    rng = np.random.default_rng(st.session_state.get(state.SAMPLE_SEED, 0))
+    index = int(rng.integers(len(data.test)))
+    st.caption(f"Test image {index} of {data.info.title}: true class "
+               f"**{data.class_names[data.test.labels[index]]}**")
+    size, channels = preprocessing["image_size"], preprocessing["channels"]
+    return preprocess.photo_to_input(data.test.image(index), tuple(size), channels)

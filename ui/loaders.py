@@ -1,0 +1,109 @@
+"""Cached loaders the pages share: a run with its Inspector and filters, a dataset, samples.
+
+`st.cache_resource` keeps one copy per server (never mutate what it returns): a loaded model
+with its compiled `cnn.inspect.Inspector`, keyed by the run path and the model file's
+modification time, and loaded datasets (large uint8 arrays or file lists, not copied per
+session). TensorFlow is imported inside the functions, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from cnn import artifacts, datasets
+
+MAX_LOADED_RUNS = 6  # models kept in memory at once (about 1-20 MB each)
+MAX_LOADED_DATASETS = 3
+
+
+@dataclass
+class LoadedRun:
+    """A run ready for interactive use: model, record, Inspector and filter images."""
+
+    run: artifacts.Run
+    inspector: Any  # cnn.inspect.Inspector
+    filter_images: dict[str, np.ndarray]  # conv layer name -> (filters, kh, kw[, 3]) in [0, 1]
+
+    @property
+    def class_names(self) -> list[str]:
+        """Class names in output order."""
+        return self.run.class_names
+
+
+@st.cache_resource(max_entries=MAX_LOADED_RUNS, show_spinner="Loading the model...")
+def _load_run(path: str, _model_mtime: float) -> LoadedRun:
+    from cnn import inspect
+
+    run = artifacts.load_run(path)
+    filter_images = {
+        name: inspect.filter_images(kernel) for name, kernel in inspect.filters(run.model)
+    }
+    return LoadedRun(run, inspect.Inspector(run.model), filter_images)
+
+
+def load_run(path: str | Path) -> LoadedRun:
+    """The run at `path`, loaded once per server until its model file changes.
+
+    Raises:
+        ArtifactError: the folder is broken or the model is refused.
+    """
+    model_file = Path(path) / artifacts.MODEL_FILE
+    try:
+        mtime = model_file.stat().st_mtime
+    except OSError as err:
+        raise artifacts.ArtifactError(f"Run {Path(path).name} has no readable model.keras.") from err
+    return _load_run(str(path), mtime)
+
+
+@st.cache_resource(max_entries=MAX_LOADED_DATASETS, show_spinner="Loading the dataset...")
+def load_dataset(key: str, download: bool = False) -> datasets.Dataset:
+    """A dataset as `cnn.datasets.load` gives it; offline by default (no network wait).
+
+    Raises:
+        DatasetError: the dataset is not available (the message says how to get it).
+    """
+    return datasets.load(key, download=download)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def class_samples(key: str, per_class: int, seed: int) -> dict[str, list[np.ndarray]]:
+    """Up to `per_class` random training images of every class of a loaded dataset."""
+    data = load_dataset(key)
+    rng = np.random.default_rng(seed)
+    samples = {}
+    for index, name in enumerate(data.class_names):
+        members = np.flatnonzero(data.train.labels == index)
+        chosen = rng.choice(members, size=min(per_class, len(members)), replace=False)
+        samples[name] = [data.train.image(int(i)) for i in chosen]
+    return samples
+
+
+def bundled_photos() -> list[Path]:
+    """Example photos shipped in artifacts/samples/ (empty when the folder is absent)."""
+    folder = artifacts.shipped_dir() / "samples"
+    if not folder.is_dir():
+        return []
+    suffixes = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"}
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def image_sizes(key: str, limit: int = 200) -> str:
+    """The range of image sizes in a dataset's training split ("28 x 28", "97-500 x 80-500")."""
+    data = load_dataset(key)
+    if data.train.images is not None:
+        h, w = data.train.images.shape[1:3]
+        return f"{h} x {w}"
+    from PIL import Image
+
+    shapes = []
+    for path in data.train.paths[:limit]:
+        with Image.open(str(path)) as img:
+            shapes.append(img.size[::-1])
+    heights, widths = zip(*shapes, strict=True) if shapes else ((0,), (0,))
+    return f"{min(heights)}-{max(heights)} x {min(widths)}-{max(widths)}"

@@ -1,0 +1,78 @@
+"""Every `st.session_state` key CNN Lab uses, in one place, with small accessors.
+
+Session state is per browser session, so everything here is private to one student: the
+active model, the training job, its events, the runs this session created (the only ones
+it may delete) and the canvas generation (bumped to clear the drawing).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+ACTIVE_RUN = "active_run"  # str path of the run Predict and Models open first
+TRAINING_JOB = "training_job"  # this session's cnn.training.TrainingJob (one at a time)
+TRAINING_EVENTS = "training_events"  # TrainingEvents drained from that job so far
+SESSION_RUNS = "session_runs"  # str paths of runs trained in this session (deletable)
+CANVAS_GENERATION = "canvas_generation"  # part of the canvas widget key; bumping it clears
+SAMPLE_SEED = "sample_seed"  # picks the random test image on Predict
+CANVAS_KEY = "canvas"  # widget key of the first canvas (tests inject drawings under it)
+
+
+def active_run() -> Path | None:
+    """The run the session works with, or None before one is chosen or trained."""
+    path = st.session_state.get(ACTIVE_RUN)
+    return Path(path) if path else None
+
+
+def set_active_run(path: str | Path) -> None:
+    """Make a run the active model."""
+    st.session_state[ACTIVE_RUN] = str(path)
+
+
+def training_job() -> Any:
+    """This session's TrainingJob, or None."""
+    return st.session_state.get(TRAINING_JOB)
+
+
+def start_training_job(job: Any) -> None:
+    """Keep a freshly started job and forget the events of the previous one."""
+    st.session_state[TRAINING_JOB] = job
+    st.session_state[TRAINING_EVENTS] = []
+
+
+def training_events() -> list:
+    """The events of the current job drained so far (a list the page appends to)."""
+    return st.session_state.setdefault(TRAINING_EVENTS, [])
+
+
+def session_runs() -> set[str]:
+    """Paths of the runs this session trained: the only runs it may delete."""
+    return st.session_state.setdefault(SESSION_RUNS, set())
+
+
+def remember_session_run(path: str | Path) -> bool:
+    """Record a run trained in this session; True the first time it is seen."""
+    runs = session_runs()
+    if str(path) in runs:
+        return False
+    runs.add(str(path))
+    return True
+
+
+def canvas_key() -> str:
+    """The canvas widget key; a new key gives an empty canvas."""
+    generation = st.session_state.get(CANVAS_GENERATION, 0)
+    return CANVAS_KEY if generation == 0 else f"{CANVAS_KEY}-{generation}"
+
+
+def clear_canvas() -> None:
+    """Empty the canvas (used as a button or radio callback)."""
+    st.session_state[CANVAS_GENERATION] = st.session_state.get(CANVAS_GENERATION, 0) + 1
+
+
+def new_sample() -> None:
+    """Pick another random test image on Predict (used as a button callback)."""
+    st.session_state[SAMPLE_SEED] = st.session_state.get(SAMPLE_SEED, 0) + 1
