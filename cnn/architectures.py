@@ -96,7 +96,9 @@ class ArchSpec:
             if not 1 <= block.convs <= 4:
                 raise SpecError(f"{where}: a block holds 1 to 4 conv layers.")
             if block.padding not in PADDINGS or block.pool not in POOLS:
-                raise SpecError(f"{where}: unknown padding {block.padding!r} or pool {block.pool!r}.")
+                raise SpecError(
+                    f"{where}: unknown padding {block.padding!r} or pool {block.pool!r}."
+                )
             if block.activation not in ACTIVATIONS:
                 raise SpecError(f"{where}: unknown activation {block.activation!r}.")
             if not 0.0 <= block.dropout < 1.0:
@@ -188,8 +190,11 @@ def _modern_cnn(shape: tuple[int, int, int], _classes: int) -> ArchSpec:
             break
         filters = min(filters * 2, 256)
     # the last block feeds global average pooling, so it is not pooled itself
-    blocks.append(ConvBlock(filters * 2 if filters < 256 else 256, 3, padding="same", pool="none",
-                            batch_norm=True))
+    blocks.append(
+        ConvBlock(
+            filters * 2 if filters < 256 else 256, 3, padding="same", pool="none", batch_norm=True
+        )
+    )
     return ArchSpec(blocks, "global_avg", [DenseLayer(128, dropout=0.3)])
 
 
@@ -291,7 +296,9 @@ def build(spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int):
     else:
         model_layers.append(layers.Flatten(name="flatten"))
     for i, dense in enumerate(spec.dense, start=1):
-        model_layers.append(layers.Dense(dense.units, activation=dense.activation, name=f"dense{i}"))
+        model_layers.append(
+            layers.Dense(dense.units, activation=dense.activation, name=f"dense{i}")
+        )
         if dense.dropout:
             model_layers.append(layers.Dropout(dense.dropout, name=f"dense_dropout{i}"))
     model_layers.append(layers.Dense(num_classes, activation="softmax", name=OUTPUT_LAYER))

@@ -271,7 +271,8 @@ def load_run(path: str | Path) -> Run:
     got = tuple(model.input_shape[1:])
     if got != tuple(expected):
         raise ArtifactError(
-            f"Run {path.name}: the model expects inputs of shape {got}, but run.json says {expected}."
+            f"Run {path.name}: the model expects inputs of shape {got}, "
+            f"but run.json says {expected}."
         )
     outputs = model.output_shape[-1]
     if outputs != len(info.record["class_names"]):
@@ -310,7 +311,11 @@ def delete_run(path: str | Path, root: str | Path | None = None) -> None:
     root = Path(root or user_runs_dir()).resolve()
     if path.parent == shipped_dir().resolve():
         raise ArtifactError("Shipped pretrained runs are read-only.")
-    if path.parent != root or not (path / RECORD_FILE).exists() and not (path / MODEL_FILE).exists():
+    if (
+        path.parent != root
+        or not (path / RECORD_FILE).exists()
+        and not (path / MODEL_FILE).exists()
+    ):
         raise ArtifactError("Only run folders in the user runs folder can be deleted.")
     try:
         # rename first so a half-deleted run is never listed

@@ -5,11 +5,12 @@ pooling output, the input of the "predictions" layer, the probabilities) and two
 `tf.function`s for one image: a forward pass, and a forward pass plus Grad-CAM taken with
 `tf.GradientTape`. `Inspector.run` then costs one graph call, never `model.predict`.
 
-What an activation is: the output of the Conv2D (or pooling) layer itself. When the
-activation function is inside the conv (`Conv2D(..., activation="relu")`) that is the
-activated map; when a separate BatchNormalization/Activation layer follows, it is the raw
-conv output. Only the model's top-level layers are inspected (a nested sub-model counts as
-one layer and is not looked into).
+What an activation is: the activated output of each Conv2D (reported under the conv's
+name), and the output of each pooling layer. When the activation function is inside the conv
+(`Conv2D(..., activation="relu")`) that is the conv's own output; when BatchNormalization
+and/or Activation layers follow the conv directly, it is the output of the last of them, so a
+feature map is always what the next layer sees. Only the model's top-level layers are
+inspected (a nested sub-model counts as one layer and is not looked into).
 
 Grad-CAM (Selvaraju et al., 2017) uses the last conv layer: the gradient of the class score
 (the pre-softmax logit when "predictions" is a softmax Dense layer, else the probability)
@@ -142,6 +143,31 @@ def filter_images(kernel: np.ndarray) -> np.ndarray:
     return scaled.astype(np.float32)
 
 
+def _inspected_layers(model: keras.Model) -> tuple[list[tuple[str, str]], list[str]]:
+    """(name, kind) of every conv/pool layer, and the layer whose output shows each one.
+
+    A conv followed directly by BatchNormalization/Activation layers is shown through the last
+    of them (its activated output); everything else through its own output.
+    """
+    inspected, taps = [], []
+    layers = model.layers
+    for i, layer in enumerate(layers):
+        if isinstance(layer, keras.layers.Conv2D):
+            tap = layer
+            for follower in layers[i + 1 :]:
+                if not isinstance(
+                    follower, (keras.layers.BatchNormalization, keras.layers.Activation)
+                ):
+                    break
+                tap = follower
+            inspected.append((layer.name, "conv"))
+            taps.append(tap.name)
+        elif isinstance(layer, POOL_TYPES):
+            inspected.append((layer.name, "pool"))
+            taps.append(layer.name)
+    return inspected, taps
+
+
 class Inspector:
     """Compiled one-image inspection of a classifier.
 
@@ -169,11 +195,7 @@ class Inspector:
     def __init__(self, model: keras.Model) -> None:
         self.model = model
         self._lock = threading.Lock()
-        self._inspected = [
-            (layer.name, "conv" if isinstance(layer, keras.layers.Conv2D) else "pool")
-            for layer in model.layers
-            if isinstance(layer, (keras.layers.Conv2D, *POOL_TYPES))
-        ]
+        self._inspected, self._taps = _inspected_layers(model)
         convs = [name for name, kind in self._inspected if kind == "conv"]
         self.gradcam_layer: str | None = convs[-1] if convs else None
         self.gradcam_reason: str | None = None if convs else NO_CONV_REASON
@@ -198,7 +220,7 @@ class Inspector:
         self.input_shape = tuple(model.inputs[0].shape[1:])
         head = _softmax_dense(model)
         self.score = "probability" if head is None else "logit"
-        outputs = [model.get_layer(name).output for name, _ in self._inspected]
+        outputs = [model.get_layer(name).output for name in self._taps]
         outputs.append(model.outputs[0] if head is None else head.input)
         outputs.append(model.outputs[0])
         multi = keras.Model(model.inputs[0], outputs, name=f"{model.name}_inspection")

@@ -1,4 +1,4 @@
-"""Training: a typed config, `train()` running Keras `fit`, and `TrainingJob` in a background thread.
+"""Training: a typed config, `train()` running Keras `fit`, `TrainingJob` in a background thread.
 
 `train(config, events, stop)` loads the dataset, builds the model from its spec, fits it with
 one callback that reports batch and epoch events and obeys a stop flag, evaluates on the
@@ -45,7 +45,7 @@ class TrainingError(RuntimeError):
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run; saved in run.json and rebuilt with `TrainConfig(**d)`."""
+    """Everything that defines a training run; saved in run.json, rebuilt with `from_dict`."""
 
     dataset: str = "mnist"  # key of cnn.datasets.REGISTRY
     data: str | None = None  # data directory or .zip (the `folder` dataset needs one)
@@ -284,7 +284,7 @@ def resolve_spec(config: TrainConfig, input_shape, num_classes) -> architectures
 
 
 def estimate_memory(spec: architectures.ArchSpec, input_shape, num_classes, batch_size) -> int:
-    """Rough bytes one training step needs: weights + optimizer state + activations kept for backprop."""
+    """Rough bytes one training step needs: weights, optimizer state, activations for backprop."""
     h, w, c = input_shape
     per_sample = h * w * c
     for block in spec.conv_blocks:
@@ -356,7 +356,9 @@ def train(
         _emit(events, TrainingEvent("stopped", message=message))
         return TrainResult("stopped", config, message=message)
     except MemoryError:
-        return _failed(config, events, "Out of memory: use smaller images, batches or model.", started)
+        return _failed(
+            config, events, "Out of memory: use smaller images, batches or model.", started
+        )
     except Exception as err:  # noqa: BLE001 - the worker must report, never die silently
         import tensorflow as tf
 
@@ -427,7 +429,12 @@ def _train(config, events, stop, out_dir, touch, started) -> TrainResult:
 
     def pipeline(split, shuffle, augment=None):
         batches = datasets.make_pipeline(
-            split, size, channels, config.batch_size, shuffle=shuffle, seed=config.seed,
+            split,
+            size,
+            channels,
+            config.batch_size,
+            shuffle=shuffle,
+            seed=config.seed,
             augment=augment,
         )
         if config.label_smoothing:
@@ -486,8 +493,13 @@ def _train(config, events, stop, out_dir, touch, started) -> TrainResult:
                 "rate is probably too high. No epoch finished cleanly, so nothing was saved."
             )
             _emit(events, TrainingEvent("failed", message=message))
-            return TrainResult("failed", config, history=hist, message=message,
-                               seconds=time.perf_counter() - started)
+            return TrainResult(
+                "failed",
+                config,
+                history=hist,
+                message=message,
+                seconds=time.perf_counter() - started,
+            )
         model.set_weights(nan_state["good_weights"])
         hist = {k: v[:good] for k, v in hist.items()}
         epochs_run = good
@@ -648,8 +660,13 @@ class TrainingJob:
         >>> job.join(); job.state, job.result.test_accuracy
     """
 
-    def __init__(self, config: TrainConfig, out_dir=None, slots: TrainingSlots | None = None,
-                 abandon_after: float | None = ABANDON_AFTER_S):
+    def __init__(
+        self,
+        config: TrainConfig,
+        out_dir=None,
+        slots: TrainingSlots | None = None,
+        abandon_after: float | None = ABANDON_AFTER_S,
+    ):
         self.config = config
         self.out_dir = out_dir
         self.slots = slots or SLOTS

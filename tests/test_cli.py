@@ -10,9 +10,9 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from conftest import REPO
 
 from cnn.__main__ import main
-from conftest import REPO
 
 
 @pytest.fixture(autouse=True)
@@ -50,8 +50,18 @@ def digit_png(path, digit_image):
 
 def test_train_evaluate_predict_round_trip(capsys, tmp_path):
     code, [doc] = run_json(
-        capsys, "train", "--dataset", "mnist", "--arch", "tiny_vgg", "--epochs", "1",
-        "--max-samples", "600", "--out", str(tmp_path),
+        capsys,
+        "train",
+        "--dataset",
+        "mnist",
+        "--arch",
+        "tiny_vgg",
+        "--epochs",
+        "1",
+        "--max-samples",
+        "600",
+        "--out",
+        str(tmp_path),
     )
     assert code == 0 and set(doc) >= {"run_dir", "test_accuracy", "epochs_run", "seconds"}
     run_dir = doc["run_dir"]
@@ -65,7 +75,9 @@ def test_train_evaluate_predict_round_trip(capsys, tmp_path):
     test = datasets.load("mnist").test
     files = [digit_png(tmp_path / f"d{i}.png", 255 - test.image(i)) for i in range(3)]
     (tmp_path / "broken.png").write_text("not an image")
-    code, rows = run_json(capsys, "predict", "--model", run_dir, *files, str(tmp_path / "broken.png"))
+    code, rows = run_json(
+        capsys, "predict", "--model", run_dir, *files, str(tmp_path / "broken.png")
+    )
     assert code == 1 and len(rows) == 4
     assert all(r["label"] in [str(d) for d in range(10)] for r in rows[:3])
     assert "error" in rows[3] and rows[3]["file"].endswith("broken.png")
@@ -75,7 +87,11 @@ def test_errors_are_one_sentence_without_traceback(tmp_path):
     env = {**os.environ, "CNN_DATA_DIR": str(tmp_path)}
     proc = subprocess.run(
         [sys.executable, "-m", "cnn", "predict", "--model", str(tmp_path / "nope"), "x.png"],
-        capture_output=True, text=True, cwd=REPO, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
     )
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
@@ -94,7 +110,19 @@ def test_folder_zip_training(capsys, tmp_path):
                 ok, png = cv2.imencode(".png", image)
                 zf.writestr(f"shapes/{name}/{i}.png", png.tobytes())
     code, [doc] = run_json(
-        capsys, "train", "--dataset", "folder", "--data", str(archive), "--arch", "tiny_vgg",
-        "--image-size", "32", "--epochs", "3", "--out", str(tmp_path / "runs"),
+        capsys,
+        "train",
+        "--dataset",
+        "folder",
+        "--data",
+        str(archive),
+        "--arch",
+        "tiny_vgg",
+        "--image-size",
+        "32",
+        "--epochs",
+        "3",
+        "--out",
+        str(tmp_path / "runs"),
     )
     assert code == 0 and doc["test_accuracy"] >= 0.5

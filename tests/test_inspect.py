@@ -204,11 +204,11 @@ def test_sequential_without_input_is_built_on_first_run(image):
 
 
 def test_functional_model_with_batchnorm_and_separate_activation():
-    """The conv output is reported before the separate BatchNorm/Activation layers."""
+    """A conv followed by BatchNorm/Activation layers is reported as their activated output."""
     inputs = keras.Input((16, 16, 3))
     x = layers.Conv2D(4, 3, padding="same", name="conv_a")(inputs)
-    x = layers.BatchNormalization()(x)
-    x = layers.Activation("relu")(x)
+    x = layers.BatchNormalization(name="bn_a")(x)
+    x = layers.Activation("relu", name="act_a")(x)
     x = layers.MaxPooling2D(name="pool_a")(x)
     x = layers.Conv2D(6, 3, padding="same", activation="relu", name="conv_b")(x)
     x = layers.Dropout(0.3)(x)
@@ -223,8 +223,9 @@ def test_functional_model_with_batchnorm_and_separate_activation():
         ("pool_a", "pool", (8, 8, 4)),
         ("conv_b", "conv", (8, 8, 6)),
     ]
-    raw_conv = model.get_layer("conv_a")(image).numpy()[0]
-    np.testing.assert_allclose(result.activations[0].array, raw_conv, atol=1e-5)
+    activated = keras.Model(inputs, model.get_layer("act_a").output)(image).numpy()[0]
+    np.testing.assert_allclose(result.activations[0].array, activated, atol=1e-5)
+    assert result.activations[0].array.min() >= 0
     assert result.gradcam_layer == "conv_b" and result.gradcam.shape == (16, 16)
     np.testing.assert_allclose(result.probabilities, model(image).numpy()[0], atol=1e-5)
 
