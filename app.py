@@ -31,5 +31,5 @@ with st.sidebar:
     if job is not None:
         st.caption(f"Your training: **{job.state}**")
 
-page.run()
 runtime.freeze_after_heavy_imports()
+page.run()

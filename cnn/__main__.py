@@ -51,8 +51,9 @@ def cmd_archs(args) -> int:
     for key, arch in architectures.REGISTRY.items():
         spec = arch.spec(PARAMS_INPUT, 10)
         params = architectures.count_params(spec, PARAMS_INPUT, 10)
-        rows.append({"key": key, "title": arch.title, "description": arch.description,
-                     "params": params})
+        rows.append(
+            {"key": key, "title": arch.title, "description": arch.description, "params": params}
+        )
     if args.json:
         _print_json(rows)
     else:

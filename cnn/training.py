@@ -610,7 +610,8 @@ class TrainingSlots:
         self._running = 0
 
     def __repr__(self) -> str:
-        return f"TrainingSlots(limit={self.limit}, running={self._running}, waiting={len(self._waiting)})"
+        waiting = len(self._waiting)
+        return f"TrainingSlots(limit={self.limit}, running={self._running}, waiting={waiting})"
 
     def position(self, ticket: object) -> int | None:
         """1-based place in the queue, or None when not waiting."""

@@ -51,11 +51,7 @@ st.caption("The same image through the training augmentation (random each time, 
            "active only while training).")
 first_class = next(iter(samples.values()))
 source_image = preprocess.photo_to_input(first_class[0], info.image_size, info.channels).input
-import keras  # noqa: E402 - only this section needs Keras; the rest of the page stays light
-
-augment = datasets.augmentation(info.kind)
-copies = [keras.ops.convert_to_numpy(augment(source_image[None], training=True))[0]
-          for _ in range(AUGMENTED_COPIES)]
+copies = loaders.augmented_copies(info.kind, source_image, AUGMENTED_COPIES)
 st.image([figures.enlarged(image, 112) for image in [source_image, *copies]],
          caption=["original", *(f"augmented {i + 1}" for i in range(AUGMENTED_COPIES))])
 st.button("New random augmentations", icon=":material/casino:")

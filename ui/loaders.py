@@ -107,3 +107,12 @@ def image_sizes(key: str, limit: int = 200) -> str:
             shapes.append(img.size[::-1])
     heights, widths = zip(*shapes, strict=True) if shapes else ((0,), (0,))
     return f"{min(heights)}-{max(heights)} x {min(widths)}-{max(widths)}"
+
+
+def augmented_copies(kind: str, image: np.ndarray, count: int) -> list[np.ndarray]:
+    """`count` random training augmentations of one model input (float32 (h, w, c))."""
+    import keras
+
+    augment = datasets.augmentation(kind)
+    batch = np.repeat(image[None], count, axis=0)
+    return list(keras.ops.convert_to_numpy(augment(batch, training=True)))
