@@ -30,6 +30,7 @@ MODEL_FILE = "model.keras"
 RECORD_FILE = "run.json"
 ERRORS_FILE = "errors.npz"  # misclassified test images as the model saw them (optional)
 TMP_PREFIX = ".tmp-"  # folders being written; never listed
+SAMPLES_FOLDER = "samples"  # bundled example images inside artifacts/, not a run
 MAX_RECORD_BYTES = 5 * 1024**2  # a run.json larger than this is not a run of ours
 MAX_MODEL_BYTES = 200 * 1024**2  # refuse to load a model file larger than this
 RUNS_DIR_ENV = "CNN_RUNS_DIR"
@@ -220,6 +221,8 @@ def list_runs(roots: list[str | Path] | None = None) -> list[RunInfo]:
         for child in sorted(root.iterdir()):
             if child.name.startswith(".") or not child.is_dir() or child.is_symlink():
                 continue
+            if shipped and child.name == SAMPLES_FOLDER:
+                continue
             runs.append(read_run_info(child, shipped=shipped))
     # shipped runs first, then the user's newest first
     runs.sort(key=lambda r: r.record.get("created", ""), reverse=True)
@@ -281,6 +284,17 @@ def load_run(path: str | Path) -> Run:
             f"{len(info.record['class_names'])} class names."
         )
     return Run(info=info, model=model)
+
+
+def sample_images(dataset_key: str) -> list[Path]:
+    """The bundled example images of a dataset (artifacts/samples/<key>/), sorted by name.
+
+    File names are `<class>__<n>.<ext>`; they come from test splits no shipped model trained on.
+    """
+    folder = shipped_dir() / SAMPLES_FOLDER / dataset_key
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
 
 
 def load_errors(path: str | Path) -> dict[str, Any] | None:
