@@ -13,9 +13,9 @@ import textwrap
 import keras
 import numpy as np
 import pytest
-from conftest import REPO
 
 from cnn import artifacts
+from conftest import REPO
 
 
 def test_tiny_run_loads_safely_and_predicts(tiny_run):

@@ -10,9 +10,9 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest import REPO
 
 from cnn.__main__ import main
+from conftest import REPO
 
 
 @pytest.fixture(autouse=True)
