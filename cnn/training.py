@@ -424,8 +424,6 @@ def _train(config, events, stop, out_dir, touch, started) -> TrainResult:
     keras.utils.set_random_seed(config.seed)
     size, channels = input_shape[:2], input_shape[2]
     aug = info.kind if config.augment else None
-    if aug == "grayscale":
-        aug = "photos"
 
     def pipeline(split, shuffle, augment=None):
         batches = datasets.make_pipeline(

@@ -54,23 +54,19 @@ st.image([figures.enlarged(image, 112) for _, image in steps.steps],
 for note in steps.notes:
     st.info(note)
 
-# One compiled pass: probabilities, every conv/pool activation and Grad-CAM
+# One compiled pass (remembered per input): probabilities, activations and Grad-CAM
 verdict, explanation = st.columns([3, 2])
 explained = explanation.selectbox("Grad-CAM explains", [None, *range(len(class_names))],
                                   format_func=lambda c: "the top class" if c is None
                                   else class_names[c])
-try:
-    inspection = loaded.inspector.run(steps.input, gradcam_class=explained)
-except ValueError as err:
-    explanation.warning(f"Grad-CAM could not be computed for this model ({err}).")
-    inspection = loaded.inspector.run(steps.input, gradcam=False)
+inspection = loaders.inspect_image(loaded, steps.input, explained)
 top = inspection.predicted_class
 verdict.metric(label="Prediction", value=class_names[top],
                delta=f"{inspection.probabilities[top]:.1%} sure", delta_color="off")
 verdict.plotly_chart(figures.probability_bars(inspection.probabilities, class_names),
                      key="probabilities")
 if inspection.gradcam is None:
-    explanation.caption(inspection.gradcam_reason)
+    explanation.info(inspection.gradcam_reason)
 else:
     explanation.image(figures.gradcam_overlay(steps.input, inspection.gradcam),
                       caption=f"Where {inspection.gradcam_layer} looked for "

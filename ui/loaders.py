@@ -8,6 +8,7 @@ session). TensorFlow is imported inside the functions, so importing this module 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,14 @@ import numpy as np
 import streamlit as st
 
 from cnn import artifacts, datasets
+from ui import runtime
 
 MAX_LOADED_RUNS = 6  # models kept in memory at once (about 1-20 MB each)
 MAX_LOADED_DATASETS = 3
+MAX_INSPECTIONS = 64  # inspected inputs remembered, so reruns with the same input skip the model
+GRADCAM_FAILED = "Grad-CAM could not be computed for this model (the error is in the server log)."
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,6 +33,7 @@ class LoadedRun:
 
     run: artifacts.Run
     inspector: Any  # cnn.inspect.Inspector
+    model_mtime: float  # part of every cache key derived from this model
     filter_images: dict[str, np.ndarray]  # conv layer name -> (filters, kh, kw[, 3]) in [0, 1]
 
     @property
@@ -43,7 +50,7 @@ def _load_run(path: str, _model_mtime: float) -> LoadedRun:
     filter_images = {
         name: inspect.filter_images(kernel) for name, kernel in inspect.filters(run.model)
     }
-    return LoadedRun(run, inspect.Inspector(run.model), filter_images)
+    return LoadedRun(run, inspect.Inspector(run.model), _model_mtime, filter_images)
 
 
 def load_run(path: str | Path) -> LoadedRun:
@@ -57,7 +64,31 @@ def load_run(path: str | Path) -> LoadedRun:
         mtime = model_file.stat().st_mtime
     except OSError as err:
         raise artifacts.ArtifactError(f"Run {Path(path).name} has no readable model.keras.") from err
-    return _load_run(str(path), mtime)
+    loaded = _load_run(str(path), mtime)
+    runtime.freeze_after_heavy_imports()
+    return loaded
+
+
+@st.cache_resource(max_entries=MAX_INSPECTIONS, show_spinner=False)
+def _inspection(path: str, model_mtime: float, image: np.ndarray, gradcam_class: int | None,
+                _inspector: Any) -> Any:
+    try:
+        return _inspector.run(image, gradcam_class=gradcam_class)
+    except ValueError:
+        log.exception("Grad-CAM failed for %s", path)
+        inspection = _inspector.run(image, gradcam=False)
+        inspection.gradcam_reason = GRADCAM_FAILED
+        return inspection
+
+
+def inspect_image(loaded: LoadedRun, image: np.ndarray, gradcam_class: int | None) -> Any:
+    """`Inspector.run` for one model input, remembered per (model, input, class).
+
+    A rerun that does not change the input (a layer picker, a colour scale) costs no model
+    call at all. Never mutate the returned Inspection: it is shared.
+    """
+    return _inspection(str(loaded.run.info.path), loaded.model_mtime, image, gradcam_class,
+                       loaded.inspector)
 
 
 @st.cache_resource(max_entries=MAX_LOADED_DATASETS, show_spinner="Loading the dataset...")
