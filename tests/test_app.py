@@ -1,0 +1,131 @@
+"""AppTest page tests: every page renders, a drawing is predicted, a tiny training finishes.
+
+Each test points CNN_RUNS_DIR at its own folder and CNN_DATA_DIR at an empty one (MNIST then
+comes from the embedded offline subset). `run_every` never fires in AppTest, so the training
+test joins the job from session state and reruns the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+from ui import state
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+PAGES = ["pages/home.py", "pages/train.py", "pages/predict.py", "pages/models.py", "pages/data.py"]
+TIMEOUT_S = 120
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path, empty_data_dir) -> Path:
+    """An empty user runs folder and an empty data folder; returns the runs folder."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    monkeypatch.setenv("CNN_RUNS_DIR", str(runs))
+    monkeypatch.setenv("CNN_DATA_DIR", str(empty_data_dir))
+    return runs
+
+
+@pytest.fixture
+def trained(monkeypatch, tiny_run, empty_data_dir) -> Path:
+    """The shared tiny MNIST run, its folder used as the user runs folder; returns the run."""
+    monkeypatch.setenv("CNN_RUNS_DIR", str(tiny_run.parent))
+    monkeypatch.setenv("CNN_DATA_DIR", str(empty_data_dir))
+    return tiny_run
+
+
+def open_page(page: str, active_run: Path | None = None) -> AppTest:
+    """Run the app once, then switch to `page` (optionally with an active run) and run it."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
+    if active_run is not None:
+        at.session_state[state.ACTIVE_RUN] = str(active_run)
+    at.switch_page(page)
+    return at.run()
+
+
+def drawn_one() -> dict:
+    """What st_canvas sends back after a vertical white stroke on black (a "1")."""
+    image = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    ImageDraw.Draw(image).line([(140, 50), (140, 230)], fill=(255, 255, 255, 255), width=22)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return {"drawing": {"raw": {"objects": []}, "data": data_url}}
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_runs(offline, page):
+    at = open_page(page)
+    assert not at.exception
+
+
+@pytest.mark.parametrize("page", ["pages/predict.py", "pages/models.py"])
+def test_broken_run_is_listed_not_fatal(offline, page):
+    broken = offline / "20260101-000000-broken"
+    broken.mkdir()
+    (broken / "run.json").write_text("{ not json")
+    (broken / "model.keras").write_bytes(b"truncated")
+    at = open_page(page, active_run=broken)
+    assert not at.exception
+    shown = [e.value for e in at.error] + [str(d.value) for d in at.dataframe]
+    assert any("broken" in text or "cannot be read" in text for text in shown)
+
+
+def test_predict_shows_the_class_of_a_drawing(trained):
+    at = open_page("pages/predict.py", active_run=trained)
+    assert not at.exception
+    assert any("Draw a digit" in i.value for i in at.info)
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.run()
+    assert not at.exception
+    class_names = json.loads((trained / "run.json").read_text())["class_names"]
+    assert at.metric[0].label == "Prediction"
+    assert at.metric[0].value in class_names
+
+
+def test_predict_samples_and_upload_inputs(trained):
+    at = open_page("pages/predict.py", active_run=trained)
+    at.segmented_control[0].set_value("Samples").run()
+    assert not at.exception
+    assert at.metric[0].value in json.loads((trained / "run.json").read_text())["class_names"]
+    at.segmented_control[0].set_value("Upload").run()
+    assert not at.exception
+
+
+def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
+    at = open_page("pages/train.py")
+    assert not at.exception
+    at.selectbox(key="arch-Quick-mnist").set_value("tiny_vgg")
+    next(w for w in at.number_input if w.label == "Epochs").set_value(1)
+    next(w for w in at.number_input if w.label.startswith("Max training")).set_value(300)
+    at.button[0].click().run()
+    job = at.session_state[state.TRAINING_JOB]
+    job.join(TIMEOUT_S)
+    at.run()
+    assert not at.exception
+    assert job.state == "finished", job.error
+    assert any("Test accuracy" in s.value for s in at.success)
+    run_dir = job.result.run_dir
+    assert at.session_state[state.ACTIVE_RUN] == str(run_dir)
+
+    at.switch_page("pages/models.py").run()
+    assert not at.exception
+    assert run_dir.name in at.dataframe[0].value["run"].tolist()
+    next(b for b in at.button if b.label == "Delete this run").click().run()
+    assert not at.exception
+    assert not run_dir.exists()
+
+
+def test_data_page_browses_mnist(offline):
+    at = open_page("pages/data.py")
+    assert not at.exception
+    assert any(m.label == "Classes" and m.value == "10" for m in at.metric)
+    captions = [img.caption for element in at.get("imgs") for img in element.proto.imgs]
+    assert "augmented 1" in captions
