@@ -12,8 +12,10 @@ THUMB_PX = 56  # side of one sample in the class grid
 st.title("Data")
 picked = widgets.dataset_picker_ui("data-dataset")
 if not picked.available:
-    st.info(f"{picked.title} is not available on this machine (no network needed to browse "
-            f"the others). {picked.detail}")
+    st.info(
+        f"{picked.title} is not available on this machine (no network needed to browse "
+        f"the others). {picked.detail}"
+    )
     st.stop()
 try:
     data = loaders.load_dataset(picked.key)
@@ -21,20 +23,26 @@ except datasets.DatasetError as err:
     st.error(str(err))
     st.stop()
 info = data.info
-st.caption(f"Loaded from **{data.source}**. {data.detail}")
+if data.source != picked.source:
+    st.caption(f"Loaded from **{data.source}**. {data.detail}")
 
 train_n, test_n, classes_n, size = st.columns(4)
 train_n.metric("Training images", f"{len(data.train):,}")
 test_n.metric("Test images", f"{len(data.test):,}")
 classes_n.metric("Classes", len(data.class_names))
 sizes = loaders.image_sizes(picked.key)
-size.metric("Image size (h x w)", sizes, help="Model input: "
-            f"{info.image_size[0]} x {info.image_size[1]} x {info.channels}")
+size.metric(
+    "Image size (h x w)",
+    sizes,
+    help=f"Model input: {info.image_size[0]} x {info.image_size[1]} x {info.channels}",
+)
 
 st.subheader("Images per class")
 k = len(data.class_names)
-counts = {"train": np.bincount(data.train.labels, minlength=k),
-          "test": np.bincount(data.test.labels, minlength=k)}
+counts = {
+    "train": np.bincount(data.train.labels, minlength=k),
+    "test": np.bincount(data.test.labels, minlength=k),
+}
 st.plotly_chart(figures.class_counts(counts, data.class_names))
 
 st.subheader("Samples")
@@ -43,15 +51,20 @@ samples = loaders.class_samples(picked.key, per_class, st.session_state.get("dat
 for name, images in samples.items():
     label, grid = st.columns([1, 8], vertical_alignment="center")
     label.markdown(f"**{name}**")
-    grid.image(figures.mosaic([figures.thumbnail(i, THUMB_PX) for i in images], per_class,
-                              THUMB_PX))
+    grid.image(
+        figures.mosaic([figures.thumbnail(i, THUMB_PX) for i in images], per_class, THUMB_PX)
+    )
 
 st.subheader("Augmentation preview")
-st.caption("The same image through the training augmentation (random each time, "
-           "active only while training).")
+st.caption(
+    "The same image through the training augmentation (random each time, "
+    "active only while training)."
+)
 first_class = next(iter(samples.values()))
 source_image = preprocess.photo_to_input(first_class[0], info.image_size, info.channels).input
 copies = loaders.augmented_copies(info.kind, source_image, AUGMENTED_COPIES)
-st.image([figures.enlarged(image, 112) for image in [source_image, *copies]],
-         caption=["original", *(f"augmented {i + 1}" for i in range(AUGMENTED_COPIES))])
+st.image(
+    [figures.framed(image, 112) for image in [source_image, *copies]],
+    caption=["original", *(f"augmented {i + 1}" for i in range(AUGMENTED_COPIES))],
+)
 st.button("New random augmentations", icon=":material/casino:")

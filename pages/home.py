@@ -17,14 +17,30 @@ st.markdown(
 
 st.subheader("Tour")
 tour = [
-    ("pages/train.py", "Train", ":material/model_training:",
-     "pick a dataset and an architecture, edit its layers, watch loss and accuracy live."),
-    ("pages/predict.py", "Predict", ":material/draw:",
-     "draw or upload an image, see the preprocessing, probabilities, feature maps and Grad-CAM."),
-    ("pages/models.py", "Models", ":material/leaderboard:",
-     "compare runs, confusion matrices, the images a model gets wrong; download models."),
-    ("pages/data.py", "Data", ":material/photo_library:",
-     "browse a dataset: samples per class, class counts, augmentation."),
+    (
+        "pages/train.py",
+        "Train",
+        ":material/model_training:",
+        "pick a dataset and an architecture, edit its layers, watch loss and accuracy live.",
+    ),
+    (
+        "pages/predict.py",
+        "Predict",
+        ":material/draw:",
+        "draw or upload an image, see the preprocessing, probabilities, feature maps and Grad-CAM.",
+    ),
+    (
+        "pages/models.py",
+        "Models",
+        ":material/leaderboard:",
+        "compare runs, confusion matrices, the images a model gets wrong; download models.",
+    ),
+    (
+        "pages/data.py",
+        "Data",
+        ":material/photo_library:",
+        "browse a dataset: samples per class, class counts, augmentation.",
+    ),
 ]
 for path, title, icon, what in tour:
     link, text = st.columns([1, 4], vertical_alignment="center")
@@ -38,13 +54,20 @@ if info is not None and info.ok:
     st.success(f"**{info.title}** — used by Predict and Models.")
 else:
     runs = [r for r in artifacts.list_runs() if r.ok]
-    st.info(f"No model chosen yet. {len(runs)} ready-made run(s) can be picked on Predict, "
-            "or train your own.")
+    st.info(
+        f"No model chosen yet. {len(runs)} ready-made run(s) can be picked on Predict, "
+        "or train your own."
+    )
 
 st.subheader("Datasets")
 table = pd.DataFrame(
-    {"dataset": a.title, "classes": a.classes, "available": "✅" if a.available else "❌",
-     "source": a.source, "detail": a.detail}
+    {
+        "dataset": a.title,
+        "classes": a.classes,
+        "available": "✅" if a.available else "❌",
+        "source": a.source,
+        "detail": a.detail,
+    }
     for a in datasets.list_datasets()
 )
 st.dataframe(table, hide_index=True, width="stretch")

@@ -13,14 +13,17 @@ from cnn import architectures, artifacts
 from ui import figures, loaders, state, widgets
 
 st.title("Models")
-runs = artifacts.list_runs()
-if not runs:
-    st.info("There are no runs yet: train one first.")
-    st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
-    st.stop()
-st.dataframe(widgets.runs_table(runs), hide_index=True, width="stretch",
-             column_config={"test accuracy": st.column_config.ProgressColumn(
-                 "test accuracy", format="percent", min_value=0, max_value=1)})
+runs = widgets.runs_or_stop_ui()
+st.dataframe(
+    widgets.runs_table(runs),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "test accuracy": st.column_config.ProgressColumn(
+            "test accuracy", format="percent", min_value=0, max_value=1
+        )
+    },
+)
 good = [r for r in runs if r.ok]
 if not good:
     st.info("Every run listed is broken (see the error column).")
@@ -39,9 +42,12 @@ if "confusion" in test:
     matrix, per_class = st.columns([3, 2])
     with matrix:
         st.caption("Click a cell to see its misclassified images.")
-        clicked = st.plotly_chart(figures.confusion_heatmap(np.array(test["confusion"]),
-                                                            class_names),
-                                  on_select="rerun", selection_mode="points", key="confusion")
+        clicked = st.plotly_chart(
+            figures.confusion_heatmap(np.array(test["confusion"]), class_names),
+            on_select="rerun",
+            selection_mode="points",
+            key="confusion",
+        )
     per_class.plotly_chart(figures.per_class_accuracy(test["per_class"]))
     points = clicked.selection.points if clicked else []
     cell = (points[0]["y"], points[0]["x"]) if points else None
@@ -50,28 +56,47 @@ if "confusion" in test:
     if errors is None or not len(errors["true"]):
         st.info("This run kept no misclassified test images.")
     else:
-        shown = [i for i in range(len(errors["true"])) if cell is None or
-                 (class_names[errors["true"][i]], class_names[errors["predicted"][i]]) == cell]
+        shown = [
+            i
+            for i in range(len(errors["true"]))
+            if cell is None
+            or (class_names[errors["true"][i]], class_names[errors["predicted"][i]]) == cell
+        ]
         where = f" (true {cell[0]}, predicted {cell[1]})" if cell else ""
         st.markdown(f"**Misclassified test images{where}**: {len(shown)} shown")
         if shown:
-            st.image([figures.enlarged(errors["images"][i], 72) for i in shown],
-                     caption=[f"{class_names[errors['true'][i]]} → "
-                              f"{class_names[errors['predicted'][i]]}" for i in shown])
+            st.image(
+                [figures.framed(errors["images"][i], 72) for i in shown],
+                caption=[
+                    f"{class_names[errors['true'][i]]} → {class_names[errors['predicted'][i]]}"
+                    for i in shown
+                ],
+            )
 
 with st.expander("Model summary"):
     try:
-        st.dataframe(architectures.summary(loaders.load_run(info.path).run.model),
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            architectures.summary(loaders.load_run(info.path).run.model),
+            hide_index=True,
+            width="stretch",
+        )
     except artifacts.ArtifactError as err:
         st.error(str(err))
 
 model_col, record_col, delete_col = st.columns(3)
-model_col.download_button("Download model.keras", (info.path / artifacts.MODEL_FILE).read_bytes(),
-                          file_name=f"{info.name}.keras", on_click="ignore")
-record_col.download_button("Download run.json", json.dumps(info.record, indent=1),
-                           file_name=f"{info.name}.json", mime="application/json",
-                           on_click="ignore")
+model_col.download_button(
+    "Download model.keras",
+    (info.path / artifacts.MODEL_FILE).read_bytes(),
+    file_name=f"{info.name}.keras",
+    on_click="ignore",
+)
+record_col.download_button(
+    "Download run.json",
+    json.dumps(info.record, indent=1),
+    file_name=f"{info.name}.json",
+    mime="application/json",
+    on_click="ignore",
+)
 if str(info.path) in state.session_runs():
     if delete_col.button("Delete this run", type="secondary", icon=":material/delete:"):
         try:

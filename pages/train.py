@@ -18,8 +18,12 @@ if not picked.available:
     st.info(f"{picked.title} is not available on this machine. {picked.detail}")
     st.stop()
 info = datasets.REGISTRY[picked.key]
-preset_name = st.radio("Preset", list(widgets.PRESETS), horizontal=True,
-                       help="Quick: a few thousand images, done in well under a minute.")
+preset_name = st.radio(
+    "Preset",
+    list(widgets.PRESETS),
+    horizontal=True,
+    help="Quick: a few thousand images, done in well under a minute.",
+)
 preset = widgets.PRESETS[preset_name][info.kind]
 settings = widgets.train_settings_ui(info, preset)
 
@@ -27,9 +31,13 @@ settings = widgets.train_settings_ui(info, preset)
 input_shape = training.input_shape_for(training.TrainConfig(**settings), info)
 num_classes = len(info.class_names)
 arch_keys = list(architectures.REGISTRY)
-arch_key = st.selectbox("Architecture", arch_keys, arch_keys.index(preset["arch"]),
-                        format_func=lambda k: architectures.REGISTRY[k].title,
-                        key=f"arch-{preset_name}-{info.key}")
+arch_key = st.selectbox(
+    "Architecture",
+    arch_keys,
+    arch_keys.index(preset["arch"]),
+    format_func=lambda k: architectures.REGISTRY[k].title,
+    key=f"arch-{preset_name}-{info.key}",
+)
 st.caption(architectures.REGISTRY[arch_key].description)
 base_spec = architectures.REGISTRY[arch_key].spec(input_shape, num_classes)
 with st.expander("Layers (add, remove or change them)"):
@@ -75,8 +83,11 @@ def live_training_view():
         last = progress[-1]
         eta = f"{last.eta:.0f} s left" if last.eta is not None else ""
         speed = f"{last.samples_per_s:,.0f} images/s" if last.samples_per_s else ""
-        st.progress(last.progress, text=f"Epoch {last.epoch}/{last.epochs} · batch "
-                    f"{last.step}/{last.steps} · {eta} · {speed}")
+        st.progress(
+            last.progress,
+            text=f"Epoch {last.epoch}/{last.epochs} · batch "
+            f"{last.step}/{last.steps} · {eta} · {speed}",
+        )
         st.plotly_chart(figures.training_curves(events), key="live-curves")
     if polling and job.done:
         st.rerun()

@@ -127,5 +127,5 @@ def test_data_page_browses_mnist(offline):
     at = open_page("pages/data.py")
     assert not at.exception
     assert any(m.label == "Classes" and m.value == "10" for m in at.metric)
-    captions = [img.caption for element in at.get("imgs") for img in element.proto.imgs]
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
     assert "augmented 1" in captions

@@ -19,7 +19,8 @@ TILE_PX = 64  # side of one feature-map tile on screen
 FILTER_TILE_PX = 40  # side of one learned-filter tile on screen
 TILE_GAP_PX = 2  # white gap between tiles
 MAX_TILES = 64  # channels shown per layer
-DISPLAY_PX = 168  # side small inputs are enlarged to (nearest neighbour, so pixels stay sharp)
+DISPLAY_PX = 168  # side of an input image on screen (nearest neighbour, so pixels stay sharp)
+FRAME_GREY = 235  # background around images that are not square
 GRADCAM_WEIGHT = 0.45  # share of the heat map in the Grad-CAM overlay
 COLORS = {"train": "#4f46e5", "val": "#f97316", "raw": "rgba(79, 70, 229, 0.25)"}
 
@@ -55,16 +56,34 @@ def training_curves(events: Sequence) -> go.Figure:
     for col, metric in ((1, "loss"), (2, "accuracy")):
         values = [getattr(e, metric) for e in batches]
         first = col == 1
-        fig.add_scatter(x=x_batch, y=values, name="per batch", line={"color": COLORS["raw"]},
-                        row=1, col=col, showlegend=first, legendgroup="raw")
-        fig.add_scatter(x=x_batch, y=_smoothed(values), name="per batch, smoothed",
-                        line={"color": COLORS["train"]}, row=1, col=col, showlegend=first,
-                        legendgroup="smooth")
+        per_batch = (
+            ("per batch", values, "raw"),
+            ("per batch, smoothed", _smoothed(values), "train"),
+        )
+        for name, ys, color in per_batch:
+            fig.add_scatter(
+                x=x_batch,
+                y=ys,
+                name=name,
+                line={"color": COLORS[color]},
+                row=1,
+                col=col,
+                showlegend=first,
+                legendgroup=name,
+            )
         for split, attr in (("train", metric), ("val", f"val_{metric}")):
-            fig.add_scatter(x=x_epoch, y=[getattr(e, attr) for e in epochs],
-                            name=f"epoch {split}", mode="lines+markers",
-                            line={"color": COLORS[split], "dash": "dot"}, marker={"size": 9},
-                            row=1, col=col, showlegend=first, legendgroup=split)
+            fig.add_scatter(
+                x=x_epoch,
+                y=[getattr(e, attr) for e in epochs],
+                name=f"epoch {split}",
+                mode="lines+markers",
+                line={"color": COLORS[split], "dash": "dot"},
+                marker={"size": 9},
+                row=1,
+                col=col,
+                showlegend=first,
+                legendgroup=split,
+            )
     fig.update_xaxes(title_text="epoch")
     return _layout(fig, 330)
 
@@ -82,10 +101,16 @@ def run_curves(histories: dict[str, dict[str, list[float]]]) -> go.Figure:
         for col, metric in ((1, "loss"), (2, "accuracy")):
             for key, dash in ((metric, "solid"), (f"val_{metric}", "dash")):
                 values = history.get(key) or []
-                fig.add_scatter(x=list(range(1, len(values) + 1)), y=values, mode="lines+markers",
-                                name=f"{label} ({'val' if dash == 'dash' else 'train'})",
-                                line={"color": color, "dash": dash}, row=1, col=col,
-                                showlegend=col == 1)
+                fig.add_scatter(
+                    x=list(range(1, len(values) + 1)),
+                    y=values,
+                    mode="lines+markers",
+                    name=f"{label} ({'val' if dash == 'dash' else 'train'})",
+                    line={"color": color, "dash": dash},
+                    row=1,
+                    col=col,
+                    showlegend=col == 1,
+                )
     fig.update_xaxes(title_text="epoch")
     return _layout(fig, 380)
 
@@ -117,14 +142,26 @@ def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.F
     names = list(class_names)
     confusion = np.asarray(confusion)
     fig = go.Figure(
-        go.Heatmap(z=confusion, x=names, y=names, colorscale="Blues", text=confusion,
-                   texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}"
-                   "<extra></extra>", showscale=False)
+        go.Heatmap(
+            z=confusion,
+            x=names,
+            y=names,
+            colorscale="Blues",
+            text=confusion,
+            texttemplate="%{text}",
+            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+            showscale=False,
+        )
     )
     rows, cols = np.indices(confusion.shape)
-    fig.add_scatter(x=[names[c] for c in cols.ravel()], y=[names[r] for r in rows.ravel()],
-                    mode="markers", marker={"size": 28, "opacity": 0, "symbol": "square"},
-                    hoverinfo="skip", showlegend=False)
+    fig.add_scatter(
+        x=[names[c] for c in cols.ravel()],
+        y=[names[r] for r in rows.ravel()],
+        mode="markers",
+        marker={"size": 28, "opacity": 0, "symbol": "square"},
+        hoverinfo="skip",
+        showlegend=False,
+    )
     fig.update_xaxes(title_text="predicted", type="category")
     fig.update_yaxes(title_text="true", type="category", autorange="reversed")
     return _layout(fig, 120 + 32 * len(names))
@@ -133,9 +170,12 @@ def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.F
 def per_class_accuracy(per_class: Sequence[dict]) -> go.Figure:
     """Bar chart of each class's test accuracy (from `Evaluation.per_class`)."""
     fig = go.Figure(
-        go.Bar(x=[c["name"] for c in per_class], y=[c["accuracy"] for c in per_class],
-               marker_color=COLORS["train"],
-               text=[f"{c['accuracy']:.0%}" if c["accuracy"] is not None else "" for c in per_class])
+        go.Bar(
+            x=[c["name"] for c in per_class],
+            y=[c["accuracy"] for c in per_class],
+            marker_color=COLORS["train"],
+            text=[f"{c['accuracy']:.0%}" if c["accuracy"] is not None else "" for c in per_class],
+        )
     )
     fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title_text="test accuracy")
     fig.update_xaxes(type="category")
@@ -145,7 +185,10 @@ def per_class_accuracy(per_class: Sequence[dict]) -> go.Figure:
 def class_counts(counts: dict[str, Sequence[int]], class_names: Sequence[str]) -> go.Figure:
     """Grouped bars of images per class for each split (split name -> count per class)."""
     fig = go.Figure(
-        [go.Bar(x=list(class_names), y=list(values), name=split) for split, values in counts.items()]
+        [
+            go.Bar(x=list(class_names), y=list(values), name=split)
+            for split, values in counts.items()
+        ]
     )
     fig.update_xaxes(type="category")
     return _layout(fig, 300)
@@ -161,11 +204,19 @@ def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
     return np.stack([image] * 3, axis=-1) if image.ndim == 2 else image
 
 
-def enlarged(image: np.ndarray, side: int = DISPLAY_PX) -> np.ndarray:
-    """The image as uint8 RGB, small ones enlarged to about `side` pixels with sharp pixels."""
+def framed(image: np.ndarray, side: int = DISPLAY_PX) -> np.ndarray:
+    """The image as a uint8 RGB square of `side` pixels: scaled to fit, keeping its aspect
+    ratio (sharp pixels when enlarged), on a light grey frame."""
     rgb = to_uint8_rgb(image)
-    factor = max(1, side // max(rgb.shape[:2]))
-    return rgb.repeat(factor, axis=0).repeat(factor, axis=1) if factor > 1 else rgb
+    h, w = rgb.shape[:2]
+    scale = side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    interpolation = cv2.INTER_NEAREST if scale >= 1 else cv2.INTER_AREA
+    fitted = cv2.resize(rgb, size, interpolation=interpolation)
+    frame = np.full((side, side, 3), FRAME_GREY, np.uint8)
+    top, left = (side - size[1]) // 2, (side - size[0]) // 2
+    frame[top : top + size[1], left : left + size[0]] = fitted
+    return frame
 
 
 def mosaic(tiles: Sequence[np.ndarray], columns: int, tile_px: int = TILE_PX) -> np.ndarray:
@@ -216,7 +267,7 @@ def gradcam_overlay(image: np.ndarray, cam: np.ndarray, side: int = DISPLAY_PX) 
     heat = cv2.applyColorMap((np.clip(cam, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_JET)
     heat = cv2.cvtColor(heat, cv2.COLOR_BGR2RGB)
     blended = cv2.addWeighted(base, 1 - GRADCAM_WEIGHT, heat, GRADCAM_WEIGHT, 0)
-    return enlarged(blended, side)
+    return framed(blended, side)
 
 
 def thumbnail(image: np.ndarray, side: int) -> np.ndarray:

@@ -31,9 +31,16 @@ def drawing_input_ui(preprocessing: dict) -> Steps | None:
     controls.button("Clear", on_click=state.clear_canvas, icon=":material/delete:")
     stroke, background = INKS[ink]
     with canvas_col:
-        result = st_canvas(stroke_width=stroke_width, stroke_color=stroke,
-                           background_color=background, height=CANVAS_PX, width=CANVAS_PX,
-                           return_image_data=True, key=state.canvas_key())
+        st.caption("Draw here:")
+        result = st_canvas(
+            stroke_width=stroke_width,
+            stroke_color=stroke,
+            background_color=background,
+            height=CANVAS_PX,
+            width=CANVAS_PX,
+            return_image_data=True,
+            key=state.canvas_key(),
+        )
     image = result.image_data
     return None if image is None else preprocess.prepare_drawing(image, preprocessing)
 
@@ -62,7 +69,9 @@ def sample_input_ui(dataset_key: str, preprocessing: dict) -> Steps | None:
     st.button("Another one", on_click=state.new_sample, icon=":material/casino:")
     rng = np.random.default_rng(st.session_state.get(state.SAMPLE_SEED, 0))
     index = int(rng.integers(len(data.test)))
-    st.caption(f"Test image {index} of {data.info.title}: true class "
-               f"**{data.class_names[data.test.labels[index]]}**")
+    st.caption(
+        f"Test image {index} of {data.info.title}: true class "
+        f"**{data.class_names[data.test.labels[index]]}**"
+    )
     size, channels = preprocessing["image_size"], preprocessing["channels"]
     return preprocess.photo_to_input(data.test.image(index), tuple(size), channels)

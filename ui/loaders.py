@@ -63,15 +63,18 @@ def load_run(path: str | Path) -> LoadedRun:
     try:
         mtime = model_file.stat().st_mtime
     except OSError as err:
-        raise artifacts.ArtifactError(f"Run {Path(path).name} has no readable model.keras.") from err
+        raise artifacts.ArtifactError(
+            f"Run {Path(path).name} has no readable model.keras."
+        ) from err
     loaded = _load_run(str(path), mtime)
     runtime.freeze_after_heavy_imports()
     return loaded
 
 
 @st.cache_resource(max_entries=MAX_INSPECTIONS, show_spinner=False)
-def _inspection(path: str, model_mtime: float, image: np.ndarray, gradcam_class: int | None,
-                _inspector: Any) -> Any:
+def _inspection(
+    path: str, model_mtime: float, image: np.ndarray, gradcam_class: int | None, _inspector: Any
+) -> Any:
     try:
         return _inspector.run(image, gradcam_class=gradcam_class)
     except ValueError:
@@ -87,8 +90,9 @@ def inspect_image(loaded: LoadedRun, image: np.ndarray, gradcam_class: int | Non
     A rerun that does not change the input (a layer picker, a colour scale) costs no model
     call at all. Never mutate the returned Inspection: it is shared.
     """
-    return _inspection(str(loaded.run.info.path), loaded.model_mtime, image, gradcam_class,
-                       loaded.inspector)
+    return _inspection(
+        str(loaded.run.info.path), loaded.model_mtime, image, gradcam_class, loaded.inspector
+    )
 
 
 @st.cache_resource(max_entries=MAX_LOADED_DATASETS, show_spinner="Loading the dataset...")

@@ -19,6 +19,16 @@ from cnn.architectures import ArchSpec, ConvBlock, DenseLayer
 from ui import state
 
 
+def runs_or_stop_ui() -> list[artifacts.RunInfo]:
+    """All runs (shipped and the user's); with none, a link to Train and the page stops."""
+    runs = artifacts.list_runs()
+    if not runs:
+        st.info("There is no trained model yet: train one first.")
+        st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+        st.stop()
+    return runs
+
+
 def run_picker_ui(runs: list[artifacts.RunInfo], label: str = "Model") -> artifacts.RunInfo:
     """A selectbox over runs (shipped first, broken ones marked), starting on the active run."""
     paths = [str(r.path) for r in runs]
@@ -39,23 +49,26 @@ def dataset_picker_ui(key: str, include_folder: bool = False) -> datasets.Availa
         return a.title if a.available else f"{a.title} (not available offline)"
 
     picked = st.selectbox("Dataset", choices, format_func=title, key=key)
-    st.caption(f"{datasets.REGISTRY[picked.key].description} Source: {picked.source or '—'}. "
-               f"{picked.detail}")
+    st.caption(
+        f"{datasets.REGISTRY[picked.key].description} Source: {picked.source or '—'}. "
+        f"{picked.detail}"
+    )
     return picked
 
 
 def _column(name: str, default: Any, choices: dict[str, tuple] | None = None):
     """A data-editor column for one dataclass field, typed from its default value."""
     if choices and name in choices:
-        return st.column_config.SelectboxColumn(name, options=list(choices[name]),
-                                                default=default, required=True)
+        return st.column_config.SelectboxColumn(
+            name, options=list(choices[name]), default=default, required=True
+        )
     if isinstance(default, bool):
         return st.column_config.CheckboxColumn(name, default=default)
     if isinstance(default, float):
-        return st.column_config.NumberColumn(name, min_value=0.0, max_value=0.9, step=0.05,
-                                             default=default, required=True)
-    return st.column_config.NumberColumn(name, min_value=1, step=1, default=default,
-                                         required=True)
+        return st.column_config.NumberColumn(
+            name, min_value=0.0, max_value=0.9, step=0.05, default=default, required=True
+        )
+    return st.column_config.NumberColumn(name, min_value=1, step=1, default=default, required=True)
 
 
 def _records_to(cls, records: list[dict]) -> list:
@@ -78,8 +91,9 @@ def _layer_editor(cls, items: list, key: str, choices: dict[str, tuple]) -> list
     defaults = cls()
     columns = {f.name: _column(f.name, getattr(defaults, f.name), choices) for f in fields(cls)}
     frame = pd.DataFrame([asdict(i) for i in items], columns=list(columns))
-    edited = st.data_editor(frame, column_config=columns, num_rows="dynamic", key=key,
-                            hide_index=True, width="stretch")
+    edited = st.data_editor(
+        frame, column_config=columns, num_rows="dynamic", key=key, hide_index=True, width="stretch"
+    )
     return _records_to(cls, edited.to_dict("records"))
 
 
@@ -89,15 +103,24 @@ def architecture_editor_ui(base: ArchSpec, key: str) -> ArchSpec:
     Returns the edited spec, named "custom" when it differs from `base`.
     """
     st.markdown("**Conv blocks** (each: `convs` conv layers, then pooling and dropout)")
-    conv_choices = {"padding": architectures.PADDINGS, "activation": architectures.ACTIVATIONS,
-                    "pool": architectures.POOLS}
+    conv_choices = {
+        "padding": architectures.PADDINGS,
+        "activation": architectures.ACTIVATIONS,
+        "pool": architectures.POOLS,
+    }
     blocks = _layer_editor(ConvBlock, base.conv_blocks, f"{key}-conv", conv_choices)
-    head = st.radio("Head", architectures.HEADS, index=architectures.HEADS.index(base.head),
-                    horizontal=True, key=f"{key}-head",
-                    help="flatten keeps where things are; global_avg averages each channel.")
+    head = st.radio(
+        "Head",
+        architectures.HEADS,
+        index=architectures.HEADS.index(base.head),
+        horizontal=True,
+        key=f"{key}-head",
+        help="flatten keeps where things are; global_avg averages each channel.",
+    )
     st.markdown("**Dense layers** (before the softmax output)")
-    dense = _layer_editor(DenseLayer, base.dense, f"{key}-dense",
-                          {"activation": architectures.ACTIVATIONS})
+    dense = _layer_editor(
+        DenseLayer, base.dense, f"{key}-dense", {"activation": architectures.ACTIVATIONS}
+    )
     edited = ArchSpec(blocks, head, dense, name=base.name)
     if edited.to_dict() != base.to_dict():
         edited.name = "custom"
@@ -112,12 +135,15 @@ def _summary_rows(spec_json: str, input_shape: tuple, num_classes: int) -> list[
 
 def model_summary_ui(spec: ArchSpec, input_shape: tuple, num_classes: int) -> None:
     """The layer table (name, type, output shape, parameters) of the model a spec builds."""
-    rows = _summary_rows(json.dumps(spec.to_dict(), sort_keys=True), tuple(input_shape),
-                         num_classes)
+    rows = _summary_rows(
+        json.dumps(spec.to_dict(), sort_keys=True), tuple(input_shape), num_classes
+    )
     total = sum(row["params"] for row in rows)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption(f"Input {' x '.join(map(str, input_shape))} · {total:,} trainable parameters "
-               f"in total · {num_classes} classes")
+    st.caption(
+        f"Input {' x '.join(map(str, input_shape))} · {total:,} trainable parameters "
+        f"in total · {num_classes} classes"
+    )
 
 
 def runs_table(runs: list[artifacts.RunInfo]) -> pd.DataFrame:
@@ -126,19 +152,24 @@ def runs_table(runs: list[artifacts.RunInfo]) -> pd.DataFrame:
     for info in runs:
         record = info.record
         test = record.get("test") or {}
-        rows.append({
-            "run": info.name,
-            "dataset": (record.get("dataset") or {}).get("key", ""),
-            "architecture": (record.get("spec") or {}).get("name", ""),
-            "params": record.get("params"),
-            "epochs": record.get("epochs_run"),
-            "test accuracy": test.get("accuracy"),
-            "training s": (record.get("timings") or {}).get("seconds"),
-            "created": record.get("created", ""),
-            "kind": "shipped" if info.shipped else "yours" if str(info.path) in
-            state.session_runs() else "user",
-            "error": info.error or "",
-        })
+        rows.append(
+            {
+                "run": info.name,
+                "dataset": (record.get("dataset") or {}).get("key", ""),
+                "architecture": (record.get("spec") or {}).get("name", ""),
+                "params": record.get("params"),
+                "epochs": record.get("epochs_run"),
+                "test accuracy": test.get("accuracy"),
+                "training s": (record.get("timings") or {}).get("seconds"),
+                "created": record.get("created", ""),
+                "kind": "shipped"
+                if info.shipped
+                else "yours"
+                if str(info.path) in state.session_runs()
+                else "user",
+                "error": info.error or "",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -147,14 +178,19 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "Quick": {
         "digits": {"arch": "mnist_98", "epochs": 2, "max_samples": 3000},
         "grayscale": {"arch": "mnist_98", "epochs": 2, "max_samples": 3000},
-        "photos": {"arch": "cats_dogs_tutorial", "epochs": 2, "max_samples": 400,
-                   "image_size": 64},
+        "photos": {"arch": "cats_dogs_tutorial", "epochs": 2, "max_samples": 400, "image_size": 64},
     },
     "Full": {
         "digits": {"arch": "modern_cnn", "epochs": 5, "lr_schedule": "cosine"},
         "grayscale": {"arch": "modern_cnn", "epochs": 8, "lr_schedule": "cosine"},
-        "photos": {"arch": "modern_cnn", "epochs": 15, "image_size": 128, "augment": True,
-                   "label_smoothing": 0.1, "lr_schedule": "cosine"},
+        "photos": {
+            "arch": "modern_cnn",
+            "epochs": 15,
+            "image_size": 128,
+            "augment": True,
+            "label_smoothing": 0.1,
+            "lr_schedule": "cosine",
+        },
     },
 }
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0)
@@ -175,28 +211,41 @@ def train_settings_ui(info: datasets.DatasetInfo, preset: dict[str, Any]) -> dic
     left, middle, right = st.columns(3)
     settings = {
         "epochs": left.number_input("Epochs", 1, 200, values["epochs"], key=f"epochs-{key}"),
-        "batch_size": left.selectbox("Batch size", BATCH_SIZES,
-                                     BATCH_SIZES.index(values["batch_size"]), key=f"bs-{key}"),
+        "batch_size": left.selectbox(
+            "Batch size", BATCH_SIZES, BATCH_SIZES.index(values["batch_size"]), key=f"bs-{key}"
+        ),
         "max_samples": left.number_input(
-            "Max training samples (0 = all)", 0, 1_000_000, values["max_samples"] or 0, 100,
-            key=f"n-{key}") or None,
+            "Max training samples (0 = all)",
+            0,
+            1_000_000,
+            values["max_samples"] or 0,
+            100,
+            key=f"n-{key}",
+        )
+        or None,
         "optimizer": middle.selectbox("Optimizer", OPTIMIZERS, key=f"opt-{key}"),
-        "learning_rate": middle.select_slider("Learning rate", LEARNING_RATES,
-                                              values["learning_rate"], key=f"lr-{key}"),
-        "lr_schedule": middle.selectbox("Learning-rate schedule", LR_SCHEDULES,
-                                        LR_SCHEDULES.index(values["lr_schedule"]),
-                                        key=f"sched-{key}"),
-        "validation_fraction": right.slider("Validation share", 0.0, 0.5,
-                                            values["validation_fraction"], 0.05, key=f"val-{key}"),
-        "label_smoothing": right.slider("Label smoothing", 0.0, 0.3, values["label_smoothing"],
-                                        0.05, key=f"ls-{key}"),
-        "augment": right.checkbox("Augment training images", values["augment"],
-                                  key=f"aug-{key}"),
+        "learning_rate": middle.select_slider(
+            "Learning rate", LEARNING_RATES, values["learning_rate"], key=f"lr-{key}"
+        ),
+        "lr_schedule": middle.selectbox(
+            "Learning-rate schedule",
+            LR_SCHEDULES,
+            LR_SCHEDULES.index(values["lr_schedule"]),
+            key=f"sched-{key}",
+        ),
+        "validation_fraction": right.slider(
+            "Validation share", 0.0, 0.5, values["validation_fraction"], 0.05, key=f"val-{key}"
+        ),
+        "label_smoothing": right.slider(
+            "Label smoothing", 0.0, 0.3, values["label_smoothing"], 0.05, key=f"ls-{key}"
+        ),
+        "augment": right.checkbox("Augment training images", values["augment"], key=f"aug-{key}"),
     }
     if info.kind == "photos":
         side = values["image_size"] or info.image_size[0]
-        settings["image_size"] = right.select_slider("Image size (pixels a side)", IMAGE_SIZES,
-                                                     side, key=f"size-{key}")
+        settings["image_size"] = right.select_slider(
+            "Image size (pixels a side)", IMAGE_SIZES, side, key=f"size-{key}"
+        )
     return settings
 
 
@@ -208,5 +257,10 @@ def model_download_ui(model: Any, label: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / artifacts.MODEL_FILE
         model.save(path)
-        st.download_button(label, path.read_bytes(), file_name=artifacts.MODEL_FILE,
-                           mime="application/octet-stream", on_click="ignore")
+        st.download_button(
+            label,
+            path.read_bytes(),
+            file_name=artifacts.MODEL_FILE,
+            mime="application/octet-stream",
+            on_click="ignore",
+        )
