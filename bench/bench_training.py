@@ -1,4 +1,4 @@
-"""Training engine overhead: bare `model.fit` on arrays vs `cnn.training.train` vs a polled TrainingJob.
+"""Engine overhead: bare `model.fit` on arrays vs `cnn.training.train` vs a polled TrainingJob.
 
 The same architecture, the same 10,000 real MNIST training images (a stratified subset),
 batch size, optimizer and epochs are trained three ways, interleaved so that a busy machine
@@ -97,8 +97,10 @@ def main() -> None:
 
     data = datasets.load("mnist")
     split = datasets.stratified_subset(data.train, args.samples, 0)
-    print(f"MNIST {args.samples} images ({data.source}), batch {args.batch_size}, "
-          f"{args.epochs} epochs, {args.repeats} repeats interleaved")
+    print(
+        f"MNIST {args.samples} images ({data.source}), batch {args.batch_size}, "
+        f"{args.epochs} epochs, {args.repeats} repeats interleaved"
+    )
     for arch in args.arch or ["modern_cnn", "mnist_98"]:
         speeds: dict[str, list[float]] = {"bare": [], "train": [], "job": []}
         for repeat in range(args.repeats):

@@ -1,0 +1,89 @@
+"""Peak memory (RSS high-water mark) of a process training through `cnn.training.train`.
+
+Each case runs in its own fresh Python process (this script calling itself with `--case`),
+which reads its peak resident set size, VmHWM in /proc/self/status, once after importing
+TensorFlow and Keras and once after the training (fit, test evaluation, nothing saved):
+
+    cats_vs_dogs   2,000 photos streamed from disk at 128x128, augmentation on, modern_cnn
+    mnist          60,000 digits held in memory as uint8, modern_cnn
+
+One epoch each; target for cats_vs_dogs: under 1.2 GB (Streamlit Community Cloud gives an app
+690 MB to 2.7 GB).
+
+Run:
+    CNN_DATA_DIR=/work/shared/data PYTHONPATH=. python bench/bench_memory.py
+    python bench/bench_memory.py --case cats_vs_dogs --max-samples 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+
+CASES = {
+    "cats_vs_dogs": {"dataset": "cats_vs_dogs", "image_size": 128, "augment": True},
+    "mnist": {"dataset": "mnist"},
+}
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size (VmHWM) in MB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("No VmHWM in /proc/self/status (Linux only).")
+
+
+def run_case(name: str, max_samples: int | None) -> None:
+    """Train one case in this process and print one JSON line with the peaks."""
+    import keras  # noqa: F401 - counted in the baseline
+
+    from cnn.training import TrainConfig, train
+
+    baseline = peak_rss_mb()
+    config = TrainConfig(epochs=1, max_samples=max_samples, **CASES[name])
+    result = train(config)
+    timings = (result.record or {}).get("timings", {})
+    print(
+        json.dumps(
+            {
+                "case": name,
+                "state": result.state,
+                "message": result.message,
+                "train_images": (result.record or {}).get("dataset", {}).get("train_samples"),
+                "images_per_s": timings.get("images_per_s"),
+                "tf_imported_mb": round(baseline),
+                "peak_mb": round(peak_rss_mb()),
+            }
+        )
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--case", choices=list(CASES), action="append")
+    parser.add_argument("--max-samples", type=int)
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run_case(args.case[0], args.max_samples)
+        return
+    for name in args.case or list(CASES):
+        command = [sys.executable, __file__, "--child", "--case", name]
+        if args.max_samples:
+            command += ["--max-samples", str(args.max_samples)]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        row = json.loads(out.strip().splitlines()[-1])
+        print(
+            f"{name:<13} peak RSS {row['peak_mb']:>5} MB (after importing TF/Keras "
+            f"{row['tf_imported_mb']} MB); {row['train_images']} training images, "
+            f"{row['images_per_s']} img/s, {row['state']}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
