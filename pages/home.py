@@ -9,7 +9,7 @@ import streamlit as st
 from cnn import artifacts, datasets
 from ui import state
 
-st.title("🧠 CNN Lab")
+st.title("CNN Lab")
 st.markdown(
     "Learn how a **convolutional neural network** classifies images: train one live, draw a "
     "digit or upload a photo, and look inside the network at every layer."
@@ -64,7 +64,7 @@ table = pd.DataFrame(
     {
         "dataset": a.title,
         "classes": a.classes,
-        "available": "✅" if a.available else "❌",
+        "available": a.available,
         "source": a.source,
         "detail": a.detail,
     }

@@ -76,7 +76,7 @@ def live_training_view():
     events.extend(job.drain())
     if job.state == "queued":
         st.info(f"Waiting for a free training slot: you are number {job.queue_position} in line.")
-    statuses = [e.message for e in events if e.kind == "status"]
+    statuses = [e.message for e in events if e.kind not in ("batch", "epoch") and e.message]
     st.caption(f"State: **{job.state}**" + (f" — {statuses[-1]}" if statuses else ""))
     progress = [e for e in events if e.kind in ("batch", "epoch")]
     if progress:
@@ -90,6 +90,7 @@ def live_training_view():
         )
         st.plotly_chart(figures.training_curves(events), key="live-curves")
     if polling and job.done:
+        state.adopt_trained_run(job.result)  # before the rerun, so the sidebar shows it
         st.rerun()
 
 
@@ -103,8 +104,7 @@ if not job.done:
 if result.save_error:
     st.error(result.save_error)
     widgets.model_download_ui(result.model, "Download the trained model (.keras)")
-elif state.remember_session_run(result.run_dir):
-    state.set_active_run(result.run_dir)
+state.adopt_trained_run(result)
 end_message = st.success if result.state == "finished" else st.warning
 accuracy = result.test_accuracy
 score = f" Test accuracy: **{accuracy:.1%}**." if accuracy is not None else ""

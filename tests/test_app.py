@@ -99,17 +99,23 @@ def test_predict_samples_and_upload_inputs(trained):
     assert not at.exception
 
 
-def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
-    at = open_page("pages/train.py")
-    assert not at.exception
+def train_tiny_model(at: AppTest):
+    """Set the Train page to TinyVGG, 1 epoch, 300 images; start it, join it, rerun."""
     at.selectbox(key="arch-Quick-mnist").set_value("tiny_vgg")
     next(w for w in at.number_input if w.label == "Epochs").set_value(1)
     next(w for w in at.number_input if w.label.startswith("Max training")).set_value(300)
-    at.button[0].click().run()
+    next(b for b in at.button if b.label == "Start training").click().run()
     job = at.session_state[state.TRAINING_JOB]
     job.join(TIMEOUT_S)
     at.run()
     assert not at.exception
+    return job
+
+
+def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
+    at = open_page("pages/train.py")
+    assert not at.exception
+    job = train_tiny_model(at)
     assert job.state == "finished", job.error
     assert any("Test accuracy" in s.value for s in at.success)
     run_dir = job.result.run_dir
@@ -121,6 +127,19 @@ def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
     next(b for b in at.button if b.label == "Delete this run").click().run()
     assert not at.exception
     assert not run_dir.exists()
+
+
+def test_train_page_offers_the_model_when_it_cannot_be_saved(offline, monkeypatch):
+    blocker = offline / "not-a-folder"
+    blocker.write_text("a file where the runs folder should be")
+    monkeypatch.setenv("CNN_RUNS_DIR", str(blocker / "runs"))
+    at = open_page("pages/train.py")
+    job = train_tiny_model(at)
+    assert job.result.save_error
+    assert any("Could not save" in e.value for e in at.error)
+    assert any(
+        b.proto.label.startswith("Download the trained model") for b in at.get("download_button")
+    )
 
 
 def test_data_page_browses_mnist(offline):

@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-SMOOTHING = 0.9  # weight of the past in the smoothed per-batch curve (exponential average)
+SMOOTHING = 0.6  # weight of the past in the smoothed per-batch curve (exponential average)
 TILE_PX = 64  # side of one feature-map tile on screen
 FILTER_TILE_PX = 40  # side of one learned-filter tile on screen
 TILE_GAP_PX = 2  # white gap between tiles

@@ -62,6 +62,12 @@ def remember_session_run(path: str | Path) -> bool:
     return True
 
 
+def adopt_trained_run(result: Any) -> None:
+    """Make a saved training result this session's own run and the active model (once)."""
+    if result is not None and result.run_dir is not None and remember_session_run(result.run_dir):
+        set_active_run(result.run_dir)
+
+
 def canvas_key() -> str:
     """The canvas widget key; a new key gives an empty canvas."""
     generation = st.session_state.get(CANVAS_GENERATION, 0)

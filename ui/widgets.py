@@ -36,7 +36,7 @@ def run_picker_ui(runs: list[artifacts.RunInfo], label: str = "Model") -> artifa
     index = paths.index(active) if active in paths else 0
 
     def title(info: artifacts.RunInfo) -> str:
-        return ("📦 " if info.shipped else "") + info.title
+        return ("shipped · " if info.shipped else "") + info.title
 
     return st.selectbox(label, runs, index=index, format_func=title)
 
