@@ -25,6 +25,7 @@ with st.sidebar:
     info = artifacts.read_run_info(active) if active else None
     if info is not None and info.ok:
         st.caption(f"Active model: **{info.title}**")
+        st.page_link("pages/predict.py", label="Draw for it on Predict", icon=":material/draw:")
     else:
         st.caption("No active model yet: pick one on Predict or train one.")
     job = state.training_job()

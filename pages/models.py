@@ -63,7 +63,8 @@ if "confusion" in test:
             or (class_names[errors["true"][i]], class_names[errors["predicted"][i]]) == cell
         ]
         where = f" (true {cell[0]}, predicted {cell[1]})" if cell else ""
-        st.markdown(f"**Misclassified test images{where}**: {len(shown)} shown")
+        kept = len(errors["true"])
+        st.markdown(f"**Misclassified test images{where}**: {len(shown)} of the {kept} kept")
         if shown:
             st.image(
                 [figures.framed(errors["images"][i], 72) for i in shown],

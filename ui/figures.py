@@ -149,7 +149,7 @@ def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.F
             colorscale="Blues",
             text=confusion,
             texttemplate="%{text}",
-            hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
+            hoverinfo="skip",
             showscale=False,
         )
     )
@@ -158,12 +158,14 @@ def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.F
         x=[names[c] for c in cols.ravel()],
         y=[names[r] for r in rows.ravel()],
         mode="markers",
+        customdata=confusion.ravel(),
         marker={"size": 28, "opacity": 0, "symbol": "square"},
-        hoverinfo="skip",
+        hovertemplate="true %{y}, predicted %{x}: %{customdata}<extra></extra>",
         showlegend=False,
     )
     fig.update_xaxes(title_text="predicted", type="category")
     fig.update_yaxes(title_text="true", type="category", autorange="reversed")
+    fig.update_layout(clickmode="event+select")  # a click selects the cell's marker
     return _layout(fig, 120 + 32 * len(names))
 
 
