@@ -70,6 +70,9 @@ GRAY_ZOOM = 0.1
 PHOTO_ROTATION = 0.1  # +-36 degrees
 PHOTO_ZOOM = 0.15
 PHOTO_CONTRAST = 0.1
+# decoded photos (uint8 at model size) kept in memory after the first epoch, at most this much
+CACHE_BUDGET_BYTES = int(os.environ.get("CNN_CACHE_BUDGET", 256 * 1024**2))
+PHOTO_SHUFFLE_BUFFER = 2048  # cached photos shuffled within this many images (uint8)
 
 MNIST_FILES = {  # split -> (images, labels): the official IDX file names
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -1038,21 +1041,29 @@ def list_datasets(data: str | Path | None = None) -> list[Availability]:
 # --- tf.data ----------------------------------------------------------------------------------
 
 
-def _to_model_input(image: tf.Tensor, image_size: tuple[int, int], channels: int) -> tf.Tensor:
-    """uint8 (h, w, c) -> float32 centre-cropped square, resized, scaled to [0, 1]."""
+def _model_geometry(image: tf.Tensor, image_size: tuple[int, int], channels: int) -> tf.Tensor:
+    """uint8 image(s) (..., h, w, c) -> uint8 centre-cropped square, resized, `channels` deep.
+
+    Rounded back to uint8 like `cnn.preprocess.photo_to_input` (OpenCV on uint8), so training
+    sees the pixels a prediction sees; an image already at `image_size` is not resized.
+    """
     import tensorflow as tf
 
-    shape = tf.shape(image)
-    side = tf.minimum(shape[0], shape[1])
-    image = tf.image.crop_to_bounding_box(
-        image, (shape[0] - side) // 2, (shape[1] - side) // 2, side, side
-    )
-    image = tf.image.resize(tf.cast(image, tf.float32), image_size, antialias=True)
+    if image.shape[-3] is None or image.shape[-3] != image.shape[-2]:
+        shape = tf.shape(image)
+        height, width = shape[-3], shape[-2]
+        side = tf.minimum(height, width)
+        image = tf.image.crop_to_bounding_box(
+            image, (height - side) // 2, (width - side) // 2, side, side
+        )
+    if tuple(image.shape[-3:-1]) != tuple(image_size):
+        resized = tf.image.resize(tf.cast(image, tf.float32), image_size, antialias=True)
+        image = tf.cast(tf.round(tf.clip_by_value(resized, 0.0, 255.0)), tf.uint8)
     if channels == 1 and image.shape[-1] == 3:
         image = tf.image.rgb_to_grayscale(image)
     elif channels == 3 and image.shape[-1] == 1:
         image = tf.image.grayscale_to_rgb(image)
-    return tf.clip_by_value(image / 255.0, 0.0, 1.0)
+    return image
 
 
 def make_pipeline(
@@ -1066,6 +1077,11 @@ def make_pipeline(
     augment: str | None = None,
 ) -> tf.data.Dataset:
     """Stream a split as batches of model input.
+
+    Images travel as uint8 and become float32 one batch at a time. In-memory splits are
+    shuffled as indices and gathered a batch at a time (no per-image work). Photos are decoded
+    once and, when their decoded uint8 copies fit in `CACHE_BUDGET_BYTES`, kept in memory
+    for the next epochs; larger sets are decoded again every epoch.
 
     Args:
         split: Arrays or file paths.
@@ -1083,30 +1099,40 @@ def make_pipeline(
     import tensorflow as tf
 
     size = tuple(int(s) for s in image_size)
+    n = len(split)
     labels = tf.constant(split.labels, dtype=tf.int64)
     if split.images is not None:
-        ds = tf.data.Dataset.from_tensor_slices((split.images, labels))
+        images = tf.constant(split.images)
+        ds = tf.data.Dataset.range(n)
         if shuffle:
-            ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
-
-        def prepare(image: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-            return _to_model_input(image, size, channels), label
-
+            ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size).map(
+            lambda i: (_model_geometry(tf.gather(images, i), size, channels), tf.gather(labels, i)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     else:
-        ds = tf.data.Dataset.from_tensor_slices((split.paths.astype(str), labels))
-        if shuffle:
-            ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
 
-        def prepare(path: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        def decode(path: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
             raw = tf.io.read_file(path)
             image = tf.io.decode_image(raw, channels=3, expand_animations=False)
             image.set_shape([None, None, 3])
-            return _to_model_input(image, size, channels), label
+            return _model_geometry(image, size, channels), label
 
-    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-    if split.paths is not None:
+        ds = tf.data.Dataset.from_tensor_slices((split.paths.astype(str), labels))
+        cache = n * size[0] * size[1] * channels <= CACHE_BUDGET_BYTES
+        if shuffle and not cache:
+            ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+        ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
         ds = ds.ignore_errors()  # a file that broke after loading is dropped, not fatal
-    ds = ds.batch(batch_size)
+        if cache:
+            ds = ds.cache()
+            if shuffle:
+                ds = ds.shuffle(min(n, PHOTO_SHUFFLE_BUFFER), seed=seed,
+                                reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size)
+    ds = ds.map(
+        lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE
+    )
     if augment is not None:
         layers = augmentation(augment, seed=seed)
         ds = ds.map(

@@ -412,9 +412,11 @@ def _train(config, events, stop, out_dir, touch, started) -> TrainResult:
                 f"{len(train_split)}: lower Max samples."
             )
         train_split = datasets.stratified_subset(train_split, config.max_samples, config.seed)
-    train_split, val_split = datasets.split_validation(
-        train_split, config.validation_fraction, config.seed
-    )
+    val_split = train_split.take([])  # validation_fraction 0: no validation
+    if config.validation_fraction:
+        train_split, val_split = datasets.split_validation(
+            train_split, config.validation_fraction, config.seed
+        )
     if len(train_split) == 0:
         raise TrainingError("No training images are left after holding out validation images.")
     _check_stop(stop)

@@ -129,6 +129,12 @@ def test_custom_spec_trains():
     assert [layer.name for layer in result.model.layers][:3] == ["conv1", "bn1", "act1"]
 
 
+def test_zero_validation_fraction_trains_on_everything():
+    result = train(tiny(validation_fraction=0.0))
+    assert result.state == "finished" and "val_loss" not in result.history
+    assert result.record["dataset"]["train_samples"] == 400
+
+
 def test_mirrored_strategy_path_on_cpu():
     result = train(tiny(strategy="mirrored"))
     assert result.state == "finished" and result.test_accuracy is not None
