@@ -188,7 +188,11 @@ def _modern_cnn(shape: tuple[int, int, int], _classes: int) -> ArchSpec:
     blocks = []
     filters = 32
     while True:
-        blocks.append(ConvBlock(filters, 3, padding="same", convs=2, batch_norm=True, dropout=0.1))
+        # one conv at full resolution: a second one there costs a third of the compute
+        convs = 1 if not blocks else 2
+        blocks.append(
+            ConvBlock(filters, 3, padding="same", convs=convs, batch_norm=True, dropout=0.1)
+        )
         size //= 2
         if size <= 8 or len(blocks) == 5:
             break
