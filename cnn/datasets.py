@@ -1127,8 +1127,9 @@ def make_pipeline(
         if cache:
             ds = ds.cache()
             if shuffle:
-                ds = ds.shuffle(min(n, PHOTO_SHUFFLE_BUFFER), seed=seed,
-                                reshuffle_each_iteration=True)
+                ds = ds.shuffle(
+                    min(n, PHOTO_SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True
+                )
         ds = ds.batch(batch_size)
     ds = ds.map(
         lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE
