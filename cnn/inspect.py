@@ -143,6 +143,33 @@ def filter_images(kernel: np.ndarray) -> np.ndarray:
     return scaled.astype(np.float32)
 
 
+def _multi_output_model(model: keras.Model, taps: list[str], head) -> keras.Model:
+    """input -> [each tapped layer's output..., the head's input (or probabilities), probabilities].
+
+    A Sequential model is re-wired by calling its layers on a fresh Input: a Sequential loaded
+    from a .keras file keeps layer outputs from more than one wiring, and mixing them breaks
+    the gradient path Grad-CAM needs. Functional models keep their own graph.
+    """
+    if isinstance(model, keras.Sequential):
+        image = keras.Input(model.inputs[0].shape[1:], name="image")
+        outputs: dict[str, object] = {}
+        x = image
+        head_input = None
+        for layer in model.layers:
+            if layer is head:
+                head_input = x
+            x = layer(x)
+            outputs[layer.name] = x
+        probabilities = x
+        tapped = [outputs[name] for name in taps]
+    else:
+        image, probabilities = model.inputs[0], model.outputs[0]
+        head_input = None if head is None else head.input
+        tapped = [model.get_layer(name).output for name in taps]
+    last = probabilities if head is None else head_input
+    return keras.Model(image, [*tapped, last, probabilities], name=f"{model.name}_inspection")
+
+
 def _inspected_layers(model: keras.Model) -> tuple[list[tuple[str, str]], list[str]]:
     """(name, kind) of every conv/pool layer, and the layer whose output shows each one.
 
@@ -220,10 +247,7 @@ class Inspector:
         self.input_shape = tuple(model.inputs[0].shape[1:])
         head = _softmax_dense(model)
         self.score = "probability" if head is None else "logit"
-        outputs = [model.get_layer(name).output for name in self._taps]
-        outputs.append(model.outputs[0] if head is None else head.input)
-        outputs.append(model.outputs[0])
-        multi = keras.Model(model.inputs[0], outputs, name=f"{model.name}_inspection")
+        multi = _multi_output_model(model, self._taps, head)
         cam_index = None
         if self.gradcam_layer is not None:
             cam_index = [name for name, _ in self._inspected].index(self.gradcam_layer)

@@ -121,6 +121,19 @@ def test_gradcam_of_trained_model_matches_eager_reference(mnist_model, inspector
     np.testing.assert_allclose(result.gradcam, expected, atol=1e-4)
 
 
+def test_model_loaded_from_a_keras_file_gives_the_same_inspection(
+    mnist_model, inspector, image, tmp_path
+):
+    """A Sequential loaded from .keras keeps two wirings; Grad-CAM must still find its path."""
+    mnist_model.save(tmp_path / "model.keras")
+    loaded = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
+    fresh, reloaded = inspector.run(image), Inspector(loaded).run(image)
+    np.testing.assert_allclose(reloaded.probabilities, fresh.probabilities, atol=1e-5)
+    np.testing.assert_allclose(reloaded.gradcam, fresh.gradcam, atol=1e-4)
+    for a, b in zip(reloaded.activations, fresh.activations, strict=True):
+        np.testing.assert_allclose(a.array, b.array, atol=1e-5)
+
+
 def test_gradcam_for_a_chosen_class(mnist_model, inspector, image):
     runner_up = int(np.argsort(inspector.run(image, gradcam=False).probabilities)[-2])
     result = inspector.run(image, gradcam_class=runner_up)
