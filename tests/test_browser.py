@@ -1,0 +1,426 @@
+"""Real-browser tests: headless Chromium (Debian package + PyPI playwright) against `streamlit run`.
+
+What only a browser shows: the home page's cold start, a digit drawn with the mouse on the
+canvas becoming the Prediction metric, a live training chart, a broken upload shown as a
+sentence rather than a traceback. Every page is photographed into test-artifacts/ for a
+person to look at.
+
+The server runs offline on 127.0.0.1 with an empty data directory (MNIST comes from the
+embedded subset) and its own runs directory. Predict uses the shipped MNIST run when
+artifacts/ has one; otherwise a tiny real run is trained first (about 20 s).
+
+Run with `python -m pytest tests/test_browser.py -q -x -s` (-s prints the timings).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
+)
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = REPO / "test-artifacts"
+VIEWPORT = {"width": 1400, "height": 1000}
+MAX_SCREENSHOT_PX = 8000  # tallest full-page screenshot (the main area scrolls on its own)
+STARTUP_S = 60  # server process start to /_stcore/health answering
+PAGE_S = 90  # a page that imports TensorFlow and loads a model, on 2 busy cores
+PREDICTION_S = 30  # mouse up to the Prediction metric showing the new class
+TRAINING_S = 180  # Start to the finished message of the quick preset
+
+# Strokes in canvas pixels (the canvas is 280 x 280): each is a list of points dragged through.
+# A tiny mnist_98 run (2 epochs, 3000 images) reads both with more than 90% confidence.
+DIGIT_STROKES = {
+    "1": [[(140, 50), (140, 230)]],
+    "7": [[(80, 60), (200, 60), (120, 230)]],
+}
+METRIC = '[data-testid="stMetric"]'
+EXCEPTION = '[data-testid="stException"]'
+# True once every image in the window has loaded and every plotly chart has drawn its SVG.
+DRAWN_JS = """() =>
+    [...document.images]
+        .filter(image => image.getBoundingClientRect().top < window.innerHeight)
+        .every(image => image.complete && image.naturalWidth > 0)
+    && [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+        .every(chart => chart.querySelector('.main-svg'))"""
+MAIN_HEIGHT_JS = """() => Math.max(...[...document.querySelectorAll(
+    '[data-testid="stMain"], [data-testid="stMainBlockContainer"]')].map(e => e.scrollHeight))"""
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_health(url: str, server: subprocess.Popen, log: Path, timeout: float) -> None:
+    """Poll Streamlit's health endpoint until it answers "ok" (fail early if the server died)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"streamlit exited with {server.returncode}:\n{log_tail(log)}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                if answer.read() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s")
+
+
+def log_tail(log: Path, chars: int = 3000) -> str:
+    """The end of the server's log (stdout and stderr together)."""
+    return log.read_text(errors="replace")[-chars:]
+
+
+def shipped_mnist_run() -> Path | None:
+    """The newest good MNIST run shipped in artifacts/, if one has been shipped."""
+    from cnn import artifacts
+
+    for info in artifacts.list_runs([artifacts.shipped_dir()]):
+        if info.ok and info.record.get("dataset", {}).get("key") == "mnist":
+            return info.path
+    return None
+
+
+def train_tiny_run(runs_dir: Path) -> Path:
+    """A real mnist_98 run trained in a subprocess (keeps TensorFlow out of this process)."""
+    script = (
+        "import sys\n"
+        "from cnn.training import TrainConfig, train\n"
+        "config = TrainConfig(dataset='mnist', arch='mnist_98', epochs=2, max_samples=3000)\n"
+        "result = train(config, out_dir=sys.argv[1])\n"
+        "assert result.state == 'finished', result.message\n"
+        "print(f'tiny run: test accuracy {result.test_accuracy:.1%} in {result.seconds:.0f} s')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(runs_dir)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    print(done.stdout.strip())
+    (run,) = [p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return run
+
+
+@pytest.fixture(scope="module")
+def server_env(tmp_path_factory) -> dict[str, str]:
+    """Environment of the app under test: offline, empty data dir, its own runs dir."""
+    return {
+        **os.environ,
+        "CNN_RUNS_DIR": str(tmp_path_factory.mktemp("browser-runs")),
+        "CNN_DATA_DIR": str(tmp_path_factory.mktemp("browser-data")),
+        "CNN_OFFLINE": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+@pytest.fixture(scope="module")
+def mnist_run(server_env) -> Path:
+    """The MNIST run Predict is tested with: shipped if there is one, else a tiny fresh one."""
+    return shipped_mnist_run() or train_tiny_run(Path(server_env["CNN_RUNS_DIR"]))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium from the system package (never a playwright browser download)."""
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def server(server_env, mnist_run, tmp_path_factory):
+    """`streamlit run app.py` on a free local port; yields (url, start time).
+
+    Its output goes to a file (a pipe nobody reads would block the server once full); the
+    end of that log is printed at teardown (seen with -s), server-side errors included.
+    """
+    port = free_port()
+    log = tmp_path_factory.mktemp("browser-server") / "streamlit.log"
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.address", "127.0.0.1", "--server.port", str(port),
+               "--browser.gatherUsageStats", "false"]  # fmt: skip
+    started = time.monotonic()
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=server_env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(url, process, log, STARTUP_S)
+        yield url, started
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        print(f"\n--- end of the streamlit log ({log}) ---\n{log_tail(log)}")
+
+
+@pytest.fixture
+def page(browser, server, request):
+    """A fresh browser context (a new Streamlit session) with a wide viewport.
+
+    After the test: a failed test leaves a screenshot named after it; a passed one must not
+    have left a traceback on the page.
+    """
+    context = browser.new_context(viewport=VIEWPORT)
+    tab = context.new_page()
+    failed_before = request.session.testsfailed
+    yield tab
+    try:
+        if request.session.testsfailed > failed_before:
+            screenshot(tab, f"failed-{request.node.name}")
+        else:
+            assert tab.locator(EXCEPTION).count() == 0, "a traceback reached the page"
+    finally:
+        context.close()
+
+
+def open_app(page, server, path: str = "") -> None:
+    """Load the app at a page path ("" is home) and wait for its title."""
+    url, _ = server
+    page.goto(f"{url}/{path}")
+    page.locator("h1").first.wait_for(timeout=PAGE_S * 1000)
+
+
+def go_to(page, title: str) -> None:
+    """Switch page with the sidebar navigation (keeps the session, unlike a reload)."""
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
+    page.locator("h1", has_text=title).wait_for(timeout=PAGE_S * 1000)
+
+
+def wait_until_idle(page, timeout_s: float = PAGE_S) -> None:
+    """Wait until the script run that is in progress (the running-man widget) has ended."""
+    page.wait_for_timeout(300)
+    running = page.locator('[data-testid="stStatusWidgetRunningIcon"]')
+    running.wait_for(state="detached", timeout=timeout_s * 1000)
+
+
+def main_height(page) -> int:
+    """Height of the app's main area with everything in it (it scrolls inside the window)."""
+    return page.evaluate(MAIN_HEIGHT_JS)
+
+
+def screenshot(page, name: str) -> Path:
+    """Photograph the whole main area once every image and chart in it has drawn.
+
+    The viewport is stretched to the main area's height (again if lazily loaded images make
+    it grow), so the screenshot needs no scrolling; it is reset afterwards.
+    """
+    SCREENSHOTS.mkdir(exist_ok=True)
+    height = VIEWPORT["height"]
+    for _ in range(4):
+        wanted = min(max(main_height(page), VIEWPORT["height"]), MAX_SCREENSHOT_PX)
+        if wanted != height:
+            height = wanted
+            page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+        page.wait_for_function(DRAWN_JS, timeout=PAGE_S * 1000)
+        page.wait_for_timeout(500)  # plotly re-lays out after a resize
+        if main_height(page) <= height:
+            break
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=path)
+    page.set_viewport_size(VIEWPORT)
+    return path
+
+
+def selectbox(page, label: str):
+    """The combobox of the selectbox labelled `label`; its value is the chosen option's text."""
+    return page.get_by_role("combobox", name=label, exact=True)
+
+
+def choose(page, label: str, option: str) -> None:
+    """Pick the option containing `option` in the selectbox labelled `label` (if not already)."""
+    box = selectbox(page, label)
+    if option in box.input_value():
+        return
+    box.click()
+    page.get_by_role("option", name=re.compile(re.escape(option))).click()
+    sync_api.expect(box).to_have_value(re.compile(re.escape(option)))
+    wait_until_idle(page)
+
+
+def wait_for(page, locator, timeout_s: float) -> None:
+    """Wait for `locator` to show, failing at once with its text if a traceback shows first."""
+    locator.or_(page.locator(EXCEPTION)).first.wait_for(timeout=timeout_s * 1000)
+    traceback = page.locator(EXCEPTION)
+    assert traceback.count() == 0, f"a traceback reached the page: {traceback.first.inner_text()}"
+
+
+def prediction(page):
+    """The value element of the Prediction metric."""
+    metric = page.locator(METRIC).filter(has_text="Prediction")
+    return metric.locator('[data-testid="stMetricValue"]')
+
+
+def draw(page, strokes: list[list[tuple[int, int]]]) -> None:
+    """Drag the mouse through each stroke's points on the drawing canvas."""
+    canvas = page.locator("canvas.upper-canvas")
+    canvas.wait_for(timeout=PAGE_S * 1000)
+    box = canvas.bounding_box()
+    for points in strokes:
+        (x, y), *rest = points
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.down()
+        for x, y in rest:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=12)
+        page.mouse.up()
+
+
+def expect_prediction(page, digit: str) -> float:
+    """Wait until the Prediction metric shows `digit`; returns the seconds it took."""
+    started = time.monotonic()
+    sync_api.expect(prediction(page)).to_have_text(digit, timeout=PREDICTION_S * 1000)
+    return time.monotonic() - started
+
+
+def open_predict(page, server, mnist_run: Path, source: str = "Draw") -> float:
+    """Open Predict on the MNIST run with an input source chosen; returns the seconds it took."""
+    started = time.monotonic()
+    open_app(page, server, "predict")
+    page.get_by_text("Input", exact=True).wait_for(timeout=PAGE_S * 1000)
+    choose(page, "Model", mnist_run.name)
+    if source != "Draw":
+        page.locator('[data-testid="stButtonGroup"]').get_by_role("radio", name=source).click()
+        wait_until_idle(page)
+    return time.monotonic() - started
+
+
+def new_run_dirs(runs_dir: Path, before: set[Path]) -> list[Path]:
+    """Finished run folders that appeared in `runs_dir` since `before` was listed."""
+    return [p for p in runs_dir.iterdir() if p not in before and not p.name.startswith(".")]
+
+
+def test_home_cold_start(browser, server, page):
+    """The home page shows its title soon after `streamlit run` (it imports no TensorFlow)."""
+    open_app(page, server)
+    sync_api.expect(page.locator("h1")).to_contain_text("CNN Lab")
+    cold_start = time.monotonic() - server[1]
+    print(f"\ncold start: streamlit run -> home title visible {cold_start:.1f} s")
+    page.get_by_text("Datasets", exact=True).wait_for()
+    wait_until_idle(page)
+    screenshot(page, "1-home")
+
+
+def test_draw_digits_with_the_mouse(page, server, mnist_run):
+    """Two digits drawn with the mouse, one after a clear, each become the Prediction."""
+    ready = open_predict(page, server, mnist_run)
+    first, second = DIGIT_STROKES
+    draw(page, DIGIT_STROKES[first])
+    first_s = expect_prediction(page, first)
+    print(f"\nPredict opened on a fresh server: page ready (TensorFlow + model load) "
+          f"{ready:.1f} s, first stroke -> prediction {first_s:.2f} s, "
+          f"open -> first prediction {ready + first_s:.1f} s")  # fmt: skip
+    page.get_by_text("Feature maps", exact=True).wait_for()
+    wait_until_idle(page)
+    screenshot(page, f"3-predict-drawn-{first}")
+
+    page.get_by_role("button", name="Clear").click()
+    sync_api.expect(page.locator(METRIC)).to_have_count(0, timeout=PAGE_S * 1000)
+    draw(page, DIGIT_STROKES[second])
+    second_s = expect_prediction(page, second)
+    print(f"stroke -> updated prediction {second_s:.2f} s (warm)")
+    wait_until_idle(page)
+    screenshot(page, f"3-predict-drawn-{second}")
+
+
+def test_broken_upload_is_a_sentence(page, server, mnist_run):
+    """A text file named .png gives an error sentence, no traceback; a real PNG then predicts."""
+    open_predict(page, server, mnist_run, source="Upload")
+    upload = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    upload.set_input_files(
+        files=[{"name": "digit.png", "mimeType": "image/png", "buffer": b"not an image\n" * 20}]
+    )
+    alert = page.locator('[data-testid="stAlert"]').filter(has_text="not an image")
+    wait_for(page, alert, PAGE_S)
+    assert page.locator(METRIC).count() == 0
+    screenshot(page, "4-predict-broken-upload")
+
+    sample = REPO / "artifacts" / "samples" / "mnist" / "1__0.png"
+    upload.set_input_files(sample)
+    expect_prediction(page, "1")
+    sync_api.expect(alert).to_have_count(0)
+    wait_until_idle(page)
+    screenshot(page, "4-predict-upload")
+
+
+def test_quick_training_live(page, server, server_env):
+    """Quick preset on MNIST: live chart while it trains, test accuracy, new run on Models."""
+    runs_dir = Path(server_env["CNN_RUNS_DIR"])
+    before = set(runs_dir.iterdir())
+    open_app(page, server, "train")
+    choose(page, "Dataset", "MNIST handwritten digits")
+    page.locator('[data-testid="stRadio"]').filter(has_text="Preset").get_by_text(
+        "Quick", exact=True
+    ).click()
+    wait_until_idle(page)
+    choose(page, "Architecture", "Simple CNN")
+    page.get_by_role("button", name="Start training").click()
+
+    wait_for(page, page.locator(".js-plotly-plot").first, TRAINING_S)
+    screenshot(page, "2-train-running")
+    finished = page.locator('[data-testid="stAlert"]').filter(has_text="Test accuracy")
+    wait_for(page, finished, TRAINING_S)
+    assert re.search(r"Test accuracy: \d+(\.\d)?%", finished.inner_text())
+    wait_until_idle(page)
+    screenshot(page, "2-train-finished")
+
+    (run,) = new_run_dirs(runs_dir, before)
+    go_to(page, "Models")
+    sync_api.expect(selectbox(page, "Run")).to_have_value(
+        re.compile(re.escape(run.name)), timeout=PAGE_S * 1000
+    )
+    wait_until_idle(page)
+    screenshot(page, "5-models")
+
+
+def test_data_page(page, server):
+    """The Data page shows MNIST from the embedded subset with samples and augmentations."""
+    open_app(page, server, "data")
+    page.get_by_text("Augmentation preview", exact=True).wait_for(timeout=PAGE_S * 1000)
+    sync_api.expect(page.get_by_text("embedded offline subset").first).to_be_visible()
+    wait_until_idle(page)
+    screenshot(page, "6-data")
