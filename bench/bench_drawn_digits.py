@@ -5,7 +5,7 @@ Each of N official MNIST test digits is enlarged to a random size, made thinner 
 through `cnn.preprocess.digit_from_canvas` — the exact path a drawing takes — then through
 the model. The same digits fed directly (as the test set gives them) are the baseline.
 
-    CNN_DATA_DIR=../shared/data python bench/bench_drawn_digits.py [RUN_DIR] [--n 500]
+    CNN_DATA_DIR=../shared/data PYTHONPATH=. python bench/bench_drawn_digits.py [RUN_DIR] [--n 500]
 """
 
 from __future__ import annotations
