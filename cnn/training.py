@@ -514,7 +514,8 @@ def _train(config, events, stop, out_dir, touch, started) -> TrainResult:
         message = f"Stopped ({reason}) during epoch {max(epochs_run, 1)}."
 
     _emit(events, TrainingEvent("status", message="Evaluating on the test split..."))
-    test_batches = datasets.make_pipeline(data.test, size, channels, 256)
+    # inference at the training batch size: 256 photos at once could need more than fit did
+    test_batches = datasets.make_pipeline(data.test, size, channels, config.batch_size)
     result_eval = evaluation.evaluate(model, test_batches, class_names)
     seconds = time.perf_counter() - started
     record = {
