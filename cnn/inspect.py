@@ -27,6 +27,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+# XLA-compiled inspection functions survive `keras.backend.clear_session()`, which Streamlit
+# calls after every rerun: its compilation cache outlives the eager kernel cache that the
+# clear empties, so the first call after a rerun costs ~6 ms instead of 80-400 ms of
+# re-instantiating the graph (bench/bench_reruns.py measures it)
+JIT_COMPILE = True
 PREDICTIONS_LAYER = "predictions"  # name of the final softmax Dense layer of every model
 POOL_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
 NO_CONV_REASON = "This model has no convolution layer, so there is no feature map for Grad-CAM."
@@ -253,12 +258,14 @@ class Inspector:
             cam_index = [name for name, _ in self._inspected].index(self.gradcam_layer)
         signature = [tf.TensorSpec((1, *self.input_shape), tf.float32)]
 
-        @tf.function(input_signature=signature, reduce_retracing=True)
+        @tf.function(input_signature=signature, reduce_retracing=True, jit_compile=JIT_COMPILE)
         def forward(image):
             return multi(image, training=False)
 
         @tf.function(
-            input_signature=[*signature, tf.TensorSpec((), tf.int32)], reduce_retracing=True
+            input_signature=[*signature, tf.TensorSpec((), tf.int32)],
+            reduce_retracing=True,
+            jit_compile=JIT_COMPILE,
         )
         def forward_gradcam(image, class_index):
             with tf.GradientTape() as tape:
