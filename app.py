@@ -12,11 +12,11 @@ from ui import runtime, state
 st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/predict.py", title="Predict", icon=":material/draw:"),
-    st.Page("pages/models.py", title="Models", icon=":material/leaderboard:"),
-    st.Page("pages/data.py", title="Data", icon=":material/photo_library:"),
+    st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+    st.Page("app_pages/predict.py", title="Predict", icon=":material/draw:"),
+    st.Page("app_pages/models.py", title="Models", icon=":material/leaderboard:"),
+    st.Page("app_pages/data.py", title="Data", icon=":material/photo_library:"),
 ]
 page = st.navigation(PAGES)
 
@@ -25,7 +25,7 @@ with st.sidebar:
     info = artifacts.read_run_info(active) if active else None
     if info is not None and info.ok:
         st.caption(f"Active model: **{info.title}**")
-        st.page_link("pages/predict.py", label="Draw for it on Predict", icon=":material/draw:")
+        st.page_link("app_pages/predict.py", label="Draw for it on Predict", icon=":material/draw:")
     else:
         st.caption("No active model yet: pick one on Predict or train one.")
     job = state.training_job()

@@ -47,6 +47,7 @@ MNIST_SIZE = 28  # side of an MNIST image
 MNIST_BOX = 20  # the digit's longer side after scaling, as in the original MNIST
 INK_THRESHOLD = 40  # an ink value (0..255) above this counts as drawn
 MIN_INK_PIXELS = 4  # fewer inked pixels than this is "nothing drawn" (a stray click)
+MIN_DIGIT_FRACTION = 0.1  # ink spanning less of the canvas side is a dot, not a digit
 FLAT_TOLERANCE = 8  # a canvas whose gray values span less than this is one flat colour
 TRANSPARENT_ALPHA = 128  # a border alpha below this means the canvas background is transparent
 LIGHT = 128  # gray values at or above this count as light (background or ink polarity)
@@ -480,8 +481,15 @@ def _canvas_ink(rgba: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
 
     # Background to 0, strongest ink to 255, so every pen and background look alike
     ink = np.clip(raw.astype(np.int16) - int(np.median(_border(raw))), 0, 255)
-    if np.count_nonzero(ink > INK_THRESHOLD) < MIN_INK_PIXELS:
+    inked = ink > INK_THRESHOLD
+    if np.count_nonzero(inked) < MIN_INK_PIXELS:
         raise NothingDrawn("Nothing drawn yet: draw a digit on the canvas.")
+    rows, cols = np.nonzero(inked)
+    extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
+    if extent < MIN_DIGIT_FRACTION * min(ink.shape):
+        raise NothingDrawn(
+            "That is only a dot: draw a whole digit, using a good part of the canvas."
+        )
     ink = np.rint(ink * (255 / ink.max())).astype(np.uint8)
     return canvas, ink, notes
 

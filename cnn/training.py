@@ -546,7 +546,8 @@ def _train(config, events, stop, out_dir, touch, started) -> TrainResult:
             else None,
         },
     }
-    record["test"]["misclassified_shown"] = shown = result_eval.misclassified[:MAX_ERRORS_KEPT]
+    shown = _spread_over_classes(result_eval.misclassified, result_eval.labels, MAX_ERRORS_KEPT)
+    record["test"]["misclassified_shown"] = shown
     errors = {
         "images": _thumbnails(data.test.take(shown), size, channels),
         "true": result_eval.labels[shown],
@@ -574,6 +575,13 @@ def _train(config, events, stop, out_dir, touch, started) -> TrainResult:
         model=model,
         record=record,
     )
+
+
+def _spread_over_classes(indices: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """Up to n of `indices`, taken in turn from each true class (test sets are often sorted)."""
+    by_class = [indices[labels[indices] == c] for c in np.unique(labels[indices])]
+    picked = [group[i] for i in range(n) for group in by_class if i < len(group)]
+    return np.sort(np.asarray(picked[:n], dtype=np.int64))
 
 
 def _thumbnails(split: datasets.Split, size, channels) -> np.ndarray:

@@ -19,7 +19,13 @@ from streamlit.testing.v1 import AppTest
 from ui import state
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-PAGES = ["pages/home.py", "pages/train.py", "pages/predict.py", "pages/models.py", "pages/data.py"]
+PAGES = [
+    "app_pages/home.py",
+    "app_pages/train.py",
+    "app_pages/predict.py",
+    "app_pages/models.py",
+    "app_pages/data.py",
+]
 TIMEOUT_S = 120
 
 
@@ -66,7 +72,7 @@ def test_every_page_renders_without_runs(offline, page):
     assert not at.exception
 
 
-@pytest.mark.parametrize("page", ["pages/predict.py", "pages/models.py"])
+@pytest.mark.parametrize("page", ["app_pages/predict.py", "app_pages/models.py"])
 def test_broken_run_is_listed_not_fatal(offline, page):
     broken = offline / "20260101-000000-broken"
     broken.mkdir()
@@ -79,7 +85,7 @@ def test_broken_run_is_listed_not_fatal(offline, page):
 
 
 def test_predict_shows_the_class_of_a_drawing(trained):
-    at = open_page("pages/predict.py", active_run=trained)
+    at = open_page("app_pages/predict.py", active_run=trained)
     assert not at.exception
     assert any("Draw a digit" in i.value for i in at.info)
     at.session_state[state.CANVAS_KEY] = drawn_one()
@@ -91,7 +97,7 @@ def test_predict_shows_the_class_of_a_drawing(trained):
 
 
 def test_predict_samples_and_upload_inputs(trained):
-    at = open_page("pages/predict.py", active_run=trained)
+    at = open_page("app_pages/predict.py", active_run=trained)
     at.segmented_control[0].set_value("Samples").run()
     assert not at.exception
     assert at.metric[0].value in json.loads((trained / "run.json").read_text())["class_names"]
@@ -113,7 +119,7 @@ def train_tiny_model(at: AppTest):
 
 
 def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     assert not at.exception
     job = train_tiny_model(at)
     assert job.state == "finished", job.error
@@ -121,7 +127,7 @@ def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
     run_dir = job.result.run_dir
     assert at.session_state[state.ACTIVE_RUN] == str(run_dir)
 
-    at.switch_page("pages/models.py").run()
+    at.switch_page("app_pages/models.py").run()
     assert not at.exception
     assert run_dir.name in at.dataframe[0].value["run"].tolist()
     next(b for b in at.button if b.label == "Delete this run").click().run()
@@ -133,7 +139,7 @@ def test_train_page_offers_the_model_when_it_cannot_be_saved(offline, monkeypatc
     blocker = offline / "not-a-folder"
     blocker.write_text("a file where the runs folder should be")
     monkeypatch.setenv("CNN_RUNS_DIR", str(blocker / "runs"))
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     job = train_tiny_model(at)
     assert job.result.save_error
     assert any("Could not save" in e.value for e in at.error)
@@ -143,7 +149,7 @@ def test_train_page_offers_the_model_when_it_cannot_be_saved(offline, monkeypatc
 
 
 def test_data_page_browses_mnist(offline):
-    at = open_page("pages/data.py")
+    at = open_page("app_pages/data.py")
     assert not at.exception
     assert any(m.label == "Classes" and m.value == "10" for m in at.metric)
     captions = [img.caption for element in at.get("image") for img in element.proto.imgs]

@@ -354,11 +354,6 @@ def test_home_cold_start(browser, server, page):
     screenshot(page, "1-home")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Streamlit 1.67 runs a folder named pages/ as MPA v1 (without app.py) until some "
-    "session has run app.py's st.navigation; rename pages/ to fix",
-)
 def test_deep_link_on_a_fresh_server_runs_the_router(browser, server_env, tmp_path):
     """The first visitor of a fresh server opening /models gets the app's own navigation."""
     with streamlit_server(server_env, tmp_path / "streamlit.log") as fresh:

@@ -246,9 +246,16 @@ def test_empty_canvas_is_nothing_drawn() -> None:
         digit_from_canvas(white_canvas())  # opaque white
 
 
-def test_single_dot_gives_a_centred_input() -> None:
+def test_single_dot_is_not_a_digit() -> None:
     canvas = white_canvas()
-    cv2.circle(canvas, (40, 200), 5, (0, 0, 0, 255), -1)
+    cv2.circle(canvas, (40, 200), 10, (0, 0, 0, 255), -1)  # one click of a 20 px brush
+    with pytest.raises(NothingDrawn, match="only a dot"):
+        digit_from_canvas(canvas)
+
+
+def test_small_digit_gives_a_centred_input() -> None:
+    canvas = white_canvas()
+    cv2.line(canvas, (40, 170), (40, 215), (0, 0, 0, 255), 8)  # a short "1" near a corner
     result = digit_from_canvas(canvas)
     assert_valid(result, (28, 28, 1))
     row, col = centre_of_mass(result.input)

@@ -55,11 +55,17 @@ def upload_input_ui(preprocessing: dict) -> Steps | None:
 
 def sample_input_ui(dataset_key: str, preprocessing: dict) -> Steps | None:
     """A random test image of the model's dataset, or one of the bundled example photos."""
-    photos = loaders.bundled_photos()
-    options = ["Random test image", *(p.name for p in photos)]
-    choice = st.radio("Sample", options, horizontal=True)
-    if choice != options[0]:
-        photo = photos[options.index(choice) - 1]
+    kind = st.radio("Sample", ["Random test image", "Bundled example"], horizontal=True)
+    if kind == "Bundled example":
+        photos = loaders.bundled_samples(dataset_key)
+        if not photos:
+            st.info("No example images are bundled with this installation.")
+            return None
+        photo = st.selectbox(
+            "Example (from test sets no shipped model trained on)",
+            photos,
+            format_func=lambda p: f"{p.parent.name} / {p.stem.replace('__', ' #')}",
+        )
         return preprocess.prepare_upload(preprocess.load_image(photo), preprocessing)
     try:
         data = loaders.load_dataset(dataset_key)

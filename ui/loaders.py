@@ -118,13 +118,10 @@ def class_samples(key: str, per_class: int, seed: int) -> dict[str, list[np.ndar
     return samples
 
 
-def bundled_photos() -> list[Path]:
-    """Example photos shipped in artifacts/samples/ (empty when the folder is absent)."""
-    folder = artifacts.shipped_dir() / "samples"
-    if not folder.is_dir():
-        return []
-    suffixes = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif"}
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in suffixes)
+def bundled_samples(dataset_key: str) -> list[Path]:
+    """Bundled example images: the model's own dataset first, then the other datasets'."""
+    keys = [dataset_key, *(k for k in datasets.REGISTRY if k != dataset_key)]
+    return [path for key in keys for path in artifacts.sample_images(key)]
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -24,7 +24,7 @@ def runs_or_stop_ui() -> list[artifacts.RunInfo]:
     runs = artifacts.list_runs()
     if not runs:
         st.info("There is no trained model yet: train one first.")
-        st.page_link("pages/train.py", label="Train a model", icon=":material/model_training:")
+        st.page_link("app_pages/train.py", label="Train a model", icon=":material/model_training:")
         st.stop()
     return runs
 

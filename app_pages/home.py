@@ -18,25 +18,25 @@ st.markdown(
 st.subheader("Tour")
 tour = [
     (
-        "pages/train.py",
+        "app_pages/train.py",
         "Train",
         ":material/model_training:",
         "pick a dataset and an architecture, edit its layers, watch loss and accuracy live.",
     ),
     (
-        "pages/predict.py",
+        "app_pages/predict.py",
         "Predict",
         ":material/draw:",
         "draw or upload an image, see the preprocessing, probabilities, feature maps and Grad-CAM.",
     ),
     (
-        "pages/models.py",
+        "app_pages/models.py",
         "Models",
         ":material/leaderboard:",
         "compare runs, confusion matrices, the images a model gets wrong; download models.",
     ),
     (
-        "pages/data.py",
+        "app_pages/data.py",
         "Data",
         ":material/photo_library:",
         "browse a dataset: samples per class, class counts, augmentation.",

@@ -110,4 +110,4 @@ accuracy = result.test_accuracy
 score = f" Test accuracy: **{accuracy:.1%}**." if accuracy is not None else ""
 end_message(f"{result.message}{score} ({result.seconds:.0f} s in all)")
 if result.run_dir:
-    st.page_link("pages/predict.py", label="Try it on Predict", icon=":material/draw:")
+    st.page_link("app_pages/predict.py", label="Try it on Predict", icon=":material/draw:")
