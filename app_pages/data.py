@@ -10,15 +10,12 @@ AUGMENTED_COPIES = 6  # random augmentations of one image shown side by side
 THUMB_PX = 56  # side of one sample in the class grid
 
 st.title("Data")
-picked = widgets.dataset_picker_ui("data-dataset")
-if not picked.available:
-    st.info(
-        f"{picked.title} is not available on this machine (no network needed to browse "
-        f"the others). {picked.detail}"
-    )
+choice = widgets.dataset_source_ui("data-dataset")
+if choice is None:
     st.stop()
+picked, data_path = choice
 try:
-    data = loaders.load_dataset(picked.key)
+    data = loaders.load_dataset(picked.key, data_path)
 except datasets.DatasetError as err:
     st.error(str(err))
     st.stop()
@@ -30,7 +27,7 @@ train_n, test_n, classes_n, size = st.columns(4)
 train_n.metric("Training images", f"{len(data.train):,}")
 test_n.metric("Test images", f"{len(data.test):,}")
 classes_n.metric("Classes", len(data.class_names))
-sizes = loaders.image_sizes(picked.key)
+sizes = loaders.image_sizes(picked.key, data_path)
 size.metric(
     "Image size (h x w)",
     sizes,
@@ -47,7 +44,8 @@ st.plotly_chart(figures.class_counts(counts, data.class_names))
 
 st.subheader("Samples")
 per_class = st.slider("Samples per class", 4, 16, 8)
-samples = loaders.class_samples(picked.key, per_class, st.session_state.get("data-seed", 0))
+seed = st.session_state.get("data-seed", 0)
+samples = loaders.class_samples(picked.key, per_class, seed, data_path)
 for name, images in samples.items():
     label, grid = st.columns([1, 8], vertical_alignment="center")
     label.markdown(f"**{name}**")

@@ -7,17 +7,24 @@ back keeps it; a fragment polls it every second while it runs.
 import streamlit as st
 
 from cnn import architectures, artifacts, datasets, training
-from ui import figures, state, widgets
+from ui import figures, loaders, state, widgets
 
 st.title("Train a CNN")
 job = state.training_job()
 running = job is not None and not job.done
 
-picked = widgets.dataset_picker_ui("train-dataset")
-if not picked.available:
-    st.info(f"{picked.title} is not available on this machine. {picked.detail}")
+choice = widgets.dataset_source_ui("train-dataset")
+if choice is None:
     st.stop()
+picked, data_path = choice
 info = datasets.REGISTRY[picked.key]
+class_names = info.class_names
+if data_path is not None:
+    try:
+        class_names = loaders.load_dataset(picked.key, data_path).class_names
+    except datasets.DatasetError as err:
+        st.error(str(err))
+        st.stop()
 preset_name = st.radio(
     "Preset",
     list(widgets.PRESETS),
@@ -29,7 +36,7 @@ settings = widgets.train_settings_ui(info, preset)
 
 # Architecture: a registry entry whose layers can be edited (then it becomes "custom")
 input_shape = training.input_shape_for(training.TrainConfig(**settings), info)
-num_classes = len(info.class_names)
+num_classes = len(class_names)
 arch_keys = list(architectures.REGISTRY)
 arch_key = st.selectbox(
     "Architecture",
@@ -50,7 +57,9 @@ except architectures.SpecError as err:
 with st.expander("Model summary", expanded=True):
     widgets.model_summary_ui(spec, input_shape, num_classes)
 
-config = training.TrainConfig(dataset=info.key, arch=arch_key, spec=spec.to_dict(), **settings)
+config = training.TrainConfig(
+    dataset=info.key, data=data_path, arch=arch_key, spec=spec.to_dict(), **settings
+)
 start_col, stop_col = st.columns(2)
 if start_col.button("Start training", type="primary", disabled=running, width="stretch"):
     try:

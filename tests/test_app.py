@@ -105,11 +105,11 @@ def test_predict_samples_and_upload_inputs(trained):
     assert not at.exception
 
 
-def train_tiny_model(at: AppTest):
-    """Set the Train page to TinyVGG, 1 epoch, 300 images; start it, join it, rerun."""
-    at.selectbox(key="arch-Quick-mnist").set_value("tiny_vgg")
+def train_tiny_model(at: AppTest, dataset: str = "mnist", max_samples: int = 300):
+    """Set the Train page to TinyVGG, 1 epoch, `max_samples` images (0: all); start, join, rerun."""
+    at.selectbox(key=f"arch-Quick-{dataset}").set_value("tiny_vgg")
     next(w for w in at.number_input if w.label == "Epochs").set_value(1)
-    next(w for w in at.number_input if w.label.startswith("Max training")).set_value(300)
+    next(w for w in at.number_input if w.label.startswith("Max training")).set_value(max_samples)
     next(b for b in at.button if b.label == "Start training").click().run()
     job = at.session_state[state.TRAINING_JOB]
     job.join(TIMEOUT_S)
@@ -154,3 +154,55 @@ def test_data_page_browses_mnist(offline):
     assert any(m.label == "Classes" and m.value == "10" for m in at.metric)
     captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
     assert "augmented 1" in captions
+
+
+def shapes_zip(classes=("dark squares", "light ☀ circles"), per_class=10) -> bytes:
+    """A real .zip of class subfolders (names with a space and unicode) plus a stray text file."""
+    import zipfile
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    rng = np.random.default_rng(0)
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for value, name in zip((50, 200), classes, strict=True):
+            for i in range(per_class):
+                pixels = np.clip(rng.normal(value, 25, (40, 40, 3)), 0, 255).astype(np.uint8)
+                png = io.BytesIO()
+                Image.fromarray(pixels).save(png, "PNG")
+                zf.writestr(f"shapes/{name}/{i}.png", png.getvalue())
+        zf.writestr("shapes/readme.txt", "not an image")
+    return buffer.getvalue()
+
+
+def choose_own_images(at: AppTest, key: str, data: bytes, name: str = "my photos.zip") -> None:
+    """Pick "Your own images" (the registry's last entry) and upload `data` as a .zip."""
+    picker = at.selectbox(key=key)
+    picker.select_index(len(picker.options) - 1).run()
+    at.file_uploader(key=f"{key}-zip").set_value((name, data, "application/zip")).run()
+
+
+def test_train_page_trains_on_an_uploaded_zip(offline):
+    at = open_page("app_pages/train.py")
+    choose_own_images(at, "train-dataset", shapes_zip())
+    assert not at.exception
+    job = train_tiny_model(at, dataset="folder", max_samples=0)
+    assert job.state == "finished", job.error
+    record = json.loads((job.result.run_dir / "run.json").read_text())
+    assert record["class_names"] == ["dark squares", "light ☀ circles"]
+    # the user's file name never becomes a path on the server
+    assert "my photos" not in json.dumps(record["config"])
+
+
+@pytest.mark.parametrize(
+    "data, words",
+    [
+        (b"this is not a zip", "zip"),
+        (shapes_zip(classes=("only", "only")), "class"),
+    ],
+)
+def test_bad_zip_uploads_give_a_sentence(offline, data, words):
+    at = open_page("app_pages/data.py")
+    choose_own_images(at, "data-dataset", data)
+    assert not at.exception
+    assert at.error and words in at.error[0].value.lower()

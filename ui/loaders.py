@@ -96,19 +96,26 @@ def inspect_image(loaded: LoadedRun, image: np.ndarray, gradcam_class: int | Non
 
 
 @st.cache_resource(max_entries=MAX_LOADED_DATASETS, show_spinner="Loading the dataset...")
-def load_dataset(key: str, download: bool = False) -> datasets.Dataset:
+def load_dataset(key: str, data: str | None = None, download: bool = False) -> datasets.Dataset:
     """A dataset as `cnn.datasets.load` gives it; offline by default (no network wait).
+
+    Args:
+        key: registry key.
+        data: for "folder", the uploaded .zip (a path from `state.save_upload`).
+        download: whether a download may be tried.
 
     Raises:
         DatasetError: the dataset is not available (the message says how to get it).
     """
-    return datasets.load(key, download=download)
+    return datasets.load(key, data, download=download)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def class_samples(key: str, per_class: int, seed: int) -> dict[str, list[np.ndarray]]:
+def class_samples(
+    key: str, per_class: int, seed: int, data_path: str | None = None
+) -> dict[str, list[np.ndarray]]:
     """Up to `per_class` random training images of every class of a loaded dataset."""
-    data = load_dataset(key)
+    data = load_dataset(key, data_path)
     rng = np.random.default_rng(seed)
     samples = {}
     for index, name in enumerate(data.class_names):
@@ -125,9 +132,9 @@ def bundled_samples(dataset_key: str) -> list[Path]:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def image_sizes(key: str, limit: int = 200) -> str:
+def image_sizes(key: str, data_path: str | None = None, limit: int = 200) -> str:
     """The range of image sizes in a dataset's training split ("28 x 28", "97-500 x 80-500")."""
-    data = load_dataset(key)
+    data = load_dataset(key, data_path)
     if data.train.images is not None:
         h, w = data.train.images.shape[1:3]
         return f"{h} x {w}"

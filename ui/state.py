@@ -7,6 +7,9 @@ it may delete) and the canvas generation (bumped to clear the drawing).
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,8 @@ SESSION_RUNS = "session_runs"  # str paths of runs trained in this session (dele
 CANVAS_GENERATION = "canvas_generation"  # part of the canvas widget key; bumping it clears
 SAMPLE_SEED = "sample_seed"  # picks the random test image on Predict
 CANVAS_KEY = "canvas"  # widget key of the first canvas (tests inject drawings under it)
+SESSION_ID = "session_id"  # random id naming this session's private upload folder
+UPLOADS_ROOT = Path(tempfile.gettempdir()) / "cnn_lab_sessions"  # one subfolder per session
 
 
 def active_run() -> Path | None:
@@ -82,3 +87,18 @@ def clear_canvas() -> None:
 def new_sample() -> None:
     """Pick another random test image on Predict (used as a button callback)."""
     st.session_state[SAMPLE_SEED] = st.session_state.get(SAMPLE_SEED, 0) + 1
+
+
+def save_upload(data: bytes, suffix: str) -> Path:
+    """Store an uploaded file in this session's private folder and return its path.
+
+    The name is the content's hash, never the name the user gave the file, so no user
+    text ever becomes part of a path and no session can reach another's uploads.
+    """
+    session = st.session_state.setdefault(SESSION_ID, uuid.uuid4().hex)
+    folder = UPLOADS_ROOT / session
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
+    if not path.exists():
+        path.write_bytes(data)
+    return path

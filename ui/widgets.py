@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import asdict, fields
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -54,6 +55,34 @@ def dataset_picker_ui(key: str, include_folder: bool = False) -> datasets.Availa
         f"{picked.detail}"
     )
     return picked
+
+
+def folder_upload_ui(key: str) -> Path | None:
+    """A .zip of class subfolders for the "Your own images" dataset; its private path or None."""
+    upload = st.file_uploader(
+        "A .zip with one folder of images per class (e.g. cats/, dogs/)", type=["zip"], key=key
+    )
+    if upload is None:
+        st.info("Upload a .zip of class subfolders to use your own images.")
+        return None
+    return state.save_upload(upload.getvalue(), ".zip")
+
+
+def dataset_source_ui(key: str) -> tuple[datasets.Availability, str | None] | None:
+    """Dataset picker plus, for "Your own images", the .zip upload.
+
+    Returns:
+        (the picked dataset, the uploaded .zip's path or None), or None when the choice cannot
+        be used yet (a message saying why is shown).
+    """
+    picked = dataset_picker_ui(key, include_folder=True)
+    if picked.key == "folder":
+        path = folder_upload_ui(f"{key}-zip")
+        return None if path is None else (picked, str(path))
+    if not picked.available:
+        st.info(f"{picked.title} is not available on this machine. {picked.detail}")
+        return None
+    return picked, None
 
 
 def _column(name: str, default: Any, choices: dict[str, tuple] | None = None):
