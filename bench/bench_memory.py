@@ -12,7 +12,7 @@ One epoch each; target for cats_vs_dogs: under 1.2 GB (Streamlit Community Cloud
 
 Run:
     CNN_DATA_DIR=/work/shared/data PYTHONPATH=. python bench/bench_memory.py
-    python bench/bench_memory.py --case cats_vs_dogs --max-samples 500
+    python bench/bench_memory.py --case cats_vs_dogs --max-samples 640 --batch-size 16
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import argparse
 import json
 import subprocess
 import sys
+
+from cnn.training import TrainConfig
 
 CASES = {
     "cats_vs_dogs": {"dataset": "cats_vs_dogs", "image_size": 128, "augment": True},
@@ -37,14 +39,14 @@ def peak_rss_mb() -> float:
     raise RuntimeError("No VmHWM in /proc/self/status (Linux only).")
 
 
-def run_case(name: str, max_samples: int | None) -> None:
+def run_case(name: str, max_samples: int | None, batch_size: int) -> None:
     """Train one case in this process and print one JSON line with the peaks."""
     import keras  # noqa: F401 - counted in the baseline
 
-    from cnn.training import TrainConfig, train
+    from cnn.training import train
 
     baseline = peak_rss_mb()
-    config = TrainConfig(epochs=1, max_samples=max_samples, **CASES[name])
+    config = TrainConfig(epochs=1, max_samples=max_samples, batch_size=batch_size, **CASES[name])
     result = train(config)
     timings = (result.record or {}).get("timings", {})
     print(
@@ -66,20 +68,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--case", choices=list(CASES), action="append")
     parser.add_argument("--max-samples", type=int)
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        run_case(args.case[0], args.max_samples)
+        run_case(args.case[0], args.max_samples, args.batch_size)
         return
     for name in args.case or list(CASES):
         command = [sys.executable, __file__, "--child", "--case", name]
+        command += ["--batch-size", str(args.batch_size)]
         if args.max_samples:
             command += ["--max-samples", str(args.max_samples)]
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
         row = json.loads(out.strip().splitlines()[-1])
         print(
-            f"{name:<13} peak RSS {row['peak_mb']:>5} MB (after importing TF/Keras "
-            f"{row['tf_imported_mb']} MB); {row['train_images']} training images, "
+            f"{name:<13} batch {args.batch_size} peak RSS {row['peak_mb']:>5} MB (TF/Keras "
+            f"{row['tf_imported_mb']} MB after import); {row['train_images']} training images, "
             f"{row['images_per_s']} img/s, {row['state']}",
             flush=True,
         )
