@@ -36,7 +36,9 @@ try:
     else:
         steps = inputs.sample_input_ui(info.record["dataset"]["key"], preprocessing)
 except preprocess.NothingDrawn as err:
-    st.info(f"Draw a digit on the canvas to see a prediction. ({err})")
+    st.info(
+        f"Draw a digit on the canvas to see a prediction. ({err})" if source == "Draw" else str(err)
+    )
     st.stop()
 except preprocess.PreprocessError as err:
     st.error(str(err))

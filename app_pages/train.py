@@ -83,8 +83,9 @@ def live_training_view():
     """Drain the job's events and redraw progress and charts; rerun the page when it ends."""
     events = state.training_events()
     events.extend(job.drain())
-    if job.state == "queued":
-        st.info(f"Waiting for a free training slot: you are number {job.queue_position} in line.")
+    position = job.queue_position
+    if position:
+        st.info(f"Waiting for a free training slot: you are number {position} in line.")
     statuses = [e.message for e in events if e.kind not in ("batch", "epoch") and e.message]
     st.caption(f"State: **{job.state}**" + (f" — {statuses[-1]}" if statuses else ""))
     progress = [e for e in events if e.kind in ("batch", "epoch")]
@@ -114,7 +115,7 @@ if result.save_error:
     st.error(result.save_error)
     widgets.model_download_ui(result.model, "Download the trained model (.keras)")
 state.adopt_trained_run(result)
-end_message = st.success if result.state == "finished" else st.warning
+end_message = st.success if result.state == "finished" and not result.warning else st.warning
 accuracy = result.test_accuracy
 score = f" Test accuracy: **{accuracy:.1%}**." if accuracy is not None else ""
 end_message(f"{result.message}{score} ({result.seconds:.0f} s in all)")

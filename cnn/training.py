@@ -36,7 +36,8 @@ MEMORY_BUDGET_BYTES = int(os.environ.get("CNN_TRAIN_MEMORY_BUDGET", 3 * 1024**3)
 BATCH_EVENT_INTERVAL_S = 0.05  # at most ~20 batch events a second reach the queue
 MAX_ERRORS_KEPT = 48  # misclassified test images stored with a run (errors.npz)
 THUMBNAIL_SIDE = 64  # their largest side in pixels
-ABANDON_AFTER_S = float(os.environ.get("CNN_ABANDON_AFTER_S", 120))  # no poll for this long: stop
+DIVERGED_LOSS_FACTOR = 3  # a final loss this many times a guesser's (ln classes): diverged
+ABANDON_AFTER_S = 120.0  # a job nobody polls for this long stops (env CNN_ABANDON_AFTER_S)
 
 
 class TrainingError(RuntimeError):
@@ -152,6 +153,7 @@ class TrainResult:
     seconds: float = 0.0
     message: str = ""  # why it stopped or failed, in a sentence
     save_error: str | None = None  # the run trained but could not be written to disk
+    warning: str | None = None  # it finished, but the loss diverged (the message says so too)
     model: Any = None  # the trained Keras model (kept for download when saving failed)
     record: dict[str, Any] | None = None  # the run.json content
 
@@ -512,6 +514,9 @@ def _train(config, events, stop, out_dir, touch, started) -> TrainResult:
         state = "stopped"
         reason = "the browser tab went away" if touch is not None and touch() else "asked to stop"
         message = f"Stopped ({reason}) during epoch {max(epochs_run, 1)}."
+    warning = _divergence_warning(hist.get("loss", []), num_classes)
+    if warning:
+        message = f"{message} {warning}"
 
     _emit(events, TrainingEvent("status", message="Evaluating on the test split..."))
     # inference at the training batch size: 256 photos at once could need more than fit did
@@ -572,8 +577,24 @@ def _train(config, events, stop, out_dir, touch, started) -> TrainResult:
         seconds=seconds,
         message=message,
         save_error=save_error,
+        warning=warning,
         model=model,
         record=record,
+    )
+
+
+def _divergence_warning(losses: list[float], num_classes: int) -> str | None:
+    """A sentence when the last epoch's loss is far above a model that only guesses.
+
+    A learning rate that is too high does not always reach NaN: the loss can also settle at
+    huge finite values while the model predicts one class for everything.
+    """
+    guess = math.log(num_classes)
+    if not losses or losses[-1] <= DIVERGED_LOSS_FACTOR * guess:
+        return None
+    return (
+        f"The training loss ended at {losses[-1]:.3g}, far above the {guess:.2f} of a model "
+        "that only guesses: the learning rate is probably too high."
     )
 
 
@@ -627,10 +648,16 @@ class TrainingSlots:
         with self._cond:
             return self._waiting.index(ticket) + 1 if ticket in self._waiting else None
 
+    def enqueue(self, ticket: object) -> None:
+        """Take a place in the queue now (`acquire` then waits from that place)."""
+        with self._cond:
+            if ticket not in self._waiting:
+                self._waiting.append(ticket)
+
     def acquire(self, ticket: object, cancelled: threading.Event) -> bool:
         """Wait for a free slot; False when `cancelled` was set while waiting."""
+        self.enqueue(ticket)
         with self._cond:
-            self._waiting.append(ticket)
             try:
                 while not (self._running < self.limit and self._waiting[0] is ticket):
                     if cancelled.is_set():
@@ -663,7 +690,8 @@ class TrainingJob:
         config: what to train.
         out_dir: where the run folder goes (None: in memory only).
         slots: the concurrency limit shared by all jobs of the server.
-        abandon_after: seconds without `drain()` before the job stops itself (None: never).
+        abandon_after: seconds without `drain()` before the job stops itself; None reads
+            CNN_ABANDON_AFTER_S now (default ABANDON_AFTER_S), `math.inf` never stops.
 
     Example:
         >>> job = TrainingJob(TrainConfig(epochs=1, max_samples=500), "runs").start()
@@ -675,11 +703,13 @@ class TrainingJob:
         config: TrainConfig,
         out_dir=None,
         slots: TrainingSlots | None = None,
-        abandon_after: float | None = ABANDON_AFTER_S,
+        abandon_after: float | None = None,
     ):
         self.config = config
         self.out_dir = out_dir
         self.slots = slots or SLOTS
+        if abandon_after is None:
+            abandon_after = float(os.environ.get("CNN_ABANDON_AFTER_S", ABANDON_AFTER_S))
         self.abandon_after = abandon_after
         self.events: queue.Queue[TrainingEvent] = queue.Queue()
         self.state = "created"  # created -> queued -> running -> finished/stopped/failed
@@ -697,6 +727,7 @@ class TrainingJob:
         import keras  # noqa: F401 - first import in the caller's thread, never racing a page draw
 
         self.state = "queued"
+        self.slots.enqueue(self)  # in line before start() returns, so the page can show where
         self._thread.start()
         return self
 
@@ -729,9 +760,7 @@ class TrainingJob:
                 return out
 
     def _abandoned(self) -> bool:
-        return self.abandon_after is not None and (
-            time.monotonic() - self._last_seen > self.abandon_after
-        )
+        return time.monotonic() - self._last_seen > self.abandon_after
 
     def _run(self) -> None:
         if not self.slots.acquire(self, self._stop):

@@ -48,3 +48,21 @@ def tiny_run(tmp_path_factory, empty_data_dir) -> Path:
             os.environ["CNN_DATA_DIR"] = old
     assert result.state == "finished", result.message
     return result.run_dir
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path, empty_data_dir) -> Path:
+    """An empty user runs folder and an empty data folder; returns the runs folder."""
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    monkeypatch.setenv("CNN_RUNS_DIR", str(runs))
+    monkeypatch.setenv("CNN_DATA_DIR", str(empty_data_dir))
+    return runs
+
+
+@pytest.fixture
+def trained(monkeypatch, tiny_run, empty_data_dir) -> Path:
+    """The shared tiny MNIST run, its folder used as the user runs folder; returns the run."""
+    monkeypatch.setenv("CNN_RUNS_DIR", str(tiny_run.parent))
+    monkeypatch.setenv("CNN_DATA_DIR", str(empty_data_dir))
+    return tiny_run

@@ -29,24 +29,6 @@ PAGES = [
 TIMEOUT_S = 120
 
 
-@pytest.fixture
-def offline(monkeypatch, tmp_path, empty_data_dir) -> Path:
-    """An empty user runs folder and an empty data folder; returns the runs folder."""
-    runs = tmp_path / "runs"
-    runs.mkdir()
-    monkeypatch.setenv("CNN_RUNS_DIR", str(runs))
-    monkeypatch.setenv("CNN_DATA_DIR", str(empty_data_dir))
-    return runs
-
-
-@pytest.fixture
-def trained(monkeypatch, tiny_run, empty_data_dir) -> Path:
-    """The shared tiny MNIST run, its folder used as the user runs folder; returns the run."""
-    monkeypatch.setenv("CNN_RUNS_DIR", str(tiny_run.parent))
-    monkeypatch.setenv("CNN_DATA_DIR", str(empty_data_dir))
-    return tiny_run
-
-
 def open_page(page: str, active_run: Path | None = None) -> AppTest:
     """Run the app once, then switch to `page` (optionally with an active run) and run it."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
@@ -105,13 +87,18 @@ def test_predict_samples_and_upload_inputs(trained):
     assert not at.exception
 
 
-def train_tiny_model(at: AppTest, dataset: str = "mnist", max_samples: int = 300):
-    """Set the Train page to TinyVGG, 1 epoch, `max_samples` images (0: all); start, join, rerun."""
+def start_tiny_training(at: AppTest, dataset: str = "mnist", max_samples: int = 300, epochs=1):
+    """Set the Train page to TinyVGG, `epochs`, `max_samples` images (0: all); start; the job."""
     at.selectbox(key=f"arch-Quick-{dataset}").set_value("tiny_vgg")
-    next(w for w in at.number_input if w.label == "Epochs").set_value(1)
+    next(w for w in at.number_input if w.label == "Epochs").set_value(epochs)
     next(w for w in at.number_input if w.label.startswith("Max training")).set_value(max_samples)
     next(b for b in at.button if b.label == "Start training").click().run()
-    job = at.session_state[state.TRAINING_JOB]
+    return at.session_state[state.TRAINING_JOB]
+
+
+def train_tiny_model(at: AppTest, dataset: str = "mnist", max_samples: int = 300):
+    """Train TinyVGG for 1 epoch on `max_samples` images (0: all): start, join, rerun."""
+    job = start_tiny_training(at, dataset, max_samples)
     job.join(TIMEOUT_S)
     at.run()
     assert not at.exception

@@ -19,6 +19,7 @@ INKS = {  # label -> (stroke colour, background colour)
     "Black on white": ("#000000", "#FFFFFF"),
 }
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
+BACKGROUND_TOLERANCE = 8  # a pixel this close to the background colour is not ink
 
 
 def drawing_input_ui(preprocessing: dict) -> Steps | None:
@@ -42,7 +43,19 @@ def drawing_input_ui(preprocessing: dict) -> Steps | None:
             key=state.canvas_key(),
         )
     image = result.image_data
-    return None if image is None else preprocess.prepare_drawing(image, preprocessing)
+    if image is None or _only_background(image, background):
+        return None
+    return preprocess.prepare_drawing(image, preprocessing)
+
+
+def _only_background(image: np.ndarray, background: str) -> bool:
+    """True when every pixel has the canvas's background colour (nothing drawn, or all undone).
+
+    A white-on-black canvas with nothing on it is all black; without this check it would be
+    refused as "painted all black" instead of being an empty canvas.
+    """
+    colour = np.array([int(background[i : i + 2], 16) for i in (1, 3, 5)])
+    return bool(np.all(np.abs(image[:, :, :3].astype(np.int16) - colour) <= BACKGROUND_TOLERANCE))
 
 
 def upload_input_ui(preprocessing: dict) -> Steps | None:
