@@ -58,6 +58,8 @@ STROKES = [  # canvas pixels (280 x 280): a "1" and a "7"
 ]
 METRIC = '[data-testid="stMetric"]'
 EXCEPTION = '[data-testid="stException"]'
+RUNNING = '[data-testid="stStatusWidgetRunningIcon"]'  # shown while a script run is in progress
+THINK_MS = 500  # a student looks at the empty canvas before drawing again
 
 
 @dataclass
@@ -168,6 +170,9 @@ async def one_round(page, strokes, student: Student) -> None:
         waiting_for = "the metric to go after Clear"
         await page.get_by_role("button", name="Clear").click()
         await page.locator(METRIC).first.wait_for(state="detached", timeout=PREDICTION_S * 1000)
+        waiting_for = "the script run after Clear to end"
+        await page.locator(RUNNING).wait_for(state="detached", timeout=PREDICTION_S * 1000)
+        await page.wait_for_timeout(THINK_MS)
     except PlaywrightTimeout:
         student.timeouts.append(waiting_for)
 
