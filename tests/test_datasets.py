@@ -423,7 +423,9 @@ def test_download_cats_vs_dogs(
     ArchiveHandler.files["/cats.zip"] = cats_archive(tmp_path)
     monkeypatch.setitem(datasets.URLS, "cats_vs_dogs", server + "/cats.zip")
     reports: list[tuple[float | None, str]] = []
-    ds = datasets.load("cats_vs_dogs", progress=lambda f, m: reports.append((f, m)), timeout=5)
+    ds = datasets.load(
+        "cats_vs_dogs", download=True, progress=lambda f, m: reports.append((f, m)), timeout=5
+    )
     assert (len(ds.train), len(ds.test)) == (6, 4)
     assert ds.source.startswith("downloaded from")
     assert any(f == 1.0 for f, _ in reports)
@@ -438,22 +440,22 @@ def test_interrupted_download_leaves_no_broken_cache(
     ArchiveHandler.truncate = 1
     monkeypatch.setitem(datasets.URLS, "cats_vs_dogs", server + "/cats.zip")
     with pytest.raises(DatasetError, match="stopped after"):
-        datasets.load("cats_vs_dogs", timeout=5)
+        datasets.load("cats_vs_dogs", download=True, timeout=5)
     assert list(isolated_dirs.iterdir()) == []
     assert not datasets.availability("cats_vs_dogs").available
-    assert len(datasets.load("cats_vs_dogs", timeout=5).train) == 6
+    assert len(datasets.load("cats_vs_dogs", download=True, timeout=5).train) == 6
 
 
 def test_download_failures_are_sentences(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(datasets.URLS, "cats_vs_dogs", server + "/missing.zip")
     with pytest.raises(DatasetError, match="Could not download missing.zip"):
-        datasets.load("cats_vs_dogs", timeout=5)
+        datasets.load("cats_vs_dogs", download=True, timeout=5)
     ArchiveHandler.files["/slow.zip"] = b"x"
     ArchiveHandler.delay = 3.0
     monkeypatch.setitem(datasets.URLS, "cats_vs_dogs", server + "/slow.zip")
     start = time.monotonic()
     with pytest.raises(DatasetError, match="Could not download"):
-        datasets.load("cats_vs_dogs", timeout=0.5)
+        datasets.load("cats_vs_dogs", download=True, timeout=0.5)
     assert time.monotonic() - start < 2.5
     with pytest.raises(DatasetError, match="not in"):
         datasets.load("cats_vs_dogs", download=False)
@@ -471,7 +473,7 @@ def test_download_flowers17_sorts_into_classes(
             tf_.addfile(member, io.BytesIO(jpeg))
     ArchiveHandler.files["/17flowers.tgz"] = buffer.getvalue()
     monkeypatch.setitem(datasets.URLS, "flowers17", server + "/17flowers.tgz")
-    ds = datasets.load("flowers17", timeout=5)
+    ds = datasets.load("flowers17", download=True, timeout=5)
     assert (len(ds.train), len(ds.test)) == (17 * 64, 17 * 16)
     assert Path(ds.train.paths[0]).parent.name == "daffodil"
     assert Path(ds.train.paths[0]).name == "image_0001.jpg"
