@@ -99,6 +99,8 @@ def cmd_train(args) -> int:
             spec = json.loads(Path(args.spec).read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as err:
             raise CliError(f"Cannot read the spec file {args.spec}: {err}.") from err
+        # a run's run.json holds its spec: retrain exactly that architecture
+        spec = spec.get("spec", spec) if isinstance(spec, dict) else spec
     config = TrainConfig(
         dataset=args.dataset,
         data=args.data,
@@ -213,7 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", default=defaults.dataset, choices=list(datasets.REGISTRY))
     t.add_argument("--data", help="data directory, or a folder/.zip of class subfolders")
     t.add_argument("--arch", default=defaults.arch, choices=list(architectures.REGISTRY))
-    t.add_argument("--spec", help="JSON file with a custom architecture spec")
+    t.add_argument("--spec", help="JSON file with an architecture spec, or a run's run.json")
     t.add_argument("--epochs", type=int, default=defaults.epochs)
     t.add_argument("--batch-size", type=int, default=defaults.batch_size)
     t.add_argument("--optimizer", default=defaults.optimizer)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -65,6 +66,28 @@ def test_train_evaluate_predict_round_trip(capsys, tmp_path):
     )
     assert code == 0 and set(doc) >= {"run_dir", "test_accuracy", "epochs_run", "seconds"}
     run_dir = doc["run_dir"]
+
+    code, [again] = run_json(
+        capsys,
+        "train",
+        "--dataset",
+        "mnist",
+        "--spec",
+        f"{run_dir}/run.json",
+        "--epochs",
+        "1",
+        "--max-samples",
+        "600",
+        "--out",
+        str(tmp_path),
+    )
+    assert code == 0
+    retrained = json.loads((Path(again["run_dir"]) / "run.json").read_text())
+    assert (
+        retrained["spec"]["conv_blocks"]
+        == json.loads((Path(run_dir) / "run.json").read_text())["spec"]["conv_blocks"]
+    )
+    assert again["test_accuracy"] == doc["test_accuracy"]  # same seed, same data, same machine
 
     code, [ev] = run_json(capsys, "evaluate", "--model", run_dir)
     assert code == 0 and ev["n"] == 1000 and len(ev["confusion"]) == 10
