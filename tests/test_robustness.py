@@ -355,3 +355,29 @@ def test_train_page_turns_bad_settings_into_a_sentence(
     messages = getattr(at, shown_as)  # st.warning: it trained, but learned nothing useful
     assert any(words in m.value for m in messages), [m.value for m in at.error + at.warning]
     assert not at.success
+
+
+def test_reruns_during_a_background_training_do_not_corrupt_it(trained, tmp_path):
+    """Streamlit clears the Keras session after every rerun; a training running meanwhile must
+    end exactly as the same training with no reruns (same seed, same weights)."""
+    config = training.TrainConfig(
+        dataset="mnist", arch="tiny_vgg", epochs=3, max_samples=2000, batch_size=32, seed=7
+    )
+    reference = training.train(config)
+    job = training.TrainingJob(config, out_dir=tmp_path).start()
+    at = open_page(PREDICT, active_run=trained)
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    reruns_while_training = 0
+    for _ in range(50):
+        at.run()
+        assert not at.exception
+        reruns_while_training += job.state == "running"
+    job.join(TIMEOUT_S)
+    assert reruns_while_training >= 10, "the training ended before the reruns could overlap it"
+    assert job.state == "finished", job.error
+    assert job.result.history["loss"] == reference.history["loss"]
+    for got, want in zip(
+        job.result.model.get_weights(), reference.model.get_weights(), strict=True
+    ):
+        np.testing.assert_array_equal(got, want)
+    assert artifacts.load_run(job.result.run_dir).class_names == reference.record["class_names"]
