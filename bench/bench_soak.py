@@ -25,31 +25,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-STARTUP_S = 60  # server start to /_stcore/health answering
+from tests.local_app import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+
 PAGE_S = 180  # Predict opening (TensorFlow import, model load) with N sessions at once
 PREDICTION_S = 60  # mouse up to the Prediction metric, with every session busy
 STROKES = [  # canvas pixels (280 x 280): a "1" and a "7"
@@ -72,12 +56,6 @@ class Student:
     latencies: list[float] = field(default_factory=list)  # mouse up to Prediction, seconds
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def rss_mb(pid: int) -> float:
     """Resident memory of a process in MB, from /proc/<pid>/status."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -98,38 +76,6 @@ def ensure_a_run(runs_dir: Path) -> None:
     result = train(config, out_dir=runs_dir)
     if result.state != "finished":
         sys.exit(f"could not train a run to predict with: {result.message}")
-
-
-@contextlib.contextmanager
-def streamlit_server(env: dict[str, str], log: Path):
-    """`streamlit run app.py` on a free local port; yields (url, pid)."""
-    port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--server.port", str(port),
-               "--browser.gatherUsageStats", "false"]  # fmt: skip
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).status == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                sys.exit(f"the server did not start; see {log}")
-            time.sleep(0.5)
-        yield url, process.pid
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 async def draw(page, strokes) -> None:
@@ -239,8 +185,8 @@ def main() -> None:
         os.environ.update(env)
         ensure_a_run(runs)
         log = Path(tmp) / "streamlit.log"
-        with streamlit_server(env, log) as (url, pid):
-            asyncio.run(soak(url, pid, args.sessions, args.seconds, args.loops))
+        with streamlit_server(env, log) as app:
+            asyncio.run(soak(app.url, app.pid, args.sessions, args.seconds, args.loops))
             server_errors = [line for line in log.read_text().splitlines() if "Traceback" in line]
         print(f"tracebacks in the server log: {len(server_errors)}")
 

@@ -15,23 +15,18 @@ Run with `python -m pytest tests/test_browser.py -q -x -s` (-s prints the timing
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from local_app import CHROMIUM, CHROMIUM_ARGS, ServerError, log_tail, streamlit_server
 
 from conftest import REPO
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 if not Path(CHROMIUM).exists():
     pytest.skip("Chromium is not installed (apt-get install chromium)", allow_module_level=True)
 sync_api = pytest.importorskip(
@@ -40,20 +35,9 @@ sync_api = pytest.importorskip(
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = REPO / "test-artifacts"
 VIEWPORT = {"width": 1400, "height": 1000}
 MAX_SCREENSHOT_PX = 8000  # tallest full-page screenshot (the main area scrolls on its own)
-STARTUP_S = 60  # server process start to /_stcore/health answering
 PAGE_S = 90  # a page that imports TensorFlow and loads a model, on 2 busy cores
 PREDICTION_S = 30  # mouse up to the Prediction metric showing the new class
 TRAINING_S = 180  # Start to the finished message of the quick preset
@@ -75,33 +59,6 @@ DRAWN_JS = """() =>
         .every(chart => chart.querySelector('.main-svg'))"""
 MAIN_HEIGHT_JS = """() => Math.max(...[...document.querySelectorAll(
     '[data-testid="stMain"], [data-testid="stMainBlockContainer"]')].map(e => e.scrollHeight))"""
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_health(url: str, server: subprocess.Popen, log: Path, timeout: float) -> None:
-    """Poll Streamlit's health endpoint until it answers "ok" (fail early if the server died)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"streamlit exited with {server.returncode}:\n{log_tail(log)}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
-                if answer.read() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"streamlit did not answer {url}/_stcore/health within {timeout:.0f} s")
-
-
-def log_tail(log: Path, chars: int = 3000) -> str:
-    """The end of the server's log (stdout and stderr together)."""
-    return log.read_text(errors="replace")[-chars:]
 
 
 def shipped_mnist_run() -> Path | None:
@@ -165,47 +122,17 @@ def browser():
         chromium.close()
 
 
-@contextlib.contextmanager
-def streamlit_server(env: dict[str, str], log: Path):
-    """`streamlit run app.py` on a free local port; yields (url, start time).
-
-    Its output goes to `log` (a pipe nobody reads would block the server once full); the end
-    of that log is printed when it stops (seen with -s), server-side errors included.
-    """
-    port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.address", "127.0.0.1", "--server.port", str(port),
-               "--browser.gatherUsageStats", "false"]  # fmt: skip
-    started = time.monotonic()
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=REPO,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(url, process, log, STARTUP_S)
-        yield url, started
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        print(f"\n--- end of the streamlit log ({log}) ---\n{log_tail(log)}")
-
-
 @pytest.fixture(scope="module")
 def server(server_env, mnist_run, tmp_path_factory):
-    """The app under test, shared by the tests of this module; yields (url, start time)."""
+    """The app under test (a LocalApp), shared by the tests of this module."""
     log = tmp_path_factory.mktemp("browser-server") / "streamlit.log"
-    with streamlit_server(server_env, log) as running:
-        yield running
+    try:
+        with streamlit_server(server_env, log) as running:
+            yield running
+    except ServerError as err:
+        pytest.fail(str(err))
+    finally:
+        print(f"\n--- end of the streamlit log ({log}) ---\n{log_tail(log)}")
 
 
 @pytest.fixture
@@ -230,8 +157,7 @@ def page(browser, server, request):
 
 def open_app(page, server, path: str = "") -> None:
     """Load the app at a page path ("" is home) and wait for its title."""
-    url, _ = server
-    page.goto(f"{url}/{path}")
+    page.goto(f"{server.url}/{path}")
     page.locator("h1").first.wait_for(timeout=PAGE_S * 1000)
 
 
@@ -347,7 +273,7 @@ def test_home_cold_start(browser, server, page):
     """The home page shows its title soon after `streamlit run` (it imports no TensorFlow)."""
     open_app(page, server)
     sync_api.expect(page.locator("h1")).to_contain_text("CNN Lab")
-    cold_start = time.monotonic() - server[1]
+    cold_start = time.monotonic() - server.started
     print(f"\ncold start: streamlit run -> home title visible {cold_start:.1f} s")
     page.get_by_text("Datasets", exact=True).wait_for()
     wait_until_idle(page)
