@@ -46,6 +46,12 @@ class ConvBlock:
     pool_size: int = 2
     dropout: float = 0.0  # dropout rate after the block
 
+    def conv_output(self, h: int, w: int) -> tuple[int, int]:
+        """Height and width of the map after one of this block's conv layers."""
+        if self.padding == "valid":
+            h, w = h - self.kernel + 1, w - self.kernel + 1
+        return -(-h // self.stride), -(-w // self.stride)
+
 
 @dataclass
 class DenseLayer:
@@ -108,9 +114,7 @@ class ArchSpec:
             if not 0.0 <= block.dropout < 1.0:
                 raise SpecError(f"{where}: dropout must be at least 0 and below 1.")
             for _ in range(block.convs):
-                if block.padding == "valid":
-                    h, w = h - block.kernel + 1, w - block.kernel + 1
-                h, w = -(-h // block.stride), -(-w // block.stride)
+                h, w = block.conv_output(h, w)
                 if h < 1 or w < 1:
                     raise SpecError(
                         f"{where} shrinks the image to nothing: use 'same' padding, "
@@ -349,9 +353,7 @@ def count_params(spec: ArchSpec, input_shape: tuple[int, int, int], num_classes:
             total += block.kernel * block.kernel * channels * block.filters
             total += 4 * block.filters if block.batch_norm else block.filters
             channels = block.filters
-            if block.padding == "valid":
-                h, w = h - block.kernel + 1, w - block.kernel + 1
-            h, w = -(-h // block.stride), -(-w // block.stride)
+            h, w = block.conv_output(h, w)
         if block.pool != "none":
             h, w = h // block.pool_size, w // block.pool_size
     features = channels if spec.head == "global_avg" else h * w * channels

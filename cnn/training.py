@@ -291,9 +291,7 @@ def estimate_memory(spec: architectures.ArchSpec, input_shape, num_classes, batc
     per_sample = h * w * c
     for block in spec.conv_blocks:
         for _ in range(block.convs):
-            if block.padding == "valid":
-                h, w = h - block.kernel + 1, w - block.kernel + 1
-            h, w = -(-h // block.stride), -(-w // block.stride)
+            h, w = block.conv_output(h, w)
             # conv output, plus normalised and activated copies when batch norm is on
             per_sample += h * w * block.filters * (3 if block.batch_norm else 1)
         if block.pool != "none":
