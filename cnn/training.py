@@ -30,6 +30,7 @@ from cnn import architectures, datasets
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adadelta")
 LR_SCHEDULES = ("constant", "cosine")
+WARMUP_FRACTION = 0.1  # share of the steps over which "cosine" ramps the rate up from 0
 STRATEGIES = ("auto", "default", "mirrored")
 MAX_IMAGE_SIZE = 512  # largest side accepted for photo models
 MEMORY_BUDGET_BYTES = int(os.environ.get("CNN_TRAIN_MEMORY_BUDGET", 3 * 1024**3))  # per training
@@ -56,7 +57,9 @@ class TrainConfig:
     batch_size: int = 64  # 64 keeps 2 CPU cores busy without hurting accuracy on small sets
     optimizer: str = "adam"
     learning_rate: float = 1e-3
-    lr_schedule: str = "constant"  # "cosine" decays to 0 over the run (better final accuracy)
+    # "cosine": a linear warm-up over the first 10% of steps, then a cosine decay to 0 (better
+    # final accuracy; with it one MNIST epoch reaches 99%, see bench/README.md)
+    lr_schedule: str = "constant"
     label_smoothing: float = 0.0  # 0.1 helps photo models generalise
     validation_fraction: float = 0.1  # share of the training split held out for val metrics
     augment: bool = False  # dataset-appropriate random transforms, training batches only
@@ -316,7 +319,13 @@ def _optimizer(config: TrainConfig, total_steps: int):
 
     lr: Any = config.learning_rate
     if config.lr_schedule == "cosine":
-        lr = keras.optimizers.schedules.CosineDecay(config.learning_rate, max(1, total_steps))
+        warmup = int(WARMUP_FRACTION * total_steps)
+        lr = keras.optimizers.schedules.CosineDecay(
+            0.0,
+            max(1, total_steps - warmup),
+            warmup_target=config.learning_rate,
+            warmup_steps=warmup,
+        )
     factory = {
         "adam": keras.optimizers.Adam,
         "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),

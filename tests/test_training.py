@@ -135,6 +135,19 @@ def test_zero_validation_fraction_trains_on_everything():
     assert result.record["dataset"]["train_samples"] == 400
 
 
+def test_cosine_schedule_warms_up_then_decays_to_zero():
+    result = train(tiny(lr_schedule="cosine", learning_rate=0.004, max_samples=2000))
+    schedule = result.model.optimizer._learning_rate
+    steps = int(result.model.optimizer.iterations.numpy())
+    assert steps == 57  # 1,800 training images / 32, rounded up
+    rates = [float(schedule(step)) for step in range(steps + 1)]
+    warmup = int(0.1 * steps)
+    assert rates[0] == 0.0 and rates[warmup] == pytest.approx(0.004)
+    assert all(a < b for a, b in zip(rates[:warmup], rates[1 : warmup + 1], strict=True))
+    assert all(a >= b for a, b in zip(rates[warmup:], rates[warmup + 1 :], strict=False))
+    assert rates[-1] == pytest.approx(0.0, abs=1e-9)
+
+
 def test_mirrored_strategy_path_on_cpu():
     result = train(tiny(strategy="mirrored"))
     assert result.state == "finished" and result.test_accuracy is not None
