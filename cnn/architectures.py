@@ -21,6 +21,7 @@ PADDINGS = ("valid", "same")
 POOLS = ("max", "avg", "none")
 HEADS = ("flatten", "global_avg")
 SMALL_INPUT = 32  # inputs up to this side (digits, Fashion-MNIST) get the full-width VGG blocks
+STRIDED_STEM_FROM = 128  # photo inputs this size or larger start with a stride-2 conv
 OUTPUT_LAYER = "predictions"
 # Keras' default 0.99 needs hundreds of steps before the inference statistics settle, so a
 # quick classroom run of 100 steps tested at chance level; 0.9 settles in a few dozen
@@ -214,6 +215,7 @@ def _modern_cnn(shape: tuple[int, int, int], _classes: int) -> ArchSpec:
 
 
 def _modern_photo_cnn(size: int) -> ArchSpec:
+    input_size = size
     # photos: cheap single-conv blocks while the map is large (2 CPU cores train this), a
     # double-conv block once it is 16 px or less, then a wide unpooled conv for global pooling
     blocks = []
@@ -224,6 +226,10 @@ def _modern_photo_cnn(size: int) -> ArchSpec:
         filters = min(filters * 2, 128)
     blocks.append(ConvBlock(filters, 3, padding="same", convs=2, batch_norm=True, dropout=0.2))
     blocks.append(ConvBlock(256, 3, padding="same", pool="none", batch_norm=True))
+    if input_size >= STRIDED_STEM_FROM:
+        # a stride-2 first conv: the full-resolution 32-channel maps (and their batch-norm and
+        # ReLU copies, kept for the backward pass) were most of a 128 px training's memory
+        blocks[0].stride = 2
     return ArchSpec(blocks, "global_avg", [DenseLayer(128, dropout=0.4)])
 
 

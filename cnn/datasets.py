@@ -27,6 +27,7 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -1079,9 +1080,10 @@ def make_pipeline(
     """Stream a split as batches of model input.
 
     Images travel as uint8 and become float32 one batch at a time. In-memory splits are
-    shuffled as indices and gathered a batch at a time (no per-image work). Photos are decoded
-    once and, when their decoded uint8 copies fit in `CACHE_BUDGET_BYTES`, kept in memory
-    for the next epochs; larger sets are decoded again every epoch.
+    shuffled as indices and gathered a batch at a time (no per-image work). Photos of a
+    shuffled (training) split are decoded once, before the first epoch, and kept in memory when
+    their decoded uint8 copies fit in `CACHE_BUDGET_BYTES`; larger sets, and unshuffled
+    (validation, test) splits, are decoded as they stream.
 
     Args:
         split: Arrays or file paths.
@@ -1119,13 +1121,24 @@ def make_pipeline(
             return _model_geometry(image, size, channels), label
 
         ds = tf.data.Dataset.from_tensor_slices((split.paths.astype(str), labels))
-        cache = n * size[0] * size[1] * channels <= CACHE_BUDGET_BYTES
+        # only a training split (shuffled, read every epoch) is worth its memory: the test
+        # split is read once, and the validation split is small enough to decode each epoch
+        cache = shuffle and n * size[0] * size[1] * channels <= CACHE_BUDGET_BYTES
         if shuffle and not cache:
             ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
         ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
         ds = ds.ignore_errors()  # a file that broke after loading is dropped, not fatal
+        # so a streamed split's length is unknown until it ends, which is expected here: Keras'
+        # "Your input ran out of data" at the end of such a split is not a fault
+        warnings.filterwarnings(
+            "ignore", "Your input ran out of data", UserWarning, r"keras\.src\.trainers"
+        )
         if cache:
             ds = ds.cache()
+            # one pass decodes every photo into the cache and counts the ones that decoded, so
+            # the epoch's length is known (Keras then warns of no "input ran out of data")
+            count = ds.reduce(np.int64(0), lambda count, _: count + 1)
+            ds = ds.apply(tf.data.experimental.assert_cardinality(count))
             if shuffle:
                 ds = ds.shuffle(
                     min(n, PHOTO_SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True

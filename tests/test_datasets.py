@@ -346,6 +346,12 @@ def test_make_pipeline_paths_drops_broken_files(photo_folder: Path) -> None:
     broken = photo_folder / "zebra" / "broken.jpg"
     split = Split(labels=np.append(ds.test.labels, 0), paths=np.append(ds.test.paths, str(broken)))
     check_batches(datasets.make_pipeline(split, (16, 16), 3, 4), (16, 16, 3), len(ds.test))
+    # a training split is decoded into memory once, counting the photos that decoded, so Keras
+    # knows an epoch's length
+    training = datasets.make_pipeline(split, (16, 16), 3, 4, shuffle=True)
+    assert int(training.cardinality()) == -(-len(ds.test) // 4)
+    check_batches(training, (16, 16, 3), len(ds.test))
+    check_batches(training, (16, 16, 3), len(ds.test))  # a second epoch, from memory
     check_batches(datasets.make_pipeline(ds.test, (12, 12), 1, 2), (12, 12, 1), len(ds.test))
     photos = datasets.make_pipeline(ds.train, (16, 16), 3, 8, shuffle=True, augment="photos")
     check_batches(photos, (16, 16, 3), len(ds.train))

@@ -216,6 +216,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "arch": "modern_cnn",
             "epochs": 15,
             "image_size": 128,
+            "batch_size": 32,  # keeps a 128 px training under 1.2 GB (bench/README.md, memory)
             "augment": True,
             "label_smoothing": 0.1,
             "lr_schedule": "cosine",
