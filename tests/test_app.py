@@ -78,6 +78,16 @@ def test_predict_shows_the_class_of_a_drawing(trained):
     assert at.metric[0].value in class_names
 
 
+def test_a_fresh_session_draws_for_the_shipped_digit_model(offline):
+    """Several shipped runs, none chosen yet: Predict starts on the MNIST one, not the newest."""
+    at = open_page("app_pages/predict.py")
+    assert not at.exception
+    assert at.selectbox[0].value.record["dataset"]["key"] == "mnist"
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.run()
+    assert not at.exception and at.metric[0].value == "1"
+
+
 def test_predict_samples_and_upload_inputs(trained):
     at = open_page("app_pages/predict.py", active_run=trained)
     at.segmented_control[0].set_value("Samples").run()

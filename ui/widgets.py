@@ -30,11 +30,19 @@ def runs_or_stop_ui() -> list[artifacts.RunInfo]:
     return runs
 
 
+def _is_digit_model(info: artifacts.RunInfo) -> bool:
+    return (info.record.get("preprocessing") or {}).get("method") == "mnist_digit"
+
+
 def run_picker_ui(runs: list[artifacts.RunInfo], label: str = "Model") -> artifacts.RunInfo:
-    """A selectbox over runs (shipped first, broken ones marked), starting on the active run."""
+    """A selectbox over runs (shipped first, broken ones marked), starting on the active run.
+
+    With no active run it starts on the newest digit model, since a class starts by drawing.
+    """
     paths = [str(r.path) for r in runs]
     active = str(state.active_run() or "")
-    index = paths.index(active) if active in paths else 0
+    digits = [i for i, r in enumerate(runs) if r.ok and _is_digit_model(r)]
+    index = paths.index(active) if active in paths else (digits or [0])[0]
 
     def title(info: artifacts.RunInfo) -> str:
         return ("shipped · " if info.shipped else "") + info.title
