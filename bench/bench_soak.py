@@ -9,7 +9,12 @@ canvas and waits for the metric to go. It reports:
 - predictions served (a Prediction metric seen after a drawing), per session and per second;
 - errors: tracebacks on the page (target: none) and timeouts (target: none);
 - the server's resident memory (VmRSS of the `streamlit` process) when it is up, once every
-  session shows Predict, halfway and at the end (target: flat after warm-up).
+  session shows Predict, at every tenth of the drawing time and at the end (target: flat
+  after warm-up).
+
+Before each stroke a session waits until the canvas is under the pointer: after Clear the
+canvas component is mounted anew and for a moment is not there, and a stroke drawn then
+only selects page text (as it would for a student; the bench counts those rounds).
 
 Predict uses the first listed run: the shipped MNIST run when artifacts/ has one, else a
 TinyVGG run trained here first (about 20 s). Only localhost is used.
@@ -44,6 +49,7 @@ METRIC = '[data-testid="stMetric"]'
 EXCEPTION = '[data-testid="stException"]'
 RUNNING = '[data-testid="stStatusWidgetRunningIcon"]'  # shown while a script run is in progress
 THINK_MS = 500  # a student looks at the empty canvas before drawing again
+CANVAS_READY_TRIES = 300  # 100 ms apart: 30 s for the canvas to be where the pointer goes
 
 
 @dataclass
@@ -54,6 +60,7 @@ class Student:
     tracebacks: int = 0
     timeouts: list[str] = field(default_factory=list)  # which wait ran out
     latencies: list[float] = field(default_factory=list)  # mouse up to Prediction, seconds
+    canvas_waits: int = 0  # rounds whose canvas was not yet under the pointer at first look
 
 
 def rss_mb(pid: int) -> float:
@@ -78,15 +85,44 @@ def ensure_a_run(runs_dir: Path) -> None:
         sys.exit(f"could not train a run to predict with: {result.message}")
 
 
-async def draw(page, strokes) -> None:
-    """Drag the mouse through each stroke's points on the drawing canvas."""
-    box = await page.locator("canvas.upper-canvas").bounding_box()
+HIT_TEST = """([x, y]) => {
+    let hit = document.elementFromPoint(x, y);
+    while (hit && hit.shadowRoot) {  // the canvas component renders in a shadow root
+        const inner = hit.shadowRoot.elementFromPoint(x, y);
+        if (!inner || inner === hit) break;
+        hit = inner;
+    }
+    return hit !== null && hit.classList.contains("upper-canvas");
+}"""
+
+
+async def ready_canvas_box(page, student: Student) -> dict | None:
+    """The canvas's box once the pointer at its centre would reach it (after Clear the canvas
+    is mounted anew and, for a moment, is elsewhere or covered); None if it never is."""
+    for attempt in range(CANVAS_READY_TRIES):
+        box = await page.locator("canvas.upper-canvas").first.bounding_box()
+        if box is not None:
+            centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2]
+            if await page.evaluate(HIT_TEST, centre):
+                student.canvas_waits += attempt > 0
+                return box
+        await page.wait_for_timeout(100)
+    return None
+
+
+async def draw(page, strokes, student: Student) -> bool:
+    """Drag the mouse through each stroke's points on the drawing canvas; False if it never
+    became reachable."""
+    box = await ready_canvas_box(page, student)
+    if box is None:
+        return False
     for (x, y), *rest in strokes:
         await page.mouse.move(box["x"] + x, box["y"] + y)
         await page.mouse.down()
         for x, y in rest:
             await page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
         await page.mouse.up()
+    return True
 
 
 async def open_predict(browser, url: str):
@@ -104,7 +140,9 @@ async def one_round(page, strokes, student: Student) -> None:
 
     waiting_for = "the Prediction after drawing"
     try:
-        await draw(page, strokes)
+        if not await draw(page, strokes, student):
+            student.timeouts.append("the canvas to be reachable")
+            return
         drawn = time.monotonic()
         shown = page.locator(METRIC).or_(page.locator(EXCEPTION)).first
         await shown.wait_for(timeout=PREDICTION_S * 1000)
@@ -121,6 +159,9 @@ async def one_round(page, strokes, student: Student) -> None:
         await page.wait_for_timeout(THINK_MS)
     except PlaywrightTimeout:
         student.timeouts.append(waiting_for)
+        if os.environ.get("SOAK_SHOTS"):
+            name = f"timeout-{id(student)}-{len(student.timeouts)}.png"
+            await page.screenshot(path=str(Path(os.environ["SOAK_SHOTS"]) / name))
 
 
 async def soak(url: str, pid: int, sessions: int, seconds: float, loops: int) -> None:
@@ -144,11 +185,12 @@ async def soak(url: str, pid: int, sessions: int, seconds: float, loops: int) ->
                     return
                 await one_round(pages[index], STROKES[(index + round_) % 2], students[index])
 
-        async def sample_middle() -> None:
-            await asyncio.sleep(seconds / 2)
-            memory["halfway"] = rss_mb(pid)
+        async def sample_memory() -> None:  # ten samples over the run, to see the trend
+            for tenth in range(1, 10):
+                await asyncio.sleep(seconds / 10)
+                memory[f"{tenth * 10}%"] = rss_mb(pid)
 
-        await asyncio.gather(sample_middle(), *(student_loop(i) for i in range(sessions)))
+        await asyncio.gather(sample_memory(), *(student_loop(i) for i in range(sessions)))
         elapsed = time.monotonic() - begin
         memory["end"] = rss_mb(pid)
         await browser.close()
@@ -164,6 +206,8 @@ async def soak(url: str, pid: int, sessions: int, seconds: float, loops: int) ->
           f"max {latencies[-1]:.1f} s")  # fmt: skip
     print(f"errors: {tracebacks} tracebacks on the page, {len(timeouts)} timeouts "
           f"of {PREDICTION_S} s" + "".join(f"\n  waiting for {t}" for t in timeouts))  # fmt: skip
+    print(f"rounds that waited for the re-mounted canvas before drawing: "
+          f"{sum(s.canvas_waits for s in students)}")  # fmt: skip
     print("server RSS (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()))
 
 
