@@ -115,6 +115,13 @@ def main() -> None:
             f"job {median['job']:.0f} img/s; train/bare {median['train'] / median['bare']:.2f}, "
             f"job/bare {median['job'] / median['bare']:.2f}"
         )
+        # this machine's speed jumps between two levels from one run to the next, so the
+        # median of a few repeats can land on either; the mean of the repeats is shown too
+        mean = {k: statistics.fmean(v) for k, v in speeds.items()}
+        print(
+            f"{arch} means: train/bare {mean['train'] / mean['bare']:.2f}, "
+            f"job/bare {mean['job'] / mean['bare']:.2f}"
+        )
 
 
 if __name__ == "__main__":
