@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.local_app import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from tests.local_app import CANVAS_HIT_TEST, CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 PAGE_S = 180  # Predict opening (TensorFlow import, model load) with N sessions at once
 PREDICTION_S = 60  # mouse up to the Prediction metric, with every session busy
@@ -85,17 +85,6 @@ def ensure_a_run(runs_dir: Path) -> None:
         sys.exit(f"could not train a run to predict with: {result.message}")
 
 
-HIT_TEST = """([x, y]) => {
-    let hit = document.elementFromPoint(x, y);
-    while (hit && hit.shadowRoot) {  // the canvas component renders in a shadow root
-        const inner = hit.shadowRoot.elementFromPoint(x, y);
-        if (!inner || inner === hit) break;
-        hit = inner;
-    }
-    return hit !== null && hit.classList.contains("upper-canvas");
-}"""
-
-
 async def ready_canvas_box(page, student: Student) -> dict | None:
     """The canvas's box once the pointer at its centre would reach it (after Clear the canvas
     is mounted anew and, for a moment, is elsewhere or covered); None if it never is."""
@@ -103,7 +92,7 @@ async def ready_canvas_box(page, student: Student) -> dict | None:
         box = await page.locator("canvas.upper-canvas").first.bounding_box()
         if box is not None:
             centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2]
-            if await page.evaluate(HIT_TEST, centre):
+            if await page.evaluate(CANVAS_HIT_TEST, centre):
                 student.canvas_waits += attempt > 0
                 return box
         await page.wait_for_timeout(100)

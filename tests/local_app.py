@@ -33,6 +33,18 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 STARTUP_S = 60  # server process start to /_stcore/health answering
+# True when the pointer at (x, y) would reach the drawing canvas. After Clear the canvas
+# component is mounted anew and for a moment is not under its old box: a stroke drawn then
+# goes to the page (it selects text) and no prediction follows.
+CANVAS_HIT_TEST = """([x, y]) => {
+    let hit = document.elementFromPoint(x, y);
+    while (hit && hit.shadowRoot) {  // the canvas component renders in a shadow root
+        const inner = hit.shadowRoot.elementFromPoint(x, y);
+        if (!inner || inner === hit) break;
+        hit = inner;
+    }
+    return hit !== null && hit.classList.contains("upper-canvas");
+}"""
 
 
 class ServerError(RuntimeError):

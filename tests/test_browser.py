@@ -23,7 +23,14 @@ import time
 from pathlib import Path
 
 import pytest
-from local_app import CHROMIUM, CHROMIUM_ARGS, ServerError, log_tail, streamlit_server
+from local_app import (
+    CANVAS_HIT_TEST,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ServerError,
+    log_tail,
+    streamlit_server,
+)
 
 from conftest import REPO
 
@@ -233,9 +240,16 @@ def prediction(page):
 
 def draw(page, strokes: list[list[tuple[int, int]]]) -> None:
     """Drag the mouse through each stroke's points on the drawing canvas."""
-    canvas = page.locator("canvas.upper-canvas")
+    canvas = page.locator("canvas.upper-canvas").first
     canvas.wait_for(timeout=PAGE_S * 1000)
-    box = canvas.bounding_box()
+    deadline = time.monotonic() + PAGE_S
+    while True:  # until the pointer at the canvas's centre would reach it (see local_app)
+        box = canvas.bounding_box()
+        centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2] if box else None
+        if centre and page.evaluate(CANVAS_HIT_TEST, centre):
+            break
+        assert time.monotonic() < deadline, "the canvas never came under the pointer"
+        page.wait_for_timeout(100)
     for points in strokes:
         (x, y), *rest = points
         page.mouse.move(box["x"] + x, box["y"] + y)
