@@ -215,21 +215,19 @@ def _modern_cnn(shape: tuple[int, int, int], _classes: int) -> ArchSpec:
 
 
 def _modern_photo_cnn(size: int) -> ArchSpec:
-    input_size = size
     # photos: cheap single-conv blocks while the map is large (2 CPU cores train this), a
     # double-conv block once it is 16 px or less, then a wide unpooled conv for global pooling
     blocks = []
     filters = 32
     while size > 16:
-        blocks.append(ConvBlock(filters, 3, padding="same", batch_norm=True))
+        # from 128 px a stride-2 first conv: the full-resolution 32-channel maps (and their
+        # batch-norm and ReLU copies, kept for the backward pass) were most of the memory
+        stride = 2 if not blocks and size >= STRIDED_STEM_FROM else 1
+        blocks.append(ConvBlock(filters, 3, stride=stride, padding="same", batch_norm=True))
         size //= 2
         filters = min(filters * 2, 128)
     blocks.append(ConvBlock(filters, 3, padding="same", convs=2, batch_norm=True, dropout=0.2))
     blocks.append(ConvBlock(256, 3, padding="same", pool="none", batch_norm=True))
-    if input_size >= STRIDED_STEM_FROM:
-        # a stride-2 first conv: the full-resolution 32-channel maps (and their batch-norm and
-        # ReLU copies, kept for the backward pass) were most of a 128 px training's memory
-        blocks[0].stride = 2
     return ArchSpec(blocks, "global_avg", [DenseLayer(128, dropout=0.4)])
 
 

@@ -1128,21 +1128,19 @@ def make_pipeline(
             ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
         ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
         ds = ds.ignore_errors()  # a file that broke after loading is dropped, not fatal
-        # so a streamed split's length is unknown until it ends, which is expected here: Keras'
-        # "Your input ran out of data" at the end of such a split is not a fault
-        warnings.filterwarnings(
-            "ignore", "Your input ran out of data", UserWarning, r"keras\.src\.trainers"
-        )
-        if cache:
+        if cache:  # (a shuffled split)
             ds = ds.cache()
             # one pass decodes every photo into the cache and counts the ones that decoded, so
             # the epoch's length is known (Keras then warns of no "input ran out of data")
             count = ds.reduce(np.int64(0), lambda count, _: count + 1)
             ds = ds.apply(tf.data.experimental.assert_cardinality(count))
-            if shuffle:
-                ds = ds.shuffle(
-                    min(n, PHOTO_SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True
-                )
+            ds = ds.shuffle(min(n, PHOTO_SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+        else:
+            # a streamed split's length stays unknown until it ends, as ignore_errors may drop
+            # files: Keras' "Your input ran out of data" at its end is expected, not a fault
+            warnings.filterwarnings(
+                "ignore", "Your input ran out of data", UserWarning, r"keras\.src\.trainers"
+            )
         ds = ds.batch(batch_size)
     ds = ds.map(
         lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE

@@ -49,38 +49,18 @@ def digit_png(path, digit_image):
     return str(path)
 
 
+def train_tiny(capsys, out, *model) -> tuple[int, object]:
+    """`train` 1 epoch on 600 MNIST images into `out`, the model given by `model` arguments."""
+    argv = ["--epochs", "1", "--max-samples", "600", "--out", str(out)]
+    return run_json(capsys, "train", "--dataset", "mnist", *model, *argv)
+
+
 def test_train_evaluate_predict_round_trip(capsys, tmp_path):
-    code, [doc] = run_json(
-        capsys,
-        "train",
-        "--dataset",
-        "mnist",
-        "--arch",
-        "tiny_vgg",
-        "--epochs",
-        "1",
-        "--max-samples",
-        "600",
-        "--out",
-        str(tmp_path),
-    )
+    code, [doc] = train_tiny(capsys, tmp_path, "--arch", "tiny_vgg")
     assert code == 0 and set(doc) >= {"run_dir", "test_accuracy", "epochs_run", "seconds"}
     run_dir = doc["run_dir"]
 
-    code, [again] = run_json(
-        capsys,
-        "train",
-        "--dataset",
-        "mnist",
-        "--spec",
-        f"{run_dir}/run.json",
-        "--epochs",
-        "1",
-        "--max-samples",
-        "600",
-        "--out",
-        str(tmp_path),
-    )
+    code, [again] = train_tiny(capsys, tmp_path, "--spec", f"{run_dir}/run.json")
     assert code == 0
     retrained = json.loads((Path(again["run_dir"]) / "run.json").read_text())
     assert (

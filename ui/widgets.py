@@ -41,8 +41,8 @@ def run_picker_ui(runs: list[artifacts.RunInfo], label: str = "Model") -> artifa
     """
     paths = [str(r.path) for r in runs]
     active = str(state.active_run() or "")
-    digits = [i for i, r in enumerate(runs) if r.ok and _is_digit_model(r)]
-    index = paths.index(active) if active in paths else (digits or [0])[0]
+    first_digits = next((i for i, r in enumerate(runs) if r.ok and _is_digit_model(r)), 0)
+    index = paths.index(active) if active in paths else first_digits
 
     def title(info: artifacts.RunInfo) -> str:
         return ("shipped · " if info.shipped else "") + info.title
