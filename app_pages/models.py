@@ -32,23 +32,23 @@ if not good:
 st.subheader("Training curves")
 compared = st.multiselect("Runs to compare", good, default=good[:2], format_func=lambda r: r.title)
 if compared:
-    st.plotly_chart(figures.run_curves({r.title: r.record.get("history", {}) for r in compared}))
+    st.plotly_chart(figures.run_curves({r.title: r.record.history for r in compared}))
 
 st.subheader("One run in detail")
 info = widgets.run_picker_ui(good, label="Run")
-test = info.record.get("test") or {}
-class_names = info.record["class_names"]
-if "confusion" in test:
+test = info.record.test
+class_names = info.record.class_names
+if test.confusion:
     matrix, per_class = st.columns([3, 2])
     with matrix:
         st.caption("Click a cell to see its misclassified images.")
         clicked = st.plotly_chart(
-            figures.confusion_heatmap(np.array(test["confusion"]), class_names),
+            figures.confusion_heatmap(np.array(test.confusion), class_names),
             on_select="rerun",
             selection_mode="points",
             key="confusion",
         )
-    per_class.plotly_chart(figures.per_class_accuracy(test["per_class"]))
+    per_class.plotly_chart(figures.per_class_accuracy(test.per_class))
     points = clicked.selection.points if clicked else []
     cell = (points[0]["y"], points[0]["x"]) if points else None
 
@@ -93,7 +93,7 @@ model_col.download_button(
 )
 record_col.download_button(
     "Download run.json",
-    json.dumps(info.record, indent=1),
+    json.dumps(info.record.to_dict(), indent=1),
     file_name=f"{info.name}.json",
     mime="application/json",
     on_click="ignore",

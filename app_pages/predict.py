@@ -34,7 +34,7 @@ try:
     elif source == "Upload":
         steps = inputs.upload_input_ui(preprocessing)
     else:
-        steps = inputs.sample_input_ui(info.record["dataset"]["key"], preprocessing)
+        steps = inputs.sample_input_ui(info.record.dataset.key, preprocessing)
 except preprocess.NothingDrawn as err:
     st.info(
         f"Draw a digit on the canvas to see a prediction. ({err})" if source == "Draw" else str(err)

@@ -18,20 +18,21 @@ if choice is None:
     st.stop()
 picked, data_path = choice
 info = datasets.REGISTRY[picked.key]
-class_names = info.class_names
+class_names, train_size = info.class_names, None
 if data_path is not None:
     try:
-        class_names = loaders.load_dataset(picked.key, data_path).class_names
+        own = loaders.load_dataset(picked.key, data_path)
     except datasets.DatasetError as err:
         st.error(str(err))
         st.stop()
+    class_names, train_size = own.class_names, len(own.train)
 preset_name = st.radio(
     "Preset",
-    list(widgets.PRESETS),
+    list(training.PRESETS),
     horizontal=True,
     help="Quick: a few thousand images, done in well under a minute.",
 )
-preset = widgets.PRESETS[preset_name][info.kind]
+preset = training.preset_settings(preset_name, info.kind, train_size)
 settings = widgets.train_settings_ui(info, preset)
 
 # Architecture: a registry entry whose layers can be edited (then it becomes "custom")

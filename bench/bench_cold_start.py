@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.local_app import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 ONE = [(140, 50), (140, 230)]  # a vertical stroke on the 280 x 280 canvas
 TIMEOUT_MS = 120_000

@@ -23,7 +23,7 @@ SEED = 0
 
 
 def newest_mnist_run() -> str:
-    runs = [r for r in artifacts.list_runs() if r.ok and r.record["dataset"]["key"] == "mnist"]
+    runs = [r for r in artifacts.list_runs() if r.ok and r.record.dataset.key == "mnist"]
     if not runs:
         raise SystemExit("No MNIST run found: train one or pass RUN_DIR.")
     return str(runs[0].path)

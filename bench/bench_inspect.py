@@ -35,9 +35,9 @@ def mnist_run_dir(given: str | None) -> str:
     if given:
         return given
     runs = artifacts.list_runs([artifacts.shipped_dir()])
-    runs = [r for r in runs if r.ok and r.record["dataset"]["key"] == "mnist"]
+    runs = [r for r in runs if r.ok and r.record.dataset.key == "mnist"]
     if runs:
-        return str(max(runs, key=lambda r: r.record.get("created", "")).path)
+        return str(max(runs, key=lambda r: r.created).path)
     print("No MNIST run in artifacts/: training a quick one (2,000 images, 1 epoch).")
     config = TrainConfig(dataset="mnist", arch="modern_cnn", epochs=1, max_samples=2000)
     return str(train(config, out_dir=artifacts.user_runs_dir()).run_dir)

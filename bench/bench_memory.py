@@ -79,8 +79,8 @@ def run_server_case() -> dict:
         "state": job.state,
         "message": job.error,
         "batch_size": result.config.batch_size if result else None,
-        "train_images": (result.record or {}).get("dataset", {}).get("train_samples"),
-        "images_per_s": (result.record or {}).get("timings", {}).get("images_per_s"),
+        "train_images": result.record.dataset.train_samples if result.record else None,
+        "images_per_s": result.record.timings.images_per_s if result.record else None,
         "tf_imported_mb": round(baseline),
         "peak_mb": round(peak_rss_mb()),
         "rerun_ms": round(1000 * sorted(reruns)[len(reruns) // 2]) if reruns else None,
@@ -99,7 +99,7 @@ def run_case(name: str, max_samples: int | None, batch_size: int) -> None:
     baseline = peak_rss_mb()
     config = TrainConfig(epochs=1, max_samples=max_samples, batch_size=batch_size, **CASES[name])
     result = train(config)
-    timings = (result.record or {}).get("timings", {})
+    timings = vars(result.record.timings) if result.record else {}
     print(
         json.dumps(
             {
@@ -107,7 +107,7 @@ def run_case(name: str, max_samples: int | None, batch_size: int) -> None:
                 "state": result.state,
                 "message": result.message,
                 "batch_size": batch_size,
-                "train_images": (result.record or {}).get("dataset", {}).get("train_samples"),
+                "train_images": result.record.dataset.train_samples if result.record else None,
                 "images_per_s": timings.get("images_per_s"),
                 "tf_imported_mb": round(baseline),
                 "peak_mb": round(peak_rss_mb()),

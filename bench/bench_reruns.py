@@ -54,7 +54,7 @@ def timed_run(at: AppTest) -> float:
 
 def main() -> None:
     runs = [r for r in artifacts.list_runs([artifacts.shipped_dir()]) if r.ok]
-    mnist = [r for r in runs if r.record["dataset"]["key"] == "mnist"]
+    mnist = [r for r in runs if r.record.dataset.key == "mnist"]
     if not mnist:
         raise SystemExit("No MNIST run in artifacts/: train one first.")
     predict = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()

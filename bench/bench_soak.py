@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.local_app import CANVAS_HIT_TEST, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from tests.helpers import CANVAS_HIT_TEST, CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 PAGE_S = 180  # Predict opening (TensorFlow import, model load) with N sessions at once
 PREDICTION_S = 60  # mouse up to the Prediction metric, with every session busy

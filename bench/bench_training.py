@@ -65,7 +65,7 @@ def run_train(args, arch: str) -> float:
     events = []
     result = train(config_for(args, arch), events=events.append)
     assert result.state == "finished", result.message
-    return result.record["timings"]["images_per_s"]
+    return result.record.timings.images_per_s
 
 
 def run_job(args, arch: str) -> float:
@@ -83,7 +83,7 @@ def run_job(args, arch: str) -> float:
     job.join()
     poller.join()
     assert job.state == "finished", job.error
-    return job.result.record["timings"]["images_per_s"]
+    return job.result.record.timings.images_per_s
 
 
 def main() -> None:

@@ -16,20 +16,18 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from cnn.errors import SpecError
+
 ACTIVATIONS = ("relu", "elu", "gelu", "tanh", "sigmoid", "linear")
 PADDINGS = ("valid", "same")
 POOLS = ("max", "avg", "none")
 HEADS = ("flatten", "global_avg")
 SMALL_INPUT = 32  # inputs up to this side (digits, Fashion-MNIST) get the full-width VGG blocks
 STRIDED_STEM_FROM = 128  # photo inputs this size or larger start with a stride-2 conv
-OUTPUT_LAYER = "predictions"
+OUTPUT_LAYER = "predictions"  # name of the final softmax layer (inspect.py relies on it)
 # Keras' default 0.99 needs hundreds of steps before the inference statistics settle, so a
 # quick classroom run of 100 steps tested at chance level; 0.9 settles in a few dozen
-BN_MOMENTUM = 0.9  # name of the final softmax layer (inspect.py relies on it)
-
-
-class SpecError(ValueError):
-    """An architecture spec that cannot be built; the message says why in one sentence."""
+BN_MOMENTUM = 0.9
 
 
 @dataclass
@@ -95,9 +93,35 @@ class ArchSpec:
         Raises:
             SpecError: with a sentence naming the block or layer at fault.
         """
+        self.shapes(input_shape, 1)
+
+    def shapes(self, input_shape: tuple[int, int, int], num_classes: int) -> list[LayerShape]:
+        """Every layer `build` makes, in order, with its output shape and arithmetic.
+
+        One walk serves validation, parameter counts, memory estimates, the summary table and
+        receptive fields, so they can never disagree with each other or with Keras.
+
+        Raises:
+            SpecError: a value is out of range or the map shrinks to nothing.
+        """
+        self._check_values()
+        walk = _ShapeWalk(input_shape)
+        for i, block in enumerate(self.conv_blocks, start=1):
+            walk.block(i, block)
+        if self.head == "global_avg":
+            walk.global_avg()
+        else:
+            walk.flatten()
+        for i, dense in enumerate(self.dense, start=1):
+            walk.dense(f"dense{i}", dense.units, dense.activation)
+            if dense.dropout:
+                walk.same(f"dense_dropout{i}", "dropout", "Dropout")
+        walk.dense(OUTPUT_LAYER, num_classes, "softmax")
+        return walk.layers
+
+    def _check_values(self) -> None:
         if self.head not in HEADS:
             raise SpecError(f"Head must be one of {', '.join(HEADS)}, not {self.head!r}.")
-        h, w = input_shape[0], input_shape[1]
         for i, block in enumerate(self.conv_blocks, start=1):
             where = f"Conv block {i}"
             if not 1 <= block.filters <= 1024:
@@ -114,22 +138,8 @@ class ArchSpec:
                 raise SpecError(f"{where}: unknown activation {block.activation!r}.")
             if not 0.0 <= block.dropout < 1.0:
                 raise SpecError(f"{where}: dropout must be at least 0 and below 1.")
-            for _ in range(block.convs):
-                h, w = block.conv_output(h, w)
-                if h < 1 or w < 1:
-                    raise SpecError(
-                        f"{where} shrinks the image to nothing: use 'same' padding, "
-                        "a smaller kernel or fewer blocks."
-                    )
-            if block.pool != "none":
-                if block.pool_size < 1:
-                    raise SpecError(f"{where}: pool size must be at least 1.")
-                h, w = h // block.pool_size, w // block.pool_size
-                if h < 1 or w < 1:
-                    raise SpecError(
-                        f"{where}: pooling shrinks the {input_shape[0]}x{input_shape[1]} image "
-                        "to nothing: remove a pool or a block."
-                    )
+            if block.pool != "none" and block.pool_size < 1:
+                raise SpecError(f"{where}: pool size must be at least 1.")
         for i, layer in enumerate(self.dense, start=1):
             if not 1 <= layer.units <= 8192:
                 raise SpecError(f"Dense layer {i}: units must be between 1 and 8192.")
@@ -137,6 +147,178 @@ class ArchSpec:
                 raise SpecError(f"Dense layer {i}: unknown activation {layer.activation!r}.")
             if not 0.0 <= layer.dropout < 1.0:
                 raise SpecError(f"Dense layer {i}: dropout must be at least 0 and below 1.")
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    """One layer of a spec's model as arithmetic: shape, weights, cost and receptive field.
+
+    A feature-map position (y, x) of this layer sees the input pixels from
+    (y * jump + offset[0], x * jump + offset[1]) to that plus `rf - 1` (before clipping to
+    the image; `offset` is negative where padding reaches outside it).
+
+    Attributes:
+        name: the Keras layer name `build` gives it.
+        kind: "input", "conv", "batch_norm", "activation", "pool", "dropout", "global_avg",
+            "flatten" or "dense".
+        keras_type: the Keras layer class.
+        shape: output shape of one image (h, w, c) or (units,).
+        params: weights, as Keras counts them (batch-norm statistics included).
+        macs: multiply-adds for one image.
+        kernel, stride: of a conv or pooling window (0 otherwise).
+        pad: (top, left) padding of a conv or pool's input, in that input's pixels.
+        rf: receptive-field side in input pixels (the whole input after flatten/pooling).
+        jump: input pixels between neighbouring positions of this layer's map.
+        offset: input (row, column) of the top-left corner of position (0, 0)'s field.
+    """
+
+    name: str
+    kind: str
+    keras_type: str
+    shape: tuple[int, ...]
+    params: int = 0
+    macs: int = 0
+    kernel: int = 0
+    stride: int = 0
+    pad: tuple[int, int] = (0, 0)
+    rf: int = 1
+    jump: int = 1
+    offset: tuple[int, int] = (0, 0)
+
+
+def _same_padding(size: int, kernel: int, stride: int) -> int:
+    """Padding Keras/TensorFlow adds before (top or left) for "same" padding."""
+    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
+    return total // 2
+
+
+class _ShapeWalk:
+    """Follows a spec layer by layer, as `build` makes them, collecting LayerShapes."""
+
+    def __init__(self, input_shape: tuple[int, int, int]) -> None:
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.layers = [LayerShape("image", "input", "InputLayer", self.input_shape)]
+
+    @property
+    def last(self) -> LayerShape:
+        return self.layers[-1]
+
+    def window(self, name, kind, keras_type, kernel, stride, padding, filters, params, where):
+        """A conv or pooling layer: sliding windows, with the receptive field carried on."""
+        h, w, channels = self.last.shape
+        pad = (0, 0)
+        if padding == "same":
+            pad = (_same_padding(h, kernel, stride), _same_padding(w, kernel, stride))
+            out_h, out_w = -(-h // stride), -(-w // stride)
+        else:
+            out_h, out_w = (h - kernel) // stride + 1, (w - kernel) // stride + 1
+        if out_h < 1 or out_w < 1:
+            raise SpecError(where)
+        prev = self.last
+        out_c = filters or channels
+        macs = out_h * out_w * kernel * kernel * channels * filters if filters else 0
+        self.layers.append(
+            LayerShape(
+                name,
+                kind,
+                keras_type,
+                (out_h, out_w, out_c),
+                params,
+                macs,
+                kernel,
+                stride,
+                pad,
+                rf=prev.rf + (kernel - 1) * prev.jump,
+                jump=prev.jump * stride,
+                offset=(prev.offset[0] - pad[0] * prev.jump, prev.offset[1] - pad[1] * prev.jump),
+            )
+        )
+
+    def same(self, name: str, kind: str, keras_type: str, params: int = 0) -> None:
+        """A layer that keeps the shape and the receptive field (batch norm, activation...)."""
+        prev = self.last
+        self.layers.append(
+            LayerShape(
+                name,
+                kind,
+                keras_type,
+                prev.shape,
+                params,
+                0,
+                rf=prev.rf,
+                jump=prev.jump,
+                offset=prev.offset,
+            )
+        )
+
+    def block(self, i: int, block: ConvBlock) -> None:
+        for j in range(1, block.convs + 1):
+            suffix = f"{i}" if block.convs == 1 else f"{i}_{j}"
+            cin = self.last.shape[-1]
+            params = block.kernel * block.kernel * cin * block.filters
+            params += 0 if block.batch_norm else block.filters
+            self.window(
+                f"conv{suffix}",
+                "conv",
+                "Conv2D",
+                block.kernel,
+                block.stride,
+                block.padding,
+                block.filters,
+                params,
+                f"Conv block {i} shrinks the image to nothing: use 'same' padding, "
+                "a smaller kernel or fewer blocks.",
+            )
+            if block.batch_norm:
+                self.same(f"bn{suffix}", "batch_norm", "BatchNormalization", 4 * block.filters)
+                self.same(f"act{suffix}", "activation", "Activation")
+        if block.pool != "none":
+            h, w = self.input_shape[:2]
+            self.window(
+                f"pool{i}",
+                "pool",
+                "MaxPooling2D" if block.pool == "max" else "AveragePooling2D",
+                block.pool_size,
+                block.pool_size,
+                "valid",
+                0,
+                0,
+                f"Conv block {i}: pooling shrinks the {h}x{w} image to nothing: remove a pool "
+                "or a block.",
+            )
+        if block.dropout:
+            self.same(f"dropout{i}", "dropout", "Dropout")
+
+    def _whole_input(self, name: str, kind: str, keras_type: str, shape: tuple[int, ...]):
+        side = max(self.input_shape[:2])
+        self.layers.append(LayerShape(name, kind, keras_type, shape, rf=side, jump=side))
+
+    def global_avg(self) -> None:
+        self._whole_input(
+            "global_avg", "global_avg", "GlobalAveragePooling2D", (self.last.shape[-1],)
+        )
+
+    def flatten(self) -> None:
+        size = 1
+        for d in self.last.shape:
+            size *= d
+        self._whole_input("flatten", "flatten", "Flatten", (size,))
+
+    def dense(self, name: str, units: int, activation: str) -> None:
+        features = self.last.shape[-1]
+        side = max(self.input_shape[:2])
+        self.layers.append(
+            LayerShape(
+                name,
+                "dense",
+                "Dense",
+                (units,),
+                features * units + units,
+                features * units,
+                rf=side,
+                jump=side,
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -349,29 +531,24 @@ def build_named(key: str, input_shape: tuple[int, int, int], num_classes: int):
 
 def count_params(spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int) -> int:
     """Number of weights of the spec's model, computed without TensorFlow."""
-    spec.validate(input_shape)
-    h, w, channels = input_shape
-    total = 0
-    for block in spec.conv_blocks:
-        for _ in range(block.convs):
-            total += block.kernel * block.kernel * channels * block.filters
-            total += 4 * block.filters if block.batch_norm else block.filters
-            channels = block.filters
-            h, w = block.conv_output(h, w)
-        if block.pool != "none":
-            h, w = h // block.pool_size, w // block.pool_size
-    features = channels if spec.head == "global_avg" else h * w * channels
-    for dense in spec.dense:
-        total += features * dense.units + dense.units
-        features = dense.units
-    return total + features * num_classes + num_classes
+    return sum(layer.params for layer in spec.shapes(input_shape, num_classes))
+
+
+def summary_rows(layers: list[LayerShape]) -> list[dict[str, Any]]:
+    """One row per layer (name, type, output shape, parameters): the table the pages show."""
+    return [
+        {
+            "layer": layer.name,
+            "type": layer.keras_type,
+            "output shape": " x ".join(str(d) for d in layer.shape),
+            "params": layer.params,
+        }
+        for layer in layers[1:]
+    ]
 
 
 def summary(model) -> list[dict[str, Any]]:
-    """One row per layer of a built Keras model: name, type, output shape, parameters.
-
-    This is the model summary the pages show as a table (plain values, no Keras objects).
-    """
+    """One row per layer of a built Keras model: name, type, output shape, parameters."""
     rows = []
     for layer in model.layers:
         shape = getattr(layer, "output", None)

@@ -21,10 +21,14 @@ import os
 import platform
 import re
 import shutil
+import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from cnn.errors import ArtifactError
+from cnn.record import RunRecord
 
 MODEL_FILE = "model.keras"
 RECORD_FILE = "run.json"
@@ -34,10 +38,7 @@ SAMPLES_FOLDER = "samples"  # bundled example images inside artifacts/, not a ru
 MAX_RECORD_BYTES = 5 * 1024**2  # a run.json larger than this is not a run of ours
 MAX_MODEL_BYTES = 200 * 1024**2  # refuse to load a model file larger than this
 RUNS_DIR_ENV = "CNN_RUNS_DIR"
-
-
-class ArtifactError(RuntimeError):
-    """A run that cannot be written or read; the message is one plain sentence."""
+STALE_TMP_S = 3600  # a .tmp- folder this old is what an interrupted save left behind
 
 
 def shipped_dir() -> Path:
@@ -56,7 +57,7 @@ class RunInfo:
     """A run folder as listed: its run.json, or the reason it is broken."""
 
     path: Path
-    record: dict[str, Any] = field(default_factory=dict)
+    record: RunRecord | None = None  # None when the folder is broken
     error: str | None = None  # set when the folder is broken
     shipped: bool = False  # shipped runs are read-only
 
@@ -72,14 +73,17 @@ class RunInfo:
 
     @property
     def title(self) -> str:
-        """A short human label: dataset, architecture, accuracy."""
-        if not self.ok:
+        """A short human label: its given title (or dataset and architecture), accuracy, name."""
+        if self.record is None:
             return f"{self.name} (broken)"
-        acc = (self.record.get("test") or {}).get("accuracy")
+        acc = self.record.test.accuracy
         acc_text = f" {acc:.1%}" if isinstance(acc, float) else ""
-        ds = self.record.get("dataset", {}).get("key", "?")
-        arch = self.record.get("spec", {}).get("name") or self.record.get("config", {}).get("arch")
-        return f"{ds} · {arch}{acc_text} · {self.name}"
+        return f"{self.record.label}{acc_text} · {self.name}"
+
+    @property
+    def created(self) -> str:
+        """ISO time the run was saved ("" for broken runs)."""
+        return self.record.created if self.record is not None else ""
 
     def __repr__(self) -> str:
         return f"RunInfo({self.name!r}, ok={self.ok}, shipped={self.shipped})"
@@ -93,19 +97,19 @@ class Run:
     model: Any
 
     @property
-    def record(self) -> dict[str, Any]:
+    def record(self) -> RunRecord:
         """The run.json content."""
         return self.info.record
 
     @property
     def class_names(self) -> list[str]:
         """Class names in output order."""
-        return list(self.record["class_names"])
+        return list(self.record.class_names)
 
     @property
     def preprocessing(self) -> dict[str, Any]:
         """The preprocessing record that `cnn.preprocess.prepare_*` re-applies."""
-        return dict(self.record["preprocessing"])
+        return self.record.preprocessing.to_dict()
 
 
 def _versions() -> dict[str, str]:
@@ -125,13 +129,12 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-")[:40] or "run"
 
 
-def save_run(model, record: dict[str, Any], root: str | Path, errors: dict | None = None) -> Path:
+def save_run(model, record: RunRecord, root: str | Path, errors: dict | None = None) -> Path:
     """Write a run folder atomically under `root` and return its path.
 
     Args:
         model: the trained Keras model.
-        record: run.json content (config, spec, dataset, class names, preprocessing, ...).
-            `created`, `versions` and `name` are added.
+        record: the run record; its `name`, `created` and `versions` are set here.
         root: the folder that holds runs.
         errors: optional arrays (images, true, predicted, index) of misclassified test images.
 
@@ -140,24 +143,21 @@ def save_run(model, record: dict[str, Any], root: str | Path, errors: dict | Non
     """
     root = Path(root)
     created = dt.datetime.now(dt.UTC)
-    dataset = _slug(str(record.get("dataset", {}).get("key", "data")))
-    arch = _slug(str(record.get("spec", {}).get("name", "model")))
-    name = f"{created:%Y%m%d-%H%M%S}-{dataset}-{arch}-{uuid.uuid4().hex[:6]}"
-    record = {**record, "name": name, "created": created.isoformat(timespec="seconds")}
+    name = f"{created:%Y%m%d-%H%M%S}-{_slug(record.dataset.key)}-{_slug(record.arch_name)}"
+    name = f"{name}-{uuid.uuid4().hex[:6]}"
+    record.name, record.created = name, created.isoformat(timespec="seconds")
     tmp = root / f"{TMP_PREFIX}{name}"
     try:
-        record["versions"] = _versions()
+        record.versions = _versions()
         root.mkdir(parents=True, exist_ok=True)
+        clean_temporary(root)
         tmp.mkdir()
         model.save(tmp / MODEL_FILE)
         if errors is not None:
             import numpy as np
 
             np.savez_compressed(tmp / ERRORS_FILE, **errors)
-        with open(tmp / RECORD_FILE, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, indent=1, default=_json_default)
-            fh.flush()
-            os.fsync(fh.fileno())
+        write_record(tmp, record)
         os.replace(tmp, root / name)
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -180,6 +180,16 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def write_record(folder: Path, record: RunRecord) -> None:
+    """Write run.json into `folder` through a temporary file (never half a record)."""
+    part = folder / f"{RECORD_FILE}.part"
+    with open(part, "w", encoding="utf-8") as fh:
+        json.dump(record.to_dict(), fh, indent=1, default=_json_default)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(part, folder / RECORD_FILE)
+
+
 def read_run_info(path: str | Path, shipped: bool = False) -> RunInfo:
     """Read a run folder's run.json; problems become `RunInfo.error`, never exceptions."""
     path = Path(path)
@@ -193,14 +203,11 @@ def read_run_info(path: str | Path, shipped: bool = False) -> RunInfo:
         elif not model_path.is_file():
             info.error = "model.keras is missing."
         else:
-            record = json.loads(record_path.read_text(encoding="utf-8"))
-            missing = [k for k in ("class_names", "preprocessing", "dataset") if k not in record]
-            if not isinstance(record, dict) or missing:
-                info.error = f"run.json lacks {', '.join(missing) or 'its fields'}."
-            else:
-                info.record = record
+            info.record = RunRecord.from_dict(json.loads(record_path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         info.error = f"run.json cannot be read ({type(err).__name__})."
+    except ArtifactError as err:
+        info.error = str(err)
     return info
 
 
@@ -225,7 +232,7 @@ def list_runs(roots: list[str | Path] | None = None) -> list[RunInfo]:
                 continue
             runs.append(read_run_info(child, shipped=shipped))
     # shipped runs first, then the user's newest first
-    runs.sort(key=lambda r: r.record.get("created", ""), reverse=True)
+    runs.sort(key=lambda r: r.created, reverse=True)
     runs.sort(key=lambda r: not r.shipped)
     return runs
 
@@ -269,8 +276,8 @@ def load_run(path: str | Path) -> Run:
     if not info.ok:
         raise ArtifactError(f"Run {path.name} is broken: {info.error}")
     model = load_model_file(path / MODEL_FILE)
-    pre = info.record["preprocessing"]
-    expected = (*pre["image_size"], pre["channels"])
+    pre = info.record.preprocessing
+    expected = (*pre.image_size, pre.channels)
     got = tuple(model.input_shape[1:])
     if got != tuple(expected):
         raise ArtifactError(
@@ -278,10 +285,10 @@ def load_run(path: str | Path) -> Run:
             f"but run.json says {expected}."
         )
     outputs = model.output_shape[-1]
-    if outputs != len(info.record["class_names"]):
+    if outputs != len(info.record.class_names):
         raise ArtifactError(
             f"Run {path.name}: the model has {outputs} outputs for "
-            f"{len(info.record['class_names'])} class names."
+            f"{len(info.record.class_names)} class names."
         )
     return Run(info=info, model=model)
 
@@ -340,13 +347,22 @@ def delete_run(path: str | Path, root: str | Path | None = None) -> None:
         raise ArtifactError(f"Could not delete {path.name}: {err.strerror or err}.") from err
 
 
-def clean_temporary(root: str | Path) -> int:
-    """Remove leftovers of interrupted saves under `root`; returns how many were removed."""
+def clean_temporary(root: str | Path, older_than_s: float = STALE_TMP_S) -> int:
+    """Remove what interrupted saves left under `root` (called by every save).
+
+    Only folders older than `older_than_s` go: a younger one may be another session's save
+    in progress.
+
+    Returns:
+        How many folders were removed.
+    """
     root = Path(root)
     removed = 0
     if root.is_dir():
+        cutoff = time.time() - older_than_s
         for child in root.iterdir():
             if child.name.startswith(TMP_PREFIX) and child.is_dir():
-                shutil.rmtree(child, ignore_errors=True)
-                removed += 1
+                if child.stat().st_mtime <= cutoff:
+                    shutil.rmtree(child, ignore_errors=True)
+                    removed += 1
     return removed

@@ -94,18 +94,6 @@ class Inspection:
         )
 
 
-def conv_layer_names(model: keras.Model) -> list[str]:
-    """Names of the model's Conv2D layers, in model order.
-
-    Args:
-        model: a Keras model.
-
-    Returns:
-        The layer names.
-    """
-    return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
-
-
 def filters(model: keras.Model) -> list[tuple[str, np.ndarray]]:
     """The learned kernels of every Conv2D layer.
 

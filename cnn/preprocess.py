@@ -26,21 +26,21 @@ Uses numpy, OpenCV and Pillow only (never TensorFlow), so it is cheap to import.
 
 from __future__ import annotations
 
-import io
-import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
-# Files and arrays
-MAX_FILE_BYTES = 200 * 1024 * 1024  # largest file read (Streamlit's default upload limit)
-MAX_PIXELS = 40_000_000  # largest image accepted (width x height), checked before decoding
-MIN_SIDE = 8  # smallest width or height accepted, in pixels
-SIXTEEN_BIT_DIVISOR = 257  # 65535 / 255: maps 16-bit samples onto 0..255 without clipping
+from cnn import geometry
+from cnn.errors import NothingDrawn, PreprocessError
+from cnn.images import MAX_FILE_BYTES, MAX_PIXELS, MIN_SIDE, as_image, load_image, to_rgb
+
+__all__ = [
+    "MAX_FILE_BYTES", "MAX_PIXELS", "METHODS", "MIN_SIDE", "NothingDrawn", "PreprocessError",
+    "Steps", "digit_from_canvas", "digit_from_photo", "load_image", "photo_to_input",
+    "prepare_drawing", "prepare_upload",
+]  # fmt: skip
 
 # The MNIST method
 MNIST_SIZE = 28  # side of an MNIST image
@@ -66,16 +66,6 @@ KEEP_FRACTION = 0.15  # blobs this large relative to the main one are kept (brok
 METHODS = ("mnist_digit", "grayscale_item", "photo")  # preprocessing methods a run can record
 MAX_MODEL_SIDE = 1024  # largest model input side accepted from a preprocessing record
 
-_TRUNCATION_LOCK = threading.Lock()  # guards Pillow's global LOAD_TRUNCATED_IMAGES switch
-
-
-class PreprocessError(ValueError):
-    """An input that cannot become a model input; the message says why in one sentence."""
-
-
-class NothingDrawn(PreprocessError):
-    """The canvas or photo holds no ink to read: nothing to predict yet."""
-
 
 @dataclass
 class Steps:
@@ -95,55 +85,6 @@ class Steps:
         titles = " -> ".join(title for title, _ in self.steps)
         shape = self.input.shape
         return f"Steps({titles}; input {self.input.dtype} {shape}; notes {self.notes})"
-
-
-def load_image(data: bytes | str | Path) -> np.ndarray:
-    """Read an image file into a uint8 RGB array, refusing anything unsafe or broken.
-
-    The size in the header is checked before any pixel is decoded (decompression bombs);
-    truncated files raise instead of half-decoding. EXIF orientation is applied, animated
-    images give their first frame, transparency is composited on white, and 16-bit images
-    are scaled (not clipped) to 8 bit.
-
-    Args:
-        data: the file's bytes, or a path to it.
-
-    Returns:
-        uint8 array of shape (h, w, 3).
-
-    Raises:
-        PreprocessError: the file is empty, not an image, damaged, too large or too small.
-    """
-    raw = _read_bytes(data)
-    try:
-        with Image.open(io.BytesIO(raw)) as img:
-            _check_dimensions(*img.size)
-            with _TRUNCATION_LOCK:
-                allowed = ImageFile.LOAD_TRUNCATED_IMAGES
-                ImageFile.LOAD_TRUNCATED_IMAGES = False
-                try:
-                    img.load()
-                finally:
-                    ImageFile.LOAD_TRUNCATED_IMAGES = allowed
-            oriented = ImageOps.exif_transpose(img)
-            return _to_rgb(_as_image(_pil_pixels(oriented), "The image"))
-    except PreprocessError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise PreprocessError(
-            f"The image is too large to open safely (the limit is {MAX_PIXELS // 1_000_000} "
-            "megapixels)."
-        ) from err
-    except UnidentifiedImageError as err:
-        raise PreprocessError(
-            "This file is not an image that can be read: use a PNG, JPEG, GIF, BMP, WebP "
-            "or TIFF picture."
-        ) from err
-    except Exception as err:  # decoders raise many kinds of errors on damaged files
-        raise PreprocessError(
-            "The image file is damaged or incomplete (for example a download that stopped "
-            "early), so it cannot be read."
-        ) from err
 
 
 def digit_from_canvas(rgba: np.ndarray) -> Steps:
@@ -194,7 +135,7 @@ def digit_from_photo(rgb: np.ndarray) -> Steps:
         NothingDrawn: no digit-sized ink was found away from the border.
         PreprocessError: the array is not an image.
     """
-    photo = _to_rgb(_as_image(rgb, "The photo"))
+    photo = to_rgb(as_image(rgb, "The photo"))
     steps: list[tuple[str, np.ndarray]] = [("photo", photo)]
     notes: list[str] = []
 
@@ -236,35 +177,40 @@ def photo_to_input(
 ) -> Steps:
     """Centre-crop a picture to the model's aspect ratio and resize it, as in training.
 
-    Downscaling uses area averaging (cv2.INTER_AREA, no aliasing), upscaling bilinear.
+        The same `cnn.geometry` functions prepare training images, so a picture becomes the same
+    pixels here as in training: area averaging when shrinking, bilinear when enlarging.
 
-    Args:
-        rgb: the picture, (h, w, 3) RGB or any shape accepted by the module.
-        image_size: the model's (height, width).
-        channels: 3 for RGB models, 1 for grayscale ones.
-        invert_light_background: invert when the border is lighter than the centre, for
-            models trained on light items on black (Fashion-MNIST); a note says so.
+        Args:
+            rgb: the picture, (h, w, 3) RGB or any shape accepted by the module.
+            image_size: the model's (height, width).
+            channels: 3 for RGB models, 1 for grayscale ones.
+            invert_light_background: invert when the border is lighter than the centre, for
+                models trained on light items on black (Fashion-MNIST); a note says so.
 
-    Returns:
-        Steps with input of shape (height, width, channels).
+        Returns:
+            Steps with input of shape (height, width, channels).
 
-    Raises:
-        PreprocessError: the array is not an image, or the size or channels are invalid.
+        Raises:
+            PreprocessError: the array is not an image, or the size or channels are invalid.
     """
     height, width = _check_image_size(image_size)
     channels = _check_channels(channels)
-    original = _to_rgb(_as_image(rgb, "The picture"))
+    original = to_rgb(as_image(rgb, "The picture"))
     steps: list[tuple[str, np.ndarray]] = [("original", original)]
     notes: list[str] = []
 
-    crop = _centre_crop(original, width / height)
+    # the geometry the training pipeline uses too (cnn.geometry): crop, resize, channels
+    crop = geometry.centre_crop(original, width / height)
     steps.append(("centre crop", crop))
-    shrinking = crop.shape[0] > height
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
-    resized = cv2.resize(crop, (width, height), interpolation=interpolation)
+    resized = geometry.resize(crop, (height, width))
     if channels == 1:
-        resized = cv2.cvtColor(resized, cv2.COLOR_RGB2GRAY)
-        notes.append("Converted to grayscale because this model takes one channel.")
+        colour = not (
+            np.array_equal(original[..., 0], original[..., 1])
+            and np.array_equal(original[..., 1], original[..., 2])
+        )
+        resized = geometry.to_channels(resized, 1)[:, :, 0]
+        if colour:
+            notes.append("Converted to grayscale because this model takes one channel.")
     steps.append((f"resized {height}x{width}", resized))
 
     if invert_light_background:
@@ -345,103 +291,6 @@ def prepare_upload(rgb: np.ndarray, preprocessing: dict) -> Steps:
     return photo_to_input(rgb, image_size, channels)
 
 
-def _read_bytes(data: Any) -> bytes:
-    """The bytes of a file given as bytes or a path; refuses empty and oversized files."""
-    if isinstance(data, bytes | bytearray | memoryview):
-        raw = bytes(data)
-    elif isinstance(data, str | Path):
-        path = Path(data)
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise PreprocessError(_too_big_file_message())
-            raw = path.read_bytes()
-        except OSError as err:
-            raise PreprocessError(f"The file {path.name} could not be read.") from err
-    else:
-        raise PreprocessError("An image must be given as a file's bytes or a path to a file.")
-    if not raw:
-        raise PreprocessError("The file is empty (0 bytes), so there is no image in it.")
-    if len(raw) > MAX_FILE_BYTES:
-        raise PreprocessError(_too_big_file_message())
-    return raw
-
-
-def _too_big_file_message() -> str:
-    return f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; use a smaller image."
-
-
-def _check_dimensions(width: int, height: int) -> None:
-    """Refuse images too large to decode safely or too small to show anything."""
-    if width * height > MAX_PIXELS:
-        raise PreprocessError(
-            f"The image is too large ({width}x{height} pixels): the limit is "
-            f"{MAX_PIXELS // 1_000_000} megapixels."
-        )
-    if min(width, height) < MIN_SIDE:
-        raise PreprocessError(
-            f"The image is too small ({width}x{height} pixels): it must be at least "
-            f"{MIN_SIDE}x{MIN_SIDE}."
-        )
-
-
-def _pil_pixels(img: Image.Image) -> np.ndarray:
-    """Pixels of a decoded Pillow image as RGB, RGBA, 16-bit gray or float gray."""
-    if img.mode.startswith("I"):
-        # 16-bit (and 32-bit integer) gray: kept as 16 bit so _as_image scales it by 1/257
-        return np.clip(np.asarray(img), 0, 65535).astype(np.uint16)
-    if img.mode == "F":
-        return np.asarray(img)
-    if img.has_transparency_data:
-        return np.asarray(img.convert("RGBA"))
-    return np.asarray(img.convert("RGB"))
-
-
-def _as_image(array: Any, what: str) -> np.ndarray:
-    """Any numeric array as uint8 (h, w, c), c in 1..4, following the module's dtype rules."""
-    try:
-        image = np.asarray(array)
-    except (ValueError, TypeError) as err:
-        raise PreprocessError(f"{what} is not an image (it is not a grid of pixels).") from err
-    if image.dtype.kind not in "buif":
-        raise PreprocessError(f"{what} is not an image (it holds {image.dtype} values).")
-    if image.ndim == 2:
-        image = image[:, :, None]
-    if image.ndim != 3 or not 1 <= image.shape[2] <= 4:
-        raise PreprocessError(
-            f"{what} is not an image: expected height x width with 1 to 4 colour channels, "
-            f"got shape {image.shape}."
-        )
-    _check_dimensions(image.shape[1], image.shape[0])
-
-    if image.dtype == np.uint8:
-        return image
-    if image.dtype.kind == "b":
-        return image.astype(np.uint8) * 255
-    if image.dtype.kind == "u" and image.dtype.itemsize == 2:
-        return ((image.astype(np.uint32) + SIXTEEN_BIT_DIVISOR // 2) // SIXTEEN_BIT_DIVISOR).astype(
-            np.uint8
-        )
-    if image.dtype.kind == "f":
-        if not np.isfinite(image).all():
-            raise PreprocessError(f"{what} contains missing or infinite values.")
-        if image.min() >= 0 and image.max() <= 1:
-            return np.rint(image.astype(np.float32) * 255).astype(np.uint8)
-    return np.rint(np.clip(image.astype(np.float64), 0, 255)).astype(np.uint8)
-
-
-def _to_rgb(image: np.ndarray, background: int = 255) -> np.ndarray:
-    """uint8 (h, w, c) as RGB (h, w, 3); an alpha channel is composited on `background`."""
-    has_alpha = image.shape[2] in (2, 4)
-    colour = image[:, :, :-1] if has_alpha else image
-    if colour.shape[2] == 1:
-        colour = np.repeat(colour, 3, axis=2)
-    if not has_alpha:
-        return np.ascontiguousarray(colour)
-    alpha = image[:, :, -1:].astype(np.float32) / 255
-    blended = colour.astype(np.float32) * alpha + background * (1 - alpha)
-    return np.rint(blended).astype(np.uint8)
-
-
 def _border(image: np.ndarray) -> np.ndarray:
     """The outermost ring of pixels of a 2-D image, flattened."""
     return np.concatenate([image[0], image[-1], image[1:-1, 0], image[1:-1, -1]])
@@ -449,21 +298,21 @@ def _border(image: np.ndarray) -> np.ndarray:
 
 def _canvas_ink(rgba: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The canvas for display (RGB) and its ink (uint8, white on black, strongest = 255)."""
-    image = _as_image(rgba, "The drawing")
+    image = as_image(rgba, "The drawing")
     transparent = image.shape[2] in (2, 4) and np.median(_border(image[:, :, -1])) < (
         TRANSPARENT_ALPHA
     )
     if transparent:
         # Transparent background: the alpha channel is the ink, whatever its colour
         raw = image[:, :, -1]
-        colour = cv2.cvtColor(_to_rgb(image[:, :, :-1]), cv2.COLOR_RGB2GRAY)
+        colour = cv2.cvtColor(to_rgb(image[:, :, :-1]), cv2.COLOR_RGB2GRAY)
         inked = raw > INK_THRESHOLD
         light_ink = inked.any() and colour[inked].mean() >= LIGHT
-        canvas = _to_rgb(image, background=0 if light_ink else 255)
+        canvas = to_rgb(image, background=0 if light_ink else 255)
         notes = ["The ink was read from the canvas's transparency."]
     else:
         # Opaque background: ink is whatever differs from the border's colour
-        canvas = _to_rgb(image)
+        canvas = to_rgb(image)
         gray = cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY)
         if int(gray.max()) - int(gray.min()) < FLAT_TOLERANCE:
             if gray.mean() >= LIGHT:
@@ -562,21 +411,7 @@ def _resize_longer(image: np.ndarray, side: int) -> np.ndarray:
     """Resize so the longer side is `side` px, aspect kept (area down, bilinear up)."""
     height, width = image.shape[:2]
     scale = side / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    return cv2.resize(image, size, interpolation=interpolation)
-
-
-def _centre_crop(image: np.ndarray, aspect: float) -> np.ndarray:
-    """The largest centred crop with width / height == aspect."""
-    height, width = image.shape[:2]
-    if width / height > aspect:
-        new_width = max(1, round(height * aspect))
-        start = (width - new_width) // 2
-        return image[:, start : start + new_width]
-    new_height = max(1, round(width / aspect))
-    start = (height - new_height) // 2
-    return image[start : start + new_height]
+    return geometry.resize(image, (max(1, round(height * scale)), max(1, round(width * scale))))
 
 
 def _to_input(image: np.ndarray) -> np.ndarray:
@@ -590,8 +425,7 @@ def _fit_digit(result: Steps, image_size: tuple[int, int], channels: int) -> Ste
     digit = result.steps[-1][1]
     height, width = image_size
     if (height, width) != (MNIST_SIZE, MNIST_SIZE):
-        interpolation = cv2.INTER_AREA if height < MNIST_SIZE else cv2.INTER_LINEAR
-        digit = cv2.resize(digit, (width, height), interpolation=interpolation)
+        digit = geometry.resize(digit, (height, width))
         result.steps.append((f"resized {height}x{width}", digit))
         result.notes.append(f"Resized to {height}x{width} because this model was trained at it.")
     if channels == 3:

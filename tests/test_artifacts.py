@@ -91,9 +91,9 @@ def test_read_only_root_gives_a_sentence(tiny_run, tmp_path):
     else:
         target = tmp_path / "ro"
         target.mkdir(mode=0o500)
-    model = artifacts.load_run(tiny_run).model
+    run = artifacts.load_run(tiny_run)
     with pytest.raises(artifacts.ArtifactError, match="Could not save"):
-        artifacts.save_run(model, {"dataset": {"key": "mnist"}}, target)
+        artifacts.save_run(run.model, run.record, target)
 
 
 def test_delete_only_user_runs(tiny_run, tmp_path):
@@ -121,7 +121,7 @@ def test_kill_during_save_leaves_previous_state_intact(tiny_run, tmp_path):
             print("saved-model", flush=True)
             time.sleep(60)
         run.model.save = slow_save
-        artifacts.save_run(run.model, dict(run.record), {str(root)!r})
+        artifacts.save_run(run.model, run.record, {str(root)!r})
         """
     )
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -130,4 +130,4 @@ def test_kill_during_save_leaves_previous_state_intact(tiny_run, tmp_path):
     proc.wait(10)
     runs = artifacts.list_runs([root])
     assert [r.name for r in runs] == ["earlier"] and runs[0].ok
-    assert artifacts.clean_temporary(root) == 1
+    assert artifacts.clean_temporary(root, older_than_s=0) == 1

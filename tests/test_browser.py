@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import pytest
-from local_app import (
+from helpers import (
     CANVAS_HIT_TEST,
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -73,7 +73,7 @@ def shipped_mnist_run() -> Path | None:
     from cnn import artifacts
 
     for info in artifacts.list_runs([artifacts.shipped_dir()]):
-        if info.ok and info.record.get("dataset", {}).get("key") == "mnist":
+        if info.ok and info.record.dataset.key == "mnist":
             return info.path
     return None
 
@@ -243,7 +243,7 @@ def draw(page, strokes: list[list[tuple[int, int]]]) -> None:
     canvas = page.locator("canvas.upper-canvas").first
     canvas.wait_for(timeout=PAGE_S * 1000)
     deadline = time.monotonic() + PAGE_S
-    while True:  # until the pointer at the canvas's centre would reach it (see local_app)
+    while True:  # until the pointer at the canvas's centre would reach it (see helpers)
         box = canvas.bounding_box()
         centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2] if box else None
         if centre and page.evaluate(CANVAS_HIT_TEST, centre):

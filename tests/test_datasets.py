@@ -23,7 +23,8 @@ import pytest
 from PIL import Image
 
 from cnn import datasets
-from cnn.datasets import DatasetError, Split
+from cnn.datasets import DatasetError, Split, archives, download
+from cnn.datasets.sources import fashion_mnist, folder
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(  # the real datasets: $CNN_DATA_DIR, else ../shared/data beside the repo
@@ -38,8 +39,8 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     empty.mkdir()
     monkeypatch.setenv(datasets.DATA_DIR_ENV, str(empty))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    monkeypatch.setattr(datasets, "SYSTEM_FASHION_DIR", tmp_path / "no-system-dataset")
-    monkeypatch.setattr(datasets, "UPLOAD_DIR", tmp_path / "uploads")
+    monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "no-system-dataset")
+    monkeypatch.setattr(folder, "UPLOAD_DIR", tmp_path / "uploads")
     return empty
 
 
@@ -174,10 +175,10 @@ def test_embedded_mnist_fallback_is_visible() -> None:
 
 
 def test_failed_keras_download_falls_back_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
-    def offline(*args: object) -> None:
+    def offline(*args: object, **kwargs: object) -> None:
         raise DatasetError("Keras could not download mnist (no network).")
 
-    monkeypatch.setattr(datasets, "_keras_download", offline)
+    monkeypatch.setattr(download, "download", offline)
     ds = datasets.load("mnist", download=True)
     assert "embedded" in ds.source
     assert "could not download" in ds.detail
@@ -288,7 +289,7 @@ def symlink_entry(zf: zipfile.ZipFile) -> None:
 def test_extract_zip_refuses_unsafe_archives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, write: callable, message: str
 ) -> None:
-    monkeypatch.setattr(datasets, "MAX_ARCHIVE_FILES", 50)
+    monkeypatch.setattr(archives, "MAX_ARCHIVE_FILES", 50)
     archive = zip_with(tmp_path, write)
     with pytest.raises(DatasetError, match=message):
         datasets.extract_zip(archive, tmp_path / "out")

@@ -12,12 +12,16 @@ from cnn.inspect import (
     NO_CONV_REASON,
     NOT_REQUESTED_REASON,
     Inspector,
-    conv_layer_names,
     filter_images,
     filters,
 )
 
 SIZE = 28  # MNIST-size inputs
+
+
+def conv_layer_names(model: keras.Model) -> list[str]:
+    """Names of the model's Conv2D layers, in model order (the reference's own lookup)."""
+    return [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
 
 
 def square_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

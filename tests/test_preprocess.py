@@ -7,13 +7,12 @@ encoder would write it), so the loader meets what a student's upload would hand 
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from helpers import png_header_only
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -74,22 +73,6 @@ def draw_seven(canvas: np.ndarray, colour: tuple[int, ...]) -> np.ndarray:
 
 
 # Uploads: every case of the robustness issue, as real files
-
-
-def png_chunk(kind: bytes, payload: bytes) -> bytes:
-    crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A valid-looking PNG whose IHDR claims width x height but holds almost no data."""
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 16))
-        + png_chunk(b"IEND", b"")
-    )
 
 
 def test_text_renamed_png_is_refused(tmp_path: Path) -> None:

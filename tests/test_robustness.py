@@ -20,18 +20,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
-from streamlit.testing.v1 import AppTest
-from test_app import (
+from helpers import (
     TIMEOUT_S,
     choose_own_images,
     drawn_one,
     open_page,
+    png_header_only,
     shapes_zip,
     start_tiny_training,
     train_tiny_model,
 )
-from test_preprocess import png_header_only
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
 
 from cnn import artifacts, training
 from ui import state
@@ -272,7 +272,7 @@ def wait_until(condition, timeout_s: float = 60) -> None:
 
 def test_more_trainings_than_the_limit_wait_in_line_and_all_finish(offline, monkeypatch):
     monkeypatch.setenv("CNN_MAX_TRAININGS", "1")
-    monkeypatch.setattr(training, "SLOTS", training.TrainingSlots())  # the limit is read here
+    monkeypatch.setattr(training.jobs, "SLOTS", training.TrainingSlots())  # the limit is read here
     sessions = [open_page(TRAIN) for _ in range(3)]
     first = start_tiny_training(sessions[0], epochs=3, max_samples=1000)
     wait_until(lambda: first.state == "running")
@@ -344,7 +344,7 @@ def test_train_page_turns_bad_settings_into_a_sentence(
     offline, monkeypatch, settings, words, shown_as
 ):
     if "memory_budget" in settings:
-        monkeypatch.setattr(training, "MEMORY_BUDGET_BYTES", settings["memory_budget"])
+        monkeypatch.setenv("CNN_TRAIN_MEMORY_BUDGET", str(settings["memory_budget"]))
     at = open_page(TRAIN)
     if "optimizer" in settings:
         set_widget(at.selectbox, "Optimizer", settings["optimizer"])
@@ -381,4 +381,4 @@ def test_reruns_during_a_background_training_do_not_corrupt_it(trained, tmp_path
         job.result.model.get_weights(), reference.model.get_weights(), strict=True
     ):
         np.testing.assert_array_equal(got, want)
-    assert artifacts.load_run(job.result.run_dir).class_names == reference.record["class_names"]
+    assert artifacts.load_run(job.result.run_dir).class_names == reference.record.class_names

@@ -132,7 +132,7 @@ def test_custom_spec_trains():
 def test_zero_validation_fraction_trains_on_everything():
     result = train(tiny(validation_fraction=0.0))
     assert result.state == "finished" and "val_loss" not in result.history
-    assert result.record["dataset"]["train_samples"] == 400
+    assert result.record.dataset.train_samples == 400
 
 
 def test_cosine_schedule_warms_up_then_decays_to_zero():

@@ -31,7 +31,7 @@ def runs_or_stop_ui() -> list[artifacts.RunInfo]:
 
 
 def _is_digit_model(info: artifacts.RunInfo) -> bool:
-    return (info.record.get("preprocessing") or {}).get("method") == "mnist_digit"
+    return info.record is not None and info.record.preprocessing.method == "mnist_digit"
 
 
 def run_picker_ui(runs: list[artifacts.RunInfo], label: str = "Model") -> artifacts.RunInfo:
@@ -188,17 +188,16 @@ def runs_table(runs: list[artifacts.RunInfo]) -> pd.DataFrame:
     rows = []
     for info in runs:
         record = info.record
-        test = record.get("test") or {}
         rows.append(
             {
                 "run": info.name,
-                "dataset": (record.get("dataset") or {}).get("key", ""),
-                "architecture": (record.get("spec") or {}).get("name", ""),
-                "params": record.get("params"),
-                "epochs": record.get("epochs_run"),
-                "test accuracy": test.get("accuracy"),
-                "training s": (record.get("timings") or {}).get("seconds"),
-                "created": record.get("created", ""),
+                "dataset": record.dataset.key if record else "",
+                "architecture": record.arch_name if record else "",
+                "params": record.params if record else None,
+                "epochs": record.epochs_run if record else None,
+                "test accuracy": record.test.accuracy if record else None,
+                "training s": record.timings.seconds if record else None,
+                "created": info.created,
                 "kind": "shipped"
                 if info.shipped
                 else "yours"
@@ -210,27 +209,6 @@ def runs_table(runs: list[artifacts.RunInfo]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-# Classroom presets per kind of dataset: "Quick" finishes well under a minute on 2 CPU cores.
-PRESETS: dict[str, dict[str, dict[str, Any]]] = {
-    "Quick": {
-        "digits": {"arch": "mnist_98", "epochs": 2, "max_samples": 3000},
-        "grayscale": {"arch": "mnist_98", "epochs": 2, "max_samples": 3000},
-        "photos": {"arch": "cats_dogs_tutorial", "epochs": 2, "max_samples": 400, "image_size": 64},
-    },
-    "Full": {
-        "digits": {"arch": "modern_cnn", "epochs": 5, "lr_schedule": "cosine"},
-        "grayscale": {"arch": "modern_cnn", "epochs": 8, "lr_schedule": "cosine"},
-        "photos": {
-            "arch": "modern_cnn",
-            "epochs": 15,
-            "image_size": 128,
-            "batch_size": 32,  # keeps a 128 px training under 1.2 GB (bench/README.md, memory)
-            "augment": True,
-            "label_smoothing": 0.1,
-            "lr_schedule": "cosine",
-        },
-    },
-}
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0)
 BATCH_SIZES = (16, 32, 64, 128, 256)
 IMAGE_SIZES = (32, 64, 96, 128, 160, 224)

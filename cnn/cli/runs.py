@@ -1,0 +1,115 @@
+"""`evaluate` and `predict`: use a saved run on a dataset or on image files."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from cnn import artifacts, datasets, preprocess
+from cnn.cli import CliError, print_json
+
+TOP_K = 3  # classes listed per prediction
+
+
+def load_run(run_dir: str) -> artifacts.Run:
+    """A run folder, or a sentence saying why it cannot be used."""
+    try:
+        return artifacts.load_run(run_dir)
+    except artifacts.ArtifactError as err:
+        raise CliError(str(err)) from err
+
+
+def match_classes(data_names: list[str], model_names: list[str]) -> np.ndarray:
+    """For each of the data's class indices, the model's index of the class of the same name.
+
+    Raises:
+        CliError: naming the classes the data has and the model does not (or the reverse).
+    """
+    extra = [n for n in data_names if n not in model_names]
+    missing = [n for n in model_names if n not in data_names]
+    if extra:
+        also = f" (and it lacks {', '.join(missing)})" if missing else ""
+        raise CliError(
+            f"The data has classes the model does not know: {', '.join(extra)}{also}. "
+            f"The model's classes are {', '.join(model_names)}."
+        )
+    return np.array([model_names.index(n) for n in data_names], dtype=np.int64)
+
+
+def cmd_evaluate(args) -> int:
+    from cnn.evaluate import evaluate
+
+    run = load_run(args.model)
+    record = run.record
+    key = args.dataset or ("folder" if args.data else record.dataset.key)
+    data = datasets.load(key, args.data)
+    # classes are matched by name: a folder lists them alphabetically, a model keeps its order
+    to_model = match_classes(list(data.class_names), run.class_names)
+    # a plain folder has no official test split: evaluate every image in it
+    split = data.test if key != "folder" else data.train.concat(data.test)
+    split = datasets.Split(to_model[split.labels], split.images, split.paths)
+    pre = record.preprocessing
+    # the training batch size: photos at a larger batch could need more memory than training
+    batch = record.config.batch_size
+    batches = datasets.make_pipeline(split, tuple(pre.image_size), pre.channels, batch)
+    result = evaluate(run.model, batches, run.class_names)
+    doc = result.to_dict()
+    doc.pop("misclassified", None)
+    missing = [n for n in run.class_names if n not in data.class_names]
+    if missing:
+        doc["classes_without_images"] = missing
+    if args.json:
+        print_json(doc)
+    else:
+        print(f"accuracy {result.accuracy:.4f} on {result.n} images")
+        for row in doc["per_class"]:
+            acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.4f}"
+            print(f"  {row['name']:<20} {acc} ({row['n']})")
+        if missing:
+            print(f"  (no images of {', '.join(missing)} in the data)")
+    return 0
+
+
+def predict_file(run: artifacts.Run, inspector, file: str) -> dict:
+    """One file through the Predict page's preprocessing and the model: a JSON-able dict."""
+    try:
+        image = preprocess.load_image(file)
+        steps = preprocess.prepare_upload(image, run.preprocessing)
+    except preprocess.PreprocessError as err:
+        return {"file": file, "error": str(err)}
+    probs = inspector.run(steps.input, gradcam=False).probabilities
+    order = probs.argsort()[::-1]
+    top = [[run.class_names[i], round(float(probs[i]), 6)] for i in order[:TOP_K]]
+    return {"file": file, "label": top[0][0], "probability": top[0][1], "top": top}
+
+
+def cmd_predict(args) -> int:
+    from cnn.inspect import Inspector
+
+    run = load_run(args.model)
+    inspector = Inspector(run.model)
+    failed = False
+    for file in args.files:
+        doc = predict_file(run, inspector, file)
+        failed = failed or "error" in doc
+        if args.json:
+            print_json(doc)
+        elif "error" in doc:
+            print(f"{file}: error: {doc['error']}", file=sys.stderr)
+        else:
+            print(f"{file}: {doc['label']} ({doc['probability']:.1%})")
+    return 1 if failed else 0
+
+
+def register(sub, common) -> None:
+    """Add `evaluate` and `predict`."""
+    e = sub.add_parser("evaluate", parents=[common], help="evaluate a saved run")
+    e.add_argument("--model", required=True, help="run folder")
+    e.add_argument("--dataset", choices=list(datasets.REGISTRY))
+    e.add_argument("--data", help="folder of class subfolders named like the model's classes")
+    e.set_defaults(run=cmd_evaluate)
+    p = sub.add_parser("predict", parents=[common], help="classify image files")
+    p.add_argument("--model", required=True, help="run folder")
+    p.add_argument("files", nargs="+")
+    p.set_defaults(run=cmd_predict)

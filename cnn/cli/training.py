@@ -1,0 +1,134 @@
+"""`train`: train a model and save its run. Options mirror `TrainConfig` field by field."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from cnn import architectures, artifacts, datasets
+from cnn.cli import CliError, print_json
+from cnn.training import config as settings
+from cnn.training.config import TrainConfig
+from cnn.training.events import TrainingEvent
+
+# TrainConfig fields that are options of their own (not generated), and the choices of others
+OWN_OPTIONS = ("dataset", "data", "arch", "spec")
+CHOICES = {
+    "optimizer": settings.OPTIMIZERS,
+    "lr_schedule": settings.LR_SCHEDULES,
+    "strategy": settings.STRATEGIES,
+}
+FLAGS = {"learning_rate": "--lr"}  # short names kept from the first CLI
+
+
+def _progress_printer(event: TrainingEvent) -> None:
+    """Training progress on stderr: status lines, a batch line overwritten in place, epochs."""
+    if event.kind == "batch":
+        eta = f" eta {event.eta:.0f}s" if event.eta is not None else ""
+        speed = f" {event.samples_per_s:.0f} img/s" if event.samples_per_s else ""
+        print(
+            f"\repoch {event.epoch}/{event.epochs} batch {event.step}/{event.steps} "
+            f"loss {event.loss:.4f}{speed}{eta}   ",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+    elif event.kind == "epoch":
+        val = ""
+        if event.val_accuracy is not None:
+            val = f" val_loss {event.val_loss:.4f} val_acc {event.val_accuracy:.4f}"
+        print(
+            f"\repoch {event.epoch}/{event.epochs} loss {event.loss:.4f} "
+            f"acc {event.accuracy:.4f}{val} ({event.elapsed:.1f}s)",
+            file=sys.stderr,
+            flush=True,
+        )
+    elif event.kind == "status" and event.message:
+        print(event.message, file=sys.stderr, flush=True)
+
+
+def _read_spec(path: str) -> dict:
+    try:
+        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as err:
+        raise CliError(f"Cannot read the spec file {path}: {err}.") from err
+    # a run's run.json holds its spec: retrain exactly that architecture
+    return spec.get("spec", spec) if isinstance(spec, dict) else spec
+
+
+def config_from_args(args) -> TrainConfig:
+    """The TrainConfig the options describe: the preset (if any), then every option given."""
+    values: dict = {}
+    if args.preset:
+        # the preset adapts to the data's size, so the data is looked at first
+        size = len(datasets.load(args.dataset, args.data).train)
+        kind = datasets.REGISTRY[args.dataset].kind
+        values.update(settings.preset_settings(args.preset, kind, size))
+    for f in dataclasses.fields(TrainConfig):
+        given = getattr(args, f.name, None)
+        if f.name not in OWN_OPTIONS and given is not None:
+            values[f.name] = given
+    spec = _read_spec(args.spec) if args.spec else None
+    arch = "custom" if spec else args.arch or values.pop("arch", TrainConfig.arch)
+    values.pop("arch", None)
+    return TrainConfig(dataset=args.dataset, data=args.data, arch=arch, spec=spec, **values)
+
+
+def cmd_train(args) -> int:
+    from cnn.training import train
+
+    config = config_from_args(args)
+    out = Path(args.out) if args.out else artifacts.user_runs_dir()
+    result = train(config, events=_progress_printer, out_dir=out)
+    print(file=sys.stderr)
+    if result.state == "failed":
+        raise CliError(result.message)
+    if result.save_error:
+        raise CliError(result.save_error)
+    doc = {
+        "run_dir": str(result.run_dir),
+        "test_accuracy": result.test_accuracy,
+        "epochs_run": result.epochs_run,
+        "seconds": round(result.seconds, 2),
+        "state": result.state,
+        "message": result.message,
+    }
+    if args.json:
+        print_json(doc)
+    else:
+        print(f"{result.message} Test accuracy {result.test_accuracy:.4f}. Saved {result.run_dir}")
+    return 0
+
+
+def _add_config_options(parser) -> None:
+    """One option per TrainConfig field (defaults None: only what is given overrides)."""
+    defaults = TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in OWN_OPTIONS:
+            continue
+        flag = FLAGS.get(f.name, "--" + f.name.replace("_", "-"))
+        default = getattr(defaults, f.name)
+        help_text = f"default {default}"
+        if isinstance(default, bool):
+            parser.add_argument(flag, dest=f.name, action="store_true", default=None)
+        else:
+            kind = {"image_size": int, "max_samples": int}.get(f.name, type(default))
+            parser.add_argument(flag, dest=f.name, type=kind, choices=CHOICES.get(f.name),
+                                help=help_text)  # fmt: skip
+
+
+def register(sub, common) -> None:
+    """Add `train`."""
+    t = sub.add_parser("train", parents=[common], help="train a model and save the run")
+    t.add_argument("--dataset", default=TrainConfig.dataset, choices=list(datasets.REGISTRY))
+    t.add_argument("--data", help="data directory, or a folder/.zip of class subfolders")
+    t.add_argument("--arch", choices=list(architectures.REGISTRY),
+                   help=f"default: the preset's, else {TrainConfig.arch}")  # fmt: skip
+    t.add_argument("--spec", help="JSON file with an architecture spec, or a run's run.json")
+    t.add_argument("--preset", choices=list(settings.PRESETS),
+                   help="a classroom preset; options given as well override it")  # fmt: skip
+    _add_config_options(t)
+    t.add_argument("--out", help="folder for the run (default: $CNN_RUNS_DIR or ~/.cnn_lab/runs)")
+    t.set_defaults(run=cmd_train)

@@ -1,0 +1,109 @@
+"""Training-time augmentation per kind of image, as Keras preprocessing layers.
+
+The layers change images only when called with training=True; at inference they are the
+identity. Stroke thickness (for digits) is a small Keras layer of our own, registered so a
+model holding it still loads with safe_mode=True.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from cnn.errors import DatasetError
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+
+DIGIT_ROTATION = 10 / 360  # +-10 degrees, as a fraction of a full turn
+DIGIT_SHIFT = 0.12  # +-12% of the image size
+DIGIT_ZOOM = 0.1  # +-10%
+GRAY_SHIFT = 0.08  # Fashion-MNIST items fill the frame: shift them less than digits
+GRAY_ZOOM = 0.1
+PHOTO_ROTATION = 0.1  # +-36 degrees
+PHOTO_ZOOM = 0.15
+PHOTO_CONTRAST = 0.1
+
+
+@functools.cache
+def stroke_thickness_class() -> type:
+    """Define the StrokeThickness layer on first use, so that importing this module stays cheap."""
+    import keras
+    import tensorflow as tf
+
+    @keras.saving.register_keras_serializable(package="cnn_lab")
+    class StrokeThickness(keras.layers.Layer):
+        """Randomly thicken (dilate), thin (erode) or keep the strokes of each image.
+
+        Dilation is a 2x2 max-pool with stride 1; erosion is the same on the negated image.
+        A no-op when called with training=False.
+        """
+
+        def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.seed = seed
+
+        def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
+            if not training:
+                return inputs
+            dilated = tf.nn.max_pool2d(inputs, 2, 1, "SAME")
+            eroded = -tf.nn.max_pool2d(-inputs, 2, 1, "SAME")
+            choice = tf.random.uniform(
+                [tf.shape(inputs)[0], 1, 1, 1], 0, 3, dtype=tf.int32, seed=self.seed
+            )
+            return tf.where(choice == 0, dilated, tf.where(choice == 1, eroded, inputs))
+
+        def get_config(self) -> dict[str, Any]:
+            return {**super().get_config(), "seed": self.seed}
+
+    StrokeThickness.__qualname__ = "StrokeThickness"  # readable repr despite the factory
+    return StrokeThickness
+
+
+def augmentation(kind: str, seed: int | None = None) -> keras.Sequential:
+    """Random training-time changes for a kind of image, as Keras preprocessing layers.
+
+    Args:
+        kind: "digits" (rotation, shift, zoom, stroke thickness), "photos" (flip, rotation,
+            zoom, contrast) or "grayscale" (Fashion-MNIST: flip, shift, zoom).
+        seed: Seed for the random layers.
+
+    Returns:
+        A keras.Sequential that changes images only when called with training=True and keeps
+        values in [0, 1].
+
+    Raises:
+        DatasetError: an unknown kind.
+    """
+    import keras
+
+    def s(offset: int) -> int | None:
+        return None if seed is None else seed + offset
+
+    black = {"fill_mode": "constant", "fill_value": 0.0}  # MNIST-style black background
+    if kind == "digits":
+        layers = [
+            keras.layers.RandomRotation(DIGIT_ROTATION, seed=s(0), **black),
+            keras.layers.RandomTranslation(DIGIT_SHIFT, DIGIT_SHIFT, seed=s(1), **black),
+            keras.layers.RandomZoom(DIGIT_ZOOM, DIGIT_ZOOM, seed=s(2), **black),
+            stroke_thickness_class()(seed=s(3)),
+        ]
+    elif kind == "grayscale":
+        layers = [
+            keras.layers.RandomFlip("horizontal", seed=s(0)),
+            keras.layers.RandomTranslation(GRAY_SHIFT, GRAY_SHIFT, seed=s(1), **black),
+            keras.layers.RandomZoom(GRAY_ZOOM, GRAY_ZOOM, seed=s(2), **black),
+        ]
+    elif kind == "photos":
+        layers = [
+            keras.layers.RandomFlip("horizontal", seed=s(0)),
+            keras.layers.RandomRotation(PHOTO_ROTATION, seed=s(1)),
+            keras.layers.RandomZoom(PHOTO_ZOOM, seed=s(2)),
+            keras.layers.RandomContrast(PHOTO_CONTRAST, value_range=(0, 1), seed=s(3)),
+        ]
+    else:
+        raise DatasetError(
+            f"Unknown augmentation kind '{kind}'; use 'digits', 'grayscale' or 'photos'."
+        )
+    return keras.Sequential(layers, name=f"augment_{kind}")

@@ -1,0 +1,99 @@
+"""What a dataset is (`DatasetInfo`), whether it can be loaded now (`Availability`), and the
+one vocabulary for kinds of images (`KINDS`).
+
+A kind says what the images are ("digits", "grayscale", "photos"); it picks the
+preprocessing method a run records (`cnn.preprocess.METHODS`), the training augmentation and
+the classroom presets. This table is the only place the two names meet.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR_ENV = "CNN_DATA_DIR"  # environment variable naming the data directory
+OFFLINE_ENV = "CNN_OFFLINE"  # set to anything: never try a download
+DEFAULT_DATA_DIR = Path.home() / ".cnn_lab" / "data"  # used when CNN_DATA_DIR is not set
+
+
+@dataclass(frozen=True)
+class ImageKind:
+    """A kind of image and how every part of the engine treats it.
+
+    Attributes:
+        key: "digits", "grayscale" or "photos"; also the augmentation's name.
+        method: the `cnn.preprocess` method a run of this kind records.
+        description: one phrase for people.
+    """
+
+    key: str
+    method: str
+    description: str
+
+
+KINDS: dict[str, ImageKind] = {
+    k.key: k
+    for k in (
+        ImageKind("digits", "mnist_digit", "handwritten digits, white ink on black"),
+        ImageKind("grayscale", "grayscale_item", "light objects on a black background"),
+        ImageKind("photos", "photo", "colour photos"),
+    )
+}
+
+
+def kind_of_method(method: str) -> ImageKind | None:
+    """The kind whose runs record preprocessing `method`, or None for an unknown method."""
+    return next((k for k in KINDS.values() if k.method == method), None)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What a dataset is, independent of where its files come from.
+
+    Attributes:
+        key: Registry key.
+        title: Name shown to people.
+        description: One or two sentences about the images.
+        class_names: Class names in label order (empty for "folder": they come from the data).
+        image_size: Default model input (height, width).
+        channels: 1 for grayscale, 3 for colour.
+        kind: a key of `KINDS` ("digits", "grayscale" or "photos").
+    """
+
+    key: str
+    title: str
+    description: str
+    class_names: tuple[str, ...]
+    image_size: tuple[int, int]
+    channels: int
+    kind: str
+
+    @property
+    def method(self) -> str:
+        """The preprocessing method runs on this dataset record."""
+        return KINDS[self.kind].method
+
+
+@dataclass
+class Availability:
+    """Whether a dataset can be loaded right now without a network, and from where."""
+
+    key: str
+    title: str
+    classes: int
+    available: bool
+    source: str
+    detail: str
+
+
+def data_dir() -> Path:
+    """Return the data directory: $CNN_DATA_DIR, or ~/.cnn_lab/data when it is not set."""
+    value = os.environ.get(DATA_DIR_ENV)
+    return Path(value).expanduser() if value else DEFAULT_DATA_DIR
+
+
+def keras_datasets_dir() -> Path:
+    """Where Keras caches downloaded datasets (same rule as keras.utils.get_file)."""
+    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser()
+    return home / "datasets"

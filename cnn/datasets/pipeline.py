@@ -1,0 +1,148 @@
+"""tf.data pipelines: a split streamed as batches of model input.
+
+Photos are decoded by `cnn.preprocess.load_image` and fitted by `cnn.geometry.fit`, the same
+two functions the Predict page uses, so training and prediction see the same pixels. Images
+travel as uint8 and become float32 one batch at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cnn import geometry
+from cnn.datasets.splits import Split
+
+if TYPE_CHECKING:
+    import tensorflow as tf
+
+CACHE_BUDGET_ENV = "CNN_CACHE_BUDGET"  # bytes of decoded photos kept in memory per pipeline
+DEFAULT_CACHE_BUDGET = 256 * 1024**2
+PHOTO_SHUFFLE_BUFFER = 2048  # cached photos shuffled within this many images (uint8)
+
+
+def cache_budget() -> int:
+    """Bytes of decoded uint8 photos a training pipeline may keep in memory (read per call)."""
+    return int(os.environ.get(CACHE_BUDGET_ENV, DEFAULT_CACHE_BUDGET))
+
+
+def decode_photo(path: bytes | str, size: tuple[int, int], channels: int) -> np.ndarray:
+    """One image file as uint8 model input: decoded and fitted exactly as on Predict."""
+    from cnn.preprocess import load_image
+
+    path = path.decode() if isinstance(path, bytes) else path
+    return geometry.fit(load_image(path), size, channels)
+
+
+def _fit_batch(images: np.ndarray, size: tuple[int, int], channels: int) -> np.ndarray:
+    return np.stack([geometry.fit(image, size, channels) for image in images])
+
+
+def make_pipeline(
+    split: Split,
+    image_size: tuple[int, int],
+    channels: int,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    seed: int = 0,
+    augment: str | None = None,
+    counted: bool | None = None,
+) -> tf.data.Dataset:
+    """Stream a split as batches of model input.
+
+    In-memory splits are shuffled as indices and gathered a batch at a time. Photos of a
+    shuffled (training) split are decoded once, before the first epoch, and kept in memory
+    when their decoded uint8 copies fit in `cache_budget()`; larger sets, and unshuffled
+    (validation, test) splits, are decoded as they stream. A file that cannot be decoded is
+    dropped, not fatal.
+
+    Args:
+        split: Arrays or file paths.
+        image_size: Model input (height, width).
+        channels: 1 (grayscale) or 3 (RGB).
+        batch_size: Samples per batch.
+        shuffle: Reshuffle every epoch, with `seed`.
+        seed: Seed for shuffling and augmentation.
+        augment: None, or a kind ("digits", "grayscale" or "photos") whose augmentation
+            layers are applied to batches.
+        counted: Count the decodable photos once, so the pipeline's length is known (Keras
+            needs it for anything it iterates in `fit`); default: when shuffled.
+
+    Returns:
+        A tf.data.Dataset of (float32 (b, h, w, channels) in [0, 1], int64 (b,)).
+    """
+    import tensorflow as tf
+
+    size = (int(image_size[0]), int(image_size[1]))
+    counted = shuffle if counted is None else counted
+    labels = tf.constant(split.labels, dtype=tf.int64)
+    if split.images is not None:
+        ds = _array_batches(split, labels, size, channels, batch_size, shuffle, seed)
+    else:
+        ds = _photo_batches(split, labels, size, channels, batch_size, shuffle, seed, counted)
+    ds = ds.map(
+        lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    if augment is not None:
+        from cnn.datasets.augment import augmentation
+
+        layers = augmentation(augment, seed=seed)
+        ds = ds.map(
+            lambda x, y: (tf.clip_by_value(layers(x, training=True), 0.0, 1.0), y),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _array_batches(split, labels, size, channels, batch_size, shuffle, seed):
+    """uint8 arrays: shuffle indices, gather a batch, fit it only when its shape differs."""
+    import tensorflow as tf
+
+    images = tf.constant(split.images)
+    ds = tf.data.Dataset.range(len(split))
+    if shuffle:
+        ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
+    fitted = split.images.shape[1:] == (*size, channels)
+
+    def gather(i):
+        batch = tf.gather(images, i)
+        if not fitted:
+            batch = tf.numpy_function(lambda b: _fit_batch(b, size, channels), [batch], tf.uint8)
+            batch.set_shape([None, *size, channels])
+        return batch, tf.gather(labels, i)
+
+    return ds.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _photo_batches(split, labels, size, channels, batch_size, shuffle, seed, counted):
+    """Files: decode (dropping broken ones), cache a training split that fits, batch."""
+    import tensorflow as tf
+
+    n = len(split)
+
+    def decode(path, label):
+        image = tf.numpy_function(lambda p: decode_photo(p, size, channels), [path], tf.uint8)
+        image.set_shape([*size, channels])
+        return image, label
+
+    ds = tf.data.Dataset.from_tensor_slices((split.paths.astype(str), labels))
+    # only a training split (shuffled, read every epoch) is worth its memory: the test
+    # split is read once, and the validation split is small enough to decode each epoch
+    cache = shuffle and n * size[0] * size[1] * channels <= cache_budget()
+    if shuffle and not cache:
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.ignore_errors()  # a file that broke after loading is dropped, not fatal
+    if cache:
+        ds = ds.cache()
+    if counted:
+        # one pass counts the photos that decode (and fills the cache): Keras then knows an
+        # epoch's length instead of warning "Your input ran out of data" at its end
+        count = ds.reduce(np.int64(0), lambda count, _: count + 1)
+        ds = ds.apply(tf.data.experimental.assert_cardinality(count))
+    if cache:
+        ds = ds.shuffle(min(n, PHOTO_SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size)

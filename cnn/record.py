@@ -1,0 +1,164 @@
+"""The run record (run.json) as a typed, versioned dataclass.
+
+`RunRecord.from_dict` reads every version this project wrote: fields it does not know (a newer
+version's) are kept in `extra` and written back unchanged, and missing optional fields take
+their defaults. `to_dict` writes the same JSON layout the project always wrote, so older
+readers keep working.
+
+Example:
+    >>> record = RunRecord.from_dict(json.loads(Path("run.json").read_text()))
+    >>> record.dataset.key, record.test.accuracy, record.config.epochs
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from cnn.architectures import ArchSpec
+from cnn.errors import ArtifactError
+from cnn.training.config import TrainConfig
+
+RECORD_VERSION = 2  # 1: the unversioned run.json of the first shipped runs
+REQUIRED = ("class_names", "preprocessing", "dataset")  # a run.json without these is no run
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+@dataclass
+class DatasetRecord:
+    """Which data a run trained on and how much of it."""
+
+    key: str
+    title: str = ""
+    source: str = ""  # where the data came from (e.g. the embedded offline subset)
+    train_samples: int = 0
+    validation_samples: int = 0
+    test_samples: int = 0
+
+
+@dataclass
+class Preprocessing:
+    """What `cnn.preprocess.prepare_*` re-applies to turn an input into this model's input."""
+
+    method: str  # a cnn.preprocess.METHODS entry
+    image_size: list[int]  # [height, width]
+    channels: int
+    scale: str = "pixel / 255"
+    crop: str = "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plain dict `cnn.preprocess.prepare_drawing` and `prepare_upload` take."""
+        return asdict(self)
+
+
+@dataclass
+class TestRecord:
+    """Results on the test split (see `cnn.evaluate.Evaluation.to_dict`)."""
+
+    accuracy: float | None = None
+    n: int = 0
+    per_class: list[dict[str, Any]] = field(default_factory=list)
+    confusion: list[list[int]] = field(default_factory=list)
+    misclassified: list[int] = field(default_factory=list)  # the first 200 indices
+    misclassified_shown: list[int] = field(default_factory=list)  # kept in errors.npz
+
+
+@dataclass
+class Timings:
+    """How long the run took."""
+
+    seconds: float | None = None  # start to saved
+    fit_seconds: float | None = None
+    images_per_s: float | None = None
+
+
+@dataclass
+class RunRecord:
+    """Everything a run folder says about its model, in run.json.
+
+    Attributes:
+        class_names: output order of the model.
+        preprocessing: how inputs are prepared for it.
+        dataset: the data it trained on.
+        config: the TrainConfig it trained with.
+        spec: the architecture it built.
+        title: a name a person gave the run ("" until named).
+    """
+
+    class_names: list[str]
+    preprocessing: Preprocessing
+    dataset: DatasetRecord
+    config: TrainConfig = field(default_factory=TrainConfig)
+    spec: ArchSpec | None = None
+    input_shape: list[int] = field(default_factory=list)
+    params: int | None = None
+    history: dict[str, list[float]] = field(default_factory=dict)
+    test: TestRecord = field(default_factory=TestRecord)
+    state: str = "finished"
+    message: str = ""
+    epochs_run: int = 0
+    timings: Timings = field(default_factory=Timings)
+    name: str = ""
+    created: str = ""
+    title: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    version: int = RECORD_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RunRecord:
+        """Read a run.json document of any version.
+
+        Raises:
+            ArtifactError: it is not a run record (not a dict, or a required part is missing
+                or malformed).
+        """
+        if not isinstance(data, dict):
+            raise ArtifactError("run.json does not hold a run record.")
+        missing = [k for k in REQUIRED if k not in data]
+        if missing:
+            raise ArtifactError(f"run.json lacks {', '.join(missing)}.")
+        try:
+            spec = data.get("spec")
+            return cls(
+                **{
+                    **_known(cls, data),
+                    "class_names": [str(c) for c in data["class_names"]],
+                    "preprocessing": Preprocessing(**_known(Preprocessing, data["preprocessing"])),
+                    "dataset": DatasetRecord(**_known(DatasetRecord, data["dataset"])),
+                    "config": TrainConfig.from_dict(data.get("config") or {}),
+                    "spec": ArchSpec.from_dict(spec) if isinstance(spec, dict) else None,
+                    "test": TestRecord(**_known(TestRecord, data.get("test") or {})),
+                    "timings": Timings(**_known(Timings, data.get("timings") or {})),
+                    "version": int(data.get("version", 1)),
+                    "extra": {k: v for k, v in data.items() if k not in _FIELD_NAMES},
+                }
+            )
+        except (TypeError, ValueError, AttributeError) as err:
+            raise ArtifactError(f"run.json is malformed ({type(err).__name__}: {err}).") from err
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run.json document (unknown keys read earlier are written back as they were)."""
+        doc = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
+        for name in ("preprocessing", "dataset", "test", "timings"):
+            doc[name] = asdict(doc[name])
+        doc["config"] = self.config.to_dict()
+        doc["spec"] = None if self.spec is None else self.spec.to_dict()
+        return {**self.extra, **doc}
+
+    @property
+    def arch_name(self) -> str:
+        """The architecture's name (a registry key or "custom")."""
+        return (self.spec.name if self.spec else "") or self.config.arch
+
+    @property
+    def label(self) -> str:
+        """A short label: the person's title, or dataset and architecture."""
+        return self.title or f"{self.dataset.key} · {self.arch_name}"
+
+
+_FIELD_NAMES = {f.name for f in fields(RunRecord)}

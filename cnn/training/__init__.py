@@ -1,0 +1,41 @@
+"""Training: a typed config, `train()` running Keras `fit`, `TrainingJob` in a background thread.
+
+`train(config, events, stop)` loads the dataset, builds the model from its spec, fits it with
+callbacks that report batch and epoch events, obey a stop flag and guard against NaN,
+evaluates on the test split and saves the run atomically. `TrainingJob` runs the same
+function in a worker thread so a Streamlit page can poll it (`drain()`) without ever
+blocking, and `TrainingSlots` caps how many jobs train at once on one server.
+
+Example:
+    >>> config = TrainConfig(dataset="mnist", arch="modern_cnn", epochs=1, max_samples=2000)
+    >>> result = train(config, events=print)
+    >>> result.test_accuracy
+"""
+
+from cnn.errors import TrainingError
+from cnn.training.config import (
+    LR_SCHEDULES,
+    MAX_IMAGE_SIZE,
+    OPTIMIZERS,
+    PRESETS,
+    STRATEGIES,
+    WARMUP_FRACTION,
+    TrainConfig,
+    estimate_memory,
+    input_shape_for,
+    memory_budget,
+    preprocessing_for,
+    preset_settings,
+    resolve_spec,
+)
+from cnn.training.events import StopTraining, TrainingEvent, TrainResult
+from cnn.training.jobs import ABANDON_AFTER_S, SLOTS, TrainingJob, TrainingSlots
+from cnn.training.loop import MAX_ERRORS_KEPT, THUMBNAIL_SIDE, Prepared, prepare, train
+
+__all__ = [
+    "ABANDON_AFTER_S", "LR_SCHEDULES", "MAX_ERRORS_KEPT", "MAX_IMAGE_SIZE", "OPTIMIZERS",
+    "PRESETS", "SLOTS", "STRATEGIES", "THUMBNAIL_SIDE", "WARMUP_FRACTION", "Prepared",
+    "StopTraining", "TrainConfig", "TrainResult", "TrainingError", "TrainingEvent",
+    "TrainingJob", "TrainingSlots", "estimate_memory", "input_shape_for", "memory_budget",
+    "preprocessing_for", "preset_settings", "prepare", "resolve_spec", "train",
+]  # fmt: skip

@@ -1,0 +1,202 @@
+"""What to train: `TrainConfig` (saved in run.json), the classroom presets, and the sizes a
+config implies (input shape, architecture spec, memory per step).
+
+Everything here is cheap to import (no TensorFlow), so pages and the CLI can build and check
+a config before anything heavy loads.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from cnn import architectures, datasets
+from cnn.errors import TrainingError
+
+OPTIMIZERS = ("adam", "sgd", "rmsprop", "adadelta")
+LR_SCHEDULES = ("constant", "cosine")
+WARMUP_FRACTION = 0.1  # share of the steps over which "cosine" ramps the rate up from 0
+STRATEGIES = ("auto", "default", "mirrored")
+MAX_IMAGE_SIZE = 512  # largest side accepted for photo models
+MEMORY_BUDGET_ENV = "CNN_TRAIN_MEMORY_BUDGET"  # bytes one training step may need
+DEFAULT_MEMORY_BUDGET = 3 * 1024**3
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; saved in run.json, rebuilt with `from_dict`."""
+
+    dataset: str = "mnist"  # key of cnn.datasets.REGISTRY
+    data: str | None = None  # data directory or .zip (the `folder` dataset needs one)
+    arch: str = "modern_cnn"  # key of cnn.architectures.REGISTRY, or "custom" with `spec`
+    spec: dict | None = None  # an ArchSpec.to_dict(); when given it is the model that is built
+    epochs: int = 5
+    batch_size: int = 64  # 64 keeps 2 CPU cores busy without hurting accuracy on small sets
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    # "cosine": a linear warm-up over the first 10% of steps, then a cosine decay to 0 (better
+    # final accuracy; with it one MNIST epoch reaches 99%, see bench/README.md)
+    lr_schedule: str = "constant"
+    label_smoothing: float = 0.0  # 0.1 helps photo models generalise
+    validation_fraction: float = 0.1  # share of the training split held out for val metrics
+    augment: bool = False  # dataset-appropriate random transforms, training batches only
+    image_size: int | None = None  # square input side for photo datasets; None = dataset default
+    max_samples: int | None = None  # stratified subset of the training split (quick runs)
+    seed: int = 0  # same seed, same machine -> same weights
+    strategy: str = "auto"  # "auto": one GPU if present, MirroredStrategy if several
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Rebuild from run.json, ignoring keys a newer version may have added."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable dict."""
+        return asdict(self)
+
+    def validate(self) -> None:
+        """Refuse impossible settings with a sentence (before any data is loaded).
+
+        Raises:
+            TrainingError: naming the setting at fault.
+        """
+        for problem in _problems(self):
+            raise TrainingError(problem)
+
+
+def _problems(c: TrainConfig):
+    """Each setting that cannot work, as a sentence (in the order a person reads the form)."""
+    if c.dataset not in datasets.REGISTRY:
+        yield f"Unknown dataset {c.dataset!r}: choose one of {', '.join(datasets.REGISTRY)}."
+    if c.spec is None and c.arch not in architectures.REGISTRY:
+        yield f"Unknown architecture {c.arch!r}: choose one of {', '.join(architectures.REGISTRY)}."
+    if not isinstance(c.epochs, int) or not 1 <= c.epochs <= 1000:
+        yield "Epochs must be a whole number from 1 to 1000."
+    if not isinstance(c.batch_size, int) or not 1 <= c.batch_size <= 4096:
+        yield "Batch size must be a whole number from 1 to 4096."
+    if c.optimizer not in OPTIMIZERS:
+        yield f"Optimizer must be one of {', '.join(OPTIMIZERS)}."
+    if not (math.isfinite(c.learning_rate) and 0 < c.learning_rate <= 10):
+        yield "The learning rate must be a positive number up to 10."
+    if c.lr_schedule not in LR_SCHEDULES:
+        yield f"Learning-rate schedule must be one of {', '.join(LR_SCHEDULES)}."
+    if not 0 <= c.label_smoothing < 1:
+        yield "Label smoothing must be at least 0 and below 1."
+    if not 0 <= c.validation_fraction < 0.9:
+        yield "The validation fraction must be between 0 and 0.9."
+    if c.image_size is not None and not 8 <= c.image_size <= MAX_IMAGE_SIZE:
+        yield f"Image size must be between 8 and {MAX_IMAGE_SIZE} pixels."
+    if c.max_samples is not None and c.max_samples < 2:
+        yield "Max samples must be at least 2 (one per class at the very least)."
+    if c.strategy not in STRATEGIES:
+        yield f"Strategy must be one of {', '.join(STRATEGIES)}."
+    if c.dataset == "folder" and not c.data:
+        yield "The folder dataset needs a directory or .zip of class subfolders."
+
+
+# Classroom presets per kind of images. "Quick" finishes well under a minute on 2 CPU cores;
+# "Full" trains the kind's strong recipe. `preset_settings` adapts both to the data's size.
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    "Quick": {
+        "digits": {"arch": "mnist_98", "epochs": 2, "max_samples": 3000},
+        "grayscale": {"arch": "mnist_98", "epochs": 2, "max_samples": 3000},
+        "photos": {"arch": "cats_dogs_tutorial", "epochs": 2, "max_samples": 400, "image_size": 64},
+    },
+    "Full": {
+        "digits": {"arch": "modern_cnn", "epochs": 5, "lr_schedule": "cosine"},
+        "grayscale": {"arch": "modern_cnn", "epochs": 8, "lr_schedule": "cosine"},
+        "photos": {
+            "arch": "modern_cnn",
+            "epochs": 15,
+            "image_size": 128,
+            "batch_size": 32,  # keeps a 128 px training under 1.2 GB (bench/README.md, memory)
+            "augment": True,
+            "label_smoothing": 0.1,
+            "lr_schedule": "cosine",
+        },
+    },
+}
+MIN_QUICK_STEPS = 60  # a quick run takes at least this many optimizer steps (or it learns nothing)
+MAX_QUICK_EPOCHS = 30  # ...but never more epochs than this to get them
+
+
+def preset_settings(name: str, kind: str, train_size: int | None = None) -> dict[str, Any]:
+    """A preset's settings for a kind of images, adapted to the training split's size.
+
+    Never asks for more samples than exist; on a small set the batch shrinks and the epochs
+    grow until a quick run takes at least MIN_QUICK_STEPS optimizer steps, so the curves
+    show learning (a 96-image set at batch 64 took 2 steps an epoch and learned nothing).
+
+    Args:
+        name: a key of PRESETS ("Quick", "Full").
+        kind: "digits", "grayscale" or "photos".
+        train_size: images in the training split, when known.
+
+    Returns:
+        TrainConfig keyword arguments (plus "arch").
+
+    Raises:
+        TrainingError: an unknown preset or kind.
+    """
+    if name not in PRESETS or kind not in PRESETS[name]:
+        raise TrainingError(f"Unknown preset {name!r}: choose one of {', '.join(PRESETS)}.")
+    settings = {"batch_size": TrainConfig.batch_size, **PRESETS[name][kind]}
+    if train_size is None:
+        return settings
+    samples = settings.get("max_samples")
+    if samples is not None and samples >= train_size:
+        settings["max_samples"] = None  # all of a small set
+        samples = None
+    n = samples or train_size
+    # images that train after the validation share is held out
+    n_train = max(1, round(n * (1 - TrainConfig.validation_fraction)))
+    if name == "Quick":
+        while settings["batch_size"] > 16 and n_train / settings["batch_size"] < 8:
+            settings["batch_size"] //= 2
+        per_epoch = math.ceil(n_train / settings["batch_size"])
+        needed = math.ceil(MIN_QUICK_STEPS / per_epoch)
+        settings["epochs"] = min(MAX_QUICK_EPOCHS, max(settings["epochs"], needed))
+    return settings
+
+
+def memory_budget() -> int:
+    """Bytes one training step may need ($CNN_TRAIN_MEMORY_BUDGET, read on every call)."""
+    return int(os.environ.get(MEMORY_BUDGET_ENV, DEFAULT_MEMORY_BUDGET))
+
+
+def input_shape_for(config: TrainConfig, info: datasets.DatasetInfo) -> tuple[int, int, int]:
+    """Model input (h, w, c) for this config: digit sets stay 28x28, photos use image_size."""
+    if info.kind == "photos" and config.image_size:
+        return (config.image_size, config.image_size, info.channels)
+    return (info.image_size[0], info.image_size[1], info.channels)
+
+
+def preprocessing_for(info: datasets.DatasetInfo, input_shape: tuple[int, int, int]) -> dict:
+    """The preprocessing record run.json keeps and `cnn.preprocess.prepare_*` re-applies."""
+    return {
+        "method": info.method,
+        "image_size": [input_shape[0], input_shape[1]],
+        "channels": input_shape[2],
+        "scale": "pixel / 255",
+        "crop": "centre square" if info.kind == "photos" else "none",
+    }
+
+
+def resolve_spec(config: TrainConfig, input_shape, num_classes) -> architectures.ArchSpec:
+    """The ArchSpec a config trains: its custom spec, else the registry architecture's."""
+    if config.spec is not None:
+        return architectures.ArchSpec.from_dict(config.spec)
+    return architectures.REGISTRY[config.arch].spec(input_shape, num_classes)
+
+
+def estimate_memory(spec: architectures.ArchSpec, input_shape, num_classes, batch_size) -> int:
+    """Rough bytes one training step needs: weights, optimizer state, activations for backprop."""
+    layers = spec.shapes(input_shape, num_classes)
+    kept = ("input", "conv", "batch_norm", "activation", "pool")
+    per_sample = sum(math.prod(layer.shape) for layer in layers if layer.kind in kept)
+    params = sum(layer.params for layer in layers)
+    # float32; activations are kept for the backward pass and their gradients need as much again
+    return 4 * (2 * per_sample * batch_size + 4 * params)

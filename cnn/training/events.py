@@ -1,0 +1,67 @@
+"""What a training reports while it runs (`TrainingEvent`) and what it produced (`TrainResult`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cnn.training.config import TrainConfig
+
+
+@dataclass
+class TrainingEvent:
+    """One thing that happened during training, in plain numbers (the page draws these)."""
+
+    kind: str  # "status", "batch", "epoch", "finished", "stopped" or "failed"
+    message: str = ""
+    epoch: int = 0  # 1-based epoch the event belongs to
+    epochs: int = 0
+    step: int = 0  # 1-based batch within the epoch
+    steps: int = 0  # batches per epoch
+    loss: float | None = None
+    accuracy: float | None = None
+    val_loss: float | None = None
+    val_accuracy: float | None = None
+    samples_per_s: float | None = None
+    elapsed: float = 0.0  # seconds since fit started
+    eta: float | None = None  # seconds left, estimated from the speed so far
+
+    @property
+    def progress(self) -> float:
+        """Fraction of all batches done, 0..1."""
+        if not self.epochs or not self.steps:
+            return 0.0
+        return min(1.0, ((self.epoch - 1) * self.steps + self.step) / (self.epochs * self.steps))
+
+
+Events = Callable[[TrainingEvent], None]
+
+
+def emit(events: Events | None, event: TrainingEvent) -> None:
+    """Send an event when someone listens."""
+    if events is not None:
+        events(event)
+
+
+@dataclass
+class TrainResult:
+    """What a training produced. `run_dir` is None when nothing could be saved."""
+
+    state: str  # "finished", "stopped" or "failed"
+    config: TrainConfig
+    run_dir: Path | None = None
+    history: dict[str, list[float]] = field(default_factory=dict)
+    test_accuracy: float | None = None
+    epochs_run: int = 0
+    seconds: float = 0.0
+    message: str = ""  # why it stopped or failed, in a sentence
+    save_error: str | None = None  # the run trained but could not be written to disk
+    warning: str | None = None  # it finished, but the loss diverged (the message says so too)
+    model: Any = None  # the trained Keras model (kept for download when saving failed)
+    record: Any = None  # the cnn.record.RunRecord written to run.json
+
+
+class StopTraining(Exception):
+    """Raised inside `train` when the stop flag is set before fit starts."""

@@ -1,0 +1,194 @@
+"""Trainings in the background: `TrainingJob` runs `train()` in a worker thread, observed through
+a queue of events; `TrainingSlots` caps how many run at once on one server.
+
+A job's `runner` is the seam where another backend can run the training (a Ray cluster, say):
+it is called with the same arguments as `train` and must return a `TrainResult`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from cnn.training.config import TrainConfig
+from cnn.training.events import TrainingEvent, TrainResult
+from cnn.training.loop import train
+
+MAX_TRAININGS_ENV = "CNN_MAX_TRAININGS"  # trainings at once per server (default 1)
+ABANDON_AFTER_ENV = "CNN_ABANDON_AFTER_S"
+ABANDON_AFTER_S = 120.0  # a job nobody polls for this long stops
+
+Runner = Callable[..., TrainResult]  # train(config, events, stop, out_dir, touch)
+
+
+class TrainingSlots:
+    """Caps how many trainings run at once in this process; the rest wait in FIFO order.
+
+    Args:
+        limit: trainings allowed at the same time; None reads CNN_MAX_TRAININGS (default 1)
+            each time a job asks, so a changed setting applies to the next job.
+    """
+
+    def __init__(self, limit: int | None = None):
+        self._limit = limit
+        self._cond = threading.Condition()
+        self._waiting: list[object] = []
+        self._running = 0
+
+    @property
+    def limit(self) -> int:
+        """Trainings allowed at once."""
+        return self._limit or int(os.environ.get(MAX_TRAININGS_ENV, "1"))
+
+    def __repr__(self) -> str:
+        waiting = len(self._waiting)
+        return f"TrainingSlots(limit={self.limit}, running={self._running}, waiting={waiting})"
+
+    def position(self, ticket: object) -> int | None:
+        """1-based place in the queue, or None when not waiting."""
+        with self._cond:
+            return self._waiting.index(ticket) + 1 if ticket in self._waiting else None
+
+    def enqueue(self, ticket: object) -> None:
+        """Take a place in the queue now (`acquire` then waits from that place)."""
+        with self._cond:
+            if ticket not in self._waiting:
+                self._waiting.append(ticket)
+
+    def acquire(self, ticket: object, cancelled: threading.Event) -> bool:
+        """Wait for a free slot; False when `cancelled` was set while waiting."""
+        self.enqueue(ticket)
+        with self._cond:
+            try:
+                while not (self._running < self.limit and self._waiting[0] is ticket):
+                    if cancelled.is_set():
+                        return False
+                    self._cond.wait(timeout=0.2)
+                self._running += 1
+                return True
+            finally:
+                self._waiting.remove(ticket)
+                self._cond.notify_all()
+
+    def release(self) -> None:
+        """Give a slot back."""
+        with self._cond:
+            self._running -= 1
+            self._cond.notify_all()
+
+
+SLOTS = TrainingSlots()  # the server-wide limit the Train page uses
+
+
+class TrainingJob:
+    """`train()` in a background thread, observed through a queue of events.
+
+    The worker thread never touches Streamlit. A page keeps the job in session state and
+    calls `drain()` from a fragment; each call also proves someone is still watching, and a
+    job nobody polls for `abandon_after` seconds stops itself and still saves its run.
+
+    Args:
+        config: what to train.
+        out_dir: where the run folder goes (None: in memory only).
+        slots: the concurrency limit shared by all jobs of the server.
+        abandon_after: seconds without `drain()` before the job stops itself; None reads
+            CNN_ABANDON_AFTER_S now (default ABANDON_AFTER_S), `math.inf` never stops.
+        runner: what trains (default `cnn.training.train`, in this process).
+
+    Example:
+        >>> job = TrainingJob(TrainConfig(epochs=1, max_samples=500), "runs").start()
+        >>> job.join(); job.state, job.result.test_accuracy
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        out_dir: str | Path | None = None,
+        slots: TrainingSlots | None = None,
+        abandon_after: float | None = None,
+        runner: Runner | None = None,
+    ):
+        self.config = config
+        self.out_dir = out_dir
+        self.slots = slots or SLOTS
+        if abandon_after is None:
+            abandon_after = float(os.environ.get(ABANDON_AFTER_ENV, ABANDON_AFTER_S))
+        self.abandon_after = abandon_after if abandon_after > 0 else math.inf
+        self.runner = runner or train
+        self.events: queue.Queue[TrainingEvent] = queue.Queue()
+        self.state = "created"  # created -> queued -> running -> finished/stopped/failed
+        self.error: str | None = None
+        self.result: TrainResult | None = None
+        self._stop = threading.Event()
+        self._last_seen = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="cnn-training", daemon=True)
+
+    def __repr__(self) -> str:
+        return f"TrainingJob({self.config.dataset}/{self.config.arch}, state={self.state})"
+
+    def start(self) -> TrainingJob:
+        """Start the worker thread; returns self."""
+        import keras  # noqa: F401 - first import in the caller's thread, never racing a page draw
+
+        self.state = "queued"
+        self.slots.enqueue(self)  # in line before start() returns, so the page can show where
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the job to stop after the current batch (or to leave the queue)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        """True once `stop` was called."""
+        return self._stop.is_set()
+
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for the worker thread to end."""
+        self._thread.join(timeout)
+
+    @property
+    def done(self) -> bool:
+        """True once the job reached finished, stopped or failed."""
+        return self.state in ("finished", "stopped", "failed")
+
+    @property
+    def queue_position(self) -> int | None:
+        """1-based position while waiting for a free training slot."""
+        return self.slots.position(self) if self.state == "queued" else None
+
+    def drain(self) -> list[TrainingEvent]:
+        """All events since the last call (and a sign that the page is still watching)."""
+        self._last_seen = time.monotonic()
+        out = []
+        while True:
+            try:
+                out.append(self.events.get_nowait())
+            except queue.Empty:
+                return out
+
+    def _abandoned(self) -> bool:
+        return time.monotonic() - self._last_seen > self.abandon_after
+
+    def _run(self) -> None:
+        if not self.slots.acquire(self, self._stop):
+            self.state = "stopped"
+            self.error = "Stopped while waiting for a free training slot."
+            self.events.put(TrainingEvent("stopped", message=self.error))
+            return
+        try:
+            self.state = "running"
+            self.result = self.runner(
+                self.config, self.events.put, self._stop, self.out_dir, touch=self._abandoned
+            )
+            self.state = self.result.state
+            if self.result.state == "failed":
+                self.error = self.result.message
+        finally:
+            self.slots.release()

@@ -1,0 +1,422 @@
+"""`train()`: load the data, build and fit the model, evaluate it, save the run.
+
+Each step is a small function; `train` runs them in order and turns every error a user can
+cause into a "failed" result with a sentence (never an exception out of a worker thread).
+
+Example:
+    >>> config = TrainConfig(dataset="mnist", arch="modern_cnn", epochs=1, max_samples=2000)
+    >>> result = train(config, events=print)
+    >>> result.test_accuracy
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cnn import architectures, datasets, geometry
+from cnn.errors import CnnError, TrainingError
+from cnn.training.config import (
+    WARMUP_FRACTION,
+    TrainConfig,
+    estimate_memory,
+    input_shape_for,
+    memory_budget,
+    preprocessing_for,
+    resolve_spec,
+)
+from cnn.training.events import Events, StopTraining, TrainingEvent, TrainResult, emit
+
+MAX_ERRORS_KEPT = 48  # misclassified test images stored with a run (errors.npz)
+THUMBNAIL_SIDE = 64  # their largest side in pixels
+DIVERGED_LOSS_FACTOR = 3  # a final loss this many times a guesser's (ln classes): diverged
+
+
+@dataclass
+class Prepared:
+    """Everything decided before the model is built: data, splits, shapes, spec."""
+
+    config: TrainConfig
+    data: datasets.Dataset
+    train: datasets.Split
+    validation: datasets.Split
+    input_shape: tuple[int, int, int]
+    spec: architectures.ArchSpec
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.data.class_names)
+
+    def pipeline(self, split: datasets.Split, shuffle: bool, augment: bool = False):
+        """Batches of `split` at the model's size; one-hot labels when label smoothing is on."""
+        config = self.config
+        batches = datasets.make_pipeline(
+            split,
+            self.input_shape[:2],
+            self.input_shape[2],
+            config.batch_size,
+            shuffle=shuffle,
+            seed=config.seed,
+            counted=True,
+            augment=self.data.info.kind if augment else None,
+        )
+        if config.label_smoothing:
+            import tensorflow as tf
+
+            batches = batches.map(lambda x, y: (x, tf.one_hot(y, self.num_classes)))
+        return batches
+
+
+def train(
+    config: TrainConfig,
+    events: Events | None = None,
+    stop: threading.Event | None = None,
+    out_dir: str | Path | None = None,
+    touch: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Train a model as `config` says, evaluate it on the test split and save the run.
+
+    Args:
+        config: what to train.
+        events: called with every TrainingEvent (batch, epoch, status, end).
+        stop: when set, training stops after the current batch and the run is still saved.
+        out_dir: folder that receives the run folder; None keeps the run in memory only.
+        touch: called after every batch; returning True stops training (an abandoned job).
+
+    Returns:
+        A TrainResult. Errors a user can cause come back as state "failed" with a message;
+        they are not raised.
+    """
+    started = time.perf_counter()
+    try:
+        prepared = prepare(config, events, stop)
+        return _fit_and_save(prepared, events, stop, out_dir, touch, started)
+    except CnnError as err:
+        return _failed(config, events, str(err), started)
+    except StopTraining:
+        message = "Stopped before training started."
+        emit(events, TrainingEvent("stopped", message=message))
+        return TrainResult("stopped", config, message=message)
+    except MemoryError:
+        return _failed(
+            config, events, "Out of memory: use smaller images, batches or model.", started
+        )
+    except Exception as err:  # noqa: BLE001 - the worker must report, never die silently
+        import tensorflow as tf
+
+        if isinstance(err, tf.errors.ResourceExhaustedError):
+            message = "Out of memory: use smaller images, a smaller batch or a smaller model."
+        else:
+            message = f"Training failed: {type(err).__name__}: {err}"
+        return _failed(config, events, message, started)
+
+
+def _failed(config, events, message, started) -> TrainResult:
+    emit(events, TrainingEvent("failed", message=message))
+    return TrainResult("failed", config, message=message, seconds=time.perf_counter() - started)
+
+
+def _check_stop(stop: threading.Event | None) -> None:
+    if stop is not None and stop.is_set():
+        raise StopTraining
+
+
+def prepare(config: TrainConfig, events: Events | None = None, stop=None) -> Prepared:
+    """Check the config, load the data, cut the splits and check the model fits in memory.
+
+    Raises:
+        CnnError: a sentence naming what cannot work.
+    """
+    config.validate()
+    info = datasets.REGISTRY[config.dataset]
+    emit(events, TrainingEvent("status", message=f"Loading {info.title}..."))
+    data = datasets.load(
+        config.dataset,
+        config.data,
+        progress=lambda _, message: emit(events, TrainingEvent("status", message=message)),
+    )
+    input_shape = input_shape_for(config, data.info)
+    spec = resolve_spec(config, input_shape, len(data.class_names))
+    needed = estimate_memory(spec, input_shape, len(data.class_names), config.batch_size)
+    if needed > memory_budget():
+        raise TrainingError(
+            f"This would need about {needed / 1024**3:.1f} GB of memory per step "
+            f"(limit {memory_budget() / 1024**3:.1f} GB): use smaller images, "
+            "a smaller batch or fewer filters."
+        )
+    train_split = data.train
+    if config.max_samples is not None:
+        if config.max_samples > len(train_split):
+            raise TrainingError(
+                f"Asked for {config.max_samples} training samples but {data.info.title} has "
+                f"{len(train_split)}: lower Max samples."
+            )
+        train_split = datasets.stratified_subset(train_split, config.max_samples, config.seed)
+    validation = train_split.take([])  # validation_fraction 0: no validation
+    if config.validation_fraction:
+        train_split, validation = datasets.split_validation(
+            train_split, config.validation_fraction, config.seed
+        )
+    if len(train_split) == 0:
+        raise TrainingError("No training images are left after holding out validation images.")
+    _check_stop(stop)
+    return Prepared(config, data, train_split, validation, input_shape, spec)
+
+
+def _strategy(name: str):
+    import tensorflow as tf
+
+    gpus = tf.config.list_logical_devices("GPU")
+    if name == "mirrored" or (name == "auto" and len(gpus) > 1):
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _optimizer(config: TrainConfig, total_steps: int):
+    import keras
+
+    lr: Any = config.learning_rate
+    if config.lr_schedule == "cosine":
+        warmup = int(WARMUP_FRACTION * total_steps)
+        lr = keras.optimizers.schedules.CosineDecay(
+            0.0,
+            max(1, total_steps - warmup),
+            warmup_target=config.learning_rate,
+            warmup_steps=warmup,
+        )
+    factory = {
+        "adam": keras.optimizers.Adam,
+        "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),
+        "rmsprop": keras.optimizers.RMSprop,
+        "adadelta": keras.optimizers.Adadelta,
+    }[config.optimizer]
+    return factory(learning_rate=lr)
+
+
+def compiled_model(prepared: Prepared, steps: int):
+    """The spec's Keras model, compiled with the config's optimizer, schedule and loss."""
+    import keras
+
+    config = prepared.config
+    with _strategy(config.strategy).scope():
+        model = architectures.build(prepared.spec, prepared.input_shape, prepared.num_classes)
+        if config.label_smoothing:
+            loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
+        else:
+            loss = keras.losses.SparseCategoricalCrossentropy()
+        model.compile(
+            optimizer=_optimizer(config, steps * config.epochs), loss=loss, metrics=["accuracy"]
+        )
+    return model
+
+
+def _fit_and_save(prepared, events, stop, out_dir, touch, started) -> TrainResult:
+    """Fit, decide how it ended, evaluate, save; the end event goes out last."""
+    import keras
+
+    from cnn.training.callbacks import LastGoodWeights, ProgressReporter
+
+    config = prepared.config
+    keras.utils.set_random_seed(config.seed)
+    train_batches = prepared.pipeline(prepared.train, shuffle=True, augment=config.augment)
+    val_batches = (
+        prepared.pipeline(prepared.validation, False) if len(prepared.validation) else None
+    )
+    steps = math.ceil(len(prepared.train) / config.batch_size)
+    model = compiled_model(prepared, steps)
+    emit(
+        events,
+        TrainingEvent(
+            "status",
+            epochs=config.epochs,
+            steps=steps,
+            message=f"Training on {len(prepared.train)} images ({prepared.data.source}).",
+        ),
+    )
+    guard = LastGoodWeights()
+    reporter = ProgressReporter(events, config.epochs, steps, config.batch_size, stop, touch)
+    fit_start = time.perf_counter()
+    history = model.fit(
+        train_batches,
+        validation_data=val_batches,
+        epochs=config.epochs,
+        callbacks=[guard, reporter],
+        shuffle=False,
+        verbose=0,
+    )
+    fit_seconds = time.perf_counter() - fit_start
+    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    outcome = _outcome(prepared, model, guard, hist, stop, touch)
+    if outcome.state == "failed":
+        emit(events, TrainingEvent("failed", message=outcome.message))
+        return TrainResult(
+            "failed",
+            config,
+            history=hist,
+            message=outcome.message,
+            seconds=time.perf_counter() - started,
+        )
+    emit(events, TrainingEvent("status", message="Evaluating on the test split..."))
+    record, errors, accuracy = _evaluate(prepared, model, outcome, fit_seconds, started)
+    run_dir, save_error = None, None
+    if out_dir is not None:
+        from cnn import artifacts
+
+        try:
+            run_dir = artifacts.save_run(model, record, out_dir, errors=errors)
+        except artifacts.ArtifactError as err:
+            save_error = str(err)
+    end = "stopped" if outcome.state == "stopped" else "finished"
+    emit(
+        events,
+        TrainingEvent(end, message=outcome.message, epoch=outcome.epochs_run, epochs=config.epochs),
+    )
+    return TrainResult(
+        outcome.state,
+        config,
+        run_dir=run_dir,
+        history=outcome.history,
+        test_accuracy=accuracy,
+        epochs_run=outcome.epochs_run,
+        seconds=time.perf_counter() - started,
+        message=outcome.message,
+        save_error=save_error,
+        warning=outcome.warning,
+        model=model,
+        record=record,
+    )
+
+
+@dataclass
+class Outcome:
+    """How a fit ended."""
+
+    state: str  # "finished", "stopped" or "failed"
+    message: str
+    history: dict[str, list[float]]
+    epochs_run: int
+    warning: str | None = None
+
+
+def _outcome(prepared, model, guard, hist, stop, touch) -> Outcome:
+    """NaN (weights restored or nothing to keep), asked to stop, abandoned, or all epochs done."""
+    config = prepared.config
+    epochs_run = len(hist.get("loss", []))
+    state, message = "finished", f"Finished {epochs_run} epochs."
+    if guard.nan_at is not None:
+        epoch, batch = guard.nan_at
+        where = (
+            f"The loss became NaN/infinite at epoch {epoch}, batch {batch}: "
+            "the learning rate is probably too high."
+        )
+        if not guard.good_epochs:
+            return Outcome(
+                "failed", f"{where} No epoch finished cleanly, so nothing was saved.", hist, 0
+            )
+        hist = {k: v[: guard.good_epochs] for k, v in hist.items()}
+        epochs_run = guard.good_epochs
+        state, message = (
+            "stopped",
+            f"{where} Kept the weights from the last good epoch ({epochs_run}).",
+        )
+    elif (model.stop_training and epochs_run < config.epochs) or (
+        stop is not None and stop.is_set()
+    ):
+        state = "stopped"
+        reason = "the browser tab went away" if touch is not None and touch() else "asked to stop"
+        message = f"Stopped ({reason}) during epoch {max(epochs_run, 1)}."
+    warning = _divergence_warning(hist.get("loss", []), prepared.num_classes)
+    if warning:
+        message = f"{message} {warning}"
+    return Outcome(state, message, hist, epochs_run, warning)
+
+
+def _evaluate(prepared: Prepared, model, outcome: Outcome, fit_seconds: float, started: float):
+    """Test-split evaluation, the run record and the kept misclassified thumbnails."""
+    from cnn import evaluate as evaluation
+    from cnn.record import DatasetRecord, Preprocessing, RunRecord, TestRecord, Timings
+
+    config, data = prepared.config, prepared.data
+    # inference at the training batch size: 256 photos at once could need more than fit did
+    test_batches = datasets.make_pipeline(
+        data.test, prepared.input_shape[:2], prepared.input_shape[2], config.batch_size
+    )
+    result = evaluation.evaluate(model, test_batches, data.class_names)
+    shown = _spread_over_classes(result.misclassified, result.labels, MAX_ERRORS_KEPT)
+    images_per_s = None
+    if fit_seconds > 0:
+        images_per_s = round(len(prepared.train) * max(outcome.epochs_run, 1) / fit_seconds, 1)
+    record = RunRecord(
+        class_names=list(data.class_names),
+        preprocessing=Preprocessing(**preprocessing_for(data.info, prepared.input_shape)),
+        dataset=DatasetRecord(
+            config.dataset,
+            data.info.title,
+            data.source,
+            len(prepared.train),
+            len(prepared.validation),
+            len(data.test),
+        ),
+        config=config,
+        spec=prepared.spec,
+        input_shape=list(prepared.input_shape),
+        params=int(model.count_params()),
+        history=outcome.history,
+        test=TestRecord(**result.to_dict(), misclassified_shown=shown.tolist()),
+        state=outcome.state,
+        message=outcome.message,
+        epochs_run=outcome.epochs_run,
+        timings=Timings(
+            round(time.perf_counter() - started, 2), round(fit_seconds, 2), images_per_s
+        ),
+    )
+    errors = {
+        "images": _thumbnails(data.test.take(shown), prepared.input_shape),
+        "true": result.labels[shown],
+        "predicted": result.predictions[shown],
+        "index": shown,
+    }
+    return record, errors, result.accuracy
+
+
+def _divergence_warning(losses: list[float], num_classes: int) -> str | None:
+    """A sentence when the last epoch's loss is far above a model that only guesses.
+
+    A learning rate that is too high does not always reach NaN: the loss can also settle at
+    huge finite values while the model predicts one class for everything.
+    """
+    guess = math.log(num_classes)
+    if not losses or losses[-1] <= DIVERGED_LOSS_FACTOR * guess:
+        return None
+    return (
+        f"The training loss ended at {losses[-1]:.3g}, far above the {guess:.2f} of a model "
+        "that only guesses: the learning rate is probably too high."
+    )
+
+
+def _spread_over_classes(indices: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """Up to n of `indices`, taken in turn from each true class (test sets are often sorted)."""
+    by_class = [indices[labels[indices] == c] for c in np.unique(labels[indices])]
+    picked = [group[i] for i in range(n) for group in by_class if i < len(group)]
+    return np.sort(np.asarray(picked[:n], dtype=np.int64))
+
+
+def _thumbnails(split: datasets.Split, input_shape: tuple[int, int, int]) -> np.ndarray:
+    """The images as the model saw them (uint8), at most THUMBNAIL_SIDE pixels a side."""
+    h, w, channels = input_shape
+    scale = min(1.0, THUMBNAIL_SIDE / max(h, w))
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    if len(split) == 0:
+        return np.zeros((0, *size, channels), np.uint8)
+    batches = datasets.make_pipeline(split, (h, w), channels, 64)
+    images = np.concatenate([np.asarray(x) for x, _ in batches])
+    return np.stack(
+        [geometry.fit(image, size, channels) for image in (images * 255).round().astype(np.uint8)]
+    )
