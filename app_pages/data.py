@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from cnn import datasets, preprocess
-from ui import figures, loaders, widgets
+from ui import figures, loaders, state, widgets
 
 AUGMENTED_COPIES = 6  # random augmentations of one image shown side by side
 THUMB_PX = 56  # side of one sample in the class grid
@@ -43,9 +43,10 @@ counts = {
 st.plotly_chart(figures.class_counts(counts, data.class_names))
 
 st.subheader("Samples")
-per_class = st.slider("Samples per class", 4, 16, 8)
-seed = st.session_state.get("data-seed", 0)
-samples = loaders.class_samples(picked.key, per_class, seed, data_path)
+count_col, again_col = st.columns([3, 1], vertical_alignment="bottom")
+per_class = count_col.slider("Samples per class", 4, 16, 8)
+again_col.button("Other samples", on_click=state.new_data_samples, icon=":material/casino:")
+samples = loaders.class_samples(picked.key, per_class, state.data_seed(), data_path)
 for name, images in samples.items():
     label, grid = st.columns([1, 8], vertical_alignment="center")
     label.markdown(f"**{name}**")

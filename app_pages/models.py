@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from cnn import architectures, artifacts
-from ui import figures, loaders, state, widgets
+from ui import figures, state, widgets
 
 st.title("Models")
 runs = widgets.runs_or_stop_ui()
@@ -75,14 +75,12 @@ if test.confusion:
             )
 
 with st.expander("Model summary"):
-    try:
-        st.dataframe(
-            architectures.summary(loaders.load_run(info.path).run.model),
-            hide_index=True,
-            width="stretch",
-        )
-    except artifacts.ArtifactError as err:
-        st.error(str(err))
+    record = info.record
+    if record.spec is None:
+        st.info("This run's record holds no architecture description.")
+    else:
+        layers = record.spec.shapes(tuple(record.input_shape), len(record.class_names))
+        st.dataframe(architectures.summary_rows(layers), hide_index=True, width="stretch")
 
 model_col, record_col, delete_col = st.columns(3)
 model_col.download_button(

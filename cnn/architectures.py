@@ -545,20 +545,3 @@ def summary_rows(layers: list[LayerShape]) -> list[dict[str, Any]]:
         }
         for layer in layers[1:]
     ]
-
-
-def summary(model) -> list[dict[str, Any]]:
-    """One row per layer of a built Keras model: name, type, output shape, parameters."""
-    rows = []
-    for layer in model.layers:
-        shape = getattr(layer, "output", None)
-        shape = tuple(shape.shape[1:]) if shape is not None else ()
-        rows.append(
-            {
-                "layer": layer.name,
-                "type": type(layer).__name__,
-                "output shape": " x ".join(str(d) for d in shape),
-                "params": int(layer.count_params()),
-            }
-        )
-    return rows

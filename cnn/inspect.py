@@ -198,6 +198,8 @@ class Inspector:
         model: a Keras functional or Sequential model taking float32 (h, w, c) images and
             ending in a softmax Dense layer named "predictions". A Sequential model without
             a defined input is built on the first `run` from that image's shape.
+        jit_compile: compile with XLA (the app: survives Streamlit's clear_session); one-off
+            callers such as the CLI skip it, since compiling costs more than it saves there.
 
     Attributes:
         input_shape: (h, w, c) the model takes, or None until a lazily built model has run.
@@ -212,8 +214,9 @@ class Inspector:
         (7, (28, 28))
     """
 
-    def __init__(self, model: keras.Model) -> None:
+    def __init__(self, model: keras.Model, jit_compile: bool = JIT_COMPILE) -> None:
         self.model = model
+        self.jit_compile = jit_compile
         self._lock = threading.Lock()
         self._inspected, self._taps = _inspected_layers(model)
         convs = [name for name, kind in self._inspected if kind == "conv"]
@@ -246,14 +249,14 @@ class Inspector:
             cam_index = [name for name, _ in self._inspected].index(self.gradcam_layer)
         signature = [tf.TensorSpec((1, *self.input_shape), tf.float32)]
 
-        @tf.function(input_signature=signature, reduce_retracing=True, jit_compile=JIT_COMPILE)
+        @tf.function(input_signature=signature, reduce_retracing=True, jit_compile=self.jit_compile)
         def forward(image):
             return multi(image, training=False)
 
         @tf.function(
             input_signature=[*signature, tf.TensorSpec((), tf.int32)],
             reduce_retracing=True,
-            jit_compile=JIT_COMPILE,
+            jit_compile=self.jit_compile,
         )
         def forward_gradcam(image, class_index):
             with tf.GradientTape() as tape:

@@ -101,17 +101,21 @@ def test_errors_are_one_sentence_without_traceback(tmp_path):
     assert proc.stderr.strip().splitlines()[-1].startswith("error: ")
 
 
-def test_folder_zip_training(capsys, tmp_path):
+def noise_zip(archive: Path, side: int, prefix: str, seed: int) -> Path:
+    """A .zip of 12 dark and 12 light noisy PNGs in class folders under `prefix`."""
     import zipfile
 
-    rng = np.random.default_rng(0)
-    archive = tmp_path / "shapes.zip"
+    rng = np.random.default_rng(seed)
     with zipfile.ZipFile(archive, "w") as zf:
         for name, value in (("dark", 40), ("light", 210)):
             for i in range(12):
-                image = np.clip(rng.normal(value, 20, (24, 24, 3)), 0, 255).astype(np.uint8)
-                ok, png = cv2.imencode(".png", image)
-                zf.writestr(f"shapes/{name}/{i}.png", png.tobytes())
+                image = np.clip(rng.normal(value, 20, (side, side, 3)), 0, 255).astype(np.uint8)
+                zf.writestr(f"{prefix}{name}/{i}.png", cv2.imencode(".png", image)[1].tobytes())
+    return archive
+
+
+def test_folder_zip_training(capsys, tmp_path):
+    archive = noise_zip(tmp_path / "shapes.zip", 24, "shapes/", seed=0)
     code, [doc] = run_json(
         capsys,
         "train",
@@ -129,3 +133,40 @@ def test_folder_zip_training(capsys, tmp_path):
         str(tmp_path / "runs"),
     )
     assert code == 0 and doc["test_accuracy"] >= 0.5
+
+
+def test_quick_preset_adapts_to_a_small_folder(capsys, tmp_path):
+    """24 images: all of them (not 400), a smaller batch and enough epochs for 60 steps."""
+    archive = noise_zip(tmp_path / "tiny.zip", 20, "", seed=1)
+    argv = ["--dataset", "folder", "--data", str(archive), "--preset", "Quick"]
+    code, [doc] = run_json(capsys, "train", *argv, "--image-size", "16", "--out", str(tmp_path))
+    assert code == 0, doc
+    config = json.loads((Path(doc["run_dir"]) / "run.json").read_text())["config"]
+    # 20 training images (4 test): 18 train after validation, batch 16 -> 2 steps an epoch
+    assert (config["max_samples"], config["batch_size"], config["arch"]) == (
+        None,
+        16,
+        "cats_dogs_tutorial",
+    )
+    assert config["epochs"] == 30 and config["image_size"] == 16  # the option beats the preset
+
+
+def test_options_with_fixed_choices_refuse_others(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--optimizer", "lion"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'lion'" in capsys.readouterr().err
+
+
+def test_no_tensorflow_start_up_lines_reach_the_terminal(tiny_run, tmp_path):
+    image = tmp_path / "seven.png"
+    cv2.imwrite(str(image), np.zeros((28, 28), np.uint8) + 255)
+    proc = subprocess.run(
+        [sys.executable, "-m", "cnn", "predict", "--model", str(tiny_run), str(image)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
+    assert proc.stderr == "" or proc.stderr.startswith(str(image))  # at most its own sentence
+    assert "absl" not in proc.stderr and "oneDNN" not in proc.stderr

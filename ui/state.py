@@ -21,6 +21,7 @@ TRAINING_EVENTS = "training_events"  # TrainingEvents drained from that job so f
 SESSION_RUNS = "session_runs"  # str paths of runs trained in this session (deletable)
 CANVAS_GENERATION = "canvas_generation"  # part of the canvas widget key; bumping it clears
 SAMPLE_SEED = "sample_seed"  # picks the random test image on Predict
+DATA_SEED = "data_seed"  # picks the sample grid on Data
 CANVAS_KEY = "canvas"  # widget key of the first canvas (tests inject drawings under it)
 SESSION_ID = "session_id"  # random id naming this session's private upload folder
 UPLOADS_ROOT = Path(tempfile.gettempdir()) / "cnn_lab_sessions"  # one subfolder per session
@@ -87,6 +88,16 @@ def clear_canvas() -> None:
 def new_sample() -> None:
     """Pick another random test image on Predict (used as a button callback)."""
     st.session_state[SAMPLE_SEED] = st.session_state.get(SAMPLE_SEED, 0) + 1
+
+
+def data_seed() -> int:
+    """The seed of the Data page's sample grid."""
+    return st.session_state.get(DATA_SEED, 0)
+
+
+def new_data_samples() -> None:
+    """Pick other samples on Data (used as a button callback)."""
+    st.session_state[DATA_SEED] = data_seed() + 1
 
 
 def save_upload(data: bytes, suffix: str) -> Path:

@@ -164,17 +164,9 @@ def architecture_editor_ui(base: ArchSpec, key: str) -> ArchSpec:
     return edited
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
-def _summary_rows(spec_json: str, input_shape: tuple, num_classes: int) -> list[dict]:
-    spec = ArchSpec.from_dict(json.loads(spec_json))
-    return architectures.summary(architectures.build(spec, input_shape, num_classes))
-
-
 def model_summary_ui(spec: ArchSpec, input_shape: tuple, num_classes: int) -> None:
     """The layer table (name, type, output shape, parameters) of the model a spec builds."""
-    rows = _summary_rows(
-        json.dumps(spec.to_dict(), sort_keys=True), tuple(input_shape), num_classes
-    )
+    rows = architectures.summary_rows(spec.shapes(tuple(input_shape), num_classes))
     total = sum(row["params"] for row in rows)
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
     st.caption(

@@ -31,11 +31,26 @@ def print_json(doc: Any) -> None:
     print(json.dumps(doc, ensure_ascii=False))
 
 
-def quiet_tensorflow() -> None:
-    """Keep TensorFlow's, oneDNN's and absl's start-up lines off the terminal."""
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with the process's stderr closed for the moment of the import.
+
+    TensorFlow 2.21 writes absl and oneDNN lines to file descriptor 2 while it loads, before
+    any setting can silence them (TF_CPP_MIN_LOG_LEVEL no longer does). The CLI owns its
+    process, so it points descriptor 2 at /dev/null for the import and restores it; an
+    import error still raises (and prints) after the restore.
+    """
+    if "tensorflow" in sys.modules:
+        return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document")
+    common.set_defaults(needs_tensorflow=True)
     for module in (data, training, runs):
         module.register(sub, common)
     return parser
@@ -55,9 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
-    quiet_tensorflow()
     args = build_parser().parse_args(argv)
     try:
+        if args.needs_tensorflow:
+            import_tensorflow_quietly()
         return args.run(args)
     except CnnError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -40,6 +40,6 @@ def cmd_archs(args) -> int:
 def register(sub, common) -> None:
     """Add `datasets` and `archs`."""
     p = sub.add_parser("datasets", parents=[common], help="list datasets and where they come from")
-    p.set_defaults(run=cmd_datasets)
+    p.set_defaults(run=cmd_datasets, needs_tensorflow=False)
     p = sub.add_parser("archs", parents=[common], help="list architectures")
-    p.set_defaults(run=cmd_archs)
+    p.set_defaults(run=cmd_archs, needs_tensorflow=False)

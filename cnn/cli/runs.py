@@ -88,7 +88,7 @@ def cmd_predict(args) -> int:
     from cnn.inspect import Inspector
 
     run = load_run(args.model)
-    inspector = Inspector(run.model)
+    inspector = Inspector(run.model, jit_compile=False)  # one-off calls: XLA compiling costs more
     failed = False
     for file in args.files:
         doc = predict_file(run, inspector, file)

@@ -2,11 +2,6 @@
 
 Each step is a small function; `train` runs them in order and turns every error a user can
 cause into a "failed" result with a sentence (never an exception out of a worker thread).
-
-Example:
-    >>> config = TrainConfig(dataset="mnist", arch="modern_cnn", epochs=1, max_samples=2000)
-    >>> result = train(config, events=print)
-    >>> result.test_accuracy
 """
 
 from __future__ import annotations
@@ -217,8 +212,14 @@ def compiled_model(prepared: Prepared, steps: int):
     return model
 
 
-def _fit_and_save(prepared, events, stop, out_dir, touch, started) -> TrainResult:
-    """Fit, decide how it ended, evaluate, save; the end event goes out last."""
+def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, callbacks=()):
+    """Build, compile and fit the model; returns (model, history, NaN guard, fit seconds).
+
+    Args:
+        prepared: from `prepare`.
+        events, stop, touch: as in `train`.
+        callbacks: further Keras callbacks to run with the fit.
+    """
     import keras
 
     from cnn.training.callbacks import LastGoodWeights, ProgressReporter
@@ -226,43 +227,37 @@ def _fit_and_save(prepared, events, stop, out_dir, touch, started) -> TrainResul
     config = prepared.config
     keras.utils.set_random_seed(config.seed)
     train_batches = prepared.pipeline(prepared.train, shuffle=True, augment=config.augment)
-    val_batches = (
-        prepared.pipeline(prepared.validation, False) if len(prepared.validation) else None
-    )
+    val_batches = None
+    if len(prepared.validation):
+        val_batches = prepared.pipeline(prepared.validation, False)
     steps = math.ceil(len(prepared.train) / config.batch_size)
     model = compiled_model(prepared, steps)
-    emit(
-        events,
-        TrainingEvent(
-            "status",
-            epochs=config.epochs,
-            steps=steps,
-            message=f"Training on {len(prepared.train)} images ({prepared.data.source}).",
-        ),
-    )
+    message = f"Training on {len(prepared.train)} images ({prepared.data.source})."
+    emit(events, TrainingEvent("status", epochs=config.epochs, steps=steps, message=message))
     guard = LastGoodWeights()
     reporter = ProgressReporter(events, config.epochs, steps, config.batch_size, stop, touch)
-    fit_start = time.perf_counter()
+    started = time.perf_counter()
     history = model.fit(
         train_batches,
         validation_data=val_batches,
         epochs=config.epochs,
-        callbacks=[guard, reporter],
+        callbacks=[guard, reporter, *callbacks],
         shuffle=False,
         verbose=0,
     )
-    fit_seconds = time.perf_counter() - fit_start
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    return model, hist, guard, time.perf_counter() - started
+
+
+def _fit_and_save(prepared, events, stop, out_dir, touch, started) -> TrainResult:
+    """Fit, decide how it ended, evaluate, save; the end event goes out last."""
+    config = prepared.config
+    model, hist, guard, fit_seconds = fit(prepared, events, stop, touch)
     outcome = _outcome(prepared, model, guard, hist, stop, touch)
+    seconds = time.perf_counter() - started
     if outcome.state == "failed":
         emit(events, TrainingEvent("failed", message=outcome.message))
-        return TrainResult(
-            "failed",
-            config,
-            history=hist,
-            message=outcome.message,
-            seconds=time.perf_counter() - started,
-        )
+        return TrainResult("failed", config, history=hist, message=outcome.message, seconds=seconds)
     emit(events, TrainingEvent("status", message="Evaluating on the test split..."))
     record, errors, accuracy = _evaluate(prepared, model, outcome, fit_seconds, started)
     run_dir, save_error = None, None

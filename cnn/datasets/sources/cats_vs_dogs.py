@@ -7,7 +7,7 @@ from pathlib import Path
 from cnn.datasets.folders import image_folder_root, scan_classes
 from cnn.datasets.info import DatasetInfo
 from cnn.datasets.sources import Loaded, Where
-from cnn.datasets.sources.photo_sources import ArchiveDownload, PhotoFolder
+from cnn.datasets.sources.photo_sources import photo_sources
 from cnn.errors import DatasetError
 
 INFO = DatasetInfo(
@@ -45,8 +45,7 @@ def arrange(extracted: Path, staging: Path) -> Path:
 
 def sources(where: Where) -> list:
     """The data directory, then the tutorial's zip."""
-    folder = PhotoFolder(where.root / INFO.key, complete, scan)
-    return [folder, ArchiveDownload(folder, INFO.key, arrange)]
+    return photo_sources(where.root / INFO.key, INFO.key, complete, scan, arrange)
 
 
 def how_to_get(where: Where) -> str:

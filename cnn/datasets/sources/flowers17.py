@@ -8,7 +8,7 @@ from pathlib import Path
 from cnn.datasets.folders import scan_classes
 from cnn.datasets.info import DatasetInfo
 from cnn.datasets.sources import Loaded, Where
-from cnn.datasets.sources.photo_sources import ArchiveDownload, PhotoFolder
+from cnn.datasets.sources.photo_sources import photo_sources
 from cnn.datasets.splits import HOLDOUT_DETAIL, holdout_split
 from cnn.errors import DatasetError
 
@@ -75,8 +75,7 @@ def arrange(extracted: Path, staging: Path) -> Path:
 
 def sources(where: Where) -> list:
     """The data directory, then Oxford's archive."""
-    folder = PhotoFolder(where.root / INFO.key, complete, scan)
-    return [folder, ArchiveDownload(folder, INFO.key, arrange)]
+    return photo_sources(where.root / INFO.key, INFO.key, complete, scan, arrange)
 
 
 def how_to_get(where: Where) -> str:

@@ -78,6 +78,19 @@ class ArchiveDownload:
         return loaded
 
 
+def photo_sources(where_folder: Path, url_key: str, complete, scan, arrange) -> list:
+    """A photo dataset's two sources: its folder in the data directory, then its archive.
+
+    Args:
+        where_folder: the dataset's folder in the data directory.
+        url_key: key of `download.URLS`.
+        complete, scan: the folder's layout check and reader (see PhotoFolder).
+        arrange: how the extracted archive becomes that layout (see ArchiveDownload).
+    """
+    folder = PhotoFolder(where_folder, complete, scan)
+    return [folder, ArchiveDownload(folder, url_key, arrange)]
+
+
 def extract_check(path: Path) -> None:
     """Refuse a download that is no readable archive (before it is kept)."""
     import tarfile
