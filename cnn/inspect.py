@@ -75,6 +75,7 @@ class Inspection:
     gradcam_class: int | None = None
     gradcam_layer: str | None = None
     gradcam_reason: str | None = None
+    gradcam_classes: np.ndarray | None = None  # per image, for `run_batch`
 
     @property
     def predicted_class(self) -> int:
@@ -238,7 +239,11 @@ class Inspector:
         )
 
     def _build(self) -> None:
-        """Build the multi-output model and the compiled functions (once)."""
+        """Build the multi-output model and the compiled functions (once).
+
+        Every function takes a batch (n, h, w, c); XLA compiles once per batch size, and
+        `_padded` rounds sizes up to powers of two so a page compiles a handful at most.
+        """
         model = self.model
         self.input_shape = tuple(model.inputs[0].shape[1:])
         head = _softmax_dense(model)
@@ -247,61 +252,74 @@ class Inspector:
         cam_index = None
         if self.gradcam_layer is not None:
             cam_index = [name for name, _ in self._inspected].index(self.gradcam_layer)
-        signature = [tf.TensorSpec((1, *self.input_shape), tf.float32)]
+        images = tf.TensorSpec((None, *self.input_shape), tf.float32)
+        compiled = {"reduce_retracing": True, "jit_compile": self.jit_compile}
 
-        @tf.function(input_signature=signature, reduce_retracing=True, jit_compile=self.jit_compile)
+        @tf.function(input_signature=[images], **compiled)
         def forward(image):
             return multi(image, training=False)
 
-        @tf.function(
-            input_signature=[*signature, tf.TensorSpec((), tf.int32)],
-            reduce_retracing=True,
-            jit_compile=self.jit_compile,
-        )
+        @tf.function(input_signature=[images], **compiled)
+        def predict(image):
+            results = multi(image, training=False)
+            return results[-2], results[-1]
+
+        @tf.function(input_signature=[images, tf.TensorSpec((None,), tf.int32)], **compiled)
         def forward_gradcam(image, class_index):
             with tf.GradientTape() as tape:
                 tape.watch(image)
                 results = multi(image, training=False)
                 probabilities = results[-1]
                 # A negative class index means "the top class".
-                chosen = tf.where(
-                    class_index < 0, tf.argmax(probabilities[0], output_type=tf.int32), class_index
-                )
+                top = tf.argmax(probabilities, axis=-1, output_type=tf.int32)
+                chosen = tf.where(class_index < 0, top, class_index)
                 if head is None:
-                    score = probabilities[0, chosen]
+                    scores = probabilities
                 else:
-                    logits = tf.matmul(results[-2], head.kernel)
+                    scores = tf.matmul(results[-2], head.kernel)
                     if head.use_bias:
-                        logits = logits + head.bias
-                    score = logits[0, chosen]
+                        scores = scores + head.bias
+                # each image's own class score; images do not mix, so one gradient serves all
+                score = tf.reduce_sum(tf.gather(scores, chosen, axis=1, batch_dims=1))
             feature_map = results[cam_index]
             grads = tape.gradient(score, feature_map)
             # Channel weights = spatial mean of the gradients; weighted sum, ReLU, resize, scale.
             weights = tf.reduce_mean(grads, axis=(1, 2), keepdims=True)
             cam = tf.nn.relu(tf.reduce_sum(feature_map * weights, axis=-1, keepdims=True))
-            cam = tf.image.resize(cam, tf.shape(image)[1:3])[0, :, :, 0]
-            cam = tf.math.divide_no_nan(cam, tf.reduce_max(cam))
+            cam = tf.image.resize(cam, tf.shape(image)[1:3])[..., 0]
+            cam = tf.math.divide_no_nan(cam, tf.reduce_max(cam, axis=(1, 2), keepdims=True))
             return results, tf.clip_by_value(cam, 0.0, 1.0), chosen
 
         self._forward = forward
+        self._predict = predict
         self._forward_gradcam = forward_gradcam if cam_index is not None else None
 
-    def _image_batch(self, x: np.ndarray) -> np.ndarray:
-        """Check one image and return it as float32 (1, h, w, c), building the model if needed."""
+    def _checked(self, x: np.ndarray, one: bool) -> np.ndarray:
+        """float32 (n, h, w, c) of the model's shape, building a lazy model on first use."""
         x = np.asarray(x, dtype=np.float32)
         if x.ndim == 3:
             x = x[None]
-        if x.ndim != 4 or x.shape[0] != 1:
-            raise ValueError(f"Inspect one image of shape (h, w, c), got an array of {x.shape}.")
+        if x.ndim != 4 or (one and x.shape[0] != 1) or x.shape[0] == 0:
+            what = "one image of shape (h, w, c)" if one else "a batch (n, h, w, c) of images"
+            raise ValueError(f"Inspect {what}, got an array of {x.shape}.")
         if self._forward is None:
             with self._lock:
                 if self._forward is None:
-                    self.model(x, training=False)
+                    self.model(x[:1], training=False)
                     self._build()
         expected = self.input_shape
         if any(e is not None and e != got for e, got in zip(expected, x.shape[1:], strict=True)):
             raise ValueError(f"This model expects images of shape {expected}, got {x.shape[1:]}.")
         return x
+
+    def _classes(self, classes, n: int) -> np.ndarray:
+        """Class indices to explain per image (-1: the top class), checked."""
+        num_classes = int(self.model.outputs[0].shape[-1])
+        index = np.full(n, -1, np.int32) if classes is None else np.asarray(classes, np.int32)
+        index = np.broadcast_to(index, (n,)).astype(np.int32)
+        if ((index < -1) | (index >= num_classes)).any():
+            raise ValueError(f"gradcam_class must be in 0..{num_classes - 1}.")
+        return index
 
     def run(
         self, x: np.ndarray, gradcam: bool = True, gradcam_class: int | None = None
@@ -317,30 +335,71 @@ class Inspector:
             An `Inspection`. `gradcam` is None with `gradcam_reason` set when it was not
             requested or the model has no conv layer.
         """
-        batch = self._image_batch(x)
-        cam = chosen = None
-        reason = NOT_REQUESTED_REASON if not gradcam else self.gradcam_reason
-        if gradcam and self._forward_gradcam is not None:
-            num_classes = int(self.model.outputs[0].shape[-1])
-            if gradcam_class is not None and not 0 <= gradcam_class < num_classes:
-                raise ValueError(f"gradcam_class must be in 0..{num_classes - 1}.")
-            index = -1 if gradcam_class is None else int(gradcam_class)
-            results, cam, chosen = self._forward_gradcam(batch, tf.constant(index, tf.int32))
-            cam, chosen = cam.numpy(), int(chosen)
-        else:
-            results = self._forward(batch)
-        activations = [
-            LayerActivation(name, kind, tensor.numpy()[0])
-            for (name, kind), tensor in zip(self._inspected, results, strict=False)
-        ]
+        batch = self.run_batch(self._checked(x, one=True), gradcam, gradcam_class)
         return Inspection(
-            probabilities=results[-1].numpy()[0],
-            activations=activations,
+            probabilities=batch.probabilities[0],
+            activations=[LayerActivation(a.name, a.kind, a.array[0]) for a in batch.activations],
+            gradcam=None if batch.gradcam is None else batch.gradcam[0],
+            gradcam_class=None if batch.gradcam is None else int(batch.gradcam_classes[0]),
+            gradcam_layer=batch.gradcam_layer,
+            gradcam_reason=batch.gradcam_reason,
+        )
+
+    def run_batch(self, x: np.ndarray, gradcam: bool = True, classes=None) -> Inspection:
+        """`run` for a batch in one compiled call: every field gains a leading image axis.
+
+        Args:
+            x: float32 (n, h, w, c).
+            gradcam: whether to compute Grad-CAM.
+            classes: None (each image's top class), one class index, or one per image.
+
+        Returns:
+            An `Inspection` whose probabilities are (n, k), activations (n, h, w, c),
+            gradcam (n, h, w) or None, and gradcam_classes (n,).
+        """
+        x = self._checked(x, one=False)
+        n = len(x)
+        padded = _padded(x)
+        reason = NOT_REQUESTED_REASON if not gradcam else self.gradcam_reason
+        cam = chosen = None
+        if gradcam and self._forward_gradcam is not None:
+            index = _padded(self._classes(classes, n))
+            results, cam, chosen = self._forward_gradcam(padded, index)
+            cam, chosen = cam.numpy()[:n], chosen.numpy()[:n]
+        else:
+            results = self._forward(padded)
+        return Inspection(
+            probabilities=results[-1].numpy()[:n],
+            activations=[
+                LayerActivation(name, kind, tensor.numpy()[:n])
+                for (name, kind), tensor in zip(self._inspected, results, strict=False)
+            ],
             gradcam=cam,
-            gradcam_class=chosen,
+            gradcam_classes=chosen,
             gradcam_layer=self.gradcam_layer if cam is not None else None,
             gradcam_reason=reason,
         )
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities (n, k) of a batch, in one compiled call (no activations)."""
+        return self.predict_with_features(x)[1]
+
+    def predict_with_features(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(features (n, d), probabilities (n, k)): the features are what the output layer
+        reads (the penultimate layer's activations), the embedding nearest neighbours use."""
+        x = self._checked(x, one=False)
+        features, probabilities = self._predict(_padded(x))
+        return features.numpy()[: len(x)], probabilities.numpy()[: len(x)]
+
+
+def _padded(x: np.ndarray) -> np.ndarray:
+    """`x` repeated at its end up to the next power of two along the first axis.
+
+    XLA compiles one program per input shape; rounding batch sizes up keeps a page to a few.
+    """
+    n = len(x)
+    size = 1 << (n - 1).bit_length()
+    return x if size == n else np.concatenate([x, np.repeat(x[-1:], size - n, axis=0)])
 
 
 def _has_inputs(model: keras.Model) -> bool:

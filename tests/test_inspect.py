@@ -332,3 +332,22 @@ def test_filter_images_grayscale_and_rgb(mnist_model):
     np.testing.assert_array_equal(rgb[3], 0.5)
     with pytest.raises(ValueError, match="4 dimensions"):
         filter_images(kernel[..., 0])
+
+
+def test_a_batch_is_every_image_inspected_alone(mnist_model, inspector):
+    images, _ = square_images(5, seed=3)  # 5 is padded to 8 inside: the padding must not leak
+    batch = inspector.run_batch(images, classes=[0, 1, -1, 1, 0])
+    assert batch.probabilities.shape == (5, 10) and batch.gradcam.shape == (5, SIZE, SIZE)
+    for i, image in enumerate(images):
+        wanted = None if i == 2 else [0, 1, -1, 1, 0][i]
+        alone = inspector.run(image, gradcam_class=wanted)
+        np.testing.assert_allclose(batch.probabilities[i], alone.probabilities, atol=1e-5)
+        np.testing.assert_allclose(batch.gradcam[i], alone.gradcam, atol=1e-4)
+        assert batch.gradcam_classes[i] == alone.gradcam_class
+        for many, one in zip(batch.activations, alone.activations, strict=True):
+            np.testing.assert_allclose(many.array[i], one.array, atol=1e-5)
+    features, probabilities = inspector.predict_with_features(images)
+    np.testing.assert_allclose(probabilities, batch.probabilities, atol=1e-5)
+    head = mnist_model.get_layer("predictions")
+    logits = features @ head.kernel.numpy() + head.bias.numpy()
+    np.testing.assert_allclose(probabilities, keras.ops.softmax(logits).numpy(), atol=1e-5)
