@@ -51,6 +51,8 @@ if steps is None:
     )
     st.stop()
 
+state.set_current_input(state.CurrentInput(str(info.path), steps, source))
+
 st.subheader("What the model receives")
 st.image(
     [figures.framed(image, STEP_PX) for _, image in steps.steps],

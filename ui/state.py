@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,8 @@ SESSION_RUNS = "session_runs"  # str paths of runs trained in this session (dele
 CANVAS_GENERATION = "canvas_generation"  # part of the canvas widget key; bumping it clears
 SAMPLE_SEED = "sample_seed"  # picks the random test image on Predict
 DATA_SEED = "data_seed"  # picks the sample grid on Data
+CURRENT_INPUT = "current_input"  # the input Predict last prepared (other pages probe it)
+OWN_DATASET = "own_dataset"  # str path of a dataset folder this session made in the browser
 CANVAS_KEY = "canvas"  # widget key of the first canvas (tests inject drawings under it)
 SESSION_ID = "session_id"  # random id naming this session's private upload folder
 UPLOADS_ROOT = Path(tempfile.gettempdir()) / "cnn_lab_sessions"  # one subfolder per session
@@ -88,6 +91,45 @@ def clear_canvas() -> None:
 def new_sample() -> None:
     """Pick another random test image on Predict (used as a button callback)."""
     st.session_state[SAMPLE_SEED] = st.session_state.get(SAMPLE_SEED, 0) + 1
+
+
+@dataclass(frozen=True)
+class CurrentInput:
+    """The input Predict prepared last: for which run, what the model got, where it came from.
+
+    Attributes:
+        run: str path of the run it was prepared for.
+        steps: the cnn.preprocess.Steps (steps.input is exactly the model input).
+        source: "Draw", "Upload" or "Samples".
+        label: the true class index when known (a test sample), else None.
+    """
+
+    run: str
+    steps: Any
+    source: str
+    label: int | None = None
+
+
+def set_current_input(current: CurrentInput) -> None:
+    """Remember the input Predict shows, for the pages that look further into it."""
+    st.session_state[CURRENT_INPUT] = current
+
+
+def current_input(run: str | Path) -> CurrentInput | None:
+    """The input Predict last prepared for `run`, or None (nothing yet, or another model)."""
+    current = st.session_state.get(CURRENT_INPUT)
+    return current if current is not None and current.run == str(run) else None
+
+
+def set_own_dataset(path: str | Path | None) -> None:
+    """Remember (or forget, with None) a dataset folder this session made in the browser."""
+    st.session_state[OWN_DATASET] = None if path is None else str(path)
+
+
+def own_dataset() -> Path | None:
+    """The dataset folder this session made in the browser, or None."""
+    path = st.session_state.get(OWN_DATASET)
+    return Path(path) if path and Path(path).is_dir() else None
 
 
 def data_seed() -> int:

@@ -85,6 +85,9 @@ def dataset_source_ui(key: str) -> tuple[datasets.Availability, str | None] | No
     """
     picked = dataset_picker_ui(key, include_folder=True)
     if picked.key == "folder":
+        made = state.own_dataset()
+        if made is not None and st.toggle("Use the dataset you made", True, key=f"{key}-made"):
+            return picked, str(made)
         path = folder_upload_ui(f"{key}-zip")
         return None if path is None else (picked, str(path))
     if not picked.available:
