@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cnn import timelapse
 from cnn.errors import ArtifactError
 from cnn.record import RunRecord
 
@@ -129,7 +130,13 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9_]+", "-", text.lower()).strip("-")[:40] or "run"
 
 
-def save_run(model, record: RunRecord, root: str | Path, errors: dict | None = None) -> Path:
+def save_run(
+    model,
+    record: RunRecord,
+    root: str | Path,
+    errors: dict | None = None,
+    lapse: timelapse.Timelapse | None = None,
+) -> Path:
     """Write a run folder atomically under `root` and return its path.
 
     Args:
@@ -137,6 +144,7 @@ def save_run(model, record: RunRecord, root: str | Path, errors: dict | None = N
         record: the run record; its `name`, `created` and `versions` are set here.
         root: the folder that holds runs.
         errors: optional arrays (images, true, predicted, index) of misclassified test images.
+        lapse: the training time-lapse (its size goes into `record.timelapse.bytes`).
 
     Raises:
         ArtifactError: when the disk is full or read-only; nothing partial is left.
@@ -157,6 +165,8 @@ def save_run(model, record: RunRecord, root: str | Path, errors: dict | None = N
             import numpy as np
 
             np.savez_compressed(tmp / ERRORS_FILE, **errors)
+        if lapse is not None and record.timelapse is not None:
+            record.timelapse.bytes = timelapse.save(lapse, tmp)
         write_record(tmp, record)
         os.replace(tmp, root / name)
     except OSError as err:

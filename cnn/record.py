@@ -17,6 +17,7 @@ from typing import Any
 
 from cnn.architectures import ArchSpec
 from cnn.errors import ArtifactError
+from cnn.timelapse import TimelapseInfo
 from cnn.training.config import TrainConfig
 
 RECORD_VERSION = 2  # 1: the unversioned run.json of the first shipped runs
@@ -106,6 +107,7 @@ class RunRecord:
     created: str = ""
     title: str = ""
     versions: dict[str, str] = field(default_factory=dict)
+    timelapse: TimelapseInfo | None = None  # None: recorded without a time-lapse
     version: int = RECORD_VERSION
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 
@@ -134,6 +136,9 @@ class RunRecord:
                     "spec": ArchSpec.from_dict(spec) if isinstance(spec, dict) else None,
                     "test": TestRecord(**_known(TestRecord, data.get("test") or {})),
                     "timings": Timings(**_known(Timings, data.get("timings") or {})),
+                    "timelapse": TimelapseInfo(**_known(TimelapseInfo, data["timelapse"]))
+                    if isinstance(data.get("timelapse"), dict)
+                    else None,
                     "version": int(data.get("version", 1)),
                     "extra": {k: v for k, v in data.items() if k not in _FIELD_NAMES},
                 }
@@ -144,8 +149,8 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         """The run.json document (unknown keys read earlier are written back as they were)."""
         doc = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
-        for name in ("preprocessing", "dataset", "test", "timings"):
-            doc[name] = asdict(doc[name])
+        for name in ("preprocessing", "dataset", "test", "timings", "timelapse"):
+            doc[name] = None if doc[name] is None else asdict(doc[name])
         doc["config"] = self.config.to_dict()
         doc["spec"] = None if self.spec is None else self.spec.to_dict()
         return {**self.extra, **doc}

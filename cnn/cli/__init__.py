@@ -55,7 +55,7 @@ def import_tensorflow_quietly() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every command registered."""
-    from cnn.cli import data, runs, training
+    from cnn.cli import data, runs, timelapse, training
 
     parser = argparse.ArgumentParser(
         prog="python -m cnn", description="CNN Lab: train, evaluate and inspect image classifiers."
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document")
     common.set_defaults(needs_tensorflow=True)
-    for module in (data, training, runs):
+    for module in (data, training, runs, timelapse):
         module.register(sub, common)
     return parser
 
@@ -82,3 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader (e.g. `| head`) stopped reading: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

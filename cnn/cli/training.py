@@ -45,6 +45,8 @@ def _progress_printer(event: TrainingEvent) -> None:
             file=sys.stderr,
             flush=True,
         )
+    elif event.kind == "snapshot":
+        pass  # the time-lapse is saved with the run (`python -m cnn timelapse`)
     elif event.kind == "status" and event.message:
         print(event.message, file=sys.stderr, flush=True)
 
@@ -111,7 +113,10 @@ def _add_config_options(parser) -> None:
         flag = FLAGS.get(f.name, "--" + f.name.replace("_", "-"))
         default = getattr(defaults, f.name)
         help_text = f"default {default}"
-        if isinstance(default, bool):
+        if isinstance(default, bool) and default:
+            no = "--no-" + f.name.replace("_", "-")
+            parser.add_argument(no, dest=f.name, action="store_false", default=None)
+        elif isinstance(default, bool):
             parser.add_argument(flag, dest=f.name, action="store_true", default=None)
         else:
             kind = {"image_size": int, "max_samples": int}.get(f.name, type(default))

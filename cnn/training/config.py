@@ -46,6 +46,7 @@ class TrainConfig:
     max_samples: int | None = None  # stratified subset of the training split (quick runs)
     seed: int = 0  # same seed, same machine -> same weights
     strategy: str = "auto"  # "auto": one GPU if present, MirroredStrategy if several
+    timelapse: bool = True  # snapshots while training, saved with the run (cnn.timelapse)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:

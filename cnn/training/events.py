@@ -14,7 +14,7 @@ from cnn.training.config import TrainConfig
 class TrainingEvent:
     """One thing that happened during training, in plain numbers (the page draws these)."""
 
-    kind: str  # "status", "batch", "epoch", "finished", "stopped" or "failed"
+    kind: str  # "status", "batch", "epoch", "snapshot", "finished", "stopped" or "failed"
     message: str = ""
     epoch: int = 0  # 1-based epoch the event belongs to
     epochs: int = 0
@@ -27,6 +27,7 @@ class TrainingEvent:
     samples_per_s: float | None = None
     elapsed: float = 0.0  # seconds since fit started
     eta: float | None = None  # seconds left, estimated from the speed so far
+    snapshot: dict | None = None  # a "snapshot" event's time-lapse frame (cnn.timelapse)
 
     @property
     def progress(self) -> float:

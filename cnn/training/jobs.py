@@ -23,7 +23,7 @@ MAX_TRAININGS_ENV = "CNN_MAX_TRAININGS"  # trainings at once per server (default
 ABANDON_AFTER_ENV = "CNN_ABANDON_AFTER_S"
 ABANDON_AFTER_S = 120.0  # a job nobody polls for this long stops
 
-Runner = Callable[..., TrainResult]  # train(config, events, stop, out_dir, touch)
+Runner = Callable[..., TrainResult]  # train(config, events, stop, out_dir, touch, extra_probes)
 
 
 class TrainingSlots:
@@ -99,6 +99,7 @@ class TrainingJob:
         abandon_after: seconds without `drain()` before the job stops itself; None reads
             CNN_ABANDON_AFTER_S now (default ABANDON_AFTER_S), `math.inf` never stops.
         runner: what trains (default `cnn.training.train`, in this process).
+        extra_probes: (label, model input) pairs the time-lapse follows (see `train`).
 
     Example:
         >>> job = TrainingJob(TrainConfig(epochs=1, max_samples=500), "runs").start()
@@ -112,6 +113,7 @@ class TrainingJob:
         slots: TrainingSlots | None = None,
         abandon_after: float | None = None,
         runner: Runner | None = None,
+        extra_probes: list | None = None,
     ):
         self.config = config
         self.out_dir = out_dir
@@ -120,6 +122,7 @@ class TrainingJob:
             abandon_after = float(os.environ.get(ABANDON_AFTER_ENV, ABANDON_AFTER_S))
         self.abandon_after = abandon_after if abandon_after > 0 else math.inf
         self.runner = runner or train
+        self.extra_probes = extra_probes
         self.events: queue.Queue[TrainingEvent] = queue.Queue()
         self.state = "created"  # created -> queued -> running -> finished/stopped/failed
         self.error: str | None = None
@@ -185,7 +188,12 @@ class TrainingJob:
         try:
             self.state = "running"
             self.result = self.runner(
-                self.config, self.events.put, self._stop, self.out_dir, touch=self._abandoned
+                self.config,
+                self.events.put,
+                self._stop,
+                self.out_dir,
+                touch=self._abandoned,
+                extra_probes=self.extra_probes,
             )
             self.state = self.result.state
             if self.result.state == "failed":

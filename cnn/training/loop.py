@@ -75,6 +75,7 @@ def train(
     stop: threading.Event | None = None,
     out_dir: str | Path | None = None,
     touch: Callable[[], bool] | None = None,
+    extra_probes: list[tuple[str, np.ndarray]] | None = None,
 ) -> TrainResult:
     """Train a model as `config` says, evaluate it on the test split and save the run.
 
@@ -84,6 +85,8 @@ def train(
         stop: when set, training stops after the current batch and the run is still saved.
         out_dir: folder that receives the run folder; None keeps the run in memory only.
         touch: called after every batch; returning True stops training (an abandoned job).
+        extra_probes: (label, model input) pairs the time-lapse follows besides one test
+            image per class, e.g. the drawing on Predict; inputs of another shape are skipped.
 
     Returns:
         A TrainResult. Errors a user can cause come back as state "failed" with a message;
@@ -92,7 +95,7 @@ def train(
     started = time.perf_counter()
     try:
         prepared = prepare(config, events, stop)
-        return _fit_and_save(prepared, events, stop, out_dir, touch, started)
+        return _fit_and_save(prepared, events, stop, out_dir, touch, started, extra_probes)
     except CnnError as err:
         return _failed(config, events, str(err), started)
     except StopTraining:
@@ -212,13 +215,15 @@ def compiled_model(prepared: Prepared, steps: int):
     return model
 
 
-def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, callbacks=()):
-    """Build, compile and fit the model; returns (model, history, NaN guard, fit seconds).
+def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, extra_probes=None):
+    """Build, compile and fit the model.
 
     Args:
         prepared: from `prepare`.
-        events, stop, touch: as in `train`.
-        callbacks: further Keras callbacks to run with the fit.
+        events, stop, touch, extra_probes: as in `train`.
+
+    Returns:
+        (model, history, NaN guard, time-lapse recorder or None, fit seconds).
     """
     import keras
 
@@ -236,23 +241,31 @@ def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, callba
     emit(events, TrainingEvent("status", epochs=config.epochs, steps=steps, message=message))
     guard = LastGoodWeights()
     reporter = ProgressReporter(events, config.epochs, steps, config.batch_size, stop, touch)
+    callbacks = [guard, reporter]
+    recorder = None
+    if config.timelapse:
+        from cnn.training.recorder import TimelapseRecorder, probes_for
+
+        probes = probes_for(prepared, extra_probes)
+        recorder = TimelapseRecorder(probes, steps, config.epochs, events)
+        callbacks.append(recorder)
     started = time.perf_counter()
     history = model.fit(
         train_batches,
         validation_data=val_batches,
         epochs=config.epochs,
-        callbacks=[guard, reporter, *callbacks],
+        callbacks=callbacks,
         shuffle=False,
         verbose=0,
     )
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-    return model, hist, guard, time.perf_counter() - started
+    return model, hist, guard, recorder, time.perf_counter() - started
 
 
-def _fit_and_save(prepared, events, stop, out_dir, touch, started) -> TrainResult:
+def _fit_and_save(prepared, events, stop, out_dir, touch, started, extra_probes) -> TrainResult:
     """Fit, decide how it ended, evaluate, save; the end event goes out last."""
     config = prepared.config
-    model, hist, guard, fit_seconds = fit(prepared, events, stop, touch)
+    model, hist, guard, recorder, fit_seconds = fit(prepared, events, stop, touch, extra_probes)
     outcome = _outcome(prepared, model, guard, hist, stop, touch)
     seconds = time.perf_counter() - started
     if outcome.state == "failed":
@@ -260,12 +273,18 @@ def _fit_and_save(prepared, events, stop, out_dir, touch, started) -> TrainResul
         return TrainResult("failed", config, history=hist, message=outcome.message, seconds=seconds)
     emit(events, TrainingEvent("status", message="Evaluating on the test split..."))
     record, errors, accuracy = _evaluate(prepared, model, outcome, fit_seconds, started)
+    lapse = None
+    if recorder is not None:
+        # the weights kept: after a NaN the last good epoch's, after a stop the last batch's
+        final_step = guard.good_epochs * recorder.steps if guard.nan_at else recorder.step
+        last = {k: v[-1] for k, v in outcome.history.items() if v}
+        lapse, record.timelapse = recorder.finish(final_step, last)
     run_dir, save_error = None, None
     if out_dir is not None:
         from cnn import artifacts
 
         try:
-            run_dir = artifacts.save_run(model, record, out_dir, errors=errors)
+            run_dir = artifacts.save_run(model, record, out_dir, errors=errors, lapse=lapse)
         except artifacts.ArtifactError as err:
             save_error = str(err)
     end = "stopped" if outcome.state == "stopped" else "finished"
