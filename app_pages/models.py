@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 
 from cnn import architectures, artifacts
-from ui import figures, state, widgets
+from ui import figures, loaders, state, widgets
 
 st.title("Models")
 runs = widgets.runs_or_stop_ui()
@@ -73,6 +73,27 @@ if test.confusion:
                     for i in shown
                 ],
             )
+
+st.subheader("How it learned: the time-lapse")
+lapse = loaders.load_timelapse(info.path)
+if lapse is None or info.record.timelapse is None:
+    st.info("This run was trained without a time-lapse. Runs trained now record one.")
+else:
+    probes = info.record.timelapse.probes
+    probe_col, layer_col = st.columns(2)
+    probe = probe_col.selectbox(
+        "Follow the input", range(len(probes)), format_func=lambda i: probes[i]["label"]
+    )
+    layer = layer_col.selectbox("Feature maps of", list(lapse.maps)) if lapse.maps else None
+    label = "your drawing" if probes[probe]["class"] < 0 else f"a {probes[probe]['label']}"
+    figure = loaders.timelapse_figure(
+        str(info.path), probe, layer, label, lapse, tuple(class_names)
+    )
+    st.plotly_chart(figure, key="timelapse")
+    st.caption(
+        f"{len(lapse)} snapshots, a few in the first epoch (when most of the learning "
+        "happens), then one per epoch. Press Play, or drag the slider."
+    )
 
 with st.expander("Model summary"):
     record = info.record

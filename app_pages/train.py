@@ -68,7 +68,8 @@ if start_col.button("Start training", type="primary", disabled=running, width="s
     except training.TrainingError as err:
         st.error(str(err))
         st.stop()
-    job = training.TrainingJob(config, out_dir=artifacts.user_runs_dir()).start()
+    probes = widgets.drawing_probe(state.latest_drawing(), info, input_shape)
+    job = training.TrainingJob(config, artifacts.user_runs_dir(), extra_probes=probes).start()
     state.start_training_job(job)
     running = True
 if stop_col.button("Stop", disabled=not running, width="stretch"):
@@ -82,8 +83,8 @@ polling = not job.done
 @st.fragment(run_every=1.0 if polling else None)
 def live_training_view():
     """Drain the job's events and redraw progress and charts; rerun the page when it ends."""
+    state.keep_events(job.drain())
     events = state.training_events()
-    events.extend(job.drain())
     position = job.queue_position
     if position:
         st.info(f"Waiting for a free training slot: you are number {position} in line.")
@@ -100,6 +101,7 @@ def live_training_view():
             f"{last.step}/{last.steps} · {eta} · {speed}",
         )
         st.plotly_chart(figures.training_curves(events), key="live-curves")
+    widgets.live_snapshot_ui(state.latest_snapshot(), class_names)
     if polling and job.done:
         state.adopt_trained_run(job.result)  # before the rerun, so the sidebar shows it
         st.rerun()

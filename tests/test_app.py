@@ -90,6 +90,10 @@ def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
     at.switch_page("app_pages/models.py").run()
     assert not at.exception
     assert run_dir.name in at.dataframe[0].value["run"].tolist()
+    # the run's time-lapse, as an animation with one frame per snapshot
+    lapse = next(c for c in at.get("plotly_chart") if "How it learned" in c.proto.spec)
+    frames = json.loads(lapse.proto.spec)["frames"]
+    assert len(frames) == job.result.record.timelapse.frames
     next(b for b in at.button if b.label == "Delete this run").click().run()
     assert not at.exception
     assert not run_dir.exists()

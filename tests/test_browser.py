@@ -2,9 +2,10 @@
 
 What only a browser shows: the home page's cold start, a digit drawn with the mouse on the
 canvas becoming the Prediction metric (and a lone dot not crashing it), a live training
-chart, a broken upload shown as a sentence rather than a traceback, and the router running
-for a deep link opened first on a fresh server. Every page is photographed into
-test-artifacts/ for a person to look at (a failed test leaves failed-<test>.png there).
+chart, a run's time-lapse playing, a broken upload shown as a sentence rather than a
+traceback, and the router running for a deep link opened first on a fresh server. Every page
+is photographed into test-artifacts/ for a person to look at (a failed test leaves
+failed-<test>.png there).
 
 The server runs offline on 127.0.0.1 with an empty data directory (MNIST comes from the
 embedded subset) and its own runs directory. Predict uses the shipped MNIST run when
@@ -390,6 +391,14 @@ def test_quick_training_live(page, server, server_env):
     )
     wait_until_idle(page)
     screenshot(page, "5-models")
+
+    # the run's time-lapse plays in the browser: the slider moves off its first snapshot
+    now_showing = page.locator(".slider-container text.slider-label").first
+    now_showing.scroll_into_view_if_needed()
+    sync_api.expect(now_showing).to_have_text("epoch 0")
+    page.get_by_text("▶ Play", exact=True).click()
+    sync_api.expect(now_showing).not_to_have_text("epoch 0", timeout=10_000)
+    screenshot(page, "5-models-timelapse")
 
 
 def test_data_page(page, server):

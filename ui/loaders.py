@@ -155,3 +155,27 @@ def augmented_copies(kind: str, image: np.ndarray, count: int) -> list[np.ndarra
     augment = datasets.augmentation(kind)
     batch = np.repeat(image[None], count, axis=0)
     return list(keras.ops.convert_to_numpy(augment(batch, training=True)))
+
+
+@st.cache_resource(max_entries=MAX_LOADED_RUNS, show_spinner=False)
+def _timelapse(path: str, _mtime: float) -> Any:
+    from cnn import timelapse
+
+    return timelapse.load(path)
+
+
+def load_timelapse(path: str | Path) -> Any:
+    """A run's `cnn.timelapse.Timelapse` (loaded once per server), or None without one."""
+    from cnn import timelapse
+
+    file = Path(path) / timelapse.FILE
+    return _timelapse(str(path), file.stat().st_mtime) if file.is_file() else None
+
+
+@st.cache_resource(max_entries=16, show_spinner="Building the time-lapse...")
+def timelapse_figure(path: str, probe: int, layer: str | None, label: str, _lapse: Any,
+                     class_names: tuple[str, ...]) -> Any:  # fmt: skip
+    """The animated time-lapse figure of a run, built once per (run, probe, layer)."""
+    from ui.timelapse import timelapse_figure as build
+
+    return build(_lapse, class_names, probe, layer, label)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
 ACTIVE_RUN = "active_run"  # str path of the run Predict and Models open first
@@ -24,6 +25,7 @@ CANVAS_GENERATION = "canvas_generation"  # part of the canvas widget key; bumpin
 SAMPLE_SEED = "sample_seed"  # picks the random test image on Predict
 DATA_SEED = "data_seed"  # picks the sample grid on Data
 CURRENT_INPUT = "current_input"  # the input Predict last prepared (other pages probe it)
+LATEST_SNAPSHOT = "latest_snapshot"  # the newest time-lapse snapshot of this session's job
 OWN_DATASET = "own_dataset"  # str path of a dataset folder this session made in the browser
 CANVAS_KEY = "canvas"  # widget key of the first canvas (tests inject drawings under it)
 SESSION_ID = "session_id"  # random id naming this session's private upload folder
@@ -50,6 +52,20 @@ def start_training_job(job: Any) -> None:
     """Keep a freshly started job and forget the events of the previous one."""
     st.session_state[TRAINING_JOB] = job
     st.session_state[TRAINING_EVENTS] = []
+    st.session_state[LATEST_SNAPSHOT] = None
+
+
+def latest_snapshot() -> dict | None:
+    """The newest time-lapse snapshot of this session's training (see cnn.timelapse)."""
+    return st.session_state.get(LATEST_SNAPSHOT)
+
+
+def keep_events(new: list) -> None:
+    """Add drained events to this session's list; of the snapshots keep only the newest."""
+    snapshots = [e for e in new if e.kind == "snapshot"]
+    if snapshots:
+        st.session_state[LATEST_SNAPSHOT] = snapshots[-1].snapshot
+    training_events().extend(e for e in new if e.kind != "snapshot")
 
 
 def training_events() -> list:
@@ -119,6 +135,14 @@ def current_input(run: str | Path) -> CurrentInput | None:
     """The input Predict last prepared for `run`, or None (nothing yet, or another model)."""
     current = st.session_state.get(CURRENT_INPUT)
     return current if current is not None and current.run == str(run) else None
+
+
+def latest_drawing() -> np.ndarray | None:
+    """The canvas (RGB) of the drawing Predict last read, for any model, or None."""
+    current = st.session_state.get(CURRENT_INPUT)
+    if current is None or current.source != "Draw":
+        return None
+    return current.steps.steps[0][1]
 
 
 def set_own_dataset(path: str | Path | None) -> None:

@@ -275,3 +275,37 @@ def model_download_ui(model: Any, label: str) -> None:
             mime="application/octet-stream",
             on_click="ignore",
         )
+
+
+def live_snapshot_ui(snapshot: dict | None, class_names) -> None:
+    """The newest time-lapse snapshot while a training runs: how each probe is read now, and
+    the first layer's filters as they form."""
+    if snapshot is None:
+        return
+    from cnn.filters import filter_images
+    from ui import figures
+    from ui.timelapse import snapshot_picture
+
+    st.markdown(f"**What it reads now** (epoch {snapshot['epoch']:.2f})")
+    images, captions = snapshot_picture(snapshot, snapshot["probe_images"], class_names)
+    st.image(images, caption=captions, width=96)
+    if snapshot["filters"] is not None:
+        st.image(
+            figures.filter_mosaic(filter_images(snapshot["filters"])),
+            caption="First-layer filters now (each scaled on its own)",
+        )
+
+
+def drawing_probe(canvas, info: datasets.DatasetInfo, input_shape: tuple) -> list | None:
+    """The student's last drawing on Predict as a time-lapse probe for a new training, prepared
+    as the new model will prepare inputs; None without a drawing or when it cannot be read."""
+    if canvas is None:
+        return None
+    from cnn import preprocess
+    from cnn.training import preprocessing_for
+
+    try:
+        steps = preprocess.prepare_drawing(canvas, preprocessing_for(info, tuple(input_shape)))
+    except preprocess.PreprocessError:
+        return None
+    return [("your drawing", steps.input)]

@@ -135,9 +135,11 @@ class TimelapseRecorder(keras.callbacks.Callback):
         else:
             self.frames.append(frame)
         self.seconds += time.perf_counter() - started
-        emit(
-            self.events, TrainingEvent("snapshot", epoch=math.ceil(frame["epoch"]), snapshot=frame)
-        )
+        # what a live view draws (a few small arrays: the maps stay here)
+        live = {key: frame[key] for key in ("epoch", "step", "loss", "accuracy", "probabilities",
+                                            "filters")}  # fmt: skip
+        live.update(probe_images=p.images, probes=p.info)
+        emit(self.events, TrainingEvent("snapshot", epoch=math.ceil(frame["epoch"]), snapshot=live))
 
     def finish(self, final_step: int, logs: dict | None = None):
         """The time-lapse of the weights the model holds now (after a stop or a NaN restore).
