@@ -34,6 +34,7 @@ class Evaluation:
         predictions: int64 (n,) predicted class per example.
         labels: int64 (n,) true class per example.
         probabilities: float32 (n, k).
+        logits: float32 (n, k) pre-softmax scores when asked for, else None.
     """
 
     accuracy: float
@@ -44,6 +45,7 @@ class Evaluation:
     predictions: np.ndarray
     labels: np.ndarray
     probabilities: np.ndarray
+    logits: np.ndarray | None = None
 
     def __repr__(self) -> str:
         return (
@@ -62,7 +64,9 @@ class Evaluation:
         }
 
 
-def evaluate(model: keras.Model, batches: Iterable, class_names: Sequence[str]) -> Evaluation:
+def evaluate(
+    model: keras.Model, batches: Iterable, class_names: Sequence[str], logits: bool = False
+) -> Evaluation:
     """Evaluate a classifier on batches of labelled images.
 
     Args:
@@ -71,6 +75,8 @@ def evaluate(model: keras.Model, batches: Iterable, class_names: Sequence[str]) 
             tensors, e.g. an unshuffled `tf.data.Dataset`. Labels are class indices (n,)
             or one-hot (n, k).
         class_names: the k class names, in the model's output order.
+        logits: also keep the pre-softmax logits (for calibration and the unfamiliar-input
+            check); the model must end in a layer named "predictions" (cnn.inspect).
 
     Returns:
         An `Evaluation`.
@@ -88,11 +94,20 @@ def evaluate(model: keras.Model, batches: Iterable, class_names: Sequence[str]) 
 
     num_classes = len(class_names)
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    inspector = None
+    if logits:
+        from cnn.inspect import Inspector, logits_of
+
+        inspector = Inspector(model, jit_compile=False)
 
     # One compiled forward pass per batch; keep probabilities and labels in order.
-    probabilities, labels = [], []
+    probabilities, labels, kept_logits = [], [], []
     for x, y in batches:
-        probs = np.asarray(forward(tf.convert_to_tensor(x, tf.float32)), dtype=np.float32)
+        if inspector is None:
+            probs = np.asarray(forward(tf.convert_to_tensor(x, tf.float32)), dtype=np.float32)
+        else:
+            features, probs = inspector.predict_with_features(np.asarray(x))
+            kept_logits.append(logits_of(model, features, probs))
         if probs.shape[-1] != num_classes:
             raise ValueError(
                 f"The model predicts {probs.shape[-1]} classes but {num_classes} class "
@@ -136,4 +151,5 @@ def evaluate(model: keras.Model, batches: Iterable, class_names: Sequence[str]) 
         predictions=predictions,
         labels=labels_all,
         probabilities=probabilities_all,
+        logits=np.concatenate(kept_logits) if kept_logits else None,
     )

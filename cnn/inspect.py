@@ -80,6 +80,7 @@ class Inspection:
     gradcam_layer: str | None = None
     gradcam_reason: str | None = None
     gradcam_classes: np.ndarray | None = None  # per image, for `run_batch`
+    logits: np.ndarray | None = None  # pre-softmax scores (see `Inspector.logits`)
 
     @property
     def predicted_class(self) -> int:
@@ -316,6 +317,7 @@ class Inspector:
         batch = self.run_batch(self._checked(x, one=True), gradcam, gradcam_class)
         return Inspection(
             probabilities=batch.probabilities[0],
+            logits=batch.logits[0],
             activations=[LayerActivation(a.name, a.kind, a.array[0]) for a in batch.activations],
             gradcam=None if batch.gradcam is None else batch.gradcam[0],
             gradcam_class=None if batch.gradcam is None else int(batch.gradcam_classes[0]),
@@ -346,8 +348,10 @@ class Inspector:
             cam, chosen = cam.numpy()[:n], chosen.numpy()[:n]
         else:
             results = self._forward(padded)
+        probabilities = results[-1].numpy()[:n]
         return Inspection(
-            probabilities=results[-1].numpy()[:n],
+            probabilities=probabilities,
+            logits=logits_of(self.model, results[-2].numpy()[:n], probabilities),
             activations=[
                 LayerActivation(name, kind, tensor.numpy()[:n])
                 for (name, kind), tensor in zip(self._inspected, results, strict=False)
@@ -368,6 +372,21 @@ class Inspector:
         x = self._checked(x, one=False)
         features, probabilities = self._predict(_padded(x))
         return features.numpy()[: len(x)], probabilities.numpy()[: len(x)]
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """Pre-softmax scores (n, k) of a batch: calibration and the unfamiliar-input check
+        work on these (for a model without a softmax Dense output: log-probabilities)."""
+        features, probabilities = self.predict_with_features(x)
+        return logits_of(self.model, features, probabilities)
+
+
+def logits_of(model: keras.Model, features: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
+    """The output layer's logits from its input `features`, or log-probabilities without one."""
+    head = _softmax_dense(model)
+    if head is None:
+        return np.log(np.maximum(probabilities, np.finfo(np.float32).tiny))
+    logits = features @ np.asarray(head.kernel)
+    return logits + np.asarray(head.bias) if head.use_bias else logits
 
 
 def _padded(x: np.ndarray) -> np.ndarray:

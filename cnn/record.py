@@ -16,7 +16,9 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from cnn.architectures import ArchSpec
+from cnn.calibration import Calibration
 from cnn.errors import ArtifactError
+from cnn.ood import OodCheck
 from cnn.timelapse import TimelapseInfo
 from cnn.training.config import TrainConfig
 
@@ -108,6 +110,8 @@ class RunRecord:
     title: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     timelapse: TimelapseInfo | None = None  # None: recorded without a time-lapse
+    calibration: Calibration | None = None  # None: not calibrated (probabilities as they are)
+    ood: OodCheck | None = None  # None: no unfamiliar-input check measured
     version: int = RECORD_VERSION
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 
@@ -136,9 +140,12 @@ class RunRecord:
                     "spec": ArchSpec.from_dict(spec) if isinstance(spec, dict) else None,
                     "test": TestRecord(**_known(TestRecord, data.get("test") or {})),
                     "timings": Timings(**_known(Timings, data.get("timings") or {})),
-                    "timelapse": TimelapseInfo(**_known(TimelapseInfo, data["timelapse"]))
-                    if isinstance(data.get("timelapse"), dict)
-                    else None,
+                    **{
+                        name: part(**_known(part, data[name]))
+                        if isinstance(data.get(name), dict)
+                        else None
+                        for name, part in PARTS.items()
+                    },
                     "version": int(data.get("version", 1)),
                     "extra": {k: v for k, v in data.items() if k not in _FIELD_NAMES},
                 }
@@ -149,7 +156,7 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         """The run.json document (unknown keys read earlier are written back as they were)."""
         doc = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "extra"}
-        for name in ("preprocessing", "dataset", "test", "timings", "timelapse"):
+        for name in ("preprocessing", "dataset", "test", "timings", *PARTS):
             doc[name] = None if doc[name] is None else asdict(doc[name])
         doc["config"] = self.config.to_dict()
         doc["spec"] = None if self.spec is None else self.spec.to_dict()
@@ -167,3 +174,4 @@ class RunRecord:
 
 
 _FIELD_NAMES = {f.name for f in fields(RunRecord)}
+PARTS = {"timelapse": TimelapseInfo, "calibration": Calibration, "ood": OodCheck}  # optional

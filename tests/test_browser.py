@@ -343,6 +343,48 @@ def test_draw_digits_with_the_mouse(page, server, mnist_run):
     screenshot(page, "3-predict-dot")
 
 
+PROJECTOR = {"width": 1280, "height": 720}
+
+
+def fully_in_view(page, locator) -> bool:
+    """Whether the element lies wholly inside the viewport and the page was not scrolled."""
+    box = locator.bounding_box()
+    size = page.viewport_size
+    scrolled = page.evaluate(
+        "() => document.querySelector('[data-testid=\"stMain\"]')?.scrollTop || window.scrollY"
+    )
+    return (
+        bool(box)
+        and scrolled == 0
+        and box["y"] >= 0
+        and box["x"] >= 0
+        and (
+            box["y"] + box["height"] <= size["height"] and box["x"] + box["width"] <= size["width"]
+        )
+    )
+
+
+def test_on_a_projector_the_answer_is_beside_the_input(page, server, mnist_run):
+    """1280x720: a drawn digit's Prediction shows without scrolling; a photo model opens on
+    its samples, with no drawing canvas on screen."""
+    page.set_viewport_size(PROJECTOR)
+    open_predict(page, server, mnist_run)
+    draw(page, DIGIT_STROKES["7"])
+    expect_prediction(page, "7")
+    metric = page.locator(METRIC).filter(has_text="Prediction")
+    assert fully_in_view(page, metric), metric.bounding_box()
+    wait_until_idle(page)
+    screenshot(page, "3-predict-projector")  # (photographs the whole page, then 1400x1000)
+
+    page.set_viewport_size(PROJECTOR)
+    choose(page, "Model", "cats_vs_dogs")
+    sync_api.expect(prediction(page)).to_have_text(re.compile("cats|dogs"), timeout=PAGE_S * 1000)
+    assert page.locator("canvas.upper-canvas").count() == 0
+    assert fully_in_view(page, page.locator(METRIC).filter(has_text="Prediction"))
+    wait_until_idle(page)
+    screenshot(page, "3-predict-projector-photo")
+
+
 def test_broken_upload_is_a_sentence(page, server, mnist_run):
     """A text file named .png gives an error sentence, no traceback; a real PNG then predicts."""
     open_predict(page, server, mnist_run, source="Upload")

@@ -163,15 +163,15 @@ def canvas(background: str, strokes=(), width: int = 20, ink: str = "white") -> 
 
 
 DRAWINGS = {  # name -> (ink option, canvas, what the page must show)
-    "empty (white on black)": ("White on black", canvas("black"), "Draw a digit"),
-    "empty (black on white)": ("Black on white", canvas("white"), "Draw a digit"),
-    "a single dot": ("White on black", canvas("black", [[(140, 140), (141, 141)]]), "only a dot"),
+    "empty (white on black)": ("White ink", canvas("black"), "Draw a digit"),
+    "empty (black on white)": ("Black ink", canvas("white"), "Draw a digit"),
+    "a single dot": ("White ink", canvas("black", [[(140, 140), (141, 141)]]), "only a dot"),
     "ink touching the border": (
-        "White on black",
+        "White ink",
         canvas("black", [[(0, 0), (0, 279)], [(0, 279), (150, 279)]], width=40),
         "prediction",
     ),
-    "a full black canvas": ("Black on white", canvas("black"), "one flat dark colour"),
+    "a full black canvas": ("Black ink", canvas("black"), "one flat dark colour"),
 }
 
 
@@ -179,10 +179,10 @@ DRAWINGS = {  # name -> (ink option, canvas, what the page must show)
 def test_odd_drawings_give_a_prediction_or_a_sentence(trained, case):
     ink, image, expected = DRAWINGS[case]
     at = open_page(PREDICT, active_run=trained)
-    ink_radio = next(r for r in at.radio if r.label == "Ink")
-    if ink_radio.value != ink:
-        ink_radio.set_value(ink).run()  # a new ink clears the canvas (a new widget key)
-    key = state.CANVAS_KEY if ink == "White on black" else f"{state.CANVAS_KEY}-1"
+    black = ink == "Black ink"
+    if black:
+        at.toggle(key="black-ink").set_value(True).run()  # new ink clears the canvas (a new key)
+    key = f"{state.CANVAS_KEY}-1" if black else state.CANVAS_KEY
     at.session_state[key] = canvas_value(image)
     at.run()
     assert not at.exception

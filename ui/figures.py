@@ -16,8 +16,10 @@ from plotly.subplots import make_subplots
 
 SMOOTHING = 0.6  # weight of the past in the smoothed per-batch curve (exponential average)
 TILE_PX = 64  # side of one feature-map tile on screen
-FILTER_TILE_PX = 40  # side of one learned-filter tile on screen
-TILE_GAP_PX = 2  # white gap between tiles
+FILTER_TILE_PX = 48  # side of one learned-filter tile on screen
+TILE_GAP_PX = 2  # white gap between feature-map tiles
+FILTER_GAP_PX = 8  # wider gaps between filters: 3x3 kernels side by side read as one pattern
+STEP_PX = 140  # side of each preprocessing step on Predict
 MAX_TILES = 64  # channels shown per layer
 DISPLAY_PX = 168  # side of an input image on screen (nearest neighbour, so pixels stay sharp)
 FRAME_GREY = 235  # background around images that are not square
@@ -115,22 +117,33 @@ def run_curves(histories: dict[str, dict[str, list[float]]]) -> go.Figure:
     return _layout(fig, 380)
 
 
-def probability_bars(probabilities: np.ndarray, class_names: Sequence[str]) -> go.Figure:
-    """Horizontal bars of every class probability, the most likely class on top."""
-    order = np.argsort(probabilities)
+def probability_bars(
+    probabilities: np.ndarray, class_names: Sequence[str], most: int | None = None
+) -> go.Figure:
+    """Horizontal bars of the class probabilities, the most likely class on top.
+
+    With `most`, only that many classes get a bar of their own and the rest one "others" bar.
+    """
+    order = np.argsort(probabilities)[::-1]
+    names = [class_names[i] for i in order]
+    values = probabilities[order]
+    if most is not None and len(values) > most:
+        names = [*names[: most - 1], f"{len(values) - most + 1} others"]
+        values = np.append(values[: most - 1], values[most - 1 :].sum())
     fig = go.Figure(
         go.Bar(
-            x=probabilities[order],
-            y=[class_names[i] for i in order],
+            x=values[::-1],
+            y=names[::-1],
             orientation="h",
-            marker_color=[COLORS["val"] if i == order[-1] else COLORS["train"] for i in order],
-            text=[f"{p:.1%}" for p in probabilities[order]],
+            marker_color=[COLORS["train"]] * (len(values) - 1) + [COLORS["val"]],
+            text=[f"{p:.1%}" for p in values[::-1]],
             textposition="outside",
+            cliponaxis=False,
         )
     )
-    fig.update_xaxes(range=[0, 1.15], tickformat=".0%")
+    fig.update_xaxes(range=[0, 1.18], tickformat=".0%")
     fig.update_yaxes(type="category")
-    return _layout(fig, 60 + 22 * len(class_names))
+    return _layout(fig, 50 + 24 * len(values))
 
 
 def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.Figure:
@@ -221,11 +234,13 @@ def framed(image: np.ndarray, side: int = DISPLAY_PX) -> np.ndarray:
     return frame
 
 
-def mosaic(tiles: Sequence[np.ndarray], columns: int, tile_px: int = TILE_PX) -> np.ndarray:
+def mosaic(
+    tiles: Sequence[np.ndarray], columns: int, tile_px: int = TILE_PX, gap: int = TILE_GAP_PX
+) -> np.ndarray:
     """Lay uint8 RGB tiles out in a grid, each resized to `tile_px` (nearest neighbour)."""
     rows = -(-len(tiles) // columns)
-    step = tile_px + TILE_GAP_PX
-    grid = np.full((rows * step - TILE_GAP_PX, columns * step - TILE_GAP_PX, 3), 255, np.uint8)
+    step = tile_px + gap
+    grid = np.full((rows * step - gap, columns * step - gap, 3), 255, np.uint8)
     for i, tile in enumerate(tiles):
         r, c = divmod(i, columns)
         resized = cv2.resize(tile, (tile_px, tile_px), interpolation=cv2.INTER_NEAREST)
@@ -240,13 +255,17 @@ def colorized(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return cv2.cvtColor(cv2.applyColorMap(gray, cv2.COLORMAP_VIRIDIS), cv2.COLOR_BGR2RGB)
 
 
-def feature_map_mosaic(activation: np.ndarray, shared_scale: bool, columns: int = 8) -> np.ndarray:
+def feature_map_mosaic(
+    activation: np.ndarray, shared_scale: bool, tile_px: int = TILE_PX, columns: int = 8
+) -> np.ndarray:
     """One viridis tile per channel of a (h, w, channels) activation (at most MAX_TILES).
 
     Args:
         activation: a layer's output for one image.
         shared_scale: one colour scale for all channels (compare channels) or one per channel
             (see the pattern inside weak channels).
+        tile_px: side of a tile on screen.
+        columns: tiles per row.
     """
     channels = np.moveaxis(np.asarray(activation, np.float32), -1, 0)[:MAX_TILES]
     low, high = float(channels.min()), float(channels.max())
@@ -254,14 +273,16 @@ def feature_map_mosaic(activation: np.ndarray, shared_scale: bool, columns: int 
         colorized(ch, low, high) if shared_scale else colorized(ch, ch.min(), ch.max())
         for ch in channels
     ]
-    return mosaic(tiles, min(columns, len(tiles)))
+    return mosaic(tiles, min(columns, len(tiles)), tile_px)
 
 
-def filter_mosaic(filter_images: np.ndarray, columns: int = 8) -> np.ndarray:
-    """Tiles of learned filters from `cnn.inspect.filter_images` (values in [0, 1])."""
+def filter_mosaic(
+    filter_images: np.ndarray, columns: int = 8, tile_px: int = FILTER_TILE_PX
+) -> np.ndarray:
+    """Tiles of learned filters from `cnn.filters.filter_images` (values in [0, 1])."""
     images = filter_images[:MAX_TILES]
     tiles = [to_uint8_rgb(image) for image in images]
-    return mosaic(tiles, min(columns, len(tiles)), tile_px=FILTER_TILE_PX)
+    return mosaic(tiles, min(columns, len(tiles)), tile_px, FILTER_GAP_PX)
 
 
 def gradcam_overlay(image: np.ndarray, cam: np.ndarray, side: int = DISPLAY_PX) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""The three inputs of the Predict page: draw, upload, samples. Each returns `Steps` or None.
+"""The three inputs of the Predict page: draw, upload, samples. Each returns a `Picked` or None.
 
 Every input goes through `cnn.preprocess`, so the steps shown are exactly what the model
 gets. Errors (`PreprocessError`, `NothingDrawn`) are left to the page to show.
@@ -6,46 +6,67 @@ gets. Errors (`PreprocessError`, `NothingDrawn`) are left to the page to show.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import streamlit as st
 
 from cnn import datasets, preprocess
 from cnn.preprocess import Steps
+from cnn.record import RunRecord
 from ui import loaders, state
 
 CANVAS_PX = 280  # side of the drawing canvas (10x an MNIST digit)
-INKS = {  # label -> (stroke colour, background colour)
-    "White on black": ("#FFFFFF", "#000000"),
-    "Black on white": ("#000000", "#FFFFFF"),
+INKS = {  # black ink? -> (stroke colour, background colour)
+    False: ("#FFFFFF", "#000000"),
+    True: ("#000000", "#FFFFFF"),
 }
+BLACK_INK = "black-ink"  # widget key of the ink switch
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 BACKGROUND_TOLERANCE = 8  # a pixel this close to the background colour is not ink
+SOURCES = ("Draw", "Upload", "Samples")
 
 
-def drawing_input_ui(preprocessing: dict) -> Steps | None:
-    """A canvas with ink colour, stroke width and clear; None until something is drawn."""
+@dataclass
+class Picked:
+    """An input ready for the model: its steps, and its true class when it is known."""
+
+    steps: Steps
+    label: int | None = None
+
+
+def sources_for(record: RunRecord) -> list[str]:
+    """The input sources in the order a page offers them: digit models open on the canvas,
+    photo models on their samples (a drawing is not what they know)."""
+    if record.preprocessing.method == "mnist_digit":
+        return list(SOURCES)
+    return ["Samples", "Upload", "Draw"]
+
+
+def drawing_input_ui(preprocessing: dict) -> Picked | None:
+    """A canvas, then ink colour, stroke width and clear below it; None until something is drawn."""
     from streamlit_drawable_canvas import st_canvas
 
-    canvas_col, controls = st.columns([3, 2])
-    ink = controls.radio("Ink", list(INKS), horizontal=True, on_change=state.clear_canvas)
-    stroke_width = controls.slider("Stroke width", 5, 40, 20)
-    controls.button("Clear", on_click=state.clear_canvas, icon=":material/delete:")
-    stroke, background = INKS[ink]
-    with canvas_col:
-        st.caption("Draw here:")
-        result = st_canvas(
-            stroke_width=stroke_width,
-            stroke_color=stroke,
-            background_color=background,
-            height=CANVAS_PX,
-            width=CANVAS_PX,
-            return_image_data=True,
-            key=state.canvas_key(),
-        )
+    stroke, background = INKS[bool(st.session_state.get(BLACK_INK, False))]
+    st.caption("Draw one digit, as large as the square:")
+    result = st_canvas(
+        stroke_width=st.session_state.get("stroke-width", 20),
+        stroke_color=stroke,
+        background_color=background,
+        height=CANVAS_PX,
+        width=CANVAS_PX,
+        return_image_data=True,
+        key=state.canvas_key(),
+    )
+    ink_col, width_col, clear_col = st.columns([3, 3, 2], vertical_alignment="bottom")
+    # off: white ink on black, like MNIST; on: black ink on white paper
+    ink_col.toggle("Black ink", on_change=state.clear_canvas, key=BLACK_INK)
+    width_col.slider("Stroke", 5, 40, 20, key="stroke-width")
+    clear_col.button("Clear", on_click=state.clear_canvas, icon=":material/delete:")
     image = result.image_data
     if image is None or _only_background(image, background):
         return None
-    return preprocess.prepare_drawing(image, preprocessing)
+    return Picked(preprocess.prepare_drawing(image, preprocessing))
 
 
 def _only_background(image: np.ndarray, background: str) -> bool:
@@ -58,39 +79,77 @@ def _only_background(image: np.ndarray, background: str) -> bool:
     return bool(np.all(np.abs(image[:, :, :3].astype(np.int16) - colour) <= BACKGROUND_TOLERANCE))
 
 
-def upload_input_ui(preprocessing: dict) -> Steps | None:
+def upload_input_ui(preprocessing: dict) -> Picked | None:
     """A file uploader for one picture; None until a file is given."""
     upload = st.file_uploader("A picture", type=UPLOAD_TYPES)
     if upload is None:
         return None
-    return preprocess.prepare_upload(preprocess.load_image(upload.getvalue()), preprocessing)
+    image = preprocess.load_image(upload.getvalue())
+    _show(image)
+    return Picked(preprocess.prepare_upload(image, preprocessing))
 
 
-def sample_input_ui(dataset_key: str, preprocessing: dict) -> Steps | None:
-    """A random test image of the model's dataset, or one of the bundled example photos."""
-    kind = st.radio("Sample", ["Random test image", "Bundled example"], horizontal=True)
-    if kind == "Bundled example":
-        photos = loaders.bundled_samples(dataset_key)
-        if not photos:
-            st.info("No example images are bundled with this installation.")
-            return None
-        photo = st.selectbox(
-            "Example (from test sets no shipped model trained on)",
-            photos,
-            format_func=lambda p: f"{p.parent.name} / {p.stem.replace('__', ' #')}",
-        )
-        return preprocess.prepare_upload(preprocess.load_image(photo), preprocessing)
-    try:
-        data = loaders.load_dataset(dataset_key)
-    except datasets.DatasetError as err:
-        st.info(f"Test images of this model's dataset are not available offline: {err}")
+def _show(image: np.ndarray) -> None:
+    """The picture as given, beside the answer (the model's own input is shown further down)."""
+    from ui import figures, presenter
+
+    st.image(figures.framed(image, presenter.px(CANVAS_PX)), width=presenter.px(CANVAS_PX))
+
+
+def _test_split(record: RunRecord) -> datasets.Dataset | None:
+    """The run's dataset when this machine has it offline (an own-images run: its upload)."""
+    key = record.dataset.key
+    data = record.config.data if key == "folder" else None
+    if key == "folder" and not data:
         return None
+    try:
+        return loaders.load_dataset(key, data)
+    except datasets.DatasetError:
+        return None
+
+
+def sample_input_ui(record: RunRecord, preprocessing: dict) -> Picked | None:
+    """A random test image of the model's dataset, or one of the bundled example images.
+
+    Without the dataset on this machine it offers the bundled examples only, never a dead end.
+    """
+    data = _test_split(record)
+    kinds = ["Random test image", "Bundled example"] if data is not None else ["Bundled example"]
+    kind = st.radio("Sample", kinds, horizontal=True, key=f"sample-kind-{len(kinds)}")
+    if kind == "Bundled example":
+        return _bundled_ui(record, preprocessing)
     st.button("Another one", on_click=state.new_sample, icon=":material/casino:")
     rng = np.random.default_rng(st.session_state.get(state.SAMPLE_SEED, 0))
     index = int(rng.integers(len(data.test)))
-    st.caption(
-        f"Test image {index} of {data.info.title}: true class "
-        f"**{data.class_names[data.test.labels[index]]}**"
-    )
+    label = int(data.test.labels[index])
+    st.caption(f"Test image {index} of {data.info.title}: it is **{data.class_names[label]}**")
     size, channels = preprocessing["image_size"], preprocessing["channels"]
-    return preprocess.photo_to_input(data.test.image(index), tuple(size), channels)
+    image = data.test.image(index)
+    _show(image)
+    return Picked(preprocess.photo_to_input(image, tuple(size), channels), label)
+
+
+def _bundled_ui(record: RunRecord, preprocessing: dict) -> Picked | None:
+    photos = loaders.bundled_samples(record.dataset.key)
+    if not photos:
+        st.info("No example images are bundled with this installation: upload one instead.")
+        return None
+    photo = st.selectbox(
+        "Example (from test sets no shipped model trained on)",
+        photos,
+        format_func=lambda p: f"{p.parent.name} / {p.stem.replace('__', ' #')}",
+    )
+    name = photo.stem.split("__")[0]
+    label = record.class_names.index(name) if name in record.class_names else None
+    image = preprocess.load_image(photo)
+    _show(image)
+    return Picked(preprocess.prepare_upload(image, preprocessing), label)
+
+
+def input_ui(source: str, record: RunRecord, preprocessing: dict) -> Picked | None:
+    """The chosen source's widgets; the prepared input, or None until there is one."""
+    if source == "Draw":
+        return drawing_input_ui(preprocessing)
+    if source == "Upload":
+        return upload_input_ui(preprocessing)
+    return sample_input_ui(record, preprocessing)

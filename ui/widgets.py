@@ -34,20 +34,41 @@ def _is_digit_model(info: artifacts.RunInfo) -> bool:
     return info.record is not None and info.record.preprocessing.method == "mnist_digit"
 
 
-def run_picker_ui(runs: list[artifacts.RunInfo], label: str = "Model") -> artifacts.RunInfo:
-    """A selectbox over runs (shipped first, broken ones marked), starting on the active run.
+def default_run(runs: list[artifacts.RunInfo]) -> artifacts.RunInfo | None:
+    """The run a fresh session starts on: the newest digit model (a class starts by drawing)."""
+    good = [r for r in runs if r.ok]
+    return next((r for r in good if _is_digit_model(r)), good[0] if good else None)
 
-    With no active run it starts on the newest digit model, since a class starts by drawing.
+
+def ensure_active_run() -> None:
+    """Give a fresh session (or one whose run was deleted) the default run as its active model."""
+    active = state.active_run()
+    if active is None or not (active / artifacts.RECORD_FILE).is_file():
+        run = default_run(artifacts.list_runs())
+        if run is not None:
+            state.set_active_run(run.path)
+
+
+def run_picker_ui(runs: list[artifacts.RunInfo], label: str = "Model") -> artifacts.RunInfo:
+    """A selectbox over runs (shipped first, broken ones marked) that follows the active run.
+
+    Picking a run makes it the active model at once (in the widget's callback, before the
+    page and the sidebar draw). With no active run it starts on the newest digit model,
+    since a class starts by drawing.
     """
+    key = f"run-picker-{label}"
     paths = [str(r.path) for r in runs]
     active = str(state.active_run() or "")
-    first_digits = next((i for i, r in enumerate(runs) if r.ok and _is_digit_model(r)), 0)
-    index = paths.index(active) if active in paths else first_digits
+    # the active run, as this rerun's object (a training or another page may have changed it)
+    st.session_state[key] = runs[paths.index(active)] if active in paths else default_run(runs)
 
     def title(info: artifacts.RunInfo) -> str:
         return ("shipped · " if info.shipped else "") + info.title
 
-    return st.selectbox(label, runs, index=index, format_func=title)
+    def adopt() -> None:
+        state.set_active_run(st.session_state[key].path)
+
+    return st.selectbox(label, runs, format_func=title, key=key, on_change=adopt)
 
 
 def dataset_picker_ui(key: str, include_folder: bool = False) -> datasets.Availability:
@@ -309,3 +330,12 @@ def drawing_probe(canvas, info: datasets.DatasetInfo, input_shape: tuple) -> lis
     except preprocess.PreprocessError:
         return None
     return [("your drawing", steps.input)]
+
+
+def more_on_this_input_ui() -> None:
+    """Links to the pages that look further into the input Predict shows."""
+    st.page_link(
+        "app_pages/models.py",
+        label="Watch how this model learned (time-lapse)",
+        icon=":material/movie:",
+    )

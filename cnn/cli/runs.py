@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from cnn import artifacts, datasets, preprocess
+from cnn import artifacts, calibration, datasets, ood, preprocess
 from cnn.cli import CliError, print_json
 
 TOP_K = 3  # classes listed per prediction
@@ -78,10 +78,20 @@ def predict_file(run: artifacts.Run, inspector, file: str) -> dict:
         steps = preprocess.prepare_upload(image, run.preprocessing)
     except preprocess.PreprocessError as err:
         return {"file": file, "error": str(err)}
-    probs = inspector.run(steps.input, gradcam=False).probabilities
+    seen = inspector.run(steps.input, gradcam=False)
+    probs = seen.probabilities
     order = probs.argsort()[::-1]
     top = [[run.class_names[i], round(float(probs[i]), 6)] for i in order[:TOP_K]]
-    return {"file": file, "label": top[0][0], "probability": top[0][1], "top": top}
+    doc = {"file": file, "label": top[0][0], "probability": top[0][1], "top": top}
+    record = run.record
+    if record.calibration is not None:
+        calibrated = calibration.softmax(seen.logits[None], record.calibration.temperature)[0]
+        doc["calibrated_probability"] = round(float(calibrated[order[0]]), 6)
+    # None when the run has no measured check (trained before it existed)
+    doc["in_distribution"] = (
+        None if record.ood is None else bool(ood.familiar(seen.logits, record.ood))
+    )
+    return doc
 
 
 def cmd_predict(args) -> int:

@@ -362,7 +362,7 @@ def _evaluate(prepared: Prepared, model, outcome: Outcome, fit_seconds: float, s
     test_batches = datasets.make_pipeline(
         data.test, prepared.input_shape[:2], prepared.input_shape[2], config.batch_size
     )
-    result = evaluation.evaluate(model, test_batches, data.class_names)
+    result = evaluation.evaluate(model, test_batches, data.class_names, logits=True)
     shown = _spread_over_classes(result.misclassified, result.labels, MAX_ERRORS_KEPT)
     images_per_s = None
     if fit_seconds > 0:
@@ -390,6 +390,11 @@ def _evaluate(prepared: Prepared, model, outcome: Outcome, fit_seconds: float, s
         timings=Timings(
             round(time.perf_counter() - started, 2), round(fit_seconds, 2), images_per_s
         ),
+    )
+    from cnn.training.confidence import measure_confidence
+
+    record.calibration, record.ood = measure_confidence(
+        prepared, model, result.logits, result.labels
     )
     errors = {
         "images": _thumbnails(data.test.take(shown), prepared.input_shape),

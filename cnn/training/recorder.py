@@ -52,6 +52,14 @@ def _shrunk(maps: np.ndarray, side: int) -> np.ndarray:
     return tf.image.resize(maps.astype(np.float32), size, method="area").numpy()
 
 
+def _storable(maps: np.ndarray) -> np.ndarray:
+    """float16 maps; a diverging model's infinite or NaN values become 0 (nothing to show)."""
+    limit = np.finfo(np.float16).max
+    return np.clip(np.nan_to_num(maps, nan=0.0, posinf=0.0, neginf=0.0), -limit, limit).astype(
+        np.float16
+    )
+
+
 class TimelapseRecorder(keras.callbacks.Callback):
     """Snapshots of the model at the steps `cnn.timelapse.frame_steps` chooses.
 
@@ -126,9 +134,7 @@ class TimelapseRecorder(keras.callbacks.Callback):
             if seen.gradcam is None
             else _shrunk(seen.gradcam[..., None], timelapse.CAM_SIDE)[..., 0],
             "confusion": np.bincount(truth_predicted, minlength=k * k).reshape(k, k),
-            "maps": {
-                a.name: _shrunk(a.array, timelapse.MAP_SIDE).astype(np.float16) for a in convs
-            },
+            "maps": {a.name: _storable(_shrunk(a.array, timelapse.MAP_SIDE)) for a in convs},
         }
         if self.frames and self.frames[-1]["step"] == frame["step"]:
             self.frames[-1] = frame

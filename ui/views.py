@@ -1,0 +1,75 @@
+"""The Predict page's views of one inspection: Grad-CAM, feature maps, learned filters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import streamlit as st
+
+from cnn.record import RunRecord
+from ui import figures, presenter
+from ui.glossary import explain_ui
+
+CAM_CLASS = "cam-class"  # widget key: the class Grad-CAM explains (None: the top class)
+
+
+def gradcam_ui(image: np.ndarray, inspection, class_names: Sequence[str]) -> None:
+    """The Grad-CAM overlay for the top (or a chosen) class, with its explanation."""
+    picture, controls = st.columns([1, 1])
+    controls.selectbox(
+        "Explain the class",
+        [None, *range(len(class_names))],
+        format_func=lambda c: "the answer it gave" if c is None else class_names[c],
+        key=CAM_CLASS,
+    )
+    with controls:
+        explain_ui("gradcam")
+    if inspection.gradcam is None:
+        picture.info(inspection.gradcam_reason)
+        return
+    picture.image(
+        figures.gradcam_overlay(image, inspection.gradcam, presenter.px(figures.DISPLAY_PX)),
+        caption=f"Where {inspection.gradcam_layer} looked for "
+        f"'{class_names[inspection.gradcam_class]}' (red = mattered most)",
+    )
+
+
+def feature_maps_ui(inspection, record: RunRecord) -> None:
+    """Every channel of a chosen conv or pooling layer, on a shared or per-channel scale."""
+    if not inspection.activations:
+        st.info("This model has no convolution or pooling layer, so it makes no feature maps.")
+        return
+    layer_col, scale_col, help_col = st.columns([3, 3, 2], vertical_alignment="bottom")
+    layers = {
+        f"{a.name} ({a.kind}, {' x '.join(map(str, a.array.shape))})": a
+        for a in inspection.activations
+    }
+    activation = layers[layer_col.selectbox("Layer", list(layers))]
+    # photo maps on one scale are mostly dark (a few channels dominate): per channel for them
+    default = 0 if record.preprocessing.method == "mnist_digit" else 1
+    shared = scale_col.radio("Colour scale", ["shared", "per channel"], default, horizontal=True)
+    with help_col:
+        explain_ui("feature map")
+    st.image(
+        figures.feature_map_mosaic(activation.array, shared == "shared", presenter.px(64)),
+        caption=f"{activation.array.shape[-1]} channels of {activation.name} "
+        "(yellow = strong, dark blue = weak)",
+    )
+
+
+def filters_ui(filter_images: dict[str, np.ndarray]) -> None:
+    """The learned kernels of a chosen conv layer (a photo model's first layer in colour)."""
+    if not filter_images:
+        st.info("This model has no convolution layer, so it has no filters.")
+        return
+    name_col, help_col = st.columns([3, 2], vertical_alignment="bottom")
+    conv_name = name_col.selectbox("Conv layer", list(filter_images))
+    with help_col:
+        explain_ui("filter")
+    tiles = filter_images[conv_name]
+    colour = " in colour (red, green, blue)" if tiles.ndim == 4 else ""
+    st.image(
+        figures.filter_mosaic(tiles, tile_px=presenter.px(figures.FILTER_TILE_PX)),
+        caption=f"The {len(tiles)} learned kernels of {conv_name}{colour}, each scaled on its own",
+    )
