@@ -6,8 +6,7 @@ about two seconds; pages that need Keras import it themselves.
 
 import streamlit as st
 
-from cnn import artifacts
-from ui import presenter, runtime, state, widgets
+from ui import presenter, runtime, widgets
 
 st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
 
@@ -21,21 +20,8 @@ PAGES = [
 page = st.navigation(PAGES)
 
 widgets.ensure_active_run()
-with st.sidebar:
-    active = state.active_run()
-    info = artifacts.read_run_info(active) if active else None
-    if info is not None and info.ok:
-        st.caption(f"Active model: **{info.title}**")
-        digits = info.record.preprocessing.method == "mnist_digit"
-        label = "Draw for it on Predict" if digits else "Show it a picture on Predict"
-        st.page_link("app_pages/predict.py", label=label, icon=":material/draw:")
-    else:
-        st.caption("No active model yet: pick one on Predict or train one.")
-    job = state.training_job()
-    if job is not None:
-        st.caption(f"Your training: **{job.state}**")
-    presenter.toggle_ui()
+widgets.sidebar_ui()  # a function: this module's globals outlive the run, so they hold nothing
 presenter.style()
 
-runtime.freeze_after_heavy_imports()
+runtime.light_keras_clear_session()
 page.run()

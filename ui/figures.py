@@ -303,3 +303,75 @@ def thumbnail(image: np.ndarray, side: int) -> np.ndarray:
     square = rgb[top : top + crop, left : left + crop]
     interpolation = cv2.INTER_AREA if crop > side else cv2.INTER_NEAREST
     return cv2.resize(square, (side, side), interpolation=interpolation)
+
+
+KIND_COLOURS = {  # block colours of the architecture diagram
+    "input": "#64748b",
+    "conv": "#4f46e5",
+    "pool": "#f97316",
+    "flatten": "#94a3b8",
+    "global_avg": "#94a3b8",
+    "dense": "#16a34a",
+    "output": "#dc2626",
+}
+
+
+def _diagram_blocks(layers: Sequence) -> list[dict]:
+    """Layers grouped as a student reads them: a conv with its batch norm and activation is
+    one block; dropout is a note on the block before it."""
+    blocks: list[dict] = []
+    for layer in layers:
+        if layer.kind in ("batch_norm", "activation") and blocks:
+            blocks[-1]["extra"].append("BN" if layer.kind == "batch_norm" else "ReLU")
+        elif layer.kind == "dropout" and blocks:
+            blocks[-1]["extra"].append("dropout")
+        else:
+            kind = "output" if layer.name == "predictions" else layer.kind
+            blocks.append({"layer": layer, "kind": kind, "extra": []})
+    return blocks
+
+
+def architecture_diagram(layers: Sequence) -> go.Figure:
+    """The network as a row of blocks (`cnn.architectures.ArchSpec.shapes` output): a block's
+    height follows its map's side, its width its channels; its output shape is written under it."""
+    blocks = _diagram_blocks(layers)
+    side = max(layers[0].shape[0], 1)
+    fig = go.Figure()
+    for i, block in enumerate(blocks):
+        layer = block["layer"]
+        shape = layer.shape
+        if len(shape) == 3:
+            height = 0.25 + 0.75 * shape[0] / side
+            width = 0.2 + 0.12 * np.log2(max(shape[2], 1))
+        else:
+            height, width = 0.25 + 0.75 * min(1.0, shape[0] / 512), 0.18
+        fig.add_shape(
+            type="rect",
+            x0=i - width / 2,
+            x1=i + width / 2,
+            y0=-height / 2,
+            y1=height / 2,
+            fillcolor=KIND_COLOURS.get(block["kind"], "#94a3b8"),
+            line={"width": 0},
+        )
+        what = layer.name if layer.kind != "conv" else f"{layer.name} {layer.kernel}x{layer.kernel}"
+        if layer.kind == "conv" and layer.stride > 1:
+            what += f" /{layer.stride}"
+        extra = f"<br>+{' +'.join(block['extra'])}" if block["extra"] else ""
+        fig.add_annotation(
+            x=i,
+            y=-0.62,
+            text=f"<b>{what}</b>{extra}<br>{'×'.join(map(str, shape))}",
+            showarrow=False,
+            font={"size": 11},
+            yanchor="top",
+        )
+    fig.update_xaxes(visible=False, range=[-0.6, len(blocks) - 0.4])
+    fig.update_yaxes(visible=False, range=[-1.25, 0.6])
+    fig.update_layout(
+        height=190,
+        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        showlegend=False,
+        plot_bgcolor="rgba(0,0,0,0)",
+    )
+    return fig

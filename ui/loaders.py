@@ -67,7 +67,7 @@ def load_run(path: str | Path) -> LoadedRun:
             f"Run {Path(path).name} has no readable model.keras."
         ) from err
     loaded = _load_run(str(path), mtime)
-    runtime.freeze_after_heavy_imports()
+    runtime.light_keras_clear_session()
     return loaded
 
 

@@ -25,6 +25,7 @@ CANVAS_GENERATION = "canvas_generation"  # part of the canvas widget key; bumpin
 SAMPLE_SEED = "sample_seed"  # picks the random test image on Predict
 DATA_SEED = "data_seed"  # picks the sample grid on Data
 CURRENT_INPUT = "current_input"  # the input Predict last prepared (other pages probe it)
+SEEN = "seen"  # names of one-time things this session has already shown
 LATEST_SNAPSHOT = "latest_snapshot"  # the newest time-lapse snapshot of this session's job
 OWN_DATASET = "own_dataset"  # str path of a dataset folder this session made in the browser
 CANVAS_KEY = "canvas"  # widget key of the first canvas (tests inject drawings under it)
@@ -88,9 +89,31 @@ def remember_session_run(path: str | Path) -> bool:
 
 
 def adopt_trained_run(result: Any) -> None:
-    """Make a saved training result this session's own run and the active model (once)."""
-    if result is not None and result.run_dir is not None and remember_session_run(result.run_dir):
+    """Make a saved training result this session's own run (once), and the active model when
+    it finished (a stopped run is kept, but a student picks it on purpose)."""
+    if result is None or result.run_dir is None or not remember_session_run(result.run_dir):
+        return
+    if result.state == "finished":
         set_active_run(result.run_dir)
+
+
+def raise_flag(name: str) -> None:
+    """Mark that something was asked for (a button callback); `take_flag` answers once."""
+    st.session_state[f"flag-{name}"] = True
+
+
+def take_flag(name: str) -> bool:
+    """Whether `name` was asked for since the last time, clearing it."""
+    return bool(st.session_state.pop(f"flag-{name}", False))
+
+
+def first_time(name: str) -> bool:
+    """True the first time this session asks about `name` (a toast shown once, say)."""
+    seen = st.session_state.setdefault(SEEN, set())
+    if name in seen:
+        return False
+    seen.add(name)
+    return True
 
 
 def canvas_key() -> str:

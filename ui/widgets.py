@@ -188,15 +188,13 @@ def architecture_editor_ui(base: ArchSpec, key: str) -> ArchSpec:
     return edited
 
 
-def model_summary_ui(spec: ArchSpec, input_shape: tuple, num_classes: int) -> None:
-    """The layer table (name, type, output shape, parameters) of the model a spec builds."""
-    rows = architectures.summary_rows(spec.shapes(tuple(input_shape), num_classes))
-    total = sum(row["params"] for row in rows)
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-    st.caption(
-        f"Input {' x '.join(map(str, input_shape))} · {total:,} trainable parameters "
-        f"in total · {num_classes} classes"
-    )
+def architecture_caption_ui(spec: ArchSpec, base: ArchSpec, layers, num_classes: int) -> None:
+    """One line under the architecture picker: what it is, whether it was edited, its size."""
+    params = sum(layer.params for layer in layers)
+    title = architectures.REGISTRY[base.name].title if base.name in architectures.REGISTRY else ""
+    what = f"Custom (edited from {title})" if spec.name == "custom" else title
+    shape = " x ".join(map(str, layers[0].shape))
+    st.caption(f"**{what}** · input {shape} · {params:,} parameters · {num_classes} classes")
 
 
 def runs_table(runs: list[artifacts.RunInfo]) -> pd.DataFrame:
@@ -339,3 +337,24 @@ def more_on_this_input_ui() -> None:
         label="Watch how this model learned (time-lapse)",
         icon=":material/movie:",
     )
+
+
+def sidebar_ui() -> None:
+    """The sidebar every page shares: the active model with a link to try it, this session's
+    training, presenter mode."""
+    from ui import presenter
+
+    with st.sidebar:
+        active = state.active_run()
+        info = artifacts.read_run_info(active) if active else None
+        if info is not None and info.ok:
+            st.caption(f"Active model: **{info.title}**")
+            digits = info.record.preprocessing.method == "mnist_digit"
+            label = "Draw for it on Predict" if digits else "Show it a picture on Predict"
+            st.page_link("app_pages/predict.py", label=label, icon=":material/draw:")
+        else:
+            st.caption("No active model yet: pick one on Predict or train one.")
+        job = state.training_job()
+        if job is not None:
+            st.caption(f"Your training: **{job.state}**")
+        presenter.toggle_ui()

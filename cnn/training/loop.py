@@ -269,6 +269,8 @@ def _fit_and_save(prepared, events, stop, out_dir, touch, started, extra_probes)
     outcome = _outcome(prepared, model, guard, hist, stop, touch)
     seconds = time.perf_counter() - started
     if outcome.state == "failed":
+        if recorder is not None:
+            recorder.release()
         emit(events, TrainingEvent("failed", message=outcome.message))
         return TrainResult("failed", config, history=hist, message=outcome.message, seconds=seconds)
     emit(events, TrainingEvent("status", message="Evaluating on the test split..."))
@@ -323,7 +325,7 @@ def _outcome(prepared, model, guard, hist, stop, touch) -> Outcome:
     """NaN (weights restored or nothing to keep), asked to stop, abandoned, or all epochs done."""
     config = prepared.config
     epochs_run = len(hist.get("loss", []))
-    state, message = "finished", f"Finished {epochs_run} epochs."
+    state, message = "finished", f"Finished {epochs_run} epoch{'s' if epochs_run != 1 else ''}."
     if guard.nan_at is not None:
         epoch, batch = guard.nan_at
         where = (

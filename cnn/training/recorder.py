@@ -160,7 +160,12 @@ class TimelapseRecorder(keras.callbacks.Callback):
         if not self.frames or self.frames[-1]["step"] != final_step:
             self.step = final_step
             self.snapshot(logs or {})
+        self.release()
         return self._assemble()
+
+    def release(self) -> None:
+        """Drop the compiled inspection of the model, so the model can be freed with its job."""
+        self.inspector = None
 
     def _assemble(self):
         frames, p = self.frames, self.probes

@@ -1,0 +1,109 @@
+"""The Train page's live view of a training: queue, progress, curves, what it reads now, and
+the end of the training (drawn inside the polling fragment, so no rerun can hide it)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from cnn import artifacts
+from cnn.training import TrainConfig, TrainingError, TrainingJob
+from ui import figures, glossary, runtime, state, widgets
+
+POLL_S = 1.0  # seconds between redraws while a training runs
+START = "start-training"  # the flag the Start button raises
+
+
+def _progress_ui(job: TrainingJob, events: list) -> None:
+    progress = [e for e in events if e.kind in ("batch", "epoch")]
+    if not progress:
+        return
+    last = progress[-1]
+    if job.stopping and not job.done:
+        text = f"Stopping after this batch (epoch {last.epoch}/{last.epochs})..."
+    else:
+        eta = f" · {last.eta:.0f} s left" if last.eta is not None and not job.done else ""
+        speed = f" · {last.samples_per_s:,.0f} images/s" if last.samples_per_s else ""
+        text = f"Epoch {last.epoch}/{last.epochs} · batch {last.step}/{last.steps}{eta}{speed}"
+    st.progress(last.progress, text=text)
+    chart_col, help_col = st.columns([6, 1])
+    chart_col.plotly_chart(figures.training_curves(events), key="live-curves")
+    with help_col:
+        glossary.explain_ui("accuracy")
+        glossary.explain_ui("overfitting")
+
+
+def _end_ui(job: TrainingJob) -> None:
+    """How the training ended, impossible to miss: a banner (and a toast, once)."""
+    result = job.result
+    if job.state == "failed" or result is None:
+        st.error(job.error or "The training ended without a result.")
+        return
+    if result.save_error:
+        st.error(result.save_error)
+        widgets.model_download_ui(result.model, "Download the trained model (.keras)")
+    score = f" Test accuracy: **{result.test_accuracy:.1%}**." if result.test_accuracy else ""
+    text = f"{result.message}{score} ({result.seconds:.0f} s in all)"
+    if result.state == "finished" and not result.warning:
+        st.success(text, icon=":material/celebration:")
+    elif result.state == "finished":
+        st.warning(text)
+    else:
+        st.warning(
+            f"{text} The run was saved but not made the active model: pick it on Predict to try it."
+        )
+    if state.first_time(f"toast-{id(job)}"):
+        st.toast(f"Training {result.state}.{score.replace('**', '')}", icon=":material/flag:")
+    if result.run_dir and result.state == "finished":
+        st.page_link("app_pages/predict.py", label="Try it on Predict", icon=":material/draw:")
+
+
+def start_training(config: TrainConfig, probes: list | None) -> str | None:
+    """Check the settings and start this session's job; a sentence when they cannot work."""
+    try:
+        config.validate()
+    except TrainingError as err:
+        return str(err)
+    job = TrainingJob(config, artifacts.user_runs_dir(), extra_probes=probes).start()
+    runtime.light_keras_clear_session()  # Keras is loaded now: before this run ends
+    state.start_training_job(job)
+    return None
+
+
+def stop_training() -> None:
+    """Stop button callback: this session's job stops after its current batch."""
+    job = state.training_job()
+    if job is not None:
+        job.stop()
+
+
+def live_training_view(class_names) -> None:
+    """Poll this session's job every second while it runs; rerun the whole page once when it
+    ends. The job is read from session state on every run (never held by the fragment), so
+    a closed tab's job and its model can be freed."""
+    job = state.training_job()
+    if job is None:
+        return
+    polling = not job.done
+    del job
+
+    @st.fragment(run_every=POLL_S if polling else None)
+    def view() -> None:
+        job = state.training_job()
+        state.keep_events(job.drain())
+        events = state.training_events()
+        position = job.queue_position
+        if position:
+            st.info(f"Waiting for a free training slot: you are number {position} in line.")
+        statuses = [e.message for e in events if e.kind == "status" and e.message]
+        if not job.done:
+            st.caption(f"State: **{job.state}**" + (f" · {statuses[-1]}" if statuses else ""))
+        _progress_ui(job, events)
+        if job.done:
+            state.adopt_trained_run(job.result)  # before any rerun, so the sidebar shows it
+            _end_ui(job)
+            if polling:
+                st.rerun()  # once: the page stops polling
+        else:
+            widgets.live_snapshot_ui(state.latest_snapshot(), class_names)
+
+    view()
