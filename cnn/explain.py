@@ -310,6 +310,13 @@ def _window(values: np.ndarray, top: int, left: int, k: int) -> tuple[np.ndarray
     return window, inside
 
 
+def _span_below(span: tuple[int, int], kernel: int, stride: int, pad: int, size: int):
+    """The positions of a window layer's input (of `size`) that positions span[0]..span[1]
+    of its output read, without the padding."""
+    first, last = span[0] * stride - pad, span[1] * stride - pad + kernel - 1
+    return max(first, 0), min(last, size - 1)
+
+
 def _keras_geometry(layer) -> tuple[int, int, str]:
     """(kernel, stride, padding) of a Keras conv or pooling layer with square windows."""
     size = getattr(layer, "kernel_size", None) or layer.pool_size
@@ -417,17 +424,23 @@ class Explainer:
     def receptive_field(self, name: str, y: int, x: int) -> Box:
         """The input pixels position (y, x) of layer `name`'s map depends on, clipped.
 
-        Through every earlier stride, padding and pooling: position (y, x) sees the input
-        from (y * jump + offset) to that plus rf - 1 (LayerShape), cut to the image.
+        Exactly, through every earlier stride, padding and pooling: the span of positions is
+        walked back one layer at a time (rows a..b of a window layer read rows a * stride - pad
+        to b * stride - pad + kernel - 1 of its input) and cut to that input's size at each
+        step, since padding and the edges a pooling drops are no pixels of the image.
         """
         layer = self.map_layer(name)
         self._check_position(layer, 0, y, x)
-        g = layer.geometry
-        top, left = y * g.jump + g.offset[0], x * g.jump + g.offset[1]
-        h, w = self.input_shape[:2]
-        return Box(
-            max(top, 0), max(left, 0), min(top + g.rf - 1, h - 1), min(left + g.rf - 1, w - 1)
-        )
+        rows, cols = (y, y), (x, x)
+        index = self.shapes.index(layer.geometry)
+        for shape, before in zip(
+            self.shapes[index:0:-1], self.shapes[index - 1 :: -1], strict=True
+        ):
+            if shape.kind in MAP_KINDS:
+                h, w = before.shape[:2]
+                rows = _span_below(rows, shape.kernel, shape.stride, shape.pad[0], h)
+                cols = _span_below(cols, shape.kernel, shape.stride, shape.pad[1], w)
+        return Box(rows[0], cols[0], rows[1], cols[1])
 
     def forward(self, image: np.ndarray) -> Forward:
         """Every layer's output for one model input, in one compiled pass."""
