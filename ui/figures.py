@@ -233,7 +233,8 @@ def mosaic(tiles: Sequence[np.ndarray], columns: int, tile_px: int = TILE_PX) ->
     return grid
 
 
-def _colorized(values: np.ndarray, low: float, high: float) -> np.ndarray:
+def colorized(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    """A 2-D array as uint8 RGB viridis, `low` dark blue and `high` yellow (clipped)."""
     scaled = (values - low) / (high - low) if high > low else np.zeros_like(values)
     gray = (np.clip(scaled, 0, 1) * 255).astype(np.uint8)
     return cv2.cvtColor(cv2.applyColorMap(gray, cv2.COLORMAP_VIRIDIS), cv2.COLOR_BGR2RGB)
@@ -250,7 +251,7 @@ def feature_map_mosaic(activation: np.ndarray, shared_scale: bool, columns: int 
     channels = np.moveaxis(np.asarray(activation, np.float32), -1, 0)[:MAX_TILES]
     low, high = float(channels.min()), float(channels.max())
     tiles = [
-        _colorized(ch, low, high) if shared_scale else _colorized(ch, ch.min(), ch.max())
+        colorized(ch, low, high) if shared_scale else colorized(ch, ch.min(), ch.max())
         for ch in channels
     ]
     return mosaic(tiles, min(columns, len(tiles)))
