@@ -12,11 +12,13 @@ the shared tiny TinyVGG run.
 from __future__ import annotations
 
 import json
+import re
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import drawn_one, open_page
 
 from cnn.__main__ import main
 from cnn.architectures import ArchSpec, ConvBlock, DenseLayer, build
@@ -351,3 +353,49 @@ def test_cli_errors_are_one_sentence(capsys, tiny_run, argv, words):
     code, out, err = explain_cli(capsys, tiny_run, *argv)
     assert code == 2 and out == ""
     assert err.startswith("error: ") and words in err and err.count("\n") == 1
+
+
+def first_number(text: str) -> float:
+    """The first decimal number in a sentence."""
+    return float(re.search(r"-?\d+\.\d+", text).group())
+
+
+def test_look_inside_page(trained):
+    """The page asks for an input first; after a drawing on Predict it shows the network, one
+    value's arithmetic ending at the layer's own Keras output, a pool window and the table."""
+    from cnn import artifacts
+    from ui import arithmetic, network, state
+
+    at = open_page("app_pages/inside.py", active_run=trained)
+    assert not at.exception and "Predict" in at.info[0].value
+    at.switch_page("app_pages/predict.py")
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.run()
+    at.switch_page("app_pages/inside.py")
+    at.run()
+    assert not at.exception
+    # one value: the check's number is the Keras layer output at the chosen position
+    layer = at.selectbox(key=arithmetic.LAYER_KEY).value
+    channel = at.selectbox(key=f"{arithmetic.CHANNEL_KEY}-{layer}").value
+    at.number_input(key=f"{arithmetic.ROW_KEY}-{layer}").set_value(0)
+    at.number_input(key=f"{arithmetic.COLUMN_KEY}-{layer}").set_value(3).run()
+    model_input = at.session_state[state.CURRENT_INPUT].steps.input
+    expected = reference(artifacts.load_run(trained).model, layer, model_input)[0, 3, channel]
+    (check,) = at.success
+    assert "at y 0, x 3" in check.value
+    assert abs(first_number(check.value) - expected) < 1e-5
+    assert any("| relu |" in m.value for m in at.markdown)
+    # a pooling layer: its window and the maximum
+    at.selectbox(key=arithmetic.LAYER_KEY).set_value("pool1").run()
+    assert not at.exception
+    assert any("The largest of these 4 numbers" in m.value for m in at.markdown)
+    assert "pool1" in at.success[0].value
+    # the network: a click on a tile (its selection kept in session state) enlarges it
+    at.session_state[network.SELECTED_KEY] = ("pool2", 3)
+    at.run()
+    assert any(m.value.startswith("**pool2, channel 3**") for m in at.markdown)
+    assert any("conv2_2's channel 3" in c.value for c in at.caption)
+    # the per-layer table: every layer with its parameters
+    (table,) = at.dataframe
+    assert list(table.value["layer"])[-1] == "predictions"
+    assert table.value["parameters"].sum() == artifacts.load_run(trained).model.count_params()

@@ -19,13 +19,14 @@ import streamlit as st
 from plotly.subplots import make_subplots
 from streamlit_image_coordinates import streamlit_image_coordinates
 
+from cnn.explain import INPUT
 from ui import figures
 
 LAYER_KEY = "arithmetic-layer"
 CHANNEL_KEY = "arithmetic-channel"  # + "-<layer>": each layer keeps its own choice
 ROW_KEY, COLUMN_KEY = "arithmetic-y", "arithmetic-x"  # + "-<layer>"
 CLICK_KEY = "arithmetic-click"  # + "-<layer>": the clickable map's last click
-VIEW_PX = 280  # the clickable map and the input are enlarged to about this side
+VIEW_PX = 390  # the clickable map and the input are enlarged to about this side
 MAX_INPUT_CHANNELS = 4  # input channels whose window, filter and products are drawn
 CHECK_TOLERANCE = 1e-4  # our arithmetic against the feature map's own value
 OUTLINE = (220, 38, 38)  # red, RGB
@@ -131,6 +132,7 @@ def _views_ui(explainer, forward, layer, arithmetic, maps) -> None:
     )
     on_input.image(
         outlined(image, (field.top, field.left, field.bottom, field.right), scale, dim=True),
+        width=image.shape[1],
         caption=f"Its receptive field: input rows {field.top}-{field.bottom}, columns "
         f"{field.left}-{field.right} ({field.height} x {field.width} pixels{cut}). Nothing "
         "outside it can change this value.",
@@ -153,41 +155,50 @@ def _heatmap(fig, z, text, colorscale, limit, row, col, zmid=None) -> None:
     )
 
 
-def products_figure(arithmetic, channels: list[int]) -> go.Figure:
-    """Per input channel: the window (with "pad"), the filter slice and their products."""
+def _texts(values: np.ndarray, decimals: int) -> np.ndarray:
+    """Each number as text with `decimals` decimals (a heatmap's cell labels)."""
+    return np.vectorize(lambda v: f"{v:.{decimals}f}")(values)
+
+
+def products_figure(arithmetic, channels: list[int], names: list[str]) -> go.Figure:
+    """Per input channel: the window (with "pad"), the filter slice and their products.
+
+    Args:
+        channels: the input channels to draw; names: what to call every input channel.
+    """
     a = arithmetic
     titles = []
     for c in channels:
         titles += [
-            f"input channel {c}: window",
+            f"{names[c]}: window",
             "x filter",
             f"= products (sum {a.channel_sums[c]:.3f})",
         ]
-    fig = make_subplots(len(channels), 3, subplot_titles=titles, horizontal_spacing=0.04)
+    fig = make_subplots(
+        len(channels),
+        3,
+        subplot_titles=titles,
+        horizontal_spacing=0.04,
+        vertical_spacing=0.25 / len(channels),
+    )
     window_top = float(np.abs(a.window[..., channels]).max()) or 1.0
     weight_top = float(np.abs(a.kernel).max()) or 1.0
     product_top = float(np.abs(a.products[..., channels]).max()) or 1.0
     for row, c in enumerate(channels, start=1):
-        window = np.where(a.inside, np.vectorize(lambda v: f"{v:.2f}")(a.window[..., c]), "pad")
+        window = np.where(a.inside, _texts(a.window[..., c], 2), "pad")
         _heatmap(fig, a.window[..., c], window, "Greys_r", window_top, row, 1)
         _heatmap(
-            fig, a.kernel[..., c], np.round(a.kernel[..., c], 2), "RdBu_r", weight_top, row, 2, 0
+            fig, a.kernel[..., c], _texts(a.kernel[..., c], 2), "RdBu_r", weight_top, row, 2, 0
         )
-        _heatmap(
-            fig,
-            a.products[..., c],
-            np.round(a.products[..., c], 3),
-            "RdBu_r",
-            product_top,
-            row,
-            3,
-            0,
-        )
+        products = _texts(a.products[..., c], 3)
+        _heatmap(fig, a.products[..., c], products, "RdBu_r", product_top, row, 3, 0)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed")
     k = a.kernel.shape[0]
     fig.update_layout(
-        height=60 + len(channels) * (90 + 22 * k), margin={"l": 5, "r": 5, "t": 30, "b": 5}
+        height=60 + len(channels) * (40 + 50 * k),
+        width=3 * (60 * k + 40),
+        margin={"l": 5, "r": 5, "t": 30, "b": 5},
     )
     fig.update_annotations(font_size=12)
     return fig
@@ -208,8 +219,9 @@ def _steps_table(a) -> str:
         rows.append(
             (
                 "batch norm",
-                f"(x - mean {bn.mean:.4f}) / sqrt(variance {bn.variance:.4f} + {bn.epsilon:g}) "
-                f"x gamma {bn.gamma:.4f} + beta {bn.beta:.4f}",
+                "gamma x (x - mean) / sqrt(variance + epsilon) + beta, with "
+                f"mean {bn.mean:.4f}, variance {bn.variance:.4f}, epsilon {bn.epsilon:g}, "
+                f"gamma {bn.gamma:.4f}, beta {bn.beta:.4f}",
                 bn.output,
             )
         )
@@ -219,8 +231,11 @@ def _steps_table(a) -> str:
     return "\n".join(lines)
 
 
-def _conv_ui(a) -> None:
+def _conv_ui(a, layer) -> None:
     cin = a.window.shape[-1]
+    names = [f"input channel {c}" for c in range(cin)]
+    if layer.input_layer == INPUT and cin == 3:
+        names = ["red", "green", "blue"]
     shown = sorted(range(cin), key=lambda c: -abs(a.channel_sums[c]))[:MAX_INPUT_CHANNELS]
     st.markdown("##### 1. Multiply the window by the filter, number by number")
     what = "all of them" if cin <= len(shown) else f"the {len(shown)} that add the most"
@@ -229,7 +244,9 @@ def _conv_ui(a) -> None:
         f"under this position, in each of its {cin} channels ({what} below). "
         "'pad' cells lie outside the map: padding, counted as 0."
     )
-    st.plotly_chart(products_figure(a, sorted(shown)), key="arithmetic-products")
+    st.plotly_chart(
+        products_figure(a, sorted(shown), names), key="arithmetic-products", width="content"
+    )
     if cin > len(shown):
         bars = go.Figure(
             go.Bar(x=list(range(cin)), y=a.channel_sums, marker_color=figures.COLORS["train"])
@@ -247,7 +264,7 @@ def _conv_ui(a) -> None:
 
 def _pool_ui(a) -> None:
     st.markdown(f"##### The {a.operation} of the window")
-    text = np.where(a.inside, np.vectorize(lambda v: f"{v:.3f}")(a.window), "pad")
+    text = np.where(a.inside, _texts(a.window, 3), "pad")
     fig = go.Figure(
         go.Heatmap(
             z=a.window,
@@ -307,7 +324,7 @@ def arithmetic_ui(explainer, forward) -> None:
     a = explainer.position(forward, layer.name, channel, y, x)
     _views_ui(explainer, forward, layer, a, maps)
     if a.kind == "conv":
-        _conv_ui(a)
+        _conv_ui(a, layer)
     else:
         _pool_ui(a)
     check_ui(a)

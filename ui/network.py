@@ -32,8 +32,9 @@ BAR_LENGTH = 1.6  # a softmax bar at 100%
 MAX_CLASSES = 10  # softmax rows shown (the most probable)
 MAX_FILTER_SLICES = 8  # input-channel slices of a filter shown (the largest weights)
 ENLARGED_PX = 220
-UNIT_PX = 52  # a tile's side on screen when the page is wide enough
+EXPECTED_WIDTH_PX = 900  # the figure's width on a 1280-pixel screen with the sidebar open
 HIGHLIGHT = "#dc2626"
+LABEL_CHAR = 0.16  # width of one character of a softmax label, in tiles (about)
 KIND_LABELS = {"global_avg": "global average", "dense": "dense", "flatten": "flatten"}
 
 
@@ -137,7 +138,7 @@ def _vector_column(fig, column, x: float, height: float) -> None:
 def _softmax_column(fig, probabilities, class_names, x: float, height: float) -> None:
     """The most probable classes as bars, the top one highlighted."""
     order = np.argsort(probabilities)[::-1][:MAX_CLASSES]
-    step = height / max(len(order), 1)
+    step = min(height / max(len(order), 1), TILE_STEP)
     fig.add_bar(
         x=probabilities[order] * BAR_LENGTH,
         y=[step * (i + 0.5) for i in range(len(order))],
@@ -185,7 +186,7 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
                 INPUT_SIDE,
                 INPUT_SIDE,
             )
-            name, label, shape = "input", "what the model gets", network.image.shape
+            name, label, shape = "input", "the picture", network.image.shape
         else:
             name, shape = column.name, column.shape
             label = "softmax" if column.kind == "softmax" else _label(geometry[name])
@@ -203,14 +204,17 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
         if i + 1 < len(columns):
             fig.add_annotation(
                 x=x + COLUMN_STEP / 2, y=height / 2, text=f"→<br>{_shape_text(shape)}",
-                showarrow=False, font={"size": 10, "color": "#666"},
+                showarrow=False, font={"size": 11, "color": "#555"},
             )  # fmt: skip
-    span = (len(columns) - 1) * COLUMN_STEP + 1.2 + BAR_LENGTH + 0.6
-    fig.update_xaxes(visible=False, range=[-1.0, span - 1.0])
+    # room on the right for the softmax bars and their class names
+    longest = max(len(f"{name} 100%") for name in network.class_names)
+    right = (len(columns) - 1) * COLUMN_STEP - 0.5 + BAR_LENGTH + LABEL_CHAR * longest
+    fig.update_xaxes(visible=False, range=[-1.1, right])
     fig.update_yaxes(visible=False, range=[height + 0.6, -1.1], scaleanchor="x", constrain="domain")
+    # square tiles: the height a figure of the usual width needs (wider pages add margins)
     fig.update_layout(
-        height=int((height + 1.7) * UNIT_PX * 0.85),
-        margin={"l": 0, "r": 0, "t": 0, "b": 0},
+        height=int((height + 1.7) * EXPECTED_WIDTH_PX / (right + 1.1)),
+        margin={"l": 0, "r": 40, "t": 0, "b": 0},
         clickmode="event+select",
         dragmode=False,
         plot_bgcolor="white",
@@ -300,11 +304,12 @@ def network_ui(explainer, forward, class_names: list[str]) -> None:
     """The overview of the forward pass and the channel clicked in it."""
     network = explainer.network(forward, class_names)
     maps = [c for c in network.columns if c.kind in ("conv", "pool")]
-    shown = st.slider("Channels shown per layer", 2, 16, 6, key=SHOWN_KEY)
+    explained, shown_col = st.columns([3, 1])
+    shown = shown_col.slider("Channels shown per layer", 2, 16, 6, key=SHOWN_KEY)
     if maps and st.session_state.get(SELECTED_KEY, ("", 0))[0] not in {c.name for c in maps}:
         st.session_state[SELECTED_KEY] = (maps[0].name, int(maps[0].order[0]))
     selected = st.session_state.get(SELECTED_KEY)
-    st.caption(
+    explained.caption(
         "Each column is a layer; its channels are sorted by how strongly they respond to this "
         "input (mean value), the strongest on top. Colours are per layer: dark blue = weak, "
         "yellow = strong. Click a channel to enlarge it."
