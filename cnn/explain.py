@@ -403,6 +403,15 @@ class Explainer:
         names = ", ".join(layer.name for layer in self.map_layers) or "none"
         raise ExplainError(f"Layer {name!r} has no feature map to explain: choose one of {names}.")
 
+    def source_map(self, name: str) -> MapLayer | None:
+        """The conv/pool layer whose feature map layer `name` reads (dropout layers between
+        them pass it on unchanged), or None when it reads the input image."""
+        shapes = [s.name for s in self.shapes]
+        index = shapes.index(self.map_layer(name).input_layer)
+        while self.shapes[index].kind == "dropout":
+            index -= 1
+        return next((m for m in self.map_layers if m.shown_by == shapes[index]), None)
+
     def table(self) -> list[dict]:
         """One row per layer: output shape, receptive field, jump, parameters, multiply-adds."""
         rows = []

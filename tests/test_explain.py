@@ -34,7 +34,7 @@ SPECS = {
     "batch norm, same, avg pool": (
         ArchSpec(
             [
-                ConvBlock(4, 3, padding="same", batch_norm=True, pool="avg"),
+                ConvBlock(4, 3, padding="same", batch_norm=True, pool="avg", dropout=0.2),
                 ConvBlock(6, 3, padding="same", batch_norm=True, activation="elu", pool="none"),
             ],
             "global_avg",
@@ -135,6 +135,18 @@ def test_padding_is_zero_and_counted_where_the_window_leaves_the_map(case):
         assert a.origin == (-g.pad[0], -g.pad[1])
         assert (~a.inside).sum() == (g.kernel**2 - (g.kernel - g.pad[0]) * (g.kernel - g.pad[1]))
         assert (a.window[~a.inside] == 0).all()
+
+
+def test_each_layer_reads_the_feature_map_before_it(case):
+    """Through batch norm, activation and dropout layers: what the overview shows is the input."""
+    explainer, forward, image = case
+    first, *others = explainer.map_layers
+    assert explainer.source_map(first.name) is None
+    np.testing.assert_array_equal(forward.output(first.input_layer), image)
+    for layer in others:
+        source = explainer.source_map(layer.name)
+        shown = forward.output(source.shown_by)
+        np.testing.assert_array_equal(shown, forward.output(layer.input_layer))
 
 
 def test_pool_windows_take_the_max_or_the_mean(case):
@@ -399,3 +411,20 @@ def test_look_inside_page(trained):
     (table,) = at.dataframe
     assert list(table.value["layer"])[-1] == "predictions"
     assert table.value["parameters"].sum() == artifacts.load_run(trained).model.count_params()
+
+
+def test_look_inside_the_shipped_digit_model(offline):
+    """The shipped MNIST run (batch norm, dropout, global average pooling): every view draws."""
+    from ui import arithmetic, network, state
+
+    at = open_page("app_pages/predict.py")
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.run()
+    at.switch_page("app_pages/inside.py")
+    at.session_state[network.SELECTED_KEY] = ("pool1", 0)
+    at.run()
+    assert not at.exception
+    assert any("conv1_2's channel 0" in c.value for c in at.caption)  # across bn, act
+    assert any("| batch norm |" in m.value for m in at.markdown)
+    at.selectbox(key=arithmetic.LAYER_KEY).set_value("conv2_1").run()
+    assert not at.exception and "conv2_1" in at.success[0].value

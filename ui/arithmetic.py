@@ -26,7 +26,7 @@ LAYER_KEY = "arithmetic-layer"
 CHANNEL_KEY = "arithmetic-channel"  # + "-<layer>": each layer keeps its own choice
 ROW_KEY, COLUMN_KEY = "arithmetic-y", "arithmetic-x"  # + "-<layer>"
 CLICK_KEY = "arithmetic-click"  # + "-<layer>": the clickable map's last click
-VIEW_PX = 390  # the clickable map and the input are enlarged to about this side
+VIEW_PX = 320  # the clickable map and the input are enlarged to about this side
 MAX_INPUT_CHANNELS = 4  # input channels whose window, filter and products are drawn
 CHECK_TOLERANCE = 1e-4  # our arithmetic against the feature map's own value
 OUTLINE = (220, 38, 38)  # red, RGB
@@ -97,10 +97,13 @@ def _pickers(explainer, forward):
         key=f"{CHANNEL_KEY}-{name}",
         format_func=lambda c: f"channel {c} (mean {activity[c]:.3f})",
     )
-    # start on the strongest value of the most active channel: a number worth explaining
-    start_y, start_x = np.unravel_index(np.argmax(maps[..., order[0]]), (h, w))
-    y = pick_y.number_input("Row y", 0, h - 1, int(start_y), key=f"{ROW_KEY}-{name}")
-    x = pick_x.number_input("Column x", 0, w - 1, int(start_x), key=f"{COLUMN_KEY}-{name}")
+    # start on the strongest value of the most active channel: a number worth explaining (set
+    # in session state, as a click on the map sets it, rather than as the widgets' default)
+    start = np.unravel_index(np.argmax(maps[..., order[0]]), (h, w))
+    for key, value in zip((ROW_KEY, COLUMN_KEY), start, strict=True):
+        st.session_state.setdefault(f"{key}-{name}", int(value))
+    y = pick_y.number_input("Row y", 0, h - 1, key=f"{ROW_KEY}-{name}")
+    x = pick_x.number_input("Column x", 0, w - 1, key=f"{COLUMN_KEY}-{name}")
     return layer, int(channel), int(y), int(x), maps
 
 
@@ -139,15 +142,15 @@ def _views_ui(explainer, forward, layer, arithmetic, maps) -> None:
     )
 
 
-def _heatmap(fig, z, text, colorscale, limit, row, col, zmid=None) -> None:
+def _heatmap(fig, z, text, colorscale, scale: tuple[float, float], row, col) -> None:
+    """One small heatmap with its numbers written in, coloured from scale[0] to scale[1]."""
     fig.add_heatmap(
         z=z,
         text=text,
         texttemplate="%{text}",
         colorscale=colorscale,
-        zmin=-limit if zmid is not None else None,
-        zmax=limit,
-        zmid=zmid,
+        zmin=scale[0],
+        zmax=scale[1],
         showscale=False,
         hoverinfo="skip",
         row=row,
@@ -156,8 +159,14 @@ def _heatmap(fig, z, text, colorscale, limit, row, col, zmid=None) -> None:
 
 
 def _texts(values: np.ndarray, decimals: int) -> np.ndarray:
-    """Each number as text with `decimals` decimals (a heatmap's cell labels)."""
-    return np.vectorize(lambda v: f"{v:.{decimals}f}")(values)
+    """Each number as text with `decimals` decimals (a heatmap's cell labels; no "-0.00")."""
+    return np.vectorize(
+        lambda v: (
+            f"{v:.{decimals}f}".removeprefix("-")
+            if round(v, decimals) == 0
+            else f"{v:.{decimals}f}"
+        )
+    )(values)
 
 
 def products_figure(arithmetic, channels: list[int], names: list[str]) -> go.Figure:
@@ -181,17 +190,18 @@ def products_figure(arithmetic, channels: list[int], names: list[str]) -> go.Fig
         horizontal_spacing=0.04,
         vertical_spacing=0.25 / len(channels),
     )
-    window_top = float(np.abs(a.window[..., channels]).max()) or 1.0
-    weight_top = float(np.abs(a.kernel).max()) or 1.0
-    product_top = float(np.abs(a.products[..., channels]).max()) or 1.0
+    windows = a.window[..., channels]
+    low = min(float(windows.min()), 0.0)
+    shade = (low, max(float(windows.max()), low + 1e-6))  # 0 is black
+    weights = float(np.abs(a.kernel).max()) or 1.0
+    products = float(np.abs(a.products[..., channels]).max()) or 1.0
     for row, c in enumerate(channels, start=1):
         window = np.where(a.inside, _texts(a.window[..., c], 2), "pad")
-        _heatmap(fig, a.window[..., c], window, "Greys_r", window_top, row, 1)
-        _heatmap(
-            fig, a.kernel[..., c], _texts(a.kernel[..., c], 2), "RdBu_r", weight_top, row, 2, 0
-        )
-        products = _texts(a.products[..., c], 3)
-        _heatmap(fig, a.products[..., c], products, "RdBu_r", product_top, row, 3, 0)
+        _heatmap(fig, a.window[..., c], window, "Greys_r", shade, row, 1)
+        kernel = _texts(a.kernel[..., c], 2)
+        _heatmap(fig, a.kernel[..., c], kernel, "RdBu_r", (-weights, weights), row, 2)
+        product = _texts(a.products[..., c], 3)
+        _heatmap(fig, a.products[..., c], product, "RdBu_r", (-products, products), row, 3)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed")
     k = a.kernel.shape[0]
@@ -262,8 +272,12 @@ def _conv_ui(a, layer) -> None:
     st.markdown(_steps_table(a))
 
 
-def _pool_ui(a) -> None:
+def _pool_ui(a, source) -> None:
     st.markdown(f"##### The {a.operation} of the window")
+    k = a.window.shape[0]
+    st.caption(
+        f"The window is the {k} x {k} patch of {source}'s channel {a.channel} under this position."
+    )
     text = np.where(a.inside, _texts(a.window, 3), "pad")
     fig = go.Figure(
         go.Heatmap(
@@ -326,7 +340,7 @@ def arithmetic_ui(explainer, forward) -> None:
     if a.kind == "conv":
         _conv_ui(a, layer)
     else:
-        _pool_ui(a)
+        _pool_ui(a, explainer.source_map(layer.name).name)
     check_ui(a)
 
 

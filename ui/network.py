@@ -148,7 +148,7 @@ def _softmax_column(fig, probabilities, class_names, x: float, height: float) ->
         marker_color=[
             figures.COLORS["val"] if i == 0 else figures.COLORS["train"] for i in range(len(order))
         ],
-        text=[f"{class_names[c]} {probabilities[c]:.0%}" for c in order],
+        text=[f"{class_names[c]}: {probabilities[c]:.0%}" for c in order],
         textposition="outside",
         cliponaxis=False,
         hoverinfo="skip",
@@ -207,7 +207,7 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
                 showarrow=False, font={"size": 11, "color": "#555"},
             )  # fmt: skip
     # room on the right for the softmax bars and their class names
-    longest = max(len(f"{name} 100%") for name in network.class_names)
+    longest = max(len(f"{name}: 100%") for name in network.class_names)
     right = (len(columns) - 1) * COLUMN_STEP - 0.5 + BAR_LENGTH + LABEL_CHAR * longest
     fig.update_xaxes(visible=False, range=[-1.1, right])
     fig.update_yaxes(visible=False, range=[height + 0.6, -1.1], scaleanchor="x", constrain="domain")
@@ -277,7 +277,7 @@ def channel_detail_ui(explainer, network, layer: str, channel: int) -> None:
     left.image(_enlarged(column.maps, channel), caption="enlarged (each pixel one number)")
     map_layer = explainer.map_layer(layer)
     if column.kind == "pool":
-        source = network.column(map_layer.input_layer)
+        source = network.column(explainer.source_map(layer).name)
         g = map_layer.geometry
         right.image(_enlarged(source.maps, channel), width=ENLARGED_PX)
         what = "largest" if "Max" in g.keras_type else "average"
