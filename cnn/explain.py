@@ -99,16 +99,49 @@ class BatchNormStep:
 
 
 @dataclass(repr=False)
-class ConvArithmetic:
-    """Every number behind one value of a conv layer's feature map.
+class Position:
+    """Which feature-map value, and the window of the layer's input it is made from.
 
     Attributes:
         layer, channel, at: which value ((y, x) on the layer's map).
         receptive_field: the input pixels it depends on, clipped to the image.
         origin: (row, column) of the window's top-left corner on the layer's input (negative
             where padding reaches outside it).
-        window: float32 (kh, kw, in_channels) of the layer's input, 0 where padding is.
+        window: float32 of the layer's input: (kh, kw, in_channels) for a conv, (k, k) of
+            the same channel for a pool; 0 where padding is.
         inside: bool (kh, kw): True where the window lies on the input, False on padding.
+    """
+
+    layer: str
+    channel: int
+    at: tuple[int, int]
+    receptive_field: Box
+    origin: tuple[int, int]
+    window: np.ndarray
+    inside: np.ndarray
+
+    def steps(self) -> dict[str, float | None]:
+        """The sum, bias and pre-activation of the CLI's document (None where there is none)."""
+        return {"sum": None, "bias": None, "pre_activation": None}
+
+    def to_dict(self) -> dict:
+        """The CLI's JSON document: "value" is the feature map's own value."""
+        return {
+            "layer": self.layer,
+            "channel": self.channel,
+            "at": list(self.at),
+            "receptive_field": self.receptive_field.to_dict(),
+            "window_shape": list(self.window.shape),
+            **self.steps(),
+            "value": self.keras_value,
+        }
+
+
+@dataclass(repr=False)
+class ConvArithmetic(Position):
+    """Every number behind one value of a conv layer's feature map.
+
+    Attributes (after Position's):
         kernel: float32 (kh, kw, in_channels) the weights of this output channel.
         products: float64 window * kernel.
         sum: of all products.
@@ -120,13 +153,6 @@ class ConvArithmetic:
         keras_value: the feature map's own value (the model's output at that position).
     """
 
-    layer: str
-    channel: int
-    at: tuple[int, int]
-    receptive_field: Box
-    origin: tuple[int, int]
-    window: np.ndarray
-    inside: np.ndarray
     kernel: np.ndarray
     products: np.ndarray
     sum: float
@@ -144,6 +170,9 @@ class ConvArithmetic:
         """The sum of the products of each input channel (in_channels,)."""
         return self.products.sum(axis=(0, 1))
 
+    def steps(self) -> dict[str, float | None]:
+        return {"sum": self.sum, "bias": self.bias, "pre_activation": self.pre_activation}
+
     def __repr__(self) -> str:
         return (
             f"ConvArithmetic({self.layer} channel {self.channel} at {self.at}: "
@@ -151,40 +180,17 @@ class ConvArithmetic:
             f"{self.pre_activation:.4f} = {self.value:.4f}, Keras {self.keras_value:.4f})"
         )
 
-    def to_dict(self) -> dict:
-        """The CLI's JSON document."""
-        return {
-            "layer": self.layer,
-            "channel": self.channel,
-            "at": list(self.at),
-            "receptive_field": self.receptive_field.to_dict(),
-            "window_shape": list(self.window.shape),
-            "sum": self.sum,
-            "bias": self.bias,
-            "pre_activation": self.pre_activation,
-            "value": self.keras_value,
-        }
-
 
 @dataclass(repr=False)
-class PoolArithmetic:
+class PoolArithmetic(Position):
     """One value of a pooling layer: its window on one channel and what it takes from it.
 
-    Attributes:
-        layer, channel, at, receptive_field, origin, inside: as in ConvArithmetic.
-        window: float32 (k, k) of the layer's input channel.
+    Attributes (after Position's):
         operation: "max" or "average".
         picked: (row, column) in the window of the maximum taken, None for "average".
         value: computed here; keras_value: the feature map's own value.
     """
 
-    layer: str
-    channel: int
-    at: tuple[int, int]
-    receptive_field: Box
-    origin: tuple[int, int]
-    window: np.ndarray
-    inside: np.ndarray
     operation: str
     picked: tuple[int, int] | None
     value: float
@@ -198,20 +204,6 @@ class PoolArithmetic:
             f"{self.operation} of {self.window.shape} = {self.value:.4f}, "
             f"Keras {self.keras_value:.4f})"
         )
-
-    def to_dict(self) -> dict:
-        """The CLI's JSON document (a pool has no sum, bias or activation)."""
-        return {
-            "layer": self.layer,
-            "channel": self.channel,
-            "at": list(self.at),
-            "receptive_field": self.receptive_field.to_dict(),
-            "window_shape": list(self.window.shape),
-            "sum": None,
-            "bias": None,
-            "pre_activation": None,
-            "value": self.keras_value,
-        }
 
 
 @dataclass(repr=False)
