@@ -35,7 +35,8 @@ ENLARGED_PX = 220
 EXPECTED_WIDTH_PX = 900  # the figure's width on a 1280-pixel screen with the sidebar open
 HIGHLIGHT = "#dc2626"
 LABEL_CHAR = 0.16  # width of one character of a softmax label, in tiles (about)
-KIND_LABELS = {"global_avg": "global average", "dense": "dense", "flatten": "flatten"}
+# second header line of the vector columns (their names already say dense or flatten)
+KIND_LABELS = {"global_avg": "mean of<br>each map", "dense": "", "flatten": ""}
 
 
 def _png_uri(rgb: np.ndarray) -> str:
@@ -63,16 +64,23 @@ def _place_image(fig: go.Figure, rgb: np.ndarray, x: float, y: float, w: float, 
 def _label(shape: Any) -> str:
     """A column's second header line: what the layer does."""
     if shape.kind == "conv":
-        stride = f", stride {shape.stride}" if shape.stride > 1 else ""
-        return f"conv {shape.kernel}x{shape.kernel}{stride}"
+        stride = f"<br>stride {shape.stride}" if shape.stride > 1 else ""
+        return f"{shape.kernel}x{shape.kernel}{stride}"
     if shape.kind == "pool":
         kind = "max" if "Max" in shape.keras_type else "avg"
-        return f"{kind} pool {shape.kernel}x{shape.kernel}"
+        return f"{kind} {shape.kernel}x{shape.kernel}"
     return KIND_LABELS.get(shape.kind, shape.kind)
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "<br>x".join(["x".join(str(d) for d in shape[:2]), *map(str, shape[2:])])
+
+
+def _more(fig, x: float, bottom: float, more: int) -> None:
+    """ "+N" under a column whose other channels (or classes) are not drawn."""
+    fig.add_annotation(
+        x=x, y=bottom + 0.05, text=f"+{more}", showarrow=False, yanchor="top", font={"size": 10}
+    )
 
 
 def _map_column(fig, column, x, shown: int, selected) -> float:
@@ -107,9 +115,7 @@ def _map_column(fig, column, x, shown: int, selected) -> float:
         )
     more = column.maps.shape[-1] - len(channels)
     if more:
-        fig.add_annotation(
-            x=x, y=height + 0.05, text=f"+{more} more", showarrow=False, yanchor="top"
-        )
+        _more(fig, x, height, more)
     return height
 
 
@@ -119,7 +125,7 @@ def _vector_column(fig, column, x: float, height: float) -> None:
     if column.kind == "flatten":
         fig.add_annotation(
             x=x, y=height / 2, text=f"all maps<br>laid in<br>one row:<br>{n:,}<br>numbers",
-            showarrow=False, font={"size": 11, "color": "#555"},
+            showarrow=False, font={"size": 10, "color": "#555"},
         )  # fmt: skip
         return
     fig.add_heatmap(
@@ -150,15 +156,15 @@ def _softmax_column(fig, probabilities, class_names, x: float, height: float) ->
         ],
         text=[f"{class_names[c]}: {probabilities[c]:.0%}" for c in order],
         textposition="outside",
+        textfont={"size": 11},
+        constraintext="none",
         cliponaxis=False,
         hoverinfo="skip",
         showlegend=False,
     )
     if len(probabilities) > len(order):
         more = len(probabilities) - len(order)
-        fig.add_annotation(
-            x=x, y=height + 0.05, text=f"+{more} more", showarrow=False, yanchor="top"
-        )
+        _more(fig, x, height, more)
 
 
 def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> go.Figure:
@@ -195,7 +201,7 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
             elif column.kind == "softmax":
                 _softmax_column(fig, column.values, network.class_names, x, height)
             else:
-                label += f", {column.activation}" if column.activation != "linear" else ""
+                label += column.activation if column.activation != "linear" else ""
                 _vector_column(fig, column, x, height)
         fig.add_annotation(
             x=x, y=-0.15, text=f"<b>{name}</b><br>{label}", showarrow=False, yanchor="bottom",
@@ -204,7 +210,7 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
         if i + 1 < len(columns):
             fig.add_annotation(
                 x=x + COLUMN_STEP / 2, y=height / 2, text=f"→<br>{_shape_text(shape)}",
-                showarrow=False, font={"size": 11, "color": "#555"},
+                showarrow=False, font={"size": 10, "color": "#555"},
             )  # fmt: skip
     # room on the right for the softmax bars and their class names
     longest = max(len(f"{name}: 100%") for name in network.class_names)
@@ -214,7 +220,7 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
     # square tiles: the height a figure of the usual width needs (wider pages add margins)
     fig.update_layout(
         height=int((height + 1.7) * EXPECTED_WIDTH_PX / (right + 1.1)),
-        margin={"l": 0, "r": 40, "t": 0, "b": 0},
+        margin={"l": 0, "r": 40, "t": 24, "b": 0},
         clickmode="event+select",
         dragmode=False,
         plot_bgcolor="white",
@@ -231,12 +237,15 @@ def _remember_click() -> None:
         st.session_state[SELECTED_KEY] = (layer, int(channel))
 
 
-def _filter_figure(kernel: np.ndarray, slices: np.ndarray) -> go.Figure:
-    """Chosen input-channel slices of one filter, red positive, blue negative, with numbers."""
+def _filter_figure(kernel: np.ndarray, slices: np.ndarray, rgb: bool) -> go.Figure:
+    """Chosen input-channel slices of one filter, red positive, blue negative, with numbers.
+
+    `rgb`: the filter reads a colour picture (its slices are named red, green, blue)."""
     cols = min(len(slices), 4)
     rows = -(-len(slices) // cols)
     limit = float(np.abs(kernel).max()) or 1.0
-    fig = make_subplots(rows, cols, subplot_titles=[f"from channel {s}" for s in slices])
+    names = ("red", "green", "blue") if rgb else [f"channel {s}" for s in range(kernel.shape[-1])]
+    fig = make_subplots(rows, cols, subplot_titles=[f"from {names[s]}" for s in slices])
     k = kernel.shape[0]
     for i, s in enumerate(slices):
         fig.add_heatmap(
@@ -289,7 +298,8 @@ def channel_detail_ui(explainer, network, layer: str, channel: int) -> None:
     kernel, bias = explainer.filter(layer, channel)
     weight = np.abs(kernel).sum(axis=(0, 1))
     slices = np.argsort(-weight, kind="stable")[:MAX_FILTER_SLICES]
-    right.plotly_chart(_filter_figure(kernel, slices), key="network-filter")
+    rgb = explainer.source_map(layer) is None and kernel.shape[-1] == 3
+    right.plotly_chart(_filter_figure(kernel, slices, rgb), key="network-filter")
     cin = kernel.shape[-1]
     shown = "" if cin <= len(slices) else f" (shown: the {len(slices)} with the largest weights)"
     bias_text = f"bias {bias:.3f}" if bias else "no bias (batch norm follows)"
