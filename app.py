@@ -14,6 +14,7 @@ PAGES = [
     st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/predict.py", title="Predict", icon=":material/draw:"),
+    st.Page("app_pages/inside.py", title="Look inside", icon=":material/visibility:"),
     st.Page("app_pages/models.py", title="Models", icon=":material/leaderboard:"),
     st.Page("app_pages/data.py", title="Data", icon=":material/photo_library:"),
 ]

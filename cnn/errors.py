@@ -32,5 +32,9 @@ class PreprocessError(CnnError, ValueError):
     """An input that cannot become a model input."""
 
 
+class ExplainError(CnnError, ValueError):
+    """A layer, channel or position that cannot be explained."""
+
+
 class NothingDrawn(PreprocessError):
     """The canvas or photo holds no ink to read: nothing to predict yet."""

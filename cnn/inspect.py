@@ -206,6 +206,7 @@ class Inspector:
         self.input_shape: tuple | None = None
         self._forward = None
         self._forward_gradcam = None
+        self._every_layer = None
         if _has_inputs(model):
             self._build()
 
@@ -272,6 +273,43 @@ class Inspector:
         self._forward = forward
         self._predict = predict
         self._forward_gradcam = forward_gradcam if cam_index is not None else None
+
+    @property
+    def feature_map_layers(self) -> list[tuple[str, str, str]]:
+        """(name, kind, shown by) of every conv/pool layer: "shown by" is the layer whose
+        output the feature map is (a conv's last BatchNormalization/Activation follower)."""
+        return [
+            (name, kind, tap) for (name, kind), tap in zip(self._inspected, self._taps, strict=True)
+        ]
+
+    def layer_outputs(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Every top-level layer's output for one image, in one compiled call.
+
+        The function is built on the first call (most pages never need it). Dropout layers
+        pass their input on unchanged, as at inference.
+
+        Args:
+            x: float32 (h, w, c) or (1, h, w, c), values in [0, 1].
+
+        Returns:
+            layer name -> float32 output of one image (no batch axis), in model order.
+        """
+        x = self._checked(x, one=True)
+        if self._every_layer is None:
+            with self._lock:
+                if self._every_layer is None:
+                    names = [layer.name for layer in self.model.layers]
+                    multi = _multi_output_model(self.model, names, None)
+                    spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
+
+                    @tf.function(input_signature=[spec], jit_compile=self.jit_compile)
+                    def every_layer(image):
+                        return multi(image, training=False)[: len(names)]
+
+                    self._every_layer = names, every_layer
+        names, every_layer = self._every_layer
+        outputs = every_layer(x)
+        return {name: tensor.numpy()[0] for name, tensor in zip(names, outputs, strict=True)}
 
     def _checked(self, x: np.ndarray, one: bool) -> np.ndarray:
         """float32 (n, h, w, c) of the model's shape, building a lazy model on first use."""

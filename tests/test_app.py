@@ -24,6 +24,7 @@ PAGES = [
     "app_pages/home.py",
     "app_pages/train.py",
     "app_pages/predict.py",
+    "app_pages/inside.py",
     "app_pages/models.py",
     "app_pages/data.py",
 ]

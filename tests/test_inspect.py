@@ -97,6 +97,20 @@ def test_activations_match_intermediate_model(mnist_model, inspector, image):
         np.testing.assert_allclose(activation.array, tensor.numpy()[0], atol=1e-5)
 
 
+def test_layer_outputs_are_every_layers_own_output(mnist_model, inspector, image):
+    outputs = inspector.layer_outputs(image)
+    assert list(outputs) == [layer.name for layer in mnist_model.layers]
+    for layer in mnist_model.layers:
+        expected = keras.Model(mnist_model.inputs[0], layer.output)(image[None], training=False)
+        np.testing.assert_allclose(outputs[layer.name], expected.numpy()[0], atol=1e-5)
+    shown = inspector.run(image, gradcam=False).activations
+    assert [(name, kind) for name, kind, _ in inspector.feature_map_layers] == [
+        (a.name, a.kind) for a in shown
+    ]
+    for (_, _, tap), activation in zip(inspector.feature_map_layers, shown, strict=True):
+        np.testing.assert_allclose(outputs[tap], activation.array, atol=1e-5)
+
+
 def reference_gradcam(model: keras.Model, image: np.ndarray, class_index: int) -> np.ndarray:
     """Grad-CAM written eagerly, as in the keras-io example, on the pre-softmax logit."""
     head = model.get_layer("predictions")
@@ -243,6 +257,7 @@ def test_functional_model_with_batchnorm_and_separate_activation():
     activated = keras.Model(inputs, model.get_layer("act_a").output)(image).numpy()[0]
     np.testing.assert_allclose(result.activations[0].array, activated, atol=1e-5)
     assert result.activations[0].array.min() >= 0
+    assert Inspector(model).feature_map_layers[0] == ("conv_a", "conv", "act_a")
     assert result.gradcam_layer == "conv_b" and result.gradcam.shape == (16, 16)
     np.testing.assert_allclose(result.probabilities, model(image).numpy()[0], atol=1e-5)
 

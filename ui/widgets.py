@@ -333,6 +333,11 @@ def drawing_probe(canvas, info: datasets.DatasetInfo, input_shape: tuple) -> lis
 def more_on_this_input_ui() -> None:
     """Links to the pages that look further into the input Predict shows."""
     st.page_link(
+        "app_pages/inside.py",
+        label="Look inside: the whole network and every number of a convolution",
+        icon=":material/visibility:",
+    )
+    st.page_link(
         "app_pages/models.py",
         label="Watch how this model learned (time-lapse)",
         icon=":material/movie:",

@@ -1,0 +1,45 @@
+"""Look inside: the whole network for the input Predict prepared, and every number of one value.
+
+Works for any run: its model is checked against its recorded architecture, and one
+compiled pass over every layer (remembered per input) feeds both views.
+"""
+
+import streamlit as st
+
+from cnn import artifacts
+from cnn.explain import ExplainError
+from ui import arithmetic, inside, loaders, network, state
+
+st.title("Look inside")
+active = state.active_run()
+current = state.current_input(active) if active else None
+if current is None:
+    st.info(
+        "This page looks inside the model while it reads one picture: first draw, upload or "
+        "pick one on Predict."
+    )
+    st.page_link("app_pages/predict.py", label="Give the model a picture", icon=":material/draw:")
+    st.stop()
+
+try:
+    loaded = loaders.load_run(active)
+    explainer = inside.explainer(loaded)
+except (artifacts.ArtifactError, ExplainError) as err:
+    st.error(str(err))
+    st.stop()
+forward = inside.forward(loaded, explainer, current.steps.input)
+st.caption(
+    f"Model **{loaded.run.info.title}**, reading the picture from Predict "
+    f"({current.source.lower()})."
+)
+inside.glossary_ui()
+
+overview_tab, value_tab, table_tab = st.tabs(
+    ["The whole network", "One value, every number", "Layer by layer"]
+)
+with overview_tab:
+    network.network_ui(explainer, forward, loaded.class_names)
+with value_tab:
+    arithmetic.arithmetic_ui(explainer, forward)
+with table_tab:
+    arithmetic.layer_table_ui(explainer)

@@ -1,0 +1,335 @@
+"""The whole network at a glance, for any run: CNN Explainer's overview for the student's model.
+
+One plotly figure: the input; each conv/pool layer as a column of its channels, the most
+active first, with "+N more"; the global-average and dense layers as strips of their units;
+the softmax as bars; the shapes written between the columns. Feature maps are numpy mosaics
+placed as layout images (far lighter than a heatmap per map); an invisible marker on every
+tile makes it clickable through `st.plotly_chart(on_select=...)`. A clicked channel is shown
+enlarged below the figure, with its filter (a conv) or the map it pools (a pool).
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import cv2
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from ui import figures
+
+FIGURE_KEY = "network-figure"  # the plotly chart's selection event
+SELECTED_KEY = "network-selected"  # (layer, channel) the student clicked last
+SHOWN_KEY = "network-shown"  # channels shown per column
+TILE_STEP = (figures.TILE_PX + figures.TILE_GAP_PX) / figures.TILE_PX  # tile + gap, tile = 1
+COLUMN_STEP = 2.1  # centre to centre of neighbouring columns, in tiles
+INPUT_SIDE = 1.6  # the input image's side, in tiles
+STRIP_WIDTH = 0.5  # a dense layer's strip of units
+BAR_LENGTH = 1.6  # a softmax bar at 100%
+MAX_CLASSES = 10  # softmax rows shown (the most probable)
+MAX_FILTER_SLICES = 8  # input-channel slices of a filter shown (the largest weights)
+ENLARGED_PX = 220
+EXPECTED_WIDTH_PX = 900  # the figure's width on a 1280-pixel screen with the sidebar open
+HIGHLIGHT = "#dc2626"
+LABEL_CHAR = 0.16  # width of one character of a softmax label, in tiles (about)
+# second header line of the vector columns (their names already say dense or flatten)
+KIND_LABELS = {"global_avg": "mean of<br>each map", "dense": "", "flatten": ""}
+
+
+def _png_uri(rgb: np.ndarray) -> str:
+    ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return "data:image/png;base64," + base64.b64encode(png.tobytes()).decode()
+
+
+def _place_image(fig: go.Figure, rgb: np.ndarray, x: float, y: float, w: float, h: float):
+    """An image stretched over the data rectangle with top-left (x, y)."""
+    fig.add_layout_image(
+        source=_png_uri(rgb),
+        xref="x",
+        yref="y",
+        x=x,
+        y=y,
+        sizex=w,
+        sizey=h,
+        sizing="stretch",
+        layer="below",
+        xanchor="left",
+        yanchor="top",
+    )
+
+
+def _label(shape: Any) -> str:
+    """A column's second header line: what the layer does."""
+    if shape.kind == "conv":
+        stride = f"<br>stride {shape.stride}" if shape.stride > 1 else ""
+        return f"{shape.kernel}x{shape.kernel}{stride}"
+    if shape.kind == "pool":
+        kind = "max" if "Max" in shape.keras_type else "avg"
+        return f"{kind} {shape.kernel}x{shape.kernel}"
+    return KIND_LABELS.get(shape.kind, shape.kind)
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "<br>x".join(["x".join(str(d) for d in shape[:2]), *map(str, shape[2:])])
+
+
+def _more(fig, x: float, bottom: float, more: int) -> None:
+    """ "+N" under a column whose other channels (or classes) are not drawn."""
+    fig.add_annotation(
+        x=x, y=bottom + 0.05, text=f"+{more}", showarrow=False, yanchor="top", font={"size": 10}
+    )
+
+
+def _map_column(fig, column, x, shown: int, selected) -> float:
+    """Tiles of the most active channels, clickable; returns the column's bottom."""
+    channels = column.order[:shown]
+    strip = figures.feature_map_mosaic(column.maps[..., channels], True, columns=1)
+    height = len(channels) * TILE_STEP - (TILE_STEP - 1)
+    _place_image(fig, strip, x - 0.5, 0, 1, height)
+    centres = [i * TILE_STEP + 0.5 for i in range(len(channels))]
+    fig.add_scatter(
+        x=[x] * len(channels),
+        y=centres,
+        mode="markers",
+        marker={"size": 30, "opacity": 0, "symbol": "square"},
+        customdata=[[column.name, int(c)] for c in channels],
+        hovertemplate=[
+            f"{column.name}, channel {c}<br>mean {column.activity[c]:.3f}, "
+            f"max {column.maps[..., c].max():.3f}<extra>click to enlarge</extra>"
+            for c in channels
+        ],
+        showlegend=False,
+    )
+    if selected and selected[0] == column.name and selected[1] in channels:
+        top = list(channels).index(selected[1]) * TILE_STEP
+        fig.add_shape(
+            type="rect",
+            x0=x - 0.56,
+            x1=x + 0.56,
+            y0=top - 0.06,
+            y1=top + 1.06,
+            line={"color": HIGHLIGHT, "width": 3},
+        )
+    more = column.maps.shape[-1] - len(channels)
+    if more:
+        _more(fig, x, height, more)
+    return height
+
+
+def _vector_column(fig, column, x: float, height: float) -> None:
+    """A strip of a layer's units (index order), or a note for a flatten."""
+    n = len(column.values)
+    if column.kind == "flatten":
+        fig.add_annotation(
+            x=x, y=height / 2, text=f"all maps<br>laid in<br>one row:<br>{n:,}<br>numbers",
+            showarrow=False, font={"size": 10, "color": "#555"},
+        )  # fmt: skip
+        return
+    fig.add_heatmap(
+        z=column.values[:, None],
+        x0=x,
+        dx=STRIP_WIDTH,
+        y0=height / n / 2,
+        dy=height / n,
+        colorscale="Viridis",
+        showscale=False,
+        hovertemplate=f"{column.name}, unit %{{customdata}}: %{{z:.3f}}<extra></extra>",
+        customdata=np.arange(n)[:, None],
+    )
+
+
+def _softmax_column(fig, probabilities, class_names, x: float, height: float) -> None:
+    """The most probable classes as bars, the top one highlighted."""
+    order = np.argsort(probabilities)[::-1][:MAX_CLASSES]
+    step = min(height / max(len(order), 1), TILE_STEP)
+    fig.add_bar(
+        x=probabilities[order] * BAR_LENGTH,
+        y=[step * (i + 0.5) for i in range(len(order))],
+        base=x - 0.5,
+        orientation="h",
+        width=step * 0.7,
+        marker_color=[
+            figures.COLORS["val"] if i == 0 else figures.COLORS["train"] for i in range(len(order))
+        ],
+        text=[f"{class_names[c]}: {probabilities[c]:.0%}" for c in order],
+        textposition="outside",
+        textfont={"size": 11},
+        constraintext="none",
+        cliponaxis=False,
+        hoverinfo="skip",
+        showlegend=False,
+    )
+    if len(probabilities) > len(order):
+        more = len(probabilities) - len(order)
+        _more(fig, x, height, more)
+
+
+def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> go.Figure:
+    """The overview figure of a `cnn.explain.Network`.
+
+    Args:
+        network: the forward pass, column by column.
+        geometry: layer name -> LayerShape (for the headers).
+        shown: channels shown per conv/pool column.
+        selected: (layer, channel) to outline, or None.
+    """
+    fig = go.Figure()
+    maps = [c for c in network.columns if c.kind in ("conv", "pool")]
+    largest = max((c.maps.shape[-1] for c in maps), default=1)
+    height = max(min(shown, largest) * TILE_STEP - (TILE_STEP - 1), INPUT_SIDE)
+    columns = [None, *network.columns]  # None: the input
+    for i, column in enumerate(columns):
+        x = i * COLUMN_STEP
+        if column is None:
+            _place_image(
+                fig,
+                figures.to_uint8_rgb(network.image),
+                x - INPUT_SIDE / 2,
+                0,
+                INPUT_SIDE,
+                INPUT_SIDE,
+            )
+            name, label, shape = "input", "the picture", network.image.shape
+        else:
+            name, shape = column.name, column.shape
+            label = "softmax" if column.kind == "softmax" else _label(geometry[name])
+            if column.kind in ("conv", "pool"):
+                _map_column(fig, column, x, shown, selected)
+            elif column.kind == "softmax":
+                _softmax_column(fig, column.values, network.class_names, x, height)
+            else:
+                label += column.activation if column.activation != "linear" else ""
+                _vector_column(fig, column, x, height)
+        fig.add_annotation(
+            x=x, y=-0.15, text=f"<b>{name}</b><br>{label}", showarrow=False, yanchor="bottom",
+            font={"size": 11},
+        )  # fmt: skip
+        if i + 1 < len(columns):
+            fig.add_annotation(
+                x=x + COLUMN_STEP / 2, y=height / 2, text=f"→<br>{_shape_text(shape)}",
+                showarrow=False, font={"size": 10, "color": "#555"},
+            )  # fmt: skip
+    # room on the right for the softmax bars and their class names
+    longest = max(len(f"{name}: 100%") for name in network.class_names)
+    right = (len(columns) - 1) * COLUMN_STEP - 0.5 + BAR_LENGTH + LABEL_CHAR * longest
+    fig.update_xaxes(visible=False, range=[-1.1, right])
+    fig.update_yaxes(visible=False, range=[height + 0.6, -1.1], scaleanchor="x", constrain="domain")
+    # square tiles: the height a figure of the usual width needs (wider pages add margins)
+    fig.update_layout(
+        height=int((height + 1.7) * EXPECTED_WIDTH_PX / (right + 1.1)),
+        margin={"l": 0, "r": 40, "t": 24, "b": 0},
+        clickmode="event+select",
+        dragmode=False,
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def _remember_click() -> None:
+    """Keep the clicked tile's (layer, channel): the selection is lost when the figure changes."""
+    event = st.session_state.get(FIGURE_KEY)
+    points = event.selection.points if event else []
+    if points and points[0].get("customdata"):
+        layer, channel = points[0]["customdata"]
+        st.session_state[SELECTED_KEY] = (layer, int(channel))
+
+
+def _filter_figure(kernel: np.ndarray, slices: np.ndarray, rgb: bool) -> go.Figure:
+    """Chosen input-channel slices of one filter, red positive, blue negative, with numbers.
+
+    `rgb`: the filter reads a colour picture (its slices are named red, green, blue)."""
+    cols = min(len(slices), 4)
+    rows = -(-len(slices) // cols)
+    limit = float(np.abs(kernel).max()) or 1.0
+    names = ("red", "green", "blue") if rgb else [f"channel {s}" for s in range(kernel.shape[-1])]
+    fig = make_subplots(rows, cols, subplot_titles=[f"from {names[s]}" for s in slices])
+    k = kernel.shape[0]
+    for i, s in enumerate(slices):
+        fig.add_heatmap(
+            z=kernel[..., s],
+            zmin=-limit,
+            zmax=limit,
+            colorscale="RdBu_r",
+            showscale=False,
+            text=kernel[..., s],
+            texttemplate="%{text:.2f}" if k <= 5 else None,
+            hovertemplate="%{z:.4f}<extra></extra>",
+            row=i // cols + 1,
+            col=i % cols + 1,
+        )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    fig.update_layout(height=40 + 150 * rows, margin={"l": 5, "r": 5, "t": 25, "b": 5})
+    fig.update_annotations(font_size=11)
+    return fig
+
+
+def _enlarged(maps: np.ndarray, channel: int) -> np.ndarray:
+    values = maps[..., channel]
+    return figures.framed(
+        figures.colorized(values, float(values.min()), float(values.max())), ENLARGED_PX
+    )
+
+
+def channel_detail_ui(explainer, network, layer: str, channel: int) -> None:
+    """One channel enlarged, with its filter (conv) or the map it pools (pool)."""
+    column = network.column(layer)
+    values = column.maps[..., channel]
+    st.markdown(
+        f"**{layer}, channel {channel}**: mean {column.activity[channel]:.3f}, "
+        f"max {values.max():.3f}"
+    )
+    left, right = st.columns([1, 2])
+    left.image(_enlarged(column.maps, channel), caption="enlarged (each pixel one number)")
+    map_layer = explainer.map_layer(layer)
+    if column.kind == "pool":
+        source = network.column(explainer.source_map(layer).name)
+        g = map_layer.geometry
+        right.image(_enlarged(source.maps, channel), width=ENLARGED_PX)
+        what = "largest" if "Max" in g.keras_type else "average"
+        right.caption(
+            f"It is {source.name}'s channel {channel} (above) with only the {what} number of every "
+            f"{g.kernel} x {g.kernel} window kept: {g.kernel * g.kernel} times fewer numbers."
+        )
+        return
+    kernel, bias = explainer.filter(layer, channel)
+    weight = np.abs(kernel).sum(axis=(0, 1))
+    slices = np.argsort(-weight, kind="stable")[:MAX_FILTER_SLICES]
+    rgb = explainer.source_map(layer) is None and kernel.shape[-1] == 3
+    right.plotly_chart(_filter_figure(kernel, slices, rgb), key="network-filter")
+    cin = kernel.shape[-1]
+    shown = "" if cin <= len(slices) else f" (shown: the {len(slices)} with the largest weights)"
+    bias_text = f"bias {bias:.3f}" if bias else "no bias (batch norm follows)"
+    right.caption(
+        f"Its filter: one {kernel.shape[0]} x {kernel.shape[1]} slice per input channel, "
+        f"{cin} in all{shown}; red = positive weight, blue = negative; {bias_text}. "
+        "The 'One value' tab shows every number of one position."
+    )
+
+
+def network_ui(explainer, forward, class_names: list[str]) -> None:
+    """The overview of the forward pass and the channel clicked in it."""
+    network = explainer.network(forward, class_names)
+    maps = [c for c in network.columns if c.kind in ("conv", "pool")]
+    explained, shown_col = st.columns([3, 1])
+    shown = shown_col.slider("Channels shown per layer", 2, 16, 6, key=SHOWN_KEY)
+    if maps and st.session_state.get(SELECTED_KEY, ("", 0))[0] not in {c.name for c in maps}:
+        st.session_state[SELECTED_KEY] = (maps[0].name, int(maps[0].order[0]))
+    selected = st.session_state.get(SELECTED_KEY)
+    explained.caption(
+        "Each column is a layer; its channels are sorted by how strongly they respond to this "
+        "input (mean value), the strongest on top. Colours are per layer: dark blue = weak, "
+        "yellow = strong. Click a channel to enlarge it."
+    )
+    st.plotly_chart(
+        network_figure(network, {s.name: s for s in explainer.shapes}, shown, selected),
+        key=FIGURE_KEY,
+        on_select=_remember_click,
+        selection_mode="points",
+        config={"displayModeBar": False},
+    )
+    if selected:
+        channel_detail_ui(explainer, network, *selected)
