@@ -33,7 +33,8 @@ from cnn.record import RunRecord
 
 MODEL_FILE = "model.keras"
 RECORD_FILE = "run.json"
-ERRORS_FILE = "errors.npz"  # misclassified test images as the model saw them (optional)
+ERRORS_FILE = "errors.npz"  # kept test images as the model saw them: its mistakes, a few right
+MAX_TITLE = 60  # characters in a run's name
 TMP_PREFIX = ".tmp-"  # folders being written; never listed
 SAMPLES_FOLDER = "samples"  # bundled example images inside artifacts/, not a run
 MAX_RECORD_BYTES = 5 * 1024**2  # a run.json larger than this is not a run of ours
@@ -315,7 +316,8 @@ def sample_images(dataset_key: str) -> list[Path]:
 
 
 def load_errors(path: str | Path) -> dict[str, Any] | None:
-    """The misclassified test images kept with a run, or None when it has none or they are broken.
+    """The test images kept with a run (its mistakes and a few right answers per class), or
+    None when it has none or they are broken.
 
     Returns:
         {"images": uint8 (n,h,w,c), "true": int (n,), "predicted": int (n,), "index": int (n,)}.
@@ -332,6 +334,34 @@ def load_errors(path: str | Path) -> dict[str, Any] | None:
         return None
 
 
+def rename_run(path: str | Path, title: str, root: str | Path | None = None) -> RunRecord:
+    """Give a user run a name (its record's `title`), rewriting run.json atomically.
+
+    Raises:
+        ArtifactError: for shipped runs, runs outside `root`, a broken run or a disk error.
+    """
+    path = Path(path).resolve()
+    _check_user_run(path, root, "renamed")
+    info = read_run_info(path)
+    if not info.ok:
+        raise ArtifactError(f"Run {path.name} is broken: {info.error}")
+    info.record.title = " ".join(title.split())[:MAX_TITLE]
+    try:
+        write_record(path, info.record)
+    except OSError as err:
+        raise ArtifactError(f"Could not rename {path.name}: {err.strerror or err}.") from err
+    return info.record
+
+
+def _check_user_run(path: Path, root: str | Path | None, done: str) -> None:
+    """Refuse shipped runs and anything that is not a run folder in the user runs folder."""
+    root = Path(root or user_runs_dir()).resolve()
+    if path.parent == shipped_dir().resolve():
+        raise ArtifactError("Shipped pretrained runs are read-only.")
+    if path.parent != root or not ((path / RECORD_FILE).exists() or (path / MODEL_FILE).exists()):
+        raise ArtifactError(f"Only run folders in the user runs folder can be {done}.")
+
+
 def delete_run(path: str | Path, root: str | Path | None = None) -> None:
     """Delete a user run. Shipped runs and anything outside `root` are refused.
 
@@ -339,18 +369,10 @@ def delete_run(path: str | Path, root: str | Path | None = None) -> None:
         ArtifactError: for shipped runs, paths outside the user runs folder, or disk errors.
     """
     path = Path(path).resolve()
-    root = Path(root or user_runs_dir()).resolve()
-    if path.parent == shipped_dir().resolve():
-        raise ArtifactError("Shipped pretrained runs are read-only.")
-    if (
-        path.parent != root
-        or not (path / RECORD_FILE).exists()
-        and not (path / MODEL_FILE).exists()
-    ):
-        raise ArtifactError("Only run folders in the user runs folder can be deleted.")
+    _check_user_run(path, root, "deleted")
     try:
         # rename first so a half-deleted run is never listed
-        doomed = root / f"{TMP_PREFIX}deleting-{path.name}"
+        doomed = path.parent / f"{TMP_PREFIX}deleting-{path.name}"
         os.replace(path, doomed)
         shutil.rmtree(doomed)
     except OSError as err:

@@ -95,6 +95,10 @@ def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
     lapse = next(c for c in at.get("plotly_chart") if "How it learned" in c.proto.spec)
     frames = json.loads(lapse.proto.spec)["frames"]
     assert len(frames) == job.result.record.timelapse.frames
+    next(t for t in at.text_input if t.label == "Name this run").input("first try")
+    next(b for b in at.button if b.label == "Save name").click().run()
+    assert json.loads((run_dir / "run.json").read_text())["title"] == "first try"
+    assert "first try" in at.dataframe[0].value["name"].tolist()
     next(b for b in at.button if b.label == "Delete this run").click().run()
     assert not at.exception
     assert not run_dir.exists()

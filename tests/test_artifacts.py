@@ -131,3 +131,25 @@ def test_kill_during_save_leaves_previous_state_intact(tiny_run, tmp_path):
     runs = artifacts.list_runs([root])
     assert [r.name for r in runs] == ["earlier"] and runs[0].ok
     assert artifacts.clean_temporary(root, older_than_s=0) == 1
+
+
+def test_a_user_run_can_be_named_and_a_shipped_one_cannot(tiny_run, tmp_path):
+    root = tmp_path / "runs"
+    copy_run(tiny_run, root, "mine")
+    record = artifacts.rename_run(root / "mine", "  no   augmentation ", root)
+    assert record.title == "no augmentation"
+    again = artifacts.read_run_info(root / "mine")
+    assert again.record.title == "no augmentation" and again.title.startswith("no augmentation ")
+    assert artifacts.rename_run(root / "mine", "x" * 200, root).title == "x" * artifacts.MAX_TITLE
+    shipped = next(iter(artifacts.list_runs([artifacts.shipped_dir()])), None)
+    if shipped is not None:
+        with pytest.raises(artifacts.ArtifactError, match="read-only"):
+            artifacts.rename_run(shipped.path, "mine now")
+
+
+def test_a_run_keeps_some_right_answers_beside_its_mistakes(tiny_run):
+    kept = artifacts.load_errors(tiny_run)
+    right = kept["true"] == kept["predicted"]
+    assert right.any() and (~right).any()
+    per_class = np.bincount(kept["true"][right], minlength=10)
+    assert per_class.max() <= 3  # CORRECT_KEPT a class

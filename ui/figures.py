@@ -27,11 +27,12 @@ GRADCAM_WEIGHT = 0.45  # share of the heat map in the Grad-CAM overlay
 COLORS = {"train": "#4f46e5", "val": "#f97316", "raw": "rgba(79, 70, 229, 0.25)"}
 
 
-def _layout(fig: go.Figure, height: int) -> go.Figure:
+def _layout(fig: go.Figure, height: int, legend_below: bool = True) -> go.Figure:
+    """Common size and margins; the legend sits below the x-axis title, never on it."""
     fig.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "y": -0.15},
+        legend={"orientation": "h", "y": -0.32 if legend_below else 1.1, "yanchor": "top"},
     )
     return fig
 
@@ -146,8 +147,11 @@ def probability_bars(
     return _layout(fig, 50 + 24 * len(values))
 
 
-def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.Figure:
-    """Confusion matrix (rows true, columns predicted) with counts; cells can be clicked.
+def confusion_heatmap(
+    confusion: np.ndarray, class_names: Sequence[str], selected: tuple[str, str] | None = None
+) -> go.Figure:
+    """Confusion matrix (rows true, columns predicted) with counts; cells can be clicked, and
+    the `selected` (true, predicted) cell is outlined.
 
     An invisible marker sits on every cell so that `st.plotly_chart(on_select="rerun")`
     reports the clicked cell as a point (heatmaps themselves send no selection events).
@@ -178,23 +182,78 @@ def confusion_heatmap(confusion: np.ndarray, class_names: Sequence[str]) -> go.F
     )
     fig.update_xaxes(title_text="predicted", type="category")
     fig.update_yaxes(title_text="true", type="category", autorange="reversed")
+    if selected is not None:  # outline the chosen (true, predicted) cell
+        row, col = names.index(selected[0]), names.index(selected[1])
+        fig.add_shape(
+            type="rect",
+            x0=col - 0.5,
+            x1=col + 0.5,
+            y0=row - 0.5,
+            y1=row + 0.5,
+            line={"color": COLORS["val"], "width": 3},
+        )
     fig.update_layout(clickmode="event+select")  # a click selects the cell's marker
     return _layout(fig, 120 + 32 * len(names))
 
 
 def per_class_accuracy(per_class: Sequence[dict]) -> go.Figure:
-    """Bar chart of each class's test accuracy (from `Evaluation.per_class`)."""
+    """Each class's test accuracy as a horizontal bar, class names readable however many."""
+    names = [c["name"] for c in per_class][::-1]
+    values = [c["accuracy"] for c in per_class][::-1]
     fig = go.Figure(
         go.Bar(
-            x=[c["name"] for c in per_class],
-            y=[c["accuracy"] for c in per_class],
+            x=values,
+            y=names,
+            orientation="h",
             marker_color=COLORS["train"],
-            text=[f"{c['accuracy']:.0%}" if c["accuracy"] is not None else "" for c in per_class],
+            text=[f"{v:.0%}" if v is not None else "no images" for v in values],
+            textposition="outside",
+            cliponaxis=False,
         )
     )
-    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title_text="test accuracy")
-    fig.update_xaxes(type="category")
-    return _layout(fig, 300)
+    fig.update_xaxes(range=[0, 1.15], tickformat=".0%", title_text="test accuracy")
+    fig.update_yaxes(type="category")
+    return _layout(fig, 70 + 22 * len(names))
+
+
+def reliability_diagram(before: dict, after: dict | None) -> go.Figure:
+    """How sure the model was against how often it was right, per confidence bin.
+
+    Args:
+        before, after: `cnn.calibration.Reliability` as dicts, before and after temperature
+            scaling (after may be None).
+    """
+    fig = go.Figure()
+    fig.add_scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        name="perfectly honest",
+        line={"color": "#94a3b8", "dash": "dot"},
+    )
+    for label, table, color in (
+        ("the model's own", before, COLORS["val"]),
+        ("calibrated", after, COLORS["train"]),
+    ):
+        if not table:
+            continue
+        points = [
+            (c, a, n)
+            for c, a, n in zip(table["confidence"], table["accuracy"], table["counts"], strict=True)
+            if n
+        ]
+        fig.add_scatter(
+            x=[p[0] for p in points],
+            y=[p[1] for p in points],
+            mode="lines+markers",
+            name=label,
+            line={"color": color},
+            customdata=[p[2] for p in points],
+            hovertemplate="sure %{x:.0%}, right %{y:.0%} (%{customdata} images)<extra></extra>",
+        )
+    fig.update_xaxes(range=[0, 1.02], tickformat=".0%", title_text="how sure it was")
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="how often it was right")
+    return _layout(fig, 340)
 
 
 def class_counts(counts: dict[str, Sequence[int]], class_names: Sequence[str]) -> go.Figure:

@@ -97,6 +97,16 @@ def adopt_trained_run(result: Any) -> None:
         set_active_run(result.run_dir)
 
 
+def generation(name: str) -> int:
+    """A counter that is part of a widget's key: a new generation is a fresh widget."""
+    return st.session_state.get(f"generation-{name}", 0)
+
+
+def next_generation(name: str) -> None:
+    """Reset the widgets keyed with `generation(name)` (a cleared chart selection, say)."""
+    st.session_state[f"generation-{name}"] = generation(name) + 1
+
+
 def raise_flag(name: str) -> None:
     """Mark that something was asked for (a button callback); `take_flag` answers once."""
     st.session_state[f"flag-{name}"] = True

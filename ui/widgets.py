@@ -17,7 +17,7 @@ import streamlit as st
 
 from cnn import architectures, artifacts, datasets
 from cnn.architectures import ArchSpec, ConvBlock, DenseLayer
-from ui import state
+from ui import figures, state
 
 
 def runs_or_stop_ui() -> list[artifacts.RunInfo]:
@@ -197,32 +197,6 @@ def architecture_caption_ui(spec: ArchSpec, base: ArchSpec, layers, num_classes:
     st.caption(f"**{what}** · input {shape} · {params:,} parameters · {num_classes} classes")
 
 
-def runs_table(runs: list[artifacts.RunInfo]) -> pd.DataFrame:
-    """One row per run: what it learned, how well, how long; broken runs with their error."""
-    rows = []
-    for info in runs:
-        record = info.record
-        rows.append(
-            {
-                "run": info.name,
-                "dataset": record.dataset.key if record else "",
-                "architecture": record.arch_name if record else "",
-                "params": record.params if record else None,
-                "epochs": record.epochs_run if record else None,
-                "test accuracy": record.test.accuracy if record else None,
-                "training s": record.timings.seconds if record else None,
-                "created": info.created,
-                "kind": "shipped"
-                if info.shipped
-                else "yours"
-                if str(info.path) in state.session_runs()
-                else "user",
-                "error": info.error or "",
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0)
 BATCH_SIZES = (16, 32, 64, 128, 256)
 IMAGE_SIZES = (32, 64, 96, 128, 160, 224)
@@ -363,3 +337,13 @@ def sidebar_ui() -> None:
         if job is not None:
             st.caption(f"Your training: **{job.state}**")
         presenter.toggle_ui()
+
+
+def layer_table_ui(record) -> None:
+    """A run's layers in numbers (from its spec: no model is loaded)."""
+    if record.spec is None:
+        st.info("This run's record holds no architecture description.")
+        return
+    layers = record.spec.shapes(tuple(record.input_shape), len(record.class_names))
+    st.plotly_chart(figures.architecture_diagram(layers), key="run-architecture")
+    st.dataframe(architectures.summary_rows(layers), hide_index=True, width="stretch")

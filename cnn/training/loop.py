@@ -30,6 +30,7 @@ from cnn.training.config import (
 from cnn.training.events import Events, StopTraining, TrainingEvent, TrainResult, emit
 
 MAX_ERRORS_KEPT = 48  # misclassified test images stored with a run (errors.npz)
+CORRECT_KEPT = 3  # correctly classified test images per class stored beside them
 THUMBNAIL_SIDE = 64  # their largest side in pixels
 DIVERGED_LOSS_FACTOR = 3  # a final loss this many times a guesser's (ln classes): diverged
 
@@ -366,6 +367,9 @@ def _evaluate(prepared: Prepared, model, outcome: Outcome, fit_seconds: float, s
     )
     result = evaluation.evaluate(model, test_batches, data.class_names, logits=True)
     shown = _spread_over_classes(result.misclassified, result.labels, MAX_ERRORS_KEPT)
+    # a few right answers per class too: a click on the confusion matrix's diagonal shows them
+    right = np.flatnonzero(result.predictions == result.labels)
+    kept = np.union1d(shown, _spread_over_classes(right, result.labels, len(right), CORRECT_KEPT))
     images_per_s = None
     if fit_seconds > 0:
         images_per_s = round(len(prepared.train) * max(outcome.epochs_run, 1) / fit_seconds, 1)
@@ -399,10 +403,10 @@ def _evaluate(prepared: Prepared, model, outcome: Outcome, fit_seconds: float, s
         prepared, model, result.logits, result.labels
     )
     errors = {
-        "images": _thumbnails(data.test.take(shown), prepared.input_shape),
-        "true": result.labels[shown],
-        "predicted": result.predictions[shown],
-        "index": shown,
+        "images": _thumbnails(data.test.take(kept), prepared.input_shape),
+        "true": result.labels[kept],
+        "predicted": result.predictions[kept],
+        "index": kept,
     }
     return record, errors, result.accuracy
 
@@ -422,10 +426,14 @@ def _divergence_warning(losses: list[float], num_classes: int) -> str | None:
     )
 
 
-def _spread_over_classes(indices: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
-    """Up to n of `indices`, taken in turn from each true class (test sets are often sorted)."""
+def _spread_over_classes(
+    indices: np.ndarray, labels: np.ndarray, n: int, per_class: int | None = None
+) -> np.ndarray:
+    """Up to n of `indices` (and `per_class` of each class), taken in turn from each true class
+    (test sets are often sorted by class)."""
     by_class = [indices[labels[indices] == c] for c in np.unique(labels[indices])]
-    picked = [group[i] for i in range(n) for group in by_class if i < len(group)]
+    rounds = n if per_class is None else min(n, per_class)
+    picked = [group[i] for i in range(rounds) for group in by_class if i < len(group)]
     return np.sort(np.asarray(picked[:n], dtype=np.int64))
 
 

@@ -1,0 +1,216 @@
+"""The Models page's views: comparing runs, naming one, where it goes wrong, how it learned,
+how honest its confidence is."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from cnn import artifacts
+from cnn.artifacts import RunInfo
+from ui import figures, glossary, loaders, presenter, state
+
+GALLERY_COLUMNS = 8  # kept images per row
+CELL = "confusion-cell"  # session key: the chosen (true, predicted) cell
+CELL_WIDGET = "confusion"  # the chart's widget key (a new generation clears its selection)
+
+
+def runs_table(runs: list[RunInfo]) -> pd.DataFrame:
+    """One row per run: its name, what it learned, how well, how long; broken runs' errors."""
+    rows = []
+    for info in runs:
+        record = info.record
+        rows.append(
+            {
+                "name": record.label if record else info.name,
+                "accuracy": record.test.accuracy if record else None,
+                "dataset": record.dataset.key if record else "",
+                "params": record.params if record else None,
+                "epochs": record.epochs_run if record else None,
+                "seconds": record.timings.seconds if record else None,
+                "created": info.created[:16].replace("T", " "),
+                "kind": "shipped"
+                if info.shipped
+                else "yours"
+                if str(info.path) in state.session_runs()
+                else "user",
+                "error": info.error or "",
+                "run": info.name,  # the folder: a run's unique id
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def runs_table_ui(runs: list[RunInfo]) -> None:
+    st.dataframe(
+        runs_table(runs),
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "name": st.column_config.TextColumn("name", width="medium"),
+            "accuracy": st.column_config.ProgressColumn(
+                "test accuracy", format="percent", min_value=0, max_value=1, width="medium"
+            ),
+            "params": st.column_config.NumberColumn("params", format="%d", width="small"),
+            "epochs": st.column_config.NumberColumn("epochs", width="small"),
+            "seconds": st.column_config.NumberColumn("training s", format="%.0f", width="small"),
+        },
+    )
+
+
+def compare_default(good: list[RunInfo]) -> list[RunInfo]:
+    """Your newest run beside the shipped run of its dataset (else the first two runs)."""
+    mine = [r for r in good if str(r.path) in state.session_runs() or not r.shipped]
+    if not mine:
+        return good[:2]
+    newest = max(mine, key=lambda r: r.created)
+    shipped = next(
+        (r for r in good if r.shipped and r.record.dataset.key == newest.record.dataset.key), None
+    )
+    return [newest] + ([shipped] if shipped else [])
+
+
+def compare_ui(good: list[RunInfo]) -> None:
+    compared = st.multiselect(
+        "Runs to compare", good, default=compare_default(good), format_func=lambda r: r.title
+    )
+    if compared:
+        st.plotly_chart(figures.run_curves({r.title: r.record.history for r in compared}))
+    glossary.explain_ui("overfitting")
+
+
+def name_ui(info: RunInfo) -> None:
+    """A name for one of this session's runs (shipped and others' runs are read-only)."""
+    if str(info.path) not in state.session_runs():
+        return
+    name_col, save_col = st.columns([4, 1], vertical_alignment="bottom")
+    title = name_col.text_input(
+        "Name this run",
+        info.record.title,
+        max_chars=artifacts.MAX_TITLE,
+        placeholder="e.g. no augmentation, 3 epochs",
+    )
+    if save_col.button("Save name", width="stretch") and title != info.record.title:
+        try:
+            artifacts.rename_run(info.path, title)
+        except artifacts.ArtifactError as err:
+            st.error(str(err))
+            return
+        st.rerun()
+
+
+def _chosen_cell(names: list[str]) -> tuple[str, str] | None:
+    event = st.session_state.get(f"{CELL_WIDGET}-{state.generation(CELL)}")
+    points = event.selection.points if event else []
+    return (points[0]["y"], points[0]["x"]) if points else None
+
+
+def mistakes_ui(info: RunInfo) -> None:
+    """Confusion matrix (click a cell), per-class accuracy, and the kept images of that cell."""
+    names = info.record.class_names
+    test = info.record.test
+    if not test.confusion:
+        st.info("This run has no test results.")
+        return
+    cell = _chosen_cell(names)
+    matrix, per_class = st.columns([3, 2])
+    with matrix:
+        st.caption("Click a cell: rows are the true class, columns what the model answered.")
+        st.plotly_chart(
+            figures.confusion_heatmap(np.array(test.confusion), names, cell),
+            on_select="rerun",
+            selection_mode="points",
+            key=f"{CELL_WIDGET}-{state.generation(CELL)}",
+        )
+    per_class.plotly_chart(figures.per_class_accuracy(test.per_class))
+    gallery_ui(info, names, cell)
+
+
+def gallery_ui(info: RunInfo, names: list[str], cell: tuple[str, str] | None) -> None:
+    kept = artifacts.load_errors(info.path)
+    if kept is None or not len(kept["true"]):
+        st.info("This run kept no test images.")
+        return
+    true, predicted = kept["true"], kept["predicted"]
+    if cell is None:
+        chosen = np.flatnonzero(true != predicted)
+        what = "Mistakes on the test images"
+    else:
+        chosen = np.flatnonzero(
+            (true == names.index(cell[0])) & (predicted == names.index(cell[1]))
+        )
+        what = f"True **{cell[0]}**, answered **{cell[1]}**"
+    head, reset = st.columns([4, 1], vertical_alignment="center")
+    head.markdown(f"{what}: {len(chosen)} kept of {test_count(info, cell)}")
+    if cell is not None and reset.button("Show all mistakes", icon=":material/close:"):
+        state.next_generation(CELL)
+        st.rerun()
+    side = presenter.px(80)
+    for start in range(0, len(chosen), GALLERY_COLUMNS):
+        for column, i in zip(
+            st.columns(GALLERY_COLUMNS), chosen[start : start + GALLERY_COLUMNS], strict=False
+        ):
+            column.image(figures.framed(kept["images"][i], side), width=side)
+            column.caption(f"{names[true[i]]}<br>→ {names[predicted[i]]}", unsafe_allow_html=True)
+
+
+def test_count(info: RunInfo, cell: tuple[str, str] | None) -> str:
+    """How many test images there are in all, or in the chosen cell, in words."""
+    confusion = np.array(info.record.test.confusion)
+    names = info.record.class_names
+    if cell is None:
+        return f"{int(confusion.sum() - np.trace(confusion))} mistakes"
+    return f"{int(confusion[names.index(cell[0]), names.index(cell[1])])} in this cell"
+
+
+def timelapse_ui(info: RunInfo) -> None:
+    lapse = loaders.load_timelapse(info.path)
+    if lapse is None or info.record.timelapse is None:
+        st.info("This run was trained without a time-lapse. Runs trained now record one.")
+        return
+    probes = info.record.timelapse.probes
+    probe_col, layer_col = st.columns(2)
+    probe = probe_col.selectbox(
+        "Follow the input", range(len(probes)), format_func=lambda i: probes[i]["label"]
+    )
+    layer = layer_col.selectbox("Feature maps of", list(lapse.maps)) if lapse.maps else None
+    label = "your drawing" if probes[probe]["class"] < 0 else f"a {probes[probe]['label']}"
+    figure = loaders.timelapse_figure(
+        str(info.path), probe, layer, label, lapse, tuple(info.record.class_names)
+    )
+    st.plotly_chart(figure, key="timelapse")
+    st.caption(
+        f"{len(lapse)} snapshots, a few in the first epoch (when most of the learning happens), "
+        "then one per epoch. Press Play, or drag the slider."
+    )
+
+
+def confidence_ui(info: RunInfo) -> None:
+    """The reliability diagram before and after calibration, and the unfamiliar-input flag."""
+    cal, check = info.record.calibration, info.record.ood
+    if cal is None:
+        st.info(
+            "This run was not calibrated (it was trained before calibration existed, or "
+            "without validation images)."
+        )
+    else:
+        chart, words = st.columns([3, 2])
+        chart.plotly_chart(
+            figures.reliability_diagram(cal.reliability_before, cal.reliability_after)
+        )
+        words.metric("Calibration error before", f"{cal.ece_before:.1%}")
+        words.metric(f"after (temperature {cal.temperature:.2f})", f"{cal.ece_after:.1%}")
+        words.caption(f"Fitted on {cal.fitted_on}; measured on the test split (15 bins).")
+        with words:
+            glossary.explain_ui("calibration")
+    if check is not None:
+        caught = (
+            f"flags **{check.detection:.0%}** of {check.n_foreign:,} {check.foreign} images"
+            if check.detection is not None
+            else "was not measured on a foreign dataset"
+        )
+        st.markdown(
+            f"**Unlike its training data?** The flag is raised on {check.false_alarm:.0%} of "
+            f"its own test images and {caught}."
+        )
