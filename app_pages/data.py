@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from cnn import datasets, preprocess
-from ui import figures, loaders, state, widgets
+from ui import figures, glossary, loaders, state, widgets
 
 AUGMENTED_COPIES = 6  # random augmentations of one image shown side by side
 THUMB_PX = 56  # side of one sample in the class grid
@@ -20,8 +20,7 @@ except datasets.DatasetError as err:
     st.error(str(err))
     st.stop()
 info = data.info
-if data.source != picked.source:
-    st.caption(f"Loaded from **{data.source}**. {data.detail}")
+st.caption(f"Loaded from **{data.source}**. {data.detail}")
 
 train_n, test_n, classes_n, size = st.columns(4)
 train_n.metric("Training images", f"{len(data.train):,}")
@@ -55,6 +54,7 @@ for name, images in samples.items():
     )
 
 st.subheader("Augmentation preview")
+glossary.explain_ui("augmentation")
 st.caption(
     "The same image through the training augmentation (random each time, "
     "active only while training)."

@@ -144,7 +144,7 @@ def digit_from_photo(rgb: np.ndarray) -> Steps:
     steps.append(("grayscale", gray))
     if gray.mean() > np.median(gray) + POLARITY_MARGIN:
         gray = 255 - gray
-        steps.append(("inverted (light ink on dark)", gray))
+        steps.append(("flipped to dark ink on light", gray))
         notes.append("The picture is light ink on a dark background, so it was inverted first.")
 
     # Local threshold: ink is darker than its own neighbourhood, whatever the lighting
@@ -156,7 +156,7 @@ def digit_from_photo(rgb: np.ndarray) -> Steps:
     )
     steps.append(("adaptive threshold", binary))
     ink = 255 - binary
-    steps.append(("inverted (ink white)", ink))
+    steps.append(("ink made white, as in MNIST", ink))
 
     # Drop specks, then everything that is not the digit
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (OPENING_KERNEL, OPENING_KERNEL))

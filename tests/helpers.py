@@ -183,7 +183,8 @@ def shapes_zip(classes=("dark squares", "light ☀ circles"), per_class=10) -> b
     buffer = io.BytesIO()
     rng = np.random.default_rng(0)
     with zipfile.ZipFile(buffer, "w") as zf:
-        for value, name in zip((50, 200), classes, strict=True):
+        values = np.linspace(50, 200, len(classes)) if len(classes) > 2 else (50, 200)
+        for value, name in zip(values, classes, strict=True):
             for i in range(per_class):
                 pixels = np.clip(rng.normal(value, 25, (40, 40, 3)), 0, 255).astype(np.uint8)
                 png = io.BytesIO()

@@ -11,6 +11,7 @@ import json
 
 import pytest
 from helpers import (
+    TIMEOUT_S,
     choose_own_images,
     drawn_one,
     open_page,
@@ -135,6 +136,23 @@ def test_train_page_trains_on_an_uploaded_zip(offline):
     assert record["class_names"] == ["dark squares", "light ☀ circles"]
     # the user's file name never becomes a path on the server
     assert "my photos" not in json.dumps(record["config"])
+
+
+def test_the_quick_preset_adapts_to_a_small_set_of_own_images(offline):
+    """120 images in 3 classes: all of them, enough steps to learn, well above chance."""
+    at = open_page("app_pages/train.py")
+    choose_own_images(at, "train-dataset", shapes_zip(("dark", "grey", "light"), per_class=40))
+    assert not at.exception and not at.error
+    next(b for b in at.button if b.label == "Start training").click().run()
+    job = at.session_state[state.TRAINING_JOB]
+    job.join(TIMEOUT_S)
+    at.run()
+    assert job.state == "finished", job.error
+    config = job.config
+    steps = -(-job.result.record.dataset.train_samples // config.batch_size)
+    assert config.max_samples is None and config.epochs * steps >= 60
+    assert job.result.test_accuracy > 0.6  # chance is 1 in 3
+    assert any("Test accuracy" in s.value for s in at.success)
 
 
 @pytest.mark.parametrize(

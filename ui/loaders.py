@@ -145,7 +145,11 @@ def image_sizes(key: str, data_path: str | None = None, limit: int = 200) -> str
         with Image.open(str(path)) as img:
             shapes.append(img.size[::-1])
     heights, widths = zip(*shapes, strict=True) if shapes else ((0,), (0,))
-    return f"{min(heights)}-{max(heights)} x {min(widths)}-{max(widths)}"
+
+    def span(values) -> str:
+        return f"{min(values)}" if min(values) == max(values) else f"{min(values)}-{max(values)}"
+
+    return f"{span(heights)} x {span(widths)}"
 
 
 def augmented_copies(kind: str, image: np.ndarray, count: int) -> list[np.ndarray]:

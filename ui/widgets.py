@@ -76,13 +76,18 @@ def dataset_picker_ui(key: str, include_folder: bool = False) -> datasets.Availa
     choices = [a for a in datasets.list_datasets() if include_folder or a.key != "folder"]
 
     def title(a: datasets.Availability) -> str:
-        return a.title if a.available else f"{a.title} (not available offline)"
+        if a.key == "folder":
+            return f"{a.title} (upload a .zip)"
+        return a.title if a.available else f"{a.title} (not on this computer)"
 
     picked = st.selectbox("Dataset", choices, format_func=title, key=key)
-    st.caption(
-        f"{datasets.REGISTRY[picked.key].description} Source: {picked.source or '—'}. "
-        f"{picked.detail}"
-    )
+    description = datasets.REGISTRY[picked.key].description
+    if picked.key == "folder":
+        st.caption(description)
+    elif picked.available:
+        st.caption(f"{description} From: {picked.source}. {picked.detail}")
+    else:
+        st.caption(f"{description} Needs: {picked.source}.")
     return picked
 
 
