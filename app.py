@@ -4,9 +4,11 @@ Run with `streamlit run app.py`. This file imports no TensorFlow, so the home pa
 about two seconds; pages that need Keras import it themselves.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
-from ui import presenter, runtime, widgets
+from ui import lesson, presenter, runtime, widgets
 
 st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
 
@@ -20,9 +22,11 @@ PAGES = [
 ]
 page = st.navigation(PAGES)
 
+lesson.read_link_once({Path(p._page).stem: p for p in PAGES})  # a lesson link, once a session
 widgets.ensure_active_run()
 widgets.sidebar_ui()  # a function: this module's globals outlive the run, so they hold nothing
 presenter.style()
+lesson.problems_ui()
 
 runtime.light_keras_clear_session()
 page.run()

@@ -7,13 +7,15 @@ pass (with Grad-CAM), never `model.predict`.
 import streamlit as st
 
 from cnn import artifacts, preprocess
-from ui import answer, figures, inputs, loaders, presenter, state, views, widgets
+from cnn.lesson import Lesson
+from ui import answer, figures, inputs, lesson, loaders, presenter, state, views, widgets
 
 st.title("Predict")
 runs = widgets.runs_or_stop_ui()
+link, locked = lesson.current(), lesson.locked()  # a lesson link's setup
 model_col, source_col = st.columns([3, 2], vertical_alignment="bottom")
 with model_col:
-    info = widgets.run_picker_ui(runs)
+    info = widgets.run_picker_ui(runs, locked=locked)
 if not info.ok:
     st.error(f"This run is broken and cannot be used: {info.error}")
     st.stop()
@@ -25,10 +27,17 @@ except artifacts.ArtifactError as err:
 record, class_names, preprocessing = info.record, loaded.class_names, loaded.run.preprocessing
 sources = inputs.sources_for(record)
 # digit models open on the canvas, photo models on their samples (one remembered choice each)
-source = (
-    source_col.segmented_control("Input", sources, default=sources[0], key=f"source-{sources[0]}")
-    or sources[0]
-)
+first = link.source if link.source in sources else sources[0]
+if not locked:
+    source = (
+        source_col.segmented_control("Input", sources, default=first, key=f"source-{sources[0]}")
+        or first
+    )
+else:
+    source = first
+with source_col:
+    setup = Lesson(page="predict", run=info.name, source=source, lock=locked, present=link.present)
+    lesson.sync_and_share_ui(setup)
 
 input_col, answer_col = st.columns(2, gap="large")
 with input_col:

@@ -9,15 +9,19 @@ containers placed at the top, filled once the settings below are known.
 import streamlit as st
 
 from cnn import architectures, datasets, training
-from ui import figures, glossary, loaders, state, training_view, widgets
+from ui import figures, glossary, lesson, loaders, state, training_view, widgets
 
 st.title("Train a CNN")
 job = state.training_job()
 running = job is not None and not job.done
+link, locked = (
+    lesson.current(),
+    lesson.locked(),
+)  # a lesson link's setup, and whether it hides controls
 
 data_col, preset_col = st.columns([3, 2])
 with data_col:
-    choice = widgets.dataset_source_ui("train-dataset")
+    choice = widgets.dataset_source_ui("train-dataset", default=link.dataset)
 if choice is None:
     st.stop()
 picked, data_path = choice
@@ -33,16 +37,18 @@ if data_path is not None:
 preset_name = preset_col.radio(
     "Preset",
     list(training.PRESETS),
+    list(training.PRESETS).index(link.preset or "Quick"),
     horizontal=True,
     help="Quick: done in well under a minute. Full: the strong recipe (minutes). Both adapt "
     "to how many images there are.",
+    disabled=locked,
 )
-preset = training.preset_settings(preset_name, info.kind, train_size)
+preset = {**training.preset_settings(preset_name, info.kind, train_size), **link.settings}
 controls = st.container()  # architecture, Start and Stop: filled below, shown here
 live = st.container()  # the training as it runs
 
-with st.expander("Settings: epochs, batch size, learning rate..."):
-    settings = widgets.train_settings_ui(info, preset)
+with st.expander("Settings: epochs, batch size, learning rate...") if not locked else st.empty():
+    settings = widgets.train_settings_ui(info, preset, shown=not locked)
 input_shape = training.input_shape_for(training.TrainConfig(**settings), info)
 arch_keys = list(architectures.REGISTRY)
 with controls:
@@ -50,19 +56,25 @@ with controls:
     arch_key = arch_col.selectbox(
         "Architecture",
         arch_keys,
-        arch_keys.index(preset["arch"]),
+        arch_keys.index(link.arch or preset["arch"]),
         format_func=lambda k: architectures.REGISTRY[k].title,
         key=f"arch-{preset_name}-{info.key}",
+        disabled=locked,
     )
-base_spec = architectures.REGISTRY[arch_key].spec(input_shape, len(class_names))
-with st.expander("Edit the layers (add, remove or change them)"):
-    spec = widgets.architecture_editor_ui(base_spec, key=f"{arch_key}-{input_shape}")
+base_spec = widgets.lesson_spec(link, arch_key) or architectures.REGISTRY[arch_key].spec(
+    input_shape, len(class_names)
+)
+spec = base_spec
+if not locked:
+    with st.expander("Edit the layers (add, remove or change them)"):
+        spec = widgets.architecture_editor_ui(base_spec, key=f"{arch_key}-{input_shape}")
 try:
     layers = spec.shapes(input_shape, len(class_names))
 except architectures.SpecError as err:
     controls.error(str(err))
     st.stop()
 with controls:
+    lesson.sync_and_share_ui(widgets.train_setup(info, arch_key, spec, preset_name, settings, link))
     widgets.architecture_caption_ui(spec, base_spec, layers, len(class_names))
     st.plotly_chart(figures.architecture_diagram(layers), key="architecture")
 with st.expander("Every layer in numbers"):

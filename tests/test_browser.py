@@ -379,7 +379,7 @@ def test_on_a_projector_the_answer_is_beside_the_input(page, server, mnist_run):
     page.set_viewport_size(PROJECTOR)
     choose(page, "Model", "cats_vs_dogs")
     sync_api.expect(prediction(page)).to_have_text(re.compile("cats|dogs"), timeout=PAGE_S * 1000)
-    assert page.locator("canvas.upper-canvas").count() == 0
+    sync_api.expect(page.locator("canvas.upper-canvas")).to_have_count(0, timeout=PAGE_S * 1000)
     assert fully_in_view(page, page.locator(METRIC).filter(has_text="Prediction"))
     wait_until_idle(page)
     screenshot(page, "3-predict-projector-photo")
@@ -435,6 +435,7 @@ def test_quick_training_live(page, server, server_env):
     screenshot(page, "5-models")
 
     # the run's time-lapse plays in the browser: the slider moves off its first snapshot
+    page.get_by_role("tab", name="How it learned (time-lapse)").click()
     now_showing = page.locator(".slider-container text.slider-label").first
     now_showing.scroll_into_view_if_needed()
     sync_api.expect(now_showing).to_have_text("epoch 0")

@@ -49,7 +49,9 @@ def ensure_active_run() -> None:
             state.set_active_run(run.path)
 
 
-def run_picker_ui(runs: list[artifacts.RunInfo], label: str = "Model") -> artifacts.RunInfo:
+def run_picker_ui(
+    runs: list[artifacts.RunInfo], label: str = "Model", locked: bool = False
+) -> artifacts.RunInfo:
     """A selectbox over runs (shipped first, broken ones marked) that follows the active run.
 
     Picking a run makes it the active model at once (in the widget's callback, before the
@@ -61,6 +63,9 @@ def run_picker_ui(runs: list[artifacts.RunInfo], label: str = "Model") -> artifa
     active = str(state.active_run() or "")
     # the active run, as this rerun's object (a training or another page may have changed it)
     st.session_state[key] = runs[paths.index(active)] if active in paths else default_run(runs)
+    if locked:  # a lesson fixes the model: say which, offer no choice
+        st.caption(f"{label}: **{st.session_state[key].title}**")
+        return st.session_state[key]
 
     def title(info: artifacts.RunInfo) -> str:
         return ("shipped · " if info.shipped else "") + info.title
@@ -71,9 +76,14 @@ def run_picker_ui(runs: list[artifacts.RunInfo], label: str = "Model") -> artifa
     return st.selectbox(label, runs, format_func=title, key=key, on_change=adopt)
 
 
-def dataset_picker_ui(key: str, include_folder: bool = False) -> datasets.Availability:
-    """A selectbox over the dataset registry with where each one would come from."""
+def dataset_picker_ui(
+    key: str, include_folder: bool = False, default: str | None = None
+) -> datasets.Availability:
+    """A selectbox over the dataset registry with where each one would come from, starting on
+    the dataset `default` (a lesson link's) the first time it is drawn."""
     choices = [a for a in datasets.list_datasets() if include_folder or a.key != "folder"]
+    if default is not None and key not in st.session_state:
+        st.session_state[key] = next((a for a in choices if a.key == default), choices[0])
 
     def title(a: datasets.Availability) -> str:
         if a.key == "folder":
@@ -102,14 +112,16 @@ def folder_upload_ui(key: str) -> Path | None:
     return state.save_upload(upload.getvalue(), ".zip")
 
 
-def dataset_source_ui(key: str) -> tuple[datasets.Availability, str | None] | None:
+def dataset_source_ui(
+    key: str, default: str | None = None
+) -> tuple[datasets.Availability, str | None] | None:
     """Dataset picker plus, for "Your own images", the .zip upload.
 
     Returns:
         (the picked dataset, the uploaded .zip's path or None), or None when the choice cannot
         be used yet (a message saying why is shown).
     """
-    picked = dataset_picker_ui(key, include_folder=True)
+    picked = dataset_picker_ui(key, include_folder=True, default=default)
     if picked.key == "folder":
         made = state.own_dataset()
         if made is not None and st.toggle("Use the dataset you made", True, key=f"{key}-made"):
@@ -207,8 +219,15 @@ BATCH_SIZES = (16, 32, 64, 128, 256)
 IMAGE_SIZES = (32, 64, 96, 128, 160, 224)
 
 
-def train_settings_ui(info: datasets.DatasetInfo, preset: dict[str, Any]) -> dict[str, Any]:
+def train_settings_ui(
+    info: datasets.DatasetInfo, preset: dict[str, Any], shown: bool = True
+) -> dict[str, Any]:
     """The TrainConfig hyperparameters, starting from a preset (widgets reset when it changes).
+
+    Args:
+        info: the dataset.
+        preset: the preset's values (and a lesson link's).
+        shown: False for a locked lesson: no widgets, the preset's values as they are.
 
     Returns:
         keyword arguments for TrainConfig (everything but dataset, arch and spec).
@@ -216,12 +235,31 @@ def train_settings_ui(info: datasets.DatasetInfo, preset: dict[str, Any]) -> dic
     from cnn.training import LR_SCHEDULES, OPTIMIZERS, TrainConfig
 
     values = {**TrainConfig().to_dict(), **preset}
+    if not shown:
+        names = {
+            "epochs",
+            "batch_size",
+            "max_samples",
+            "optimizer",
+            "learning_rate",
+            "lr_schedule",
+            "validation_fraction",
+            "label_smoothing",
+            "augment",
+            "seed",
+        }
+        if info.kind == "photos":
+            names.add("image_size")
+        return {k: v for k, v in values.items() if k in names}
     key = f"{info.key}-{json.dumps(preset, sort_keys=True)}"
     left, middle, right = st.columns(3)
+    # a lesson link may carry a value between the usual choices: it joins them
+    batch_sizes = sorted({*BATCH_SIZES, values["batch_size"]})
+    rates = sorted({*LEARNING_RATES, values["learning_rate"]})
     settings = {
         "epochs": left.number_input("Epochs", 1, 200, values["epochs"], key=f"epochs-{key}"),
         "batch_size": left.selectbox(
-            "Batch size", BATCH_SIZES, BATCH_SIZES.index(values["batch_size"]), key=f"bs-{key}"
+            "Batch size", batch_sizes, batch_sizes.index(values["batch_size"]), key=f"bs-{key}"
         ),
         "max_samples": left.number_input(
             "Max training samples (0 = all)",
@@ -232,9 +270,11 @@ def train_settings_ui(info: datasets.DatasetInfo, preset: dict[str, Any]) -> dic
             key=f"n-{key}",
         )
         or None,
-        "optimizer": middle.selectbox("Optimizer", OPTIMIZERS, key=f"opt-{key}"),
+        "optimizer": middle.selectbox(
+            "Optimizer", OPTIMIZERS, OPTIMIZERS.index(values["optimizer"]), key=f"opt-{key}"
+        ),
         "learning_rate": middle.select_slider(
-            "Learning rate", LEARNING_RATES, values["learning_rate"], key=f"lr-{key}"
+            "Learning rate", rates, values["learning_rate"], key=f"lr-{key}"
         ),
         "lr_schedule": middle.selectbox(
             "Learning-rate schedule",
@@ -249,6 +289,7 @@ def train_settings_ui(info: datasets.DatasetInfo, preset: dict[str, Any]) -> dic
             "Label smoothing", 0.0, 0.3, values["label_smoothing"], 0.05, key=f"ls-{key}"
         ),
         "augment": right.checkbox("Augment training images", values["augment"], key=f"aug-{key}"),
+        "seed": values["seed"],  # a lesson link's, so every student's run starts the same
     }
     if info.kind == "photos":
         side = values["image_size"] or info.image_size[0]
@@ -352,3 +393,28 @@ def layer_table_ui(record) -> None:
     layers = record.spec.shapes(tuple(record.input_shape), len(record.class_names))
     st.plotly_chart(figures.architecture_diagram(layers), key="run-architecture")
     st.dataframe(architectures.summary_rows(layers), hide_index=True, width="stretch")
+
+
+def lesson_spec(link, arch_key: str) -> ArchSpec | None:
+    """A lesson link's edited architecture, while the architecture it was edited from (the
+    link's `arch`) is the one picked."""
+    if link.spec is None or link.arch != arch_key:
+        return None
+    return ArchSpec.from_dict(link.spec)
+
+
+def train_setup(info, arch_key: str, spec: ArchSpec, preset: str, settings: dict, link):
+    """The Train page's setup as a lesson (what its link carries)."""
+    from cnn.lesson import Lesson
+
+    kept = ("epochs", "batch_size", "learning_rate", "optimizer", "augment", "seed")
+    return Lesson(
+        page="train",
+        dataset=info.key if info.key != "folder" else None,
+        arch=arch_key,
+        spec=spec.to_dict() if spec.name == "custom" else None,
+        preset=preset,
+        settings={k: settings[k] for k in kept if k in settings},
+        lock=link.lock,
+        present=link.present,
+    )

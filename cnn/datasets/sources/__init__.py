@@ -57,9 +57,15 @@ class Source(Protocol):
 
 
 def shown(path: Path) -> str:
-    """A path for people: the home folder written as ~."""
-    home = Path.home()
+    """A path for people: inside the data directory by its name there (no server paths on
+    screen), else with ~ for the home folder."""
+    from cnn.datasets.info import data_dir
+
     try:
-        return "~/" + str(path.relative_to(home))
+        return f"{path.relative_to(data_dir())}/"
+    except ValueError:
+        pass
+    try:
+        return f"~/{path.relative_to(Path.home())}"
     except ValueError:
         return str(path)

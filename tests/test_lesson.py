@@ -1,0 +1,86 @@
+"""Lesson links: a Train or Predict setup in the URL, read with a sentence for every bad part."""
+
+from __future__ import annotations
+
+import pytest
+from helpers import APP, TIMEOUT_S
+from streamlit.testing.v1 import AppTest
+
+from cnn import architectures, lesson
+from ui import lesson as lesson_ui
+from ui import state
+
+
+def test_a_setup_survives_a_round_trip_through_its_link():
+    spec = architectures.REGISTRY["tiny_vgg"].spec((28, 28, 1), 10).to_dict()
+    spec["conv_blocks"][0]["filters"] = 7
+    setup = lesson.Lesson(
+        page="train", dataset="fashion_mnist", arch="tiny_vgg", spec=spec, preset="Full",
+        settings={"epochs": 3, "learning_rate": 0.003, "optimizer": "sgd", "augment": True,
+                  "seed": 5, "batch_size": 32},
+        lock=True, present=True,
+    )  # fmt: skip
+    params = lesson.encode(setup)
+    assert params["lr"] == "0.003" and params["augment"] == "1" and len(params["spec"]) < 400
+    assert lesson.parse(params) == setup
+
+
+def test_every_bad_part_of_a_link_is_a_sentence_and_the_default_is_kept():
+    read = lesson.parse(
+        {"dataset": "imagenet", "epochs": "many", "lr": "-1", "optimizer": "lion", "colour": "red",
+         "spec": "not-a-spec", "run": "../etc", "batch_size": "64", "arch": "tiny_vgg"}
+    )  # fmt: skip
+    assert read.dataset is None and read.run is None and read.spec is None
+    assert read.settings == {"batch_size": 64} and read.arch == "tiny_vgg"
+    assert len(read.problems) == 6
+    assert "dataset=imagenet was ignored: it must be one of mnist" in read.problems[0]
+    assert any("'colour' is not one CNN Lab knows" in p for p in read.problems)
+    assert any("architecture is damaged" in p for p in read.problems)
+    with pytest.raises(architectures.SpecError, match="too long"):
+        lesson.decode_spec("A" * (lesson.MAX_SPEC_CHARS + 1))
+
+
+def open_link(page: str, params: dict[str, str]) -> AppTest:
+    """A fresh session opened on a lesson link (its page= sends the router to the page)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT_S)
+    at.query_params.update({**params, "page": page})
+    return at.run()
+
+
+def test_a_locked_training_lesson_gives_exactly_its_setup(offline):
+    link = {"dataset": "mnist", "arch": "tiny_vgg", "epochs": "1", "lr": "0.003",
+            "optimizer": "rmsprop", "seed": "5", "batch_size": "32", "lock": "1"}  # fmt: skip
+    at = open_link("train", link)
+    assert not at.exception and not at.warning
+    assert not [w for w in at.number_input if w.label == "Epochs"]  # settings hidden
+    assert not [w for w in at.get("expandable") if "Edit the layers" in w.label]
+    next(b for b in at.button if b.label == "Start training").click().run()
+    job = at.session_state[state.TRAINING_JOB]
+    job.join(TIMEOUT_S)
+    config = job.config
+    assert (config.arch, config.epochs, config.learning_rate, config.optimizer) == (
+        "tiny_vgg",
+        1,
+        0.003,
+        "rmsprop",
+    )
+    assert (config.seed, config.batch_size, config.dataset) == (5, 32, "mnist")
+    assert job.state == "finished", job.error
+    assert lesson_ui.LESSON in at.session_state
+
+
+def test_a_bad_link_opens_the_defaults_with_sentences(offline):
+    at = open_link("predict", {"run": "nope", "source": "Webcam", "x": "1"})
+    assert not at.exception
+    shown = " ".join(w.value for w in at.warning)
+    assert "run nope is not on this server" in shown and "source=Webcam" in shown
+    assert "'x' is not one CNN Lab knows" in shown
+    assert at.metric == [] and any("Draw" in i.value for i in at.info)  # the defaults: Draw
+
+
+def test_the_predict_link_picks_the_run_and_the_input(trained):
+    at = open_link("predict", {"run": trained.name, "source": "Upload", "lock": "1"})
+    assert not at.exception
+    assert at.session_state[state.ACTIVE_RUN] == str(trained)
+    assert any(trained.name in c.value for c in at.caption)  # the model, named, not pickable
+    assert not at.segmented_control and at.get("file_uploader")
