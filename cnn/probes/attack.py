@@ -50,6 +50,7 @@ class Attack:
         image, perturbed: float32 (h, w, c) in [0, 1].
         probabilities_before, probabilities_after: float32 (k,).
         epsilons, succeeded: every epsilon tried (ascending) and whether it worked.
+        probabilities: float32 (len(epsilons), k), the model's answer at each epsilon.
     """
 
     method: str
@@ -64,6 +65,7 @@ class Attack:
     probabilities_after: np.ndarray
     epsilons: np.ndarray
     succeeded: np.ndarray
+    probabilities: np.ndarray
 
     @property
     def perturbation(self) -> np.ndarray:
@@ -190,13 +192,25 @@ class Attacker:
             labels = probabilities.argmax(axis=-1)
             return labels != answer if target is None else labels == target
 
-        tried, results = self._search(image, label, sign, method, worked)
+        tried, perturbed, probabilities = self._search(image, label, sign, method, worked)
         order = np.argsort(tried, kind="stable")
-        tried, perturbed, succeeded = tried[order], results[0][order], results[1][order]
-        return self._confirmed(image, before, method, target, tried, perturbed, succeeded, worked)
+        tried, perturbed, probabilities = tried[order], perturbed[order], probabilities[order]
+        succeeded = worked(probabilities)
+        # the smallest epsilon whose input, classified on its own, really works (a batch
+        # and a single image may differ in the last bits, which matters only at the border)
+        chosen, after, epsilon = image, before, None
+        for i in np.flatnonzero(succeeded):
+            alone = self.inspector.probabilities(perturbed[i][None])[0]
+            if worked(alone[None])[0]:
+                chosen, after, epsilon = perturbed[i], alone, float(tried[i])
+                break
+            succeeded[i] = False
+        return Attack(method, "away" if target is None else "toward", target, answer,
+                      int(after.argmax()), epsilon, image, chosen, before, after, tried,
+                      succeeded, probabilities)  # fmt: skip
 
     def _search(self, image, label, sign, method, worked):
-        """Epsilons tried and (inputs, success) at each, in two batched stages.
+        """(epsilons, inputs, probabilities) of every epsilon tried, in batched stages.
 
         FGSM: GRID epsilons spaced evenly on a log scale over [SMALLEST, 1], then GRID more
         between the last failure and the first success. PGD, whose steps cost GRID
@@ -204,50 +218,23 @@ class Attacker:
         (PGD is the stronger attack, so its answer lies below), or over FGSM's log scale.
         """
         coarse = np.geomspace(SMALLEST, 1.0, GRID)
-        tried, fgsm = self._try(image, coarse, label, sign, "fgsm", worked)
-        # the first success, or 1 when none
-        upper = coarse[int(np.argmax(fgsm[1]))] if fgsm[1].any() else 1.0
+        first = self._try(image, coarse, label, sign, "fgsm")
+        success = worked(first[2])
+        upper = coarse[int(np.argmax(success))] if success.any() else 1.0
         if method == "pgd":
-            grid = np.linspace(0, upper, GRID + 1)[1:] if fgsm[1].any() else coarse
-            return self._try(image, grid, label, sign, "pgd", worked)
-        if not fgsm[1].any():
-            return tried, fgsm
+            grid = np.linspace(0, upper, GRID + 1)[1:] if success.any() else coarse
+            return self._try(image, grid, label, sign, "pgd")
+        if not success.any():
+            return first
         below = coarse[coarse < upper]
         fine = np.linspace(below[-1] if len(below) else 0.0, upper, GRID + 1)[1:]
-        more_tried, more = self._try(image, fine, label, sign, "fgsm", worked)
-        both = tuple(np.concatenate(pair) for pair in zip(fgsm, more, strict=True))
-        return np.concatenate([tried, more_tried]), both
+        second = self._try(image, fine, label, sign, "fgsm")
+        return tuple(np.concatenate(pair) for pair in zip(first, second, strict=True))
 
-    def _try(self, image, epsilons, label, sign, method, worked):
-        """Perturb at every epsilon and classify the batch: (epsilons, (inputs, success))."""
+    def _try(self, image, epsilons, label, sign, method):
+        """(epsilons, perturbed inputs, their probabilities): one batch, one compiled call."""
         perturbed = self.perturb(image, epsilons, label, sign, method)
-        return epsilons, (perturbed, worked(self.inspector.probabilities(perturbed)))
-
-    def _confirmed(self, image, before, method, target, tried, perturbed, succeeded, worked):
-        """The smallest epsilon whose input, classified on its own, really worked."""
-        chosen = image
-        after = before
-        epsilon = None
-        for i in np.flatnonzero(succeeded):
-            alone = self.inspector.probabilities(perturbed[i][None])[0]
-            if worked(alone[None])[0]:
-                chosen, after, epsilon = perturbed[i], alone, float(tried[i])
-                break
-            succeeded[i] = False  # it worked only inside the batch (a rounding difference)
-        return Attack(
-            method=method,
-            goal="away" if target is None else "toward",
-            target=None if target is None else int(target),
-            label_before=int(before.argmax()),
-            label_after=int(after.argmax()),
-            epsilon=epsilon,
-            image=image,
-            perturbed=chosen,
-            probabilities_before=before,
-            probabilities_after=after,
-            epsilons=tried,
-            succeeded=succeeded,
-        )
+        return epsilons, perturbed, self.inspector.probabilities(perturbed)
 
 
 def top_wrong_class(probabilities: np.ndarray) -> int:
