@@ -235,9 +235,3 @@ class Attacker:
         """(epsilons, perturbed inputs, their probabilities): one batch, one compiled call."""
         perturbed = self.perturb(image, epsilons, label, sign, method)
         return epsilons, perturbed, self.inspector.probabilities(perturbed)
-
-
-def top_wrong_class(probabilities: np.ndarray) -> int:
-    """The most probable class other than the answer: the easiest target."""
-    order = np.argsort(probabilities)[::-1]
-    return int(order[1])
