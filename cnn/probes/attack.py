@@ -131,35 +131,42 @@ class Attacker:
                 loss = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
                 # images do not mix: the gradient of the sum is each image's own gradient
                 total = tf.reduce_sum(loss)
-            return tf.sign(tape.gradient(total, images))
+            return tf.sign(tape.gradient(total, images)), logits
 
         return loss_gradient_sign
 
-    def gradient_sign(self, images: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """sign(d loss / d input) per image, the loss being each image's cross-entropy
-        against its label (float32 (n, h, w, c) of -1, 0, 1)."""
+    def gradient_sign(
+        self, images: np.ndarray, labels: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(sign(d loss / d input), logits) per image, the loss being each image's
+        cross-entropy against its label: float32 (n, h, w, c) of -1, 0, 1 and (n, k)."""
         if self._gradient is None:
             with self._lock:
                 if self._gradient is None:
                     self._gradient = self._build()
         images = np.asarray(images, np.float32)
         labels = np.asarray(labels, np.int32)
-        return self._gradient(images, labels).numpy()
+        signs, logits = self._gradient(images, labels)
+        return signs.numpy(), logits.numpy()
 
     def perturb(self, image: np.ndarray, epsilons: np.ndarray, label: int, sign: float,
                 method: str) -> np.ndarray:  # fmt: skip
         """The input perturbed at each epsilon: float32 (len(epsilons), h, w, c) in [0, 1].
 
-        `sign` +1 raises the loss of `label` (away from it), -1 lowers it (toward it).
+        `sign` +1 raises the loss of `label` (away from it), -1 lowers it (toward it). A PGD
+        input stops moving once it reaches the goal (a later step could undo it).
         """
         eps = np.asarray(epsilons, np.float32)[:, None, None, None]
         labels = np.full(len(eps), label, np.int32)
         if method == "fgsm":
-            step = self.gradient_sign(image[None], labels[:1])
+            step, _ = self.gradient_sign(image[None], labels[:1])
             return np.clip(image + sign * eps * step, 0.0, 1.0)
         batch = np.repeat(image[None], len(eps), axis=0)
         for _ in range(PGD_STEPS):
-            step = self.gradient_sign(batch, labels)
+            step, logits = self.gradient_sign(batch, labels)
+            answers = logits.argmax(axis=1)
+            reached = answers != label if sign > 0 else answers == label
+            step[reached] = 0.0
             batch = batch + sign * (PGD_STEP_SIZE / PGD_STEPS) * eps * step
             # project back: at most epsilon from the original, and a valid image
             batch = np.clip(np.clip(batch, image - eps, image + eps), 0.0, 1.0)
@@ -215,15 +222,21 @@ class Attacker:
         FGSM: GRID epsilons spaced evenly on a log scale over [SMALLEST, 1], then GRID more
         between the last failure and the first success. PGD, whose steps cost GRID
         gradients each, runs once over GRID epsilons evenly up to FGSM's first success
-        (PGD is the stronger attack, so its answer lies below), or over FGSM's log scale.
+        (PGD is the stronger attack, so its answer usually lies below), else over FGSM's
+        log scale.
         """
         coarse = np.geomspace(SMALLEST, 1.0, GRID)
         first = self._try(image, coarse, label, sign, "fgsm")
         success = worked(first[2])
         upper = coarse[int(np.argmax(success))] if success.any() else 1.0
         if method == "pgd":
-            grid = np.linspace(0, upper, GRID + 1)[1:] if success.any() else coarse
-            return self._try(image, grid, label, sign, "pgd")
+            if success.any():
+                below_fgsm = self._try(
+                    image, np.linspace(0, upper, GRID + 1)[1:], label, sign, "pgd"
+                )
+                if worked(below_fgsm[2]).any():
+                    return below_fgsm
+            return self._try(image, coarse, label, sign, "pgd")
         if not success.any():
             return first
         below = coarse[coarse < upper]
