@@ -51,6 +51,12 @@ def tiny(tiny_run):
 
 
 @pytest.fixture(scope="module")
+def attacker(tiny):
+    """One Attacker for the module: its compiled gradient is shared by the attack tests."""
+    return attack.Attacker(tiny[1])
+
+
+@pytest.fixture(scope="module")
 def shipped():
     run = artifacts.load_run(artifacts.shipped_dir() / SHIPPED_MNIST)
     return run, Inspector(run.model)
@@ -198,12 +204,12 @@ def test_the_map_places_a_test_image_where_its_own_point_is(tiny, empty_data_dir
 
 @pytest.mark.parametrize("method", attack.METHODS)
 @pytest.mark.parametrize("goal", ["away", "toward"])
-def test_an_attack_is_classified_as_reported(tiny, empty_data_dir, method, goal):
+def test_an_attack_is_classified_as_reported(tiny, attacker, empty_data_dir, method, goal):
     run, inspector = tiny
     image = first_test_digit(empty_data_dir)
     before = inspector.probabilities(image[None])[0]
     target = None if goal == "away" else int(np.argsort(before)[-2])
-    found = attack.Attacker(inspector).attack(image, method, target)
+    found = attacker.attack(image, method, target)
     assert found.epsilon is not None, found
     # Keras itself, on the exact perturbed input, gives the reported label
     keras = run.model(found.perturbed[None], training=False).numpy()[0]

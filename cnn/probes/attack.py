@@ -8,7 +8,7 @@ Pixels always stay in [0, 1].
 
 The smallest epsilon is found by a batched search: 32 epsilons from 0.001 to 1 (spaced
 evenly on a log scale) attacked with FGSM in one batch, then 32 more between the last that
-failed and the first that worked (FGSM), or 32 up to that first success (PGD). The input
+failed and the first that worked (FGSM), or 8 up to that first success (PGD). The input
 found is classified again on its own, so the label reported is the one the model gives
 that exact input.
 
@@ -27,7 +27,8 @@ from cnn.errors import CnnError
 
 METHODS = ("fgsm", "pgd")
 GOALS = ("away", "toward")  # away from the current answer, toward a target class
-GRID = 32  # epsilons tried per batch (a power of two: one XLA program per stage)
+GRID = 32  # epsilons tried per FGSM batch (a power of two: one XLA program per stage)
+PGD_GRID = 8  # epsilons per PGD batch: each of its steps is a backward pass of the batch
 SMALLEST = 1e-3  # the first epsilon tried, in [0, 1] input units
 PGD_STEPS = 5  # projected gradient steps per epsilon
 PGD_STEP_SIZE = 2.5  # each step moves epsilon * this / steps
@@ -220,8 +221,8 @@ class Attacker:
         """(epsilons, inputs, probabilities) of every epsilon tried, in batched stages.
 
         FGSM: GRID epsilons spaced evenly on a log scale over [SMALLEST, 1], then GRID more
-        between the last failure and the first success. PGD, whose steps cost GRID
-        gradients each, runs once over GRID epsilons evenly up to FGSM's first success
+        between the last failure and the first success. PGD, whose steps cost a backward
+        pass each, runs once over PGD_GRID epsilons evenly up to FGSM's first success
         (PGD is the stronger attack, so its answer usually lies below), else over FGSM's
         log scale.
         """
@@ -236,7 +237,7 @@ class Attacker:
                 )
                 if worked(below_fgsm[2]).any():
                     return below_fgsm
-            return self._try(image, coarse, label, sign, "pgd")
+            return self._try(image, np.geomspace(SMALLEST, 1.0, PGD_GRID), label, sign, "pgd")
         if not success.any():
             return first
         below = coarse[coarse < upper]

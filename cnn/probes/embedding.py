@@ -168,7 +168,7 @@ def embedded_split(
         progress: optional callback(fraction done) while computing.
     """
     split = data.train if which == "train" else data.test
-    indices = _subset(split, limit)
+    indices = subset_indices(split, limit)
     what = "training" if which == "train" else "test"
     some = f"{len(indices):,} of the {len(split):,}" if len(indices) < len(split) else "the"
     path = _cache_file(run.info.path, data.source, f"{which}{len(indices)}")
@@ -185,7 +185,7 @@ def embedded_split(
     )  # fmt: skip
 
 
-def _subset(split: datasets.Split, limit: int | None) -> np.ndarray:
+def subset_indices(split: datasets.Split, limit: int | None) -> np.ndarray:
     """Indices of up to `limit` images of a split, the same share of every class."""
     if limit is None or limit >= len(split):
         return np.arange(len(split), dtype=np.int64)

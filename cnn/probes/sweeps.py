@@ -68,6 +68,12 @@ class Sweep:
         return np.clip(changed.reshape(image.shape), 0.0, 1.0).astype(np.float32)
 
 
+def _turns(side: int) -> np.ndarray:
+    """Full turns both ways: 10 degree steps, 15 on inputs over 32 px (a batch of 25, not 37)."""
+    step = 10 if side <= 32 else 15
+    return np.arange(-180, 181, step).astype(float)
+
+
 def _symmetric(step: float, count: int) -> Callable[[int], np.ndarray]:
     """-count*step .. +count*step (0 included exactly)."""
     return lambda _side: np.round(np.arange(-count, count + 1) * step, 6)
@@ -150,7 +156,7 @@ SWEEPS: dict[str, Sweep] = {
         Sweep("shift_y", "Shift down (+) or up (-)", "px", 0,
               "Moves the picture up or down.", _pixels(8), _shift(0, 1)),
         Sweep("rotation", "Rotate anticlockwise (+) or clockwise (-)", "degrees", 0,
-              "Turns the picture about its centre.", _symmetric(10, 18), _rotate),
+              "Turns the picture about its centre.", _turns, _rotate),
         Sweep("scale", "Scale (zoom out < 1 < zoom in)", "x", 1,
               "Shrinks or enlarges the picture about its centre.", _from(0.5, 1.6, 0.1),
               _scale),
