@@ -31,8 +31,8 @@ image = current.steps.input
 class_names = loaded.class_names
 inspection = loaders.inspect_image(loaded, image, None)
 answer = inspection.predicted_class
-picture, about = st.columns([1, 5])
-picture.image(figures.framed(image, 120), width=120)
+picture, about = st.columns([1, 8], vertical_alignment="center")
+picture.image(figures.framed(image, 96), width=96)
 about.markdown(
     f"Model **{loaded.run.info.title}** says **{class_names[answer]}** "
     f"({inspection.probabilities[answer]:.1%}) for your "

@@ -7,8 +7,9 @@ shipped MNIST run:
    2,000 map test images, of the 10,000-image neighbour pool and (with --all) of all 60,000
    training images;
 2. each projection of the 2,000 test embeddings, every one in a fresh process so its peak
-   memory is its own: scikit-learn PCA, t-SNE (default 1,000 iterations, and 500), and
-   umap-learn when it is installed (the first call in a process includes numba's compile);
+   memory is its own: scikit-learn PCA, t-SNE (default 1,000 iterations, and 500; 2,000
+   and 1,000 points), and umap-learn when $BENCH_PYTHON has it (the first call in a
+   process includes numba's compile);
 3. one nearest-neighbour query against the pool (scikit-learn NearestNeighbors, brute).
 
     CNN_DATA_DIR=/work/shared/data PYTHONPATH=. python bench/bench_embedding.py [--all]
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -30,17 +32,27 @@ from cnn import artifacts, datasets
 from cnn.inspect import Inspector
 from cnn.probes import embedding
 
+# the Python that projects: $BENCH_PYTHON (e.g. a venv with umap-learn), else this one
+PYTHON = os.environ.get("BENCH_PYTHON", sys.executable)
+
 PROJECT = r"""
-import json, resource, sys, time
+import json, sys, time
 import numpy as np
+
+def status(field):  # kB from /proc/self/status (VmHWM: this process's peak, reset by exec)
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+
 features = np.load(sys.argv[1])
-method = sys.argv[2]
+method, points = sys.argv[2], int(sys.argv[3])
+features = features[:points]
 if method.startswith("umap"):
     import umap
 else:
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+base = status("VmRSS")
 started = time.perf_counter()
 if method == "pca":
     PCA(2, random_state=0).fit_transform(features)
@@ -50,18 +62,20 @@ elif method.startswith("tsne"):
 else:
     umap.UMAP(random_state=0).fit_transform(features)
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"seconds": seconds, "peak_mb": peak / 1024, "added_mb": (peak - base) / 1024}))
+peak = status("VmHWM")
+print(json.dumps({"seconds": seconds, "peak_mb": peak, "added_mb": peak - base}))
 """
-METHODS = ["pca", "tsne-1000", "tsne-500", "umap"]
+# (method, points): every projection of the 2,000 map points, t-SNE also of 1,000
+METHODS = [("pca", 2000), ("tsne-1000", 2000), ("tsne-500", 2000), ("tsne-500", 1000),
+           ("umap", 2000)]  # fmt: skip
 
 
-def project_in_child(features: np.ndarray, method: str) -> dict | None:
+def project_in_child(features: np.ndarray, method: str, points: int) -> dict | None:
     """Time and memory of one projection in a fresh Python (None when its library is absent)."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "features.npy"
         np.save(path, features)
-        done = subprocess.run([sys.executable, "-c", PROJECT, str(path), method],
+        done = subprocess.run([PYTHON, "-c", PROJECT, str(path), method, str(points)],
                               capture_output=True, text=True)  # fmt: skip
     if done.returncode != 0:
         if "No module named" in done.stderr:
@@ -101,14 +115,15 @@ def main(everything: bool) -> None:
     embedding.nearest(pool, test.features[1], 8)
     print(f"  nearest 8 of {len(pool):,}: first (fits) {fitted * 1000:.0f} ms, "
           f"then {(time.perf_counter() - started) * 1000:.1f} ms")  # fmt: skip
-    print(f"projections of {len(test):,} x {test.features.shape[1]} features (fresh process each):")
-    for method in METHODS:
-        figures = project_in_child(test.features, method)
+    print(f"projections of {test.features.shape[1]}-number features (fresh process each):")
+    for method, points in METHODS:
+        figures = project_in_child(test.features, method, points)
         if figures is None:
             print(f"  {method:<10} not installed")
             continue
-        print(f"  {method:<10} {figures['seconds']:6.2f} s  peak {figures['peak_mb']:5.0f} MB "
-              f"(+{figures['added_mb']:.0f} MB over numpy+library)")  # fmt: skip
+        print(f"  {method:<10} {points:>5} points {figures['seconds']:6.2f} s  peak "
+              f"{figures['peak_mb']:5.0f} MB (+{figures['added_mb']:.0f} MB over numpy and the "
+              "library)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -28,7 +28,13 @@ RUNS = {
     "cats": ("20261123-122920-cats_vs_dogs-modern_cnn-429cf5", "cats_vs_dogs/cats__0.jpg"),
 }
 SEVEN = [[(80, 60), (200, 60), (120, 230)]]  # canvas strokes of a "7"
-TABS = ["Change it", "Cover it", "Training images alike", "Fool it"]
+TABS = {  # tab -> what shows once it has drawn (or a sentence saying why not)
+    "Change it": '[data-testid="stPlotlyChart"]',
+    "Cover it": '[data-testid="stPlotlyChart"]',
+    "Training images alike": '[data-testid="stVegaLiteChart"]',
+    "Fool it": '[data-testid="stMetric"]',
+}
+ALERT = '[data-testid="stAlert"]'
 PAGE_MS = 180_000  # first visits compute embeddings on 2 shared cores
 EXCEPTION = '[data-testid="stException"]'
 MAIN_HEIGHT_JS = """() => Math.max(...[...document.querySelectorAll(
@@ -84,9 +90,21 @@ def prepare_input(page, url: str, run: str, sample: str, source: str) -> None:
     idle(page)
 
 
+def open_tab(page, tab: str) -> None:
+    """Click a tab and wait until its content (or an alert, or a traceback) shows."""
+    page.get_by_role("tab", name=tab).click()
+    panel = page.get_by_role("tabpanel")
+    ready = panel.locator(TABS[tab]).or_(panel.locator(ALERT)).or_(page.locator(EXCEPTION))
+    ready.first.wait_for(timeout=PAGE_MS)
+    idle(page)
+
+
 def hover_map(page) -> bool:
     """Move the mouse over the map until a tooltip with a picture shows."""
-    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart = page.get_by_role("tabpanel").locator('[data-testid="stVegaLiteChart"]')
+    if not chart.count():
+        return False
+    chart = chart.first
     chart.scroll_into_view_if_needed()
     box = chart.bounding_box()
     tooltip = page.locator("#vg-tooltip-element img")
@@ -119,8 +137,7 @@ def shoot(out: Path, runs_dir: str | None) -> None:
                     page.locator("h1", has_text="Probe the model").wait_for(timeout=PAGE_MS)
                     idle(page)
                     for i, tab in enumerate(TABS, start=1):
-                        page.get_by_role("tab", name=tab).click()
-                        idle(page)
+                        open_tab(page, tab)
                         if tab == "Training images alike" and not hover_map(page):
                             print("no tooltip image found on the map", file=sys.stderr)
                         name = f"{view}-{key}-{source.lower()}-{i}-{tab.split()[0].lower()}"

@@ -25,6 +25,9 @@ MAX_CURVES = 4  # classes drawn per sweep
 MAX_STRIP = 13  # transformed inputs shown under a sweep
 STRIP_PX = 64
 TOOLTIP_PX = 64  # side of the thumbnail in the map's tooltip
+# blue (covering helps) - transparent (no effect: the picture shows through) - red (it hurts)
+DIVERGING = [[0.0, "rgba(33, 102, 172, 0.85)"], [0.5, "rgba(255, 255, 255, 0)"],
+             [1.0, "rgba(178, 24, 43, 0.85)"]]  # fmt: skip
 
 
 def _layout(fig: go.Figure, height: int) -> go.Figure:
@@ -75,8 +78,8 @@ def sweep_chart(results: dict[str, object], class_names: Sequence[str]) -> go.Fi
                 y=result.probabilities[:, c],
                 mode="lines+markers",
                 name=f"{class_names[c]}{suffix}",
-                line={"color": colour(c), "dash": dash},
-                marker={"size": 5},
+                line={"color": colour(c), "dash": dash, "width": 3},
+                marker={"size": 6},
                 hovertemplate=f"{sweep.unit} %{{x}}: {class_names[c]} %{{y:.1%}}<extra></extra>",
             )
         # where the answer first changes on each side of the unchanged input
@@ -121,8 +124,7 @@ def occlusion_figure(image: np.ndarray, occlusion, class_name: str) -> go.Figure
         z=occlusion.heat,
         zmin=-limit,
         zmax=limit,
-        colorscale="RdBu_r",
-        opacity=0.6,
+        colorscale=DIVERGING,
         colorbar={"title": {"text": "lost"}, "tickformat": ".0%", "len": 0.8},
         hovertemplate=(
             f"covering near row %{{y}}, column %{{x}}: {class_name} loses %{{z:.1%}}<extra></extra>"
@@ -188,11 +190,11 @@ def embedding_map(points: np.ndarray, labels, predicted, class_names, thumbnails
     return (dots + star + text).properties(height=480).interactive()
 
 
-def perturbation_image(perturbation: np.ndarray, epsilon: float) -> np.ndarray:
-    """The change made visible: mid-grey unchanged, white where pixels went up by epsilon,
-    black where they went down (so it is magnified 1 / (2 epsilon) times)."""
+def perturbation_image(perturbation: np.ndarray, epsilon: float, side: int) -> np.ndarray:
+    """The change made visible, `side` pixels square: mid-grey unchanged, white where pixels
+    went up by epsilon, black where they went down (magnified 1 / (2 epsilon) times)."""
     scaled = 0.5 + perturbation / (2 * max(epsilon, 1e-6))
-    return to_uint8_rgb(np.clip(scaled, 0.0, 1.0))
+    return framed(np.clip(scaled, 0.0, 1.0), side)
 
 
 def attack_chart(attack, class_names: Sequence[str]) -> go.Figure:
@@ -215,8 +217,9 @@ def attack_chart(attack, class_names: Sequence[str]) -> go.Figure:
         )
     if attack.epsilon is not None:
         fig.add_vline(x=attack.epsilon, line={"color": COLORS["val"], "dash": "dash"})
-        fig.add_annotation(x=attack.epsilon, y=1.08, text=f"ε = {attack.epsilon:.4f}",
-                           showarrow=False)  # fmt: skip
+        # annotations on a log axis take the exponent
+        fig.add_annotation(x=np.log10(attack.epsilon), y=1.08, showarrow=False,
+                           text=f"smallest ε = {attack.epsilon:.4f}")  # fmt: skip
     fig.update_xaxes(title_text="epsilon (largest change of any pixel, 0-1)", type="log")
     fig.update_yaxes(title_text="probability", range=[-0.05, 1.15], tickformat=".0%")
     return _layout(fig, 320)

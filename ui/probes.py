@@ -77,17 +77,16 @@ def flip_sentence(result, class_names) -> str:
     """What a sweep shows, in words: the unchanged answer and the first change on each side."""
     i = result.identity_index
     answer, unit = int(result.labels[i]), result.sweep.unit
-    parts = [
-        f"Unchanged, the model says **{class_names[answer]}** "
-        f"({result.probabilities[i, answer]:.1%})."
-    ]
-    for value, end in zip(result.flip(), (result.values[0], result.values[-1]), strict=True):
-        if value is None:
-            parts.append(f"At {end:g} {unit} it still does.")
-        else:
-            new = int(result.labels[result.values == value][0])
-            parts.append(f"At {value:g} {unit} it says **{class_names[new]}**.")
-    return " ".join(parts)
+    said = class_names[answer]
+    text = f"Unchanged, the model says **{said}** ({result.probabilities[i, answer]:.1%})."
+    flips = [v for v in result.flip() if v is not None]
+    if not flips:
+        low, high = result.values[0], result.values[-1]
+        return f"{text} It still says {said} at every amount from {low:g} to {high:g} {unit}."
+    for value in flips:
+        new = class_names[int(result.labels[result.values == value][0])]
+        text += f" At {value:g} {unit} it says **{new}**."
+    return text
 
 
 def sweep_ui(loaded, image: np.ndarray) -> None:
@@ -96,7 +95,13 @@ def sweep_ui(loaded, image: np.ndarray) -> None:
     class_names = loaded.class_names
     options = sweeps.sweeps_for(method)
     pick, compare = st.columns([2, 3])
-    sweep = pick.selectbox("Change", options, format_func=lambda s: s.title, key="probe-sweep")
+    sweep = pick.selectbox(
+        "Change",
+        options,
+        format_func=lambda s: s.title,
+        key="probe-sweep",
+        help="\n\n".join(f"**{s.title}**: {s.explanation}" for s in options),
+    )
     others = compare.multiselect(
         "Overlay other models (same classes and input)",
         comparable_runs(loaded.run.info),
@@ -110,7 +115,6 @@ def sweep_ui(loaded, image: np.ndarray) -> None:
     for info in others:
         other = loaders.load_run(info.path)
         results[info.title] = _sweep(*_key(other), image, sweep.name, method, other.inspector)
-    st.caption(sweep.explanation)
     st.plotly_chart(pf.sweep_chart(results, class_names), key="probe-sweep-chart")
     for title, result in results.items():
         who = f"{title}: " if len(results) > 1 else ""
@@ -132,8 +136,13 @@ def occlusion_ui(loaded, image: np.ndarray, gradcam) -> None:
     left, right = st.columns(2)
     patch = left.slider("Patch size (pixels)", 2, max(3, min(image.shape[:2]) // 2), default,
                         key="probe-patch")  # fmt: skip
-    fills = {"grey": occlusion.GREY, "black": 0.0, "white": 1.0}
-    fill = right.radio("Patch colour", list(fills), horizontal=True, key="probe-fill")
+    fills = {"black": 0.0, "grey": occlusion.GREY, "white": 1.0}
+    # digits and grayscale items lie on black: a black patch erases, a grey one adds ink
+    dark = loaded.run.preprocessing["method"] != "photo"
+    fill = right.radio("Patch colour", list(fills), index=0 if dark else 1, horizontal=True,
+                       key="probe-fill",
+                       help="Black is the background of digits: covering erases. Grey is "
+                       "the usual choice for photos.")  # fmt: skip
     result = _occlusion(*_key(loaded), image, patch, fills[fill], loaded.inspector)
     name = class_names[result.target]
     top, left_px, drop = result.worst
@@ -154,9 +163,10 @@ def occlusion_ui(loaded, image: np.ndarray, gradcam) -> None:
             st.image(figures.gradcam_overlay(image, gradcam.gradcam, 300), width=300)
             st.caption("Red: the feature maps that raise this answer most are active there.")
     st.caption(
-        "Occlusion asks by experiment (cover a spot, see what the model loses); Grad-CAM reads "
-        "the gradients of one layer. When they disagree, the model uses the spot in a way "
-        "one of them misses: trust the experiment for 'needed', Grad-CAM for 'looked at'."
+        "Two ways of asking where the model looks. Covering is an experiment: it shows what "
+        "the answer depends on. Grad-CAM reads the gradients of the last conv layer: it shows "
+        "what that layer reacts to. They often disagree; about what the answer needs, "
+        "believe the experiment."
     )
 
 
@@ -186,19 +196,21 @@ def nearest_ui(loaded, image: np.ndarray) -> None:
     st.markdown("**The training images the model finds most alike** (nearest first)")
     st.image(
         [figures.framed(data.train.image(n.index), NEIGHBOURS_PX) for n in found],
-        caption=[f"{class_names[n.label]} · distance {n.distance:.2f}" for n in found],
+        caption=[f"{class_names[n.label]} · {n.distance:.2f}" for n in found],
         width=NEIGHBOURS_PX,
     )
     st.caption(
-        f"Distance between the {feature.shape[1]} numbers the last hidden layer gives each "
-        f"image (what the output layer reads). Searched: {pool.source}."
+        f"Under each: its true class · its distance from your input, measured between the "
+        f"{feature.shape[1]} numbers the last hidden layer gives each image (what the output "
+        f"layer reads). Searched: {pool.source}."
     )
 
     st.markdown("**A map of what it learned**: test images placed by those numbers")
-    names = {"pca": "PCA (instant)", "tsne": "t-SNE (clearer groups, computed once)"}
+    names = {"pca": "PCA (instant)", "tsne": "t-SNE (clearer groups; about half a minute, once)"}
     method = st.radio("Map", list(names), format_func=names.get, horizontal=True,
                       key="probe-map")  # fmt: skip
-    with st.spinner("Placing the test images on the map (once per model)..."):
+    with st.spinner("Placing the test images on the map (once per model; t-SNE takes about "
+                    "half a minute)..."):  # fmt: skip
         test = _embedded(*_key(loaded), "test", embedding.MAP_POINTS, loaded, data)
         projection, thumbnails = _map(*_key(loaded), method, test)
     chart = pf.embedding_map(projection.points, test.labels, test.predicted, class_names,
@@ -255,7 +267,7 @@ def attack_ui(loaded, image: np.ndarray) -> None:
     original, change, fooled = st.columns(3)
     original.image(figures.framed(image, ADVERSARIAL_PX),
                    caption=f"yours: {class_names[answer]} {before[answer]:.1%}")  # fmt: skip
-    change.image(pf.perturbation_image(perturbed - image, epsilon),
+    change.image(pf.perturbation_image(perturbed - image, epsilon, ADVERSARIAL_PX),
                  caption=f"the change, magnified {1 / (2 * max(epsilon, 1e-6)):.0f}x")  # fmt: skip
     fooled.image(figures.framed(perturbed, ADVERSARIAL_PX),
                  caption=f"changed: {class_names[new]} {after[new]:.1%}")  # fmt: skip
