@@ -40,30 +40,30 @@ about.markdown(
     "(left). Every probe below starts from it."
 )
 
-change, cover, alike, fool = st.tabs(
-    ["Change it", "Cover it", "Training images alike", "Fool it"],
-    key="probe-tab",
-    on_change="rerun",
-)
-if change.open:
-    with change:
-        st.caption(
-            "Does it still work if the picture moves, turns, grows or gets noisy? "
-            "Find the amount where the answer flips."
-        )
-        probes.sweep_ui(loaded, image)
-if cover.open:
-    with cover:
-        st.caption("Where does it look? Cover one spot at a time and watch the answer.")
-        probes.occlusion_ui(loaded, image, inspection)
-if alike.open:
-    with alike:
-        st.caption(
-            "Which training images does the model think this one is like? A student sees "
-            "why a 4 was called a 9."
-        )
-        probes.nearest_ui(loaded, image)
-if fool.open:
-    with fool:
-        st.caption("How small a change makes it answer something else?")
-        probes.attack_ui(loaded, image)
+# Each tab: the question it answers, and what draws it
+TABS = {
+    "Change it": (
+        "Does it still work if the picture moves, turns, grows or gets noisy? "
+        "Find the amount where the answer flips.",
+        lambda: probes.sweep_ui(loaded, image),
+    ),
+    "Cover it": (
+        "Where does it look? Cover one spot at a time and watch the answer.",
+        lambda: probes.occlusion_ui(loaded, image, inspection),
+    ),
+    "Training images alike": (
+        "Which training images does the model think this one is like? A student sees "
+        "why a 4 was called a 9.",
+        lambda: probes.nearest_ui(loaded, image),
+    ),
+    "Fool it": (
+        "How small a change makes it answer something else?",
+        lambda: probes.attack_ui(loaded, image),
+    ),
+}
+tabs = st.tabs(list(TABS), key="probe-tab", on_change="rerun")
+for tab, (question, draw) in zip(tabs, TABS.values(), strict=True):
+    if tab.open:
+        with tab:
+            st.caption(question)
+            draw()

@@ -5,7 +5,7 @@ seed), counting only the digits the run gets right unchanged:
 
 - shift: the smallest shift (1 px steps, up to 8 px left, right, up or down) after which
   the answer is no longer the digit (">8" when it never changes);
-- the share of digits still right after every shift of up to 1, 2, 3, 4 and 6 px;
+- the share of digits still right after every shift of up to 1, 2, 3, 4, 6 and 8 px;
 - rotation: the smallest turn (10 degree steps) that changes the answer;
 - FGSM: the smallest epsilon that changes the answer.
 
@@ -23,7 +23,7 @@ from cnn.inspect import Inspector
 from cnn.probes import attack, embedding, sweeps
 
 NEVER = 99  # stands for "no change within the values tried"
-SURVIVE_PX = (1, 2, 3, 4, 6)
+SURVIVE_PX = (1, 2, 3, 4, 6, 8)
 
 
 def smallest_change(result) -> float:

@@ -117,6 +117,25 @@ def hover_map(page) -> bool:
     return False
 
 
+def extras(page, out: Path, name: str, tab: str) -> None:
+    """For the MNIST sample: two other models overlaid on the shift sweep, and the t-SNE map."""
+    if tab == "Change it":
+        page.get_by_role("combobox", name="Overlay other models (same classes and input)").click()
+        for _ in range(2):
+            page.get_by_role("option").first.click()
+            idle(page)
+        page.keyboard.press("Escape")
+        idle(page)
+        page.screenshot(path=out / f"{name}-overlay.png", full_page=False)
+    elif tab == "Training images alike":
+        page.get_by_text("t-SNE", exact=False).first.click()
+        page.wait_for_timeout(1000)
+        page.locator('[data-testid="stSpinner"]').wait_for(state="detached", timeout=PAGE_MS)
+        idle(page)
+        hover_map(page)
+        page.screenshot(path=out / f"{name}-tsne.png", full_page=False)
+
+
 def shoot(out: Path, runs_dir: str | None) -> None:
     env = {**os.environ, "CNN_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     if runs_dir:
@@ -142,6 +161,8 @@ def shoot(out: Path, runs_dir: str | None) -> None:
                             print("no tooltip image found on the map", file=sys.stderr)
                         name = f"{view}-{key}-{source.lower()}-{i}-{tab.split()[0].lower()}"
                         page.screenshot(path=out / f"{name}.png", full_page=False)
+                        if key == "mnist" and source == "Samples":
+                            extras(page, out, name, tab)
                         if view == "1400x1000":  # the whole page: a viewport as tall as it
                             tall = min(page.evaluate(MAIN_HEIGHT_JS), 6000)
                             page.set_viewport_size({"width": width, "height": max(tall, height)})

@@ -229,18 +229,10 @@ def test_an_attack_is_classified_as_reported(tiny, attacker, empty_data_dir, met
 @pytest.fixture(scope="module")
 def dense_run(tmp_path_factory, empty_data_dir) -> str:
     """The dense baseline trained for real: 1 epoch on 300 embedded MNIST digits."""
-    import os
-
-    old = os.environ.get("CNN_DATA_DIR")
-    os.environ["CNN_DATA_DIR"] = str(empty_data_dir)
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CNN_DATA_DIR", str(empty_data_dir))
         config = TrainConfig(dataset="mnist", arch="dense_baseline", epochs=1, max_samples=300)
         result = train(config, out_dir=tmp_path_factory.mktemp("dense"))
-    finally:
-        if old is None:
-            os.environ.pop("CNN_DATA_DIR")
-        else:
-            os.environ["CNN_DATA_DIR"] = old
     assert result.state == "finished", result.message
     return str(result.run_dir)
 
@@ -270,18 +262,19 @@ def test_the_train_page_offers_and_summarises_the_dense_baseline(offline):
     assert any("235,146 trainable parameters" in c.value for c in at.caption)
 
 
-def dense_runs_folder(monkeypatch, dense_run, empty_data_dir) -> None:
-    """The pages list the dense run (its folder is the user runs folder), data offline."""
-    monkeypatch.setenv("CNN_RUNS_DIR", str(Path(dense_run).parent))
-    monkeypatch.setenv("CNN_DATA_DIR", str(empty_data_dir))
+def predict_a_drawing(monkeypatch, run: str, data_dir) -> object:
+    """Predict on `run` (its folder listed as the user runs) with a drawn "1"; the AppTest."""
+    monkeypatch.setenv("CNN_RUNS_DIR", str(Path(run).parent))
+    monkeypatch.setenv("CNN_DATA_DIR", str(data_dir))
+    at = open_page("app_pages/predict.py", active_run=run)
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.run()
+    assert at.selectbox[0].value.name == Path(run).name
+    return at
 
 
 def test_the_probe_page_on_a_dense_model(monkeypatch, dense_run, empty_data_dir):
-    dense_runs_folder(monkeypatch, dense_run, empty_data_dir)
-    at = open_page("app_pages/predict.py", active_run=dense_run)
-    at.session_state[state.CANVAS_KEY] = drawn_one()
-    at.run()
-    assert at.selectbox[0].value.name == Path(dense_run).name
+    at = predict_a_drawing(monkeypatch, dense_run, empty_data_dir)
     # Predict has stored the input it prepared (the page itself is tested below)
     at.switch_page("app_pages/probe.py")
     at.run()
@@ -298,11 +291,7 @@ def test_the_probe_page_on_a_dense_model(monkeypatch, dense_run, empty_data_dir)
     "layers needs the page to stop before 'Inside the network' (a change for the lead)",
 )
 def test_the_predict_page_on_a_dense_model(monkeypatch, dense_run, empty_data_dir):
-    dense_runs_folder(monkeypatch, dense_run, empty_data_dir)
-    at = open_page("app_pages/predict.py", active_run=dense_run)
-    at.session_state[state.CANVAS_KEY] = drawn_one()
-    at.run()
-    assert at.selectbox[0].value.name == Path(dense_run).name
+    at = predict_a_drawing(monkeypatch, dense_run, empty_data_dir)
     assert not at.exception
 
 

@@ -31,10 +31,11 @@ DIVERGING = [[0.0, "rgba(33, 102, 172, 0.85)"], [0.5, "rgba(255, 255, 255, 0)"],
 
 
 def _layout(fig: go.Figure, height: int) -> go.Figure:
+    # room above for the "flips" labels; the legend below the x axis title
     fig.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        legend={"orientation": "h", "y": -0.2},
+        legend={"orientation": "h", "y": -0.28, "yanchor": "top"},
     )
     return fig
 

@@ -73,6 +73,18 @@ def comparable_runs(info: artifacts.RunInfo) -> list[artifacts.RunInfo]:
     ]
 
 
+def short_title(info: artifacts.RunInfo) -> str:
+    """A legend-sized name: the run's own title, or its architecture, augmentation, epochs
+    and test accuracy ("modern_cnn +aug 12 ep 99.5%")."""
+    record = info.record
+    if record.title:
+        return record.title
+    augment = " +aug" if record.config.augment else ""
+    accuracy = record.test.accuracy
+    score = f" {accuracy:.1%}" if isinstance(accuracy, float) else ""
+    return f"{record.arch_name}{augment} {record.epochs_run} ep{score}"
+
+
 def flip_sentence(result, class_names) -> str:
     """What a sweep shows, in words: the unchanged answer and the first change on each side."""
     i = result.identity_index
@@ -110,11 +122,13 @@ def sweep_ui(loaded, image: np.ndarray) -> None:
         key="probe-compare",
         help="The same changed inputs go through each model: dashed and dotted lines.",
     )
-    results = {loaded.run.info.title: _sweep(*_key(loaded), image, sweep.name, method,
-                                             loaded.inspector)}  # fmt: skip
+    results = {short_title(loaded.run.info): _sweep(*_key(loaded), image, sweep.name, method,
+                                                    loaded.inspector)}  # fmt: skip
     for info in others:
         other = loaders.load_run(info.path)
-        results[info.title] = _sweep(*_key(other), image, sweep.name, method, other.inspector)
+        title = short_title(info)
+        title = title if title not in results else f"{title} · {info.name}"
+        results[title] = _sweep(*_key(other), image, sweep.name, method, other.inspector)
     st.plotly_chart(pf.sweep_chart(results, class_names), key="probe-sweep-chart")
     for title, result in results.items():
         who = f"{title}: " if len(results) > 1 else ""
@@ -125,7 +139,7 @@ def sweep_ui(loaded, image: np.ndarray) -> None:
     st.caption(
         f"Each picture is the model input Predict made ({' x '.join(map(str, image.shape))}), "
         f"changed with OpenCV; what moves in from outside is {fill}. All "
-        f"{len(results[loaded.run.info.title].values)} went through the model in one call."
+        f"{len(next(iter(results.values())).values)} went through the model in one call."
     )
 
 
@@ -253,12 +267,18 @@ def attack_ui(loaded, image: np.ndarray) -> None:
             "(one step toward a chosen class often overshoots it)."
         )
         return
-    st.metric("Smallest change that works", f"ε = {found.epsilon:.4f}",
-              f"{found.epsilon * 255:.1f} of 255 brightness steps per pixel at most",
-              delta_color="off", delta_arrow="off")  # fmt: skip
-    epsilon = st.slider("Try an epsilon", 0.0, min(1.0, max(0.05, 3 * found.epsilon)),
-                        float(found.epsilon), format="%.4f",
-                        key=f"probe-eps-{method}-{target}-{found.epsilon:.6f}")  # fmt: skip
+    smallest, slider = st.columns([1, 2])
+    smallest.metric("Smallest change that works", f"ε = {found.epsilon:.4f}",
+                    f"{found.epsilon * 255:.1f} of 255 brightness steps per pixel at most",
+                    delta_color="off", delta_arrow="off")  # fmt: skip
+    epsilon = slider.slider(
+        "Try an epsilon (the most any pixel may change, 0-1)",
+        0.0,
+        min(1.0, max(0.05, 3 * found.epsilon)),
+        float(found.epsilon),
+        format="%.4f",
+        key=f"probe-eps-{method}-{target}-{found.epsilon:.6f}",
+    )
     sign = 1.0 if target is None else -1.0
     label = answer if target is None else target
     perturbed = attacker.perturb(image, np.array([epsilon]), label, sign, method)[0]
