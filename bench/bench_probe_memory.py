@@ -35,9 +35,9 @@ def probe_every_tab(at, label: str) -> None:
         at.run()
         assert not at.exception, (label, tab, at.exception)
         print(f"  {label} · {tab:<22} RSS {vm('VmRSS'):6.0f} MB")
-    at.radio(key="probe-map").set_value("tsne")
     at.session_state["probe-tab"] = "Training images alike"
     at.run()
+    at.radio(key="probe-map").set_value("tsne").run()
     assert not at.exception
     print(f"  {label} · t-SNE map              RSS {vm('VmRSS'):6.0f} MB")
 

@@ -268,13 +268,17 @@ def attack_ui(loaded, image: np.ndarray) -> None:
         )
         return
     smallest, slider = st.columns([1, 2])
+    steps = found.epsilon * 255
     smallest.metric("Smallest change that works", f"ε = {found.epsilon:.4f}",
-                    f"{found.epsilon * 255:.1f} of 255 brightness steps per pixel at most",
+                    f"{steps:.1f} of 255 brightness steps per pixel at most",
                     delta_color="off", delta_arrow="off")  # fmt: skip
+    if steps < 1:
+        smallest.caption("Less than one step: a picture saved with 256 brightness levels "
+                         "could not even hold this change.")  # fmt: skip
     epsilon = slider.slider(
         "Try an epsilon (the most any pixel may change, 0-1)",
         0.0,
-        min(1.0, max(0.05, 3 * found.epsilon)),
+        min(1.0, max(0.01, 4 * found.epsilon)),
         float(found.epsilon),
         format="%.4f",
         key=f"probe-eps-{method}-{target}-{found.epsilon:.6f}",

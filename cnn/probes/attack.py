@@ -232,9 +232,8 @@ class Attacker:
         upper = coarse[int(np.argmax(success))] if success.any() else 1.0
         if method == "pgd":
             if success.any():
-                below_fgsm = self._try(
-                    image, np.linspace(0, upper, GRID + 1)[1:], label, sign, "pgd"
-                )
+                grid = np.linspace(0, upper, PGD_GRID + 1)[1:]
+                below_fgsm = self._try(image, grid, label, sign, "pgd")
                 if worked(below_fgsm[2]).any():
                     return below_fgsm
             return self._try(image, np.geomspace(SMALLEST, 1.0, PGD_GRID), label, sign, "pgd")
