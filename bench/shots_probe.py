@@ -37,6 +37,7 @@ TABS = {  # tab -> what shows once it has drawn (or a sentence saying why not)
 ALERT = '[data-testid="stAlert"]'
 PAGE_MS = 180_000  # first visits compute embeddings on 2 shared cores
 EXCEPTION = '[data-testid="stException"]'
+OVERLAID = ("dense_baseline", r"modern_cnn 3 ep")  # runs of --runs-dir overlaid on a sweep
 MAIN_HEIGHT_JS = """() => Math.max(...[...document.querySelectorAll(
     '[data-testid="stMain"], [data-testid="stMainBlockContainer"]')].map(e => e.scrollHeight))"""
 
@@ -120,9 +121,10 @@ def hover_map(page) -> bool:
 def extras(page, out: Path, name: str, tab: str) -> None:
     """For the MNIST sample: two other models overlaid on the shift sweep, and the t-SNE map."""
     if tab == "Change it":
-        page.get_by_role("combobox", name="Overlay other models (same classes and input)").click()
-        for _ in range(2):
-            page.get_by_role("option").first.click()
+        overlay = page.get_by_role("combobox", name="Overlay other models (same classes and input)")
+        for wanted in OVERLAID:  # the dense baseline, and the CNN trained without augmentation
+            overlay.click()
+            page.get_by_role("option", name=re.compile(wanted)).first.click()
             idle(page)
         page.keyboard.press("Escape")
         idle(page)
@@ -136,7 +138,7 @@ def extras(page, out: Path, name: str, tab: str) -> None:
         page.screenshot(path=out / f"{name}-tsne.png", full_page=False)
 
 
-def shoot(out: Path, runs_dir: str | None) -> None:
+def shoot(out: Path, runs_dir: str | None, only: str | None = None) -> None:
     env = {**os.environ, "CNN_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
     if runs_dir:
         env["CNN_RUNS_DIR"] = runs_dir
@@ -146,6 +148,8 @@ def shoot(out: Path, runs_dir: str | None) -> None:
         for view, (width, height) in VIEWPORTS.items():
             for key, (run, sample) in RUNS.items():
                 for source in ("Draw", "Upload", "Samples"):
+                    if only and only != f"{view}-{key}-{source.lower()}":
+                        continue
                     context = browser.new_context(viewport={"width": width, "height": height})
                     page = context.new_page()
                     started = time.monotonic()
@@ -178,5 +182,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--runs-dir")
+    parser.add_argument("--only", help="one VIEW-RUN-SOURCE, e.g. 1400x1000-mnist-samples")
     args = parser.parse_args()
-    shoot(args.out, args.runs_dir)
+    shoot(args.out, args.runs_dir, args.only)

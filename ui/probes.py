@@ -117,7 +117,7 @@ def sweep_ui(loaded, image: np.ndarray) -> None:
     others = compare.multiselect(
         "Overlay other models (same classes and input)",
         comparable_runs(loaded.run.info),
-        format_func=lambda r: r.title,
+        format_func=short_title,
         max_selections=MAX_COMPARED,
         key="probe-compare",
         help="The same changed inputs go through each model: dashed and dotted lines.",
