@@ -236,8 +236,9 @@ def nearest_ui(loaded, image: np.ndarray) -> None:
         else ""
     )
     st.caption(
-        f"Each dot is one of {test.source}, coloured by its true class; hover for the picture."
-        f"{kept} Dots of another colour inside a group are images the model mixes up."
+        "Each dot is one test image, coloured by its true class; hover for the picture."
+        f"{kept} Dots of another colour inside a group are images the model mixes up. "
+        f"Shown: {test.source}."
     )
 
 

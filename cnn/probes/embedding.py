@@ -173,7 +173,11 @@ def embedded_split(
     split = data.train if which == "train" else data.test
     indices = subset_indices(split, limit)
     what = "training" if which == "train" else "test"
-    some = f"{len(indices):,} of the {len(split):,}" if len(indices) < len(split) else "the"
+    some = (
+        f"{len(indices):,} of the {len(split):,}"
+        if len(indices) < len(split)
+        else f"all {len(split):,}"
+    )
     path = _cache_file(run.info.path, data.source, f"{which}{len(indices)}")
 
     def compute() -> dict[str, np.ndarray]:
