@@ -356,3 +356,15 @@ def test_probe_page_on_a_drawing_opens_every_tab(trained):
         assert not at.exception, tab
     assert at.metric[0].label == "Smallest change that works"
     assert at.metric[0].value.startswith("ε = ")
+
+
+def test_the_sweep_chart_draws_the_classes_it_flips_to_first():
+    from ui.probe_figures import classes_shown
+
+    values = np.arange(-4, 5).astype(float)
+    labels = [7, 7, 4, 8, 9, 9, 9, 3, 5]  # 9 unchanged; 8 at -1 px, 3 at +3 px
+    probabilities = np.eye(10)[labels]
+    result = sweeps.SweepResult(sweeps.SWEEPS["shift_x"], values, np.zeros((9, 2, 2, 1)),
+                                probabilities)  # fmt: skip
+    assert classes_shown([result], limit=3) == [9, 8, 4]
+    assert result.flip() == (-1.0, 3.0)

@@ -47,11 +47,13 @@ def colour(index: int) -> str:
 
 def classes_shown(results: Sequence, limit: int = MAX_CURVES) -> list[int]:
     """The classes worth a curve: the unchanged input's answer, then every class that wins
-    somewhere, then the most probable others, at most `limit`."""
+    somewhere (those winning nearest the unchanged input first: the flips), then the most
+    probable others, at most `limit`."""
     first = results[0]
     chosen = [int(first.labels[first.identity_index])]
     for result in results:
-        for label in result.labels:
+        nearest_first = np.argsort(np.abs(result.values - result.sweep.identity), kind="stable")
+        for label in result.labels[nearest_first]:
             if int(label) not in chosen:
                 chosen.append(int(label))
     peak = np.max([r.probabilities.max(axis=0) for r in results], axis=0)

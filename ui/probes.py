@@ -49,11 +49,14 @@ def _embedded(path: str, mtime: float, which: str, limit: int, _loaded, _data):
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _map(path: str, mtime: float, method: str, _embedded_test):
-    """The projection and every point's thumbnail (as a data: URL for the tooltip)."""
-    projection = embedding.project(_embedded_test, method)
-    thumbnails = [pf.data_url(_embedded_test.image(i)) for i in range(len(_embedded_test))]
-    return projection, thumbnails
+def _projection(path: str, mtime: float, method: str, _embedded_test):
+    return embedding.project(_embedded_test, method)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _thumbnails(path: str, mtime: float, _embedded_test) -> list[str]:
+    """Every map point's picture as a small PNG data: URL (for the tooltip)."""
+    return [pf.data_url(_embedded_test.image(i)) for i in range(len(_embedded_test))]
 
 
 def _key(loaded) -> tuple[str, float]:
@@ -226,7 +229,8 @@ def nearest_ui(loaded, image: np.ndarray) -> None:
     with st.spinner("Placing the test images on the map (once per model; t-SNE takes about "
                     "half a minute)..."):  # fmt: skip
         test = _embedded(*_key(loaded), "test", embedding.MAP_POINTS, loaded, data)
-        projection, thumbnails = _map(*_key(loaded), method, test)
+        projection = _projection(*_key(loaded), method, test)
+        thumbnails = _thumbnails(*_key(loaded), test)
     chart = pf.embedding_map(projection.points, test.labels, test.predicted, class_names,
                              thumbnails, projection.place(feature[0]), method.upper())  # fmt: skip
     st.altair_chart(chart, key="probe-map-chart")
