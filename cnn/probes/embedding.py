@@ -99,14 +99,13 @@ def _model_inputs(split: datasets.Split, rows: np.ndarray, size, channels) -> np
     return images.astype(np.float32) / 255.0
 
 
-def embed(inspector, split: datasets.Split, preprocessing: dict, progress=None) -> Embedded:
+def embed(inspector, split: datasets.Split, preprocessing: dict) -> Embedded:
     """Every image of a split through the model, a batch of BATCH per compiled call.
 
     Args:
         inspector: a `cnn.inspect.Inspector`.
         split: the images (arrays or files).
         preprocessing: the run's record ({"image_size": [h, w], "channels": c, ...}).
-        progress: optional callback(fraction done).
     """
     size, channels = tuple(preprocessing["image_size"]), int(preprocessing["channels"])
     features, predicted = [], []
@@ -115,8 +114,6 @@ def embed(inspector, split: datasets.Split, preprocessing: dict, progress=None) 
         f, p = inspector.predict_with_features(_model_inputs(split, rows, size, channels))
         features.append(f.reshape(len(rows), -1))
         predicted.append(p.argmax(axis=1))
-        if progress is not None:
-            progress(rows[-1] / len(split))
     return Embedded(
         np.concatenate(features).astype(np.float32),
         split.labels.astype(np.int64),
@@ -157,7 +154,7 @@ def cached(path: Path, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str
 
 
 def embedded_split(
-    run, inspector, data: datasets.Dataset, which: str, limit: int | None = None, progress=None
+    run, inspector, data: datasets.Dataset, which: str, limit: int | None = None
 ) -> Embedded:
     """A run's embedding of part of a dataset, from the cache or computed once.
 
@@ -168,7 +165,6 @@ def embedded_split(
         which: "train" (training images, for neighbours) or "test" (test images, the map).
         limit: at most this many images, the same share of every class (fixed seed);
             None for every image of the split.
-        progress: optional callback(fraction done) while computing.
     """
     split = data.train if which == "train" else data.test
     indices = subset_indices(split, limit)
@@ -181,7 +177,7 @@ def embedded_split(
     path = _cache_file(run.info.path, data.source, f"{which}{len(indices)}")
 
     def compute() -> dict[str, np.ndarray]:
-        e = embed(inspector, split.take(indices), run.preprocessing, progress)
+        e = embed(inspector, split.take(indices), run.preprocessing)
         return {"features": e.features, "labels": e.labels, "predicted": e.predicted}
 
     arrays = cached(path, compute)
