@@ -17,6 +17,7 @@ PAGES = [
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("app_pages/predict.py", title="Predict", icon=":material/draw:"),
     st.Page("app_pages/inside.py", title="Look inside", icon=":material/visibility:"),
+    st.Page("app_pages/probe.py", title="Probe", icon=":material/science:"),
     st.Page("app_pages/models.py", title="Models", icon=":material/leaderboard:"),
     st.Page("app_pages/data.py", title="Data", icon=":material/photo_library:"),
 ]

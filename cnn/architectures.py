@@ -370,6 +370,12 @@ def _tiny_vgg(_shape: tuple[int, int, int], _classes: int) -> ArchSpec:
     return ArchSpec(blocks, "flatten", [])
 
 
+def _dense_baseline(_shape: tuple[int, int, int], _classes: int) -> ArchSpec:
+    # no conv blocks: the image is flattened into one long list of pixels, so every hidden
+    # unit has its own weight for every pixel and nothing learned at one place helps another
+    return ArchSpec([], "flatten", [DenseLayer(256, dropout=0.2), DenseLayer(128, dropout=0.2)])
+
+
 def _modern_cnn(shape: tuple[int, int, int], _classes: int) -> ArchSpec:
     size = min(shape[0], shape[1])
     if size > SMALL_INPUT:
@@ -451,6 +457,13 @@ REGISTRY: dict[str, Architecture] = {
             "TinyVGG (CNN Explainer)",
             "Two blocks of two 10-filter 3x3 convs + max-pool: the network CNN Explainer teaches.",
             _tiny_vgg,
+        ),
+        Architecture(
+            "dense_baseline",
+            "Dense network (no convolutions)",
+            "Flatten the pixels, then dense 256 and 128 with dropout 0.2: no convolutions, "
+            "the baseline every CNN lesson compares against.",
+            _dense_baseline,
         ),
         Architecture(
             "modern_cnn",

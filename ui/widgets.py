@@ -358,6 +358,11 @@ def more_on_this_input_ui() -> None:
         icon=":material/visibility:",
     )
     st.page_link(
+        "app_pages/probe.py",
+        label="Probe it: shift, rotate or cover the input, find look-alikes, fool it",
+        icon=":material/science:",
+    )
+    st.page_link(
         "app_pages/models.py",
         label="Watch how this model learned (time-lapse)",
         icon=":material/movie:",

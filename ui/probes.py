@@ -1,0 +1,312 @@
+"""The Probe page's parts: change the input, cover it, compare it with training images, fool it.
+
+Each `*_ui` function draws one tab from a loaded run (`ui.loaders.LoadedRun`) and the model
+input Predict prepared. Results are cached per server with `st.cache_resource` (they hold
+numpy arrays and a transform's functions, which `st.cache_data` would have to pickle),
+keyed by the run, its model file's time and the input itself, so a rerun that changes
+nothing else costs no model call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from cnn import artifacts, datasets
+from cnn.probes import attack, embedding, occlusion, sweeps
+from ui import figures, loaders
+from ui import probe_figures as pf
+
+NEIGHBOURS_PX = 96
+ADVERSARIAL_PX = 200
+MAX_COMPARED = 2  # other runs overlaid on a sweep
+SOURCE_WORDS = {"Draw": "drawing", "Upload": "uploaded picture", "Samples": "sample"}
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _sweep(path: str, mtime: float, image: np.ndarray, name: str, method: str, _inspector):
+    return sweeps.run_sweep(_inspector, image, name, method)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _occlusion(path: str, mtime: float, image: np.ndarray, patch: int, fill: float, _inspector):
+    return occlusion.occlusion_map(_inspector, image, patch=patch, fill=fill)
+
+
+@st.cache_resource(max_entries=loaders.MAX_LOADED_RUNS, show_spinner=False)
+def _attacker(path: str, mtime: float, _inspector) -> attack.Attacker:
+    return attack.Attacker(_inspector)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def _attack(path: str, mtime: float, image: np.ndarray, method: str, target, _attacker):
+    return _attacker.attack(image, method, target)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _embedded(path: str, mtime: float, which: str, limit: int, _loaded, _data):
+    return embedding.embedded_split(_loaded.run, _loaded.inspector, _data, which, limit)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _projection(path: str, mtime: float, method: str, _embedded_test):
+    return embedding.project(_embedded_test, method)
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _thumbnails(path: str, mtime: float, _embedded_test) -> list[str]:
+    """Every map point's picture as a small PNG data: URL (for the tooltip)."""
+    return [pf.data_url(_embedded_test.image(i)) for i in range(len(_embedded_test))]
+
+
+def _key(loaded) -> tuple[str, float]:
+    return str(loaded.run.info.path), loaded.model_mtime
+
+
+def comparable_runs(info: artifacts.RunInfo) -> list[artifacts.RunInfo]:
+    """Other good runs with the same classes and preprocessing: they can take the same input."""
+    record = info.record
+    return [
+        r
+        for r in artifacts.list_runs()
+        if r.ok
+        and r.path != info.path
+        and r.record.class_names == record.class_names
+        and r.record.preprocessing.to_dict() == record.preprocessing.to_dict()
+    ]
+
+
+def short_title(info: artifacts.RunInfo) -> str:
+    """A legend-sized name: the run's own title, or its architecture, augmentation, epochs
+    and test accuracy ("modern_cnn +aug 12 ep 99.5%")."""
+    record = info.record
+    if record.title:
+        return record.title
+    augment = " +aug" if record.config.augment else ""
+    accuracy = record.test.accuracy
+    score = f" {accuracy:.1%}" if isinstance(accuracy, float) else ""
+    return f"{record.arch_name}{augment} {record.epochs_run} ep{score}"
+
+
+def flip_sentence(result, class_names) -> str:
+    """What a sweep shows, in words: the unchanged answer and the first change on each side."""
+    i = result.identity_index
+    answer, unit = int(result.labels[i]), result.sweep.unit
+    said = class_names[answer]
+    text = f"Unchanged, the model says **{said}** ({result.probabilities[i, answer]:.1%})."
+    flips = [v for v in result.flip() if v is not None]
+    if not flips:
+        low, high = result.values[0], result.values[-1]
+        return f"{text} It still says {said} at every amount from {low:g} to {high:g} {unit}."
+    for value in flips:
+        new = class_names[int(result.labels[result.values == value][0])]
+        text += f" At {value:g} {unit} it says **{new}**."
+    return text
+
+
+def sweep_ui(loaded, image: np.ndarray) -> None:
+    """Pick a sweep (and runs to compare); the curves, the flips and the transformed inputs."""
+    method = loaded.run.preprocessing["method"]
+    class_names = loaded.class_names
+    options = sweeps.sweeps_for(method)
+    pick, compare = st.columns([2, 3])
+    sweep = pick.selectbox(
+        "Change",
+        options,
+        format_func=lambda s: s.title,
+        key="probe-sweep",
+        help="\n\n".join(f"**{s.title}**: {s.explanation}" for s in options),
+    )
+    others = compare.multiselect(
+        "Overlay other models (same classes and input)",
+        comparable_runs(loaded.run.info),
+        format_func=short_title,
+        max_selections=MAX_COMPARED,
+        key="probe-compare",
+        help="The same changed inputs go through each model: dashed and dotted lines.",
+    )
+    results = {short_title(loaded.run.info): _sweep(*_key(loaded), image, sweep.name, method,
+                                                    loaded.inspector)}  # fmt: skip
+    for info in others:
+        other = loaders.load_run(info.path)
+        title = short_title(info)
+        title = title if title not in results else f"{title} · {info.name}"
+        results[title] = _sweep(*_key(other), image, sweep.name, method, other.inspector)
+    st.plotly_chart(pf.sweep_chart(results, class_names), key="probe-sweep-chart")
+    for title, result in results.items():
+        who = f"{title}: " if len(results) > 1 else ""
+        st.markdown(who + flip_sentence(result, class_names))
+    images, captions = pf.sweep_strip(next(iter(results.values())), class_names)
+    st.image(images, caption=captions, width=pf.STRIP_PX)
+    fill = "mirrored at the edges" if method == "photo" else "filled with black"
+    st.caption(
+        f"Each picture is the model input Predict made ({' x '.join(map(str, image.shape))}), "
+        f"changed with OpenCV; what moves in from outside is {fill}. All "
+        f"{len(next(iter(results.values())).values)} went through the model in one call."
+    )
+
+
+def occlusion_ui(loaded, image: np.ndarray, gradcam) -> None:
+    """The occlusion map beside Grad-CAM: two ways of asking where the model looks."""
+    class_names = loaded.class_names
+    default, _ = occlusion.default_patch(image.shape)
+    left, right = st.columns(2)
+    patch = left.slider("Patch size (pixels)", 2, max(3, min(image.shape[:2]) // 2), default,
+                        key="probe-patch")  # fmt: skip
+    fills = {"black": 0.0, "grey": occlusion.GREY, "white": 1.0}
+    # digits and grayscale items lie on black: a black patch erases, a grey one adds ink
+    dark = loaded.run.preprocessing["method"] != "photo"
+    fill = right.radio("Patch colour", list(fills), index=0 if dark else 1, horizontal=True,
+                       key="probe-fill",
+                       help="Black is the background of digits: covering erases. Grey is "
+                       "the usual choice for photos.")  # fmt: skip
+    result = _occlusion(*_key(loaded), image, patch, fills[fill], loaded.inspector)
+    name = class_names[result.target]
+    top, left_px, drop = result.worst
+    cover, cam = st.columns(2)
+    with cover:
+        st.markdown(f"**Covering it**: how much of '{name}' is lost under a {fill} patch")
+        st.plotly_chart(pf.occlusion_figure(image, result, name), key="probe-occlusion")
+        st.caption(
+            f"Red: covering there costs '{name}' probability; blue: it helps. Worst place: "
+            f"rows {top}-{top + result.patch - 1}, columns {left_px}-{left_px + result.patch - 1}"
+            f" ({result.probability:.1%} → {result.probability - drop:.1%})."
+        )
+    with cam:
+        st.markdown(f"**Grad-CAM**: where the last conv layer's gradients point for '{name}'")
+        if gradcam.gradcam is None:
+            st.info(gradcam.gradcam_reason)
+        else:
+            st.image(figures.gradcam_overlay(image, gradcam.gradcam, 300), width=300)
+            st.caption("Red: the feature maps that raise this answer most are active there.")
+    st.caption(
+        "Two ways of asking where the model looks. Covering is an experiment: it shows what "
+        "the answer depends on. Grad-CAM reads the gradients of the last conv layer: it shows "
+        "what that layer reacts to. They often disagree; about what the answer needs, "
+        "believe the experiment."
+    )
+
+
+def _dataset(loaded):
+    """The run's dataset on this machine, or an info box and None."""
+    record = loaded.run.record
+    try:
+        return loaders.load_dataset(record.dataset.key, record.config.data)
+    except datasets.DatasetError as err:
+        st.info(f"The training images of this model are not on this computer: {err}")
+        return None
+
+
+def nearest_ui(loaded, image: np.ndarray) -> None:
+    """The nearest training images and the map of test images with the input on it."""
+    data = _dataset(loaded)
+    if data is None:
+        return
+    class_names = loaded.class_names
+    pool_size = min(len(data.train), embedding.TRAIN_POOL)
+    with st.spinner(f"Finding where {pool_size:,} training images lie inside the model "
+                    "(once per model; kept on disk)..."):  # fmt: skip
+        pool = _embedded(*_key(loaded), "train", embedding.TRAIN_POOL, loaded, data)
+    feature, _ = loaded.inspector.predict_with_features(image[None])
+    k = st.slider("Neighbours", 3, 24, 8, key="probe-k")
+    found = embedding.nearest(pool, feature[0], k)
+    st.markdown("**The training images the model finds most alike** (nearest first)")
+    st.image(
+        [figures.framed(data.train.image(n.index), NEIGHBOURS_PX) for n in found],
+        caption=[f"{class_names[n.label]} · {n.distance:.2f}" for n in found],
+        width=NEIGHBOURS_PX,
+    )
+    st.caption(
+        f"Under each: its true class · its distance from your input, measured between the "
+        f"{feature.shape[1]} numbers the last hidden layer gives each image (what the output "
+        f"layer reads). Searched: {pool.source}."
+    )
+
+    st.markdown("**A map of what it learned**: test images placed by those numbers")
+    names = {"pca": "PCA (instant)", "tsne": "t-SNE (clearer groups; about half a minute, once)"}
+    method = st.radio("Map", list(names), format_func=names.get, horizontal=True,
+                      key="probe-map")  # fmt: skip
+    with st.spinner("Placing the test images on the map (once per model; t-SNE takes about "
+                    "half a minute)..."):  # fmt: skip
+        test = _embedded(*_key(loaded), "test", embedding.MAP_POINTS, loaded, data)
+        projection = _projection(*_key(loaded), method, test)
+        thumbnails = _thumbnails(*_key(loaded), test)
+    chart = pf.embedding_map(projection.points, test.labels, test.predicted, class_names,
+                             thumbnails, projection.place(feature[0]), method.upper())  # fmt: skip
+    st.altair_chart(chart, key="probe-map-chart")
+    kept = (
+        f" The two axes keep {projection.explained:.0%} of the spread."
+        if projection.explained
+        else ""
+    )
+    st.caption(
+        "Each dot is one test image, coloured by its true class; hover for the picture."
+        f"{kept} Dots of another colour inside a group are images the model mixes up. "
+        f"Shown: {test.source}."
+    )
+
+
+def attack_ui(loaded, image: np.ndarray) -> None:
+    """FGSM or PGD: the smallest change that fools the model, and an epsilon slider."""
+    class_names = loaded.class_names
+    methods = {"fgsm": "One step (FGSM)", "pgd": "A few steps (PGD)"}
+    left, right = st.columns(2)
+    method = left.radio("Attack", list(methods), format_func=methods.get, horizontal=True,
+                        key="probe-attack")  # fmt: skip
+    before = loaded.inspector.probabilities(image[None])[0]
+    answer = int(before.argmax())
+    # away from the answer first; then the classes by probability (the easiest targets first)
+    targets = [None, *[int(c) for c in np.argsort(before)[::-1] if c != answer]]
+    target = right.selectbox(
+        "Goal",
+        targets,
+        format_func=lambda c: f"any answer but '{class_names[answer]}'" if c is None
+        else f"make it say '{class_names[c]}'",
+        key=f"probe-goal-{answer}",
+    )  # fmt: skip
+    attacker = _attacker(*_key(loaded), loaded.inspector)
+    found = _attack(*_key(loaded), image, method, target, attacker)
+    if found.epsilon is None:
+        st.warning(
+            "No change up to epsilon 1 did it: try the other attack or another goal "
+            "(one step toward a chosen class often overshoots it)."
+        )
+        return
+    smallest, slider = st.columns([1, 2])
+    steps = found.epsilon * 255
+    smallest.metric("Smallest change that works", f"ε = {found.epsilon:.4f}",
+                    f"{steps:.1f} of 255 brightness steps per pixel at most",
+                    delta_color="off", delta_arrow="off")  # fmt: skip
+    if steps < 1:
+        smallest.caption("Less than one step: a picture saved with 256 brightness levels "
+                         "could not even hold this change.")  # fmt: skip
+    epsilon = slider.slider(
+        "Try an epsilon (the most any pixel may change, 0-1)",
+        0.0,
+        min(1.0, max(0.01, 4 * found.epsilon)),
+        float(found.epsilon),
+        format="%.4f",
+        key=f"probe-eps-{method}-{target}-{found.epsilon:.6f}",
+    )
+    sign = 1.0 if target is None else -1.0
+    label = answer if target is None else target
+    perturbed = attacker.perturb(image, np.array([epsilon]), label, sign, method)[0]
+    after = loaded.inspector.probabilities(perturbed[None])[0]
+    new = int(after.argmax())
+    original, change, fooled = st.columns(3)
+    original.image(figures.framed(image, ADVERSARIAL_PX),
+                   caption=f"yours: {class_names[answer]} {before[answer]:.1%}")  # fmt: skip
+    change.image(pf.perturbation_image(perturbed - image, epsilon, ADVERSARIAL_PX),
+                 caption=f"the change, magnified {1 / (2 * max(epsilon, 1e-6)):.0f}x")  # fmt: skip
+    fooled.image(figures.framed(perturbed, ADVERSARIAL_PX),
+                 caption=f"changed: {class_names[new]} {after[new]:.1%}")  # fmt: skip
+    st.plotly_chart(pf.attack_chart(found, class_names), key="probe-attack-chart")
+    st.info(
+        "**Why can a change you cannot see change the answer?** The model does not see a shape "
+        "as you do: its answer is a sum of many small votes, each pixel times a learned "
+        f"weight. The attack moves every one of the {image.size:,} pixels by at most ε, each "
+        "in exactly the direction that pushes the votes toward another answer. Every nudge "
+        "is too small to notice, but they all push the same way at once, so the sum moves a "
+        "lot. You look for strokes and shapes; the model adds up pixel patterns, and a sum "
+        "can be steered."
+    )
