@@ -204,3 +204,23 @@ def test_stopping_a_queued_job_takes_it_out_of_the_queue(tmp_path):
     first.stop()
     first.join(120)
     assert second.state == "stopped" and "waiting" in second.error
+
+
+def test_weight_decay_a_weight_average_and_strong_augmentation_train(tmp_path):
+    """The options the shipped runs use: the saved model is the weight average (EMA), and the
+    time-lapse's last frame shows exactly it."""
+    from cnn import timelapse
+    from cnn.inspect import Inspector
+
+    config = tiny(weight_decay=0.05, ema=0.9, augment=True, augmentation="strong", epochs=2)
+    result = train(config, out_dir=tmp_path)
+    assert result.state == "finished", result.message
+    saved = result.run_dir
+    lapse = timelapse.load(saved)
+    model = artifacts.load_run(saved).model
+    now = Inspector(model).probabilities(lapse.probe_images.astype(np.float32) / 255)
+    np.testing.assert_allclose(lapse.probabilities[-1], now, atol=2e-3)
+    record = json.loads((saved / "run.json").read_text())["config"]
+    assert (record["weight_decay"], record["ema"], record["augmentation"]) == (0.05, 0.9, "strong")
+    with pytest.raises(TrainingError, match="Augmentation must be"):
+        tiny(augmentation="wild").validate()

@@ -247,6 +247,9 @@ def train_settings_ui(
             "label_smoothing",
             "augment",
             "seed",
+            "augmentation",
+            "weight_decay",
+            "ema",
         }
         if info.kind == "photos":
             names.add("image_size")
@@ -291,12 +294,49 @@ def train_settings_ui(
         "augment": right.checkbox("Augment training images", values["augment"], key=f"aug-{key}"),
         "seed": values["seed"],  # a lesson link's, so every student's run starts the same
     }
+    settings.update(_advanced_settings_ui(values, key, settings["augment"]))
     if info.kind == "photos":
         side = values["image_size"] or info.image_size[0]
         settings["image_size"] = right.select_slider(
             "Image size (pixels a side)", IMAGE_SIZES, side, key=f"size-{key}"
         )
     return settings
+
+
+WEIGHT_DECAYS = (0.0, 1e-4, 1e-3, 0.01, 0.05, 0.1)
+
+
+def _advanced_settings_ui(values: dict[str, Any], key: str, augment: bool) -> dict[str, Any]:
+    """The settings the strong recipes use: augmentation strength, weight decay, weight average."""
+    from cnn.training import AUGMENTATIONS
+
+    left, middle, right = st.columns(3)
+    decays = sorted({*WEIGHT_DECAYS, values["weight_decay"]})
+    average = right.checkbox(
+        "Average the weights (EMA)",
+        values["ema"] > 0,
+        key=f"ema-{key}",
+        help="Keep a running average of the weights and use it at the end: steadier.",
+    )
+    return {
+        "augmentation": left.selectbox(
+            "Augmentation strength",
+            AUGMENTATIONS,
+            AUGMENTATIONS.index(values["augmentation"]),
+            key=f"augs-{key}",
+            disabled=not augment,
+            help="strong: for photos random crops zoomed up to 2x and colour changes; for "
+            "digits and clothes, also erased patches",
+        ),
+        "weight_decay": middle.select_slider(
+            "Weight decay",
+            decays,
+            values["weight_decay"],
+            key=f"wd-{key}",
+            help="Shrinks the weights a little every step, so the model cannot memorise.",
+        ),
+        "ema": (values["ema"] or 0.999) if average else 0.0,
+    }
 
 
 def model_download_ui(model: Any, label: str) -> None:

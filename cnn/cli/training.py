@@ -19,6 +19,7 @@ CHOICES = {
     "optimizer": settings.OPTIMIZERS,
     "lr_schedule": settings.LR_SCHEDULES,
     "strategy": settings.STRATEGIES,
+    "augmentation": settings.AUGMENTATIONS,
 }
 FLAGS = {"learning_rate": "--lr"}  # short names kept from the first CLI
 

@@ -174,6 +174,11 @@ def make_pipeline(*args: Any, **kwargs: Any) -> Any:
     return make(*args, **kwargs)
 
 
+def augmentation_name(kind: str, level: str) -> str:
+    """See `cnn.datasets.augment.augmentation_name` (no Keras needed)."""
+    return kind if level == "standard" else f"{kind}-{level}"
+
+
 def augmentation(kind: str, seed: int | None = None) -> Any:
     """`cnn.datasets.augment.augmentation` (imported on first use: it needs Keras)."""
     from cnn.datasets.augment import augmentation as make

@@ -24,6 +24,12 @@ GRAY_ZOOM = 0.1
 PHOTO_ROTATION = 0.1  # +-36 degrees
 PHOTO_ZOOM = 0.15
 PHOTO_CONTRAST = 0.1
+# "strong": random crops zoomed in up to 2x with their own aspect ratio (a random-resized crop),
+# smaller turns, colour changes; for Fashion-MNIST, erased patches (cutout)
+STRONG_ZOOM = (-0.5, 0.1)  # zoom in up to 50% of the side, out up to 10%, per axis
+STRONG_ROTATION = 15 / 360
+STRONG_COLOUR = {"brightness_factor": 0.2, "contrast_factor": 0.2, "saturation_factor": (0.3, 0.7)}
+ERASED_SCALE = (0.02, 0.15)  # share of the image one erased patch covers
 
 
 @functools.cache
@@ -66,7 +72,9 @@ def augmentation(kind: str, seed: int | None = None) -> keras.Sequential:
 
     Args:
         kind: "digits" (rotation, shift, zoom, stroke thickness), "photos" (flip, rotation,
-            zoom, contrast) or "grayscale" (Fashion-MNIST: flip, shift, zoom).
+            zoom, contrast) or "grayscale" (Fashion-MNIST: flip, shift, zoom); with "-strong"
+            ("photos-strong": random-resized crops, turns, colour jitter; the others add erased
+            patches).
         seed: Seed for the random layers.
 
     Returns:
@@ -95,6 +103,16 @@ def augmentation(kind: str, seed: int | None = None) -> keras.Sequential:
             keras.layers.RandomTranslation(GRAY_SHIFT, GRAY_SHIFT, seed=s(1), **black),
             keras.layers.RandomZoom(GRAY_ZOOM, GRAY_ZOOM, seed=s(2), **black),
         ]
+    elif kind == "photos-strong":
+        layers = [
+            keras.layers.RandomFlip("horizontal", seed=s(0)),
+            keras.layers.RandomZoom(STRONG_ZOOM, STRONG_ZOOM, seed=s(1)),
+            keras.layers.RandomRotation(STRONG_ROTATION, seed=s(2)),
+            keras.layers.RandomColorJitter(value_range=(0, 1), seed=s(3), **STRONG_COLOUR),
+        ]
+    elif kind in ("grayscale-strong", "digits-strong"):
+        layers = [*augmentation(kind.removesuffix("-strong"), seed).layers]
+        layers.append(keras.layers.RandomErasing(0.5, ERASED_SCALE, 0.0, (0, 1), seed=s(5)))
     elif kind == "photos":
         layers = [
             keras.layers.RandomFlip("horizontal", seed=s(0)),
@@ -104,6 +122,7 @@ def augmentation(kind: str, seed: int | None = None) -> keras.Sequential:
         ]
     else:
         raise DatasetError(
-            f"Unknown augmentation kind '{kind}'; use 'digits', 'grayscale' or 'photos'."
+            f"Unknown augmentation kind '{kind}'; use 'digits', 'grayscale' or 'photos' "
+            "(each also with '-strong')."
         )
     return keras.Sequential(layers, name=f"augment_{kind}")

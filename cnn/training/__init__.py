@@ -14,6 +14,7 @@ Example:
 
 from cnn.errors import TrainingError
 from cnn.training.config import (
+    AUGMENTATIONS,
     LR_SCHEDULES,
     MAX_IMAGE_SIZE,
     OPTIMIZERS,
@@ -33,8 +34,8 @@ from cnn.training.jobs import ABANDON_AFTER_S, SLOTS, TrainingJob, TrainingSlots
 from cnn.training.loop import MAX_ERRORS_KEPT, THUMBNAIL_SIDE, Prepared, prepare, train
 
 __all__ = [
-    "ABANDON_AFTER_S", "LR_SCHEDULES", "MAX_ERRORS_KEPT", "MAX_IMAGE_SIZE", "OPTIMIZERS",
-    "PRESETS", "SLOTS", "STRATEGIES", "THUMBNAIL_SIDE", "WARMUP_FRACTION", "Prepared",
+    "ABANDON_AFTER_S", "AUGMENTATIONS", "LR_SCHEDULES", "MAX_ERRORS_KEPT", "MAX_IMAGE_SIZE",
+    "OPTIMIZERS", "PRESETS", "SLOTS", "STRATEGIES", "THUMBNAIL_SIDE", "WARMUP_FRACTION", "Prepared",
     "StopTraining", "TrainConfig", "TrainResult", "TrainingError", "TrainingEvent",
     "TrainingJob", "TrainingSlots", "estimate_memory", "input_shape_for", "memory_budget",
     "preprocessing_for", "preset_settings", "prepare", "resolve_spec", "train",

@@ -19,6 +19,7 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop", "adadelta")
 LR_SCHEDULES = ("constant", "cosine")
 WARMUP_FRACTION = 0.1  # share of the steps over which "cosine" ramps the rate up from 0
 STRATEGIES = ("auto", "default", "mirrored")
+AUGMENTATIONS = ("standard", "strong")
 MAX_IMAGE_SIZE = 512  # largest side accepted for photo models
 MEMORY_BUDGET_ENV = "CNN_TRAIN_MEMORY_BUDGET"  # bytes one training step may need
 DEFAULT_MEMORY_BUDGET = 3 * 1024**3
@@ -42,6 +43,10 @@ class TrainConfig:
     label_smoothing: float = 0.0  # 0.1 helps photo models generalise
     validation_fraction: float = 0.1  # share of the training split held out for val metrics
     augment: bool = False  # dataset-appropriate random transforms, training batches only
+    # "strong" photos: random crops zoomed up to 2x with their own aspect, colour changes
+    augmentation: str = "standard"
+    weight_decay: float = 0.0  # decoupled weight decay (AdamW, SGD); not on biases or BN
+    ema: float = 0.0  # keep an exponential moving average of the weights (e.g. 0.999); 0: off
     image_size: int | None = None  # square input side for photo datasets; None = dataset default
     max_samples: int | None = None  # stratified subset of the training split (quick runs)
     seed: int = 0  # same seed, same machine -> same weights
@@ -90,6 +95,12 @@ def _problems(c: TrainConfig):
         yield "The validation fraction must be between 0 and 0.9."
     if c.image_size is not None and not 8 <= c.image_size <= MAX_IMAGE_SIZE:
         yield f"Image size must be between 8 and {MAX_IMAGE_SIZE} pixels."
+    if c.augmentation not in AUGMENTATIONS:
+        yield f"Augmentation must be one of {', '.join(AUGMENTATIONS)}."
+    if not (math.isfinite(c.weight_decay) and 0 <= c.weight_decay < 1):
+        yield "Weight decay must be at least 0 and below 1."
+    if not 0 <= c.ema < 1:
+        yield "The weight average (EMA) must be 0 (off) or a number below 1, such as 0.999."
     if c.max_samples is not None and c.max_samples < 2:
         yield "Max samples must be at least 2 (one per class at the very least)."
     if c.strategy not in STRATEGIES:

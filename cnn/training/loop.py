@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from cnn import architectures, datasets, geometry
+from cnn.datasets import augmentation_name
 from cnn.errors import CnnError, TrainingError
 from cnn.training.config import (
     WARMUP_FRACTION,
@@ -61,7 +62,9 @@ class Prepared:
             shuffle=shuffle,
             seed=config.seed,
             counted=True,
-            augment=self.data.info.kind if augment else None,
+            augment=augmentation_name(self.data.info.kind, config.augmentation)
+            if augment
+            else None,
         )
         if config.label_smoothing:
             import tensorflow as tf
@@ -190,13 +193,21 @@ def _optimizer(config: TrainConfig, total_steps: int):
             warmup_target=config.learning_rate,
             warmup_steps=warmup,
         )
+    options: dict[str, Any] = {"learning_rate": lr}
+    if config.weight_decay:
+        options["weight_decay"] = config.weight_decay
+    if config.ema:
+        options.update(use_ema=True, ema_momentum=config.ema)  # fit swaps the average in at its end
     factory = {
-        "adam": keras.optimizers.Adam,
-        "sgd": lambda learning_rate: keras.optimizers.SGD(learning_rate, momentum=0.9),
+        "adam": keras.optimizers.AdamW if config.weight_decay else keras.optimizers.Adam,
+        "sgd": lambda **kw: keras.optimizers.SGD(momentum=0.9, **kw),
         "rmsprop": keras.optimizers.RMSprop,
         "adadelta": keras.optimizers.Adadelta,
     }[config.optimizer]
-    return factory(learning_rate=lr)
+    optimizer = factory(**options)
+    if config.weight_decay:  # decay the kernels only: biases and batch norm keep their scale
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
 
 
 def compiled_model(prepared: Prepared, steps: int):
@@ -281,7 +292,8 @@ def _fit_and_save(prepared, events, stop, out_dir, touch, started, extra_probes)
         # the weights kept: after a NaN the last good epoch's, after a stop the last batch's
         final_step = guard.good_epochs * recorder.steps if guard.nan_at else recorder.step
         last = {k: v[-1] for k, v in outcome.history.items() if v}
-        lapse, record.timelapse = recorder.finish(final_step, last)
+        averaged = bool(config.ema) and not guard.nan_at  # fit swapped the average in
+        lapse, record.timelapse = recorder.finish(final_step, last, retake=averaged)
     run_dir, save_error = None, None
     if out_dir is not None:
         from cnn import artifacts

@@ -147,17 +147,18 @@ class TimelapseRecorder(keras.callbacks.Callback):
         live.update(probe_images=p.images, probes=p.info)
         emit(self.events, TrainingEvent("snapshot", epoch=math.ceil(frame["epoch"]), snapshot=live))
 
-    def finish(self, final_step: int, logs: dict | None = None):
+    def finish(self, final_step: int, logs: dict | None = None, retake: bool = False):
         """The time-lapse of the weights the model holds now (after a stop or a NaN restore).
 
         Frames after `final_step` (taken on weights that were thrown away) are dropped, and a
-        last frame is taken unless one already shows these weights.
+        last frame is taken unless one already shows these weights; `retake` replaces it
+        anyway (the weight average is swapped in when fit ends).
 
         Returns:
             (cnn.timelapse.Timelapse, cnn.timelapse.TimelapseInfo).
         """
         self.frames = [f for f in self.frames if f["step"] <= final_step]
-        if not self.frames or self.frames[-1]["step"] != final_step:
+        if not self.frames or self.frames[-1]["step"] != final_step or retake:
             self.step = final_step
             self.snapshot(logs or {})
         self.release()
