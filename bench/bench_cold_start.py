@@ -70,15 +70,22 @@ def main() -> None:
         sys.exit("Chromium is not installed (apt-get install chromium)")
     homes, predictions = [], []
     with tempfile.TemporaryDirectory(prefix="cnn-cold-") as tmp:
-        env = {**os.environ, "CNN_OFFLINE": "1", "CNN_DATA_DIR": tmp,
-               "CNN_RUNS_DIR": str(Path(tmp) / "runs"), "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
+        env = {
+            **os.environ,
+            "CNN_OFFLINE": "1",
+            "CNN_DATA_DIR": tmp,
+            "CNN_RUNS_DIR": str(Path(tmp) / "runs"),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
         for i in range(args.repeats):
             home, first = one_cold_start(env, Path(tmp) / f"streamlit-{i}.log")
             homes.append(home)
             predictions.append(first)
             print(f"repeat {i + 1}: home {home:.2f} s, first prediction {first:.2f} s")
-    print(f"median: home {statistics.median(homes):.2f} s (target < 3 s), "
-          f"first prediction {statistics.median(predictions):.2f} s (target < 10 s)")  # fmt: skip
+    print(
+        f"median: home {statistics.median(homes):.2f} s (target < 3 s), "
+        f"first prediction {statistics.median(predictions):.2f} s (target < 10 s)"
+    )
 
 
 if __name__ == "__main__":

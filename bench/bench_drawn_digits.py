@@ -1,9 +1,12 @@
-"""How well a digit model reads drawings: official test digits re-drawn on a 280x280 canvas.
+"""How well a digit model reads drawings: official test digits drawn as canvas strokes.
 
-Each of N official MNIST test digits is enlarged to a random size, made thinner or thicker
-(erode/dilate), placed off-centre on a 280x280 canvas like the Predict page's, and sent
-through `cnn.preprocess.digit_from_canvas` — the exact path a drawing takes — then through
-the model. The same digits fed directly (as the test set gives them) are the baseline.
+Each of N official MNIST test digits becomes pen strokes (its skeleton, traced; see
+digit_strokes.py) at a random size and place on the 280x280 canvas, and is rendered the way
+the Predict page's canvas renders a freehand stroke, at every width of its slider range
+(8-40 px; round caps, anti-aliased). Each drawing goes through
+`cnn.preprocess.digit_from_canvas`, the exact path a drawing takes, then through the model.
+The same digits fed directly (as the test set gives them) are the baseline. The older
+measure, the test image itself enlarged and eroded or dilated, is printed too.
 
     CNN_DATA_DIR=../shared/data PYTHONPATH=. python bench/bench_drawn_digits.py [RUN_DIR] [--n 500]
 """
@@ -14,11 +17,11 @@ import argparse
 
 import cv2
 import numpy as np
+from digit_strokes import CANVAS, STROKE_WIDTHS, render, strokes
 
 from cnn import artifacts, datasets, preprocess
 from cnn.inspect import Inspector
 
-CANVAS = 280  # the Predict page's canvas side in pixels
 SEED = 0
 
 
@@ -29,22 +32,25 @@ def newest_mnist_run() -> str:
     return str(runs[0].path)
 
 
-def draw_on_canvas(digit: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """A 28x28 MNIST digit as a drawing: random size, stroke and place; RGBA like st_canvas."""
+def resampled(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The older measure: the test image enlarged, eroded or dilated, placed on the canvas."""
     side = int(rng.integers(90, 250))
     big = cv2.resize(digit, (side, side), interpolation=cv2.INTER_CUBIC)
-    stroke = rng.choice(["thin", "as is", "thick"])
     kernel = np.ones((int(rng.integers(5, 12)),) * 2, np.uint8)
-    if stroke == "thin":
-        big = cv2.erode(big, kernel)
-    elif stroke == "thick":
-        big = cv2.dilate(big, kernel)
+    big = [cv2.erode, lambda b, _: b, cv2.dilate][int(rng.integers(3))](big, kernel)
     canvas = np.zeros((CANVAS, CANVAS), np.uint8)
     y, x = rng.integers(0, CANVAS - side + 1, size=2)
     canvas[y : y + side, x : x + side] = big
-    # white ink on a black canvas, opaque background, as the canvas component returns it
-    rgba = np.dstack([canvas, canvas, canvas, np.full_like(canvas, 255)])
-    return rgba, stroke
+    return np.dstack([canvas, canvas, canvas, np.full_like(canvas, 255)])
+
+
+def read(inspector: Inspector, rgba: np.ndarray) -> int:
+    """The class the model reads in a drawing; -1 when the page would refuse it (a dot)."""
+    try:
+        steps = preprocess.digit_from_canvas(rgba)
+    except preprocess.PreprocessError:
+        return -1
+    return inspector.run(steps.input, gradcam=False).predicted_class
 
 
 def main() -> None:
@@ -54,26 +60,32 @@ def main() -> None:
     args = parser.parse_args()
     run = artifacts.load_run(args.run or newest_mnist_run())
     inspector = Inspector(run.model)
-    test = datasets.load("mnist", download=False).test
+    data = datasets.load("mnist", download=False)
     rng = np.random.default_rng(SEED)
-    picks = rng.choice(len(test), args.n, replace=False)
-    direct = drawn = 0
-    by_stroke: dict[str, list[int]] = {}
+    picks = rng.choice(len(data.test), args.n, replace=False)
+    right = {"direct": 0, "resampled": 0, **{width: 0 for width in STROKE_WIDTHS}}
+    wrong: list[str] = []
     for i in picks:
-        digit, label = test.image(int(i))[..., 0], int(test.labels[i])
-        x = digit.astype(np.float32)[..., None] / 255
-        direct += inspector.run(x, gradcam=False).predicted_class == label
-        rgba, stroke = draw_on_canvas(digit, rng)
-        steps = preprocess.digit_from_canvas(rgba)
-        ok = inspector.run(steps.input, gradcam=False).predicted_class == label
-        drawn += ok
-        by_stroke.setdefault(stroke, []).append(int(ok))
-    print(f"run: {run.info.name}   data: {datasets.load('mnist', download=False).source}")
-    print(f"direct test digits:       {direct / args.n:.2%} of {args.n}")
-    print(f"drawn on a 280x280 canvas: {drawn / args.n:.2%} of {args.n}")
-    for stroke, oks in sorted(by_stroke.items()):
-        print(f"  {stroke:>6} strokes: {np.mean(oks):.2%} of {len(oks)}")
-    print(f"ratio drawn/direct: {drawn / max(direct, 1):.3f}")
+        digit, label = data.test.image(int(i))[..., 0], int(data.test.labels[i])
+        right["direct"] += (
+            inspector.run(digit[..., None] / 255.0, gradcam=False).predicted_class == label
+        )
+        right["resampled"] += read(inspector, resampled(digit, rng)) == label
+        paths = strokes(digit, rng)
+        for width in STROKE_WIDTHS:
+            answer = read(inspector, render(paths, width))
+            right[width] += answer == label
+            if answer != label:
+                wrong.append(f"{label}->{answer}@{width}")
+    n = args.n
+    print(f"run: {run.info.name}   data: {data.source}   digits: {n}")
+    print(f"direct test digits:              {right['direct'] / n:.2%}")
+    for width in STROKE_WIDTHS:
+        print(f"drawn, stroke width {width:>2} px:      {right[width] / n:.2%}")
+    drawn = sum(right[w] for w in STROKE_WIDTHS) / (n * len(STROKE_WIDTHS))
+    print(f"drawn, all widths:               {drawn:.2%} of {n * len(STROKE_WIDTHS)}")
+    print(f"resampled (eroded/dilated image): {right['resampled'] / n:.2%}")
+    print(f"misread: {' '.join(wrong[:40])}")
 
 
 if __name__ == "__main__":

@@ -66,8 +66,13 @@ peak = status("VmHWM")
 print(json.dumps({"seconds": seconds, "peak_mb": peak, "added_mb": peak - base}))
 """
 # (method, points): every projection of the 2,000 map points, t-SNE also of 1,000
-METHODS = [("pca", 2000), ("tsne-1000", 2000), ("tsne-500", 2000), ("tsne-500", 1000),
-           ("umap", 2000)]  # fmt: skip
+METHODS = [
+    ("pca", 2000),
+    ("tsne-1000", 2000),
+    ("tsne-500", 2000),
+    ("tsne-500", 1000),
+    ("umap", 2000),
+]
 
 
 def project_in_child(features: np.ndarray, method: str, points: int) -> dict | None:
@@ -75,8 +80,9 @@ def project_in_child(features: np.ndarray, method: str, points: int) -> dict | N
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "features.npy"
         np.save(path, features)
-        done = subprocess.run([PYTHON, "-c", PROJECT, str(path), method, str(points)],
-                              capture_output=True, text=True)  # fmt: skip
+        done = subprocess.run(
+            [PYTHON, "-c", PROJECT, str(path), method, str(points)], capture_output=True, text=True
+        )
     if done.returncode != 0:
         if "No module named" in done.stderr:
             return None
@@ -91,14 +97,19 @@ def embed_timed(run, inspector, data, which: str, limit: int | None) -> embeddin
     embedded = embedding.embed(inspector, split.take(indices), run.preprocessing)
     seconds = time.perf_counter() - started
     rate, size = len(indices) / seconds, embedded.features.nbytes / 1e6
-    print(f"  embed {len(indices):>6,} {which} images: {seconds:6.1f} s ({rate:,.0f} images/s), "
-          f"{size:.1f} MB")  # fmt: skip
+    print(
+        f"  embed {len(indices):>6,} {which} images: {seconds:6.1f} s ({rate:,.0f} images/s), "
+        f"{size:.1f} MB"
+    )
     return embedded
 
 
 def main(everything: bool) -> None:
-    info = next(r for r in artifacts.list_runs([artifacts.shipped_dir()]) if r.ok
-                and r.record.dataset.key == "mnist")  # fmt: skip
+    info = next(
+        r
+        for r in artifacts.list_runs([artifacts.shipped_dir()])
+        if r.ok and r.record.dataset.key == "mnist"
+    )
     run = artifacts.load_run(info.path)
     inspector = Inspector(run.model)
     data = datasets.load("mnist", download=False)
@@ -113,17 +124,21 @@ def main(everything: bool) -> None:
     fitted = time.perf_counter() - started
     started = time.perf_counter()
     embedding.nearest(pool, test.features[1], 8)
-    print(f"  nearest 8 of {len(pool):,}: first (fits) {fitted * 1000:.0f} ms, "
-          f"then {(time.perf_counter() - started) * 1000:.1f} ms")  # fmt: skip
+    print(
+        f"  nearest 8 of {len(pool):,}: first (fits) {fitted * 1000:.0f} ms, "
+        f"then {(time.perf_counter() - started) * 1000:.1f} ms"
+    )
     print(f"projections of {test.features.shape[1]}-number features (fresh process each):")
     for method, points in METHODS:
         figures = project_in_child(test.features, method, points)
         if figures is None:
             print(f"  {method:<10} not installed")
             continue
-        print(f"  {method:<10} {points:>5} points {figures['seconds']:6.2f} s  peak "
-              f"{figures['peak_mb']:5.0f} MB (+{figures['added_mb']:.0f} MB over numpy and the "
-              "library)")  # fmt: skip
+        print(
+            f"  {method:<10} {points:>5} points {figures['seconds']:6.2f} s  peak "
+            f"{figures['peak_mb']:5.0f} MB (+{figures['added_mb']:.0f} MB over numpy and the "
+            "library)"
+        )
 
 
 if __name__ == "__main__":

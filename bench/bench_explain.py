@@ -35,8 +35,10 @@ def median_ms(call, calls: int = CALLS) -> float:
 
 
 def main() -> None:
-    print("run | first every-layer pass (s) | warm every-layer (ms) | warm run (ms) | "
-          "one value (ms) | network (ms)")  # fmt: skip
+    print(
+        "run | first every-layer pass (s) | warm every-layer (ms) | warm run (ms) | "
+        "one value (ms) | network (ms)"
+    )
     for info in artifacts.list_runs([artifacts.shipped_dir()]):
         run = artifacts.load_run(info.path)
         inspector = Inspector(run.model)
@@ -52,8 +54,10 @@ def main() -> None:
         h, w, c = last.shape
         one = median_ms(lambda: explainer.position(forward, last.name, c - 1, h // 2, w // 2))  # noqa: B023
         overview = median_ms(lambda: explainer.network(forward, run.class_names))  # noqa: B023
-        print(f"{info.record.dataset.key} | {first:.2f} | {warm:.1f} | {plain:.1f} | "
-              f"{one:.2f} | {overview:.1f}")  # fmt: skip
+        print(
+            f"{info.record.dataset.key} | {first:.2f} | {warm:.1f} | {plain:.1f} | "
+            f"{one:.2f} | {overview:.1f}"
+        )
 
 
 if __name__ == "__main__":

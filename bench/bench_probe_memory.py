@@ -43,8 +43,9 @@ def probe_every_tab(at, label: str) -> None:
 
 
 def main() -> None:
-    shipped = {r.record.dataset.key: r.path for r in artifacts.list_runs([artifacts.shipped_dir()])
-               if r.ok}  # fmt: skip
+    shipped = {
+        r.record.dataset.key: r.path for r in artifacts.list_runs([artifacts.shipped_dir()]) if r.ok
+    }
     print(f"start                                RSS {vm('VmRSS'):6.0f} MB")
     at = open_page("app_pages/predict.py", active_run=shipped["mnist"])
     at.session_state[state.CANVAS_KEY] = drawn_one()

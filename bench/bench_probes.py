@@ -60,8 +60,11 @@ def row(name: str, size: int, first: float, later: list[float]) -> str:
 
 def bench(key: str) -> float:
     """Print every probe's times for the shipped run of `key`; returns the slowest median."""
-    info = next(r for r in artifacts.list_runs([artifacts.shipped_dir()]) if r.ok
-                and r.record.dataset.key == key)  # fmt: skip
+    info = next(
+        r
+        for r in artifacts.list_runs([artifacts.shipped_dir()])
+        if r.ok and r.record.dataset.key == key
+    )
     run = artifacts.load_run(info.path)
     inspector = Inspector(run.model)
     image, where = model_input(run)

@@ -189,14 +189,22 @@ async def soak(url: str, pid: int, sessions: int, seconds: float, loops: int) ->
     timeouts = [t for s in students for t in s.timeouts]
     latencies = sorted(t for s in students for t in s.latencies) or [float("nan")]
     print(f"soak: {sessions} sessions, {elapsed:.0f} s of drawing")
-    print(f"predictions served: {served} ({served / elapsed:.2f}/s), per session "
-          f"{[s.predictions for s in students]}")  # fmt: skip
-    print(f"drawing -> Prediction: median {latencies[len(latencies) // 2]:.1f} s, "
-          f"max {latencies[-1]:.1f} s")  # fmt: skip
-    print(f"errors: {tracebacks} tracebacks on the page, {len(timeouts)} timeouts "
-          f"of {PREDICTION_S} s" + "".join(f"\n  waiting for {t}" for t in timeouts))  # fmt: skip
-    print(f"rounds that waited for the re-mounted canvas before drawing: "
-          f"{sum(s.canvas_waits for s in students)}")  # fmt: skip
+    print(
+        f"predictions served: {served} ({served / elapsed:.2f}/s), per session "
+        f"{[s.predictions for s in students]}"
+    )
+    print(
+        f"drawing -> Prediction: median {latencies[len(latencies) // 2]:.1f} s, "
+        f"max {latencies[-1]:.1f} s"
+    )
+    print(
+        f"errors: {tracebacks} tracebacks on the page, {len(timeouts)} timeouts "
+        f"of {PREDICTION_S} s" + "".join(f"\n  waiting for {t}" for t in timeouts)
+    )
+    print(
+        f"rounds that waited for the re-mounted canvas before drawing: "
+        f"{sum(s.canvas_waits for s in students)}"
+    )
     print("server RSS (MB): " + ", ".join(f"{k} {v:.0f}" for k, v in memory.items()))
 
 
@@ -213,8 +221,13 @@ def main() -> None:
         runs, data = Path(tmp) / "runs", Path(tmp) / "data"
         runs.mkdir()
         data.mkdir()
-        env = {**os.environ, "CNN_OFFLINE": "1", "CNN_DATA_DIR": str(data),
-               "CNN_RUNS_DIR": str(runs), "TF_CPP_MIN_LOG_LEVEL": "2"}  # fmt: skip
+        env = {
+            **os.environ,
+            "CNN_OFFLINE": "1",
+            "CNN_DATA_DIR": str(data),
+            "CNN_RUNS_DIR": str(runs),
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
         os.environ.update(env)
         ensure_a_run(runs)
         log = Path(tmp) / "streamlit.log"

@@ -65,16 +65,19 @@ def main(paths: list[str], n: int) -> None:
     labels = data.test.labels[indices]
     print(f"{len(indices)} test digits of {data.source} (stratified, seed 0)")
     header = " | ".join(f"right after all shifts <= {px} px" for px in SURVIVE_PX)
-    print(f"| run | digits right | median smallest flipping shift (px) | {header} "
-          "| median flipping turn (deg) | median FGSM epsilon |")  # fmt: skip
+    print(
+        f"| run | digits right | median smallest flipping shift (px) | {header} "
+        "| median flipping turn (deg) | median FGSM epsilon |"
+    )
     print("|---" * (5 + len(SURVIVE_PX)) + "|")
     for path in paths:
         r = probe_run(path, images, labels)
         shift = ">8" if r["shift_median"] == NEVER else f"{r['shift_median']:g}"
         turn = ">180" if r["turn_median"] == NEVER else f"{r['turn_median']:g}"
         survive = " | ".join(f"{s:.0%}" for s in r["survive"])
-        print(f"| {r['run']} | {r['right']} | {shift} | {survive} | {turn} | "
-              f"{r['eps_median']:.4f} |")  # fmt: skip
+        print(
+            f"| {r['run']} | {r['right']} | {shift} | {survive} | {turn} | {r['eps_median']:.4f} |"
+        )
 
 
 if __name__ == "__main__":
