@@ -35,7 +35,6 @@ from cnn import artifacts, datasets, export
 from cnn.cli import main as cli_main
 from cnn.export import inputs, tflite
 from cnn.export.script import script_source
-from conftest import REPO
 
 SCRIPT_S = 300  # a generated script's subprocess: TensorFlow import plus one tiny epoch
 
