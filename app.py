@@ -17,6 +17,7 @@ PAGES = [
     st.Page("app_pages/predict.py", title="Predict", icon=":material/draw:"),
     st.Page("app_pages/models.py", title="Models", icon=":material/leaderboard:"),
     st.Page("app_pages/data.py", title="Data", icon=":material/photo_library:"),
+    st.Page("app_pages/make.py", title="Make a dataset", icon=":material/draw_abstract:"),
 ]
 page = st.navigation(PAGES)
 

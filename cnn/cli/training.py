@@ -62,10 +62,10 @@ def config_from_args(args) -> TrainConfig:
     """The TrainConfig the options describe: the preset (if any), then every option given."""
     values: dict = {}
     if args.preset:
-        # the preset adapts to the data's size, so the data is looked at first
-        size = len(datasets.load(args.dataset, args.data).train)
-        kind = datasets.REGISTRY[args.dataset].kind
-        values.update(settings.preset_settings(args.preset, kind, size))
+        # the preset adapts to the data's size and kind (a made folder may hold drawings),
+        # so the data is looked at first
+        data = datasets.load(args.dataset, args.data)
+        values.update(settings.preset_settings(args.preset, data.info.kind, len(data.train)))
     for f in dataclasses.fields(TrainConfig):
         given = getattr(args, f.name, None)
         if f.name not in OWN_OPTIONS and given is not None:
