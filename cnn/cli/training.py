@@ -81,7 +81,12 @@ def cmd_train(args) -> int:
 
     config = config_from_args(args)
     out = Path(args.out) if args.out else artifacts.user_runs_dir()
-    result = train(config, events=_progress_printer, out_dir=out)
+    runner = train
+    if args.ray:
+        from cnn.training.ray_backend import RayRunner
+
+        runner = RayRunner(args.ray)
+    result = runner(config, events=_progress_printer, out_dir=out)
     print(file=sys.stderr)
     if result.state == "failed":
         raise CliError(result.message)
@@ -131,4 +136,7 @@ def register(sub, common) -> None:
                    help="a classroom preset; options given as well override it")  # fmt: skip
     _add_config_options(t)
     t.add_argument("--out", help="folder for the run (default: $CNN_RUNS_DIR or ~/.cnn_lab/runs)")
+    t.add_argument("--ray", metavar="ADDRESS",
+                   help="train as a task on this Ray cluster ('auto': the one `ray start "
+                        "--head` started here; needs requirements-cluster.txt)")  # fmt: skip
     t.set_defaults(run=cmd_train)
