@@ -126,12 +126,12 @@ def picture_example_ui(made: builder.DatasetBuilder, target: str, camera: bool) 
 
 def add_examples_ui(made: builder.DatasetBuilder) -> None:
     """Which class, which way (draw, camera, upload), then that way's widgets."""
-    target = st.segmented_control("Add examples to", made.classes, default=made.classes[0])
+    target = st.segmented_control(
+        "Add examples to", made.classes, default=made.classes[0], required=True
+    )
     default = "Draw" if made.kind == "digits" else "Camera"
-    source = st.segmented_control("By", SOURCES, default=default, key="make-source")
-    if target is None or source is None:
-        st.caption("Pick a class and a way to add examples.")
-    elif source == "Draw":
+    source = st.segmented_control("By", SOURCES, default=default, required=True, key="make-source")
+    if source == "Draw":
         draw_example_ui(made, target)
     else:
         picture_example_ui(made, target, camera=source == "Camera")
