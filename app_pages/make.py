@@ -49,7 +49,7 @@ counts = made.counts()
 total = sum(counts.values())
 st.caption(
     f"{total} of at most {builder.MAX_EXAMPLES} examples, "
-    f"{made.used_bytes() / 1024**2:.1f} of {builder.MAX_BYTES // 1024**2} MB. "
+    f"{maker.size_text(made.used_bytes())} of {builder.MAX_BYTES // 1024**2} MB. "
     "Delete the ones that went wrong with ✕."
 )
 maker.examples_ui(made)

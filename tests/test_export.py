@@ -35,6 +35,7 @@ from cnn import artifacts, datasets, export
 from cnn.cli import main as cli_main
 from cnn.export import inputs, tflite
 from cnn.export.script import script_source
+from ui import exports as exports_ui
 
 SCRIPT_S = 300  # a generated script's subprocess: TensorFlow import plus one tiny epoch
 
@@ -261,24 +262,30 @@ def export_buttons_script(run_path: str) -> None:
     export_buttons_ui(artifacts.read_run_info(run_path))
 
 
-def test_export_buttons_prepare_then_offer_each_file(tiny_run):
+def test_export_buttons_prepare_then_offer_each_file(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(exports_ui, "EXPORTS_ROOT", tmp_path)
     at = AppTest.from_function(export_buttons_script, args=(str(tiny_run),), default_timeout=120)
     at.run()
     assert not at.exception
-    assert len(at.button) == len(export.FORMATS)
-    next(b for b in at.button if "Model card" in b.label).click().run()
+    assert [b.label for b in at.button] == list(export.FORMATS.values())
+    next(b for b in at.button if b.label == "Model card").click().run()
     assert not at.exception
-    labels = [b.label for b in at.get("download_button")]
-    assert labels == ["Download Model card (.md)"]
-    at.run()  # a later rerun offers the prepared file at once
-    assert [b.label for b in at.get("download_button")] == labels
+    assert [b.label for b in at.get("download_button")] == ["Model card"]
+    assert "per-class accuracy" in at.caption[0].value
+    (card,) = tmp_path.glob("*/*_card.md")
+    assert "Test accuracy" in card.read_text()
+    other = AppTest.from_function(export_buttons_script, args=(str(tiny_run),))
+    other.run()  # another session gets the prepared file at once
+    assert [b.label for b in other.get("download_button")] == ["Model card"]
 
 
-def test_export_button_shows_the_refusal_as_a_sentence(tiny_run, monkeypatch):
+def test_export_button_shows_the_refusal_as_a_sentence(tiny_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(exports_ui, "EXPORTS_ROOT", tmp_path)
     monkeypatch.setattr(tflite, "TOLERANCE", -1.0)
     at = AppTest.from_function(export_buttons_script, args=(str(tiny_run),), default_timeout=120)
     at.run()
-    next(b for b in at.button if "TensorFlow Lite" in b.label).click().run()
+    next(b for b in at.button if b.label == "TensorFlow Lite").click().run()
     assert not at.exception
     assert "disagrees with the Keras model" in at.error[0].value
-    assert not [b for b in at.get("download_button") if "TensorFlow Lite" in b.label]
+    assert not at.get("download_button")
+    assert not list(tmp_path.rglob("*.tflite"))

@@ -83,7 +83,7 @@ def draw_example_ui(made: builder.DatasetBuilder, target: str) -> None:
     if steps is None:
         st.caption("Draw one example, then add it.")
         return
-    left, right = st.columns([1, 3])
+    left, right = st.columns([1, 4], vertical_alignment="center")
     left.image(figures.framed(steps.input, 96), caption="What is stored")
     if right.button(f"Add to '{target}'", type="primary", icon=":material/add:"):
         try:
@@ -137,6 +137,11 @@ def add_examples_ui(made: builder.DatasetBuilder) -> None:
         picture_example_ui(made, target, camera=source == "Camera")
 
 
+def size_text(n_bytes: int) -> str:
+    """Bytes for people: KB below a megabyte, else MB with one decimal."""
+    return f"{n_bytes / 1024:.0f} KB" if n_bytes < 1024**2 else f"{n_bytes / 1024**2:.1f} MB"
+
+
 def _thumbnail(path: Path) -> np.ndarray:
     return figures.framed(preprocess.load_image(path), THUMBNAIL_PX)
 
@@ -146,13 +151,14 @@ def examples_ui(made: builder.DatasetBuilder) -> None:
     for name, count in made.counts().items():
         title, remove = st.columns([5, 1])
         title.markdown(f"**{name}** · {count} example{'s' if count != 1 else ''}")
-        remove.button(
-            "Delete class",
-            key=f"remove-{name}",
-            on_click=made.remove_class,
-            args=(name,),
-            icon=":material/delete:",
-        )
+        with remove.popover("Delete class", icon=":material/delete:"):
+            st.button(
+                f"Delete '{name}' and its {count} examples",
+                key=f"remove-{name}",
+                on_click=made.remove_class,
+                args=(name,),
+                type="primary",
+            )
         columns = st.columns(GRID_COLUMNS)
         for i, path in enumerate(made.examples(name)):
             with columns[i % GRID_COLUMNS]:

@@ -21,11 +21,11 @@ from pathlib import Path
 from cnn import artifacts
 from cnn.errors import ExportError
 
-FORMATS = {  # format -> what it is, for people
-    "keras": "Keras model (.keras)",
-    "tflite": "TensorFlow Lite (.tflite)",
-    "script": "Keras training script (.py)",
-    "card": "Model card (.md)",
+FORMATS = {  # format -> what it is, for people (short: four buttons share a row)
+    "keras": "Keras model",
+    "tflite": "TensorFlow Lite",
+    "script": "Training script",
+    "card": "Model card",
 }
 SUFFIXES = {"keras": ".keras", "tflite": ".tflite", "script": "_train.py", "card": "_card.md"}
 
