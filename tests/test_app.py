@@ -26,6 +26,7 @@ PAGES = [
     "app_pages/predict.py",
     "app_pages/models.py",
     "app_pages/data.py",
+    "app_pages/make.py",
 ]
 
 

@@ -18,11 +18,13 @@ everything, data order included, is the same.
 
 from __future__ import annotations
 
+import inspect
 import json
 import textwrap
 from string import Template
 
 from cnn import architectures, datasets
+from cnn.datasets.splits import _stratified_order
 from cnn.export.layers_code import layer_code
 from cnn.record import RunRecord
 from cnn.training.config import WARMUP_FRACTION
@@ -151,18 +153,8 @@ def load_arrays(data):
     return splits
 
 
-def stratified_order(labels, seed):
-    """A seeded random order in which every prefix keeps the class proportions.
-
-    The order CNN Lab uses, so the same seed picks the same training and validation images.
-    """
-    perm = np.random.default_rng(seed).permutation(len(labels))
-    shuffled = labels[perm]
-    rank = np.empty(len(labels))
-    for c in np.unique(shuffled):
-        members = shuffled == c
-        rank[members] = (np.arange(members.sum()) + 0.5) / members.sum()
-    return perm[np.argsort(rank, kind="stable")]
+# CNN Lab's own function, so the same seed picks the same training and validation images
+$stratified_order
 
 
 def batches(x, y, shuffle=False):
@@ -326,7 +318,8 @@ def _data_parts(record: RunRecord) -> tuple[list[str], str, str, str]:
     """(imports, loading code, the docstring's data paragraph, the --data help) for the run."""
     key = record.dataset.key
     if key in ARRAY_DATASETS:
-        code = ARRAYS.substitute(keras_module=ARRAY_DATASETS[key])
+        order = inspect.getsource(_stratified_order).replace("def _", "def ", 1).rstrip()
+        code = ARRAYS.substitute(keras_module=ARRAY_DATASETS[key], stratified_order=order)
         help_text = (
             "DATA is a folder holding the four IDX files (train-images-idx3-ubyte.gz, ...); "
             f"without --data, Keras downloads {record.dataset.title}."
