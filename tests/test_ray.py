@@ -7,12 +7,15 @@ not installed (requirements-cluster.txt; CI installs it).
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
-from helpers import SYMBOL_STROKES, symbol_canvas
+from helpers import SYMBOL_STROKES, shapes_zip, symbol_canvas
 
 from cnn import artifacts, preprocess
+from cnn.cli import main as cli_main
 from cnn.datasets.builder import DatasetBuilder
 from cnn.training import TrainConfig, TrainingJob, training_backend
 from cnn.training.jobs import UNLIMITED
@@ -96,6 +99,20 @@ def test_stop_reaches_a_running_ray_task(cluster, tmp_path):
     assert events[-1].kind == "stopped"
     assert job.result.epochs_run < config.epochs
     assert artifacts.load_run(job.result.run_dir).record.state == "stopped"
+
+
+def test_cli_train_with_ray_saves_the_run_here(cluster, tmp_path, capsys):
+    """`python -m cnn train --ray ADDRESS`: the task trains, the run lands in --out."""
+    archive = tmp_path / "shapes.zip"
+    archive.write_bytes(shapes_zip(per_class=6))
+    args = ["train", "--dataset", "folder", "--data", str(archive), "--arch", "tiny_vgg",
+            "--epochs", "1", "--image-size", "32", "--ray", "auto", "--out", str(tmp_path / "out"),
+            "--json"]  # fmt: skip
+    assert cli_main(args) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["state"] == "finished"
+    assert Path(doc["run_dir"]).parent == tmp_path / "out"
+    assert artifacts.load_run(doc["run_dir"]).record.config.data == str(archive)
 
 
 def test_stop_while_waiting_for_the_cluster_cancels_the_task(cluster, tmp_path):
