@@ -8,6 +8,7 @@ not installed (requirements-cluster.txt; CI installs it).
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -20,6 +21,9 @@ from cnn.datasets.builder import DatasetBuilder
 from cnn.training import TrainConfig, TrainingJob, training_backend
 from cnn.training.jobs import UNLIMITED
 
+# Ray on Linux advertises the machine's network address even for a local cluster; this keeps
+# every connection of the test cluster on the loopback interface (read when Ray is imported)
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 ray = pytest.importorskip(
     "ray", reason="Ray is not installed (pip install -r requirements-cluster.txt)"
 )
@@ -39,6 +43,7 @@ def cluster():
         runtime_env=ray_backend.runtime_env(),
         log_to_driver=False,
     )
+    assert {node["NodeManagerAddress"] for node in ray.nodes()} == {"127.0.0.1"}
     yield
     ray.shutdown()
 
@@ -46,6 +51,16 @@ def cluster():
 def ray_job(config: TrainConfig, out_dir, cpus: float = 1) -> TrainingJob:
     runner = ray_backend.RayRunner(None, cpus=cpus, memory=512 * 1024**2)
     return TrainingJob(config, out_dir, slots=UNLIMITED, runner=runner).start()
+
+
+def test_an_unreachable_cluster_is_one_sentence(tmp_path):
+    """Before the module's cluster starts: nothing listens at this address."""
+    from cnn.training import TrainingError
+
+    assert not ray.is_initialized()
+    with pytest.raises(TrainingError, match="Could not reach the Ray cluster at 127.0.0.1:9"):
+        ray_backend.RayRunner("127.0.0.1:9")
+    assert not ray.is_initialized()
 
 
 def test_the_environment_picks_ray_only_when_an_address_is_set(cluster, monkeypatch):

@@ -28,6 +28,7 @@ import io
 import json
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -51,6 +52,7 @@ DEFAULT_MEMORY = 1536 * 1024**2  # a Quick training peaks near 1.1 GB (docs/CLUS
 POLL_S = 0.1  # how often the runner drains events and checks stop
 FLAG_POLL_S = 0.2  # how often a task asks whether it should stop
 MAX_DATA_BYTES = 512 * 1024**2  # largest folder dataset sent to a task
+CONNECT_TIMEOUT_S = 5.0  # a cluster address that does not answer this fast is unreachable
 _init_lock = threading.Lock()
 
 
@@ -58,10 +60,41 @@ def connect(address: str | None) -> None:
     """Connect this process to the Ray cluster at `address` (once; "auto": the local one).
 
     With Ray already initialised (a test's `ray.init()`), the running session is used.
+
+    Raises:
+        TrainingError: the cluster cannot be reached (a sentence naming the address).
     """
     with _init_lock:
-        if not ray.is_initialized():
-            ray.init(address=address, runtime_env=runtime_env(), log_to_driver=False)
+        if ray.is_initialized():
+            return
+        problem = _unreachable(address)
+        if problem is None:
+            try:
+                ray.init(address=address, runtime_env=runtime_env(), log_to_driver=False)
+                return
+            except (Exception, SystemExit) as err:  # noqa: BLE001 - Ray even exits; one sentence
+                ray.shutdown()
+                problem = type(err).__name__
+        raise TrainingError(
+            f"Could not reach the Ray cluster at {address} ({problem}): is `ray start --head` "
+            "running there?"
+        )
+
+
+def _unreachable(address: str | None) -> str | None:
+    """Why a "host:port" address does not answer within CONNECT_TIMEOUT_S, else None.
+
+    Ray itself retries an unreachable address for minutes and then exits the process; a
+    plain TCP connect tells at once. "auto" and None are left to Ray.
+    """
+    host, _, port = (address or "").rpartition(":")
+    if not host or not port.isdigit():
+        return None
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as err:
+        return err.strerror or type(err).__name__
+    return None
 
 
 def runtime_env() -> dict:
