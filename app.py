@@ -20,6 +20,7 @@ PAGES = [
     st.Page("app_pages/probe.py", title="Probe", icon=":material/science:"),
     st.Page("app_pages/models.py", title="Models", icon=":material/leaderboard:"),
     st.Page("app_pages/data.py", title="Data", icon=":material/photo_library:"),
+    st.Page("app_pages/make.py", title="Make a dataset", icon=":material/draw_abstract:"),
 ]
 page = st.navigation(PAGES)
 

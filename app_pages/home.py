@@ -21,25 +21,43 @@ tour = [
         "app_pages/train.py",
         "Train",
         ":material/model_training:",
-        "pick a dataset and an architecture, edit its layers, watch loss and accuracy live.",
+        "pick a dataset and an architecture, start, and watch it learn: curves, what it reads now.",
     ),
     (
         "app_pages/predict.py",
         "Predict",
         ":material/draw:",
-        "draw or upload an image, see the preprocessing, probabilities, feature maps and Grad-CAM.",
+        "draw or upload an image: the answer beside it, how sure, where it looked, feature maps.",
+    ),
+    (
+        "app_pages/inside.py",
+        "Look inside",
+        ":material/visibility:",
+        "the whole network at a glance, and every number of one convolution, checked.",
+    ),
+    (
+        "app_pages/probe.py",
+        "Probe",
+        ":material/science:",
+        "shift, turn or cover your input, find the training images it resembles, fool the model.",
     ),
     (
         "app_pages/models.py",
         "Models",
         ":material/leaderboard:",
-        "compare runs, confusion matrices, the images a model gets wrong; download models.",
+        "compare runs, replay how one learned, where it goes wrong, how honest it is; export.",
     ),
     (
         "app_pages/data.py",
         "Data",
         ":material/photo_library:",
         "browse a dataset: samples per class, class counts, augmentation.",
+    ),
+    (
+        "app_pages/make.py",
+        "Make a dataset",
+        ":material/brush:",
+        "draw, photograph or upload your own classes, then train on them.",
     ),
 ]
 for path, title, icon, what in tour:

@@ -11,6 +11,7 @@ import streamlit as st
 
 from cnn import artifacts
 from ui import models_view, state, widgets
+from ui.exports import export_buttons_ui
 
 st.title("Models")
 runs = widgets.runs_or_stop_ui()
@@ -37,6 +38,7 @@ with confidence:
     models_view.confidence_ui(info)
 with files:
     widgets.layer_table_ui(info.record)
+    export_buttons_ui(info)
     model_col, record_col, delete_col = st.columns(3)
     model_col.download_button(
         "Download model.keras",

@@ -21,7 +21,7 @@ link, locked = (
 
 data_col, preset_col = st.columns([3, 2])
 with data_col:
-    choice = widgets.dataset_source_ui("train-dataset", default=link.dataset)
+    choice = widgets.dataset_source_ui(widgets.TRAIN_DATASET, default=link.dataset)
 if choice is None:
     st.stop()
 picked, data_path = choice
@@ -33,7 +33,8 @@ if data_path is not None:
     except datasets.DatasetError as err:
         st.error(str(err))
         st.stop()
-    class_names, train_size = own.class_names, len(own.train)
+    # a set made in the browser of drawings loads as digits (28x28, the MNIST method)
+    info, class_names, train_size = own.info, own.class_names, len(own.train)
 preset_name = preset_col.radio(
     "Preset",
     list(training.PRESETS),

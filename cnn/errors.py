@@ -38,3 +38,7 @@ class ExplainError(CnnError, ValueError):
 
 class NothingDrawn(PreprocessError):
     """The canvas or photo holds no ink to read: nothing to predict yet."""
+
+
+class ExportError(CnnError, RuntimeError):
+    """A run that cannot be exported in the format asked for (or failed its check)."""

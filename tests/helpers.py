@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
@@ -152,6 +153,36 @@ def drawn_one() -> dict:
     ImageDraw.Draw(image).line([(140, 50), (140, 230)], fill=(255, 255, 255, 255), width=22)
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
+    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return {"drawing": {"raw": {"objects": []}, "data": data_url}}
+
+
+# Symbols a class might draw, as strokes in canvas pixels (280 x 280): a made dataset's classes
+SYMBOL_STROKES = {
+    "bar": [[(60, 140), (220, 140)]],
+    "cross": [[(70, 70), (210, 210)], [(210, 70), (70, 210)]],
+    "ring": [[(140 + 80 * np.cos(a), 140 + 80 * np.sin(a)) for a in np.linspace(0, 6.4, 25)]],
+}
+
+
+def symbol_canvas(symbol: str, seed: int) -> np.ndarray:
+    """RGBA canvas of a symbol drawn white on black, shifted, scaled and wobbled a little."""
+    rng = np.random.default_rng(seed)
+    image = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    pen = ImageDraw.Draw(image)
+    scale, shift = rng.uniform(0.6, 1.1), rng.uniform(-40, 40, size=2)
+    for stroke in SYMBOL_STROKES[symbol]:
+        points = [
+            tuple(140 + scale * (np.array(p) - 140) + shift + rng.normal(0, 3, 2)) for p in stroke
+        ]
+        pen.line(points, fill=(255, 255, 255, 255), width=int(rng.integers(14, 26)), joint="curve")
+    return np.asarray(image)
+
+
+def canvas_value(rgba: np.ndarray) -> dict:
+    """What st_canvas sends back for this canvas image (to put in session state)."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgba).save(buffer, "PNG")
     data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
     return {"drawing": {"raw": {"objects": []}, "data": data_url}}
 

@@ -28,6 +28,7 @@ PAGES = [
     "app_pages/inside.py",
     "app_pages/models.py",
     "app_pages/data.py",
+    "app_pages/make.py",
 ]
 
 

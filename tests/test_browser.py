@@ -3,9 +3,10 @@
 What only a browser shows: the home page's cold start, a digit drawn with the mouse on the
 canvas becoming the Prediction metric (and a lone dot not crashing it), a live training
 chart, a run's time-lapse playing, a broken upload shown as a sentence rather than a
-traceback, and the router running for a deep link opened first on a fresh server. Every page
-is photographed into test-artifacts/ for a person to look at (a failed test leaves
-failed-<test>.png there).
+traceback, the router running for a deep link opened first on a fresh server, and a dataset
+of three symbols drawn with the mouse on "Make a dataset", trained with the Quick preset,
+reading a new drawing on Predict. Every page is photographed into test-artifacts/ for a
+person to look at (a failed test leaves failed-<test>.png there).
 
 The server runs offline on 127.0.0.1 with an empty data directory (MNIST comes from the
 embedded subset) and its own runs directory. Predict uses the shipped MNIST run when
@@ -28,6 +29,7 @@ from helpers import (
     CANVAS_HIT_TEST,
     CHROMIUM,
     CHROMIUM_ARGS,
+    SYMBOL_STROKES,
     ServerError,
     log_tail,
     streamlit_server,
@@ -56,6 +58,7 @@ DIGIT_STROKES = {
     "1": [[(140, 50), (140, 230)]],
     "7": [[(80, 60), (200, 60), (120, 230)]],
 }
+EXAMPLES_PER_SYMBOL = 6  # drawings per class of the made dataset (the page needs 5)
 METRIC = '[data-testid="stMetric"]'
 EXCEPTION = '[data-testid="stException"]'
 # True once every image in the window has loaded and every plotly chart has drawn its SVG.
@@ -484,3 +487,67 @@ def test_look_inside_click_a_feature_map_position(page, server, mnist_run):
     sync_api.expect(page.get_by_role("spinbutton", name="Row y")).to_have_value("2")
     wait_until_idle(page)
     screenshot(page, "7-look-inside-value")
+
+
+def add_drawn_example(page, symbol: str, variant: int) -> None:
+    """Pick the class, draw a variant of its symbol with the mouse, click "Add to <class>"."""
+    classes = page.locator('[data-testid="stButtonGroup"]').first
+    classes.get_by_role("radio", name=symbol, exact=True).click()
+    wait_until_idle(page)
+    scale, shift = 0.75 + 0.05 * variant, (variant - 2) * 10
+    strokes = [
+        [(140 + scale * (x - 140) + shift, 140 + scale * (y - 140) - shift) for x, y in stroke]
+        for stroke in SYMBOL_STROKES[symbol]
+    ]
+    draw(page, strokes)
+    wait_until_idle(page)  # the canvas has sent every stroke (a student looks, then adds)
+    add = page.get_by_role("button", name=f"Add to '{symbol}'")
+    wait_for(page, add, PAGE_S)
+    add.click()
+    count = page.get_by_text(re.compile(rf"^{symbol} · {variant + 1} examples?$"))
+    wait_for(page, count, PAGE_S)
+    wait_until_idle(page)
+
+
+def test_make_a_drawn_dataset_train_it_and_predict_a_new_drawing(page, server):
+    """Three classes drawn with the mouse, Train on it (Quick), a new drawing on Predict."""
+    open_app(page, server, "make")
+    for symbol in SYMBOL_STROKES:
+        page.get_by_label("New class").fill(symbol)
+        page.get_by_role("button", name="Add class").click()
+        wait_for(page, page.get_by_text(re.compile(rf"^{symbol} · 0 examples$")), PAGE_S)
+        wait_until_idle(page)
+    started = time.monotonic()
+    for symbol in SYMBOL_STROKES:
+        for variant in range(EXAMPLES_PER_SYMBOL):
+            add_drawn_example(page, symbol, variant)
+    print(f"\n{len(SYMBOL_STROKES) * EXAMPLES_PER_SYMBOL} drawings added with the mouse in "
+          f"{time.monotonic() - started:.0f} s")  # fmt: skip
+    screenshot(page, "7-make-dataset")
+
+    page.get_by_role("button", name="Train on it").click()
+    go_train = page.get_by_role("link", name="Go to Train")
+    wait_for(page, go_train, PAGE_S)
+    go_train.click()
+    page.locator("h1", has_text="Train").wait_for(timeout=PAGE_S * 1000)
+    choose(page, "Dataset", "Your own images")
+    sync_api.expect(page.get_by_text("Use the dataset you made")).to_be_visible()
+    page.locator('[data-testid="stRadio"]').filter(has_text="Preset").get_by_text(
+        "Quick", exact=True
+    ).click()
+    wait_until_idle(page)
+    page.get_by_role("button", name="Start training").click()
+    finished = page.locator('[data-testid="stAlert"]').filter(has_text="Test accuracy")
+    wait_for(page, finished, TRAINING_S)
+    print(finished.inner_text())
+    wait_until_idle(page)
+    screenshot(page, "7-make-trained")
+
+    page.get_by_role("link", name="Try it on Predict").click()
+    page.get_by_text("Input", exact=True).wait_for(timeout=PAGE_S * 1000)
+    wait_until_idle(page)
+    draw(page, SYMBOL_STROKES["ring"])
+    seconds = expect_prediction(page, "ring")
+    print(f"a new ring drawn on Predict read as 'ring' in {seconds:.2f} s")
+    wait_until_idle(page)
+    screenshot(page, "7-make-predict")

@@ -1,8 +1,10 @@
-"""The project's shape: the engine never imports streamlit."""
+"""The project's shape: the engine never imports streamlit; Ray only when configured."""
 
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 
 from conftest import REPO
 
@@ -19,3 +21,18 @@ def test_no_file_under_cnn_imports_streamlit():
             if any(n == "streamlit" or n.startswith("streamlit.") for n in names):
                 offenders.append(path.name)
     assert offenders == []
+
+
+def test_ray_is_imported_only_when_a_cluster_is_configured():
+    """Community Cloud installs no Ray: the engine and the default backend must not need it."""
+    code = (
+        "import sys\n"
+        "import cnn.cli, cnn.export, cnn.training\n"
+        "from cnn.training import training_backend\n"
+        "runner, slots = training_backend()\n"
+        "assert runner is None and 'ray' not in sys.modules, sorted(sys.modules)\n"
+    )
+    env_free = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env_free,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]

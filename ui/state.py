@@ -199,14 +199,18 @@ def new_data_samples() -> None:
     st.session_state[DATA_SEED] = data_seed() + 1
 
 
+def session_folder() -> Path:
+    """This browser session's private folder (named by a random id, never by user text)."""
+    return UPLOADS_ROOT / st.session_state.setdefault(SESSION_ID, uuid.uuid4().hex)
+
+
 def save_upload(data: bytes, suffix: str) -> Path:
     """Store an uploaded file in this session's private folder and return its path.
 
     The name is the content's hash, never the name the user gave the file, so no user
     text ever becomes part of a path and no session can reach another's uploads.
     """
-    session = st.session_state.setdefault(SESSION_ID, uuid.uuid4().hex)
-    folder = UPLOADS_ROOT / session
+    folder = session_folder()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{hashlib.sha256(data).hexdigest()[:16]}{suffix}"
     if not path.exists():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from cnn import artifacts
-from cnn.training import TrainConfig, TrainingError, TrainingJob
+from cnn.training import TrainConfig, TrainingError, TrainingJob, training_backend
 from ui import figures, glossary, runtime, state, widgets
 
 POLL_S = 1.0  # seconds between redraws while a training runs
@@ -40,7 +40,8 @@ def _end_ui(job: TrainingJob) -> None:
         return
     if result.save_error:
         st.error(result.save_error)
-        widgets.model_download_ui(result.model, "Download the trained model (.keras)")
+        if result.model is not None:  # a Ray run that could not be saved here has none
+            widgets.model_download_ui(result.model, "Download the trained model (.keras)")
     score = f" Test accuracy: **{result.test_accuracy:.1%}**." if result.test_accuracy else ""
     text = f"{result.message}{score} ({result.seconds:.0f} s in all)"
     if result.state == "finished" and not result.warning:
@@ -61,9 +62,12 @@ def start_training(config: TrainConfig, probes: list | None) -> str | None:
     """Check the settings and start this session's job; a sentence when they cannot work."""
     try:
         config.validate()
+        runner, slots = training_backend()  # this server's thread, or a Ray cluster
     except TrainingError as err:
         return str(err)
-    job = TrainingJob(config, artifacts.user_runs_dir(), extra_probes=probes).start()
+    job = TrainingJob(
+        config, artifacts.user_runs_dir(), slots=slots, runner=runner, extra_probes=probes
+    ).start()
     runtime.light_keras_clear_session()  # Keras is loaded now: before this run ends
     state.start_training_job(job)
     return None

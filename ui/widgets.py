@@ -19,6 +19,8 @@ from cnn import architectures, artifacts, datasets
 from cnn.architectures import ArchSpec, ConvBlock, DenseLayer
 from ui import figures, state
 
+TRAIN_DATASET = "train-dataset"  # the Train page's dataset picker
+
 
 def runs_or_stop_ui() -> list[artifacts.RunInfo]:
     """All runs (shipped and the user's); with none, a link to Train and the page stops."""
@@ -87,7 +89,7 @@ def dataset_picker_ui(
 
     def title(a: datasets.Availability) -> str:
         if a.key == "folder":
-            return f"{a.title} (upload a .zip)"
+            return f"{a.title} (a .zip, or a set you made)"
         return a.title if a.available else f"{a.title} (not on this computer)"
 
     picked = st.selectbox("Dataset", choices, format_func=title, key=key)
@@ -463,3 +465,9 @@ def train_setup(info, arch_key: str, spec: ArchSpec, preset: str, settings: dict
         lock=link.lock,
         present=link.present,
     )
+
+
+def train_on_own_dataset() -> None:
+    """Open Train with "Your own images" chosen (the dataset made in this session)."""
+    st.session_state[TRAIN_DATASET] = next(a for a in datasets.list_datasets() if a.key == "folder")
+    st.switch_page("app_pages/train.py")

@@ -65,10 +65,10 @@ def config_from_args(args) -> TrainConfig:
     """The TrainConfig the options describe: the preset (if any), then every option given."""
     values: dict = {}
     if args.preset:
-        # the preset adapts to the data's size, so the data is looked at first
-        size = len(datasets.load(args.dataset, args.data).train)
-        kind = datasets.REGISTRY[args.dataset].kind
-        values.update(settings.preset_settings(args.preset, kind, size))
+        # the preset adapts to the data's size and kind (a made folder may hold drawings),
+        # so the data is looked at first
+        data = datasets.load(args.dataset, args.data)
+        values.update(settings.preset_settings(args.preset, data.info.kind, len(data.train)))
     for f in dataclasses.fields(TrainConfig):
         given = getattr(args, f.name, None)
         if f.name not in OWN_OPTIONS and given is not None:
@@ -84,7 +84,12 @@ def cmd_train(args) -> int:
 
     config = config_from_args(args)
     out = Path(args.out) if args.out else artifacts.user_runs_dir()
-    result = train(config, events=_progress_printer, out_dir=out)
+    runner = train
+    if args.ray:
+        from cnn.training.ray_backend import RayRunner
+
+        runner = RayRunner(args.ray)
+    result = runner(config, events=_progress_printer, out_dir=out)
     print(file=sys.stderr)
     if result.state == "failed":
         raise CliError(result.message)
@@ -137,4 +142,7 @@ def register(sub, common) -> None:
                    help="a classroom preset; options given as well override it")  # fmt: skip
     _add_config_options(t)
     t.add_argument("--out", help="folder for the run (default: $CNN_RUNS_DIR or ~/.cnn_lab/runs)")
+    t.add_argument("--ray", metavar="ADDRESS",
+                   help="train as a task on this Ray cluster ('auto': the one `ray start "
+                        "--head` started here; needs requirements-cluster.txt)")  # fmt: skip
     t.set_defaults(run=cmd_train)

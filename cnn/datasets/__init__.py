@@ -121,8 +121,8 @@ def load(
                 "; "
             )
         names = loaded.class_names or list(dataset.INFO.class_names)
-        return Dataset(dataset.INFO, names, loaded.train, loaded.test, loaded.source, detail,
-                       loaded.skipped)  # fmt: skip
+        return Dataset(loaded.info or dataset.INFO, names, loaded.train, loaded.test,
+                       loaded.source, detail, loaded.skipped)  # fmt: skip
     how = dataset.how_to_get(where)
     if failure:
         raise DatasetError(f"{failure} To get {dataset.INFO.title} another way: {how}.")

@@ -30,7 +30,13 @@ from cnn.training.config import (
     resolve_spec,
 )
 from cnn.training.events import StopTraining, TrainingEvent, TrainResult
-from cnn.training.jobs import ABANDON_AFTER_S, SLOTS, TrainingJob, TrainingSlots
+from cnn.training.jobs import (
+    ABANDON_AFTER_S,
+    SLOTS,
+    TrainingJob,
+    TrainingSlots,
+    training_backend,
+)
 from cnn.training.loop import MAX_ERRORS_KEPT, THUMBNAIL_SIDE, Prepared, prepare, train
 
 __all__ = [
@@ -38,5 +44,5 @@ __all__ = [
     "OPTIMIZERS", "PRESETS", "SLOTS", "STRATEGIES", "THUMBNAIL_SIDE", "WARMUP_FRACTION", "Prepared",
     "StopTraining", "TrainConfig", "TrainResult", "TrainingError", "TrainingEvent",
     "TrainingJob", "TrainingSlots", "estimate_memory", "input_shape_for", "memory_budget",
-    "preprocessing_for", "preset_settings", "prepare", "resolve_spec", "train",
+    "preprocessing_for", "preset_settings", "prepare", "resolve_spec", "train", "training_backend",
 ]  # fmt: skip

@@ -1,8 +1,11 @@
 """Trainings in the background: `TrainingJob` runs `train()` in a worker thread, observed through
 a queue of events; `TrainingSlots` caps how many run at once on one server.
 
-A job's `runner` is the seam where another backend can run the training (a Ray cluster, say):
-it is called with the same arguments as `train` and must return a `TrainResult`.
+A job's `runner` is the seam where another backend can run the training: it is called with
+the same arguments as `train` and must return a `TrainResult`. `training_backend()` picks
+the runner and the slots from the environment: with `CNN_RAY_ADDRESS` set, trainings are
+Ray tasks on that cluster (`cnn.training.ray_backend`) and Ray's scheduler queues them;
+otherwise they run in this process, at most `CNN_MAX_TRAININGS` at once.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from cnn.training.events import TrainingEvent, TrainResult
 from cnn.training.loop import train
 
 MAX_TRAININGS_ENV = "CNN_MAX_TRAININGS"  # trainings at once per server (default 1)
+RAY_ADDRESS_ENV = "CNN_RAY_ADDRESS"  # a Ray cluster to train on ("auto": the local head)
 ABANDON_AFTER_ENV = "CNN_ABANDON_AFTER_S"
 ABANDON_AFTER_S = 120.0  # a job nobody polls for this long stops
 
@@ -83,6 +87,7 @@ class TrainingSlots:
 
 
 SLOTS = TrainingSlots()  # the server-wide limit the Train page uses
+UNLIMITED = TrainingSlots(limit=1_000_000)  # a cluster's scheduler queues, not this process
 
 
 class TrainingJob:
@@ -200,3 +205,25 @@ class TrainingJob:
                 self.error = self.result.message
         finally:
             self.slots.release()
+
+
+def training_backend(ray_address: str | None = None) -> tuple[Runner | None, TrainingSlots]:
+    """The runner and the slots new jobs use, from `ray_address` or the environment.
+
+    Args:
+        ray_address: a Ray cluster address; None reads CNN_RAY_ADDRESS (read on every call).
+
+    Returns:
+        (a `RayRunner` and no slot limit) when an address is given or set, else (None: train in
+        this process, the server-wide `SLOTS`).
+
+    Example:
+        >>> runner, slots = training_backend()
+        >>> job = TrainingJob(config, out_dir, slots=slots, runner=runner).start()
+    """
+    address = ray_address or os.environ.get(RAY_ADDRESS_ENV)
+    if not address:
+        return None, SLOTS
+    from cnn.training.ray_backend import RayRunner
+
+    return RayRunner(address), UNLIMITED

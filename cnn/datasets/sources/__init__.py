@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from cnn.datasets.download import Progress
+from cnn.datasets.info import DatasetInfo
 from cnn.datasets.splits import Split
 
 
@@ -35,6 +36,7 @@ class Loaded:
     detail: str = ""  # how the test split was made, or what else to know
     skipped: int = 0  # unreadable or non-image files skipped
     class_names: list[str] | None = None  # None: the dataset's fixed class names
+    info: DatasetInfo | None = None  # None: the module's INFO (a made folder declares its own)
 
 
 class Source(Protocol):

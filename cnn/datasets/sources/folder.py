@@ -1,4 +1,9 @@
-"""Your own images: a folder of class subfolders, or a .zip of one (extracted safely, once)."""
+"""Your own images: a folder of class subfolders, or a .zip of one (extracted safely, once).
+
+Such a folder holds photos, unless its `dataset.json` manifest says it holds drawings made
+on the "Make a dataset" page (`cnn.datasets.builder`): then it loads as a digits-kind
+dataset of 28 x 28 MNIST-style images, and a model trained on it reads drawings on Predict.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnn.datasets.archives import extract_zip
+from cnn.datasets.builder import DRAWINGS_INFO, manifest_kind
 from cnn.datasets.download import Progress, report, staging
-from cnn.datasets.folders import check_class_count, folder_class_names, load_image_folder
+from cnn.datasets.folders import (
+    check_class_count,
+    folder_class_names,
+    image_folder_root,
+    load_image_folder,
+)
 from cnn.datasets.info import DatasetInfo
 from cnn.datasets.sources import Loaded, Where
 from cnn.errors import DatasetError
@@ -72,7 +83,10 @@ class ImageFolder:
             path = extracted_upload(path)
         report(progress, None, "Checking the images")
         class_names, train, test, skipped, detail = load_image_folder(path)
-        return Loaded(train, test, self.describe(), detail, skipped, class_names)
+        # a dataset made in the browser says in its manifest when it holds drawings
+        made = manifest_kind(image_folder_root(path)) == "digits"
+        info = DRAWINGS_INFO if made else None
+        return Loaded(train, test, self.describe(), detail, skipped, class_names, info)
 
 
 def extracted_upload(archive: Path) -> Path:

@@ -1,0 +1,88 @@
+"""Make a dataset: name 2-10 classes, add examples by drawing, camera or upload, prune them,
+then train on it (the Train page's "Your own images") or download it as a .zip.
+
+Drawings are stored as the 28 x 28 MNIST-style image Predict makes of a drawing, so a model
+trained here reads new drawings on Predict through the very same steps. The dataset lives in
+this browser session's private folder and is bounded (`cnn.datasets.builder`).
+"""
+
+import streamlit as st
+
+from cnn.datasets import builder
+from cnn.errors import CnnError
+from ui import maker, state, widgets
+
+st.title("Make a dataset")
+st.markdown(
+    "Invent a few classes (arrows, smileys, letters, your own symbols), draw or photograph "
+    "examples of each, and train a CNN on them. Sketch each example a little differently: "
+    "the model learns what stays the same."
+)
+
+made = maker.made_dataset()
+if made is None or not made.classes:
+    kind = st.radio(
+        "What will it hold?", list(maker.KIND_TITLES), format_func=maker.KIND_TITLES.get
+    )
+else:
+    kind = made.kind
+    st.caption(f"Holds **{maker.KIND_TITLES[kind]}**.")
+
+with st.form("new-class", clear_on_submit=True, border=False):
+    name_col, add_col = st.columns([3, 1], vertical_alignment="bottom")
+    name = name_col.text_input("New class", placeholder="e.g. arrow, smiley, star")
+    if add_col.form_submit_button("Add class", icon=":material/add:", width="stretch"):
+        try:
+            made = made if made is not None and made.classes else maker.start_dataset(kind)
+            made.add_class(name)
+        except CnnError as err:
+            st.error(str(err))
+if made is None or not made.classes:
+    st.info(f"Name your first class: {builder.MIN_CLASSES} to {builder.MAX_CLASSES} in all.")
+    st.stop()
+
+st.subheader("Add examples")
+maker.add_examples_ui(made)
+
+st.subheader("Your examples")
+counts = made.counts()
+total = sum(counts.values())
+st.caption(
+    f"{total} of at most {builder.MAX_EXAMPLES} examples, "
+    f"{maker.size_text(made.used_bytes())} of {builder.MAX_BYTES // 1024**2} MB. "
+    "Delete the ones that went wrong with ✕."
+)
+maker.examples_ui(made)
+
+st.subheader("Train on it")
+problems = made.problems()
+if problems:
+    st.info(problems[0])
+else:
+    note = made.balance_note()
+    if note:
+        st.warning(note)
+    if st.button("Train on it", type="primary", icon=":material/model_training:"):
+        maker.snapshot_for_training(made)
+    if maker.training_copy_is_current(made):
+        st.success(
+            "Ready: on Train, choose **Your own images** (it uses this dataset) and the "
+            "**Quick** preset, then try the model on Predict."
+        )
+        if st.button("Go to Train", icon=":material/model_training:"):
+            widgets.train_on_own_dataset()
+    elif state.own_dataset() is not None:
+        st.caption("You changed the dataset since: click Train on it again to train on this.")
+
+download_col, reset_col = st.columns(2)
+download_col.download_button(
+    "Download the dataset (.zip)",
+    made.zip_bytes,
+    file_name="my_dataset.zip",
+    mime="application/zip",
+    on_click="ignore",
+    icon=":material/download:",
+    help="Class folders plus dataset.json; upload it again under Your own images.",
+)
+with reset_col.popover("Start over", icon=":material/restart_alt:"):
+    st.button("Delete every class and example", on_click=maker.start_over, type="primary")

@@ -1,0 +1,301 @@
+"""Trainings as Ray tasks on a cluster: `RayRunner` is a `TrainingJob` runner.
+
+Imported only when a Ray address is configured (`CNN_RAY_ADDRESS`, or `train --ray`); Ray
+is an optional dependency (requirements-cluster.txt). A training becomes one Ray task asking
+for `cpus` CPUs and `memory` bytes, so Ray's scheduler queues the trainings of a whole class
+and places each where it fits; the server only waits for its task.
+
+How a training talks to the server (the process that called the runner):
+- events: the task puts every `TrainingEvent` on a `ray.util.queue.Queue`; the runner drains
+  it ten times a second and hands each event to the job's `events` callback, as `train` would;
+- stop: the runner forwards the job's stop (and "nobody watches any more") to a small
+  `StopFlags` actor the task polls after every batch (at most five times a second); a task
+  still waiting for a place on the cluster is cancelled instead;
+- the run: cluster nodes need not share a disk. The task trains into a folder of its own
+  node, then returns the run folder as zip bytes; the runner writes it atomically into the
+  server's `out_dir` (where the Models page lists it). A "folder" dataset (an upload, or a
+  dataset made in the browser) lives on the server, so its files travel to the task the
+  same way, as zip bytes. Named datasets are read from each node's own data directory
+  (`CNN_DATA_DIR` in the environment `ray start` ran in), with the usual fallbacks.
+
+Every node runs the same Python packages (requirements.txt and requirements-cluster.txt);
+CNN Lab's own `cnn` package is shipped to the workers by Ray (`runtime_env` py_modules).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import ray
+from ray.util.queue import Empty, Queue
+
+import cnn
+from cnn.errors import TrainingError
+from cnn.training.config import TrainConfig
+from cnn.training.events import Events, TrainingEvent, TrainResult, emit
+
+CPUS_ENV = "CNN_RAY_CPUS"  # CPUs one training asks Ray for (default 2)
+MEMORY_ENV = "CNN_RAY_MEMORY"  # bytes of memory one training asks Ray for
+DEFAULT_CPUS = 2.0
+DEFAULT_MEMORY = 1536 * 1024**2  # a Quick training peaks near 1.1 GB (docs/CLUSTER.md)
+POLL_S = 0.1  # how often the runner drains events and checks stop
+FLAG_POLL_S = 0.2  # how often a task asks whether it should stop
+MAX_DATA_BYTES = 512 * 1024**2  # largest folder dataset sent to a task
+CONNECT_TIMEOUT_S = 5.0  # a cluster address that does not answer this fast is unreachable
+_init_lock = threading.Lock()
+
+
+def connect(address: str | None) -> None:
+    """Connect this process to the Ray cluster at `address` (once; "auto": the local one).
+
+    With Ray already initialised (a test's `ray.init()`), the running session is used.
+
+    Raises:
+        TrainingError: the cluster cannot be reached (a sentence naming the address).
+    """
+    with _init_lock:
+        if ray.is_initialized():
+            return
+        problem = _unreachable(address)
+        if problem is None:
+            try:
+                ray.init(address=address, runtime_env=runtime_env(), log_to_driver=False)
+                return
+            except (Exception, SystemExit) as err:  # noqa: BLE001 - Ray even exits; one sentence
+                ray.shutdown()
+                problem = type(err).__name__
+        raise TrainingError(
+            f"Could not reach the Ray cluster at {address} ({problem}): is `ray start --head` "
+            "running there?"
+        )
+
+
+def _unreachable(address: str | None) -> str | None:
+    """Why a "host:port" address does not answer within CONNECT_TIMEOUT_S, else None.
+
+    Ray itself retries an unreachable address for minutes and then exits the process; a
+    plain TCP connect tells at once. "auto" and None are left to Ray.
+    """
+    host, _, port = (address or "").rpartition(":")
+    if not host or not port.isdigit():
+        return None
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as err:
+        return err.strerror or type(err).__name__
+    return None
+
+
+def runtime_env() -> dict:
+    """What every task's worker gets: CNN Lab's `cnn` package, uploaded by Ray."""
+    return {"py_modules": [str(Path(cnn.__file__).parent)]}
+
+
+@ray.remote(num_cpus=0)
+class StopFlags:
+    """What the server asks of a running task: stop, and whether nobody watches any more."""
+
+    def __init__(self) -> None:
+        self.stop = False
+        self.abandoned = False
+
+    def set(self, abandoned: bool) -> None:
+        self.stop = True
+        self.abandoned = self.abandoned or abandoned
+
+    def get(self) -> tuple[bool, bool]:
+        return self.stop, self.abandoned
+
+
+class PolledFlags:
+    """The task's view of `StopFlags`: `is_set()` like a threading.Event, asked sparingly."""
+
+    def __init__(self, flags) -> None:
+        self.flags = flags
+        self.state = (False, False)
+        self.asked = 0.0
+
+    def _refresh(self) -> tuple[bool, bool]:
+        now = time.monotonic()
+        if not self.state[0] and now - self.asked > FLAG_POLL_S:
+            self.asked = now
+            self.state = ray.get(self.flags.get.remote())
+        return self.state
+
+    def is_set(self) -> bool:
+        """True once the server asked to stop."""
+        return self._refresh()[0]
+
+    def abandoned(self) -> bool:
+        """True once the server saw that nobody watches the training any more."""
+        return self._refresh()[1]
+
+
+def _zip_folder(folder: Path) -> bytes:
+    """A folder (or an existing .zip file) as zip bytes."""
+    if folder.is_file():
+        return folder.read_bytes()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def _limit_threads(cpus: float) -> None:
+    """Let TensorFlow use the CPUs Ray gave the task (possible before TF's first op only)."""
+    import tensorflow as tf
+
+    threads = max(1, int(cpus))
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        pass  # this worker process trained before: its thread pools are set already
+
+
+@ray.remote
+def train_task(
+    config: dict, data: bytes | None, events: Queue, flags, cpus: float, extra_probes=None
+) -> dict:
+    """Train on a cluster node; returns the result's fields and the run folder as zip bytes."""
+    from cnn.training.loop import train
+
+    _limit_threads(cpus)
+    polled = PolledFlags(flags)
+    with tempfile.TemporaryDirectory() as work:
+        work_dir = Path(work)
+        if data is not None:
+            (work_dir / "data.zip").write_bytes(data)
+            config = {**config, "data": str(work_dir / "data.zip")}
+        result = train(
+            TrainConfig.from_dict(config),
+            events=lambda event: events.put(asdict(event)),
+            stop=polled,
+            out_dir=work_dir / "runs",
+            touch=polled.abandoned,
+            extra_probes=extra_probes,
+        )
+        run = None if result.run_dir is None else _zip_folder(result.run_dir)
+    fields = {k: getattr(result, k) for k in ("state", "history", "test_accuracy",
+              "epochs_run", "seconds", "message", "save_error", "warning")}  # fmt: skip
+    return {**fields, "run": run}
+
+
+class RayRunner:
+    """Runs `cnn.training.train` as a Ray task; called like `train` by a `TrainingJob`.
+
+    Args:
+        address: the cluster ("auto": the one `ray start --head` started on this machine);
+            None uses the Ray session this process already has.
+        cpus: CPUs per training (default $CNN_RAY_CPUS or 2).
+        memory: bytes per training (default $CNN_RAY_MEMORY or DEFAULT_MEMORY).
+    """
+
+    def __init__(self, address: str | None, cpus: float | None = None, memory: int | None = None):
+        self.cpus = cpus or float(os.environ.get(CPUS_ENV, DEFAULT_CPUS))
+        self.memory = memory or int(os.environ.get(MEMORY_ENV, DEFAULT_MEMORY))
+        connect(address)
+
+    def __repr__(self) -> str:
+        return f"RayRunner(cpus={self.cpus}, memory={self.memory / 1024**3:.1f} GB)"
+
+    def __call__(
+        self,
+        config: TrainConfig,
+        events: Events | None = None,
+        stop: threading.Event | None = None,
+        out_dir: str | Path | None = None,
+        touch: Callable[[], bool] | None = None,
+        extra_probes: list | None = None,
+    ) -> TrainResult:
+        """Submit the training, stream its events, forward stop, save the run it returns."""
+        queue = Queue(actor_options={"num_cpus": 0})
+        flags = StopFlags.remote()
+        try:
+            task = train_task.options(num_cpus=self.cpus, memory=self.memory).remote(
+                config.to_dict(), self._data(config), queue, flags, self.cpus, extra_probes
+            )
+            emit(events, TrainingEvent("status", message="Sent to the Ray cluster; waiting "
+                                       f"for {self.cpus:g} free CPUs there..."))  # fmt: skip
+            outcome = self._follow(task, queue, flags, events, stop, touch)
+        finally:
+            ray.kill(flags)
+            queue.shutdown(force=True)
+        if outcome is None:
+            message = "Stopped while waiting for a free place on the cluster."
+            emit(events, TrainingEvent("stopped", message=message))
+            return TrainResult("stopped", config, message=message)
+        run_bytes = outcome.pop("run")
+        result = TrainResult(config=config, **outcome)
+        if run_bytes is not None and out_dir is not None:
+            result = self._save(result, run_bytes, Path(out_dir))
+        return result
+
+    def _data(self, config: TrainConfig) -> bytes | None:
+        """A folder dataset's files (on this server) as zip bytes for the task."""
+        if config.dataset != "folder" or not config.data:
+            return None
+        path = Path(config.data)
+        if not path.exists():
+            return None  # the task's own load says the data is missing
+        data = _zip_folder(path)
+        if len(data) > MAX_DATA_BYTES:
+            raise TrainingError(
+                f"The dataset is larger than {MAX_DATA_BYTES // 1024**2} MB, too large to "
+                "send to the cluster."
+            )
+        return data
+
+    def _follow(self, task, queue, flags, events, stop, touch) -> dict | None:
+        """Forward events and stop until the task ends; None when it was cancelled unstarted."""
+        started = asked = False
+        while True:
+            done, _ = ray.wait([task], timeout=POLL_S)
+            while not queue.empty():
+                try:
+                    event = TrainingEvent(**queue.get_nowait())
+                except Empty:
+                    break
+                started = True
+                emit(events, event)
+            if done:
+                return ray.get(task)
+            abandoned = touch is not None and touch()
+            if not asked and (abandoned or (stop is not None and stop.is_set())):
+                asked = True
+                if not started:
+                    ray.cancel(task)
+                    return None
+                flags.set.remote(abandoned)
+
+    def _save(self, result: TrainResult, run_bytes: bytes, out_dir: Path) -> TrainResult:
+        """Write the returned run folder into `out_dir` atomically, its config as submitted."""
+        from cnn import artifacts
+        from cnn.record import RunRecord
+
+        with zipfile.ZipFile(io.BytesIO(run_bytes)) as archive:
+            record = RunRecord.from_dict(json.loads(archive.read(artifacts.RECORD_FILE)))
+            record.config = result.config
+            tmp = out_dir / f"{artifacts.TMP_PREFIX}{record.name}"
+            try:
+                out_dir.mkdir(parents=True, exist_ok=True)
+                archive.extractall(tmp)  # our own task's archive: three known files
+                artifacts.write_record(tmp, record)
+                os.replace(tmp, out_dir / record.name)
+            except OSError as err:
+                shutil.rmtree(tmp, ignore_errors=True)
+                return replace(result, save_error=f"Could not save the run in {out_dir}: {err}.")
+        return replace(result, run_dir=out_dir / record.name, record=record)
