@@ -3,7 +3,8 @@
 Each of N official MNIST test digits becomes pen strokes (its skeleton, traced; see
 digit_strokes.py) at a random size and place on the 280x280 canvas, and is rendered the way
 the Predict page's canvas renders a freehand stroke, at every width of its slider range
-(8-40 px; round caps, anti-aliased). Each drawing goes through
+(8-40 px; round caps, anti-aliased). The digits are 120-250 px tall, as the page asks ("as
+large as the square"); small ones (60-120 px) are measured apart. Each drawing goes through
 `cnn.preprocess.digit_from_canvas`, the exact path a drawing takes, then through the model.
 The same digits fed directly (as the test set gives them) are the baseline. The older
 measure, the test image itself enlarged and eroded or dilated, is printed too.
@@ -17,7 +18,7 @@ import argparse
 
 import cv2
 import numpy as np
-from digit_strokes import CANVAS, STROKE_WIDTHS, render, strokes
+from digit_strokes import CANVAS, SMALL, STROKE_WIDTHS, render, strokes
 
 from cnn import artifacts, datasets, preprocess
 from cnn.inspect import Inspector
@@ -63,7 +64,7 @@ def main() -> None:
     data = datasets.load("mnist", download=False)
     rng = np.random.default_rng(SEED)
     picks = rng.choice(len(data.test), args.n, replace=False)
-    right = {"direct": 0, "resampled": 0, **{width: 0 for width in STROKE_WIDTHS}}
+    right = {"direct": 0, "resampled": 0, "small": 0, **{width: 0 for width in STROKE_WIDTHS}}
     wrong: list[str] = []
     for i in picks:
         digit, label = data.test.image(int(i))[..., 0], int(data.test.labels[i])
@@ -77,6 +78,8 @@ def main() -> None:
             right[width] += answer == label
             if answer != label:
                 wrong.append(f"{label}->{answer}@{width}")
+        small = strokes(digit, rng, SMALL)
+        right["small"] += sum(read(inspector, render(small, w)) == label for w in STROKE_WIDTHS)
     n = args.n
     print(f"run: {run.info.name}   data: {data.source}   digits: {n}")
     print(f"direct test digits:              {right['direct'] / n:.2%}")
@@ -84,6 +87,8 @@ def main() -> None:
         print(f"drawn, stroke width {width:>2} px:      {right[width] / n:.2%}")
     drawn = sum(right[w] for w in STROKE_WIDTHS) / (n * len(STROKE_WIDTHS))
     print(f"drawn, all widths:               {drawn:.2%} of {n * len(STROKE_WIDTHS)}")
+    small = right["small"] / (n * len(STROKE_WIDTHS))
+    print(f"small digits ({SMALL[0]}-{SMALL[1]} px), all widths: {small:.2%}")
     print(f"resampled (eroded/dilated image): {right['resampled'] / n:.2%}")
     print(f"misread: {' '.join(wrong[:40])}")
 

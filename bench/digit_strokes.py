@@ -14,13 +14,19 @@ import numpy as np
 
 CANVAS = 280  # the Predict page's canvas side in pixels
 STROKE_WIDTHS = (8, 12, 20, 30, 40)  # the canvas slider's range, 8-40 px
-SIDES = (100, 230)  # sizes of the enlarged 28x28 box a student draws in, canvas pixels
+HEIGHTS = (120, 250)  # a drawn digit's longer side, canvas pixels ("as large as the square")
+SMALL = (60, 120)  # small digits, measured apart
+MARGIN = 20  # the thickest brush's radius: strokes stay on the canvas
 NEIGHBOURS = [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]
 
 
-def _skeleton(digit: np.ndarray, side: int) -> np.ndarray:
+def _skeleton(digit: np.ndarray, height: int) -> np.ndarray:
+    """The digit's centre lines, enlarged so its ink's longer side is `height` pixels."""
     from skimage.morphology import skeletonize
 
+    rows, cols = np.nonzero(digit > 100)
+    extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
+    side = round(28 * height / extent)
     big = cv2.resize(digit, (side, side), interpolation=cv2.INTER_CUBIC)
     return skeletonize(big > 100)
 
@@ -51,12 +57,18 @@ def _trace(skeleton: np.ndarray) -> list[list[tuple[int, int]]]:
     return lines
 
 
-def strokes(digit: np.ndarray, rng: np.random.Generator) -> list[list[tuple[int, int]]]:
-    """A 28x28 digit as pen strokes on the canvas: random size and place, few points each."""
-    side = int(rng.integers(*SIDES))
-    top, left = rng.integers(20, CANVAS - side - 20 + 1, size=2)
+def strokes(
+    digit: np.ndarray, rng: np.random.Generator, heights: tuple[int, int] = HEIGHTS
+) -> list[list[tuple[int, int]]]:
+    """A 28x28 digit as pen strokes on the canvas: random height and place, few points each."""
+    lines = _trace(_skeleton(digit, int(rng.integers(*heights))))
+    ys = [y for line in lines for _, y in line]
+    xs = [x for line in lines for x, _ in line]
+    # anywhere on the canvas with every stroke at least MARGIN from its edge
+    top = int(rng.integers(MARGIN - min(ys), max(MARGIN - min(ys), CANVAS - MARGIN - max(ys)) + 1))
+    left = int(rng.integers(MARGIN - min(xs), max(MARGIN - min(xs), CANVAS - MARGIN - max(xs)) + 1))
     paths = []
-    for line in _trace(_skeleton(digit, side)):
+    for line in lines:
         points = np.array(line, np.int32).reshape(-1, 1, 2)
         simple = cv2.approxPolyDP(points, 1.5, closed=False).reshape(-1, 2)
         paths.append([(int(x + left), int(y + top)) for x, y in simple])

@@ -488,7 +488,7 @@ REGISTRY: dict[str, Architecture] = {
         ),
         Architecture(
             "vgg_wide",
-            "Wide VGG (photos)",
+            "Wide VGG",
             "Two 3x3 convs per stage (64, 128, 256 filters) with batch norm, straight into "
             "global average pooling: the shipped photo models (about 3x modern_cnn's compute).",
             _vgg_wide,

@@ -45,6 +45,7 @@ __all__ = [
 # The MNIST method
 MNIST_SIZE = 28  # side of an MNIST image
 MNIST_BOX = 20  # the digit's longer side after scaling, as in the original MNIST
+STROKE_FRACTION = 0.11  # drawn strokes are redrawn this wide, per digit size (MNIST: ~2.7 px)
 INK_THRESHOLD = 40  # an ink value (0..255) above this counts as drawn
 MIN_INK_PIXELS = 4  # fewer inked pixels than this is "nothing drawn" (a stray click)
 MIN_DIGIT_FRACTION = 0.1  # ink spanning less of the canvas side is a dot, not a digit
@@ -111,6 +112,8 @@ def digit_from_canvas(rgba: np.ndarray) -> Steps:
     """
     canvas, ink, notes = _canvas_ink(rgba)
     steps = [("canvas", canvas), ("ink", ink)]
+    ink = even_strokes(ink)
+    steps.append(("thin strokes widened to MNIST's", ink))
     digit = _mnist_centre(ink, steps)
     return Steps(steps, _to_input(digit), notes)
 
@@ -164,6 +167,8 @@ def digit_from_photo(rgb: np.ndarray) -> Steps:
     steps.append(("opened (specks removed)", opened))
     digit_mask = _digit_components(opened)
     steps.append(("digit (border and small blobs dropped)", digit_mask))
+    digit_mask = even_strokes(digit_mask)
+    steps.append(("thin strokes widened to MNIST's", digit_mask))
 
     digit = _mnist_centre(digit_mask, steps)
     return Steps(steps, _to_input(digit), notes)
@@ -341,6 +346,29 @@ def _canvas_ink(rgba: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
         )
     ink = np.rint(ink * (255 / ink.max())).astype(np.uint8)
     return canvas, ink, notes
+
+
+def even_strokes(ink: np.ndarray) -> np.ndarray:
+    """Strokes thinner than MNIST's pens wrote, thickened to that width; others left as drawn.
+
+    A thin brush on a large digit ends up far thinner than MNIST's 2-3 px strokes once the
+    digit is scaled to 20 px. The ink's skeleton (OpenCV's thinning: its centre lines) is
+    traced again with a round brush STROKE_FRACTION of the digit's longer side wide, and
+    the original ink is kept where it was wider. Thick strokes are not thinned: a thick brush
+    on a small digit fills its loops, and the centre line of a filled 0 is a 1.
+
+    Args:
+        ink: uint8 (h, w), white ink on black.
+
+    Returns:
+        uint8 (h, w), white on black.
+    """
+    binary = np.where(ink > ink.max() // 2, 255, 0).astype(np.uint8)
+    rows, cols = np.nonzero(binary)
+    extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
+    radius = max(1, round(STROKE_FRACTION * extent / 2))
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return np.maximum(ink, cv2.dilate(cv2.ximgproc.thinning(binary), disc))
 
 
 def _mnist_centre(ink: np.ndarray, steps: list[tuple[str, np.ndarray]]) -> np.ndarray:

@@ -362,7 +362,14 @@ def test_augmentation_is_identity_at_inference() -> None:
     import tensorflow as tf
 
     x = tf.random.uniform((3, 28, 28, 1))
-    for kind in ("digits", "photos", "grayscale"):
+    for kind in (
+        "digits",
+        "photos",
+        "grayscale",
+        "digits-strong",
+        "photos-strong",
+        "grayscale-strong",
+    ):
         layers = datasets.augmentation(kind, seed=0)
         np.testing.assert_array_equal(layers(x, training=False).numpy(), x.numpy())
     stroke = datasets.StrokeThickness(seed=1)

@@ -327,8 +327,8 @@ def _advanced_settings_ui(values: dict[str, Any], key: str, augment: bool) -> di
             AUGMENTATIONS.index(values["augmentation"]),
             key=f"augs-{key}",
             disabled=not augment,
-            help="strong: for photos random crops zoomed up to 2x and colour changes; for "
-            "digits and clothes, also erased patches",
+            help="strong: for photos, random crops zoomed up to 2x and colour changes; for "
+            "digits, strokes as thick as the thickest brush; for clothes, erased patches",
         ),
         "weight_decay": middle.select_slider(
             "Weight decay",

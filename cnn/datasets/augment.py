@@ -30,6 +30,7 @@ STRONG_ZOOM = (-0.5, 0.1)  # zoom in up to 50% of the side, out up to 10%, per a
 STRONG_ROTATION = 15 / 360
 STRONG_COLOUR = {"brightness_factor": 0.2, "contrast_factor": 0.2, "saturation_factor": (0.3, 0.7)}
 ERASED_SCALE = (0.02, 0.15)  # share of the image one erased patch covers
+STRONG_STROKE = 5  # digits: strokes dilated up to a 5x5 kernel, as thick brushes draw them
 
 
 @functools.cache
@@ -42,26 +43,36 @@ def stroke_thickness_class() -> type:
     class StrokeThickness(keras.layers.Layer):
         """Randomly thicken (dilate), thin (erode) or keep the strokes of each image.
 
-        Dilation is a 2x2 max-pool with stride 1; erosion is the same on the negated image.
-        A no-op when called with training=False.
+        Dilation is a k x k max-pool with stride 1, for k from 2 to `widest`; erosion is a
+        2x2 one on the negated image. Each image gets one of: eroded, as it is, or dilated
+        by one of the kernels, all equally likely. A no-op when called with training=False.
+
+        Args:
+            seed: random seed.
+            widest: the largest dilation kernel (2: the standard augmentation; 5 makes strokes
+                as thick as a 40 px brush draws on a small digit).
         """
 
-        def __init__(self, seed: int | None = None, **kwargs: Any) -> None:
+        def __init__(self, seed: int | None = None, widest: int = 2, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             self.seed = seed
+            self.widest = widest
 
         def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
             if not training:
                 return inputs
-            dilated = tf.nn.max_pool2d(inputs, 2, 1, "SAME")
-            eroded = -tf.nn.max_pool2d(-inputs, 2, 1, "SAME")
-            choice = tf.random.uniform(
-                [tf.shape(inputs)[0], 1, 1, 1], 0, 3, dtype=tf.int32, seed=self.seed
+            choices = [-tf.nn.max_pool2d(-inputs, 2, 1, "SAME"), inputs]
+            choices += [tf.nn.max_pool2d(inputs, k, 1, "SAME") for k in range(2, self.widest + 1)]
+            pick = tf.random.uniform(
+                [tf.shape(inputs)[0], 1, 1, 1], 0, len(choices), dtype=tf.int32, seed=self.seed
             )
-            return tf.where(choice == 0, dilated, tf.where(choice == 1, eroded, inputs))
+            out = choices[0]
+            for i, version in enumerate(choices[1:], start=1):
+                out = tf.where(pick == i, version, out)
+            return out
 
         def get_config(self) -> dict[str, Any]:
-            return {**super().get_config(), "seed": self.seed}
+            return {**super().get_config(), "seed": self.seed, "widest": self.widest}
 
     StrokeThickness.__qualname__ = "StrokeThickness"  # readable repr despite the factory
     return StrokeThickness
@@ -73,8 +84,8 @@ def augmentation(kind: str, seed: int | None = None) -> keras.Sequential:
     Args:
         kind: "digits" (rotation, shift, zoom, stroke thickness), "photos" (flip, rotation,
             zoom, contrast) or "grayscale" (Fashion-MNIST: flip, shift, zoom); with "-strong"
-            ("photos-strong": random-resized crops, turns, colour jitter; the others add erased
-            patches).
+            ("photos-strong": random-resized crops, turns, colour jitter; "digits-strong":
+            strokes up to as thick as a 40 px brush draws; "grayscale-strong": erased patches).
         seed: Seed for the random layers.
 
     Returns:
@@ -110,8 +121,11 @@ def augmentation(kind: str, seed: int | None = None) -> keras.Sequential:
             keras.layers.RandomRotation(STRONG_ROTATION, seed=s(2)),
             keras.layers.RandomColorJitter(value_range=(0, 1), seed=s(3), **STRONG_COLOUR),
         ]
-    elif kind in ("grayscale-strong", "digits-strong"):
-        layers = [*augmentation(kind.removesuffix("-strong"), seed).layers]
+    elif kind == "digits-strong":
+        layers = [*augmentation("digits", seed).layers[:3]]
+        layers.append(stroke_thickness_class()(seed=s(3), widest=STRONG_STROKE))
+    elif kind == "grayscale-strong":
+        layers = [*augmentation("grayscale", seed).layers]
         layers.append(keras.layers.RandomErasing(0.5, ERASED_SCALE, 0.0, (0, 1), seed=s(5)))
     elif kind == "photos":
         layers = [
