@@ -224,3 +224,21 @@ def test_weight_decay_a_weight_average_and_strong_augmentation_train(tmp_path):
     assert (record["weight_decay"], record["ema"], record["augmentation"]) == (0.05, 0.9, "strong")
     with pytest.raises(TrainingError, match="Augmentation must be"):
         tiny(augmentation="wild").validate()
+
+
+def test_a_waiting_student_is_told_about_how_long():
+    """One slot, busy for 30 more seconds by its own estimate: the first in line waits about
+    30 s, the next one a typical training more (60 s before any has finished here)."""
+    from types import SimpleNamespace
+
+    slots = TrainingSlots(limit=1)
+    running = SimpleNamespace(remaining_s=30.0)
+    assert slots.acquire(running, threading.Event())
+    first, second = SimpleNamespace(), SimpleNamespace()
+    slots.enqueue(first)
+    slots.enqueue(second)
+    assert slots.wait_seconds(first) == pytest.approx(30.0)
+    assert slots.wait_seconds(second) == pytest.approx(90.0)
+    assert slots.wait_seconds(running) is None  # not waiting
+    slots.release(running)  # held for a moment: typical trainings are now that short
+    assert slots.typical_seconds() < 1.0

@@ -95,9 +95,13 @@ def live_training_view(class_names) -> None:
         job = state.training_job()
         state.keep_events(job.drain())
         events = state.training_events()
-        position = job.queue_position
+        position, wait = job.queue_position, job.wait_seconds
         if position:
-            st.info(f"Waiting for a free training slot: you are number {position} in line.")
+            about = f", so about {wait:.0f} s to go" if wait is not None else ""
+            st.info(
+                f"Waiting for a free training slot: you are number {position} in line{about}. "
+                "Every student's training shares this server."
+            )
         statuses = [e.message for e in events if e.kind == "status" and e.message]
         if not job.done:
             st.caption(f"State: **{job.state}**" + (f" · {statuses[-1]}" if statuses else ""))

@@ -10,6 +10,8 @@ otherwise they run in this process, at most `CNN_MAX_TRAININGS` at once.
 
 from __future__ import annotations
 
+import collections
+import heapq
 import math
 import os
 import queue
@@ -26,6 +28,8 @@ MAX_TRAININGS_ENV = "CNN_MAX_TRAININGS"  # trainings at once per server (default
 RAY_ADDRESS_ENV = "CNN_RAY_ADDRESS"  # a Ray cluster to train on ("auto": the local head)
 ABANDON_AFTER_ENV = "CNN_ABANDON_AFTER_S"
 ABANDON_AFTER_S = 120.0  # a job nobody polls for this long stops
+TYPICAL_TRAINING_S = 60.0  # the wait a queue estimates per training before any has finished
+KEPT_DURATIONS = 20  # the last trainings' times the estimate is the median of
 
 Runner = Callable[..., TrainResult]  # train(config, events, stop, out_dir, touch, extra_probes)
 
@@ -43,6 +47,8 @@ class TrainingSlots:
         self._cond = threading.Condition()
         self._waiting: list[object] = []
         self._running = 0
+        self._holders: dict[int, tuple[object, float]] = {}  # id -> (ticket, start time)
+        self._durations: collections.deque[float] = collections.deque(maxlen=KEPT_DURATIONS)
 
     @property
     def limit(self) -> int:
@@ -74,16 +80,53 @@ class TrainingSlots:
                         return False
                     self._cond.wait(timeout=0.2)
                 self._running += 1
+                self._holders[id(ticket)] = (ticket, time.monotonic())
                 return True
             finally:
                 self._waiting.remove(ticket)
                 self._cond.notify_all()
 
-    def release(self) -> None:
-        """Give a slot back."""
+    def release(self, ticket: object | None = None) -> None:
+        """Give a slot back (the ticket's time in it then estimates the next waits)."""
         with self._cond:
             self._running -= 1
+            held = self._holders.pop(id(ticket), None)
+            if held is not None:
+                self._durations.append(time.monotonic() - held[1])
             self._cond.notify_all()
+
+    def typical_seconds(self) -> float:
+        """How long a training holds a slot here: the median of the last ones, or a guess."""
+        with self._cond:
+            durations = sorted(self._durations)
+        return durations[len(durations) // 2] if durations else TYPICAL_TRAINING_S
+
+    def wait_seconds(self, ticket: object) -> float | None:
+        """About how long until `ticket` starts, or None when it is not waiting.
+
+        The running trainings end when their own estimates say (or after a typical training);
+        the ones ahead in line then take the first free slots, one typical training each.
+        """
+        typical = self.typical_seconds()
+        now = time.monotonic()
+        with self._cond:
+            if ticket not in self._waiting:
+                return None
+            ahead = self._waiting.index(ticket)
+            free = [
+                _remaining(held, started, typical, now) for held, started in self._holders.values()
+            ]
+        free += [0.0] * max(0, self.limit - len(free))
+        heapq.heapify(free)
+        for _ in range(ahead):
+            heapq.heappush(free, heapq.heappop(free) + typical)
+        return free[0]
+
+
+def _remaining(job: object, started: float, typical: float, now: float) -> float:
+    """Seconds a running training still needs: its own estimate, else a typical training's."""
+    estimate = getattr(job, "remaining_s", None)
+    return estimate if estimate is not None else max(0.0, typical - (now - started))
 
 
 SLOTS = TrainingSlots()  # the server-wide limit the Train page uses
@@ -130,6 +173,7 @@ class TrainingJob:
         self.extra_probes = extra_probes
         self.events: queue.Queue[TrainingEvent] = queue.Queue()
         self.state = "created"  # created -> queued -> running -> finished/stopped/failed
+        self.remaining_s: float | None = None  # the training's own estimate while it runs
         self.error: str | None = None
         self.result: TrainResult | None = None
         self._stop = threading.Event()
@@ -181,6 +225,17 @@ class TrainingJob:
             except queue.Empty:
                 return out
 
+    def _report(self, event: TrainingEvent) -> None:
+        """Pass an event on to the page, keeping the training's own time estimate."""
+        if event.eta is not None:
+            self.remaining_s = event.eta
+        self.events.put(event)
+
+    @property
+    def wait_seconds(self) -> float | None:
+        """About how long until a queued job starts (None once it runs)."""
+        return self.slots.wait_seconds(self) if self.state == "queued" else None
+
     def _abandoned(self) -> bool:
         return time.monotonic() - self._last_seen > self.abandon_after
 
@@ -194,7 +249,7 @@ class TrainingJob:
             self.state = "running"
             self.result = self.runner(
                 self.config,
-                self.events.put,
+                self._report,
                 self._stop,
                 self.out_dir,
                 touch=self._abandoned,
@@ -204,7 +259,8 @@ class TrainingJob:
             if self.result.state == "failed":
                 self.error = self.result.message
         finally:
-            self.slots.release()
+            self.remaining_s = 0.0
+            self.slots.release(self)
 
 
 def training_backend(ray_address: str | None = None) -> tuple[Runner | None, TrainingSlots]:
