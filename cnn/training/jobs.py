@@ -59,15 +59,20 @@ class TrainingSlots:
         waiting = len(self._waiting)
         return f"TrainingSlots(limit={self.limit}, running={self._running}, waiting={waiting})"
 
+    def _place(self, ticket: object) -> int | None:
+        """0-based place of this very ticket in the queue (identity, never equality)."""
+        return next((i for i, t in enumerate(self._waiting) if t is ticket), None)
+
     def position(self, ticket: object) -> int | None:
         """1-based place in the queue, or None when not waiting."""
         with self._cond:
-            return self._waiting.index(ticket) + 1 if ticket in self._waiting else None
+            place = self._place(ticket)
+            return None if place is None else place + 1
 
     def enqueue(self, ticket: object) -> None:
         """Take a place in the queue now (`acquire` then waits from that place)."""
         with self._cond:
-            if ticket not in self._waiting:
+            if self._place(ticket) is None:
                 self._waiting.append(ticket)
 
     def acquire(self, ticket: object, cancelled: threading.Event) -> bool:
@@ -83,7 +88,7 @@ class TrainingSlots:
                 self._holders[id(ticket)] = (ticket, time.monotonic())
                 return True
             finally:
-                self._waiting.remove(ticket)
+                del self._waiting[self._place(ticket)]
                 self._cond.notify_all()
 
     def release(self, ticket: object | None = None) -> None:
@@ -110,9 +115,9 @@ class TrainingSlots:
         typical = self.typical_seconds()
         now = time.monotonic()
         with self._cond:
-            if ticket not in self._waiting:
+            ahead = self._place(ticket)
+            if ahead is None:
                 return None
-            ahead = self._waiting.index(ticket)
             free = [
                 _remaining(held, started, typical, now) for held, started in self._holders.values()
             ]
