@@ -14,6 +14,7 @@ from __future__ import annotations
 import gc
 import io
 import json
+import re
 import time
 import weakref
 from pathlib import Path
@@ -280,10 +281,18 @@ def test_more_trainings_than_the_limit_wait_in_line_and_all_finish(offline, monk
 
     # while the first trains, the others are told their place in line
     assert not first.done, "the first training ended before the others queued: make it longer"
-    assert [queue_message(at) for at in sessions[1:]] == [
-        "Waiting for a free training slot: you are number 1 in line.",
-        "Waiting for a free training slot: you are number 2 in line.",
-    ]
+    # ... and about how long: the second waits a training longer than the first
+    told = [queue_message(at) for at in sessions[1:]]
+    waits = []
+    for place, message in enumerate(told, start=1):
+        found = re.match(
+            rf"Waiting for a free training slot: you are number {place} in line, "
+            r"so about (\d+) s to go\.",
+            message,
+        )
+        assert found, message
+        waits.append(int(found.group(1)))
+    assert waits[1] > waits[0]
     for job in jobs:
         job.join(TIMEOUT_S)
     runs = []
