@@ -526,7 +526,7 @@ def test_make_a_drawn_dataset_train_it_and_predict_a_new_drawing(page, server):
     screenshot(page, "7-make-dataset")
 
     page.get_by_role("button", name="Train on it").click()
-    go_train = page.get_by_role("link", name="Go to Train")
+    go_train = page.get_by_role("button", name="Go to Train")
     wait_for(page, go_train, PAGE_S)
     go_train.click()
     page.locator("h1", has_text="Train").wait_for(timeout=PAGE_S * 1000)

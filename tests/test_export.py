@@ -159,18 +159,25 @@ def test_script_builds_the_runs_layers_one_by_one(tiny_run, exports):
     assert layer_settings(module.build_model()) == layer_settings(original)
 
 
+@pytest.mark.parametrize("level", ["standard", "strong"])
 @pytest.mark.parametrize("kind_run", ["mnist", "folder"])
-def test_script_augmentation_is_the_runs(kind_run, tiny_run, folder_run, tmp_path):
-    """The generated augmentation layers equal cnn.datasets.augmentation's, setting by setting."""
+def test_script_augmentation_is_the_runs(kind_run, level, tiny_run, folder_run, tmp_path):
+    """The generated augmentation layers equal cnn.datasets.augmentation's, setting by setting,
+    for the standard and the strong recipes (thicker strokes, colour jitter)."""
     run_dir = tiny_run if kind_run == "mnist" else folder_run[0]
     record = artifacts.read_run_info(run_dir).record
-    record = replace(record, config=replace(record.config, augment=True))
+    config = replace(record.config, augment=True, augmentation=level, weight_decay=0.05, ema=0.99)
+    record = replace(record, config=config)
     path = tmp_path / "script.py"
     path.write_text(script_source(record, path.name))
     kind = datasets.kind_of_method(record.preprocessing.method).key
-    expected = datasets.augmentation(kind, seed=record.config.seed)
-    got = load_module(path).augmentation()
+    name = datasets.augmentation_name(kind, level)
+    expected = datasets.augmentation(name, seed=record.config.seed)
+    module = load_module(path)
+    got = module.augmentation()
     assert [s[::2] for s in layer_settings(got)] == [s[::2] for s in layer_settings(expected)]
+    optimizer = module.make_optimizer(100)  # the run's AdamW and weight average
+    assert optimizer.weight_decay == pytest.approx(0.05) and optimizer.use_ema
 
 
 def test_script_picks_the_images_cnn_lab_picked(exports):

@@ -27,7 +27,12 @@ SHOWN: dict[str, tuple[str, ...]] = {
     "RandomTranslation": ("height_factor", "width_factor", "fill_mode", "fill_value", "seed"),
     "RandomZoom": ("height_factor", "width_factor", "fill_mode", "fill_value", "seed"),
     "RandomContrast": ("factor", "value_range", "seed"),
-    "StrokeThickness": ("seed",),
+    "RandomColorJitter": (
+        "value_range", "brightness_factor", "contrast_factor", "saturation_factor", "hue_factor",
+        "seed",
+    ),
+    "RandomErasing": ("factor", "scale", "fill_value", "value_range", "seed"),
+    "StrokeThickness": ("seed", "widest"),
 }
 POSITIONAL = {"Conv2D": 2, "Activation": 1, "MaxPooling2D": 1, "AveragePooling2D": 1,
               "Dropout": 1, "Dense": 1}  # fmt: skip
@@ -43,6 +48,15 @@ DEFAULTS: dict[str, Any] = {  # Keras' defaults: an argument with this value is 
     "width_factor": None,
     "value_range": (0, 255),
     "seed": None,
+    "brightness_factor": None,
+    "contrast_factor": None,
+    "saturation_factor": None,
+    "hue_factor": None,
+    "widest": 2,
+}
+# where a class's default differs from DEFAULTS (RandomErasing fills with noise by default)
+CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "RandomErasing": {"fill_value": None, "scale": (0.02, 0.33), "factor": 1.0},
 }
 MAX_LINE = 99  # longest line written (the layer list's trailing comma makes it 100)
 BUILT_IN_MODULE = "layers"  # how the script refers to keras.layers (`from keras import layers`)
@@ -88,7 +102,7 @@ def layer_code(layer: Any, overrides: dict[str, str] | None = None, indent: str 
         code = overrides.get(key) or value_code(value)
         if i < positional:
             parts.append(code)
-        elif key in overrides or key not in DEFAULTS or _differs(value, DEFAULTS[key]):
+        elif key in overrides or _not_default(kind, key, value):
             parts.append(f"{key}={code}")
     parts.append(f"name={json.dumps(layer.name)}")
     prefix = "" if kind == "StrokeThickness" else f"{BUILT_IN_MODULE}."
@@ -97,6 +111,11 @@ def layer_code(layer: Any, overrides: dict[str, str] | None = None, indent: str 
         return call
     inner = "".join(f"{indent}    {part},\n" for part in parts)
     return f"{indent}{prefix}{kind}(\n{inner}{indent})"
+
+
+def _not_default(kind: str, key: str, value: Any) -> bool:
+    defaults = {**DEFAULTS, **CLASS_DEFAULTS.get(kind, {})}
+    return key not in defaults or _differs(value, defaults[key])
 
 
 def _differs(value: Any, default: Any) -> bool:

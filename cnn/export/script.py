@@ -75,27 +75,33 @@ LABEL_SMOOTHING = $label_smoothing
 VALIDATION_FRACTION = $validation_fraction  # share of the training images held out to validate
 MAX_SAMPLES = $max_samples  # None: every training image
 AUGMENT = $augment  # random changes to the training images, a new one every epoch
+WEIGHT_DECAY = $weight_decay  # decoupled weight decay on kernels (AdamW); 0: none
+EMA = $ema  # evaluate with an exponential moving average of the weights; 0: none
 SEED = $seed
 ''')
 
 STROKE_THICKNESS = '''
 
 class StrokeThickness(keras.layers.Layer):
-    """Randomly thicken (dilate), thin (erode) or keep the strokes of each image."""
+    """Randomly thin (erode), keep or thicken (dilate, kernels 2 to `widest`) each image's strokes."""
 
-    def __init__(self, seed=None, **kwargs):
+    def __init__(self, seed=None, widest=2, **kwargs):
         super().__init__(**kwargs)
         self.seed = seed
+        self.widest = widest
 
     def call(self, inputs, training=False):
         if not training:
             return inputs
-        dilated = tf.nn.max_pool2d(inputs, 2, 1, "SAME")
-        eroded = -tf.nn.max_pool2d(-inputs, 2, 1, "SAME")
-        choice = tf.random.uniform(
-            [tf.shape(inputs)[0], 1, 1, 1], 0, 3, dtype=tf.int32, seed=self.seed
+        choices = [-tf.nn.max_pool2d(-inputs, 2, 1, "SAME"), inputs]
+        choices += [tf.nn.max_pool2d(inputs, k, 1, "SAME") for k in range(2, self.widest + 1)]
+        pick = tf.random.uniform(
+            [tf.shape(inputs)[0], 1, 1, 1], 0, len(choices), dtype=tf.int32, seed=self.seed
         )
-        return tf.where(choice == 0, dilated, tf.where(choice == 1, eroded, inputs))
+        out = choices[0]
+        for i, version in enumerate(choices[1:], start=1):
+            out = tf.where(pick == i, version, out)
+        return out
 '''
 
 MODEL = Template('''
@@ -250,10 +256,20 @@ def make_optimizer(total_steps):
         rate = keras.optimizers.schedules.CosineDecay(
             0.0, max(1, total_steps - warmup), warmup_target=LEARNING_RATE, warmup_steps=warmup
         )
+    options = {"learning_rate": rate}
+    if WEIGHT_DECAY:
+        options["weight_decay"] = WEIGHT_DECAY
+    if EMA:
+        options.update(use_ema=True, ema_momentum=EMA)
     if OPTIMIZER == "sgd":
-        return keras.optimizers.SGD(rate, momentum=0.9)
-    return {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop,
-            "adadelta": keras.optimizers.Adadelta}[OPTIMIZER](rate)
+        optimizer = keras.optimizers.SGD(momentum=0.9, **options)
+    else:
+        adam = keras.optimizers.AdamW if WEIGHT_DECAY else keras.optimizers.Adam
+        optimizer = {"adam": adam, "rmsprop": keras.optimizers.RMSprop,
+                     "adadelta": keras.optimizers.Adadelta}[OPTIMIZER](**options)
+    if WEIGHT_DECAY:  # biases and batch norm keep their scale
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    return optimizer
 
 
 def main():
@@ -397,6 +413,8 @@ def script_source(record: RunRecord, file_name: str) -> str:
             validation_fraction=repr(config.validation_fraction),
             max_samples=repr(config.max_samples),
             augment=repr(bool(config.augment)),
+            weight_decay=repr(config.weight_decay),
+            ema=repr(config.ema),
             seed=config.seed,
         )
     ]
@@ -406,7 +424,8 @@ def script_source(record: RunRecord, file_name: str) -> str:
         )
         augment_code = ""
         if config.augment and kind is not None:
-            augment = datasets.augmentation(kind.key, seed=config.seed)
+            name = datasets.augmentation_name(kind.key, config.augmentation)
+            augment = datasets.augmentation(name, seed=config.seed)
             if kind.key == "digits":
                 parts.append(STROKE_THICKNESS)
             augment_code = AUGMENTATION.substitute(
