@@ -61,7 +61,7 @@ with answer_col:
     state.set_current_input(state.CurrentInput(str(info.path), steps, source, picked.label))
     # One compiled pass (remembered per input): probabilities, activations and Grad-CAM
     inspection = loaders.inspect_image(loaded, steps.input, st.session_state.get("cam-class"))
-    answer.answer_ui(inspection, record, class_names, picked.label)
+    answer.answer_ui(inspection, record, class_names, picked.label, loaded.run.gaussian)
 
 st.subheader("What the model receives")
 st.image(

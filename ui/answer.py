@@ -27,9 +27,15 @@ def shown_probabilities(logits: np.ndarray, raw: np.ndarray, record: RunRecord):
     )
 
 
-def answer_ui(inspection, record: RunRecord, class_names: Sequence[str], label: int | None):
+def answer_ui(
+    inspection,
+    record: RunRecord,
+    class_names: Sequence[str],
+    label: int | None,
+    gaussian=None,
+):
     """The Prediction metric, a right/wrong line for inputs of known class, the unfamiliar-input
-    warning and the probability bars."""
+    warning and the probability bars. `gaussian`: the run's `cnn.ood.Gaussian`, if any."""
     probabilities, how = shown_probabilities(inspection.logits, inspection.probabilities, record)
     top = int(np.argmax(probabilities))
     st.metric(
@@ -43,7 +49,10 @@ def answer_ui(inspection, record: RunRecord, class_names: Sequence[str], label: 
         verdict = "right" if label == top else f"wrong: it is **{class_names[label]}**"
         st.markdown(f"{':material/check_circle:' if label == top else ':material/cancel:'} "
                     f"{verdict.capitalize() if label == top else verdict}")  # fmt: skip
-    if record.ood is not None and not ood.familiar(inspection.logits, record.ood):
+    familiar = record.ood is None or ood.familiar(
+        inspection.logits, record.ood, inspection.features, gaussian
+    )
+    if not familiar:
         st.warning(
             "This input looks unlike the images this model learned from, so do not trust "
             f"this answer: a classifier must always pick one of its {len(class_names)} classes, "

@@ -47,6 +47,7 @@ def _load_run(path: str, _model_mtime: float) -> LoadedRun:
     from cnn import inspect
 
     run = artifacts.load_run(path)
+    run.gaussian  # noqa: B018 (read now: the cached object is never changed afterwards)
     filter_images = {
         name: inspect.filter_images(kernel) for name, kernel in inspect.filters(run.model)
     }

@@ -89,7 +89,9 @@ def predict_file(run: artifacts.Run, inspector, file: str) -> dict:
         doc["calibrated_probability"] = round(float(calibrated[order[0]]), 6)
     # None when the run has no measured check (trained before it existed)
     doc["in_distribution"] = (
-        None if record.ood is None else bool(ood.familiar(seen.logits, record.ood))
+        None
+        if record.ood is None
+        else bool(ood.familiar(seen.logits, record.ood, seen.features, run.gaussian))
     )
     return doc
 

@@ -28,7 +28,11 @@ SHOWN: dict[str, tuple[str, ...]] = {
     "RandomZoom": ("height_factor", "width_factor", "fill_mode", "fill_value", "seed"),
     "RandomContrast": ("factor", "value_range", "seed"),
     "RandomColorJitter": (
-        "value_range", "brightness_factor", "contrast_factor", "saturation_factor", "hue_factor",
+        "value_range",
+        "brightness_factor",
+        "contrast_factor",
+        "saturation_factor",
+        "hue_factor",
         "seed",
     ),
     "RandomErasing": ("factor", "scale", "fill_value", "value_range", "seed"),

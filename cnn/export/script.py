@@ -83,7 +83,7 @@ SEED = $seed
 STROKE_THICKNESS = '''
 
 class StrokeThickness(keras.layers.Layer):
-    """Randomly thin (erode), keep or thicken (dilate, kernels 2 to `widest`) each image's strokes."""
+    """Randomly thin (erode), keep or thicken (dilate, kernels 2 to `widest`) the strokes."""
 
     def __init__(self, seed=None, widest=2, **kwargs):
         super().__init__(**kwargs)

@@ -13,13 +13,25 @@ MAX_VALIDATION = 5000  # validation images the temperature is fitted on, at most
 
 def logits_of_split(model, split: datasets.Split, input_shape, batch_size: int) -> np.ndarray:
     """The model's logits (n, k) for every image of a split, decoded by the training pipeline."""
-    from cnn.inspect import Inspector
+    return features_of_split(model, split, input_shape, batch_size)[1]
 
+
+def features_of_split(model, split: datasets.Split, input_shape, batch_size: int):
+    """(features (n, d), logits (n, k)) for every image of a split: the features are what the
+    output layer reads."""
+    from cnn.inspect import Inspector, logits_of
+
+    k = model.output_shape[-1]
     if len(split) == 0:
-        return np.zeros((0, model.output_shape[-1]), np.float32)
+        return np.zeros((0, 0), np.float32), np.zeros((0, k), np.float32)
     inspector = Inspector(model, jit_compile=False)
     batches = datasets.make_pipeline(split, input_shape[:2], input_shape[2], batch_size)
-    return np.concatenate([inspector.logits(x.numpy()) for x, _ in batches])
+    features, logits = [], []
+    for x, _ in batches:
+        f, p = inspector.predict_with_features(x.numpy())
+        features.append(f.reshape(len(f), -1))
+        logits.append(logits_of(model, f, p))
+    return np.concatenate(features), np.concatenate(logits)
 
 
 def foreign_split(dataset_key: str, seed: int) -> tuple[str | None, datasets.Split | None]:
@@ -43,7 +55,8 @@ def measure_confidence(prepared, model, test_logits: np.ndarray, test_labels: np
         test_logits, test_labels: from the test-split evaluation.
 
     Returns:
-        (cnn.calibration.Calibration or None, cnn.ood.OodCheck).
+        (cnn.calibration.Calibration or None, cnn.ood.OodCheck, cnn.ood.Gaussian or None):
+        the Gaussian is what a "mahalanobis" check needs at prediction time.
     """
     config = prepared.config
     shape, batch = prepared.input_shape, config.batch_size
@@ -56,8 +69,30 @@ def measure_confidence(prepared, model, test_logits: np.ndarray, test_labels: np
             f"{len(held_out)} validation images (held out of training)",
         )  # fmt: skip
     temperature = calibrated.temperature if calibrated else 1.0
+    check, gaussian = unfamiliar_check(prepared, model, test_logits, temperature)
+    return calibrated, check, gaussian
+
+
+def unfamiliar_check(prepared, model, test_logits: np.ndarray, temperature: float):
+    """The energy check, and the Mahalanobis one when the features are narrow enough (then
+    recorded with the energy score's detection rate beside its own)."""
+    config = prepared.config
+    shape, batch = prepared.input_shape, config.batch_size
     name, foreign = foreign_split(config.dataset, config.seed)
-    foreign_logits = None if foreign is None else logits_of_split(model, foreign, shape, batch)
-    check = ood.measure(test_logits, foreign_logits, name if foreign is not None else None,
-                        temperature)  # fmt: skip
-    return calibrated, check
+    foreign_features = foreign_logits = None
+    if foreign is not None:
+        foreign_features, foreign_logits = features_of_split(model, foreign, shape, batch)
+    name = name if foreign is not None else None
+    energy = ood.measure(test_logits, foreign_logits, name, temperature)
+    fitted = datasets.stratified_subset(prepared.train, ood.MAX_FITTED, config.seed)
+    train_features, _ = features_of_split(model, fitted, shape, batch)
+    gaussian = ood.fit_gaussian(train_features, fitted.labels, prepared.num_classes)
+    if gaussian is None:
+        return energy, None
+    test_features, _ = features_of_split(model, prepared.data.test, shape, batch)
+    foreign_scores = None if foreign_features is None else gaussian.familiarity(foreign_features)
+    check = ood.measure_scores(
+        gaussian.familiarity(test_features), foreign_scores, name, "mahalanobis", temperature
+    )
+    check.energy_detection = energy.detection
+    return check, gaussian

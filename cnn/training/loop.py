@@ -286,7 +286,7 @@ def _fit_and_save(prepared, events, stop, out_dir, touch, started, extra_probes)
         emit(events, TrainingEvent("failed", message=outcome.message))
         return TrainResult("failed", config, history=hist, message=outcome.message, seconds=seconds)
     emit(events, TrainingEvent("status", message="Evaluating on the test split..."))
-    record, errors, accuracy = _evaluate(prepared, model, outcome, fit_seconds, started)
+    record, errors, accuracy, gaussian = _evaluate(prepared, model, outcome, fit_seconds, started)
     lapse = None
     if recorder is not None:
         # the weights kept: after a NaN the last good epoch's, after a stop the last batch's
@@ -299,7 +299,9 @@ def _fit_and_save(prepared, events, stop, out_dir, touch, started, extra_probes)
         from cnn import artifacts
 
         try:
-            run_dir = artifacts.save_run(model, record, out_dir, errors=errors, lapse=lapse)
+            run_dir = artifacts.save_run(
+                model, record, out_dir, errors=errors, lapse=lapse, gaussian=gaussian
+            )
         except artifacts.ArtifactError as err:
             save_error = str(err)
     end = "stopped" if outcome.state == "stopped" else "finished"
@@ -411,7 +413,7 @@ def _evaluate(prepared: Prepared, model, outcome: Outcome, fit_seconds: float, s
     )
     from cnn.training.confidence import measure_confidence
 
-    record.calibration, record.ood = measure_confidence(
+    record.calibration, record.ood, gaussian = measure_confidence(
         prepared, model, result.logits, result.labels
     )
     errors = {
@@ -420,7 +422,7 @@ def _evaluate(prepared: Prepared, model, outcome: Outcome, fit_seconds: float, s
         "predicted": result.predictions[kept],
         "index": kept,
     }
-    return record, errors, result.accuracy
+    return record, errors, result.accuracy, gaussian
 
 
 def _divergence_warning(losses: list[float], num_classes: int) -> str | None:

@@ -1,0 +1,72 @@
+"""`calibrate`: fit a saved run's temperature and its "unlike my training data" threshold again.
+
+A training does this itself (`cnn.training.confidence`). This command does it for a run
+trained before CNN Lab measured confidence, or on data the run's machine lacked: it rebuilds
+the run's own validation split (the same seed and share, so still images it never trained
+on), fits the temperature there, measures the expected calibration error before and after on
+the test split, fits the training features' class means and covariance, chooses the
+threshold at 5% false alarms on the test split and measures how many foreign images it
+flags. The run's run.json is rewritten with the figures (and familiarity.npz written).
+
+    python -m cnn calibrate --model artifacts/<run> --json
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+
+from cnn import artifacts, datasets
+from cnn.cli import CliError, print_json
+from cnn.cli.runs import load_run
+
+
+def cmd_calibrate(args) -> int:
+    from cnn.evaluate import evaluate
+    from cnn.training.confidence import measure_confidence
+    from cnn.training.loop import prepare
+
+    run = load_run(args.model)
+    record = run.record
+    if record.dataset.key == "folder" and not record.config.data:
+        raise CliError("This run's images were an upload that is not kept: none to calibrate on.")
+    config = replace(record.config, spec=record.spec.to_dict())
+    prepared = prepare(config)
+    if list(prepared.data.class_names) != list(run.class_names):
+        raise CliError("The data's classes are not the run's: it cannot be calibrated on them.")
+    pre = record.preprocessing
+    shape = (*pre.image_size, pre.channels)
+    prepared = replace(prepared, input_shape=shape)
+    test = datasets.make_pipeline(prepared.data.test, shape[:2], shape[2], config.batch_size)
+    result = evaluate(run.model, test, run.class_names, logits=True)
+    record.calibration, record.ood, gaussian = measure_confidence(
+        prepared, run.model, result.logits, result.labels
+    )
+    if gaussian is not None:
+        artifacts.save_gaussian(run.info.path, gaussian)
+    artifacts.write_record(run.info.path, record)
+    doc = {
+        "run": run.info.path.name,
+        "test_accuracy": result.accuracy,
+        "calibration": None if record.calibration is None else _brief(asdict(record.calibration)),
+        "ood": asdict(record.ood),
+    }
+    if args.json:
+        print_json(doc)
+    else:
+        for key, value in doc.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def _brief(calibration: dict) -> dict:
+    """The calibration without its diagrams' bins (they are in run.json)."""
+    return {k: v for k, v in calibration.items() if not k.startswith("reliability")}
+
+
+def register(sub, common) -> None:
+    """Add `calibrate`."""
+    c = sub.add_parser(
+        "calibrate", parents=[common], help="fit a saved run's temperature and unfamiliar check"
+    )
+    c.add_argument("--model", required=True, help="run folder (its run.json is rewritten)")
+    c.set_defaults(run=cmd_calibrate)
