@@ -172,7 +172,7 @@ def save_run(
         root.mkdir(parents=True, exist_ok=True)
         clean_temporary(root)
         tmp.mkdir()
-        model.save(tmp / MODEL_FILE)
+        save_model_without_optimizer(model, tmp / MODEL_FILE)
         if errors is not None:
             import numpy as np
 
@@ -190,6 +190,17 @@ def save_run(
             "The trained model is still available for download."
         ) from err
     return root / name
+
+
+def save_model_without_optimizer(model, path: Path) -> None:
+    """Save the model's layers and weights only: the optimizer's moments (and a weight
+    average) would triple the file, and no part of CNN Lab resumes a training from them."""
+    optimizer = getattr(model, "optimizer", None)
+    model.optimizer = None
+    try:
+        model.save(path)
+    finally:
+        model.optimizer = optimizer
 
 
 def _json_default(value):

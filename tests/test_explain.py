@@ -424,7 +424,7 @@ def test_look_inside_the_shipped_digit_model(offline):
     at.session_state[network.SELECTED_KEY] = ("pool1", 0)
     at.run()
     assert not at.exception
-    assert any("conv1_2's channel 0" in c.value for c in at.caption)  # across bn, act
+    assert any("conv1's channel 0" in c.value for c in at.caption)  # across bn, act
     assert any("| batch norm |" in m.value for m in at.markdown)
     at.selectbox(key=arithmetic.LAYER_KEY).set_value("conv2_1").run()
     assert not at.exception and "conv2_1" in at.success[0].value

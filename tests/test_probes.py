@@ -22,7 +22,7 @@ from cnn.probes import attack, embedding, occlusion, sweeps
 from cnn.training import TrainConfig, train
 from ui import state
 
-SHIPPED_MNIST = "20261123-112906-mnist-modern_cnn-46907f"
+SHIPPED_MNIST = "20261124-002646-mnist-vgg_wide-c24def"
 
 
 class CountingInspector:
