@@ -3,13 +3,14 @@
 Each digit becomes pen strokes (its skeleton, traced: digit_strokes.py) 120-250 px tall at a
 random place, and is dragged with the mouse onto the canvas of `streamlit run app.py` in
 headless Chromium, with the page's own stroke-width slider set to each width of 8-40 px in
-turn (a fifth of the digits each). After the last stroke the bench waits for the app to finish its run and reads the
-Prediction metric. It reports the share read right per width and in all, and what was
+turn (a fifth of the digits each). After the last stroke the bench waits for the answer and
+reads the Prediction metric. It reports the share read right per width and in all, and what was
 misread. Predict is opened on the run with a lesson link (`?run=NAME&lock=1`).
 
 Needs the real MNIST test set (CNN_DATA_DIR), Debian's chromium and PyPI playwright.
 
-    CNN_DATA_DIR=../shared/data PYTHONPATH=.:bench python bench/bench_drawn_browser.py RUN_DIR --n 200
+    CNN_DATA_DIR=../shared/data PYTHONPATH=.:bench \
+        python bench/bench_drawn_browser.py RUN_DIR --n 200
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def main() -> None:
         page.locator("canvas.upper-canvas").first.wait_for(timeout=180_000)
         wait_idle(page)
         done = 0
-        for width, group in zip(args.widths, np.array_split(picks, len(args.widths))):
+        for width, group in zip(args.widths, np.array_split(picks, len(args.widths)), strict=True):
             set_stroke(page, width)  # a fifth of the digits at each width
             for i in group:
                 label = str(int(test.labels[i]))

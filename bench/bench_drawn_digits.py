@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from digit_strokes import CANVAS, SMALL, STROKE_WIDTHS, render, strokes
 
-from cnn import artifacts, datasets, preprocess
+from cnn import artifacts, datasets, ood, preprocess
 from cnn.inspect import Inspector
 
 SEED = 0
@@ -45,13 +45,20 @@ def resampled(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.dstack([canvas, canvas, canvas, np.full_like(canvas, 255)])
 
 
-def read(inspector: Inspector, rgba: np.ndarray) -> int:
-    """The class the model reads in a drawing; -1 when the page would refuse it (a dot)."""
+FLAGGED: list[bool] = []  # per drawing read: did Predict's "unlike my training data" flag fire
+
+
+def read(inspector: Inspector, rgba: np.ndarray, run=None) -> int:
+    """The class the model reads in a drawing; -1 when the page would refuse it (a dot).
+    With `run`, whether the page would also call the drawing unfamiliar goes into FLAGGED."""
     try:
         steps = preprocess.digit_from_canvas(rgba)
     except preprocess.PreprocessError:
         return -1
-    return inspector.run(steps.input, gradcam=False).predicted_class
+    seen = inspector.run(steps.input, gradcam=False)
+    if run is not None and run.record.ood is not None:
+        FLAGGED.append(not ood.familiar(seen.logits, run.record.ood, seen.features, run.gaussian))
+    return seen.predicted_class
 
 
 def main() -> None:
@@ -74,7 +81,7 @@ def main() -> None:
         right["resampled"] += read(inspector, resampled(digit, rng)) == label
         paths = strokes(digit, rng)
         for width in STROKE_WIDTHS:
-            answer = read(inspector, render(paths, width))
+            answer = read(inspector, render(paths, width), run)
             right[width] += answer == label
             if answer != label:
                 wrong.append(f"{label}->{answer}@{width}")
@@ -90,6 +97,8 @@ def main() -> None:
     small = right["small"] / (n * len(STROKE_WIDTHS))
     print(f"small digits ({SMALL[0]}-{SMALL[1]} px), all widths: {small:.2%}")
     print(f"resampled (eroded/dilated image): {right['resampled'] / n:.2%}")
+    if FLAGGED:
+        print(f"drawings flagged 'unlike my training data': {np.mean(FLAGGED):.1%}")
     print(f"misread: {' '.join(wrong[:40])}")
 
 

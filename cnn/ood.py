@@ -32,6 +32,11 @@ from dataclasses import dataclass
 import numpy as np
 
 FALSE_ALARM = 0.05  # share of the run's own test images allowed to be flagged
+# Digit models see hand drawings, a little unlike MNIST's scans: at 5% the shipped digit run
+# flagged 12% of drawn digits on Predict (bench/bench_drawn_digits.py), a warning on one
+# drawing in eight; at 1% it flags 2% of drawings and still 94% of Fashion-MNIST.
+DIGIT_FALSE_ALARM = 0.01
+REPORTED_FALSE_ALARM = 0.05
 # a dataset unlike each one, to measure the flag's detection rate
 FOREIGN = {
     "mnist": "fashion_mnist",
@@ -78,6 +83,7 @@ class OodCheck:
     n_test: int = 0
     n_foreign: int = 0
     energy_detection: float | None = None  # the energy score's rate, for comparison
+    detection_at_5: float | None = None  # detection with the threshold at 5% false alarms
 
 
 @dataclass(repr=False)
@@ -169,6 +175,8 @@ def measure_scores(
         flagged = foreign_scores < check.threshold
         check.foreign, check.detection = foreign, round(float(flagged.mean()), 5)
         check.n_foreign = len(flagged)
+        at_5 = np.quantile(test_scores, REPORTED_FALSE_ALARM)
+        check.detection_at_5 = round(float(np.mean(foreign_scores < at_5)), 5)
     return check
 
 

@@ -101,7 +101,9 @@ def test_a_run_records_its_calibration_and_flag(tmp_path, monkeypatch, empty_dat
     assert flag["score"] == "mahalanobis" and flag["temperature"] == cal["temperature"]
     gaussian = artifacts.load_gaussian(result.run_dir)
     assert gaussian is not None and gaussian.means.shape[0] == 10
-    assert flag["n_test"] == 1000 and flag["false_alarm"] == pytest.approx(0.05, abs=0.01)
+    assert flag["n_test"] == 1000 and flag["false_alarm"] == pytest.approx(
+        ood.DIGIT_FALSE_ALARM, abs=0.01
+    )
     assert flag["foreign"] is None and flag["detection"] is None
     assert result.record.ood.threshold == flag["threshold"]
 

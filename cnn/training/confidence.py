@@ -83,7 +83,9 @@ def unfamiliar_check(prepared, model, test_logits: np.ndarray, temperature: floa
     if foreign is not None:
         foreign_features, foreign_logits = features_of_split(model, foreign, shape, batch)
     name = name if foreign is not None else None
-    energy = ood.measure(test_logits, foreign_logits, name, temperature)
+    digits = prepared.data.info.kind == "digits"
+    false_alarm = ood.DIGIT_FALSE_ALARM if digits else ood.FALSE_ALARM
+    energy = ood.measure(test_logits, foreign_logits, name, temperature, false_alarm)
     fitted = datasets.stratified_subset(prepared.train, ood.MAX_FITTED, config.seed)
     train_features, _ = features_of_split(model, fitted, shape, batch)
     gaussian = ood.fit_gaussian(train_features, fitted.labels, prepared.num_classes)
@@ -92,7 +94,8 @@ def unfamiliar_check(prepared, model, test_logits: np.ndarray, temperature: floa
     test_features, _ = features_of_split(model, prepared.data.test, shape, batch)
     foreign_scores = None if foreign_features is None else gaussian.familiarity(foreign_features)
     check = ood.measure_scores(
-        gaussian.familiarity(test_features), foreign_scores, name, "mahalanobis", temperature
-    )
+        gaussian.familiarity(test_features), foreign_scores, name, "mahalanobis", temperature,
+        false_alarm,
+    )  # fmt: skip
     check.energy_detection = energy.detection
     return check, gaussian
