@@ -5,7 +5,9 @@ batch size, optimizer and epochs are trained three ways, interleaved so that a b
 slows all three alike:
 
     bare    model.fit(x_float32, y, batch_size, epochs), as a tutorial writes it
-    train   cnn.training.train(config, events=...) with its callback, events and stop flag
+    train   cnn.training.train(config, events=...) with its callback, events and stop flag,
+            and its time-lapse (on by default: snapshots of the probes during training)
+    no-lapse  the same with `timelapse=False`: train/no-lapse is what the time-lapse costs
     job     cnn.training.TrainingJob polled every second by a thread calling job.drain(),
             as the Train page's fragment does
 
@@ -34,9 +36,10 @@ INPUT_SHAPE = (28, 28, 1)
 POLL_S = 1.0  # the Train page's fragment runs every second
 
 
-def config_for(args, arch: str) -> TrainConfig:
+def config_for(args, arch: str, timelapse: bool = True) -> TrainConfig:
     """The engine config matching the bare loop: no validation split, no schedule."""
     return TrainConfig(
+        timelapse=timelapse,
         dataset="mnist",
         arch=arch,
         epochs=args.epochs,
@@ -60,10 +63,10 @@ def run_bare(args, arch: str, split: datasets.Split) -> float:
     return len(x) * args.epochs / (time.perf_counter() - start)
 
 
-def run_train(args, arch: str) -> float:
+def run_train(args, arch: str, timelapse: bool = True) -> float:
     """cnn.training.train with an events sink; returns its fit images/s."""
     events = []
-    result = train(config_for(args, arch), events=events.append)
+    result = train(config_for(args, arch, timelapse), events=events.append)
     assert result.state == "finished", result.message
     return result.record.timings.images_per_s
 
@@ -102,10 +105,11 @@ def main() -> None:
         f"{args.epochs} epochs, {args.repeats} repeats interleaved"
     )
     for arch in args.arch or ["modern_cnn", "mnist_98"]:
-        speeds: dict[str, list[float]] = {"bare": [], "train": [], "job": []}
+        speeds: dict[str, list[float]] = {"bare": [], "train": [], "no-lapse": [], "job": []}
         for repeat in range(args.repeats):
             speeds["bare"].append(run_bare(args, arch, split))
             speeds["train"].append(run_train(args, arch))
+            speeds["no-lapse"].append(run_train(args, arch, timelapse=False))
             speeds["job"].append(run_job(args, arch))
             line = "  ".join(f"{k} {v[-1]:.0f}" for k, v in speeds.items())
             print(f"  {arch} repeat {repeat + 1}: {line} img/s", flush=True)
@@ -121,6 +125,12 @@ def main() -> None:
         print(
             f"{arch} means: train/bare {mean['train'] / mean['bare']:.2f}, "
             f"job/bare {mean['job'] / mean['bare']:.2f}"
+        )
+        lapse = [t / n for t, n in zip(speeds["train"], speeds["no-lapse"], strict=True)]
+        print(
+            f"{arch} time-lapse: train/no-lapse per repeat "
+            f"{' '.join(f'{r:.3f}' for r in lapse)}; median {statistics.median(lapse):.3f}, "
+            f"no-lapse/bare {median['no-lapse'] / median['bare']:.2f}"
         )
 
 
