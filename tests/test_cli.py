@@ -170,3 +170,25 @@ def test_no_tensorflow_start_up_lines_reach_the_terminal(tiny_run, tmp_path):
     )
     assert proc.stderr == "" or proc.stderr.startswith(str(image))  # at most its own sentence
     assert "absl" not in proc.stderr and "oneDNN" not in proc.stderr
+
+
+def test_calibrate_measures_a_saved_run_again_as_its_training_did(capsys, tiny_run, tmp_path):
+    """A run whose record lost its confidence figures gets the same ones back: the command
+    rebuilds the run's own validation split and test split."""
+    import shutil
+
+    from cnn import artifacts
+
+    run_dir = tmp_path / tiny_run.name
+    shutil.copytree(tiny_run, run_dir)
+    trained = artifacts.read_run_info(run_dir).record
+    stripped = artifacts.read_run_info(run_dir).record
+    stripped.calibration = stripped.ood = None
+    artifacts.write_record(run_dir, stripped)
+    code, [doc] = run_json(capsys, "calibrate", "--model", str(run_dir))
+    assert code == 0 and doc["test_accuracy"] == trained.test.accuracy
+    again = artifacts.read_run_info(run_dir).record
+    assert again.calibration.temperature == pytest.approx(trained.calibration.temperature)
+    assert again.calibration.ece_after == pytest.approx(trained.calibration.ece_after)
+    assert again.ood.threshold == pytest.approx(trained.ood.threshold, rel=1e-4)
+    assert doc["ood"]["score"] == again.ood.score
