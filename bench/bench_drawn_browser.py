@@ -79,6 +79,10 @@ def draw_digit(page, paths: list[list[tuple[int, int]]]) -> str | None:
     page.locator(METRIC).first.wait_for(state="detached", timeout=60_000)
     wait_idle(page)  # Clear gives the canvas a new key: draw on the new one, not the old
     box = canvas_box(page)
+    # the canvas's toolbar (invisible until hovered) catches the pointer over the top of the
+    # canvas's right half for 0.1-0.2 s after it arrives: rest on the canvas first, as a hand does
+    page.mouse.move(box["x"] + 140, box["y"] + 140)
+    page.wait_for_timeout(300)
     for path in paths:
         (x, y), *rest = path
         page.mouse.move(box["x"] + x, box["y"] + y)
