@@ -27,7 +27,13 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from cnn import datasets
-from tests.helpers import CANVAS_HIT_TEST, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from tests.helpers import (
+    CANVAS_HIT_TEST,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    drag_strokes,
+    streamlit_server,
+)
 
 SEED = 1
 METRIC = '[data-testid="stMetric"]'
@@ -75,7 +81,7 @@ def set_stroke(page, width: int) -> None:
 
 def draw_digit(page, paths: list[list[tuple[int, int]]]) -> str | None:
     """Clear, drag every stroke, wait for the app; the Prediction shown (None: none shown)."""
-    page.get_by_role("button", name="Clear").click()
+    page.get_by_role("button", name="Clear", exact=True).click()
     page.locator(METRIC).first.wait_for(state="detached", timeout=60_000)
     wait_idle(page)  # Clear gives the canvas a new key: draw on the new one, not the old
     box = canvas_box(page)
@@ -83,13 +89,7 @@ def draw_digit(page, paths: list[list[tuple[int, int]]]) -> str | None:
     # canvas's right half for 0.1-0.2 s after it arrives: rest on the canvas first, as a hand does
     page.mouse.move(box["x"] + 140, box["y"] + 140)
     page.wait_for_timeout(300)
-    for path in paths:
-        (x, y), *rest = path
-        page.mouse.move(box["x"] + x, box["y"] + y)
-        page.mouse.down()
-        for x, y in rest:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
-        page.mouse.up()
+    drag_strokes(page, box, paths)
     metric = page.locator(METRIC).filter(has_text="Prediction")
     try:  # the first answers can take a while (the model loads; a training may share the CPU)
         metric.first.wait_for(timeout=ANSWER_S * 1000)

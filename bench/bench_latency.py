@@ -38,7 +38,13 @@ from pathlib import Path
 import numpy as np
 from digit_strokes import strokes
 
-from tests.helpers import CANVAS_HIT_TEST, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from tests.helpers import (
+    CANVAS_HIT_TEST,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    drag_strokes,
+    streamlit_server,
+)
 
 SEED = 2
 PROJECTOR = {"width": 1280, "height": 720}
@@ -242,19 +248,9 @@ def canvas_box(page) -> dict:
     raise NeverIdle("the canvas never came under the pointer")
 
 
-def drag(page, box: dict, paths) -> None:
-    """Drag the mouse through each stroke's points (canvas pixels)."""
-    for (x, y), *rest in paths:
-        page.mouse.move(box["x"] + x, box["y"] + y)
-        page.mouse.down()
-        for x, y in rest:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
-        page.mouse.up()
-
-
 def clear_canvas(page) -> None:
     mark = page.evaluate(MARK_JS)
-    page.get_by_role("button", name="Clear").click()
+    page.get_by_role("button", name="Clear", exact=True).click()
     settle(page, mark)
 
 
@@ -263,7 +259,7 @@ def draw_and_time(page, paths) -> dict:
     clear_canvas(page)
     box = canvas_box(page)
     mark = page.evaluate(MARK_JS)
-    drag(page, box, paths)
+    drag_strokes(page, box, paths)
     up, idle, snap = settle(page, mark, inputs=len(paths), kind="mouseup")
     return stroke_timing(snap, up, idle)
 

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -23,7 +24,7 @@ import re
 import shutil
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,14 +99,11 @@ class Run:
 
     info: RunInfo
     model: Any
-    _gaussian: Any = field(default=None, init=False, repr=False)
 
-    @property
+    @functools.cached_property
     def gaussian(self):
         """The unfamiliar-input check's `cnn.ood.Gaussian`, or None (read once)."""
-        if self._gaussian is None:
-            self._gaussian = load_gaussian(self.info.path) or False
-        return self._gaussian or None
+        return load_gaussian(self.info.path)
 
     @property
     def record(self) -> RunRecord:

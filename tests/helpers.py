@@ -249,3 +249,14 @@ def png_header_only(width: int, height: int) -> bytes:
         + png_chunk(b"IDAT", zlib.compress(b"\x00" * 16))
         + png_chunk(b"IEND", b"")
     )
+
+
+def drag_strokes(page, box: dict, strokes, steps: int = 4) -> None:
+    """Drag the mouse through each stroke's points, given in pixels of the element at `box`
+    (a Playwright bounding box): the canvas tests and the drawing benchmarks share this."""
+    for (x, y), *rest in strokes:
+        page.mouse.move(box["x"] + x, box["y"] + y)
+        page.mouse.down()
+        for x, y in rest:
+            page.mouse.move(box["x"] + x, box["y"] + y, steps=steps)
+        page.mouse.up()

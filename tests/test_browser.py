@@ -31,6 +31,7 @@ from helpers import (
     CHROMIUM_ARGS,
     SYMBOL_STROKES,
     ServerError,
+    drag_strokes,
     log_tail,
     streamlit_server,
 )
@@ -254,13 +255,7 @@ def draw(page, strokes: list[list[tuple[int, int]]]) -> None:
             break
         assert time.monotonic() < deadline, "the canvas never came under the pointer"
         page.wait_for_timeout(100)
-    for points in strokes:
-        (x, y), *rest = points
-        page.mouse.move(box["x"] + x, box["y"] + y)
-        page.mouse.down()
-        for x, y in rest:
-            page.mouse.move(box["x"] + x, box["y"] + y, steps=12)
-        page.mouse.up()
+    drag_strokes(page, box, strokes, steps=12)
 
 
 def expect_prediction(page, digit: str) -> float:
