@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from cnn.errors import SpecError
+from cnn.layer_shapes import LayerShape, ShapeWalk
 
 ACTIVATIONS = ("relu", "elu", "gelu", "tanh", "sigmoid", "linear")
 PADDINGS = ("valid", "same")
@@ -44,6 +45,9 @@ class ConvBlock:
     pool: str = "max"  # "max", "avg" or "none"
     pool_size: int = 2
     dropout: float = 0.0  # dropout rate after the block
+    # add the block's input to its last conv's output before the activation (a ResNet basic
+    # block with two convs); a 1x1 conv projects the input when channels or size change
+    residual: bool = False
 
     def conv_output(self, h: int, w: int) -> tuple[int, int]:
         """Height and width of the map after one of this block's conv layers."""
@@ -105,7 +109,7 @@ class ArchSpec:
             SpecError: a value is out of range or the map shrinks to nothing.
         """
         self._check_values()
-        walk = _ShapeWalk(input_shape)
+        walk = ShapeWalk(input_shape)
         for i, block in enumerate(self.conv_blocks, start=1):
             walk.block(i, block)
         if self.head == "global_avg":
@@ -140,6 +144,11 @@ class ArchSpec:
                 raise SpecError(f"{where}: dropout must be at least 0 and below 1.")
             if block.pool != "none" and block.pool_size < 1:
                 raise SpecError(f"{where}: pool size must be at least 1.")
+            if block.residual and block.padding != "same":
+                raise SpecError(
+                    f"{where}: a residual block needs 'same' padding, so its input can be "
+                    "added to its output."
+                )
         for i, layer in enumerate(self.dense, start=1):
             if not 1 <= layer.units <= 8192:
                 raise SpecError(f"Dense layer {i}: units must be between 1 and 8192.")
@@ -147,178 +156,6 @@ class ArchSpec:
                 raise SpecError(f"Dense layer {i}: unknown activation {layer.activation!r}.")
             if not 0.0 <= layer.dropout < 1.0:
                 raise SpecError(f"Dense layer {i}: dropout must be at least 0 and below 1.")
-
-
-@dataclass(frozen=True)
-class LayerShape:
-    """One layer of a spec's model as arithmetic: shape, weights, cost and receptive field.
-
-    A feature-map position (y, x) of this layer sees the input pixels from
-    (y * jump + offset[0], x * jump + offset[1]) to that plus `rf - 1` (before clipping to
-    the image; `offset` is negative where padding reaches outside it).
-
-    Attributes:
-        name: the Keras layer name `build` gives it.
-        kind: "input", "conv", "batch_norm", "activation", "pool", "dropout", "global_avg",
-            "flatten" or "dense".
-        keras_type: the Keras layer class.
-        shape: output shape of one image (h, w, c) or (units,).
-        params: weights, as Keras counts them (batch-norm statistics included).
-        macs: multiply-adds for one image.
-        kernel, stride: of a conv or pooling window (0 otherwise).
-        pad: (top, left) padding of a conv or pool's input, in that input's pixels.
-        rf: receptive-field side in input pixels (the whole input after flatten/pooling).
-        jump: input pixels between neighbouring positions of this layer's map.
-        offset: input (row, column) of the top-left corner of position (0, 0)'s field.
-    """
-
-    name: str
-    kind: str
-    keras_type: str
-    shape: tuple[int, ...]
-    params: int = 0
-    macs: int = 0
-    kernel: int = 0
-    stride: int = 0
-    pad: tuple[int, int] = (0, 0)
-    rf: int = 1
-    jump: int = 1
-    offset: tuple[int, int] = (0, 0)
-
-
-def _same_padding(size: int, kernel: int, stride: int) -> int:
-    """Padding Keras/TensorFlow adds before (top or left) for "same" padding."""
-    total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
-    return total // 2
-
-
-class _ShapeWalk:
-    """Follows a spec layer by layer, as `build` makes them, collecting LayerShapes."""
-
-    def __init__(self, input_shape: tuple[int, int, int]) -> None:
-        self.input_shape = tuple(int(d) for d in input_shape)
-        self.layers = [LayerShape("image", "input", "InputLayer", self.input_shape)]
-
-    @property
-    def last(self) -> LayerShape:
-        return self.layers[-1]
-
-    def window(self, name, kind, keras_type, kernel, stride, padding, filters, params, where):
-        """A conv or pooling layer: sliding windows, with the receptive field carried on."""
-        h, w, channels = self.last.shape
-        pad = (0, 0)
-        if padding == "same":
-            pad = (_same_padding(h, kernel, stride), _same_padding(w, kernel, stride))
-            out_h, out_w = -(-h // stride), -(-w // stride)
-        else:
-            out_h, out_w = (h - kernel) // stride + 1, (w - kernel) // stride + 1
-        if out_h < 1 or out_w < 1:
-            raise SpecError(where)
-        prev = self.last
-        out_c = filters or channels
-        macs = out_h * out_w * kernel * kernel * channels * filters if filters else 0
-        self.layers.append(
-            LayerShape(
-                name,
-                kind,
-                keras_type,
-                (out_h, out_w, out_c),
-                params,
-                macs,
-                kernel,
-                stride,
-                pad,
-                rf=prev.rf + (kernel - 1) * prev.jump,
-                jump=prev.jump * stride,
-                offset=(prev.offset[0] - pad[0] * prev.jump, prev.offset[1] - pad[1] * prev.jump),
-            )
-        )
-
-    def same(self, name: str, kind: str, keras_type: str, params: int = 0) -> None:
-        """A layer that keeps the shape and the receptive field (batch norm, activation...)."""
-        prev = self.last
-        self.layers.append(
-            LayerShape(
-                name,
-                kind,
-                keras_type,
-                prev.shape,
-                params,
-                0,
-                rf=prev.rf,
-                jump=prev.jump,
-                offset=prev.offset,
-            )
-        )
-
-    def block(self, i: int, block: ConvBlock) -> None:
-        for j in range(1, block.convs + 1):
-            suffix = f"{i}" if block.convs == 1 else f"{i}_{j}"
-            cin = self.last.shape[-1]
-            params = block.kernel * block.kernel * cin * block.filters
-            params += 0 if block.batch_norm else block.filters
-            self.window(
-                f"conv{suffix}",
-                "conv",
-                "Conv2D",
-                block.kernel,
-                block.stride,
-                block.padding,
-                block.filters,
-                params,
-                f"Conv block {i} shrinks the image to nothing: use 'same' padding, "
-                "a smaller kernel or fewer blocks.",
-            )
-            if block.batch_norm:
-                self.same(f"bn{suffix}", "batch_norm", "BatchNormalization", 4 * block.filters)
-                self.same(f"act{suffix}", "activation", "Activation")
-        if block.pool != "none":
-            h, w = self.input_shape[:2]
-            self.window(
-                f"pool{i}",
-                "pool",
-                "MaxPooling2D" if block.pool == "max" else "AveragePooling2D",
-                block.pool_size,
-                block.pool_size,
-                "valid",
-                0,
-                0,
-                f"Conv block {i}: pooling shrinks the {h}x{w} image to nothing: remove a pool "
-                "or a block.",
-            )
-        if block.dropout:
-            self.same(f"dropout{i}", "dropout", "Dropout")
-
-    def _whole_input(self, name: str, kind: str, keras_type: str, shape: tuple[int, ...]):
-        side = max(self.input_shape[:2])
-        self.layers.append(LayerShape(name, kind, keras_type, shape, rf=side, jump=side))
-
-    def global_avg(self) -> None:
-        self._whole_input(
-            "global_avg", "global_avg", "GlobalAveragePooling2D", (self.last.shape[-1],)
-        )
-
-    def flatten(self) -> None:
-        size = 1
-        for d in self.last.shape:
-            size *= d
-        self._whole_input("flatten", "flatten", "Flatten", (size,))
-
-    def dense(self, name: str, units: int, activation: str) -> None:
-        features = self.last.shape[-1]
-        side = max(self.input_shape[:2])
-        self.layers.append(
-            LayerShape(
-                name,
-                "dense",
-                "Dense",
-                (units,),
-                features * units + units,
-                features * units,
-                rf=side,
-                jump=side,
-            )
-        )
 
 
 @dataclass(frozen=True)
@@ -416,6 +253,21 @@ def _vgg_wide(shape: tuple[int, int, int], _classes: int) -> ArchSpec:
     return ArchSpec(blocks, "global_avg", [])
 
 
+def _residual(shape: tuple[int, int, int], _classes: int) -> ArchSpec:
+    # a small ResNet: a stem (stride 2 from 128 px), then three residual stages of two 3x3
+    # convs (64, 128, 256 filters) with a shortcut around each, pooled between stages, into
+    # global average pooling. 91.4% on cats vs dogs at 128 px in 150 epochs (artifacts/README)
+    size = min(shape[0], shape[1])
+    stride = 2 if size >= STRIDED_STEM_FROM else 1
+    blocks = [ConvBlock(32, 3, stride=stride, padding="same", batch_norm=True)]
+    for filters in (64, 128, 256):
+        blocks.append(
+            ConvBlock(filters, 3, padding="same", convs=2, batch_norm=True, residual=True)
+        )
+    blocks[-1].pool = "none"
+    return ArchSpec(blocks, "global_avg", [])
+
+
 def _modern_photo_cnn(size: int) -> ArchSpec:
     # photos: cheap single-conv blocks while the map is large (2 CPU cores train this), a
     # double-conv block once it is 16 px or less, then a wide unpooled conv for global pooling
@@ -493,6 +345,14 @@ REGISTRY: dict[str, Architecture] = {
             "global average pooling: the shipped photo models (about 3x modern_cnn's compute).",
             _vgg_wide,
         ),
+        Architecture(
+            "residual",
+            "Small ResNet",
+            "A stem conv, then three residual blocks (64, 128, 256 filters): two 3x3 convs "
+            "with a shortcut that adds the block's input to their output, so each block "
+            "learns a correction. The shipped cats vs dogs model.",
+            _residual,
+        ),
     ]
 }
 
@@ -506,54 +366,121 @@ def build(spec: ArchSpec, input_shape: tuple[int, int, int], num_classes: int):
         num_classes: size of the softmax output layer (named `predictions`).
 
     Returns:
-        A `keras.Sequential` model.
+        A `keras.Sequential` model, or a functional `keras.Model` when a block is residual
+        (its shortcut needs a second path). Either way the layers are the ones, and in the
+        order, that `spec.shapes()` lists.
 
     Raises:
         SpecError: when the spec does not fit the input.
     """
     import keras
-    from keras import layers
 
     spec.validate(input_shape)
-    model_layers: list[Any] = [keras.Input(shape=tuple(input_shape), name="image")]
+    image = keras.Input(shape=tuple(input_shape), name="image")
+    if not any(block.residual for block in spec.conv_blocks):
+        model_layers: list[Any] = [image]
+        for i, block in enumerate(spec.conv_blocks, start=1):
+            model_layers += _conv_layers(i, block) + _after_block(i, block)
+        model_layers += _head(spec, num_classes)
+        return keras.Sequential(model_layers, name=spec.name)
+    x = image
     for i, block in enumerate(spec.conv_blocks, start=1):
-        for j in range(1, block.convs + 1):
-            suffix = f"{i}" if block.convs == 1 else f"{i}_{j}"
-            model_layers.append(
-                layers.Conv2D(
-                    block.filters,
-                    block.kernel,
-                    strides=block.stride,
-                    padding=block.padding,
-                    # with batch norm the activation follows the normalisation
-                    activation=None if block.batch_norm else block.activation,
-                    use_bias=not block.batch_norm,
-                    name=f"conv{suffix}",
-                )
+        block_input = x
+        for layer in _conv_layers(i, block):
+            x = layer(x)
+        if block.residual:
+            x = _add_shortcut(i, block, block_input, x)
+        for layer in _after_block(i, block):
+            x = layer(x)
+    for layer in _head(spec, num_classes):
+        x = layer(x)
+    return keras.Model(image, x, name=spec.name)
+
+
+def _conv_layers(i: int, block: ConvBlock) -> list[Any]:
+    """Block i's conv layers, each with its batch norm and activation (a residual block's
+    last conv is activated after the add)."""
+    from keras import layers
+
+    made: list[Any] = []
+    for j in range(1, block.convs + 1):
+        suffix = f"{i}" if block.convs == 1 else f"{i}_{j}"
+        deferred = block.residual and j == block.convs
+        made.append(
+            layers.Conv2D(
+                block.filters,
+                block.kernel,
+                strides=block.stride,
+                padding=block.padding,
+                # with batch norm the activation follows the normalisation
+                activation=None if block.batch_norm or deferred else block.activation,
+                use_bias=not block.batch_norm,
+                name=f"conv{suffix}",
             )
-            if block.batch_norm:
-                model_layers.append(
-                    layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{suffix}")
-                )
-                model_layers.append(layers.Activation(block.activation, name=f"act{suffix}"))
-        if block.pool == "max":
-            model_layers.append(layers.MaxPooling2D(block.pool_size, name=f"pool{i}"))
-        elif block.pool == "avg":
-            model_layers.append(layers.AveragePooling2D(block.pool_size, name=f"pool{i}"))
-        if block.dropout:
-            model_layers.append(layers.Dropout(block.dropout, name=f"dropout{i}"))
-    if spec.head == "global_avg":
-        model_layers.append(layers.GlobalAveragePooling2D(name="global_avg"))
-    else:
-        model_layers.append(layers.Flatten(name="flatten"))
-    for i, dense in enumerate(spec.dense, start=1):
-        model_layers.append(
-            layers.Dense(dense.units, activation=dense.activation, name=f"dense{i}")
         )
+        if block.batch_norm:
+            made.append(layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"bn{suffix}"))
+            if not deferred:
+                made.append(layers.Activation(block.activation, name=f"act{suffix}"))
+    return made
+
+
+def _add_shortcut(i: int, block: ConvBlock, block_input, main):
+    """main + the block's input (projected by a 1x1 conv when its shape differs), activated."""
+    from keras import layers
+
+    shortcut = block_input
+    if tuple(block_input.shape[1:]) != tuple(main.shape[1:]):
+        shortcut = layers.Conv2D(
+            block.filters,
+            1,
+            strides=block.stride**block.convs,
+            padding="same",
+            use_bias=not block.batch_norm,
+            name=f"skip{i}",
+        )(block_input)
+        if block.batch_norm:
+            shortcut = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"skip_bn{i}")(shortcut)
+    x = layers.Add(name=f"add{i}")([main, shortcut])
+    suffix = f"{i}" if block.convs == 1 else f"{i}_{block.convs}"
+    return layers.Activation(block.activation, name=f"act{suffix}")(x)
+
+
+def _after_block(i: int, block: ConvBlock) -> list[Any]:
+    """Block i's pooling and dropout."""
+    from keras import layers
+
+    made: list[Any] = []
+    if block.pool == "max":
+        made.append(layers.MaxPooling2D(block.pool_size, name=f"pool{i}"))
+    elif block.pool == "avg":
+        made.append(layers.AveragePooling2D(block.pool_size, name=f"pool{i}"))
+    if block.dropout:
+        made.append(layers.Dropout(block.dropout, name=f"dropout{i}"))
+    return made
+
+
+def _head(spec: ArchSpec, num_classes: int) -> list[Any]:
+    """Global pooling or flatten, the dense layers, then the softmax output."""
+    from keras import layers
+
+    made: list[Any] = [
+        layers.GlobalAveragePooling2D(name="global_avg")
+        if spec.head == "global_avg"
+        else layers.Flatten(name="flatten")
+    ]
+    for i, dense in enumerate(spec.dense, start=1):
+        made.append(layers.Dense(dense.units, activation=dense.activation, name=f"dense{i}"))
         if dense.dropout:
-            model_layers.append(layers.Dropout(dense.dropout, name=f"dense_dropout{i}"))
-    model_layers.append(layers.Dense(num_classes, activation="softmax", name=OUTPUT_LAYER))
-    return keras.Sequential(model_layers, name=spec.name)
+            made.append(layers.Dropout(dense.dropout, name=f"dense_dropout{i}"))
+    made.append(layers.Dense(num_classes, activation="softmax", name=OUTPUT_LAYER))
+    return made
+
+
+def model_layers(model) -> list[Any]:
+    """A built model's layers as `ArchSpec.shapes()` lists them after the input: a functional
+    model (a residual spec's) also lists its InputLayer, a Sequential does not."""
+    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
 
 
 def build_named(key: str, input_shape: tuple[int, int, int], num_classes: int):

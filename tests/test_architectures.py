@@ -23,8 +23,9 @@ CUSTOM = ArchSpec(
 def assert_matches_keras(spec: ArchSpec, shape: tuple[int, int, int], classes: int) -> None:
     layers = spec.shapes(shape, classes)
     model = architectures.build(spec, shape, classes)
-    assert [layer.name for layer in layers[1:]] == [k.name for k in model.layers]
-    for ours, theirs in zip(layers[1:], model.layers, strict=True):
+    keras_layers = architectures.model_layers(model)
+    assert [layer.name for layer in layers[1:]] == [k.name for k in keras_layers]
+    for ours, theirs in zip(layers[1:], keras_layers, strict=True):
         assert ours.keras_type == type(theirs).__name__
         assert ours.shape == tuple(theirs.output.shape[1:]), ours.name
         assert ours.params == theirs.count_params(), ours.name
@@ -44,6 +45,33 @@ def test_every_registry_spec_walks_like_keras(key, shape):
 
 def test_a_custom_spec_with_strides_pools_and_padding_walks_like_keras():
     assert_matches_keras(CUSTOM, (37, 41, 3), 3)
+
+
+RESIDUAL = ArchSpec(
+    [
+        ConvBlock(8, 3, padding="same"),
+        # strided, no batch norm: the shortcut is a 1x1 conv of stride 2 * 2 with a bias
+        ConvBlock(16, 3, stride=2, padding="same", convs=2, residual=True),
+        # same shape in and out: the input is added unchanged
+        ConvBlock(16, 3, padding="same", convs=1, residual=True, batch_norm=True, pool="none"),
+    ],
+    "flatten",
+    [],
+    name="residual_custom",
+)
+
+
+def test_a_custom_residual_spec_walks_like_keras():
+    assert_matches_keras(RESIDUAL, (28, 28, 1), 3)
+    names = [s.name for s in RESIDUAL.shapes((28, 28, 1), 3)]
+    assert names[names.index("conv2_2") :][:5] == ["conv2_2", "skip2", "add2", "act2_2", "pool2"]
+    assert "skip3" not in names and "add3" in names
+
+
+def test_a_residual_block_needs_same_padding():
+    spec = ArchSpec([ConvBlock(8, 3, convs=2, residual=True)], "flatten", [])
+    with pytest.raises(SpecError, match="residual block needs 'same' padding"):
+        spec.validate((28, 28, 1))
 
 
 def test_receptive_fields_by_hand():
