@@ -145,23 +145,31 @@ def _multi_output_model(model: keras.Model, taps: list[str], head) -> keras.Mode
 
 
 def _inspected_layers(model: keras.Model) -> tuple[list[tuple[str, str]], list[str]]:
-    """(name, kind) of every conv/pool layer, and the layer whose output shows each one.
+    """(name, kind) of every conv/pool/add layer, and the layer whose output shows each one.
 
-    A conv followed directly by BatchNormalization/Activation layers is shown through the last
-    of them (its activated output); everything else through its own output.
+    A conv (or a residual block's add) followed directly by BatchNormalization/Activation
+    layers is shown through the last of them (its activated output); everything else through
+    its own output. In a functional model "followed" means read by: a residual block's last
+    conv is listed before its shortcut's conv but read by its own batch norm.
     """
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    sequential = isinstance(model, keras.Sequential)
     inspected, taps = [], []
-    layers = model.layers
     for i, layer in enumerate(layers):
-        if isinstance(layer, keras.layers.Conv2D):
+        if isinstance(layer, (keras.layers.Conv2D, keras.layers.Add)):
             tap = layer
-            for follower in layers[i + 1 :]:
-                if not isinstance(
-                    follower, (keras.layers.BatchNormalization, keras.layers.Activation)
+            while True:
+                if sequential:
+                    after = layers[layers.index(tap) + 1 : layers.index(tap) + 2]
+                else:
+                    after = [f for f in layers[i + 1 :] if f.input is tap.output]
+                if not after or not isinstance(
+                    after[0], (keras.layers.BatchNormalization, keras.layers.Activation)
                 ):
                     break
-                tap = follower
-            inspected.append((layer.name, "conv"))
+                tap = after[0]
+            kind = "conv" if isinstance(layer, keras.layers.Conv2D) else "add"
+            inspected.append((layer.name, kind))
             taps.append(tap.name)
         elif isinstance(layer, POOL_TYPES):
             inspected.append((layer.name, "pool"))

@@ -7,7 +7,7 @@ arithmetic on "Look inside" all read one walk. Imports nothing heavy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from cnn.errors import SpecError
@@ -39,6 +39,7 @@ class LayerShape:
         offset: input (row, column) of the top-left corner of position (0, 0)'s field.
         source: the layer this one reads when it is not the one listed before it: a residual
             block's shortcut conv reads the block's input, its add reads the main path.
+        shortcut: the other layer an add reads (the block's input, or its 1x1 projection).
     """
 
     name: str
@@ -54,6 +55,7 @@ class LayerShape:
     jump: int = 1
     offset: tuple[int, int] = (0, 0)
     source: str = ""  # the layer whose output this one reads, when not the one listed before
+    shortcut: str = ""  # an add's second input: the residual block's input or its projection
 
     def reads(self, before: LayerShape) -> str:
         """Name of the layer this one reads; `before` is the layer listed just before it."""
@@ -197,19 +199,21 @@ class ShapeWalk:
         1x1 conv (with batch norm when the block has it) projects it to that shape.
         """
         main = self.last
-        skip = None
+        skip = shortcut = None
         if block_input.shape != main.shape:
             stride = block.stride**block.convs
             self._conv(f"skip{i}", i, block, block_input.shape[-1], 1, stride, block_input)
-            skip = self.last
+            skip = shortcut = self.last
         if block.batch_norm:
             params = 4 * block.filters
             self.same(f"bn{suffix}", "batch_norm", "BatchNormalization", params, main)
             main = self.last
             if skip is not None:
                 self.same(f"skip_bn{i}", "batch_norm", "BatchNormalization", params, skip)
+                shortcut = self.last
         # the main path's field holds the shortcut's (same padding, a 1x1 or no window)
         self.same(f"add{i}", "add", "Add", 0, main)
+        self.layers[-1] = replace(self.layers[-1], shortcut=(shortcut or block_input).name)
         self.same(f"act{suffix}", "activation", "Activation")
 
     def _whole_input(self, name: str, kind: str, keras_type: str, shape: tuple[int, ...]):

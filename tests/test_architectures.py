@@ -108,3 +108,24 @@ def test_specs_that_shrink_to_nothing_say_where():
         ArchSpec([ConvBlock(4, 3), ConvBlock(4, 7)], "flatten", []).validate((14, 14, 1))
     with pytest.raises(SpecError, match="pooling shrinks"):
         ArchSpec([ConvBlock(4, 3, padding="same", pool_size=8)] * 2).validate((28, 28, 1))
+
+
+def test_the_diagram_draws_a_shortcut_arrow_not_a_block_for_each_residual_block():
+    from ui.figures import _diagram_blocks, architecture_diagram
+
+    layers = architectures.REGISTRY["residual"].spec((28, 28, 1), 10).shapes((28, 28, 1), 10)
+    blocks = _diagram_blocks(layers)
+    names = [block["layer"].name for block in blocks]
+    assert not any(name.startswith("skip") for name in names)
+    adds = [block for block in blocks if block["kind"] == "add"]
+    assert [names[block["from"]] for block in adds] == ["pool1", "pool2", "pool3"]
+    assert adds[0]["via"] == ["skip2 1x1 conv", "BN"]
+    # the block before each add is its last conv, with its batch norm but no ReLU (after add)
+    before = blocks[names.index("add2") - 1]
+    assert before["layer"].name == "conv2_2" and before["extra"] == ["BN"]
+    assert adds[0]["extra"] == ["ReLU"]
+    texts = [a.text for a in architecture_diagram(layers).layout.annotations]
+    assert texts.count("shortcut: skip2 1x1 conv + BN") == 1
+    identity = ArchSpec([ConvBlock(1, 3, padding="same", convs=2, residual=True)], "flatten", [])
+    (add,) = [b for b in _diagram_blocks(identity.shapes((8, 8, 1), 2)) if b["kind"] == "add"]
+    assert add["via"] == [] and names[add["from"]] == "image"

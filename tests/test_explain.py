@@ -21,7 +21,7 @@ import tensorflow as tf
 from helpers import drawn_one, open_page
 
 from cnn.__main__ import main
-from cnn.architectures import ArchSpec, ConvBlock, DenseLayer, build
+from cnn.architectures import ArchSpec, ConvBlock, DenseLayer, build, model_layers
 from cnn.explain import Box, ConvArithmetic, Explainer, ExplainError, PoolArithmetic
 from conftest import REPO
 
@@ -50,6 +50,18 @@ SPECS = {
             "flatten",
         ),
         (24, 23, 2),
+    ),
+    "residual: projected and identity shortcuts": (
+        ArchSpec(
+            [
+                ConvBlock(4, 3, padding="same", batch_norm=True, pool="none"),
+                ConvBlock(6, 3, padding="same", convs=2, batch_norm=True, residual=True),
+                ConvBlock(6, 3, padding="same", batch_norm=True, residual=True, pool="none"),
+                ConvBlock(5, 3, stride=2, padding="same", residual=True, pool="avg"),
+            ],
+            "global_avg",
+        ),
+        (14, 13, 2),
     ),
 }
 
@@ -108,16 +120,25 @@ def test_every_value_is_the_layers_own_output(case):
                     if conv.activation.__name__ != "linear":
                         before = a.value
                     assert abs(before - own[y, x, channel]) < TOLERANCE
+                if a.kind == "add":
+                    # the add's own output: main path + shortcut, before the activation
+                    assert abs(a.sum - own[y, x, channel]) < TOLERANCE
+                    assert abs(a.main + a.shortcut - a.sum) < 1e-9
 
 
 def test_batch_norm_step_matches_the_keras_layer(case):
     explainer, forward, image = case
     model = explainer.model
     for layer in explainer.map_layers:
-        names = [lay.name for lay in model.layers]
-        follower = model.layers[names.index(layer.name) + 1]
-        if layer.kind != "conv" or not isinstance(follower, keras.layers.BatchNormalization):
+        if layer.kind != "conv":
             continue
+        # the batch norm that reads this conv (in a residual block the shortcut's conv is
+        # listed between the block's last conv and its batch norm)
+        output = model.get_layer(layer.name).output
+        readers = [lay for lay in model.layers[1:] if output in tf.nest.flatten(lay.input)]
+        if not isinstance(readers[0], keras.layers.BatchNormalization):
+            continue
+        follower = readers[0]
         normalised = reference(model, follower.name, image)
         h, w, channels = layer.shape
         for y, x in positions(h, w):
@@ -264,7 +285,7 @@ def test_table_counts_what_keras_counts(case):
     explainer, _, _ = case
     rows = explainer.table()
     model = explainer.model
-    assert [r["layer"] for r in rows[1:]] == [layer.name for layer in model.layers]
+    assert [r["layer"] for r in rows[1:]] == [layer.name for layer in model_layers(model)]
     assert sum(r["parameters"] for r in rows) == model.count_params()
     first_conv = next(r for r in rows if r["type"] == "Conv2D")
     kernel = explainer.map_layers[0].geometry.kernel

@@ -32,6 +32,7 @@ from helpers import shapes_zip
 from streamlit.testing.v1 import AppTest
 
 from cnn import artifacts, datasets, export
+from cnn.architectures import ArchSpec, ConvBlock
 from cnn.cli import main as cli_main
 from cnn.export import inputs, tflite
 from cnn.export.script import script_source
@@ -98,8 +99,14 @@ def folder_run(tmp_path_factory) -> tuple[Path, Path]:
     folder = tmp_path_factory.mktemp("folder-run")
     archive = folder / "shapes.zip"
     archive.write_bytes(shapes_zip(per_class=12))
-    config = TrainConfig(dataset="folder", data=str(archive), arch="tiny_vgg", epochs=1,
-                         image_size=32, batch_size=8, augment=True)  # fmt: skip
+    # a residual model: its script is written as `x = layer(x)` lines with the shortcuts
+    spec = ArchSpec(
+        [ConvBlock(8, 3, padding="same", batch_norm=True),
+         ConvBlock(16, 3, padding="same", convs=2, batch_norm=True, residual=True)],
+        "global_avg", [], name="small_residual",
+    )  # fmt: skip
+    config = TrainConfig(dataset="folder", data=str(archive), arch="custom", spec=spec.to_dict(),
+                         epochs=1, image_size=32, batch_size=8, augment=True)  # fmt: skip
     result = train(config, out_dir=folder / "runs")
     assert result.state == "finished", result.message
     return result.run_dir, archive
@@ -157,6 +164,20 @@ def test_script_builds_the_runs_layers_one_by_one(tiny_run, exports):
     module = load_module(exports["script"].path)
     original = artifacts.load_run(tiny_run).model
     assert layer_settings(module.build_model()) == layer_settings(original)
+
+
+def test_script_of_a_residual_run_wires_its_shortcuts(folder_run, tmp_path):
+    run_dir, _ = folder_run
+    path = export.export_run(run_dir, "script", tmp_path).path
+    assert 'x = layers.Add(name="add2")([bn2_2, x])' in path.read_text()
+    built = load_module(path).build_model()
+    original = artifacts.load_run(run_dir).model
+    assert layer_settings(built) == layer_settings(original)
+    # the same wiring: the saved weights give the saved model's answers
+    built.set_weights(original.get_weights())
+    images = np.random.default_rng(0).uniform(0, 1, (4, *original.inputs[0].shape[1:]))
+    np.testing.assert_allclose(built.predict(images, verbose=0),
+                               original.predict(images, verbose=0), atol=1e-6)  # fmt: skip
 
 
 @pytest.mark.parametrize("level", ["standard", "strong"])

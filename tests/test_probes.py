@@ -16,6 +16,7 @@ from helpers import drawn_one, open_page
 
 from cnn import artifacts, datasets
 from cnn.__main__ import main
+from cnn.architectures import ArchSpec, ConvBlock, build
 from cnn.cli.runs import predict_file
 from cnn.inspect import Inspector
 from cnn.probes import attack, embedding, occlusion, sweeps
@@ -363,3 +364,31 @@ def test_the_sweep_chart_draws_the_classes_it_flips_to_first():
                                 probabilities)  # fmt: skip
     assert classes_shown([result], limit=3) == [9, 8, 4]
     assert result.flip() == (-1.0, 3.0)
+
+
+def test_the_attack_gradient_of_a_residual_model_is_its_own():
+    """A functional model (residual blocks) is no chain of layers: the attacker runs its graph."""
+    import tensorflow as tf
+
+    spec = ArchSpec(
+        [
+            ConvBlock(4, 3, padding="same", batch_norm=True),
+            ConvBlock(8, 3, padding="same", convs=2, batch_norm=True, residual=True),
+        ],
+        "global_avg",
+        [],
+    )
+    model = build(spec, (12, 12, 1), 3)
+    images = np.random.default_rng(0).uniform(0, 1, (2, 12, 12, 1)).astype(np.float32)
+    labels = np.array([0, 2])
+    signs, logits = attack.Attacker(Inspector(model), jit_compile=False).gradient_sign(
+        images, labels
+    )
+    x = tf.constant(images)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        probabilities = model(x, training=False)
+        loss = tf.reduce_sum(tf.keras.losses.sparse_categorical_crossentropy(labels, probabilities))
+    np.testing.assert_allclose(tf.nn.softmax(logits).numpy(), probabilities.numpy(), atol=1e-5)
+    expected = np.sign(tape.gradient(loss, x).numpy())
+    assert (signs == expected).mean() > 0.99

@@ -317,6 +317,25 @@ def _pool_ui(a, source) -> None:
         st.markdown(f"The average of these {n} numbers is **{a.value:.6f}**.")
 
 
+def _add_ui(a) -> None:
+    """A residual add: the main path's number plus the shortcut's, then the activation."""
+    st.markdown("##### A shortcut: add the block's input back")
+    st.caption(
+        f"{a.layer} ends a residual block. The block's convs ({a.main_layer}) work out a "
+        f"correction, and the shortcut ({a.shortcut_layer}) carries the block's input around "
+        "them. The two maps are added, number by number, so a block only has to learn what "
+        "to change, and the training signal reaches early layers through the shortcut."
+    )
+    formula = FORMULAS.get(a.activation, a.activation)
+    st.markdown(
+        "| step | how | value |\n| --- | --- | ---: |\n"
+        f"| main path | {a.main_layer} at this position and channel | {a.main:.6f} |\n"
+        f"| + shortcut | {a.shortcut_layer} at the same place | {a.shortcut:.6f} |\n"
+        f"| sum | main path + shortcut | {a.sum:.6f} |\n"
+        f"| {a.activation} | {formula} | {a.value:.6f} |"
+    )
+
+
 def check_ui(a) -> None:
     """Our number against the feature map's own, in plain sight."""
     gap = abs(a.value - a.keras_value)
@@ -339,6 +358,8 @@ def arithmetic_ui(explainer, forward) -> None:
     _views_ui(explainer, forward, layer, a, maps)
     if a.kind == "conv":
         _conv_ui(a, layer)
+    elif a.kind == "add":
+        _add_ui(a)
     else:
         _pool_ui(a, explainer.source_map(layer.name).name)
     check_ui(a)

@@ -237,6 +237,29 @@ def _remember_click() -> None:
         st.session_state[SELECTED_KEY] = (layer, int(channel))
 
 
+def _added_ui(explainer, network, map_layer, channel: int, right) -> None:
+    """A residual add's channel: the main path's map and the shortcut's, which it sums."""
+    shown = {m.shown_by: m.name for m in explainer.map_layers}
+    parts = []
+    for what, name in (
+        ("the block's convs", map_layer.input_layer),
+        ("the shortcut", map_layer.shortcut),
+    ):
+        if name in shown:
+            parts.append((what, network.column(shown[name])))
+    for what, source in parts:
+        right.image(
+            _enlarged(source.maps, channel),
+            width=ENLARGED_PX // 2,
+            caption=f"{what}: {source.name}",
+        )
+    right.caption(
+        f"{map_layer.name} adds the block's input (the shortcut) to what the block's convs "
+        "worked out, number by number, then applies the activation: the block learns a "
+        "correction to its input rather than a whole new picture."
+    )
+
+
 def _filter_figure(kernel: np.ndarray, slices: np.ndarray, rgb: bool) -> go.Figure:
     """Chosen input-channel slices of one filter, red positive, blue negative, with numbers.
 
@@ -294,6 +317,9 @@ def channel_detail_ui(explainer, network, layer: str, channel: int) -> None:
             f"It is {source.name}'s channel {channel} (above) with only the {what} number of every "
             f"{g.kernel} x {g.kernel} window kept: {g.kernel * g.kernel} times fewer numbers."
         )
+        return
+    if column.kind == "add":
+        _added_ui(explainer, network, map_layer, channel, right)
         return
     kernel, bias = explainer.filter(layer, channel)
     weight = np.abs(kernel).sum(axis=(0, 1))

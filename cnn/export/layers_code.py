@@ -20,6 +20,7 @@ SHOWN: dict[str, tuple[str, ...]] = {
     "AveragePooling2D": ("pool_size",),
     "Dropout": ("rate",),
     "Flatten": (),
+    "Add": (),
     "GlobalAveragePooling2D": (),
     "Dense": ("units", "activation"),
     "RandomFlip": ("mode", "seed"),

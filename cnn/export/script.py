@@ -1,12 +1,13 @@
 """A standalone Keras training script written from a run's record (no CNN Lab import in it).
 
 The script a student gets is plain Keras: the run's settings as named constants, the model
-as one `keras.Sequential([...])` list whose lines are written from the Keras layers
-`cnn.architectures.build` makes from the run's spec (same layers, same names, same
-parameter count), the augmentation written from the layers `cnn.datasets.augmentation`
-makes, the data loading the run used, and `fit`. It takes `--dry-run` (build the model,
-print `{"params": N}`, exit), `--data DIR` (local data: the IDX files of MNIST-style sets,
-or a folder of class subfolders), `--epochs`, `--max-samples` and `--save`.
+as one `keras.Sequential([...])` list (`x = layer(x)` lines for a residual model) whose
+lines are written from the Keras layers `cnn.architectures.build` makes from the run's spec
+(same layers, same names, same parameter count), the augmentation written from the layers
+`cnn.datasets.augmentation` makes, the data loading the run used, and `fit`. It takes
+`--dry-run` (build the model, print `{"params": N}`, exit), `--data DIR` (local data: the
+IDX files of MNIST-style sets, or a folder of class subfolders), `--epochs`,
+`--max-samples` and `--save`.
 
 What it reproduces exactly and what it does not, said in the script too: MNIST-style runs
 pick the same training and validation images (the same stratified, seeded order as
@@ -103,6 +104,16 @@ class StrokeThickness(keras.layers.Layer):
             out = tf.where(pick == i, version, out)
         return out
 '''
+
+GRAPH_MODEL = Template('''
+
+def build_model():
+    """The network, layer by layer (the names are those the app shows). Each residual block's
+    input is kept under its layer's name and added back to the block's output."""
+    x = image = keras.Input(shape=(*IMAGE_SIZE, CHANNELS), name="image")
+$layers
+    return keras.Model(image, x, name="$name")
+''')
 
 MODEL = Template('''
 
@@ -317,6 +328,28 @@ def _layers_block(layer_objects, overrides=None) -> str:
     )
 
 
+def _graph_block(model, overrides) -> str:
+    """A functional model's layers as `x = layer(x)` lines; a layer that reads an earlier
+    output than the last one (a shortcut, an add) reads it by that layer's name."""
+
+    def sources(layer) -> list[str]:
+        inputs = layer.input if isinstance(layer.input, list) else [layer.input]
+        return [t._keras_history[0].name for t in inputs]
+
+    layers = architectures.model_layers(model)
+    previous = ["image"] + [layer.name for layer in layers[:-1]]
+    kept = {n for layer, p in zip(layers, previous, strict=True) for n in sources(layer) if n != p}
+    lines = []
+    for layer, before in zip(layers, previous, strict=True):
+        names = ["x" if n == before else n for n in sources(layer)]
+        arg = names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
+        code = layer_code(layer, overrides.get(layer.name), INDENT)
+        lines.append(f"    x = {code[len(INDENT) :]}({arg})")
+        if layer.name in kept:
+            lines.append(f"    {layer.name} = x")
+    return "\n".join(lines)
+
+
 def _names_code(names: list[str]) -> str:
     """The class names as a Python list: on one line when short, else one name a line."""
     one_line = "[" + ", ".join(json.dumps(n, ensure_ascii=False) for n in names) + "]"
@@ -419,9 +452,9 @@ def script_source(record: RunRecord, file_name: str) -> str:
         )
     ]
     try:
-        layers = _layers_block(
-            model.layers, {architectures.OUTPUT_LAYER: {"units": "len(CLASS_NAMES)"}}
-        )
+        overrides = {architectures.OUTPUT_LAYER: {"units": "len(CLASS_NAMES)"}}
+        graph = type(model).__name__ != "Sequential"
+        layers = _graph_block(model, overrides) if graph else _layers_block(model.layers, overrides)
         augment_code = ""
         if config.augment and kind is not None:
             name = datasets.augmentation_name(kind.key, config.augmentation)
@@ -433,7 +466,7 @@ def script_source(record: RunRecord, file_name: str) -> str:
             )
     except UnknownLayer as err:
         raise ExportError(f"{err} No script can be written for this run.") from err
-    parts.append(MODEL.substitute(layers=layers, name=model.name))
+    parts.append((GRAPH_MODEL if graph else MODEL).substitute(layers=layers, name=model.name))
     parts.append(augment_code)
     parts.append(data_code)
     parts.append(MAIN.substitute(data_option=data_option))

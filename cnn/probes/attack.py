@@ -108,7 +108,11 @@ class Attacker:
             isinstance(head, keras.layers.Dense) and head.activation is keras.activations.softmax
         ):
             raise AttackError("This model does not end in a softmax layer: it cannot be attacked.")
-        body = model.layers[:-1]
+        if isinstance(model, keras.Sequential):
+            body = model.layers[:-1]
+        else:
+            # a functional model (residual blocks) is no chain: its graph up to the head
+            body = [keras.Model(model.inputs[0], head.input)]
         shape = tuple(model.inputs[0].shape[1:])
 
         @tf.function(

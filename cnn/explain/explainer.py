@@ -1,265 +1,31 @@
-"""Explain a run's forward pass number by number, for any architecture a spec describes.
-
-- the per-layer table: output shape, receptive-field size, jump, parameters, multiply-adds;
-- the receptive field of one feature-map position on the input image;
-- the arithmetic of one feature-map value: a conv's window, kernel, products, sum, bias,
-  batch norm and activation, or a pooling window and the maximum (or mean) it takes;
-- the whole network at a glance: every conv/pool layer's channels, most active first, the
-  dense layers' activations and the softmax.
-
-The geometry (shapes, receptive fields, padding) comes from the run's recorded architecture,
-`ArchSpec.shapes`; `Explainer` first checks it against the Keras model's own layers (names,
-output shapes, kernels, strides, padding, parameter counts). The numbers come from one
-compiled pass over every layer (`Inspector.layer_outputs`): a layer's input is the output of
-the layer before it, its weights are its own, and every arithmetic ends at the value the
-feature-map view shows (a conv's activated output), read from that same pass.
-
-Example:
-    >>> explainer = Explainer.for_run(run)
-    >>> forward = explainer.forward(image)                  # float32 (h, w, c) in [0, 1]
-    >>> explainer.position(forward, "conv1", 3, 5, 7).value
-"""
+"""The explainer: a run's model checked against its recorded architecture, and the
+arithmetic of its layers (see the package docstring)."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from cnn.architectures import OUTPUT_LAYER, ArchSpec, LayerShape
+from cnn.architectures import OUTPUT_LAYER, ArchSpec, model_layers
 from cnn.errors import ExplainError
+from cnn.explain.results import (
+    INPUT,
+    AddArithmetic,
+    BatchNormStep,
+    Box,
+    ConvArithmetic,
+    Forward,
+    MapColumn,
+    MapLayer,
+    Network,
+    PoolArithmetic,
+    VectorColumn,
+)
 
-INPUT = "image"  # the name ArchSpec.shapes gives the model input
-MAP_KINDS = ("conv", "pool")  # layers with feature maps to explain
+MAP_KINDS = ("conv", "pool", "add")  # layers with feature maps to explain
 VECTOR_KINDS = ("global_avg", "flatten", "dense")  # layers whose output is one list of numbers
 SQRT2 = math.sqrt(2.0)
-
-
-@dataclass(frozen=True)
-class Box:
-    """Input pixels from (top, left) to (bottom, right), both corners included."""
-
-    top: int
-    left: int
-    bottom: int
-    right: int
-
-    @property
-    def height(self) -> int:
-        return self.bottom - self.top + 1
-
-    @property
-    def width(self) -> int:
-        return self.right - self.left + 1
-
-    def to_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class MapLayer:
-    """A conv or pooling layer whose feature map can be explained.
-
-    Attributes:
-        name: the Keras layer name (what the feature-map view calls it).
-        kind: "conv" or "pool".
-        shown_by: the layer whose output the feature map is (a conv's last batch-norm or
-            activation follower, else the layer itself).
-        input_layer: the layer whose output this layer reads ("image" for the first).
-        geometry: its LayerShape (shape, kernel, stride, pad, rf, jump, offset).
-    """
-
-    name: str
-    kind: str
-    shown_by: str
-    input_layer: str
-    geometry: LayerShape
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return self.geometry.shape
-
-
-@dataclass(frozen=True)
-class BatchNormStep:
-    """Batch normalisation of one value: gamma * (x - mean) / sqrt(variance + epsilon) + beta."""
-
-    gamma: float
-    beta: float
-    mean: float
-    variance: float
-    epsilon: float
-    normalised: float  # (x - mean) / sqrt(variance + epsilon)
-    output: float
-
-
-@dataclass(repr=False)
-class Position:
-    """Which feature-map value, and the window of the layer's input it is made from.
-
-    Attributes:
-        layer, channel, at: which value ((y, x) on the layer's map).
-        receptive_field: the input pixels it depends on, clipped to the image.
-        origin: (row, column) of the window's top-left corner on the layer's input (negative
-            where padding reaches outside it).
-        window: float32 of the layer's input: (kh, kw, in_channels) for a conv, (k, k) of
-            the same channel for a pool; 0 where padding is.
-        inside: bool (kh, kw): True where the window lies on the input, False on padding.
-    """
-
-    layer: str
-    channel: int
-    at: tuple[int, int]
-    receptive_field: Box
-    origin: tuple[int, int]
-    window: np.ndarray
-    inside: np.ndarray
-
-    def steps(self) -> dict[str, float | None]:
-        """The sum, bias and pre-activation of the CLI's document (None where there is none)."""
-        return {"sum": None, "bias": None, "pre_activation": None}
-
-    def to_dict(self) -> dict:
-        """The CLI's JSON document: "value" is the feature map's own value."""
-        return {
-            "layer": self.layer,
-            "channel": self.channel,
-            "at": list(self.at),
-            "receptive_field": self.receptive_field.to_dict(),
-            "window_shape": list(self.window.shape),
-            **self.steps(),
-            "value": self.keras_value,
-        }
-
-
-@dataclass(repr=False)
-class ConvArithmetic(Position):
-    """Every number behind one value of a conv layer's feature map.
-
-    Attributes (after Position's):
-        kernel: float32 (kh, kw, in_channels) the weights of this output channel.
-        products: float64 window * kernel.
-        sum: of all products.
-        bias: the conv's bias for this channel (0 when it has none: batch norm follows).
-        batch_norm: the normalisation of sum + bias, or None.
-        pre_activation: the value the activation function gets.
-        activation: the activation's name ("relu", "linear", ...).
-        value: computed here, step by step.
-        keras_value: the feature map's own value (the model's output at that position).
-    """
-
-    kernel: np.ndarray
-    products: np.ndarray
-    sum: float
-    bias: float
-    batch_norm: BatchNormStep | None
-    pre_activation: float
-    activation: str
-    value: float
-    keras_value: float
-
-    kind = "conv"
-
-    @property
-    def channel_sums(self) -> np.ndarray:
-        """The sum of the products of each input channel (in_channels,)."""
-        return self.products.sum(axis=(0, 1))
-
-    def steps(self) -> dict[str, float | None]:
-        return {"sum": self.sum, "bias": self.bias, "pre_activation": self.pre_activation}
-
-    def __repr__(self) -> str:
-        return (
-            f"ConvArithmetic({self.layer} channel {self.channel} at {self.at}: "
-            f"sum {self.sum:.4f} + bias {self.bias:.4f} -> {self.activation} "
-            f"{self.pre_activation:.4f} = {self.value:.4f}, Keras {self.keras_value:.4f})"
-        )
-
-
-@dataclass(repr=False)
-class PoolArithmetic(Position):
-    """One value of a pooling layer: its window on one channel and what it takes from it.
-
-    Attributes (after Position's):
-        operation: "max" or "average".
-        picked: (row, column) in the window of the maximum taken, None for "average".
-        value: computed here; keras_value: the feature map's own value.
-    """
-
-    operation: str
-    picked: tuple[int, int] | None
-    value: float
-    keras_value: float
-
-    kind = "pool"
-
-    def __repr__(self) -> str:
-        return (
-            f"PoolArithmetic({self.layer} channel {self.channel} at {self.at}: "
-            f"{self.operation} of {self.window.shape} = {self.value:.4f}, "
-            f"Keras {self.keras_value:.4f})"
-        )
-
-
-@dataclass(repr=False)
-class Forward:
-    """One image's pass through every layer: the image and each layer's output."""
-
-    image: np.ndarray
-    outputs: dict[str, np.ndarray]
-
-    def output(self, name: str) -> np.ndarray:
-        """A layer's output ("image": the input itself)."""
-        return self.image if name == INPUT else self.outputs[name]
-
-    def __repr__(self) -> str:
-        return f"Forward(image={self.image.shape}, layers={list(self.outputs)})"
-
-
-@dataclass(repr=False)
-class MapColumn:
-    """A conv or pool layer in the overview: its maps, channels ordered by activity."""
-
-    name: str
-    kind: str
-    maps: np.ndarray  # (h, w, channels), as the feature-map view shows them
-    activity: np.ndarray  # (channels,) mean absolute value of each map
-    order: np.ndarray  # channel indices, most active first
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.maps.shape
-
-
-@dataclass(repr=False)
-class VectorColumn:
-    """A layer whose output is one list of numbers: global average, flatten, dense, softmax."""
-
-    name: str
-    kind: str  # "global_avg", "flatten", "dense" or "softmax"
-    values: np.ndarray  # (units,)
-    activation: str = "linear"
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return self.values.shape
-
-
-@dataclass(repr=False)
-class Network:
-    """The whole forward pass of one image, column by column, ending at the softmax."""
-
-    image: np.ndarray
-    columns: list[MapColumn | VectorColumn]
-    class_names: list[str]
-
-    @property
-    def probabilities(self) -> np.ndarray:
-        return self.columns[-1].values
-
-    def column(self, name: str) -> MapColumn | VectorColumn:
-        return next(c for c in self.columns if c.name == name)
 
 
 def activate(name: str, x: float) -> float:
@@ -338,9 +104,11 @@ class Explainer:
         self.shapes = spec.shapes(self.input_shape, num_classes)
         self._check_against_model()
         by_name = {s.name: s for s in self.shapes}
-        previous = {s.name: p.name for p, s in zip(self.shapes, self.shapes[1:], strict=False)}
+        self._reads = {
+            s.name: s.reads(p) for p, s in zip(self.shapes, self.shapes[1:], strict=False)
+        }
         self.map_layers = [
-            MapLayer(name, kind, shown_by, previous[name], by_name[name])
+            MapLayer(name, kind, shown_by, self._reads[name], by_name[name], by_name[name].shortcut)
             for name, kind, shown_by in self.inspector.feature_map_layers
         ]
 
@@ -360,19 +128,20 @@ class Explainer:
 
     def _check_against_model(self) -> None:
         """The spec's layers are the model's: names, output shapes, windows, parameters."""
-        layers = self.model.layers
+        layers = model_layers(self.model)
         recorded = self.shapes[1:]
         if [layer.name for layer in layers] != [s.name for s in recorded]:
             raise ExplainError(
                 "This run's model does not match its recorded architecture, so its "
                 "arithmetic cannot be shown."
             )
+        by_name = {s.name: s for s in self.shapes}
         for layer, shape, before in zip(layers, recorded, self.shapes, strict=False):
             keras_shape = tuple(int(d) for d in layer.output.shape[1:])
             same = keras_shape == shape.shape and layer.count_params() == shape.params
-            if same and shape.kind in MAP_KINDS:
+            if same and shape.kind in ("conv", "pool"):
                 kernel, stride, padding = _keras_geometry(layer)
-                h, w = before.shape[:2]
+                h, w = by_name[shape.reads(before)].shape[:2]
                 pad = (0, 0)
                 if padding == "same":
                     pad = (_same_pad(h, kernel, stride), _same_pad(w, kernel, stride))
@@ -429,14 +198,16 @@ class Explainer:
         layer = self.map_layer(name)
         self._check_position(layer, 0, y, x)
         rows, cols = (y, y), (x, x)
-        index = self.shapes.index(layer.geometry)
-        for shape, before in zip(
-            self.shapes[index:0:-1], self.shapes[index - 1 :: -1], strict=True
-        ):
-            if shape.kind in MAP_KINDS:
+        by_name = {s.name: s for s in self.shapes}
+        shape = layer.geometry
+        # back along what each layer reads: an add's main path holds its shortcut's field
+        while shape.name != INPUT:
+            before = by_name[self._reads[shape.name]]
+            if shape.kind in ("conv", "pool"):
                 h, w = before.shape[:2]
                 rows = _span_below(rows, shape.kernel, shape.stride, shape.pad[0], h)
                 cols = _span_below(cols, shape.kernel, shape.stride, shape.pad[1], w)
+            shape = before
         return Box(rows[0], cols[0], rows[1], cols[1])
 
     def forward(self, image: np.ndarray) -> Forward:
@@ -472,6 +243,8 @@ class Explainer:
         inputs = forward.output(layer.input_layer)
         keras_value = float(forward.output(layer.shown_by)[y, x, channel])
         field = self.receptive_field(name, y, x)
+        if layer.kind == "add":
+            return self._added(layer, forward, channel, (y, x), field, keras_value)
         if layer.kind == "pool":
             window, inside = _window(inputs[..., channel], *origin, g.kernel)
             return _pooled(layer, channel, (y, x), field, origin, window, inside, keras_value)
@@ -510,8 +283,12 @@ class Explainer:
         """
         import keras
 
-        names = [lay.name for lay in self.model.layers]
-        chain = self.model.layers[names.index(layer.name) : names.index(layer.shown_by) + 1]
+        chain = [self.model.get_layer(layer.name)]
+        for shape in self.shapes[self.shapes.index(layer.geometry) + 1 :]:
+            if chain[-1].name == layer.shown_by:
+                break
+            if self._reads[shape.name] == chain[-1].name:
+                chain.append(self.model.get_layer(shape.name))
         batch_norm, pre_activation, activation = None, value, "linear"
         for step in chain:
             if isinstance(step, keras.layers.BatchNormalization):
@@ -523,11 +300,38 @@ class Explainer:
                 value = activate(name, value)
         return value, batch_norm, pre_activation, activation
 
+    def _added(self, layer: MapLayer, forward: Forward, channel: int, at, field, keras_value):
+        """A residual add: the main path's value plus the shortcut's, then the activation."""
+        y, x = at
+        main = float(forward.output(layer.input_layer)[y, x, channel])
+        shortcut = float(forward.output(layer.shortcut)[y, x, channel])
+        total = main + shortcut
+        activation = _activation_name(self.model.get_layer(layer.shown_by))
+        pair = np.array([[main, shortcut]], np.float32)
+        return AddArithmetic(
+            layer.name,
+            channel,
+            at,
+            field,
+            at,
+            pair,
+            np.ones((1, 2), bool),
+            layer.input_layer,
+            layer.shortcut,
+            main,
+            shortcut,
+            total,
+            activation,
+            activate(activation, total),
+            keras_value,
+        )
+
     def filter(self, name: str, channel: int) -> tuple[np.ndarray, float]:
         """(kernel (kh, kw, in_channels), bias) of one output channel of conv layer `name`."""
         layer = self.map_layer(name)
         if layer.kind != "conv":
-            raise ExplainError(f"Layer {name} is a pooling layer: it has no filter.")
+            what = "a pooling layer" if layer.kind == "pool" else "a residual add"
+            raise ExplainError(f"Layer {name} is {what}: it has no filter.")
         self._check_position(layer, channel, 0, 0)
         conv = self.model.get_layer(name)
         bias = float(np.asarray(conv.bias)[channel]) if conv.use_bias else 0.0
