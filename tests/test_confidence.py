@@ -39,6 +39,21 @@ def test_expected_calibration_error_by_hand():
     assert sum(table.counts) == 6 and len(table.edges) == calibration.BINS + 1
 
 
+def test_the_reliability_diagram_counts_the_images_of_each_bin():
+    from dataclasses import asdict
+
+    from ui.figures import reliability_diagram
+
+    logits, labels = sampled(2000, 5, temperature=2.5)
+    before = calibration.reliability(calibration.softmax(logits), labels)
+    after = calibration.reliability(calibration.softmax(logits, 2.5), labels)
+    fig = reliability_diagram(asdict(before), asdict(after))
+    (bars,) = [trace for trace in fig.data if trace.type == "bar"]
+    # the calibrated table's bins, one bar per bin that holds an image, labelled with its count
+    assert list(bars.y) == [n for n in after.counts if n] and sum(bars.y) == 2000
+    assert list(bars.text) == [f"{n:,}" for n in after.counts if n]
+
+
 def test_the_flag_keeps_its_false_alarms_on_the_test_split_and_catches_the_unfamiliar():
     rng = np.random.default_rng(1)
     familiar = rng.normal(0, 1, (1000, 10))

@@ -217,20 +217,17 @@ def per_class_accuracy(per_class: Sequence[dict]) -> go.Figure:
 
 
 def reliability_diagram(before: dict, after: dict | None) -> go.Figure:
-    """How sure the model was against how often it was right, per confidence bin.
+    """How sure the model was against how often it was right, per confidence bin, with the
+    number of test images in each bin under it (a bin of 3 images says little).
 
     Args:
         before, after: `cnn.calibration.Reliability` as dicts, before and after temperature
             scaling (after may be None).
     """
-    fig = go.Figure()
-    fig.add_scatter(
-        x=[0, 1],
-        y=[0, 1],
-        mode="lines",
-        name="perfectly honest",
-        line={"color": "#94a3b8", "dash": "dot"},
-    )
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
+                        vertical_spacing=0.08)  # fmt: skip
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly honest",
+                    line={"color": "#94a3b8", "dash": "dot"}, row=1, col=1)  # fmt: skip
     for label, table, color in (
         ("the model's own", before, COLORS["val"]),
         ("calibrated", after, COLORS["train"]),
@@ -242,18 +239,28 @@ def reliability_diagram(before: dict, after: dict | None) -> go.Figure:
             for c, a, n in zip(table["confidence"], table["accuracy"], table["counts"], strict=True)
             if n
         ]
+        xs, ys, ns = ([p[i] for p in points] for i in range(3))
         fig.add_scatter(
-            x=[p[0] for p in points],
-            y=[p[1] for p in points],
-            mode="lines+markers",
-            name=label,
-            line={"color": color},
-            customdata=[p[2] for p in points],
+            x=xs, y=ys, mode="lines+markers", name=label, line={"color": color}, customdata=ns,
             hovertemplate="sure %{x:.0%}, right %{y:.0%} (%{customdata} images)<extra></extra>",
-        )
-    fig.update_xaxes(range=[0, 1.02], tickformat=".0%", title_text="how sure it was")
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="how often it was right")
-    return _layout(fig, 340)
+            row=1, col=1,
+        )  # fmt: skip
+        counted = (xs, ns, color)  # the last table's (the calibrated one when there is one)
+    xs, ns, color = counted
+    fig.add_bar(
+        x=xs, y=ns, marker_color=color, opacity=0.75, text=[f"{n:,}" for n in ns],
+        textposition="outside", textfont={"size": 10}, cliponaxis=False, width=0.03,
+        showlegend=False, row=2, col=1,
+        hovertemplate="%{y:,} test images sure about %{x:.0%}<extra></extra>",
+    )  # fmt: skip
+    fig.update_xaxes(range=[0, 1.02], tickformat=".0%")
+    fig.update_xaxes(title_text="how sure it was", row=2, col=1)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="how often it was right",
+                     row=1, col=1)  # fmt: skip
+    # counts span 1 to thousands: a log scale keeps the small bins visible
+    title = "images (calibrated)" if after else "images"
+    fig.update_yaxes(type="log", title_text=title, row=2, col=1, range=[0, 4.9])
+    return _layout(fig, 440)
 
 
 def class_counts(counts: dict[str, Sequence[int]], class_names: Sequence[str]) -> go.Figure:

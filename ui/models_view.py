@@ -201,7 +201,11 @@ def confidence_ui(info: RunInfo) -> None:
         )
         words.metric("Calibration error before", f"{cal.ece_before:.1%}")
         words.metric(f"after (temperature {cal.temperature:.2f})", f"{cal.ece_after:.1%}")
-        words.caption(f"Fitted on {cal.fitted_on}; measured on the test split (15 bins).")
+        words.caption(
+            f"Fitted on {cal.fitted_on}; measured on the test split (15 bins). The bars "
+            "count the test images in each bin: a point made of a handful of images wobbles "
+            "by chance."
+        )
         with words:
             glossary.explain_ui("calibration")
     if check is not None:
