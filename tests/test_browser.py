@@ -258,6 +258,22 @@ def draw(page, strokes: list[list[tuple[int, int]]]) -> None:
     drag_strokes(page, box, strokes, steps=12)
 
 
+# light pixels on the canvas's drawing layer (white ink on black); the canvas lives in the
+# component's shadow root, which Playwright's locators reach and document queries do not
+INKED_JS = """(c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] > 128) n++;
+    return n;
+}"""
+
+
+def inked_pixels(page) -> int:
+    """How many light pixels the drawing canvas holds now (0 while there is no canvas)."""
+    canvas = page.locator("canvas.dc-canvas.lower-canvas")
+    return int(canvas.first.evaluate(INKED_JS)) if canvas.count() else 0
+
+
 def expect_prediction(page, digit: str) -> float:
     """Wait until the Prediction metric shows `digit`; returns the seconds it took."""
     started = time.monotonic()
@@ -326,6 +342,21 @@ def test_draw_digits_with_the_mouse(page, server, mnist_run):
     print(f"stroke -> updated prediction {second_s:.2f} s (warm)")
     wait_until_idle(page)
     screenshot(page, f"3-predict-drawn-{second}")
+    drawn = inked_pixels(page)
+    assert drawn > 500, drawn
+
+    # The drawing and its answer survive a visit to another page (issue 11)
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Models").click()
+    page.get_by_text("How sure it is", exact=True).wait_for(timeout=PAGE_S * 1000)
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Predict").click()
+    back_s = expect_prediction(page, second)
+    deadline = time.monotonic() + PAGE_S
+    while inked_pixels(page) < drawn // 2:  # the restored strokes are drawn again
+        assert time.monotonic() < deadline, "the drawing did not come back on the canvas"
+        time.sleep(0.2)
+    print(f"back on Predict: the drawing and its answer after {back_s:.2f} s")
+    wait_until_idle(page)
+    screenshot(page, f"3-predict-back-{second}")
 
     # A single dot (issue 6): refused with a sentence or converted, never a traceback.
     page.get_by_role("button", name="Clear").click()

@@ -49,6 +49,8 @@ def drawing_input_ui(preprocessing: dict) -> Picked | None:
 
     stroke, background = INKS[bool(st.session_state.get(BLACK_INK, False))]
     st.caption("Draw one digit, as large as the square:")
+    key = state.canvas_key()
+    initial = _restored_drawing(key)
     result = st_canvas(
         stroke_width=st.session_state.get("stroke-width", 20),
         stroke_color=stroke,
@@ -56,7 +58,8 @@ def drawing_input_ui(preprocessing: dict) -> Picked | None:
         height=CANVAS_PX,
         width=CANVAS_PX,
         return_image_data=True,
-        key=state.canvas_key(),
+        initial_drawing=initial,
+        key=key,
     )
     ink_col, width_col, clear_col = st.columns([3, 3, 2], vertical_alignment="bottom")
     # off: white ink on black, like MNIST; on: black ink on white paper
@@ -64,9 +67,24 @@ def drawing_input_ui(preprocessing: dict) -> Picked | None:
     width_col.slider("Stroke", 5, 40, 20, key="stroke-width")
     clear_col.button("Clear", on_click=state.clear_canvas, icon=":material/delete:")
     image = result.image_data
+    saved = st.session_state.get(state.SAVED_DRAWING)
+    if image is None and initial is not None and saved is not None:
+        image = saved["image"]  # restored on the canvas; it sends its picture at the next stroke
     if image is None or _only_background(image, background):
         return None
+    st.session_state[state.SAVED_DRAWING] = {"json": result.json_data or initial, "image": image}
     return Picked(preprocess.prepare_drawing(image, preprocessing))
+
+
+def _restored_drawing(key: str) -> dict | None:
+    """The drawing to put back on a canvas that is being mounted afresh (Predict was left for
+    another page or input and came back to), kept the same for as long as it stays mounted:
+    the canvas reloads, and forgets its undo history, whenever this changes."""
+    saved = st.session_state.get(state.SAVED_DRAWING)
+    if key not in st.session_state and saved is not None:
+        st.session_state[state.RESTORED_DRAWING] = (key, saved["json"])
+    restored = st.session_state.get(state.RESTORED_DRAWING)
+    return restored[1] if restored is not None and restored[0] == key else None
 
 
 def _only_background(image: np.ndarray, background: str) -> bool:
