@@ -106,7 +106,8 @@ def folder_run(tmp_path_factory) -> tuple[Path, Path]:
         "global_avg", [], name="small_residual",
     )  # fmt: skip
     config = TrainConfig(dataset="folder", data=str(archive), arch="custom", spec=spec.to_dict(),
-                         epochs=1, image_size=32, batch_size=8, augment=True)  # fmt: skip
+                         epochs=1, image_size=32, batch_size=8, augment=True,
+                         mix="cutmix")  # fmt: skip
     result = train(config, out_dir=folder / "runs")
     assert result.state == "finished", result.message
     return result.run_dir, archive

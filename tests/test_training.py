@@ -242,3 +242,24 @@ def test_a_waiting_student_is_told_about_how_long():
     assert slots.wait_seconds(running) is None  # not waiting
     slots.release(running)  # held for a moment: typical trainings are now that short
     assert slots.typical_seconds() < 1.0
+
+
+@pytest.mark.parametrize("mix", ["mixup", "cutmix"])
+def test_mixing_blends_training_batches_only_and_trains(mix):
+    """MixUp / CutMix (Keras' layers): training labels become shares of two classes that sum
+    to 1, validation labels stay whole, and a tiny run with it finishes."""
+    from cnn.training.loop import prepare
+
+    prepared = prepare(tiny(mix=mix, batch_size=64))
+    images, labels = next(iter(prepared.pipeline(prepared.train, shuffle=True, training=True)))
+    labels = labels.numpy()
+    np.testing.assert_allclose(labels.sum(axis=1), 1.0, atol=1e-5)
+    assert ((labels > 0.01) & (labels < 0.99)).any(axis=1).mean() > 0.5  # most rows are blends
+    assert ((labels > 0.01).sum(axis=1) <= 2).all()  # of at most two classes
+    _, whole = next(iter(prepared.pipeline(prepared.validation, shuffle=False)))
+    assert set(np.unique(whole.numpy())) <= {0.0, 1.0}
+    result = train(tiny(mix=mix))
+    assert result.state == "finished", result.message
+    assert 0 <= result.test_accuracy <= 1
+    with pytest.raises(TrainingError, match="Image mixing must be"):
+        tiny(mix="blend").validate()

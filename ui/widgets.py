@@ -250,6 +250,7 @@ def train_settings_ui(
             "augment",
             "seed",
             "augmentation",
+            "mix",
             "weight_decay",
             "ema",
         }
@@ -311,6 +312,7 @@ WEIGHT_DECAYS = (0.0, 1e-4, 1e-3, 0.01, 0.05, 0.1)
 def _advanced_settings_ui(values: dict[str, Any], key: str, augment: bool) -> dict[str, Any]:
     """The settings the strong recipes use: augmentation strength, weight decay, weight average."""
     from cnn.training import AUGMENTATIONS
+    from cnn.training.config import MIXES
 
     left, middle, right = st.columns(3)
     decays = sorted({*WEIGHT_DECAYS, values["weight_decay"]})
@@ -329,6 +331,15 @@ def _advanced_settings_ui(values: dict[str, Any], key: str, augment: bool) -> di
             disabled=not augment,
             help="strong: for photos, random crops zoomed up to 2x and colour changes; for "
             "digits, strokes as thick as the thickest brush; for clothes, erased patches",
+        ),
+        "mix": left.selectbox(
+            "Mix pairs of images",
+            MIXES,
+            MIXES.index(values["mix"]),
+            key=f"mix-{key}",
+            help="mixup: blend two training images and their answers (70% cat, 30% dog); "
+            "cutmix: paste a patch of one into the other, answers shared by area. Both "
+            "make memorising a small set harder.",
         ),
         "weight_decay": middle.select_slider(
             "Weight decay",

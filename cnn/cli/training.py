@@ -20,6 +20,7 @@ CHOICES = {
     "lr_schedule": settings.LR_SCHEDULES,
     "strategy": settings.STRATEGIES,
     "augmentation": settings.AUGMENTATIONS,
+    "mix": settings.MIXES,
 }
 FLAGS = {"learning_rate": "--lr"}  # short names kept from the first CLI
 

@@ -31,6 +31,23 @@ STRONG_ROTATION = 15 / 360
 STRONG_COLOUR = {"brightness_factor": 0.2, "contrast_factor": 0.2, "saturation_factor": (0.3, 0.7)}
 ERASED_SCALE = (0.02, 0.15)  # share of the image one erased patch covers
 STRONG_STROKE = 5  # digits: strokes dilated up to a 5x5 kernel, as thick brushes draw them
+MIX_STRENGTH = {"mixup": 0.2, "cutmix": 1.0}  # Beta(a, a) of the share: the papers' values
+
+
+def batch_mix(mix: str, seed: int | None = None):
+    """Keras' MixUp or CutMix layer for `mix` ("mixup" or "cutmix"), or None for "none".
+
+    It takes and returns {"images": batch, "labels": one-hot batch}: MixUp blends each image
+    with another of the batch, CutMix pastes a patch of another in, and the labels are mixed
+    in the same shares.
+    """
+    import keras
+
+    if mix == "mixup":
+        return keras.layers.MixUp(alpha=MIX_STRENGTH[mix], seed=seed)
+    if mix == "cutmix":
+        return keras.layers.CutMix(factor=MIX_STRENGTH[mix], seed=seed)
+    return None
 
 
 @functools.cache

@@ -25,6 +25,7 @@ import textwrap
 from string import Template
 
 from cnn import architectures, datasets
+from cnn.datasets.augment import MIX_STRENGTH
 from cnn.datasets.splits import _stratified_order
 from cnn.export.layers_code import layer_code
 from cnn.record import RunRecord
@@ -76,6 +77,8 @@ LABEL_SMOOTHING = $label_smoothing
 VALIDATION_FRACTION = $validation_fraction  # share of the training images held out to validate
 MAX_SAMPLES = $max_samples  # None: every training image
 AUGMENT = $augment  # random changes to the training images, a new one every epoch
+MIX = "$mix"  # "mixup" / "cutmix": blend pairs of training images and their labels; "none"
+MIX_STRENGTH = $mix_strength  # MixUp's alpha / CutMix's factor
 WEIGHT_DECAY = $weight_decay  # decoupled weight decay on kernels (AdamW); 0: none
 EMA = $ema  # evaluate with an exponential moving average of the weights; 0: none
 SEED = $seed
@@ -301,6 +304,15 @@ def main():
     if AUGMENT:
         augment = augmentation()
         train = train.map(lambda x, y: (tf.clip_by_value(augment(x, training=True), 0, 1), y))
+    if MIX != "none":
+        mix = (keras.layers.MixUp(alpha=MIX_STRENGTH, seed=SEED) if MIX == "mixup"
+               else keras.layers.CutMix(factor=MIX_STRENGTH, seed=SEED))
+
+        def mixed(x, y):
+            batch = mix({"images": x, "labels": y}, training=True)
+            return batch["images"], batch["labels"]
+
+        train = train.map(mixed)
     steps = len(train)
     model.compile(
         optimizer=make_optimizer(steps * args.epochs),
@@ -446,6 +458,8 @@ def script_source(record: RunRecord, file_name: str) -> str:
             validation_fraction=repr(config.validation_fraction),
             max_samples=repr(config.max_samples),
             augment=repr(bool(config.augment)),
+            mix=config.mix,
+            mix_strength=repr(MIX_STRENGTH.get(config.mix, 0.0)),
             weight_decay=repr(config.weight_decay),
             ema=repr(config.ema),
             seed=config.seed,

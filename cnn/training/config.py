@@ -20,6 +20,7 @@ LR_SCHEDULES = ("constant", "cosine")
 WARMUP_FRACTION = 0.1  # share of the steps over which "cosine" ramps the rate up from 0
 STRATEGIES = ("auto", "default", "mirrored")
 AUGMENTATIONS = ("standard", "strong")
+MIXES = ("none", "mixup", "cutmix")  # ways to blend pairs of training images (cnn.datasets)
 MAX_IMAGE_SIZE = 512  # largest side accepted for photo models
 MEMORY_BUDGET_ENV = "CNN_TRAIN_MEMORY_BUDGET"  # bytes one training step may need
 DEFAULT_MEMORY_BUDGET = 3 * 1024**3
@@ -45,6 +46,9 @@ class TrainConfig:
     augment: bool = False  # dataset-appropriate random transforms, training batches only
     # "strong" photos: random crops zoomed up to 2x with their own aspect, colour changes
     augmentation: str = "standard"
+    # "mixup": each training image blended with another, labels in the same shares; "cutmix":
+    # a patch of another image pasted in, labels by area. Both fight memorising small sets
+    mix: str = "none"
     weight_decay: float = 0.0  # decoupled weight decay (AdamW, SGD); not on biases or BN
     ema: float = 0.0  # keep an exponential moving average of the weights (e.g. 0.999); 0: off
     image_size: int | None = None  # square input side for photo datasets; None = dataset default
@@ -97,6 +101,8 @@ def _problems(c: TrainConfig):
         yield f"Image size must be between 8 and {MAX_IMAGE_SIZE} pixels."
     if c.augmentation not in AUGMENTATIONS:
         yield f"Augmentation must be one of {', '.join(AUGMENTATIONS)}."
+    if c.mix not in MIXES:
+        yield f"Image mixing must be one of {', '.join(MIXES)}."
     if not (math.isfinite(c.weight_decay) and 0 <= c.weight_decay < 1):
         yield "Weight decay must be at least 0 and below 1."
     if not 0 <= c.ema < 1:

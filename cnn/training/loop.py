@@ -18,6 +18,7 @@ import numpy as np
 
 from cnn import architectures, datasets, geometry
 from cnn.datasets import augmentation_name
+from cnn.datasets.augment import batch_mix
 from cnn.errors import CnnError, TrainingError
 from cnn.training.config import (
     WARMUP_FRACTION,
@@ -51,8 +52,9 @@ class Prepared:
     def num_classes(self) -> int:
         return len(self.data.class_names)
 
-    def pipeline(self, split: datasets.Split, shuffle: bool, augment: bool = False):
-        """Batches of `split` at the model's size; one-hot labels when label smoothing is on."""
+    def pipeline(self, split: datasets.Split, shuffle: bool, training: bool = False):
+        """Batches of `split` at the model's size; one-hot labels when label smoothing or image
+        mixing is on. Training batches are augmented (when the config says so) and mixed."""
         config = self.config
         batches = datasets.make_pipeline(
             split,
@@ -63,14 +65,28 @@ class Prepared:
             seed=config.seed,
             counted=True,
             augment=augmentation_name(self.data.info.kind, config.augmentation)
-            if augment
+            if training and config.augment
             else None,
         )
-        if config.label_smoothing:
+        if one_hot_labels(config):
             import tensorflow as tf
 
             batches = batches.map(lambda x, y: (x, tf.one_hot(y, self.num_classes)))
+        mix = batch_mix(config.mix, config.seed) if training else None
+        if mix is not None:
+            batches = batches.map(
+                lambda x, y: _unpacked(mix({"images": x, "labels": y}, training=True))
+            )
         return batches
+
+
+def one_hot_labels(config: TrainConfig) -> bool:
+    """Whether the labels are one-hot rows (label smoothing or mixing) rather than indices."""
+    return bool(config.label_smoothing) or config.mix != "none"
+
+
+def _unpacked(batch: dict):
+    return batch["images"], batch["labels"]
 
 
 def train(
@@ -217,7 +233,7 @@ def compiled_model(prepared: Prepared, steps: int):
     config = prepared.config
     with _strategy(config.strategy).scope():
         model = architectures.build(prepared.spec, prepared.input_shape, prepared.num_classes)
-        if config.label_smoothing:
+        if one_hot_labels(config):
             loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
         else:
             loss = keras.losses.SparseCategoricalCrossentropy()
@@ -243,7 +259,7 @@ def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, extra_
 
     config = prepared.config
     keras.utils.set_random_seed(config.seed)
-    train_batches = prepared.pipeline(prepared.train, shuffle=True, augment=config.augment)
+    train_batches = prepared.pipeline(prepared.train, shuffle=True, training=True)
     val_batches = None
     if len(prepared.validation):
         val_batches = prepared.pipeline(prepared.validation, False)
