@@ -87,9 +87,9 @@ config = training.TrainConfig(
 )
 # Start's callback only asks; the job starts here, with every setting of this run, and the
 # buttons are drawn after it, so Start is disabled at once
-if state.take_flag(training_view.START):
+if (asked_at := state.take_flag(training_view.START)) is not None:
     probes = widgets.drawing_probe(state.latest_drawing(), info, input_shape)
-    if problem := training_view.start_training(config, probes):
+    if problem := training_view.start_training(config, probes, asked_at):
         controls.error(problem)
     job = state.training_job()
     running = job is not None and not job.done

@@ -194,6 +194,21 @@ def test_slots_queue_jobs_beyond_the_limit(tmp_path):
     assert len({job.result.run_dir for job in jobs}) == 3
 
 
+def test_the_queue_keeps_the_order_of_the_clicks_not_of_the_arrivals():
+    """Under load a page reaches start() seconds after its Start click: a job asked for
+    earlier takes its place ahead of one that arrived first."""
+    from types import SimpleNamespace
+
+    slots = TrainingSlots(limit=1)
+    late, early, plain = (SimpleNamespace(asked_at=t) for t in (20.0, 10.0, None))
+    plain.asked_at = float("inf")  # a ticket that says nothing goes to the back
+    for ticket in (late, plain, early):
+        slots.enqueue(ticket)
+    assert [slots.position(t) for t in (early, late, plain)] == [1, 2, 3]
+    job = TrainingJob(tiny(), slots=TrainingSlots(limit=1), asked_at=5.0)
+    assert job.asked_at == 5.0 and TrainingJob(tiny()).asked_at <= time.monotonic()
+
+
 def test_stopping_a_queued_job_takes_it_out_of_the_queue(tmp_path):
     slots = TrainingSlots(limit=1)
     first = TrainingJob(tiny(epochs=5, max_samples=2000), out_dir=tmp_path, slots=slots).start()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,13 +111,15 @@ def next_generation(name: str) -> None:
 
 
 def raise_flag(name: str) -> None:
-    """Mark that something was asked for (a button callback); `take_flag` answers once."""
-    st.session_state[f"flag-{name}"] = True
+    """Mark that something was asked for, and when (a button callback: it runs first thing
+    in the rerun the click starts); `take_flag` answers once."""
+    st.session_state[f"flag-{name}"] = time.monotonic()
 
 
-def take_flag(name: str) -> bool:
-    """Whether `name` was asked for since the last time, clearing it."""
-    return bool(st.session_state.pop(f"flag-{name}", False))
+def take_flag(name: str) -> float | None:
+    """When `name` was asked for (time.monotonic()) if it was since the last time, clearing
+    it; None otherwise."""
+    return st.session_state.pop(f"flag-{name}", None)
 
 
 def first_time(name: str) -> bool:

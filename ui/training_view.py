@@ -58,15 +58,25 @@ def _end_ui(job: TrainingJob) -> None:
         st.page_link("app_pages/predict.py", label="Try it on Predict", icon=":material/draw:")
 
 
-def start_training(config: TrainConfig, probes: list | None) -> str | None:
-    """Check the settings and start this session's job; a sentence when they cannot work."""
+def start_training(
+    config: TrainConfig, probes: list | None, asked_at: float | None = None
+) -> str | None:
+    """Check the settings and start this session's job; a sentence when they cannot work.
+
+    `asked_at` (time.monotonic() of the Start click) is its place in the queue: under load a
+    page can take seconds to get here, and a later click must not overtake it."""
     try:
         config.validate()
         runner, slots = training_backend()  # this server's thread, or a Ray cluster
     except TrainingError as err:
         return str(err)
     job = TrainingJob(
-        config, artifacts.user_runs_dir(), slots=slots, runner=runner, extra_probes=probes
+        config,
+        artifacts.user_runs_dir(),
+        slots=slots,
+        runner=runner,
+        extra_probes=probes,
+        asked_at=asked_at,
     ).start()
     runtime.light_keras_clear_session()  # Keras is loaded now: before this run ends
     state.start_training_job(job)

@@ -34,8 +34,13 @@ KEPT_DURATIONS = 20  # the last trainings' times the estimate is the median of
 Runner = Callable[..., TrainResult]  # train(config, events, stop, out_dir, touch, extra_probes)
 
 
+def _asked_at(ticket: object) -> float:
+    return getattr(ticket, "asked_at", math.inf)
+
+
 class TrainingSlots:
-    """Caps how many trainings run at once in this process; the rest wait in FIFO order.
+    """Caps how many trainings run at once in this process; the rest wait in the order they
+    were asked for (a job's `asked_at`: the Start click, not when its page got to start it).
 
     Args:
         limit: trainings allowed at the same time; None reads CNN_MAX_TRAININGS (default 1)
@@ -70,10 +75,14 @@ class TrainingSlots:
             return None if place is None else place + 1
 
     def enqueue(self, ticket: object) -> None:
-        """Take a place in the queue now (`acquire` then waits from that place)."""
+        """Take a place in the queue now (`acquire` then waits from that place): behind every
+        ticket asked for earlier (its `asked_at`, a time.monotonic(); else now)."""
         with self._cond:
             if self._place(ticket) is None:
-                self._waiting.append(ticket)
+                asked = _asked_at(ticket)
+                later = (i for i, t in enumerate(self._waiting) if _asked_at(t) > asked)
+                self._waiting.insert(next(later, len(self._waiting)), ticket)
+                self._cond.notify_all()
 
     def acquire(self, ticket: object, cancelled: threading.Event) -> bool:
         """Wait for a free slot; False when `cancelled` was set while waiting."""
@@ -167,6 +176,7 @@ class TrainingJob:
         abandon_after: float | None = None,
         runner: Runner | None = None,
         extra_probes: list | None = None,
+        asked_at: float | None = None,
     ):
         self.config = config
         self.out_dir = out_dir
@@ -176,6 +186,8 @@ class TrainingJob:
         self.abandon_after = abandon_after if abandon_after > 0 else math.inf
         self.runner = runner or train
         self.extra_probes = extra_probes
+        # when the student asked (time.monotonic()): the queue's order, whatever delayed start()
+        self.asked_at = time.monotonic() if asked_at is None else asked_at
         self.events: queue.Queue[TrainingEvent] = queue.Queue()
         self.state = "created"  # created -> queued -> running -> finished/stopped/failed
         self.remaining_s: float | None = None  # the training's own estimate while it runs
