@@ -24,6 +24,9 @@ dependency of the project) and the process's VmHWM (the kernel's own peak) at th
 
 How many trainings run at once is the server's CNN_MAX_TRAININGS (cnn/training/jobs.py,
 default 1, read each time a job asks for a slot); --max-trainings sets it for the server.
+--train-in thread,process runs the whole class twice, one after the other on fresh servers:
+trainings in the server's own process, then in child processes at a lower priority
+(CNN_TRAIN_IN=process, cnn/training/process_backend.py), and prints the two side by side.
 
     CNN_DATA_DIR=/work/shared/data PYTHONPATH=.:bench python bench/bench_class.py \
         --sessions 30 --trainers 10
@@ -56,7 +59,7 @@ from bench_latency import (
 )
 from digit_strokes import strokes
 
-from cnn.training.jobs import MAX_TRAININGS_ENV
+from cnn.training.jobs import MAX_TRAININGS_ENV, TRAIN_IN_ENV
 from tests.helpers import CANVAS_HIT_TEST, CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 SEED = 3
@@ -415,7 +418,8 @@ def fmt(values: list[float], unit: str = "ms") -> str:
     return f"p50 {p50:,.0f} ms, p95 {p95:,.0f} ms, max {top:,.0f} ms (n={len(values)})"
 
 
-def report(args, result: dict, slots: str, server_tracebacks: int) -> None:
+def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
+    """Print one class's figures; returns the ones compared between --train-in modes."""
     trainers: list[Trainer] = result["trainers"]
     clicks = [t.click for t in trainers if t.click]
     finished = [t for t in trainers if t.done]
@@ -476,6 +480,14 @@ def report(args, result: dict, slots: str, server_tracebacks: int) -> None:
     verdict = "within" if max(peak["mb"], result["hwm_mb"]) <= BUDGET_MB else "OVER"
     print(f"server peak RSS: sampled {peak['mb']:,.0f} MB (at +{peak['at']:.0f} s), VmHWM "
           f"{result['hwm_mb']:,.0f} MB: {verdict} the {BUDGET_MB:,} MB budget")  # fmt: skip
+    shown = [s["shown_ms"] for s in during]
+    return {
+        "drawing p50 during (ms)": percentiles(shown)[0] if shown else float("nan"),
+        "drawing p95 during (ms)": percentiles(shown)[1] if shown else float("nan"),
+        "queue wait p50 (s)": percentiles(waits)[0] if waits else float("nan"),
+        "last finish (s)": (last_done - first_click) / 1000 if finished else float("nan"),
+        "peak RSS (MB)": max(peak["mb"], result["hwm_mb"]),
+    }
 
 
 def main() -> None:
@@ -486,6 +498,7 @@ def main() -> None:
     parser.add_argument("--spread-s", type=float, default=10, help="Start presses spread over")
     parser.add_argument("--max-seconds", type=float, default=900, help="a training's limit")
     parser.add_argument("--max-trainings", type=int, help=f"set {MAX_TRAININGS_ENV} for the server")
+    parser.add_argument("--train-in", default="thread", help="thread, process or thread,process")
     args = parser.parse_args()
     from cnn import datasets
 
@@ -493,8 +506,23 @@ def main() -> None:
     rng = np.random.default_rng(SEED)
     picks = rng.choice(len(test), 300, replace=False)
     digits = [(str(int(test.labels[i])), strokes(test.image(int(i))[..., 0], rng)) for i in picks]
+    modes = args.train_in.split(",")
+    figures = {mode: one_class(args, digits, mode) for mode in modes}
+    if len(modes) == 2:
+        first, second = modes
+        print(f"\nside by side (same class, one run after the other): {first} | {second} | "
+              f"{second}/{first}")  # fmt: skip
+        for name in figures[first]:
+            a, b = figures[first][name], figures[second][name]
+            print(f"  {name}: {a:,.1f} | {b:,.1f} | {b / a:.2f}")
+
+
+def one_class(args, digits, mode: str) -> dict:
+    """One class on a fresh server, trainings in `mode` ("thread" or "process")."""
+    print(f"\n=== trainings in a {mode} ===", flush=True)
     with tempfile.TemporaryDirectory(prefix="cnn-class-") as tmp:
-        env = {**os.environ, "CNN_RUNS_DIR": tmp, "CNN_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+        env = {**os.environ, "CNN_RUNS_DIR": tmp, "CNN_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
+               TRAIN_IN_ENV: mode}  # fmt: skip
         if args.max_trainings:
             env[MAX_TRAININGS_ENV] = str(args.max_trainings)
         setting = env.get(MAX_TRAININGS_ENV)
@@ -510,10 +538,11 @@ def main() -> None:
             result = asyncio.run(class_session(args, app.url, app.pid, digits))
         server_tracebacks = log.read_text(errors="replace").count("Traceback")
         runs = [p.name for p in Path(tmp).iterdir() if p.is_dir() and not p.name.startswith(".")]
-        report(args, result, slots, server_tracebacks)
+        figures = report(args, result, slots, server_tracebacks)
         print(f"run folders saved: {len(runs)}; load average at end: "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
         print(f"(quiet period that defines idle: {QUIET_MS} ms; think time {THINK_S} s)")
+    return figures
 
 
 if __name__ == "__main__":

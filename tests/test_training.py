@@ -278,3 +278,51 @@ def test_mixing_blends_training_batches_only_and_trains(mix):
     assert 0 <= result.test_accuracy <= 1
     with pytest.raises(TrainingError, match="Image mixing must be"):
         tiny(mix="blend").validate()
+
+
+def test_a_training_in_a_child_process_streams_its_events_and_saves_its_run(tmp_path):
+    """CNN_TRAIN_IN=process: the training runs in a spawned child at a lower priority."""
+    import os
+
+    from cnn.training.process_backend import ProcessRunner
+
+    job = TrainingJob(tiny(epochs=2), tmp_path, slots=TrainingSlots(1), runner=ProcessRunner(7))
+    job.start().join(300)
+    events = job.drain()
+    assert job.state == "finished", job.error
+    first = events[0].message
+    assert f"priority {os.nice(0) + 7}" in first and f"server's is {os.nice(0)}" in first
+    kinds = [event.kind for event in events]
+    assert "batch" in kinds and "epoch" in kinds and kinds[-1] == "finished"
+    result = job.result
+    assert result.run_dir.parent == tmp_path and result.record.test.accuracy is not None
+    assert result.epochs_run == 2 and 0 <= result.test_accuracy <= 1
+    assert artifacts.load_run(result.run_dir).model is not None
+
+
+def test_a_child_process_training_stops_and_a_killed_one_fails_with_a_sentence(tmp_path):
+    import multiprocessing
+
+    from cnn.training.process_backend import ProcessRunner
+
+    def first_batch(job) -> None:
+        deadline = time.monotonic() + 120
+        while not any(event.kind == "batch" for event in job.drain()):
+            assert time.monotonic() < deadline, "no batch from the child"
+            time.sleep(0.05)
+
+    stopped = TrainingJob(tiny(epochs=50), tmp_path, slots=TrainingSlots(1),
+                          runner=ProcessRunner(0)).start()  # fmt: skip
+    first_batch(stopped)
+    stopped.stop()
+    stopped.join(120)
+    assert stopped.state == "stopped" and stopped.result.run_dir is not None
+
+    killed = TrainingJob(tiny(epochs=50), tmp_path, slots=TrainingSlots(1),
+                         runner=ProcessRunner(0)).start()  # fmt: skip
+    first_batch(killed)
+    for child in multiprocessing.active_children():
+        if child.name == "cnn-training":
+            child.kill()
+    killed.join(60)
+    assert killed.state == "failed" and "ended without a result" in killed.error

@@ -26,6 +26,9 @@ from cnn.training.loop import train
 
 MAX_TRAININGS_ENV = "CNN_MAX_TRAININGS"  # trainings at once per server (default 1)
 RAY_ADDRESS_ENV = "CNN_RAY_ADDRESS"  # a Ray cluster to train on ("auto": the local head)
+# "process": each training in a child process at a lower priority (cnn.training.process_backend),
+# so the server answers drawings first; "thread": in the server's own process
+TRAIN_IN_ENV = "CNN_TRAIN_IN"
 ABANDON_AFTER_ENV = "CNN_ABANDON_AFTER_S"
 ABANDON_AFTER_S = 120.0  # a job nobody polls for this long stops
 TYPICAL_TRAINING_S = 60.0  # the wait a queue estimates per training before any has finished
@@ -287,8 +290,9 @@ def training_backend(ray_address: str | None = None) -> tuple[Runner | None, Tra
         ray_address: a Ray cluster address; None reads CNN_RAY_ADDRESS (read on every call).
 
     Returns:
-        (a `RayRunner` and no slot limit) when an address is given or set, else (None: train in
-        this process, the server-wide `SLOTS`).
+        (a `RayRunner` and no slot limit) when an address is given or set; else the server-wide
+        `SLOTS` with a `ProcessRunner` when CNN_TRAIN_IN is "process", or None (train in a
+        thread of this process).
 
     Example:
         >>> runner, slots = training_backend()
@@ -296,6 +300,10 @@ def training_backend(ray_address: str | None = None) -> tuple[Runner | None, Tra
     """
     address = ray_address or os.environ.get(RAY_ADDRESS_ENV)
     if not address:
+        if os.environ.get(TRAIN_IN_ENV, "thread") == "process":
+            from cnn.training.process_backend import ProcessRunner
+
+            return ProcessRunner(), SLOTS
         return None, SLOTS
     from cnn.training.ray_backend import RayRunner
 
