@@ -447,7 +447,9 @@ def test_quick_training_live(page, server, server_env):
     choose(page, "Architecture", "Simple CNN")
     page.get_by_role("button", name="Start training").click()
 
-    wait_for(page, page.locator(".js-plotly-plot").first, TRAINING_S)
+    # the live loss/accuracy chart (the architecture diagram above it is a plotly chart too)
+    live = page.locator(".js-plotly-plot").filter(has_text="Accuracy").first
+    wait_for(page, live, TRAINING_S)
     screenshot(page, "2-train-running")
     finished = page.locator('[data-testid="stAlert"]').filter(has_text="Test accuracy")
     wait_for(page, finished, TRAINING_S)

@@ -14,15 +14,21 @@ How it talks to the server, as `RayRunner` does but through `multiprocessing`:
 - the run: the child trains into the server's `out_dir` (same machine, same disk) and sends
   the result's fields last; the runner reads the saved record back.
 
-The child is started with "spawn": a fresh Python importing TensorFlow itself (a few
-seconds), never a fork of a server whose threads hold locks.
+The child is a fresh `python -m cnn.training.process_backend` (it imports TensorFlow itself,
+a few seconds), never a fork of a server whose threads hold locks, and not multiprocessing's
+"spawn", which runs the parent's main module again (under Streamlit: app.py). Parent and
+child talk through the child's stdin and stdout in length-prefixed pickles (each side
+trusts only the process it started or was started by); the child's own prints go to stderr.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
 import queue
+import struct
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
@@ -37,40 +43,67 @@ POLL_S = 0.1  # how often the runner drains events and checks stop
 RESULT = "result"  # the last message's key: the result's fields
 
 
-class _Flag:
-    """A multiprocessing Event the training polls as `stop.is_set()` or `touch()`."""
-
-    def __init__(self, event) -> None:
-        self.event = event
-
-    def is_set(self) -> bool:
-        return self.event.is_set()
-
-    def __call__(self) -> bool:
-        return self.event.is_set()
+STOP, ABANDON = b"S", b"A"  # what the parent writes to the child's stdin
 
 
-def _child(config: dict, out_dir: str | None, events, stop, abandoned, nice: int, probes):
+def _send(stream, message) -> None:
+    data = pickle.dumps(message)
+    stream.write(struct.pack(">I", len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream):
+    """The next message, or None at the end of the stream."""
+    header = stream.read(4)
+    if len(header) < 4:
+        return None
+    (size,) = struct.unpack(">I", header)
+    return pickle.loads(stream.read(size))  # noqa: S301 - our own child's or parent's
+
+
+def _child_main() -> None:
     """The child process: lower its priority, train, send each event and then the result."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed goes to stderr, never into the messages
+    config, out_dir, nice, probes = _receive(sys.stdin.buffer)
+    stop, abandoned = threading.Event(), threading.Event()
+
+    def listen() -> None:
+        while True:
+            command = sys.stdin.buffer.read(1)
+            if command == STOP:
+                stop.set()
+            elif command == ABANDON or not command:  # the server went away: nobody watches
+                stop.set()
+                abandoned.set()
+                return
+
+    threading.Thread(target=listen, daemon=True).start()
     niceness = os.nice(nice) if nice else os.nice(0)
-    events.put(asdict(TrainingEvent("status", message=(
+    lock = threading.Lock()
+
+    def send(message) -> None:
+        with lock:
+            _send(out, message)
+
+    send(asdict(TrainingEvent("status", message=(
         f"Training in a process of its own at priority {niceness} (the server's is "
         f"{niceness - nice}), so drawings and pages are answered first."))))  # fmt: skip
     from cnn.training.loop import train
 
     result = train(
         TrainConfig.from_dict(config),
-        events=lambda event: events.put(asdict(event)),
-        stop=_Flag(stop),
+        events=lambda event: send(asdict(event)),
+        stop=stop,
         out_dir=out_dir,
-        touch=_Flag(abandoned),
+        touch=abandoned.is_set,
         extra_probes=probes,
     )
     fields = ("state", "history", "test_accuracy", "epochs_run", "seconds", "message",
               "save_error", "warning")  # fmt: skip
     done = {k: getattr(result, k) for k in fields}
     done["run_dir"] = None if result.run_dir is None else str(result.run_dir)
-    events.put({RESULT: done})
+    send({RESULT: done})
 
 
 class ProcessRunner:
@@ -83,7 +116,6 @@ class ProcessRunner:
 
     def __init__(self, nice: int | None = None) -> None:
         self.nice = int(os.environ.get(NICE_ENV, DEFAULT_NICE)) if nice is None else nice
-        self._context = multiprocessing.get_context("spawn")
 
     def __repr__(self) -> str:
         return f"ProcessRunner(nice={self.nice})"
@@ -98,55 +130,72 @@ class ProcessRunner:
         extra_probes: list | None = None,
     ) -> TrainResult:
         """Start the child, stream its events, forward stop; the run it saved as the result."""
-        messages = self._context.Queue()
-        halt, abandoned = self._context.Event(), self._context.Event()
-        child = self._context.Process(
-            target=_child,
-            args=(
-                config.to_dict(),
-                None if out_dir is None else str(out_dir),
-                messages,
-                halt,
-                abandoned,
-                self.nice,
-                extra_probes,
-            ),  # fmt: skip
-            name="cnn-training",
-            daemon=True,
+        child = subprocess.Popen(
+            [sys.executable, "-m", "cnn.training.process_backend"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_child_env(),
         )
-        child.start()
+        messages: queue.Queue = queue.Queue()
+        reader = threading.Thread(target=_read_all, args=(child.stdout, messages), daemon=True)
+        reader.start()
         try:
-            done = self._follow(child, messages, events, stop, touch, halt, abandoned)
+            out = None if out_dir is None else str(Path(out_dir).resolve())
+            _send(child.stdin, (config.to_dict(), out, self.nice, extra_probes))
+            done = self._follow(child, messages, events, stop, touch)
+        except (BrokenPipeError, OSError):
+            done = None
         finally:
-            if child.is_alive():
+            if child.poll() is None:
                 child.kill()
-            child.join(5)
-            messages.close()
+            child.wait(10)
+            reader.join(5)
         if done is None:
             message = (
-                f"The training process ended without a result (exit code {child.exitcode}): "
+                f"The training process ended without a result (exit code {child.returncode}): "
                 "the server may have run out of memory. Try a smaller model or image size."
             )
             emit(events, TrainingEvent("failed", message=message))
             return TrainResult("failed", config, message=message)
         return _result(config, done)
 
-    def _follow(self, child, messages, events, stop, touch, halt, abandoned) -> dict | None:
-        """Forward events and stop until the child sends its result, or dies without one."""
+    def _follow(self, child, messages, events, stop, touch) -> dict | None:
+        """Forward events and stop until the child sends its result, or ends without one."""
+        told = set()
         while True:
             try:
                 message = messages.get(timeout=POLL_S)
             except queue.Empty:
-                if not child.is_alive() and messages.empty():
-                    return None
-            else:
-                if RESULT in message:
-                    return message[RESULT]
+                message = {}
+            if message is None:  # the child's stdout closed
+                return None
+            if RESULT in message:
+                return message[RESULT]
+            if message:
                 emit(events, TrainingEvent(**message))
-            if stop is not None and stop.is_set():
-                halt.set()
-            if touch is not None and not abandoned.is_set() and touch():
-                abandoned.set()
+            for command, asked in ((STOP, stop is not None and stop.is_set()),
+                                   (ABANDON, touch is not None and touch())):  # fmt: skip
+                if asked and command not in told:
+                    told.add(command)
+                    child.stdin.write(command)
+                    child.stdin.flush()
+
+
+def _child_env() -> dict[str, str]:
+    """This environment, with the folder that holds the `cnn` package first on the path."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root if not path else root + os.pathsep + path}
+
+
+def _read_all(stream, messages: queue.Queue) -> None:
+    """Put every message of the child's stdout on `messages`, then None at its end."""
+    try:
+        while (message := _receive(stream)) is not None:
+            messages.put(message)
+    except (OSError, EOFError, pickle.UnpicklingError, struct.error):
+        pass
+    messages.put(None)
 
 
 def _result(config: TrainConfig, done: dict) -> TrainResult:
@@ -159,3 +208,7 @@ def _result(config: TrainConfig, done: dict) -> TrainResult:
         info = artifacts.read_run_info(run_dir)
         record = info.record if info.ok else None
     return TrainResult(config=config, run_dir=run_dir, record=record, **done)
+
+
+if __name__ == "__main__":
+    _child_main()
