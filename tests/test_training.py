@@ -269,7 +269,9 @@ def test_mixing_blends_training_batches_only_and_trains(mix):
     images, labels = next(iter(prepared.pipeline(prepared.train, shuffle=True, training=True)))
     labels = labels.numpy()
     np.testing.assert_allclose(labels.sum(axis=1), 1.0, atol=1e-5)
-    assert ((labels > 0.01) & (labels < 0.99)).any(axis=1).mean() > 0.5  # most rows are blends
+    # blends: MixUp's Beta(0.2, 0.2) share lies within 1% of 0 or 1 about 40% of the time and
+    # a pair can share a class, so about half the rows; CutMix's uniform share, more
+    assert ((labels > 0.01) & (labels < 0.99)).any(axis=1).mean() > 0.25
     assert ((labels > 0.01).sum(axis=1) <= 2).all()  # of at most two classes
     _, whole = next(iter(prepared.pipeline(prepared.validation, shuffle=False)))
     assert set(np.unique(whole.numpy())) <= {0.0, 1.0}
