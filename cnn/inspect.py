@@ -192,7 +192,8 @@ class Inspector:
 
     Attributes:
         input_shape: (h, w, c) the model takes, or None until a lazily built model has run.
-        gradcam_layer: the last conv layer (Grad-CAM's source), or None without conv layers.
+        gradcam_layer: the last conv layer, or a residual model's last add (Grad-CAM's
+            source), or None without conv layers.
         gradcam_reason: why Grad-CAM is unavailable for this model, or None.
         score: what Grad-CAM differentiates: "logit" (pre-softmax) or "probability".
 
@@ -208,7 +209,11 @@ class Inspector:
         self.jit_compile = jit_compile
         self._lock = threading.Lock()
         self._inspected, self._taps = _inspected_layers(model)
-        convs = [name for name, kind in self._inspected if kind == "conv"]
+        # the last conv, or a residual model's last add (after its shortcut joins): the last
+        # map before the head, as Grad-CAM wants (not a shortcut's 1x1 projection)
+        convs = [name for name, kind in self._inspected if kind in ("conv", "add")]
+        if convs and convs[-1].startswith("skip"):
+            convs = [name for name in convs if not name.startswith("skip")]
         self.gradcam_layer: str | None = convs[-1] if convs else None
         self.gradcam_reason: str | None = None if convs else NO_CONV_REASON
         self.score = "probability"

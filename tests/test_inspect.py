@@ -366,3 +366,19 @@ def test_a_batch_is_every_image_inspected_alone(mnist_model, inspector):
     head = mnist_model.get_layer("predictions")
     logits = features @ head.kernel.numpy() + head.bias.numpy()
     np.testing.assert_allclose(probabilities, keras.ops.softmax(logits).numpy(), atol=1e-5)
+
+
+def test_a_residual_model_shows_its_adds_and_takes_grad_cam_from_the_last_one():
+    """Adds are feature maps (shown after their activation); a block's last conv is shown
+    after its own batch norm (its activation follows the add); Grad-CAM reads the last add,
+    never a shortcut's 1x1 projection listed after it."""
+    from cnn.architectures import REGISTRY, build
+
+    model = build(REGISTRY["residual"].spec((32, 32, 3), 2), (32, 32, 3), 2)
+    inspector = Inspector(model, jit_compile=False)
+    shown = {name: (kind, tap) for name, kind, tap in inspector.feature_map_layers}
+    assert shown["add4"] == ("add", "act4_2") and shown["conv4_2"] == ("conv", "bn4_2")
+    assert shown["skip4"] == ("conv", "skip_bn4") and shown["conv4_1"] == ("conv", "act4_1")
+    assert inspector.gradcam_layer == "add4"
+    image = np.random.default_rng(0).uniform(0, 1, (32, 32, 3)).astype(np.float32)
+    assert inspector.run(image).gradcam.shape == (32, 32)

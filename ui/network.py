@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from cnn.explain import MAP_KINDS
 from ui import figures
 
 FIGURE_KEY = "network-figure"  # the plotly chart's selection event
@@ -27,6 +28,8 @@ SHOWN_KEY = "network-shown"  # channels shown per column
 TILE_STEP = (figures.TILE_PX + figures.TILE_GAP_PX) / figures.TILE_PX  # tile + gap, tile = 1
 COLUMN_STEP = 2.1  # centre to centre of neighbouring columns, in tiles
 INPUT_SIDE = 1.6  # the input image's side, in tiles
+CROWDED_COLUMNS = 12  # beyond this many columns the headers take two rows
+STAGGER = 1.0  # how far up the second row of headers sits, in tiles
 STRIP_WIDTH = 0.5  # a dense layer's strip of units
 BAR_LENGTH = 1.6  # a softmax bar at 100%
 MAX_CLASSES = 10  # softmax rows shown (the most probable)
@@ -69,6 +72,8 @@ def _label(shape: Any) -> str:
     if shape.kind == "pool":
         kind = "max" if "Max" in shape.keras_type else "avg"
         return f"{kind} {shape.kernel}x{shape.kernel}"
+    if shape.kind == "add":
+        return "+ shortcut"
     return KIND_LABELS.get(shape.kind, shape.kind)
 
 
@@ -177,10 +182,12 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
         selected: (layer, channel) to outline, or None.
     """
     fig = go.Figure()
-    maps = [c for c in network.columns if c.kind in ("conv", "pool")]
+    maps = [c for c in network.columns if c.kind in MAP_KINDS]
     largest = max((c.maps.shape[-1] for c in maps), default=1)
     height = max(min(shown, largest) * TILE_STEP - (TILE_STEP - 1), INPUT_SIDE)
     columns = [None, *network.columns]  # None: the input
+    # a long network (a residual one has ~20 columns) staggers its headers on two rows
+    crowded = len(columns) > CROWDED_COLUMNS
     for i, column in enumerate(columns):
         x = i * COLUMN_STEP
         if column is None:
@@ -196,7 +203,7 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
         else:
             name, shape = column.name, column.shape
             label = "softmax" if column.kind == "softmax" else _label(geometry[name])
-            if column.kind in ("conv", "pool"):
+            if column.kind in MAP_KINDS:
                 _map_column(fig, column, x, shown, selected)
             elif column.kind == "softmax":
                 _softmax_column(fig, column.values, network.class_names, x, height)
@@ -204,8 +211,8 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
                 label += column.activation if column.activation != "linear" else ""
                 _vector_column(fig, column, x, height)
         fig.add_annotation(
-            x=x, y=-0.15, text=f"<b>{name}</b><br>{label}", showarrow=False, yanchor="bottom",
-            font={"size": 11},
+            x=x, y=-0.15 - (STAGGER if crowded and i % 2 else 0), text=f"<b>{name}</b><br>{label}",
+            showarrow=False, yanchor="bottom", font={"size": 11},
         )  # fmt: skip
         if i + 1 < len(columns):
             fig.add_annotation(
@@ -216,10 +223,11 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
     longest = max(len(f"{name}: 100%") for name in network.class_names)
     right = (len(columns) - 1) * COLUMN_STEP - 0.5 + BAR_LENGTH + LABEL_CHAR * longest
     fig.update_xaxes(visible=False, range=[-1.1, right])
-    fig.update_yaxes(visible=False, range=[height + 0.6, -1.1], scaleanchor="x", constrain="domain")
+    top = -1.1 - (STAGGER if crowded else 0)
+    fig.update_yaxes(visible=False, range=[height + 0.6, top], scaleanchor="x", constrain="domain")
     # square tiles: the height a figure of the usual width needs (wider pages add margins)
     fig.update_layout(
-        height=int((height + 1.7) * EXPECTED_WIDTH_PX / (right + 1.1)),
+        height=int((height + 0.6 - top) * EXPECTED_WIDTH_PX / (right + 1.1)),
         margin={"l": 0, "r": 40, "t": 24, "b": 0},
         clickmode="event+select",
         dragmode=False,
@@ -339,7 +347,7 @@ def channel_detail_ui(explainer, network, layer: str, channel: int) -> None:
 def network_ui(explainer, forward, class_names: list[str]) -> None:
     """The overview of the forward pass and the channel clicked in it."""
     network = explainer.network(forward, class_names)
-    maps = [c for c in network.columns if c.kind in ("conv", "pool")]
+    maps = [c for c in network.columns if c.kind in MAP_KINDS]
     explained, shown_col = st.columns([3, 1])
     shown = shown_col.slider("Channels shown per layer", 2, 16, 6, key=SHOWN_KEY)
     if maps and st.session_state.get(SELECTED_KEY, ("", 0))[0] not in {c.name for c in maps}:

@@ -28,6 +28,10 @@ def describe(arithmetic) -> list[str]:
     if a.kind == "pool":
         what = "the largest" if a.operation == "max" else "the average"
         lines.append(f"  {a.operation} pooling takes {what} of the window: {a.value:.6f}")
+    elif a.kind == "add":
+        lines.append(f"  {a.main_layer} {a.main:.6f} + shortcut {a.shortcut_layer} "
+                     f"{a.shortcut:.6f} = {a.sum:.6f}")  # fmt: skip
+        lines.append(f"  {a.activation}: {a.value:.6f}")
     else:
         lines += [
             f"  sum of {a.products.size} products (window x kernel): {a.sum:.6f}",
