@@ -61,7 +61,7 @@ SPECS = {
             ],
             "global_avg",
         ),
-        (14, 13, 2),
+        (14, 13, 3),
     ),
 }
 
@@ -449,3 +449,20 @@ def test_look_inside_the_shipped_digit_model(offline):
     assert any("| batch norm |" in m.value for m in at.markdown)
     at.selectbox(key=arithmetic.LAYER_KEY).set_value("conv2_1").run()
     assert not at.exception and "conv2_1" in at.success[0].value
+
+
+def test_the_network_figure_draws_every_case(case):
+    """The overview figure of every spec (plain, batch norm, strided, residual with adds)."""
+    from ui.network import network_figure
+
+    explainer, forward, _ = case
+    if forward.image.shape[-1] not in (1, 3):
+        pytest.skip("the overview draws grayscale or colour pictures, as every app input is")
+    network = explainer.network(forward, ["a", "b", "c"])
+    fig = network_figure(network, {s.name: s for s in explainer.shapes}, 4, None)
+    headers = [a.text for a in fig.layout.annotations if a.text.startswith("<b>")]
+    assert [h.split("</b>")[0][3:] for h in headers] == ["input"] + [
+        c.name for c in network.columns
+    ]
+    if any(c.kind == "add" for c in network.columns):
+        assert any("+ shortcut" in h for h in headers)
