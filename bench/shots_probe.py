@@ -25,7 +25,7 @@ from playwright.sync_api import sync_playwright
 VIEWPORTS = {"1280x720": (1280, 720), "1400x1000": (1400, 1000)}
 RUNS = {
     "mnist": ("20261124-002646-mnist-vgg_wide-c24def", "mnist/7__0.png"),
-    "cats": ("20261123-122920-cats_vs_dogs-modern_cnn-429cf5", "cats_vs_dogs/cats__0.jpg"),
+    "cats": ("20261124-035241-cats_vs_dogs-residual-98221b", "cats_vs_dogs/cats__0.jpg"),
 }
 SEVEN = [[(80, 60), (200, 60), (120, 230)]]  # canvas strokes of a "7"
 TABS = {  # tab -> what shows once it has drawn (or a sentence saying why not)

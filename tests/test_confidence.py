@@ -68,6 +68,24 @@ def test_the_flag_keeps_its_false_alarms_on_the_test_split_and_catches_the_unfam
     assert alone.detection is None and alone.foreign is None
 
 
+def test_a_shrunk_covariance_is_fitted_from_a_few_images_per_feature_number():
+    """60 features, 3 images per number (the residual cats run had 6): the Ledoit-Wolf
+    covariance is fitted and flags points spread every way from points spread the classes'
+    correlated way; under 2 images per number nothing is fitted."""
+    rng = np.random.default_rng(3)
+    mixing = rng.normal(0, 1, (60, 60)) / 8  # correlated features, as a network's are
+    labels = rng.integers(0, 2, 240)
+    centres = rng.normal(0, 3, (2, 60))
+    features = centres[labels] + rng.normal(0, 1, (240, 60)) @ mixing
+    gaussian = ood.fit_gaussian(features[:180], labels[:180], 2)
+    assert gaussian is not None
+    held_out = gaussian.familiarity(features[180:])
+    off = centres[rng.integers(0, 2, 60)] + rng.normal(0, 1.5, (60, 60))  # spread every way
+    check = ood.measure_scores(held_out, gaussian.familiarity(off), "off", "mahalanobis")
+    assert check.detection > 0.9
+    assert ood.fit_gaussian(features[:100], labels[:100], 2) is None  # 100 < 2 x 60
+
+
 def test_the_mahalanobis_score_flags_features_far_from_every_class():
     """Three tight classes in 8 dimensions: points between or beyond them are unfamiliar, and
     the threshold keeps 5% false alarms on held-out points of the classes."""
