@@ -175,7 +175,10 @@ def timelapse_ui(info: RunInfo) -> None:
         "Follow the input", range(len(probes)), format_func=lambda i: probes[i]["label"]
     )
     layer = layer_col.selectbox("Feature maps of", list(lapse.maps)) if lapse.maps else None
-    label = "your drawing" if probes[probe]["class"] < 0 else f"a {probes[probe]['label']}"
+    name = probes[probe]["label"]
+    # "a 7", but "a test image of 'cats'" (class names are often plural or long)
+    label = f"a {name}" if len(name) == 1 else f"a test image of '{name}'"
+    label = "your drawing" if probes[probe]["class"] < 0 else label
     figure = loaders.timelapse_figure(
         str(info.path), probe, layer, label, lapse, tuple(info.record.class_names)
     )
