@@ -466,3 +466,27 @@ def test_the_network_figure_draws_every_case(case):
     ]
     if any(c.kind == "add" for c in network.columns):
         assert any("+ shortcut" in h for h in headers)
+
+
+def test_cli_explains_an_add_of_the_shipped_residual_pet_model(capsys):
+    """The shipped cats vs dogs run is residual: an add's value is its two inputs' sum,
+    activated, and is the add's own Keras output (a sub-model of its own)."""
+    from cnn import artifacts, preprocess
+
+    (run_dir,) = [
+        info.path
+        for info in artifacts.list_runs([artifacts.shipped_dir()])
+        if info.ok and info.record.config.arch == "residual"
+    ]
+    photo = REPO / "artifacts" / "samples" / "cats_vs_dogs" / "cats__0.jpg"
+    argv = ["--layer", "add3", "--channel", "5", "--at", "4", "6", "--json"]
+    assert main(["explain", "--model", str(run_dir), str(photo), *argv]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    run = artifacts.load_run(run_dir)
+    steps = preprocess.prepare_upload(preprocess.load_image(photo), run.preprocessing)
+    added = reference(run.model, "add3", steps.input)[4, 6, 5]
+    assert abs(doc["sum"] - added) < TOLERANCE
+    assert abs(doc["value"] - max(added, 0.0)) < TOLERANCE and doc["bias"] is None
+    assert main(["explain", "--model", str(run_dir), str(photo), *argv[:-1]]) == 0
+    text = capsys.readouterr().out
+    assert "+ shortcut skip_bn3" in text and "window" not in text

@@ -22,9 +22,16 @@ def describe(arithmetic) -> list[str]:
         f"{a.layer}, channel {a.channel}, at y {a.at[0]}, x {a.at[1]}",
         f"  sees input pixels: rows {field.top}-{field.bottom}, columns {field.left}-{field.right}"
         f" ({field.height} x {field.width})",
-        f"  window on its input: {' x '.join(map(str, a.window.shape))}"
-        + ("" if a.inside.all() else f" ({(~a.inside).sum()} positions are padding, counted as 0)"),
     ]
+    if a.kind != "add":  # an add reads one number of each of its two inputs, no window
+        lines.append(
+            f"  window on its input: {' x '.join(map(str, a.window.shape))}"
+            + (
+                ""
+                if a.inside.all()
+                else f" ({(~a.inside).sum()} positions are padding, counted as 0)"
+            )
+        )
     if a.kind == "pool":
         what = "the largest" if a.operation == "max" else "the average"
         lines.append(f"  {a.operation} pooling takes {what} of the window: {a.value:.6f}")
