@@ -60,7 +60,13 @@ from bench_latency import (
 from digit_strokes import strokes
 
 from cnn.training.jobs import MAX_TRAININGS_ENV, TRAIN_IN_ENV
-from tests.helpers import CANVAS_HIT_TEST, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from tests.helpers import (
+    CANVAS_HIT_TEST,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    drag_strokes_async,
+    streamlit_server,
+)
 
 SEED = 3
 VIEWPORT = {"width": 1280, "height": 720}
@@ -261,12 +267,7 @@ async def draw_once(page, label: str, paths) -> dict:
     await settle(page, mark)
     box = await canvas_box(page)
     mark = await page.evaluate(MARK_JS)
-    for (x, y), *rest in paths:
-        await page.mouse.move(box["x"] + x, box["y"] + y)
-        await page.mouse.down()
-        for x, y in rest:
-            await page.mouse.move(box["x"] + x, box["y"] + y, steps=4)
-        await page.mouse.up()
+    await drag_strokes_async(page, box, paths, steps=4)
     up, idle, snap = await settle(page, mark, inputs=len(paths), kind="mouseup")
     unseen = not any(k == "state" and t >= up for t, k, _ in snap["log"])  # React showed none
     timing = stroke_timing(snap, up, idle)

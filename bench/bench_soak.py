@@ -37,7 +37,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.helpers import CANVAS_HIT_TEST, CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from tests.helpers import (
+    CANVAS_HIT_TEST,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    drag_strokes_async,
+    streamlit_server,
+)
 
 PAGE_S = 180  # Predict opening (TensorFlow import, model load) with N sessions at once
 PREDICTION_S = 60  # mouse up to the Prediction metric, with every session busy
@@ -105,12 +111,7 @@ async def draw(page, strokes, student: Student) -> bool:
     box = await ready_canvas_box(page, student)
     if box is None:
         return False
-    for (x, y), *rest in strokes:
-        await page.mouse.move(box["x"] + x, box["y"] + y)
-        await page.mouse.down()
-        for x, y in rest:
-            await page.mouse.move(box["x"] + x, box["y"] + y, steps=8)
-        await page.mouse.up()
+    await drag_strokes_async(page, box, strokes, steps=8)
     return True
 
 

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from helpers import CANVAS_HIT_TEST, CHROMIUM, CHROMIUM_ARGS, REPO, streamlit_server
+from helpers import CANVAS_HIT_TEST, CHROMIUM, CHROMIUM_ARGS, REPO, drag_strokes, streamlit_server
 from playwright.sync_api import sync_playwright
 
 VIEWPORTS = {"1280x720": (1280, 720), "1400x1000": (1400, 1000)}
@@ -62,12 +62,7 @@ def draw(page, strokes) -> None:
         if centre and page.evaluate(CANVAS_HIT_TEST, centre):
             break
         page.wait_for_timeout(100)
-    for (x, y), *rest in strokes:
-        page.mouse.move(box["x"] + x, box["y"] + y)
-        page.mouse.down()
-        for px, py in rest:
-            page.mouse.move(box["x"] + px, box["y"] + py, steps=12)
-        page.mouse.up()
+    drag_strokes(page, box, strokes, steps=12)
 
 
 def prepare_input(page, url: str, run: str, sample: str, source: str) -> None:

@@ -260,3 +260,13 @@ def drag_strokes(page, box: dict, strokes, steps: int = 4) -> None:
         for x, y in rest:
             page.mouse.move(box["x"] + x, box["y"] + y, steps=steps)
         page.mouse.up()
+
+
+async def drag_strokes_async(page, box: dict, strokes, steps: int = 4) -> None:
+    """`drag_strokes` for Playwright's async API (the class and soak benchmarks)."""
+    for (x, y), *rest in strokes:
+        await page.mouse.move(box["x"] + x, box["y"] + y)
+        await page.mouse.down()
+        for x, y in rest:
+            await page.mouse.move(box["x"] + x, box["y"] + y, steps=steps)
+        await page.mouse.up()
