@@ -62,7 +62,7 @@ class LayerShape:
         return self.source or before.name
 
 
-def _same_padding(size: int, kernel: int, stride: int) -> int:
+def same_padding(size: int, kernel: int, stride: int) -> int:
     """Padding Keras/TensorFlow adds before (top or left) for "same" padding."""
     total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
     return total // 2
@@ -100,7 +100,7 @@ class ShapeWalk:
         h, w, channels = prev.shape
         pad = (0, 0)
         if padding == "same":
-            pad = (_same_padding(h, kernel, stride), _same_padding(w, kernel, stride))
+            pad = (same_padding(h, kernel, stride), same_padding(w, kernel, stride))
             out_h, out_w = -(-h // stride), -(-w // stride)
         else:
             out_h, out_w = (h - kernel) // stride + 1, (w - kernel) // stride + 1

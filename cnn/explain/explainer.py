@@ -22,6 +22,7 @@ from cnn.explain.results import (
     PoolArithmetic,
     VectorColumn,
 )
+from cnn.layer_shapes import same_padding
 
 MAP_KINDS = ("conv", "pool", "add")  # layers with feature maps to explain
 VECTOR_KINDS = ("global_avg", "flatten", "dense")  # layers whose output is one list of numbers
@@ -77,11 +78,6 @@ def _keras_geometry(layer) -> tuple[int, int, str]:
     return int(size[0]), int(layer.strides[0]), layer.padding
 
 
-def _same_pad(size: int, kernel: int, stride: int) -> int:
-    """Rows (or columns) Keras pads before the input with "same" padding."""
-    return max((-(-size // stride) - 1) * stride + kernel - size, 0) // 2
-
-
 class Explainer:
     """A run's model with its recorded architecture, checked against each other.
 
@@ -102,13 +98,13 @@ class Explainer:
         self.input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
         num_classes = int(model.outputs[0].shape[-1])
         self.shapes = spec.shapes(self.input_shape, num_classes)
+        self._by_name = {s.name: s for s in self.shapes}
         self._check_against_model()
-        by_name = {s.name: s for s in self.shapes}
         self._reads = {
             s.name: s.reads(p) for p, s in zip(self.shapes, self.shapes[1:], strict=False)
         }
         self.map_layers = [
-            MapLayer(name, kind, shown_by, self._reads[name], by_name[name], by_name[name].shortcut)
+            MapLayer(name, kind, shown_by, self._reads[name], self._by_name[name])
             for name, kind, shown_by in self.inspector.feature_map_layers
         ]
 
@@ -135,16 +131,15 @@ class Explainer:
                 "This run's model does not match its recorded architecture, so its "
                 "arithmetic cannot be shown."
             )
-        by_name = {s.name: s for s in self.shapes}
         for layer, shape, before in zip(layers, recorded, self.shapes, strict=False):
             keras_shape = tuple(int(d) for d in layer.output.shape[1:])
             same = keras_shape == shape.shape and layer.count_params() == shape.params
             if same and shape.kind in ("conv", "pool"):
                 kernel, stride, padding = _keras_geometry(layer)
-                h, w = by_name[shape.reads(before)].shape[:2]
+                h, w = self._by_name[shape.reads(before)].shape[:2]
                 pad = (0, 0)
                 if padding == "same":
-                    pad = (_same_pad(h, kernel, stride), _same_pad(w, kernel, stride))
+                    pad = (same_padding(h, kernel, stride), same_padding(w, kernel, stride))
                 same = (kernel, stride, pad) == (shape.kernel, shape.stride, shape.pad)
             if not same:
                 raise ExplainError(
@@ -198,11 +193,10 @@ class Explainer:
         layer = self.map_layer(name)
         self._check_position(layer, 0, y, x)
         rows, cols = (y, y), (x, x)
-        by_name = {s.name: s for s in self.shapes}
         shape = layer.geometry
         # back along what each layer reads: an add's main path holds its shortcut's field
         while shape.name != INPUT:
-            before = by_name[self._reads[shape.name]]
+            before = self._by_name[self._reads[shape.name]]
             if shape.kind in ("conv", "pool"):
                 h, w = before.shape[:2]
                 rows = _span_below(rows, shape.kernel, shape.stride, shape.pad[0], h)

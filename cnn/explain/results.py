@@ -45,7 +45,6 @@ class MapLayer:
         input_layer: the layer whose output this layer reads ("image" for the first); for
             an add, the main path (the block's last conv, after its batch norm).
         geometry: its LayerShape (shape, kernel, stride, pad, rf, jump, offset).
-        shortcut: an add's other input (the residual block's input, or its projection).
     """
 
     name: str
@@ -53,11 +52,15 @@ class MapLayer:
     shown_by: str
     input_layer: str
     geometry: LayerShape
-    shortcut: str = ""
 
     @property
     def shape(self) -> tuple[int, int, int]:
         return self.geometry.shape
+
+    @property
+    def shortcut(self) -> str:
+        """An add's other input (the residual block's input, or its projection); "" else."""
+        return self.geometry.shortcut
 
 
 @dataclass(frozen=True)
