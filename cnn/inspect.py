@@ -177,6 +177,16 @@ def _inspected_layers(model: keras.Model) -> tuple[list[tuple[str, str]], list[s
     return inspected, taps
 
 
+def _joined(model: keras.Model) -> set[str]:
+    """Names of the layers whose output a residual block's Add reads (none in a Sequential)."""
+    return {
+        tensor._keras_history[0].name
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Add)
+        for tensor in layer.input
+    }
+
+
 class Inspector:
     """Compiled one-image inspection of a classifier.
 
@@ -209,11 +219,15 @@ class Inspector:
         self.jit_compile = jit_compile
         self._lock = threading.Lock()
         self._inspected, self._taps = _inspected_layers(model)
-        # the last conv, or a residual model's last add (after its shortcut joins): the last
-        # map before the head, as Grad-CAM wants (not a shortcut's 1x1 projection)
-        convs = [name for name, kind in self._inspected if kind in ("conv", "add")]
-        if convs and convs[-1].startswith("skip"):
-            convs = [name for name in convs if not name.startswith("skip")]
+        # the last conv, or a residual model's last add: the last map before the head, as
+        # Grad-CAM wants; maps that an add still joins (a block's last conv, a shortcut's 1x1
+        # projection, listed after it) are inside a block, not its output
+        joined = _joined(model)
+        convs = [
+            name
+            for (name, kind), tap in zip(self._inspected, self._taps, strict=True)
+            if kind in ("conv", "add") and tap not in joined
+        ]
         self.gradcam_layer: str | None = convs[-1] if convs else None
         self.gradcam_reason: str | None = None if convs else NO_CONV_REASON
         self.score = "probability"

@@ -216,6 +216,13 @@ def per_class_accuracy(per_class: Sequence[dict]) -> go.Figure:
     return _layout(fig, 70 + 22 * len(names))
 
 
+def _filled_bins(table: dict) -> tuple[list, list, list]:
+    """(confidence, accuracy, count) lists of a reliability table's bins that hold images."""
+    columns = (table["confidence"], table["accuracy"], table["counts"])
+    kept = [row for row in zip(*columns, strict=True) if row[2]]
+    return [r[0] for r in kept], [r[1] for r in kept], [r[2] for r in kept]
+
+
 def reliability_diagram(before: dict, after: dict | None) -> go.Figure:
     """How sure the model was against how often it was right, per confidence bin, with the
     number of test images in each bin under it (a bin of 3 images says little).
@@ -234,19 +241,15 @@ def reliability_diagram(before: dict, after: dict | None) -> go.Figure:
     ):
         if not table:
             continue
-        points = [
-            (c, a, n)
-            for c, a, n in zip(table["confidence"], table["accuracy"], table["counts"], strict=True)
-            if n
-        ]
-        xs, ys, ns = ([p[i] for p in points] for i in range(3))
+        xs, ys, ns = _filled_bins(table)
         fig.add_scatter(
             x=xs, y=ys, mode="lines+markers", name=label, line={"color": color}, customdata=ns,
             hovertemplate="sure %{x:.0%}, right %{y:.0%} (%{customdata} images)<extra></extra>",
             row=1, col=1,
         )  # fmt: skip
-        counted = (xs, ns, color)  # the last table's (the calibrated one when there is one)
-    xs, ns, color = counted
+    # the images per bin of the calibrated table when there is one
+    table, color = (after, COLORS["train"]) if after else (before, COLORS["val"])
+    xs, _, ns = _filled_bins(table)
     fig.add_bar(
         x=xs, y=ns, marker_color=color, opacity=0.75, text=[f"{n:,}" for n in ns],
         textposition="outside", textfont={"size": 10}, cliponaxis=False, width=0.03,
