@@ -63,6 +63,13 @@ class TrainResult:
     model: Any = None  # the trained Keras model (kept for download when saving failed)
     record: Any = None  # the cnn.record.RunRecord written to run.json
 
+    def portable(self) -> dict[str, Any]:
+        """The fields another process can send back (no config, path, model or record):
+        a Ray task's or a child process's result, rebuilt with TrainResult(config, **them)."""
+        names = ("state", "history", "test_accuracy", "epochs_run", "seconds", "message",
+                 "save_error", "warning")  # fmt: skip
+        return {name: getattr(self, name) for name in names}
+
 
 class StopTraining(Exception):
     """Raised inside `train` when the stop flag is set before fit starts."""

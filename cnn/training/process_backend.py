@@ -41,8 +41,6 @@ NICE_ENV = "CNN_TRAIN_NICE"  # how much lower the child's priority is (default 1
 DEFAULT_NICE = 10
 POLL_S = 0.1  # how often the runner drains events and checks stop
 RESULT = "result"  # the last message's key: the result's fields
-
-
 STOP, ABANDON = b"S", b"A"  # what the parent writes to the child's stdin
 
 
@@ -99,9 +97,7 @@ def _child_main() -> None:
         touch=abandoned.is_set,
         extra_probes=probes,
     )
-    fields = ("state", "history", "test_accuracy", "epochs_run", "seconds", "message",
-              "save_error", "warning")  # fmt: skip
-    done = {k: getattr(result, k) for k in fields}
+    done = result.portable()
     done["run_dir"] = None if result.run_dir is None else str(result.run_dir)
     send({RESULT: done})
 

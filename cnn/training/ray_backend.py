@@ -189,9 +189,7 @@ def train_task(
             extra_probes=extra_probes,
         )
         run = None if result.run_dir is None else _zip_folder(result.run_dir)
-    fields = {k: getattr(result, k) for k in ("state", "history", "test_accuracy",
-              "epochs_run", "seconds", "message", "save_error", "warning")}  # fmt: skip
-    return {**fields, "run": run}
+    return {**result.portable(), "run": run}
 
 
 class RayRunner:
