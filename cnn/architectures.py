@@ -483,6 +483,13 @@ def model_layers(model) -> list[Any]:
     return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
 
 
+def layer_inputs(layer) -> list[str]:
+    """Names of the layers whose outputs a functional model's layer reads ("image" for the
+    input; an Add reads two)."""
+    inputs = layer.input if isinstance(layer.input, list) else [layer.input]
+    return [tensor._keras_history[0].name for tensor in inputs]
+
+
 def build_named(key: str, input_shape: tuple[int, int, int], num_classes: int):
     """Build the registry architecture `key` for this input and class count."""
     if key not in REGISTRY:

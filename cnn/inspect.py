@@ -27,6 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from cnn.architectures import layer_inputs
 from cnn.filters import filter_images
 
 __all__ = ["Inspection", "Inspector", "LayerActivation", "filter_images", "filters"]
@@ -179,12 +180,8 @@ def _inspected_layers(model: keras.Model) -> tuple[list[tuple[str, str]], list[s
 
 def _joined(model: keras.Model) -> set[str]:
     """Names of the layers whose output a residual block's Add reads (none in a Sequential)."""
-    return {
-        tensor._keras_history[0].name
-        for layer in model.layers
-        if isinstance(layer, keras.layers.Add)
-        for tensor in layer.input
-    }
+    adds = (layer for layer in model.layers if isinstance(layer, keras.layers.Add))
+    return {name for layer in adds for name in layer_inputs(layer)}
 
 
 class Inspector:

@@ -343,17 +343,17 @@ def _layers_block(layer_objects, overrides=None) -> str:
 def _graph_block(model, overrides) -> str:
     """A functional model's layers as `x = layer(x)` lines; a layer that reads an earlier
     output than the last one (a shortcut, an add) reads it by that layer's name."""
-
-    def sources(layer) -> list[str]:
-        inputs = layer.input if isinstance(layer.input, list) else [layer.input]
-        return [t._keras_history[0].name for t in inputs]
-
     layers = architectures.model_layers(model)
     previous = ["image"] + [layer.name for layer in layers[:-1]]
-    kept = {n for layer, p in zip(layers, previous, strict=True) for n in sources(layer) if n != p}
+    kept = {
+        n
+        for layer, p in zip(layers, previous, strict=True)
+        for n in architectures.layer_inputs(layer)
+        if n != p
+    }
     lines = []
     for layer, before in zip(layers, previous, strict=True):
-        names = ["x" if n == before else n for n in sources(layer)]
+        names = ["x" if n == before else n for n in architectures.layer_inputs(layer)]
         arg = names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
         code = layer_code(layer, overrides.get(layer.name), INDENT)
         lines.append(f"    x = {code[len(INDENT) :]}({arg})")
