@@ -490,3 +490,26 @@ def test_cli_explains_an_add_of_the_shipped_residual_pet_model(capsys):
     assert main(["explain", "--model", str(run_dir), str(photo), *argv[:-1]]) == 0
     text = capsys.readouterr().out
     assert "+ shortcut skip_bn3" in text and "window" not in text
+
+
+def test_look_inside_the_shipped_residual_pet_model(offline):
+    """The shipped residual cats run on a bundled photo: the overview, an add's channel (its
+    two summed maps) and the add's arithmetic all draw."""
+    from cnn import artifacts
+    from ui import arithmetic, network
+
+    (run_dir,) = [
+        info.path
+        for info in artifacts.list_runs([artifacts.shipped_dir()])
+        if info.ok and info.record.config.arch == "residual"
+    ]
+    at = open_page("app_pages/predict.py", active_run=run_dir)
+    assert not at.exception
+    at.switch_page("app_pages/inside.py")
+    at.session_state[network.SELECTED_KEY] = ("add2", 0)
+    at.run()
+    assert not at.exception
+    assert any("add2 adds the block's input" in c.value for c in at.caption)
+    at.selectbox(key=arithmetic.LAYER_KEY).set_value("add2").run()
+    assert not at.exception and "add2" in at.success[0].value
+    assert any("| + shortcut | skip_bn2" in m.value for m in at.markdown)

@@ -386,7 +386,7 @@ KIND_COLOURS = {  # block colours of the architecture diagram
 }
 
 
-CROWDED = 12  # blocks in a diagram row beyond which the labels take two rows
+CROWDED = 12  # blocks or columns in a row beyond which their labels take two rows
 
 
 def _diagram_blocks(layers: Sequence) -> list[dict]:

@@ -28,7 +28,6 @@ SHOWN_KEY = "network-shown"  # channels shown per column
 TILE_STEP = (figures.TILE_PX + figures.TILE_GAP_PX) / figures.TILE_PX  # tile + gap, tile = 1
 COLUMN_STEP = 2.1  # centre to centre of neighbouring columns, in tiles
 INPUT_SIDE = 1.6  # the input image's side, in tiles
-CROWDED_COLUMNS = 12  # beyond this many columns the headers take two rows
 STAGGER = 1.0  # how far up the second row of headers sits, in tiles
 STRIP_WIDTH = 0.5  # a dense layer's strip of units
 BAR_LENGTH = 1.6  # a softmax bar at 100%
@@ -187,7 +186,7 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
     height = max(min(shown, largest) * TILE_STEP - (TILE_STEP - 1), INPUT_SIDE)
     columns = [None, *network.columns]  # None: the input
     # a long network (a residual one has ~20 columns) staggers its headers on two rows
-    crowded = len(columns) > CROWDED_COLUMNS
+    crowded = len(columns) > figures.CROWDED
     for i, column in enumerate(columns):
         x = i * COLUMN_STEP
         if column is None:
@@ -248,14 +247,13 @@ def _remember_click() -> None:
 def _added_ui(explainer, network, map_layer, channel: int, right) -> None:
     """A residual add's channel: the main path's map and the shortcut's, which it sums."""
     shown = {m.shown_by: m.name for m in explainer.map_layers}
-    parts = []
     for what, name in (
         ("the block's convs", map_layer.input_layer),
         ("the shortcut", map_layer.shortcut),
     ):
-        if name in shown:
-            parts.append((what, network.column(shown[name])))
-    for what, source in parts:
+        if name not in shown:
+            continue
+        source = network.column(shown[name])
         right.image(
             _enlarged(source.maps, channel),
             width=ENLARGED_PX // 2,
