@@ -38,7 +38,7 @@ overview_tab, value_tab, table_tab = st.tabs(
     ["The whole network", "One value, every number", "Layer by layer"]
 )
 with overview_tab:
-    network.network_ui(explainer, forward, loaded.class_names)
+    network.network_ui(explainer, forward, loaded.class_names, loaded.run.record.calibration)
 with value_tab:
     arithmetic.arithmetic_ui(explainer, forward)
 with table_tab:

@@ -19,6 +19,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from cnn.calibration import softmax
 from cnn.explain import MAP_KINDS
 from ui import figures
 
@@ -342,8 +343,9 @@ def channel_detail_ui(explainer, network, layer: str, channel: int) -> None:
     )
 
 
-def network_ui(explainer, forward, class_names: list[str]) -> None:
-    """The overview of the forward pass and the channel clicked in it."""
+def network_ui(explainer, forward, class_names: list[str], calibration=None) -> None:
+    """The overview of the forward pass and the channel clicked in it. `calibration`: the
+    run's `cnn.record.Calibration`, to say how its softmax differs from Predict's numbers."""
     network = explainer.network(forward, class_names)
     maps = [c for c in network.columns if c.kind in MAP_KINDS]
     explained, shown_col = st.columns([3, 1])
@@ -363,5 +365,26 @@ def network_ui(explainer, forward, class_names: list[str]) -> None:
         selection_mode="points",
         config={"displayModeBar": False},
     )
+    st.caption(softmax_note(network, calibration))
     if selected:
         channel_detail_ui(explainer, network, *selected)
+
+
+def softmax_note(network, calibration=None) -> str:
+    """What the softmax bars show, and the number Predict shows for the same answer: Predict
+    divides the network's scores by the run's temperature before its softmax. Dividing the
+    logs of the probabilities gives the same result, since softmax ignores a shared shift."""
+    p = network.probabilities
+    top = int(np.argmax(p))
+    name = network.class_names[top]
+    own = f"The bars on the right are the network's own softmax: {name} {p[top]:.0%}."
+    if calibration is None:
+        return own + " This run is not calibrated, so Predict shows the same numbers."
+    t = calibration.temperature
+    log_p = np.log(np.maximum(p.astype(np.float64), np.finfo(np.float64).tiny))
+    shown = softmax(log_p[None], t)[0]
+    return (
+        f"{own} Predict divides the scores by this run's temperature ({t:.2f}) first, so that "
+        f"its percentages match how often the model is right: there it says {name} "
+        f"{shown[top]:.0%}."
+    )
