@@ -46,7 +46,9 @@ preset_name = preset_col.radio(
 )
 preset = {**training.preset_settings(preset_name, info.kind, train_size), **link.settings}
 controls = st.container()  # architecture, Start and Stop: filled below, shown here
-live = st.container()  # the training as it runs
+live_above = st.container()  # a training's live view, right under Start once there is one
+described = st.container()  # the lesson link, the architecture's caption and its diagram
+live_below = st.container()  # (before any training, the diagram comes first)
 
 with st.expander("Settings: epochs, batch size, learning rate...") if not locked else st.empty():
     settings = widgets.train_settings_ui(info, preset, shown=not locked)
@@ -74,7 +76,7 @@ try:
 except architectures.SpecError as err:
     controls.error(str(err))
     st.stop()
-with controls:
+with described:
     lesson.sync_and_share_ui(widgets.train_setup(info, arch_key, spec, preset_name, settings, link))
     widgets.architecture_caption_ui(spec, base_spec, layers, len(class_names))
     st.plotly_chart(figures.architecture_diagram(layers), key="architecture")
@@ -107,5 +109,5 @@ stop_col.button(
     width="stretch",
     on_click=training_view.stop_training,
 )
-with live:
+with live_above if job is not None else live_below:
     training_view.live_training_view(class_names)

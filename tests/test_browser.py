@@ -456,6 +456,11 @@ def test_quick_training_live(page, server, server_env):
     assert re.search(r"Test accuracy: \d+(\.\d)?%", finished.inner_text())
     wait_until_idle(page)
     screenshot(page, "2-train-finished")
+    # the end shows above the curves, in view without scrolling (the curves used to push it
+    # below a projector's fold)
+    banner, curves = finished.bounding_box(), live.bounding_box()
+    assert banner["y"] < curves["y"]
+    assert 0 <= banner["y"] and banner["y"] + banner["height"] <= page.viewport_size["height"]
 
     (run,) = new_run_dirs(runs_dir, before)
     go_to(page, "Models")

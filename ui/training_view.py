@@ -113,15 +113,15 @@ def live_training_view(class_names) -> None:
                 "Every student's training shares this server."
             )
         statuses = [e.message for e in events if e.kind == "status" and e.message]
-        if not job.done:
-            st.caption(f"State: **{job.state}**" + (f" · {statuses[-1]}" if statuses else ""))
-        _progress_ui(job, events)
         if job.done:
             state.adopt_trained_run(job.result)  # before any rerun, so the sidebar shows it
-            _end_ui(job)
+            _end_ui(job)  # above the curves: on a projector the end is never below the fold
+            _progress_ui(job, events)
             if polling:
                 st.rerun()  # once: the page stops polling
-        else:
-            widgets.live_snapshot_ui(state.latest_snapshot(), class_names)
+            return
+        st.caption(f"State: **{job.state}**" + (f" · {statuses[-1]}" if statuses else ""))
+        _progress_ui(job, events)
+        widgets.live_snapshot_ui(state.latest_snapshot(), class_names)
 
     view()
