@@ -283,17 +283,20 @@ def test_mixing_blends_training_batches_only_and_trains(mix):
 
 
 def test_a_training_in_a_child_process_streams_its_events_and_saves_its_run(tmp_path):
-    """CNN_TRAIN_IN=process: the training runs in a spawned child at a lower priority."""
+    """CNN_TRAIN_IN=process: the training runs in a spawned child at a lower priority, with
+    the TensorFlow threads asked for (CNN_TRAIN_THREADS)."""
     import os
 
     from cnn.training.process_backend import ProcessRunner
 
-    job = TrainingJob(tiny(epochs=2), tmp_path, slots=TrainingSlots(1), runner=ProcessRunner(7))
+    runner = ProcessRunner(7, threads=1)
+    job = TrainingJob(tiny(epochs=2), tmp_path, slots=TrainingSlots(1), runner=runner)
     job.start().join(300)
     events = job.drain()
     assert job.state == "finished", job.error
     first = events[0].message
     assert f"priority {os.nice(0) + 7}" in first and f"server's is {os.nice(0)}" in first
+    assert first.endswith("TensorFlow threads: 1.")  # read back from TensorFlow in the child
     kinds = [event.kind for event in events]
     assert "batch" in kinds and "epoch" in kinds and kinds[-1] == "finished"
     result = job.result

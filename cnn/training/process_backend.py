@@ -36,6 +36,7 @@ from pathlib import Path
 
 from cnn.training.config import TrainConfig
 from cnn.training.events import Events, TrainingEvent, TrainResult, emit
+from cnn.training.threads import THREADS_ENV, limit_threads
 
 NICE_ENV = "CNN_TRAIN_NICE"  # how much lower the child's priority is (default 10)
 DEFAULT_NICE = 10
@@ -63,7 +64,7 @@ def _child_main() -> None:
     """The child process: lower its priority, train, send each event and then the result."""
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed goes to stderr, never into the messages
-    config, out_dir, nice, probes = _receive(sys.stdin.buffer)
+    config, out_dir, nice, threads, probes = _receive(sys.stdin.buffer)
     stop, abandoned = threading.Event(), threading.Event()
 
     def listen() -> None:
@@ -84,9 +85,14 @@ def _child_main() -> None:
         with lock:
             _send(out, message)
 
+    limit_threads(threads)  # before TensorFlow's first operation
+    import tensorflow as tf
+
+    used = tf.config.threading.get_intra_op_parallelism_threads() or "one per core"
     send(asdict(TrainingEvent("status", message=(
         f"Training in a process of its own at priority {niceness} (the server's is "
-        f"{niceness - nice}), so drawings and pages are answered first."))))  # fmt: skip
+        f"{niceness - nice}), so drawings and pages are answered first; TensorFlow "
+        f"threads: {used}."))))  # fmt: skip
     from cnn.training.loop import train
 
     result = train(
@@ -108,13 +114,16 @@ class ProcessRunner:
     Args:
         nice: how much lower the child's priority is (default $CNN_TRAIN_NICE or 10; 0 keeps
             the server's).
+        threads: TensorFlow threads the child uses (default $CNN_TRAIN_THREADS or 0: one per
+            core); fewer leave cores to the server even when the scheduler would not.
     """
 
-    def __init__(self, nice: int | None = None) -> None:
+    def __init__(self, nice: int | None = None, threads: int | None = None) -> None:
         self.nice = int(os.environ.get(NICE_ENV, DEFAULT_NICE)) if nice is None else nice
+        self.threads = int(os.environ.get(THREADS_ENV, 0)) if threads is None else threads
 
     def __repr__(self) -> str:
-        return f"ProcessRunner(nice={self.nice})"
+        return f"ProcessRunner(nice={self.nice}, threads={self.threads or 'all'})"
 
     def __call__(
         self,
@@ -137,7 +146,7 @@ class ProcessRunner:
         reader.start()
         try:
             out = None if out_dir is None else str(Path(out_dir).resolve())
-            _send(child.stdin, (config.to_dict(), out, self.nice, extra_probes))
+            _send(child.stdin, (config.to_dict(), out, self.nice, self.threads, extra_probes))
             done = self._follow(child, messages, events, stop, touch)
         except (BrokenPipeError, OSError):
             done = None

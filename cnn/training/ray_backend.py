@@ -44,6 +44,7 @@ import cnn
 from cnn.errors import TrainingError
 from cnn.training.config import TrainConfig
 from cnn.training.events import Events, TrainingEvent, TrainResult, emit
+from cnn.training.threads import limit_threads
 
 CPUS_ENV = "CNN_RAY_CPUS"  # CPUs one training asks Ray for (default 2)
 MEMORY_ENV = "CNN_RAY_MEMORY"  # bytes of memory one training asks Ray for
@@ -154,18 +155,6 @@ def _zip_folder(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-def _limit_threads(cpus: float) -> None:
-    """Let TensorFlow use the CPUs Ray gave the task (possible before TF's first op only)."""
-    import tensorflow as tf
-
-    threads = max(1, int(cpus))
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:
-        pass  # this worker process trained before: its thread pools are set already
-
-
 @ray.remote
 def train_task(
     config: dict, data: bytes | None, events: Queue, flags, cpus: float, extra_probes=None
@@ -173,7 +162,7 @@ def train_task(
     """Train on a cluster node; returns the result's fields and the run folder as zip bytes."""
     from cnn.training.loop import train
 
-    _limit_threads(cpus)
+    limit_threads(cpus)  # the CPUs Ray gave the task
     polled = PolledFlags(flags)
     with tempfile.TemporaryDirectory() as work:
         work_dir = Path(work)
