@@ -414,6 +414,21 @@ def test_on_a_projector_the_answer_is_beside_the_input(page, server, mnist_run):
     screenshot(page, "3-predict-projector-photo")
 
 
+def test_on_a_projector_the_layer_editor_shows_every_setting(page, server):
+    """1280x720: the conv block editor's 11 columns fit its width (no sideways scrolling)."""
+    page.set_viewport_size(PROJECTOR)
+    open_app(page, server, "train")
+    page.get_by_text("Edit the layers", exact=False).click()
+    grid = page.locator('[data-testid="stDataFrame"]').first
+    wait_for(page, grid, PAGE_S)
+    scroller = grid.locator(".dvn-scroller").first
+    overflow = scroller.evaluate("e => e.scrollWidth - e.clientWidth")
+    assert overflow <= 0, f"the editor scrolls sideways by {overflow} px"
+    for header in ("filters", "kernel", "stride", "padding", "activation", "BN", "skip"):
+        sync_api.expect(grid.get_by_text(header, exact=True)).to_be_attached()
+    screenshot(page, "2-train-layer-editor-projector")
+
+
 def test_broken_upload_is_a_sentence(page, server, mnist_run):
     """A text file named .png gives an error sentence, no traceback; a real PNG then predicts."""
     open_predict(page, server, mnist_run, source="Upload")

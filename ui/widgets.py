@@ -136,19 +136,42 @@ def dataset_source_ui(
     return picked, None
 
 
+# Short headers, narrow columns (pixels) and a tooltip each, so a conv block's 11 settings
+# fit the editor's width on a 1280 px projector without scrolling sideways
+COLUMNS = {  # field -> (header, width, what it means)
+    "filters": ("filters", 70, "How many filters (output channels) each conv layer learns."),
+    "kernel": ("kernel", 72, "Side of each square filter, in pixels (3 means 3x3)."),
+    "stride": ("stride", 68, "How far the filter jumps between positions (2 halves the map)."),
+    "padding": ("padding", 80, "'same' keeps the map's size, 'valid' shrinks it by kernel-1."),
+    "activation": ("activation", 92, "The function after each conv layer (relu: negatives to 0)."),
+    "convs": ("convs", 66, "How many conv layers the block has, one after another."),
+    "batch_norm": ("BN", 50, "Batch normalisation between each conv layer and its activation."),
+    "pool": ("pool", 62, "Pooling after the block: max, avg (average) or none."),
+    "pool_size": ("size", 52, "Side of the pooling window, in pixels (2 halves the map)."),
+    "dropout": ("dropout", 80, "Share of the block's outputs switched off at random in training."),
+    "residual": ("skip", 52, "Add the block's input to its output (a ResNet shortcut)."),
+    "units": ("units", None, "How many numbers (neurons) the dense layer outputs."),
+}
+
+
 def _column(name: str, default: Any, choices: dict[str, tuple] | None = None):
     """A data-editor column for one dataclass field, typed from its default value."""
+    header, width, meaning = COLUMNS.get(name, (name, None, None))
+    shown = {"width": width, "help": meaning}
     if choices and name in choices:
         return st.column_config.SelectboxColumn(
-            name, options=list(choices[name]), default=default, required=True
+            header, options=list(choices[name]), default=default, required=True, **shown
         )
     if isinstance(default, bool):
-        return st.column_config.CheckboxColumn(name, default=default)
+        return st.column_config.CheckboxColumn(header, default=default, **shown)
     if isinstance(default, float):
         return st.column_config.NumberColumn(
-            name, min_value=0.0, max_value=0.9, step=0.05, default=default, required=True
-        )
-    return st.column_config.NumberColumn(name, min_value=1, step=1, default=default, required=True)
+            header, min_value=0.0, max_value=0.9, step=0.05, default=default, required=True,
+            **shown,
+        )  # fmt: skip
+    return st.column_config.NumberColumn(
+        header, min_value=1, step=1, default=default, required=True, **shown
+    )
 
 
 def _records_to(cls, records: list[dict]) -> list:
