@@ -150,3 +150,11 @@ def test_the_flag_is_measured_on_fashion_for_a_digit_run(tmp_path, monkeypatch):
     flag = train(config, out_dir=tmp_path).record.ood
     assert flag.foreign == "fashion_mnist" and flag.n_foreign == ood.MAX_FOREIGN
     assert 0 <= flag.detection <= 1
+
+
+def test_a_shown_percentage_never_claims_certainty():
+    from ui import figures
+
+    assert figures.percent(0.9961) == "over 99%" and figures.percent(1.0) == "over 99%"
+    assert figures.percent(0.994) == "99%" and figures.percent(0.5) == "50%"
+    assert figures.percent(0.004) == "under 1%" and figures.percent(0.0) == "under 1%"

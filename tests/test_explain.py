@@ -452,7 +452,7 @@ def test_look_inside_the_shipped_digit_model(offline):
     assert "temperature" in note
     at.switch_page("app_pages/predict.py").run()
     sure = at.metric[0].delta  # "97% sure": the calibrated probability Predict shows
-    assert note.endswith(f"'{at.metric[0].value}' gets {sure.split()[0]}.")
+    assert note.endswith(f"'{at.metric[0].value}' gets {sure.removesuffix(' sure')}.")
     at.switch_page("app_pages/inside.py").run()
     at.selectbox(key=arithmetic.LAYER_KEY).set_value("conv2_1").run()
     assert not at.exception and "conv2_1" in at.success[0].value

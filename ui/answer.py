@@ -41,7 +41,7 @@ def answer_ui(
     st.metric(
         label="Prediction",
         value=class_names[top],
-        delta=f"{probabilities[top]:.0%} sure",
+        delta=f"{figures.percent(probabilities[top])} sure",
         delta_color="off",
         delta_arrow="off",
     )

@@ -118,6 +118,16 @@ def run_curves(histories: dict[str, dict[str, list[float]]]) -> go.Figure:
     return _layout(fig, 380)
 
 
+def percent(p: float) -> str:
+    """A probability in whole percent that never claims certainty: "over 99%" rather than a
+    rounded "100%" (and "under 1%" rather than "0%")."""
+    if p >= 0.995:
+        return "over 99%"
+    if p < 0.005:
+        return "under 1%"
+    return f"{p:.0%}"
+
+
 def probability_bars(
     probabilities: np.ndarray, class_names: Sequence[str], most: int | None = None
 ) -> go.Figure:

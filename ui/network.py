@@ -377,7 +377,8 @@ def softmax_note(network, calibration=None) -> str:
     p = network.probabilities
     top = int(np.argmax(p))
     name = network.class_names[top]
-    own = f"The bars on the right are the network's own softmax: '{name}' gets {p[top]:.0%}."
+    own = f"The bars on the right are the network's own softmax: '{name}' gets "
+    own += f"{figures.percent(p[top])}."
     if calibration is None:
         return own + " This run is not calibrated, so Predict shows the same numbers."
     t = calibration.temperature
@@ -386,5 +387,5 @@ def softmax_note(network, calibration=None) -> str:
     return (
         f"{own} Predict divides the scores by this run's temperature ({t:.2f}) first, so that "
         f"its percentages match how often the model is right: there '{name}' gets "
-        f"{shown[top]:.0%}."
+        f"{figures.percent(shown[top])}."
     )
