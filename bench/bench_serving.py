@@ -12,7 +12,7 @@ machine's speeds are in every mode. No browser is in it: bench_class.py measures
 Chromium, whose pages share this machine's cores with the server; this one isolates the
 server, which a real class's browsers (on the students' machines) would leave alone.
 
-    PYTHONPATH=.:bench python bench/bench_serving.py [--repeats 3] [--samples 4000]
+    PYTHONPATH=.:bench python bench/bench_serving.py [--repeats 3] [--samples 4000] [--arch KEY]
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--samples", type=int, default=4000, help="training images")
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--arch", default="mnist_98", help="the Quick preset's (default) or any")
     args = parser.parse_args()
     run = artifacts.load_run(str(next(artifacts.shipped_dir().glob("*-mnist-*"))))
     inspector = Inspector(run.model)
@@ -88,7 +89,7 @@ def main() -> None:
     for canvas in canvases[:3]:
         answer_ms(inspector, canvas)  # compile once
     config = TrainConfig(
-        dataset="mnist", arch="mnist_98", epochs=args.epochs, batch_size=64,
+        dataset="mnist", arch=args.arch, epochs=args.epochs, batch_size=64,
         max_samples=args.samples, timelapse=False,
     )  # fmt: skip
     found: dict[str, list[dict]] = {mode: [] for mode in MODES}
