@@ -29,7 +29,7 @@ SHOWN_KEY = "network-shown"  # channels shown per column
 TILE_STEP = (figures.TILE_PX + figures.TILE_GAP_PX) / figures.TILE_PX  # tile + gap, tile = 1
 COLUMN_STEP = 2.1  # centre to centre of neighbouring columns, in tiles
 INPUT_SIDE = 1.6  # the input image's side, in tiles
-STAGGER = 1.0  # how far up the second row of headers sits, in tiles
+HEADER_LINE_PX = 15  # one line of a column header (font size 11) on screen
 STRIP_WIDTH = 0.5  # a dense layer's strip of units
 BAR_LENGTH = 1.6  # a softmax bar at 100%
 MAX_CLASSES = 10  # softmax rows shown (the most probable)
@@ -186,8 +186,11 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
     largest = max((c.maps.shape[-1] for c in maps), default=1)
     height = max(min(shown, largest) * TILE_STEP - (TILE_STEP - 1), INPUT_SIDE)
     columns = [None, *network.columns]  # None: the input
-    # a long network (a residual one has ~20 columns) staggers its headers on two rows
-    crowded = len(columns) > figures.CROWDED
+    # room on the right for the softmax bars and their class names
+    longest = max(len(f"{name}: 100%") for name in network.class_names)
+    right = (len(columns) - 1) * COLUMN_STEP - 0.5 + BAR_LENGTH + LABEL_CHAR * longest
+    tile_px = EXPECTED_WIDTH_PX / (right + 1.1)  # a tile's side on screen, about (fewer when long)
+    headers = []
     for i, column in enumerate(columns):
         x = i * COLUMN_STEP
         if column is None:
@@ -210,24 +213,30 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
             else:
                 label += column.activation if column.activation != "linear" else ""
                 _vector_column(fig, column, x, height)
-        fig.add_annotation(
-            x=x, y=-0.15 - (STAGGER if crowded and i % 2 else 0), text=f"<b>{name}</b><br>{label}",
-            showarrow=False, yanchor="bottom", font={"size": 11},
-        )  # fmt: skip
+        headers.append((x, f"<b>{name}</b><br>{label}"))
         if i + 1 < len(columns):
             fig.add_annotation(
                 x=x + COLUMN_STEP / 2, y=height / 2, text=f"→<br>{_shape_text(shape)}",
                 showarrow=False, font={"size": 10, "color": "#555"},
             )  # fmt: skip
-    # room on the right for the softmax bars and their class names
-    longest = max(len(f"{name}: 100%") for name in network.class_names)
-    right = (len(columns) - 1) * COLUMN_STEP - 0.5 + BAR_LENGTH + LABEL_CHAR * longest
-    fig.update_xaxes(visible=False, range=[-1.1, right])
-    top = -1.1 - (STAGGER if crowded else 0)
-    fig.update_yaxes(visible=False, range=[height + 0.6, top], scaleanchor="x", constrain="domain")
+    # headers sized in screen pixels, not tiles: a long network has smaller tiles, and its
+    # headers (staggered on two rows past figures.CROWDED columns) still need their lines
+    lines = max(text.count("<br>") + 1 for _, text in headers)
+    row = (lines * HEADER_LINE_PX + 4) / tile_px  # one row of headers, in tiles
+    crowded = len(columns) > figures.CROWDED
+    for i, (x, text) in enumerate(headers):
+        fig.add_annotation(
+            x=x, y=-0.15 - (row if crowded and i % 2 else 0), text=text,
+            showarrow=False, yanchor="bottom", font={"size": 11},
+        )  # fmt: skip
+    left = -max(1.1, 36 / tile_px)  # half of "the picture" under the input, whatever the scale
+    fig.update_xaxes(visible=False, range=[left, right])
+    top = -0.15 - row * (2 if crowded else 1)
+    bottom = height + max(0.6, 2 * HEADER_LINE_PX / tile_px)  # the "+26" line under the maps
+    fig.update_yaxes(visible=False, range=[bottom, top], scaleanchor="x", constrain="domain")
     # square tiles: the height a figure of the usual width needs (wider pages add margins)
     fig.update_layout(
-        height=int((height + 0.6 - top) * EXPECTED_WIDTH_PX / (right + 1.1)),
+        height=int((bottom - top) * EXPECTED_WIDTH_PX / (right - left)),
         margin={"l": 0, "r": 40, "t": 24, "b": 0},
         clickmode="event+select",
         dragmode=False,
