@@ -190,6 +190,7 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
     longest = max(len(f"{name}: 100%") for name in network.class_names)
     right = (len(columns) - 1) * COLUMN_STEP - 0.5 + BAR_LENGTH + LABEL_CHAR * longest
     tile_px = EXPECTED_WIDTH_PX / (right + 1.1)  # a tile's side on screen, about (fewer when long)
+    crowded = len(columns) > figures.CROWDED  # headers on two rows, smaller shape labels
     headers = []
     for i, column in enumerate(columns):
         x = i * COLUMN_STEP
@@ -217,13 +218,13 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
         if i + 1 < len(columns):
             fig.add_annotation(
                 x=x + COLUMN_STEP / 2, y=height / 2, text=f"→<br>{_shape_text(shape)}",
-                showarrow=False, font={"size": 10, "color": "#555"},
+                showarrow=False, font={"size": 8 if crowded else 10, "color": "#555"},
+                bgcolor="rgba(255, 255, 255, 0.85)" if crowded else None,
             )  # fmt: skip
     # headers sized in screen pixels, not tiles: a long network has smaller tiles, and its
     # headers (staggered on two rows past figures.CROWDED columns) still need their lines
     lines = max(text.count("<br>") + 1 for _, text in headers)
     row = (lines * HEADER_LINE_PX + 4) / tile_px  # one row of headers, in tiles
-    crowded = len(columns) > figures.CROWDED
     for i, (x, text) in enumerate(headers):
         fig.add_annotation(
             x=x, y=-0.15 - (row if crowded and i % 2 else 0), text=text,
