@@ -475,18 +475,26 @@ def test_the_network_figure_draws_every_case(case):
         assert any("+ shortcut" in h for h in headers)
 
 
-def test_cli_explains_an_add_of_the_shipped_residual_pet_model(capsys):
-    """The shipped cats vs dogs run is residual: an add's value is its two inputs' sum,
-    activated, and is the add's own Keras output (a sub-model of its own)."""
-    from cnn import artifacts, preprocess
+def shipped_residual_pet_run():
+    """The shipped cats vs dogs run, a residual net (Flowers-17's shipped run is one too)."""
+    from cnn import artifacts
 
     (run_dir,) = [
         info.path
         for info in artifacts.list_runs([artifacts.shipped_dir()])
         if info.ok
         and info.record.config.arch == "residual"
-        and info.record.dataset.key == "cats_vs_dogs"  # flowers17 is residual too
+        and info.record.dataset.key == "cats_vs_dogs"
     ]
+    return run_dir
+
+
+def test_cli_explains_an_add_of_the_shipped_residual_pet_model(capsys):
+    """The shipped cats vs dogs run is residual: an add's value is its two inputs' sum,
+    activated, and is the add's own Keras output (a sub-model of its own)."""
+    from cnn import artifacts, preprocess
+
+    run_dir = shipped_residual_pet_run()
     photo = REPO / "artifacts" / "samples" / "cats_vs_dogs" / "cats__0.jpg"
     argv = ["--layer", "add3", "--channel", "5", "--at", "4", "6", "--json"]
     assert main(["explain", "--model", str(run_dir), str(photo), *argv]) == 0
@@ -504,16 +512,9 @@ def test_cli_explains_an_add_of_the_shipped_residual_pet_model(capsys):
 def test_look_inside_the_shipped_residual_pet_model(offline):
     """The shipped residual cats run on a bundled photo: the overview, an add's channel (its
     two summed maps) and the add's arithmetic all draw."""
-    from cnn import artifacts
     from ui import arithmetic, network
 
-    (run_dir,) = [
-        info.path
-        for info in artifacts.list_runs([artifacts.shipped_dir()])
-        if info.ok
-        and info.record.config.arch == "residual"
-        and info.record.dataset.key == "cats_vs_dogs"  # flowers17 is residual too
-    ]
+    run_dir = shipped_residual_pet_run()
     at = open_page("app_pages/predict.py", active_run=run_dir)
     assert not at.exception
     at.switch_page("app_pages/inside.py")
