@@ -60,7 +60,11 @@ def measure(mode: str, inspector, canvases, config: TrainConfig, out: Path) -> d
         runner = None if mode == "thread" else ProcessRunner(10, 1 if "1 thread" in mode else 0)
         job = TrainingJob(config, out, slots=UNLIMITED, runner=runner).start()
     times, start, i = [], time.perf_counter(), 0
-    while (job is not None and not job.done) or (job is None and times_left(start)):
+
+    def going() -> bool:  # until the training ends, or for IDLE_S without one
+        return not job.done if job is not None else time.perf_counter() - start < IDLE_S
+
+    while going():
         times.append(answer_ms(inspector, canvases[i % len(canvases)]))
         i += 1
         if job is not None:
@@ -70,10 +74,6 @@ def measure(mode: str, inspector, canvases, config: TrainConfig, out: Path) -> d
     if job is not None and job.state != "finished":
         raise SystemExit(f"{mode}: the training ended {job.state}: {job.error}")
     return {"times": times, "seconds": seconds if job is not None else None}
-
-
-def times_left(start: float) -> bool:
-    return time.perf_counter() - start < IDLE_S
 
 
 def main() -> None:

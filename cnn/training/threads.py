@@ -12,10 +12,10 @@ def limit_threads(threads: float) -> None:
     Possible only before TensorFlow's first operation in this process; later calls keep the
     pools as they are. 0 (or less) keeps TensorFlow's default: one thread per core.
     """
-    import tensorflow as tf
-
     if threads <= 0:
         return
+    import tensorflow as tf
+
     count = max(1, int(threads))
     try:
         tf.config.threading.set_intra_op_parallelism_threads(count)
