@@ -248,14 +248,15 @@ async def open_session(browser, url: str, path: str, delay: float):
 
 
 async def canvas_box(page) -> dict:
-    """bench_latency.canvas_box: the pointer rests on the canvas before drawing."""
-    canvas = page.locator("canvas.upper-canvas").first
+    """bench_latency.canvas_box, for the async API."""
+    canvas = page.locator("canvas.drawing-canvas").first
     for _ in range(300):
         box = await canvas.bounding_box()
         centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2] if box else None
         if centre and await page.evaluate(CANVAS_HIT_TEST, centre):
-            await page.mouse.move(*centre)
-            await asyncio.sleep(HOVER_MS / 1000)
+            if HOVER_MS:
+                await page.mouse.move(*centre)
+                await asyncio.sleep(HOVER_MS / 1000)
             return box
         await asyncio.sleep(0.1)
     raise NeverIdle("the canvas never came under the pointer")
@@ -268,7 +269,7 @@ async def draw_once(page, label: str, paths) -> dict:
     box = await canvas_box(page)
     mark = await page.evaluate(MARK_JS)
     await drag_strokes_async(page, box, paths, steps=4)
-    up, idle, snap = await settle(page, mark, inputs=len(paths), kind="mouseup")
+    up, idle, snap = await settle(page, mark, inputs=len(paths), kind="pointerup")
     unseen = not any(k == "state" and t >= up for t, k, _ in snap["log"])  # React showed none
     timing = stroke_timing(snap, up, idle)
     return {**timing, "up": up, "right": snap["last"]["metric"] == label, "unseen": unseen}

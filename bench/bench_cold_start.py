@@ -49,7 +49,7 @@ def home_and_first_prediction(app, page) -> tuple[float, float]:
     page.locator("h1").first.wait_for(timeout=TIMEOUT_MS)
     home = time.monotonic() - app.started
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Predict").click()
-    canvas = page.locator("canvas.upper-canvas")
+    canvas = page.locator("canvas.drawing-canvas")
     canvas.wait_for(timeout=TIMEOUT_MS)
     box = canvas.bounding_box()
     page.mouse.move(box["x"] + ONE[0][0], box["y"] + ONE[0][1])

@@ -58,7 +58,7 @@ def wait_idle(page, timeout_s: float = 60) -> None:
 
 def canvas_box(page) -> dict:
     """The canvas's box, once the pointer at its centre reaches it (after a Clear it re-mounts)."""
-    canvas = page.locator("canvas.upper-canvas").first
+    canvas = page.locator("canvas.drawing-canvas").first
     for _ in range(300):
         box = canvas.bounding_box()
         if box and page.evaluate(CANVAS_HIT_TEST, [box["x"] + 140, box["y"] + 140]):
@@ -85,10 +85,6 @@ def draw_digit(page, paths: list[list[tuple[int, int]]]) -> str | None:
     page.locator(METRIC).first.wait_for(state="detached", timeout=60_000)
     wait_idle(page)  # Clear gives the canvas a new key: draw on the new one, not the old
     box = canvas_box(page)
-    # the canvas's toolbar (invisible until hovered) catches the pointer over the top of the
-    # canvas's right half for 0.1-0.2 s after it arrives: rest on the canvas first, as a hand does
-    page.mouse.move(box["x"] + 140, box["y"] + 140)
-    page.wait_for_timeout(300)
     drag_strokes(page, box, paths)
     metric = page.locator(METRIC).filter(has_text="Prediction")
     try:  # the first answers can take a while (the model loads; a training may share the CPU)
@@ -120,7 +116,7 @@ def main() -> None:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.goto(f"{app.url}/predict?run={run.name}&source=Draw&lock=1")
-        page.locator("canvas.upper-canvas").first.wait_for(timeout=180_000)
+        page.locator("canvas.drawing-canvas").first.wait_for(timeout=180_000)
         wait_idle(page)
         done = 0
         for width, group in zip(args.widths, np.array_split(picks, len(args.widths)), strict=True):

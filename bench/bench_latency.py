@@ -48,15 +48,14 @@ from tests.helpers import (
 
 SEED = 2
 PROJECTOR = {"width": 1280, "height": 720}
-QUIET_MS = 800  # idle: no change for this long (the canvas sends 200 ms after a stroke)
+QUIET_MS = 800  # idle: no change for this long
 PAGE_S = 180  # the first Predict (TensorFlow import, model load, XLA compile)
 WAIT_S = 120  # any other wait
 NO_RUN_S = 20  # an input with no script run after this long is lost (the bench does it again)
-# The canvas's toolbar is invisible (opacity 0) but still catches the pointer over the top
-# 30 px of the canvas's right half until the pointer has hovered the canvas for 0.1-0.2 s
-# (then it moves up, out of the way). A press that lands there at once draws nothing, so the
-# pointer rests on the canvas first, as a hand passes over it.
-HOVER_MS = 300
+# The drawing canvas (ui/canvas.py) has nothing laid over it, so the pointer goes straight to
+# a drawing's first point. (streamlit-drawable-canvas's hidden toolbar caught a press over the
+# top-right of the canvas until the pointer had rested there 0.1-0.2 s: this was 300.)
+HOVER_MS = 0
 NAV = '[data-testid="stSidebarNav"]'
 PAGES = ["Train", "Predict", "Models", "Data", "Look inside", "Probe", "Make a dataset"]
 TARGETS = {  # measure -> (p50 limit ms, p95 limit ms); None: not a target
@@ -122,7 +121,7 @@ INSTRUMENT_JS = """(() => {
     check();
   };
   if (document.documentElement) start(); else addEventListener('DOMContentLoaded', start);
-  for (const kind of ['mouseup', 'click', 'keydown'])  // value: messages received so far
+  for (const kind of ['pointerup', 'click', 'keydown'])  // value: messages received so far
     addEventListener(kind, () => log.push([now(), kind, last['ws-in']]), true);
   // the app's websocket: every message sent is logged, those received are counted
   last['ws-in'] = 0;
@@ -200,7 +199,7 @@ def settled(
 
 def settle(page, mark: int, inputs: int = 1, kind: str = "click", timeout_s: float = WAIT_S):
     """Poll the page's log from `mark` until the app is idle after the `inputs`-th event of
-    `kind` (mouseup, click, keydown). Returns (that event's time, idle time, the log slice)."""
+    `kind` (pointerup, click, keydown). Returns (that event's time, idle time, the log slice)."""
     started = time.monotonic()
     while True:
         snap = page.evaluate(SNAPSHOT_JS, mark)
@@ -235,14 +234,15 @@ def stroke_timing(snap: dict, up: float, idle: float) -> dict:
 
 def canvas_box(page) -> dict:
     """The canvas's box, once the pointer at its centre reaches it (it re-mounts after Clear),
-    with the pointer resting there for HOVER_MS (see HOVER_MS)."""
-    canvas = page.locator("canvas.upper-canvas").first
+    with the pointer resting there for HOVER_MS."""
+    canvas = page.locator("canvas.drawing-canvas").first
     for _ in range(300):
         box = canvas.bounding_box()
         centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2] if box else None
         if centre and page.evaluate(CANVAS_HIT_TEST, centre):
-            page.mouse.move(*centre)
-            page.wait_for_timeout(HOVER_MS)
+            if HOVER_MS:
+                page.mouse.move(*centre)
+                page.wait_for_timeout(HOVER_MS)
             return box
         page.wait_for_timeout(100)
     raise NeverIdle("the canvas never came under the pointer")
@@ -260,7 +260,7 @@ def draw_and_time(page, paths) -> dict:
     box = canvas_box(page)
     mark = page.evaluate(MARK_JS)
     drag_strokes(page, box, paths)
-    up, idle, snap = settle(page, mark, inputs=len(paths), kind="mouseup")
+    up, idle, snap = settle(page, mark, inputs=len(paths), kind="pointerup")
     return stroke_timing(snap, up, idle)
 
 
@@ -313,7 +313,16 @@ def switch_page(page, title: str) -> dict:
     before = page.evaluate("() => window.__lab.last.h1")
     mark = page.evaluate(MARK_JS)
     page.locator(NAV).get_by_role("link", name=title, exact=True).click()
-    click, idle, snap = settle(page, mark)
+    try:
+        click, idle, snap = settle(page, mark)
+    except NoRun:  # a run too short for the page to show it running, or a lost click
+        snap = page.evaluate(SNAPSHOT_JS, mark)
+        click = first_at_or_after(snap, "click", 0)
+        shown = first_at_or_after(snap, "h1", click or 0, title)
+        if click is None or shown is None:
+            raise
+        print(f"\n{title}: the page came with no run seen; its h1 time counts as idle")
+        return {"page": title, "h1": title, "h1_ms": shown - click, "idle_ms": shown - click}
     h1 = snap["last"].get("h1")
     if h1 == before:
         raise NeverIdle(f"{title}: the h1 is still {h1!r}")
@@ -367,7 +376,7 @@ def main() -> None:
         page = context.new_page()
         started = time.monotonic()
         page.goto(f"{app.url}/predict?source=Draw")
-        page.locator("canvas.upper-canvas").first.wait_for(timeout=PAGE_S * 1000)
+        page.locator("canvas.drawing-canvas").first.wait_for(timeout=PAGE_S * 1000)
         settle(page, 0, inputs=0, timeout_s=PAGE_S)
         model = page.get_by_role("combobox", name="Model", exact=True).input_value()
         print(f"Predict open in {time.monotonic() - started:.1f} s, model: {model}")
@@ -412,7 +421,7 @@ def main() -> None:
     rows = [
         ("stroke -> Prediction shown", [d["shown_ms"] for d in drawn]),
         ("stroke -> app idle", [d["idle_ms"] for d in drawn]),
-        ("  mouse-up -> run starts (canvas waits 200)", [d["to_run_ms"] for d in drawn
+        ("  mouse-up -> run starts", [d["to_run_ms"] for d in drawn
                                                           if d["to_run_ms"] is not None]),
         ("  run starts -> idle", [d["run_ms"] for d in drawn if d["run_ms"] is not None]),
     ]  # fmt: skip

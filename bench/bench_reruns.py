@@ -2,7 +2,7 @@
 
 The app is opened with AppTest on the Predict page, the newest shipped MNIST run active and an
 official MNIST test digit, enlarged to the 280x280 canvas, injected as the canvas value (as
-st_canvas would send it). Then 30 reruns of that page and 30 of a one-line page are timed,
+the drawing canvas would send it). Then 30 reruns of that page and 30 of a one-line page are timed,
 interleaved, in the same process (so Keras is loaded for both and Streamlit's after-run
 clean-up, see ../shared/DESIGN.md, is paid by both). The difference is the app's own cost.
 Target: Predict rerun under 100 ms (median).
@@ -33,14 +33,14 @@ TRIVIAL_PAGE = "import streamlit as st\nst.write('hello')\n"
 
 
 def canvas_value() -> dict:
-    """An official test digit drawn white on black at canvas size, as st_canvas returns it."""
+    """An official test digit drawn white on black at canvas size, as the drawing canvas returns it."""
     digit = datasets.load("mnist").test.images[0, :, :, 0]
     big = cv2.resize(digit, (CANVAS, CANVAS), interpolation=cv2.INTER_CUBIC)
     rgba = Image.fromarray(big).convert("RGBA")
     buffer = io.BytesIO()
     rgba.save(buffer, "PNG")
     data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    return {"drawing": {"raw": {"objects": []}, "data": data_url}}
+    return {"drawing": {"data": data_url}}
 
 
 def timed_run(at: AppTest) -> float:

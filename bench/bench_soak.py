@@ -95,7 +95,7 @@ async def ready_canvas_box(page, student: Student) -> dict | None:
     """The canvas's box once the pointer at its centre would reach it (after Clear the canvas
     is mounted anew and, for a moment, is elsewhere or covered); None if it never is."""
     for attempt in range(CANVAS_READY_TRIES):
-        box = await page.locator("canvas.upper-canvas").first.bounding_box()
+        box = await page.locator("canvas.drawing-canvas").first.bounding_box()
         if box is not None:
             centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2]
             if await page.evaluate(CANVAS_HIT_TEST, centre):
@@ -120,7 +120,7 @@ async def open_predict(browser, url: str):
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     await page.goto(f"{url}/predict")
-    await page.locator("canvas.upper-canvas").wait_for(timeout=PAGE_S * 1000)
+    await page.locator("canvas.drawing-canvas").wait_for(timeout=PAGE_S * 1000)
     return page
 
 

@@ -54,7 +54,7 @@ def idle(page) -> None:
 
 
 def draw(page, strokes) -> None:
-    canvas = page.locator("canvas.upper-canvas").first
+    canvas = page.locator("canvas.drawing-canvas").first
     canvas.wait_for(timeout=PAGE_MS)
     for _ in range(300):
         box = canvas.bounding_box()

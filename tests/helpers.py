@@ -56,7 +56,7 @@ CANVAS_HIT_TEST = """([x, y]) => {
         if (!inner || inner === hit) break;
         hit = inner;
     }
-    return hit !== null && hit.classList.contains("upper-canvas");
+    return hit !== null && hit.classList.contains("drawing-canvas");
 }"""
 
 
@@ -148,13 +148,13 @@ def open_page(page: str, active_run: Path | None = None) -> AppTest:
 
 
 def drawn_one() -> dict:
-    """What st_canvas sends back after a vertical white stroke on black (a "1")."""
+    """What the drawing canvas (ui/canvas.py) sends back after a vertical white stroke on black (a "1")."""
     image = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
     ImageDraw.Draw(image).line([(140, 50), (140, 230)], fill=(255, 255, 255, 255), width=22)
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    return {"drawing": {"raw": {"objects": []}, "data": data_url}}
+    return {"drawing": {"data": data_url}}
 
 
 # Symbols a class might draw, as strokes in canvas pixels (280 x 280): a made dataset's classes
@@ -180,11 +180,11 @@ def symbol_canvas(symbol: str, seed: int) -> np.ndarray:
 
 
 def canvas_value(rgba: np.ndarray) -> dict:
-    """What st_canvas sends back for this canvas image (to put in session state)."""
+    """What the drawing canvas (ui/canvas.py) sends back for this canvas image (to put in session state)."""
     buffer = io.BytesIO()
     Image.fromarray(rgba).save(buffer, "PNG")
     data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    return {"drawing": {"raw": {"objects": []}, "data": data_url}}
+    return {"drawing": {"data": data_url}}
 
 
 def start_tiny_training(at: AppTest, dataset: str = "mnist", max_samples: int = 300, epochs=1):

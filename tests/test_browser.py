@@ -245,7 +245,7 @@ def prediction(page):
 
 def draw(page, strokes: list[list[tuple[int, int]]]) -> None:
     """Drag the mouse through each stroke's points on the drawing canvas."""
-    canvas = page.locator("canvas.upper-canvas").first
+    canvas = page.locator("canvas.drawing-canvas").first
     canvas.wait_for(timeout=PAGE_S * 1000)
     deadline = time.monotonic() + PAGE_S
     while True:  # until the pointer at the canvas's centre would reach it (see helpers)
@@ -270,7 +270,7 @@ INKED_JS = """(c) => {
 
 def inked_pixels(page) -> int:
     """How many light pixels the drawing canvas holds now (0 while there is no canvas)."""
-    canvas = page.locator("canvas.dc-canvas.lower-canvas")
+    canvas = page.locator("canvas.drawing-canvas")
     return int(canvas.first.evaluate(INKED_JS)) if canvas.count() else 0
 
 
@@ -408,7 +408,7 @@ def test_on_a_projector_the_answer_is_beside_the_input(page, server, mnist_run):
     page.set_viewport_size(PROJECTOR)
     choose(page, "Model", "cats_vs_dogs")
     sync_api.expect(prediction(page)).to_have_text(re.compile("cats|dogs"), timeout=PAGE_S * 1000)
-    sync_api.expect(page.locator("canvas.upper-canvas")).to_have_count(0, timeout=PAGE_S * 1000)
+    sync_api.expect(page.locator("canvas.drawing-canvas")).to_have_count(0, timeout=PAGE_S * 1000)
     assert fully_in_view(page, page.locator(METRIC).filter(has_text="Prediction"))
     wait_until_idle(page)
     screenshot(page, "3-predict-projector-photo")

@@ -28,7 +28,7 @@ def add_class(at, name: str) -> None:
 
 
 def add_drawing(at, symbol: str, seed: int) -> None:
-    """Draw on the page's canvas (as st_canvas reports it) and click "Add to <class>"."""
+    """Draw on the page's canvas (as the canvas reports it) and click "Add to <class>"."""
     generation = at.session_state[state.CANVAS_GENERATION] if (
         state.CANVAS_GENERATION in at.session_state
     ) else 0  # fmt: skip

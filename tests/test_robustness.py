@@ -143,7 +143,7 @@ def test_every_odd_upload_gives_a_prediction_or_a_sentence(trained, case):
     assert prediction(at) in class_names
 
 
-# Drawings: what st_canvas sends back, as test_app.py injects it
+# Drawings: what the canvas sends back, as test_app.py injects it
 
 
 def canvas_value(image: Image.Image) -> dict:
@@ -151,7 +151,7 @@ def canvas_value(image: Image.Image) -> dict:
     import base64
 
     data_url = "data:image/png;base64," + base64.b64encode(encode(image, "PNG")).decode()
-    return {"drawing": {"raw": {"objects": []}, "data": data_url}}
+    return {"drawing": {"data": data_url}}
 
 
 def canvas(background: str, strokes=(), width: int = 20, ink: str = "white") -> Image.Image:
@@ -195,6 +195,30 @@ def test_odd_drawings_give_a_prediction_or_a_sentence(trained, case):
     assert any(expected in text for text in shown), shown
     if expected == "one flat dark colour":
         assert at.error  # ink everywhere is a mistake to correct, not an empty canvas
+
+
+def data_url(image: Image.Image, kind: str) -> str:
+    import base64
+
+    return f"data:image/{kind.lower()};base64," + base64.b64encode(encode(image, kind)).decode()
+
+
+FORGED_VALUES = {  # what a tampered browser could send instead of the canvas's PNG
+    "not base64": "data:image/png;base64,@@@ not an image @@@",
+    "no data URL at all": "hello",
+    "a JPEG": data_url(canvas("black", [[(140, 50), (140, 230)]]).convert("RGB"), "JPEG"),
+    "a 4,000 px PNG": data_url(Image.new("L", (4000, 4000)), "PNG"),
+}
+
+
+@pytest.mark.parametrize("case", list(FORGED_VALUES))
+def test_a_forged_canvas_value_is_read_as_nothing_drawn(trained, case):
+    at = open_page(PREDICT, active_run=trained)
+    at.session_state[state.CANVAS_KEY] = {"drawing": {"data": FORGED_VALUES[case]}}
+    at.run()
+    assert not at.exception
+    assert prediction(at) is None
+    assert any("Draw a digit" in i.value for i in at.info), [i.value for i in at.info]
 
 
 # Many users on one server: each AppTest is its own browser session in the same process

@@ -45,20 +45,18 @@ def sources_for(record: RunRecord) -> list[str]:
 
 def drawing_input_ui(preprocessing: dict) -> Picked | None:
     """A canvas, then ink colour, stroke width and clear below it; None until something is drawn."""
-    from streamlit_drawable_canvas import st_canvas
+    from ui import canvas
 
     stroke, background = INKS[bool(st.session_state.get(BLACK_INK, False))]
     st.caption("Draw one digit, as large as the square:")
     key = state.canvas_key()
-    initial = _restored_drawing(key)
-    result = st_canvas(
+    restore = _restored_drawing(key)
+    data_url = canvas.drawing_canvas(
+        size=CANVAS_PX,
         stroke_width=st.session_state.get("stroke-width", 20),
         stroke_color=stroke,
         background_color=background,
-        height=CANVAS_PX,
-        width=CANVAS_PX,
-        return_image_data=True,
-        initial_drawing=initial,
+        restore=restore,
         key=key,
     )
     ink_col, width_col, clear_col = st.columns([3, 3, 2], vertical_alignment="bottom")
@@ -66,23 +64,24 @@ def drawing_input_ui(preprocessing: dict) -> Picked | None:
     ink_col.toggle("Black ink", on_change=state.clear_canvas, key=BLACK_INK)
     width_col.slider("Stroke", 5, 40, 20, key="stroke-width")
     clear_col.button("Clear", on_click=state.clear_canvas, icon=":material/delete:")
-    image = result.image_data
     saved = st.session_state.get(state.SAVED_DRAWING)
-    if image is None and initial is not None and saved is not None:
-        image = saved["image"]  # restored on the canvas; it sends its picture at the next stroke
+    if data_url is None and restore is not None and saved is not None:
+        data_url = saved  # restored on the canvas; it sends its picture at the next stroke
+    image = canvas.decode(data_url) if data_url else None
     if image is None or _only_background(image, background):
         return None
-    st.session_state[state.SAVED_DRAWING] = {"json": result.json_data or initial, "image": image}
+    st.session_state[state.SAVED_DRAWING] = data_url
     return Picked(preprocess.prepare_drawing(image, preprocessing))
 
 
-def _restored_drawing(key: str) -> dict | None:
-    """The drawing to put back on a canvas that is being mounted afresh (Predict was left for
-    another page or input and came back to), kept the same for as long as it stays mounted:
-    the canvas reloads, and forgets its undo history, whenever this changes."""
+def _restored_drawing(key: str) -> str | None:
+    """The drawing (a PNG data URL) to put back on a canvas that is being mounted afresh
+    (Predict was left for another page or input and came back to), kept the same for as
+    long as it stays mounted: the canvas repaints, and forgets its undo history, whenever
+    this changes."""
     saved = st.session_state.get(state.SAVED_DRAWING)
     if key not in st.session_state and saved is not None:
-        st.session_state[state.RESTORED_DRAWING] = (key, saved["json"])
+        st.session_state[state.RESTORED_DRAWING] = (key, saved)
     restored = st.session_state.get(state.RESTORED_DRAWING)
     return restored[1] if restored is not None and restored[0] == key else None
 

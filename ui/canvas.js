@@ -1,0 +1,139 @@
+// CNN Lab's drawing canvas (a Streamlit components-v2 component; ui/canvas.py mounts it).
+//
+// One <canvas> that pen, mouse and finger draw on with round caps and joins, as a marker
+// would. Each finished stroke is sent to Python at once (pointer up), as a PNG data URL:
+// no debounce and nothing laid over the drawing area. An Undo button beside the canvas
+// takes the last stroke back. `data` from Python: {size, strokeWidth, strokeColor,
+// backgroundColor, restore}; `restore` is a PNG data URL painted when it changes (the
+// drawing a page kept while the canvas was away).
+
+const INSTANCES = new WeakMap(); // parentElement -> this canvas's state
+const MAX_UNDO = 50; // strokes Undo can take back
+
+function paintBackground(s) {
+  s.ctx.save();
+  s.ctx.globalCompositeOperation = "source-over";
+  s.ctx.fillStyle = s.data.backgroundColor;
+  s.ctx.fillRect(0, 0, s.canvas.width, s.canvas.height);
+  s.ctx.restore();
+}
+
+function point(s, event) {
+  const box = s.canvas.getBoundingClientRect();
+  return [
+    ((event.clientX - box.left) * s.canvas.width) / box.width,
+    ((event.clientY - box.top) * s.canvas.height) / box.height,
+  ];
+}
+
+function send(s) {
+  s.undo.disabled = s.history.length === 0;
+  s.setStateValue("drawing", { data: s.canvas.toDataURL("image/png") });
+}
+
+function start(s, event) {
+  if (event.button !== undefined && event.button > 0) return; // right or middle button
+  event.preventDefault();
+  s.canvas.setPointerCapture?.(event.pointerId);
+  s.history.push(s.ctx.getImageData(0, 0, s.canvas.width, s.canvas.height));
+  if (s.history.length > MAX_UNDO) s.history.shift();
+  s.stroking = true;
+  s.last = point(s, event);
+  const [x, y] = s.last;
+  const ctx = s.ctx;
+  ctx.fillStyle = s.data.strokeColor;
+  ctx.beginPath();
+  ctx.arc(x, y, s.data.strokeWidth / 2, 0, 2 * Math.PI); // a tap leaves a dot
+  ctx.fill();
+}
+
+function move(s, event) {
+  if (!s.stroking) return;
+  const ctx = s.ctx;
+  ctx.strokeStyle = s.data.strokeColor;
+  ctx.lineWidth = s.data.strokeWidth;
+  ctx.lineCap = "round";
+  ctx.lineJoin = "round";
+  const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+  ctx.beginPath();
+  ctx.moveTo(...s.last);
+  for (const e of events.length ? events : [event]) {
+    s.last = point(s, e);
+    ctx.lineTo(...s.last);
+  }
+  ctx.stroke();
+}
+
+function end(s) {
+  if (!s.stroking) return;
+  s.stroking = false;
+  send(s);
+}
+
+function undo(s) {
+  const before = s.history.pop();
+  if (before) s.ctx.putImageData(before, 0, 0);
+  send(s);
+}
+
+function restore(s, url) {
+  paintBackground(s);
+  if (!url) return;
+  const image = new Image();
+  image.onload = () => {
+    if (s.restored === url) s.ctx.drawImage(image, 0, 0, s.canvas.width, s.canvas.height);
+  };
+  image.src = url;
+}
+
+function setup(root, data) {
+  const box = document.createElement("div");
+  box.className = "cnn-canvas";
+  const canvas = document.createElement("canvas");
+  canvas.className = "drawing-canvas";
+  canvas.width = canvas.height = data.size;
+  canvas.setAttribute("aria-label", "Drawing canvas: draw with the mouse, a pen or a finger");
+  const undoButton = document.createElement("button");
+  undoButton.type = "button";
+  undoButton.className = "undo";
+  undoButton.textContent = "\u21B6 Undo";
+  undoButton.title = "Take back the last stroke";
+  undoButton.disabled = true;
+  box.append(canvas, undoButton);
+  root.appendChild(box);
+  const s = { canvas, ctx: canvas.getContext("2d"), undo: undoButton, history: [], data };
+  s.restored = undefined;
+  canvas.addEventListener("pointerdown", (e) => start(s, e));
+  canvas.addEventListener("pointermove", (e) => move(s, e));
+  for (const name of ["pointerup", "pointercancel", "lostpointercapture"]) {
+    canvas.addEventListener(name, () => end(s));
+  }
+  undoButton.addEventListener("click", () => undo(s));
+  return s;
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  const root = parentElement.querySelector(".canvas-root");
+  let s = INSTANCES.get(parentElement);
+  if (!s) {
+    s = setup(root, data);
+    INSTANCES.set(parentElement, s);
+  } else if (!root.contains(s.canvas)) {
+    root.appendChild(s.canvas.parentElement);
+  }
+  s.data = data;
+  s.setStateValue = setStateValue;
+  const size = `${data.size}px`;
+  s.canvas.style.width = s.canvas.style.height = size;
+  if (data.restore !== s.restored) {
+    s.restored = data.restore;
+    s.history = [];
+    s.undo.disabled = true;
+    restore(s, data.restore);
+  }
+  return () => {
+    INSTANCES.delete(parentElement);
+    s.canvas.parentElement?.remove();
+  };
+}

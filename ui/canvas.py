@@ -1,0 +1,91 @@
+"""The drawing canvas: a small Streamlit component of our own (ui/canvas.js).
+
+streamlit-drawable-canvas (Fabric.js) served until issue 11's latency target: it waits a
+fixed 200 ms after each change before sending the drawing (a trailing debounce in its
+built frontend, with no option to change it), which is two thirds of the 300 ms a finished
+stroke may take to become a Prediction, and its floating toolbar took the pointer over the
+canvas's top-right corner. Drawing a digit needs one pen, Undo and a PNG back, which ~150
+lines of plain JavaScript on Streamlit's components v2 give: the stroke is sent on pointer
+up, pen and touch draw too, and nothing covers the drawing area.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+_ASSETS = Path(__file__).parent
+MAX_SIDE = 2048  # pixels: larger than any canvas this app mounts
+CSS = """
+.cnn-canvas { display: flex; align-items: flex-end; gap: 0.5rem; }
+.drawing-canvas { touch-action: none; cursor: crosshair; display: block;
+  border: 1px solid rgba(49, 51, 63, 0.25); border-radius: 0.25rem; }
+.undo { font: inherit; font-size: 0.875rem; padding: 0.25rem 0.6rem; cursor: pointer;
+  border: 1px solid rgba(49, 51, 63, 0.25); border-radius: 0.5rem; background: white;
+  color: rgb(49, 51, 63); white-space: nowrap; }
+.undo:hover:enabled { border-color: #ff4b4b; color: #ff4b4b; }
+.undo:disabled { opacity: 0.45; cursor: default; }
+"""
+_COMPONENT = st.components.v2.component(
+    "cnn_lab_canvas",
+    html='<div class="canvas-root"></div>',
+    css=CSS,
+    js=(_ASSETS / "canvas.js").read_text(encoding="utf-8"),
+)
+
+
+def drawing_canvas(
+    *,
+    size: int,
+    stroke_width: int,
+    stroke_color: str,
+    background_color: str,
+    key: str,
+    restore: str | None = None,
+) -> str | None:
+    """Mount the canvas; the PNG data URL of its last finished stroke, or None before one.
+
+    Args:
+        size: side of the square canvas in pixels (what the data URL holds, too).
+        stroke_width: brush diameter in canvas pixels.
+        stroke_color, background_color: CSS colours ("#FFFFFF").
+        key: widget key; a new key gives a new, empty canvas.
+        restore: a PNG data URL painted on the canvas when this changes (a drawing kept
+            while the canvas was off the page); Undo starts afresh from it.
+    """
+    data = {
+        "size": size,
+        "strokeWidth": stroke_width,
+        "strokeColor": stroke_color,
+        "backgroundColor": background_color,
+        "restore": restore,
+    }
+    result = _COMPONENT(
+        data=data,
+        key=key,
+        default={"drawing": None},
+        on_drawing_change=lambda: None,
+        width="content",
+        height="content",
+    )
+    drawing = result.get("drawing")
+    return drawing.get("data") if isinstance(drawing, dict) else None
+
+
+def decode(data_url: str) -> np.ndarray | None:
+    """The RGBA pixels of a canvas data URL ("data:image/png;base64,..."); None when it is
+    not a PNG the canvas could have sent (the value comes from the browser)."""
+    from PIL import Image
+
+    try:
+        _, encoded = data_url.split(";base64,", 1)
+        with Image.open(io.BytesIO(base64.b64decode(encoded, validate=True))) as image:
+            if image.format != "PNG" or max(image.size) > MAX_SIDE:
+                return None
+            return np.asarray(image.convert("RGBA"))
+    except (ValueError, OSError):
+        return None
