@@ -371,6 +371,20 @@ def test_draw_digits_with_the_mouse(page, server, mnist_run):
     print(f"a single dot: {outcome}")
     screenshot(page, "3-predict-dot")
 
+    # Undo, beside the canvas, takes the last stroke back exactly, and the answer follows it
+    page.get_by_role("button", name="Clear").click()
+    sync_api.expect(page.locator(METRIC)).to_have_count(0, timeout=PAGE_S * 1000)
+    draw(page, DIGIT_STROKES["1"])
+    expect_prediction(page, "1")
+    one = inked_pixels(page)
+    draw(page, [[(60, 140), (220, 140)]])  # a bar across it
+    wait_until_idle(page)
+    assert inked_pixels(page) > one
+    page.locator("button.undo").click()
+    expect_prediction(page, "1")
+    wait_until_idle(page)
+    assert inked_pixels(page) == one
+
 
 PROJECTOR = {"width": 1280, "height": 720}
 
