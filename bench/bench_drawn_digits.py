@@ -5,7 +5,9 @@ digit_strokes.py) at a random size and place on the 280x280 canvas, and is rende
 the Predict page's canvas renders a freehand stroke, at every width of its slider range
 (8-40 px; round caps, anti-aliased). The digits are 120-250 px tall, as the page asks ("as
 large as the square"); small ones (60-120 px) are measured apart. Each drawing goes through
-`cnn.preprocess.digit_from_canvas`, the exact path a drawing takes, then through the model.
+`cnn.preprocess.digit_from_canvas`, the exact path a drawing takes, then through the model:
+with its strokes' paths, as Predict's canvas sends them, and, side by side, from the picture
+alone (an uploaded drawing, or a value without paths).
 The same digits fed directly (as the test set gives them) are the baseline. The older
 measure, the test image itself enlarged and eroded or dilated, is printed too.
 
@@ -48,11 +50,12 @@ def resampled(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 FLAGGED: list[bool] = []  # per drawing read: did Predict's "unlike my training data" flag fire
 
 
-def read(inspector: Inspector, rgba: np.ndarray, run=None) -> int:
+def read(inspector: Inspector, rgba: np.ndarray, run=None, paths=None) -> int:
     """The class the model reads in a drawing; -1 when the page would refuse it (a dot).
+    With `paths`, the strokes are redrawn from them, as Predict does with its canvas's.
     With `run`, whether the page would also call the drawing unfamiliar goes into FLAGGED."""
     try:
-        steps = preprocess.digit_from_canvas(rgba)
+        steps = preprocess.digit_from_canvas(rgba, paths)
     except preprocess.PreprocessError:
         return -1
     seen = inspector.run(steps.input, gradcam=False)
@@ -72,6 +75,7 @@ def main() -> None:
     rng = np.random.default_rng(SEED)
     picks = rng.choice(len(data.test), args.n, replace=False)
     right = {"direct": 0, "resampled": 0, "small": 0, **{width: 0 for width in STROKE_WIDTHS}}
+    picture = {"small": 0, **{width: 0 for width in STROKE_WIDTHS}}  # without the paths
     wrong: list[str] = []
     for i in picks:
         digit, label = data.test.image(int(i))[..., 0], int(data.test.labels[i])
@@ -81,21 +85,30 @@ def main() -> None:
         right["resampled"] += read(inspector, resampled(digit, rng)) == label
         paths = strokes(digit, rng)
         for width in STROKE_WIDTHS:
-            answer = read(inspector, render(paths, width), run)
+            drawing = render(paths, width)
+            answer = read(inspector, drawing, run, paths)
             right[width] += answer == label
+            picture[width] += read(inspector, drawing) == label
             if answer != label:
                 wrong.append(f"{label}->{answer}@{width}")
         small = strokes(digit, rng, SMALL)
-        right["small"] += sum(read(inspector, render(small, w)) == label for w in STROKE_WIDTHS)
+        for width in STROKE_WIDTHS:
+            drawing = render(small, width)
+            right["small"] += read(inspector, drawing, paths=small) == label
+            picture["small"] += read(inspector, drawing) == label
     n = args.n
     print(f"run: {run.info.name}   data: {data.source}   digits: {n}")
     print(f"direct test digits:              {right['direct'] / n:.2%}")
+    print("                                  with the paths   picture only")
     for width in STROKE_WIDTHS:
-        print(f"drawn, stroke width {width:>2} px:      {right[width] / n:.2%}")
+        print(f"drawn, stroke width {width:>2} px:      {right[width] / n:>14.2%}"
+              f"   {picture[width] / n:>12.2%}")  # fmt: skip
     drawn = sum(right[w] for w in STROKE_WIDTHS) / (n * len(STROKE_WIDTHS))
-    print(f"drawn, all widths:               {drawn:.2%} of {n * len(STROKE_WIDTHS)}")
+    alone = sum(picture[w] for w in STROKE_WIDTHS) / (n * len(STROKE_WIDTHS))
+    print(f"drawn, all widths (of {n * len(STROKE_WIDTHS)}):     {drawn:>12.2%}   {alone:>12.2%}")
     small = right["small"] / (n * len(STROKE_WIDTHS))
-    print(f"small digits ({SMALL[0]}-{SMALL[1]} px), all widths: {small:.2%}")
+    small_alone = picture["small"] / (n * len(STROKE_WIDTHS))
+    print(f"small digits ({SMALL[0]}-{SMALL[1]} px), all widths: {small:>7.2%}   {small_alone:>12.2%}")
     print(f"resampled (eroded/dilated image): {right['resampled'] / n:.2%}")
     if FLAGGED:
         print(f"drawings flagged 'unlike my training data': {np.mean(FLAGGED):.1%}")

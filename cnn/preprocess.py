@@ -26,13 +26,14 @@ Uses numpy, OpenCV and Pillow only (never TensorFlow), so it is cheap to import.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
 
-from cnn import geometry
+from cnn import geometry, strokes
 from cnn.errors import NothingDrawn, PreprocessError
 from cnn.images import MAX_FILE_BYTES, MAX_PIXELS, MIN_SIDE, as_image, load_image, to_rgb
 
@@ -45,7 +46,6 @@ __all__ = [
 # The MNIST method
 MNIST_SIZE = 28  # side of an MNIST image
 MNIST_BOX = 20  # the digit's longer side after scaling, as in the original MNIST
-STROKE_FRACTION = 0.11  # drawn strokes are redrawn this wide, per digit size (MNIST: ~2.7 px)
 INK_THRESHOLD = 40  # an ink value (0..255) above this counts as drawn
 MIN_INK_PIXELS = 4  # fewer inked pixels than this is "nothing drawn" (a stray click)
 MIN_DIGIT_FRACTION = 0.1  # ink spanning less of the canvas side is a dot, not a digit
@@ -88,7 +88,7 @@ class Steps:
         return f"Steps({titles}; input {self.input.dtype} {shape}; notes {self.notes})"
 
 
-def digit_from_canvas(rgba: np.ndarray) -> Steps:
+def digit_from_canvas(rgba: np.ndarray, paths: Sequence[strokes.Path] | None = None) -> Steps:
     """Turn a drawing into a 28x28 MNIST-style digit (white on black), keeping every step.
 
     The ink is the alpha channel when the canvas background is transparent, otherwise the
@@ -100,8 +100,14 @@ def digit_from_canvas(rgba: np.ndarray) -> Steps:
     A canvas of one flat colour has no digit shape: a light or transparent one is
     `NothingDrawn`, a dark one (for example painted all black) is a `PreprocessError`.
 
+    Before the crop, the strokes get MNIST's width: with `paths` (the canvas's own record of
+    each stroke) they are redrawn from their paths with a pen `cnn.strokes.STROKE_FRACTION` of
+    the digit's size (`cnn.strokes.redraw`: a thick brush's filled loops open again); without,
+    strokes thinner than that are widened (`even_strokes`) and thicker ones left as drawn.
+
     Args:
         rgba: the canvas, (h, w, 4) RGBA, or (h, w), (h, w, 1), (h, w, 2), (h, w, 3).
+        paths: the strokes drawn on it, in its pixels (`cnn.strokes.check` reads them).
 
     Returns:
         Steps with input of shape (28, 28, 1).
@@ -112,8 +118,17 @@ def digit_from_canvas(rgba: np.ndarray) -> Steps:
     """
     canvas, ink, notes = _canvas_ink(rgba)
     steps = [("canvas", canvas), ("ink", ink)]
-    ink = even_strokes(ink)
-    steps.append(("thin strokes widened to MNIST's", ink))
+    if paths:
+        ink = strokes.redraw(paths, ink.shape)
+        steps.append(("strokes redrawn with MNIST's pen", ink))
+        notes.append(
+            "Your strokes were drawn again along their paths with a pen about a ninth of the "
+            "digit's size, as MNIST's writers' pens were: the brush width you pick does not "
+            "change what the model sees."
+        )
+    else:
+        ink = even_strokes(ink)
+        steps.append(("thin strokes widened to MNIST's", ink))
     digit = _mnist_centre(ink, steps)
     return Steps(steps, _to_input(digit), notes)
 
@@ -231,7 +246,9 @@ def photo_to_input(
     return Steps(steps, _to_input(resized), notes)
 
 
-def prepare_drawing(rgba: np.ndarray, preprocessing: dict) -> Steps:
+def prepare_drawing(
+    rgba: np.ndarray, preprocessing: dict, paths: Sequence[strokes.Path] | None = None
+) -> Steps:
     """Prepare a canvas drawing for a model, following the run's preprocessing record.
 
     Digit models get the MNIST method. Other models get the drawing converted to a picture
@@ -241,6 +258,7 @@ def prepare_drawing(rgba: np.ndarray, preprocessing: dict) -> Steps:
     Args:
         rgba: the canvas, (h, w, 4) RGBA or any shape accepted by the module.
         preprocessing: {"method": ..., "image_size": [h, w], "channels": c} from run.json.
+        paths: the canvas's strokes, for digit models (see `digit_from_canvas`).
 
     Returns:
         Steps whose input fits the model.
@@ -251,7 +269,7 @@ def prepare_drawing(rgba: np.ndarray, preprocessing: dict) -> Steps:
     """
     method, image_size, channels = _check_record(preprocessing)
     if method == "mnist_digit":
-        return _fit_digit(digit_from_canvas(rgba), image_size, channels)
+        return _fit_digit(digit_from_canvas(rgba, paths), image_size, channels)
 
     canvas, ink, notes = _canvas_ink(rgba)
     if method == "photo":
@@ -353,9 +371,10 @@ def even_strokes(ink: np.ndarray) -> np.ndarray:
 
     A thin brush on a large digit ends up far thinner than MNIST's 2-3 px strokes once the
     digit is scaled to 20 px. The ink's skeleton (OpenCV's thinning: its centre lines) is
-    traced again with a round brush STROKE_FRACTION of the digit's longer side wide, and
-    the original ink is kept where it was wider. Thick strokes are not thinned: a thick brush
-    on a small digit fills its loops, and the centre line of a filled 0 is a 1.
+    traced again with a round brush `cnn.strokes.STROKE_FRACTION` of the digit's longer side
+    wide, and the original ink is kept where it was wider. Thick strokes are not thinned: a
+    thick brush on a small digit fills its loops, and the centre line of a filled 0 is a 1
+    (only the strokes' paths can open them again: `cnn.strokes.redraw`).
 
     Args:
         ink: uint8 (h, w), white ink on black.
@@ -366,7 +385,7 @@ def even_strokes(ink: np.ndarray) -> np.ndarray:
     binary = np.where(ink > ink.max() // 2, 255, 0).astype(np.uint8)
     rows, cols = np.nonzero(binary)
     extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
-    radius = max(1, round(STROKE_FRACTION * extent / 2))
+    radius = max(1, round(strokes.STROKE_FRACTION * extent / 2))
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     return np.maximum(ink, cv2.dilate(cv2.ximgproc.thinning(binary), disc))
 

@@ -147,14 +147,17 @@ def open_page(page: str, active_run: Path | None = None) -> AppTest:
     return at.run()
 
 
-def drawn_one() -> dict:
-    """What the drawing canvas (ui/canvas.py) sends back after a vertical white stroke on black (a "1")."""
+def drawn_one(paths: bool = False) -> dict:
+    """What the drawing canvas (ui/canvas.py) sends back after a vertical white stroke on
+    black (a "1"); with `paths`, the stroke's path too, as the canvas sends it."""
     image = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
     ImageDraw.Draw(image).line([(140, 50), (140, 230)], fill=(255, 255, 255, 255), width=22)
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    return {"drawing": {"data": data_url}}
+    value = {"data": data_url, "paths": [[[140, 50], [140, 140], [140, 230]]]} if paths else {
+        "data": data_url}  # fmt: skip
+    return {"drawing": value}
 
 
 # Symbols a class might draw, as strokes in canvas pixels (280 x 280): a made dataset's classes

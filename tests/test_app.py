@@ -70,6 +70,14 @@ def test_a_fresh_session_draws_for_the_shipped_digit_model(offline):
     at.session_state[state.CANVAS_KEY] = drawn_one()
     at.run()
     assert not at.exception and at.metric[0].value == "1"
+    texts = [c.value for c in at.caption] + [m.value for m in at.markdown]
+    assert not any("brush width you pick" in t for t in texts)  # a picture alone
+
+    at.session_state[state.CANVAS_KEY] = drawn_one(paths=True)  # the canvas sends its paths
+    at.run()
+    assert not at.exception and at.metric[0].value == "1"
+    texts = [c.value for c in at.caption] + [m.value for m in at.markdown]
+    assert any("brush width you pick" in t for t in texts), texts
 
 
 def test_predict_samples_and_upload_inputs(trained):

@@ -1,11 +1,12 @@
 // CNN Lab's drawing canvas (a Streamlit components-v2 component; ui/canvas.py mounts it).
 //
 // One <canvas> that pen, mouse and finger draw on with round caps and joins, as a marker
-// would. Each finished stroke is sent to Python at once (pointer up), as a PNG data URL:
-// no debounce and nothing laid over the drawing area. An Undo button beside the canvas
-// takes the last stroke back. `data` from Python: {size, strokeWidth, strokeColor,
-// backgroundColor, restore}; `restore` is a PNG data URL painted when it changes (the
-// drawing a page kept while the canvas was away).
+// would. Each finished stroke is sent to Python at once (pointer up): the picture as a PNG
+// data URL and every stroke's path ([[x, y], ...] in canvas pixels, which Predict redraws
+// with MNIST's pen width), with no debounce and nothing laid over the drawing area. An Undo
+// button beside the canvas takes the last stroke back. `data` from Python: {size,
+// strokeWidth, strokeColor, backgroundColor, restore}; `restore` ({data, paths} or null) is
+// painted when it changes (the drawing a page kept while the canvas was away).
 
 const INSTANCES = new WeakMap(); // parentElement -> this canvas's state
 const MAX_UNDO = 50; // strokes Undo can take back
@@ -26,19 +27,23 @@ function point(s, event) {
   ];
 }
 
+const round1 = (v) => Math.round(v * 10) / 10;
+
 function send(s) {
   s.undo.disabled = s.history.length === 0;
-  s.setStateValue("drawing", { data: s.canvas.toDataURL("image/png") });
+  const paths = s.paths.map((path) => path.map(([x, y]) => [round1(x), round1(y)]));
+  s.setStateValue("drawing", { data: s.canvas.toDataURL("image/png"), paths });
 }
 
 function start(s, event) {
   if (event.button !== undefined && event.button > 0) return; // right or middle button
   event.preventDefault();
   s.canvas.setPointerCapture?.(event.pointerId);
-  s.history.push(s.ctx.getImageData(0, 0, s.canvas.width, s.canvas.height));
+  s.history.push([s.ctx.getImageData(0, 0, s.canvas.width, s.canvas.height), s.paths.length]);
   if (s.history.length > MAX_UNDO) s.history.shift();
   s.stroking = true;
   s.last = point(s, event);
+  s.paths.push([s.last]);
   const [x, y] = s.last;
   const ctx = s.ctx;
   ctx.fillStyle = s.data.strokeColor;
@@ -57,9 +62,11 @@ function move(s, event) {
   const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
   ctx.beginPath();
   ctx.moveTo(...s.last);
+  const path = s.paths[s.paths.length - 1];
   for (const e of events.length ? events : [event]) {
     s.last = point(s, e);
     ctx.lineTo(...s.last);
+    path.push(s.last);
   }
   ctx.stroke();
 }
@@ -72,18 +79,22 @@ function end(s) {
 
 function undo(s) {
   const before = s.history.pop();
-  if (before) s.ctx.putImageData(before, 0, 0);
+  if (before) {
+    s.ctx.putImageData(before[0], 0, 0);
+    s.paths.length = before[1];
+  }
   send(s);
 }
 
-function restore(s, url) {
+function restore(s, saved, key) {
   paintBackground(s);
-  if (!url) return;
+  s.paths = saved && Array.isArray(saved.paths) ? saved.paths.map((p) => p.slice()) : [];
+  if (!saved || !saved.data) return;
   const image = new Image();
   image.onload = () => {
-    if (s.restored === url) s.ctx.drawImage(image, 0, 0, s.canvas.width, s.canvas.height);
+    if (s.restoredKey === key) s.ctx.drawImage(image, 0, 0, s.canvas.width, s.canvas.height);
   };
-  image.src = url;
+  image.src = saved.data;
 }
 
 function setup(root, data) {
@@ -101,8 +112,8 @@ function setup(root, data) {
   undoButton.disabled = true;
   box.append(canvas, undoButton);
   root.appendChild(box);
-  const s = { canvas, ctx: canvas.getContext("2d"), undo: undoButton, history: [], data };
-  s.restored = undefined;
+  const s = { canvas, ctx: canvas.getContext("2d"), undo: undoButton, history: [], paths: [], data };
+  s.restoredKey = undefined;
   canvas.addEventListener("pointerdown", (e) => start(s, e));
   canvas.addEventListener("pointermove", (e) => move(s, e));
   for (const name of ["pointerup", "pointercancel", "lostpointercapture"]) {
@@ -126,11 +137,12 @@ export default function (component) {
   s.setStateValue = setStateValue;
   const size = `${data.size}px`;
   s.canvas.style.width = s.canvas.style.height = size;
-  if (data.restore !== s.restored) {
-    s.restored = data.restore;
+  const key = JSON.stringify(data.restore ?? null);
+  if (key !== s.restoredKey) {
+    s.restoredKey = key;
     s.history = [];
     s.undo.disabled = true;
-    restore(s, data.restore);
+    restore(s, data.restore, key);
   }
   return () => {
     INSTANCES.delete(parentElement);

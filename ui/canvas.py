@@ -4,9 +4,10 @@ streamlit-drawable-canvas (Fabric.js) served until issue 11's latency target: it
 fixed 200 ms after each change before sending the drawing (a trailing debounce in its
 built frontend, with no option to change it), which is two thirds of the 300 ms a finished
 stroke may take to become a Prediction, and its floating toolbar took the pointer over the
-canvas's top-right corner. Drawing a digit needs one pen, Undo and a PNG back, which ~150
-lines of plain JavaScript on Streamlit's components v2 give: the stroke is sent on pointer
-up, pen and touch draw too, and nothing covers the drawing area.
+canvas's top-right corner. Drawing a digit needs one pen, Undo, a PNG back and the strokes'
+paths (Predict redraws them with MNIST's pen width: `cnn.strokes`), which ~150 lines of
+plain JavaScript on Streamlit's components v2 give: the stroke is sent on pointer up, pen
+and touch draw too, and nothing covers the drawing area.
 """
 
 from __future__ import annotations
@@ -45,17 +46,21 @@ def drawing_canvas(
     stroke_color: str,
     background_color: str,
     key: str,
-    restore: str | None = None,
-) -> str | None:
-    """Mount the canvas; the PNG data URL of its last finished stroke, or None before one.
+    restore: dict | None = None,
+) -> dict | None:
+    """Mount the canvas; its last value, or None before the first stroke.
+
+    The value is {"data": PNG data URL, "paths": [[[x, y], ...], ...]}: the picture and each
+    stroke's path in canvas pixels, as the browser sent them (`decode` and
+    `cnn.strokes.check` read them; a tampered browser could send anything).
 
     Args:
         size: side of the square canvas in pixels (what the data URL holds, too).
         stroke_width: brush diameter in canvas pixels.
         stroke_color, background_color: CSS colours ("#FFFFFF").
         key: widget key; a new key gives a new, empty canvas.
-        restore: a PNG data URL painted on the canvas when this changes (a drawing kept
-            while the canvas was off the page); Undo starts afresh from it.
+        restore: a value of this canvas to paint when it changes (a drawing kept while the
+            canvas was off the page); Undo starts afresh from it.
     """
     data = {
         "size": size,
@@ -73,7 +78,7 @@ def drawing_canvas(
         height="content",
     )
     drawing = result.get("drawing")
-    return drawing.get("data") if isinstance(drawing, dict) else None
+    return drawing if isinstance(drawing, dict) and isinstance(drawing.get("data"), str) else None
 
 
 def decode(data_url: str) -> np.ndarray | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from cnn import datasets, preprocess
+from cnn import datasets, preprocess, strokes
 from cnn.preprocess import Steps
 from cnn.record import RunRecord
 from ui import loaders, state
@@ -51,7 +51,7 @@ def drawing_input_ui(preprocessing: dict) -> Picked | None:
     st.caption("Draw one digit, as large as the square:")
     key = state.canvas_key()
     restore = _restored_drawing(key)
-    data_url = canvas.drawing_canvas(
+    value = canvas.drawing_canvas(
         size=CANVAS_PX,
         stroke_width=st.session_state.get("stroke-width", 20),
         stroke_color=stroke,
@@ -65,17 +65,18 @@ def drawing_input_ui(preprocessing: dict) -> Picked | None:
     width_col.slider("Stroke", 5, 40, 20, key="stroke-width")
     clear_col.button("Clear", on_click=state.clear_canvas, icon=":material/delete:")
     saved = st.session_state.get(state.SAVED_DRAWING)
-    if data_url is None and restore is not None and saved is not None:
-        data_url = saved  # restored on the canvas; it sends its picture at the next stroke
-    image = canvas.decode(data_url) if data_url else None
+    if value is None and restore is not None and saved is not None:
+        value = saved  # restored on the canvas; it sends its picture at the next stroke
+    image = canvas.decode(value["data"]) if value else None
     if image is None or _only_background(image, background):
         return None
-    st.session_state[state.SAVED_DRAWING] = data_url
-    return Picked(preprocess.prepare_drawing(image, preprocessing))
+    st.session_state[state.SAVED_DRAWING] = value
+    paths = strokes.check(value.get("paths"), max(image.shape[:2]))
+    return Picked(preprocess.prepare_drawing(image, preprocessing, paths))
 
 
-def _restored_drawing(key: str) -> str | None:
-    """The drawing (a PNG data URL) to put back on a canvas that is being mounted afresh
+def _restored_drawing(key: str) -> dict | None:
+    """The drawing (the canvas's value) to put back on a canvas that is being mounted afresh
     (Predict was left for another page or input and came back to), kept the same for as
     long as it stays mounted: the canvas repaints, and forgets its undo history, whenever
     this changes."""

@@ -30,8 +30,8 @@ SEEN = "seen"  # names of one-time things this session has already shown
 LATEST_SNAPSHOT = "latest_snapshot"  # the newest time-lapse snapshot of this session's job
 OWN_DATASET = "own_dataset"  # str path of a dataset folder this session made in the browser
 CANVAS_KEY = "canvas"  # widget key of the first canvas (tests inject drawings under it)
-SAVED_DRAWING = "saved_drawing"  # the canvas's last drawing (a PNG data URL), kept off-page
-RESTORED_DRAWING = "restored_drawing"  # (canvas key, data URL) the canvas got when mounted
+SAVED_DRAWING = "saved_drawing"  # the canvas's last value {data, paths}, kept off-page
+RESTORED_DRAWING = "restored_drawing"  # (canvas key, value) the canvas got when mounted
 SESSION_ID = "session_id"  # random id naming this session's private upload folder
 UPLOADS_ROOT = Path(tempfile.gettempdir()) / "cnn_lab_sessions"  # one subfolder per session
 

@@ -1,0 +1,72 @@
+"""A drawing's pen strokes, redrawn at the width MNIST's writers used.
+
+The Predict canvas sends each stroke's path (the points the pointer went through) beside
+its picture. A digit drawn with a 40 px brush on a small digit fills its own loops: an 8
+becomes a blob, a 6 a 0, and no later step can open them again (thinning the picture
+cannot tell a filled loop from a thick stroke). The path can: it is redrawn with a round
+pen STROKE_FRACTION as wide as the digit's longer side, so that after scaling to MNIST's
+20 px box every drawing has MNIST's ~2-3 px strokes, whatever brush the student chose.
+
+`redraw` does that; `check` turns the browser's value into paths, refusing anything that is
+not a plausible list of points (the value comes from the browser).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+STROKE_FRACTION = 0.11  # pen width per digit size (MNIST: ~2.7 px of its 20 px box)
+MAX_STROKES = 200  # more strokes than this is not a drawing of one digit
+MAX_POINTS = 20_000  # points over all strokes
+SUBPIXEL_BITS = 4  # cv2 drawing with 1/16 px precision
+Path = list[tuple[float, float]]
+
+
+def check(value: object, size: int) -> list[Path] | None:
+    """The strokes in a canvas value ([[[x, y], ...], ...] in canvas pixels), or None when
+    the value is not such a list, holds too many points, or leaves the `size` canvas."""
+    if not isinstance(value, list) or not 0 < len(value) <= MAX_STROKES:
+        return None
+    paths, total = [], 0
+    for stroke in value:
+        if not isinstance(stroke, list) or not stroke:
+            return None
+        try:
+            points = np.asarray(stroke, dtype=np.float64)
+        except (TypeError, ValueError):
+            return None
+        total += len(points)
+        if points.ndim != 2 or points.shape[1] != 2 or total > MAX_POINTS:
+            return None
+        if not np.isfinite(points).all() or points.min() < -size or points.max() > 2 * size:
+            return None
+        points = np.clip(points, 0, size - 1)  # a stroke can go on past the canvas's edge
+        paths.append([(float(x), float(y)) for x, y in points])
+    return paths
+
+
+def pen_width(paths: Sequence[Path]) -> float:
+    """The width a pen needs so that its strokes are STROKE_FRACTION of the drawing's longer
+    side (the paths' extent plus the pen itself): w = f * (extent + w)."""
+    points = np.concatenate([np.asarray(p, np.float64) for p in paths])
+    extent = float((points.max(axis=0) - points.min(axis=0)).max())
+    return max(1.0, STROKE_FRACTION * extent / (1 - STROKE_FRACTION))
+
+
+def redraw(paths: Sequence[Path], shape: tuple[int, int]) -> np.ndarray:
+    """The strokes as white ink on black, uint8 `shape`, with a round pen of `pen_width`."""
+    ink = np.zeros(shape, np.uint8)
+    width = pen_width(paths)
+    thickness = max(1, round(width))
+    scale = 1 << SUBPIXEL_BITS
+    for path in paths:
+        points = np.round(np.asarray(path, np.float64) * scale).astype(np.int32)
+        if len(points) == 1:  # a tap: a dot as wide as the pen
+            cv2.circle(ink, tuple(points[0]), round(width / 2 * scale), 255, -1, cv2.LINE_AA,
+                       SUBPIXEL_BITS)  # fmt: skip
+            continue
+        cv2.polylines(ink, [points], False, 255, thickness, cv2.LINE_AA, SUBPIXEL_BITS)
+    return ink

@@ -1,0 +1,67 @@
+"""cnn.strokes: a drawing's paths, redrawn with MNIST's pen (issue 15: thick brushes)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from cnn import strokes
+from cnn.preprocess import digit_from_canvas
+
+CANVAS = 280
+
+
+def ring(radius: float, centre=(140, 140), points: int = 40) -> list[list[tuple[float, float]]]:
+    """One closed stroke round a circle: a drawn 0."""
+    angles = np.linspace(0, 2 * np.pi, points)
+    return [[(centre[0] + radius * np.cos(a), centre[1] + radius * np.sin(a)) for a in angles]]
+
+
+def painted(paths, width: int) -> np.ndarray:
+    """The canvas picture of the paths with a round brush `width` wide (white on black)."""
+    canvas = np.zeros((CANVAS, CANVAS), np.uint8)
+    for path in paths:
+        points = np.round(np.asarray(path)).astype(np.int32)
+        cv2.polylines(canvas, [points], False, 255, width, cv2.LINE_AA)
+    return np.dstack([canvas, canvas, canvas, np.full_like(canvas, 255)])
+
+
+def test_a_thick_brush_fills_a_small_zero_and_its_path_opens_it_again():
+    zero = ring(30)  # a 60 px 0 drawn with the slider's widest brush: its hole is gone
+    from_picture = digit_from_canvas(painted(zero, 40)).input[..., 0]
+    from_paths = digit_from_canvas(painted(zero, 40), zero).input[..., 0]
+    middle = (slice(10, 18), slice(10, 18))
+    assert from_picture[middle].mean() > 0.7  # the middle of the 0 is ink
+    assert from_paths[middle].mean() < 0.1  # and with the paths it is a hole again
+    assert from_paths.max() > 0.9
+
+
+def test_with_its_paths_a_drawing_is_the_same_input_whatever_the_brush():
+    seven = [[(80, 60), (200, 60), (120, 230)]]
+    inputs = [digit_from_canvas(painted(seven, w), seven) for w in (8, 20, 40)]
+    for result in inputs[1:]:
+        np.testing.assert_array_equal(result.input, inputs[0].input)
+    assert "strokes redrawn with MNIST's pen" in [name for name, _ in inputs[0].steps]
+    assert any("brush width" in note for note in inputs[0].notes)
+
+
+def test_the_pen_is_a_ninth_of_the_digit():
+    width = strokes.pen_width([[(20, 20), (120, 20), (120, 120)]])  # 100 px across
+    assert width / (100 + width) == pytest.approx(strokes.STROKE_FRACTION)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "paths", [], [[]], [["a", "b"]], [[[1, 2, 3]]], [[[float("nan"), 1]]],
+     [[[1e9, 1]]], [[[0, 0]]] * (strokes.MAX_STROKES + 1),
+     [[[0, 0]] * (strokes.MAX_POINTS + 1)]],  # fmt: skip
+)
+def test_what_is_not_a_list_of_strokes_is_refused(value):
+    assert strokes.check(value, CANVAS) is None
+
+
+def test_checked_strokes_are_clipped_to_the_canvas():
+    paths = strokes.check([[[10, 20], [300, -5]], [[5.5, 6]]], CANVAS)
+    assert paths == [[(10.0, 20.0), (279.0, 0.0)], [(5.5, 6.0)]]
+    assert strokes.redraw(paths, (CANVAS, CANVAS)).max() == 255  # a one-point stroke: a dot
