@@ -36,7 +36,7 @@ TRIVIAL_PAGE = "import streamlit as st\nst.write('hello')\n"
 
 
 def canvas_value() -> dict:
-    """An official test digit drawn white on black at canvas size, as the drawing canvas returns it."""
+    """An official test digit drawn white on black at canvas size, as the canvas returns it."""
     digit = datasets.load("mnist").test.images[0, :, :, 0]
     big = cv2.resize(digit, (CANVAS, CANVAS), interpolation=cv2.INTER_CUBIC)
     rgba = Image.fromarray(big).convert("RGBA")

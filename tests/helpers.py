@@ -155,8 +155,9 @@ def drawn_one(paths: bool = False) -> dict:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    value = {"data": data_url, "paths": [[[140, 50], [140, 140], [140, 230]]]} if paths else {
-        "data": data_url}  # fmt: skip
+    value = {"data": data_url}
+    if paths:
+        value["paths"] = [[[140, 50], [140, 140], [140, 230]]]
     return {"drawing": value}
 
 
@@ -183,7 +184,7 @@ def symbol_canvas(symbol: str, seed: int) -> np.ndarray:
 
 
 def canvas_value(rgba: np.ndarray) -> dict:
-    """What the drawing canvas (ui/canvas.py) sends back for this canvas image (to put in session state)."""
+    """What the drawing canvas (ui/canvas.py) sends back for this image (for session state)."""
     buffer = io.BytesIO()
     Image.fromarray(rgba).save(buffer, "PNG")
     data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()

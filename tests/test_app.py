@@ -19,6 +19,7 @@ from helpers import (
     train_tiny_model,
 )
 
+from cnn import artifacts
 from ui import state
 
 PAGES = [
@@ -176,3 +177,14 @@ def test_bad_zip_uploads_give_a_sentence(offline, data, words):
     choose_own_images(at, "data-dataset", data)
     assert not at.exception
     assert at.error and words in at.error[0].value.lower()
+
+
+def test_models_compares_the_active_run_alone_before_you_train(offline):
+    """Issue 11 item 9: no two unrelated shipped runs side by side by default."""
+    shipped = {r.record.dataset.key: r.path for r in artifacts.list_runs() if r.shipped and r.ok}
+    if "cats_vs_dogs" not in shipped:
+        pytest.skip("no shipped cats_vs_dogs run in artifacts/")
+    at = open_page("app_pages/models.py", active_run=shipped["cats_vs_dogs"])
+    assert not at.exception
+    compared = next(m for m in at.multiselect if m.label == "Runs to compare").value
+    assert [r.path for r in compared] == [shipped["cats_vs_dogs"]]

@@ -53,9 +53,18 @@ def test_the_pen_is_a_ninth_of_the_digit():
 
 @pytest.mark.parametrize(
     "value",
-    [None, "paths", [], [[]], [["a", "b"]], [[[1, 2, 3]]], [[[float("nan"), 1]]],
-     [[[1e9, 1]]], [[[0, 0]]] * (strokes.MAX_STROKES + 1),
-     [[[0, 0]] * (strokes.MAX_POINTS + 1)]],  # fmt: skip
+    [
+        None,
+        "paths",
+        [],
+        [[]],
+        [["a", "b"]],
+        [[[1, 2, 3]]],
+        [[[float("nan"), 1]]],
+        [[[1e9, 1]]],
+        [[[0, 0]]] * (strokes.MAX_STROKES + 1),
+        [[[0, 0]] * (strokes.MAX_POINTS + 1)],
+    ],
 )
 def test_what_is_not_a_list_of_strokes_is_refused(value):
     assert strokes.check(value, CANVAS) is None

@@ -60,10 +60,13 @@ def runs_table_ui(runs: list[RunInfo]) -> None:
 
 
 def compare_default(good: list[RunInfo]) -> list[RunInfo]:
-    """Your newest run beside the shipped run of its dataset (else the first two runs)."""
+    """Your newest run beside the shipped run of its dataset; with no run of your own, the
+    active model's run alone (its training and validation curves), else the newest run."""
     mine = [r for r in good if str(r.path) in state.session_runs() or not r.shipped]
     if not mine:
-        return good[:2]
+        active = state.active_run()
+        chosen = [r for r in good if active is not None and r.path.resolve() == active.resolve()]
+        return chosen or good[:1]
     newest = max(mine, key=lambda r: r.created)
     shipped = next(
         (r for r in good if r.shipped and r.record.dataset.key == newest.record.dataset.key), None
