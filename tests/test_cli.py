@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -192,3 +193,23 @@ def test_calibrate_measures_a_saved_run_again_as_its_training_did(capsys, tiny_r
     assert again.calibration.ece_after == pytest.approx(trained.calibration.ece_after)
     assert again.ood.threshold == pytest.approx(trained.ood.threshold, rel=1e-4)
     assert doc["ood"]["score"] == again.ood.score
+
+
+def test_a_training_no_better_than_guessing_gets_a_sentence(capsys, tmp_path):
+    """Issue 11 item 12: one epoch on a few images says it has barely learned."""
+    code = main(["train", "--dataset", "mnist", "--arch", "single_conv", "--epochs", "1",
+                 "--max-samples", "40", "--lr", "0.00001", "--out", str(tmp_path)])  # fmt: skip
+    out = capsys.readouterr()
+    assert code == 0
+    accuracy = float(re.search(r"Test accuracy (\d+\.\d+)", out.out).group(1))
+    assert accuracy < 0.2, out.out  # a learning rate this small leaves it guessing
+    assert "close to guessing (10% for 10 classes)" in out.err
+
+
+def test_the_guessing_sentence_is_for_near_chance_only():
+    from cnn.cli.training import near_chance_note
+
+    assert near_chance_note(0.19, 10) is not None
+    assert near_chance_note(0.21, 10) is None
+    assert near_chance_note(0.55, 2) is not None and near_chance_note(0.61, 2) is None
+    assert near_chance_note(None, 10) is None and near_chance_note(0.1, None) is None

@@ -108,7 +108,33 @@ def cmd_train(args) -> int:
         print_json(doc)
     else:
         print(f"{result.message} Test accuracy {result.test_accuracy:.4f}. Saved {result.run_dir}")
+        note = near_chance_note(result.test_accuracy, _class_count(result))
+        if note:
+            print(note, file=sys.stderr)
     return 0
+
+
+CHANCE_MARGIN = 0.1  # test accuracy within this of guessing gets a sentence
+
+
+def near_chance_note(accuracy: float | None, classes: int | None) -> str | None:
+    """A sentence when a training scored barely better than guessing one class in k."""
+    if accuracy is None or not classes or accuracy >= 1 / classes + CHANCE_MARGIN:
+        return None
+    return (
+        f"That is close to guessing ({100 / classes:.0f}% for {classes} classes): the model has "
+        "barely learned yet. Train longer or on more images, for example with --preset Quick."
+    )
+
+
+def _class_count(result) -> int | None:
+    """How many classes the run has (its record, or its run.json when trained elsewhere)."""
+    if result.record is not None:
+        return len(result.record.class_names)
+    try:
+        return len(json.loads((Path(result.run_dir) / "run.json").read_text())["class_names"])
+    except (OSError, TypeError, KeyError, ValueError):
+        return None
 
 
 def _add_config_options(parser) -> None:
