@@ -392,3 +392,15 @@ def test_the_attack_gradient_of_a_residual_model_is_its_own():
     np.testing.assert_allclose(tf.nn.softmax(logits).numpy(), probabilities.numpy(), atol=1e-5)
     expected = np.sign(tape.gradient(loss, x).numpy())
     assert (signs == expected).mean() > 0.99
+
+
+def test_the_probe_page_gives_predicts_calibrated_number_beside_its_own(offline):
+    """Probe measures the network's own softmax; it says so, with Predict's number."""
+    at = open_page("app_pages/predict.py")  # the shipped MNIST run, calibrated
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.run()
+    sure = at.metric[0].delta.removesuffix(" sure")  # what Predict shows, calibrated
+    at.switch_page("app_pages/probe.py").run()
+    assert not at.exception
+    header = next(m.value for m in at.markdown if "every probe measures" in m.value)
+    assert header.endswith(f"Predict shows them calibrated, where '1' gets {sure}.")

@@ -23,6 +23,21 @@ MAX_COMPARED = 2  # other runs overlaid on a sweep
 SOURCE_WORDS = {"Draw": "drawing", "Upload": "uploaded picture", "Samples": "sample"}
 
 
+def calibration_words(inspection, record, name: str) -> str:
+    """Why this page's percentages (the network's own softmax, as every probe measures) can
+    differ from Predict's (calibrated), with Predict's number for the same answer."""
+    if record.calibration is None or inspection.logits is None:
+        return ""
+    from ui.answer import shown_probabilities
+
+    shown, _ = shown_probabilities(inspection.logits, inspection.probabilities, record)
+    answer = int(np.argmax(inspection.probabilities))
+    return (
+        " Percentages here are the network's own softmax, as every probe measures them; "
+        f"Predict shows them calibrated, where '{name}' gets {figures.percent(shown[answer])}."
+    )
+
+
 @st.cache_resource(max_entries=64, show_spinner=False)
 def _sweep(path: str, mtime: float, image: np.ndarray, name: str, method: str, _inspector):
     return sweeps.run_sweep(_inspector, image, name, method)
