@@ -258,6 +258,14 @@ def draw(page, strokes: list[list[tuple[int, int]]]) -> None:
     drag_strokes(page, box, strokes, steps=12)
 
 
+def clear_canvas(page) -> None:
+    """Press Clear and wait until the old canvas has gone: Clear mounts a new one, and a
+    stroke drawn before that lands on the old one and is lost with it."""
+    old = page.locator("canvas.drawing-canvas").first.element_handle()
+    page.get_by_role("button", name="Clear").click()
+    old.wait_for_element_state("hidden", timeout=PAGE_S * 1000)
+
+
 # light pixels on the canvas's drawing layer (white ink on black); the canvas lives in the
 # component's shadow root, which Playwright's locators reach and document queries do not
 INKED_JS = """(c) => {
@@ -337,7 +345,7 @@ def test_draw_digits_with_the_mouse(page, server, mnist_run):
     wait_until_idle(page)
     screenshot(page, f"3-predict-drawn-{first}")
 
-    page.get_by_role("button", name="Clear").click()
+    clear_canvas(page)
     sync_api.expect(page.locator(METRIC)).to_have_count(0, timeout=PAGE_S * 1000)
     draw(page, DIGIT_STROKES[second])
     second_s = expect_prediction(page, second)
@@ -361,7 +369,7 @@ def test_draw_digits_with_the_mouse(page, server, mnist_run):
     screenshot(page, f"3-predict-back-{second}")
 
     # A single dot (issue 6): refused with a sentence or converted, never a traceback.
-    page.get_by_role("button", name="Clear").click()
+    clear_canvas(page)
     sync_api.expect(page.locator(METRIC)).to_have_count(0, timeout=PAGE_S * 1000)
     draw(page, [[(140, 140), (141, 141)]])
     refused = page.locator('[data-testid="stAlert"]').filter(has_text="to see a prediction")
@@ -374,7 +382,7 @@ def test_draw_digits_with_the_mouse(page, server, mnist_run):
     screenshot(page, "3-predict-dot")
 
     # Undo, beside the canvas, takes the last stroke back exactly, and the answer follows it
-    page.get_by_role("button", name="Clear").click()
+    clear_canvas(page)
     sync_api.expect(page.locator(METRIC)).to_have_count(0, timeout=PAGE_S * 1000)
     draw(page, DIGIT_STROKES["1"])
     expect_prediction(page, "1")
