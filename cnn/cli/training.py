@@ -129,12 +129,10 @@ def near_chance_note(accuracy: float | None, classes: int | None) -> str | None:
 
 def _class_count(result) -> int | None:
     """How many classes the run has (its record, or its run.json when trained elsewhere)."""
-    if result.record is not None:
-        return len(result.record.class_names)
-    try:
-        return len(json.loads((Path(result.run_dir) / "run.json").read_text())["class_names"])
-    except (OSError, TypeError, KeyError, ValueError):
-        return None
+    record = result.record
+    if record is None and result.run_dir is not None:
+        record = artifacts.read_run_info(result.run_dir).record
+    return len(record.class_names) if record is not None else None
 
 
 def _add_config_options(parser) -> None:
