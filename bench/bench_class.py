@@ -45,7 +45,6 @@ from pathlib import Path
 
 import numpy as np
 from bench_latency import (
-    HOVER_MS,
     INSTRUMENT_JS,
     MARK_JS,
     QUIET_MS,
@@ -254,9 +253,6 @@ async def canvas_box(page) -> dict:
         box = await canvas.bounding_box()
         centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2] if box else None
         if centre and await page.evaluate(CANVAS_HIT_TEST, centre):
-            if HOVER_MS:
-                await page.mouse.move(*centre)
-                await asyncio.sleep(HOVER_MS / 1000)
             return box
         await asyncio.sleep(0.1)
     raise NeverIdle("the canvas never came under the pointer")

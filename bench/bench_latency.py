@@ -52,10 +52,6 @@ QUIET_MS = 800  # idle: no change for this long
 PAGE_S = 180  # the first Predict (TensorFlow import, model load, XLA compile)
 WAIT_S = 120  # any other wait
 NO_RUN_S = 20  # an input with no script run after this long is lost (the bench does it again)
-# The drawing canvas (ui/canvas.py) has nothing laid over it, so the pointer goes straight to
-# a drawing's first point. (streamlit-drawable-canvas's hidden toolbar caught a press over the
-# top-right of the canvas until the pointer had rested there 0.1-0.2 s: this was 300.)
-HOVER_MS = 0
 NAV = '[data-testid="stSidebarNav"]'
 PAGES = ["Train", "Predict", "Models", "Data", "Look inside", "Probe", "Make a dataset"]
 TARGETS = {  # measure -> (p50 limit ms, p95 limit ms); None: not a target
@@ -233,16 +229,16 @@ def stroke_timing(snap: dict, up: float, idle: float) -> dict:
 
 
 def canvas_box(page) -> dict:
-    """The canvas's box, once the pointer at its centre reaches it (it re-mounts after Clear),
-    with the pointer resting there for HOVER_MS."""
+    """The canvas's box, once the pointer at its centre reaches it (it re-mounts after Clear).
+
+    The pointer then goes straight to a drawing's first point: ui/canvas.py has nothing laid
+    over the canvas. (streamlit-drawable-canvas's hidden toolbar caught a press over its
+    top-right until the pointer had rested there 0.1-0.2 s, so this bench rested 300 ms.)"""
     canvas = page.locator("canvas.drawing-canvas").first
     for _ in range(300):
         box = canvas.bounding_box()
         centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2] if box else None
         if centre and page.evaluate(CANVAS_HIT_TEST, centre):
-            if HOVER_MS:
-                page.mouse.move(*centre)
-                page.wait_for_timeout(HOVER_MS)
             return box
         page.wait_for_timeout(100)
     raise NeverIdle("the canvas never came under the pointer")
