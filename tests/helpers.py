@@ -152,10 +152,7 @@ def drawn_one(paths: bool = False) -> dict:
     black (a "1"); with `paths`, the stroke's path too, as the canvas sends it."""
     image = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
     ImageDraw.Draw(image).line([(140, 50), (140, 230)], fill=(255, 255, 255, 255), width=22)
-    buffer = io.BytesIO()
-    image.save(buffer, "PNG")
-    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    value = {"data": data_url}
+    value = canvas_value(np.asarray(image))["drawing"]
     if paths:
         value["paths"] = [[[140, 50], [140, 140], [140, 230]]]
     return {"drawing": value}

@@ -146,12 +146,15 @@ def test_every_odd_upload_gives_a_prediction_or_a_sentence(trained, case):
 # Drawings: what the canvas sends back, as test_app.py injects it
 
 
-def canvas_value(image: Image.Image) -> dict:
-    """The canvas component's value for a 280x280 drawing."""
+def data_url(image: Image.Image, kind: str) -> str:
     import base64
 
-    data_url = "data:image/png;base64," + base64.b64encode(encode(image, "PNG")).decode()
-    return {"drawing": {"data": data_url}}
+    return f"data:image/{kind.lower()};base64," + base64.b64encode(encode(image, kind)).decode()
+
+
+def canvas_value(image: Image.Image) -> dict:
+    """The canvas component's value for a 280x280 drawing."""
+    return {"drawing": {"data": data_url(image, "PNG")}}
 
 
 def canvas(background: str, strokes=(), width: int = 20, ink: str = "white") -> Image.Image:
@@ -195,12 +198,6 @@ def test_odd_drawings_give_a_prediction_or_a_sentence(trained, case):
     assert any(expected in text for text in shown), shown
     if expected == "one flat dark colour":
         assert at.error  # ink everywhere is a mistake to correct, not an empty canvas
-
-
-def data_url(image: Image.Image, kind: str) -> str:
-    import base64
-
-    return f"data:image/{kind.lower()};base64," + base64.b64encode(encode(image, kind)).decode()
 
 
 FORGED_VALUES = {  # what a tampered browser could send instead of the canvas's PNG
