@@ -38,7 +38,7 @@ about.markdown(
     f"({inspection.probabilities[answer]:.1%}) for your "
     f"{probes.SOURCE_WORDS.get(current.source, 'input')}: the model input Predict made "
     "(left). Every probe below starts from it."
-    + probes.calibration_words(inspection, loaded.run.record, class_names[answer])
+    + probes.calibration_words(inspection, loaded.run.record, class_names)
 )
 
 # Each tab: the question it answers, and what draws it

@@ -12,11 +12,8 @@ const INSTANCES = new WeakMap(); // parentElement -> this canvas's state
 const MAX_UNDO = 50; // strokes Undo can take back
 
 function paintBackground(s) {
-  s.ctx.save();
-  s.ctx.globalCompositeOperation = "source-over";
   s.ctx.fillStyle = s.data.backgroundColor;
   s.ctx.fillRect(0, 0, s.canvas.width, s.canvas.height);
-  s.ctx.restore();
 }
 
 function point(s, event) {
@@ -113,7 +110,6 @@ function setup(root, data) {
   box.append(canvas, undoButton);
   root.appendChild(box);
   const s = { canvas, ctx: canvas.getContext("2d"), undo: undoButton, history: [], paths: [], data };
-  s.restoredKey = undefined;
   canvas.addEventListener("pointerdown", (e) => start(s, e));
   canvas.addEventListener("pointermove", (e) => move(s, e));
   for (const name of ["pointerup", "pointercancel", "lostpointercapture"]) {

@@ -156,7 +156,8 @@ def image_sizes(key: str, data_path: str | None = None, limit: int = 200) -> str
 @st.cache_resource(max_entries=len(datasets.KINDS) * 2, show_spinner=False)
 def _augmenter(kind: str) -> Any:
     """The training augmentation of a kind of image, built once per server and traced into a
-    graph: run eagerly, its Keras layers cost the Data page ~75 ms a rerun (10 ms traced)."""
+    graph: built and run eagerly at every rerun it cost the Data page ~96 ms; traced, a call
+    takes ~1-3 ms (with ui/runtime.py keeping TensorFlow's kernel cache between runs)."""
     import tensorflow as tf
 
     augment = datasets.augmentation(kind)

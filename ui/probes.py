@@ -23,7 +23,7 @@ MAX_COMPARED = 2  # other runs overlaid on a sweep
 SOURCE_WORDS = {"Draw": "drawing", "Upload": "uploaded picture", "Samples": "sample"}
 
 
-def calibration_words(inspection, record, name: str) -> str:
+def calibration_words(inspection, record, class_names) -> str:
     """Why this page's percentages (the network's own softmax, as every probe measures) can
     differ from Predict's (calibrated), with Predict's number for the same answer."""
     if record.calibration is None or inspection.logits is None:
@@ -31,10 +31,11 @@ def calibration_words(inspection, record, name: str) -> str:
     from ui.answer import shown_probabilities
 
     shown, _ = shown_probabilities(inspection.logits, inspection.probabilities, record)
-    answer = int(np.argmax(inspection.probabilities))
+    answer = inspection.predicted_class
     return (
         " Percentages here are the network's own softmax, as every probe measures them; "
-        f"Predict shows them calibrated, where '{name}' gets {figures.percent(shown[answer])}."
+        f"Predict shows them calibrated, where '{class_names[answer]}' gets "
+        f"{figures.percent(shown[answer])}."
     )
 
 
