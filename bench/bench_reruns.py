@@ -16,17 +16,17 @@ Run:
 
 from __future__ import annotations
 
-import base64
-import io
 import statistics
 import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cnn import artifacts, datasets
+from tests import helpers
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,11 +39,7 @@ def canvas_value() -> dict:
     """An official test digit drawn white on black at canvas size, as the canvas returns it."""
     digit = datasets.load("mnist").test.images[0, :, :, 0]
     big = cv2.resize(digit, (CANVAS, CANVAS), interpolation=cv2.INTER_CUBIC)
-    rgba = Image.fromarray(big).convert("RGBA")
-    buffer = io.BytesIO()
-    rgba.save(buffer, "PNG")
-    data_url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-    return {"drawing": {"data": data_url}}
+    return helpers.canvas_value(np.asarray(Image.fromarray(big).convert("RGBA")))
 
 
 def timed_run(at: AppTest) -> float:
