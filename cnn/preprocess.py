@@ -391,32 +391,12 @@ def even_strokes(ink: np.ndarray) -> np.ndarray:
 
 
 def _mnist_centre(ink: np.ndarray, steps: list[tuple[str, np.ndarray]]) -> np.ndarray:
-    """The MNIST method on an ink image (white on black): crop, 20 px, centre of mass.
-
-    Appends the intermediate images to `steps` and returns the 28x28 uint8 digit.
-    """
-    rows, cols = np.nonzero(ink > INK_THRESHOLD)
-    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    """The MNIST method on an ink image (white on black): crop, 20 px, centre of mass
+    (`cnn.strokes.mnist_centre`). Appends the intermediate images to `steps` and returns the
+    28x28 uint8 digit."""
+    crop, box, digit = strokes.mnist_centre(ink, MNIST_BOX, MNIST_SIZE, INK_THRESHOLD)
     steps.append(("cropped to bounding box", crop))
-
-    # Longer side to 20 px, aspect kept; area averaging anti-aliases when shrinking
-    height, width = crop.shape
-    scale = MNIST_BOX / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    box = cv2.resize(crop, size, interpolation=interpolation)
     steps.append((f"scaled to {MNIST_BOX} px", box))
-
-    # Shift so the centre of mass lands in the middle, never pushing ink out of the frame
-    mass = box.astype(np.float64)
-    total = mass.sum()
-    box_height, box_width = box.shape
-    centre_row = mass.sum(axis=1) @ np.arange(box_height) / total
-    centre_col = mass.sum(axis=0) @ np.arange(box_width) / total
-    top = int(np.clip(round(MNIST_SIZE / 2 - centre_row), 0, MNIST_SIZE - box_height))
-    left = int(np.clip(round(MNIST_SIZE / 2 - centre_col), 0, MNIST_SIZE - box_width))
-    digit = np.zeros((MNIST_SIZE, MNIST_SIZE), np.uint8)
-    digit[top : top + box_height, left : left + box_width] = box
     steps.append((f"centred {MNIST_SIZE}x{MNIST_SIZE} (centre of mass)", digit))
     return digit
 

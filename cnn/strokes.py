@@ -70,3 +70,55 @@ def redraw(paths: Sequence[Path], shape: tuple[int, int]) -> np.ndarray:
             continue
         cv2.polylines(ink, [points], False, 255, thickness, cv2.LINE_AA, SUBPIXEL_BITS)
     return ink
+
+
+def mnist_centre(ink: np.ndarray, box: int = 20, size: int = 28, threshold: int = 40):
+    """The MNIST creators' method on white-on-black ink: crop to the ink, scale the longer
+    side to `box` px (aspect kept, area-averaged when shrinking), and place it in a
+    `size` x `size` frame with its centre of mass in the middle. Returns (crop, scaled,
+    digit), all uint8."""
+    rows, cols = np.nonzero(ink > threshold)
+    crop = ink[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
+    height, width = crop.shape
+    scale = box / max(height, width)
+    shape = (max(1, round(width * scale)), max(1, round(height * scale)))
+    area = scale < 1  # area averaging anti-aliases when shrinking
+    scaled = cv2.resize(crop, shape, interpolation=cv2.INTER_AREA if area else cv2.INTER_LINEAR)
+    mass = scaled.astype(np.float64)
+    rows_mass, cols_mass = mass.sum(axis=1), mass.sum(axis=0)
+    centre_row = rows_mass @ np.arange(len(rows_mass)) / mass.sum()
+    centre_col = cols_mass @ np.arange(len(cols_mass)) / mass.sum()
+    top = int(np.clip(round(size / 2 - centre_row), 0, size - scaled.shape[0]))
+    left = int(np.clip(round(size / 2 - centre_col), 0, size - scaled.shape[1]))
+    digit = np.zeros((size, size), np.uint8)
+    digit[top : top + scaled.shape[0], left : left + scaled.shape[1]] = scaled
+    return crop, scaled, digit
+
+
+def redrawn_digit(digit: np.ndarray, fraction: float = 0.11, zoom: int = 4) -> np.ndarray:
+    """An MNIST digit drawn again the way Predict redraws a drawing: its centre lines (OpenCV's
+    thinning of the digit enlarged `zoom` times) traced with a round pen `fraction` as wide as
+    the digit's longer side, then cropped, scaled and centred as MNIST was. A training
+    augmentation (`TrainConfig.redraw_strokes`): the model then sees digits with the pen
+    width and even strokes of a redrawn drawing. uint8 (28, 28) in and out; a digit with no
+    ink comes back as it was."""
+    side = digit.shape[0] * zoom
+    big = cv2.resize(digit, (side, side), interpolation=cv2.INTER_CUBIC)
+    binary = np.where(big > 100, 255, 0).astype(np.uint8)
+    if binary.sum() == 0:
+        return digit
+    centre = cv2.ximgproc.thinning(binary)
+    rows, cols = np.nonzero(centre)
+    extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
+    width = max(1.0, fraction * extent / (1 - fraction))
+    radius = max(1, round(width / 2))
+    pen = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    ink = cv2.GaussianBlur(cv2.dilate(centre, pen), (0, 0), zoom / 3)  # soft edges, as drawn
+    return mnist_centre(ink, size=digit.shape[0])[2]
+
+
+def redrawn_digits(images: np.ndarray) -> np.ndarray:
+    """`redrawn_digit` over uint8 images (n, h, w) or (n, h, w, 1); same shape out."""
+    flat = images.reshape(images.shape[:3])
+    out = np.stack([redrawn_digit(image) for image in flat])
+    return out.reshape(images.shape)

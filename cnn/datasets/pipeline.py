@@ -50,6 +50,8 @@ def make_pipeline(
     seed: int = 0,
     augment: str | None = None,
     counted: bool | None = None,
+    alternates: np.ndarray | None = None,
+    alternate_share: float = 0.0,
 ) -> tf.data.Dataset:
     """Stream a split as batches of model input.
 
@@ -70,6 +72,10 @@ def make_pipeline(
             layers are applied to batches.
         counted: Count the decodable photos once, so the pipeline's length is known (Keras
             needs it for anything it iterates in `fit`); default: when shuffled.
+        alternates: another version of each image of an in-memory split (same shape), for
+            example the digits redrawn (`cnn.strokes.redrawn_digits`).
+        alternate_share: the chance that a batch takes an image's alternate instead, drawn
+            afresh for every image every epoch.
 
     Returns:
         A tf.data.Dataset of (float32 (b, h, w, channels) in [0, 1], int64 (b,)).
@@ -80,7 +86,8 @@ def make_pipeline(
     counted = shuffle if counted is None else counted
     labels = tf.constant(split.labels, dtype=tf.int64)
     if split.images is not None:
-        ds = _array_batches(split, labels, size, channels, batch_size, shuffle, seed)
+        other = (alternates, alternate_share) if alternates is not None else None
+        ds = _array_batches(split, labels, size, channels, batch_size, shuffle, seed, other)
     else:
         ds = _photo_batches(split, labels, size, channels, batch_size, shuffle, seed, counted)
     ds = ds.map(
@@ -97,11 +104,16 @@ def make_pipeline(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _array_batches(split, labels, size, channels, batch_size, shuffle, seed):
-    """uint8 arrays: shuffle indices, gather a batch, fit it only when its shape differs."""
+def _array_batches(split, labels, size, channels, batch_size, shuffle, seed, other=None):
+    """uint8 arrays: shuffle indices, gather a batch (each image or, with `other`
+    (alternates, share), its alternate), fit it only when its shape differs."""
     import tensorflow as tf
 
     images = tf.constant(split.images)
+    if other is not None:
+        if other[0].shape != split.images.shape:
+            raise ValueError("The alternate images must have the split's shape.")
+        alternates, share = tf.constant(other[0]), float(other[1])
     ds = tf.data.Dataset.range(len(split))
     if shuffle:
         ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
@@ -109,6 +121,9 @@ def _array_batches(split, labels, size, channels, batch_size, shuffle, seed):
 
     def gather(i):
         batch = tf.gather(images, i)
+        if other is not None:
+            pick = tf.random.uniform([tf.shape(i)[0], 1, 1, 1], seed=seed) < share
+            batch = tf.where(pick, tf.gather(alternates, i), batch)
         if not fitted:
             batch = tf.numpy_function(lambda b: _fit_batch(b, size, channels), [batch], tf.uint8)
             batch.set_shape([None, *size, channels])

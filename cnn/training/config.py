@@ -21,6 +21,7 @@ WARMUP_FRACTION = 0.1  # share of the steps over which "cosine" ramps the rate u
 STRATEGIES = ("auto", "default", "mirrored")
 AUGMENTATIONS = ("standard", "strong")
 MIXES = ("none", "mixup", "cutmix")  # ways to blend pairs of training images (cnn.datasets)
+DIGIT_DATASETS = ("mnist",)  # datasets of pen strokes, which `redraw_strokes` can redraw
 MAX_IMAGE_SIZE = 512  # largest side accepted for photo models
 MEMORY_BUDGET_ENV = "CNN_TRAIN_MEMORY_BUDGET"  # bytes one training step may need
 DEFAULT_MEMORY_BUDGET = 3 * 1024**3
@@ -49,6 +50,9 @@ class TrainConfig:
     # "mixup": each training image blended with another, labels in the same shares; "cutmix":
     # a patch of another image pasted in, labels by area. Both fight memorising small sets
     mix: str = "none"
+    # digits: this share of the training digits (0-1) is shown redrawn along its centre lines
+    # with MNIST's pen, as Predict redraws a drawing from its strokes (cnn.strokes)
+    redraw_strokes: float = 0.0
     weight_decay: float = 0.0  # decoupled weight decay (AdamW, SGD); not on biases or BN
     ema: float = 0.0  # keep an exponential moving average of the weights (e.g. 0.999); 0: off
     image_size: int | None = None  # square input side for photo datasets; None = dataset default
@@ -103,6 +107,10 @@ def _problems(c: TrainConfig):
         yield f"Augmentation must be one of {', '.join(AUGMENTATIONS)}."
     if c.mix not in MIXES:
         yield f"Image mixing must be one of {', '.join(MIXES)}."
+    if not (isinstance(c.redraw_strokes, int | float) and 0 <= c.redraw_strokes <= 1):
+        yield "The share of redrawn digits must be a number from 0 to 1."
+    elif c.redraw_strokes and c.dataset not in DIGIT_DATASETS:
+        yield "Redrawn strokes are for handwritten digits: use them with MNIST."
     if not (math.isfinite(c.weight_decay) and 0 <= c.weight_decay < 1):
         yield "Weight decay must be at least 0 and below 1."
     if not 0 <= c.ema < 1:

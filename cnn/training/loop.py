@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from cnn import architectures, datasets, geometry
+from cnn import architectures, datasets, geometry, strokes
 from cnn.datasets import augmentation_name
 from cnn.datasets.augment import batch_mix
 from cnn.errors import CnnError, TrainingError
@@ -56,6 +56,7 @@ class Prepared:
         """Batches of `split` at the model's size; one-hot labels when label smoothing or image
         mixing is on. Training batches are augmented (when the config says so) and mixed."""
         config = self.config
+        redrawn = training and config.redraw_strokes and split.images is not None
         batches = datasets.make_pipeline(
             split,
             self.input_shape[:2],
@@ -67,6 +68,8 @@ class Prepared:
             augment=augmentation_name(self.data.info.kind, config.augmentation)
             if training and config.augment
             else None,
+            alternates=strokes.redrawn_digits(split.images) if redrawn else None,
+            alternate_share=config.redraw_strokes,
         )
         if one_hot_labels(config):
             import tensorflow as tf
@@ -259,6 +262,12 @@ def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, extra_
 
     config = prepared.config
     keras.utils.set_random_seed(config.seed)
+    if config.redraw_strokes:
+        message = (
+            f"Redrawing {len(prepared.train):,} training digits with MNIST's pen; "
+            f"{config.redraw_strokes:.0%} of each batch will be redrawn ones."
+        )
+        emit(events, TrainingEvent("status", epochs=config.epochs, message=message))
     train_batches = prepared.pipeline(prepared.train, shuffle=True, training=True)
     val_batches = None
     if len(prepared.validation):
