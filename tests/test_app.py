@@ -93,8 +93,11 @@ def test_predict_samples_and_upload_inputs(trained):
 def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
     at = open_page("app_pages/train.py")
     assert not at.exception
+    # digits can be trained on redrawn copies (the shipped digit model's recipe)
+    next(c for c in at.checkbox if c.label == "Redraw digits with the app's pen").check()
     job = train_tiny_model(at)
     assert job.state == "finished", job.error
+    assert job.config.redraw_strokes == 0.5
     assert any("Test accuracy" in s.value for s in at.success)
     run_dir = job.result.run_dir
     assert at.session_state[state.ACTIVE_RUN] == str(run_dir)

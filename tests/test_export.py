@@ -217,8 +217,8 @@ def test_script_picks_the_images_cnn_lab_picked(exports):
     assert np.sort(order[held_out:]).astype(str).tolist() == list(train.paths)
 
 
-def test_generated_script_trains_one_short_epoch_on_idx_files(tiny_run, exports, tmp_path):
-    """The MNIST script reads IDX files the test writes (no download) and saves its model."""
+def idx_folder(tmp_path: Path) -> Path:
+    """The embedded MNIST subset written as the four IDX files (no download)."""
     data = datasets.load("mnist", download=False)  # the embedded subset offline
     idx = tmp_path / "mnist"
     idx.mkdir()
@@ -227,14 +227,37 @@ def test_generated_script_trains_one_short_epoch_on_idx_files(tiny_run, exports,
     ):
         write_idx(idx / images_name, split.images[..., 0])
         write_idx(idx / labels_name, split.labels)
+    return idx
+
+
+def test_generated_script_trains_one_short_epoch_on_idx_files(tiny_run, exports, tmp_path):
+    """The MNIST script reads IDX files the test writes (no download) and saves its model."""
     saved = tmp_path / "retrained.keras"
-    args = ["--data", str(idx), "--epochs", "1", "--max-samples", "300", "--save", str(saved)]
-    result = run_script(exports["script"].path, *args, cwd=tmp_path)
+    args = ["--data", str(idx_folder(tmp_path)), "--epochs", "1", "--max-samples", "300"]
+    result = run_script(exports["script"].path, *args, "--save", str(saved), cwd=tmp_path)
     assert 0.0 <= result["test_accuracy"] <= 1.0
     record = artifacts.read_run_info(tiny_run).record
     assert result["params"] == record.params
     retrained = artifacts.load_model_file(saved)  # safe_mode=True
     assert layer_settings(retrained) == layer_settings(artifacts.load_run(tiny_run).model)
+
+
+def test_script_of_a_redrawn_strokes_run_redraws_as_cnn_lab_does(tiny_run, tmp_path):
+    """A run trained with redrawn strokes gets a script that redraws its training digits with
+    the same functions (the embedded copies give cnn.strokes' pixels) and trains with them."""
+    from cnn import strokes
+
+    record = artifacts.read_run_info(tiny_run).record
+    record = replace(record, config=replace(record.config, redraw_strokes=0.5))
+    path = tmp_path / "redrawn.py"
+    path.write_text(script_source(record, path.name))
+    digits = datasets.load("mnist", download=False).test.images[:20]
+    module = load_module(path)
+    assert module.REDRAW_STROKES == 0.5
+    np.testing.assert_array_equal(module.redrawn_digits(digits), strokes.redrawn_digits(digits))
+    args = ["--data", str(idx_folder(tmp_path)), "--epochs", "1", "--max-samples", "200"]
+    result = run_script(path, *args, "--save", str(tmp_path / "r.keras"), cwd=tmp_path)
+    assert result["params"] == record.params and 0.0 <= result["test_accuracy"] <= 1.0
 
 
 def test_generated_script_trains_one_short_epoch_on_a_folder_zip(folder_run, tmp_path):

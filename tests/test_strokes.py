@@ -74,3 +74,64 @@ def test_checked_strokes_are_clipped_to_the_canvas():
     paths = strokes.check([[[10, 20], [300, -5]], [[5.5, 6]]], CANVAS)
     assert paths == [[(10.0, 20.0), (279.0, 0.0)], [(5.5, 6.0)]]
     assert strokes.redraw(paths, (CANVAS, CANVAS)).max() == 255  # a one-point stroke: a dot
+
+
+def embedded_digits(n: int = 40) -> np.ndarray:
+    """Real MNIST digits: the embedded subset (no network, no shared data)."""
+    from cnn import datasets
+
+    return datasets.load("mnist", download=False).test.images[:n]
+
+
+def test_redrawn_training_digits_have_one_pen_width_whatever_their_writer_used():
+    """A training digit written thick and the same digit as written come back with nearly the
+    same ink (one pen), centred as MNIST is; thick and thin differ by far more as they are."""
+    digits = embedded_digits()
+    thick = np.stack([cv2.dilate(d, np.ones((3, 3), np.uint8)) for d in digits])[..., None]
+    plain, bold = strokes.redrawn_digits(digits), strokes.redrawn_digits(thick)
+    assert plain.shape == digits.shape and plain.dtype == np.uint8
+    as_written = thick.sum(axis=(1, 2, 3)) / digits.sum(axis=(1, 2, 3))
+    redrawn = bold.sum(axis=(1, 2, 3)) / plain.sum(axis=(1, 2, 3))
+    assert np.median(as_written) > 1.6 and np.median(redrawn) < 1.15
+    for digit in plain[..., 0]:
+        rows, cols = np.nonzero(digit > 40)
+        assert max(np.ptp(rows), np.ptp(cols)) + 1 in (19, 20, 21)  # MNIST's 20 px box
+        mass = digit.astype(float) / digit.sum()
+        centre = (mass.sum(1) @ np.arange(28), mass.sum(0) @ np.arange(28))
+        assert np.allclose(centre, 14, atol=1.0)
+
+
+def test_an_empty_digit_is_left_as_it_is():
+    blank = np.zeros((28, 28), np.uint8)
+    assert strokes.redrawn_digit(blank) is blank
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_training_batches_take_the_redrawn_digits_in_the_share_asked(share):
+    """make_pipeline's alternates: each image is its redrawn copy `share` of the time."""
+    from cnn import datasets
+
+    digits = embedded_digits(400)
+    split = datasets.Split(labels=np.zeros(len(digits), np.int64), images=digits)
+    redrawn = strokes.redrawn_digits(digits)
+    batches = datasets.make_pipeline(split, (28, 28), 1, 50, alternates=redrawn,
+                                     alternate_share=share)  # fmt: skip
+    images = np.concatenate([np.rint(x.numpy() * 255).astype(np.uint8) for x, _ in batches])
+    differs = (redrawn != digits).any(axis=(1, 2, 3))
+    took = (images == redrawn).all(axis=(1, 2, 3)) & differs
+    kept = (images == digits).all(axis=(1, 2, 3)) & differs
+    assert (took | kept)[differs].all()
+    assert took[differs].mean() == pytest.approx(share, abs=0.1)
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [({"dataset": "fashion_mnist", "redraw_strokes": 0.5}, "handwritten digits"),
+     ({"redraw_strokes": 1.5}, "from 0 to 1")],
+)  # fmt: skip
+def test_redrawn_strokes_are_refused_where_they_cannot_work(settings, words):
+    from cnn.errors import TrainingError
+    from cnn.training import TrainConfig
+
+    with pytest.raises(TrainingError, match=words):
+        TrainConfig(**settings).validate()

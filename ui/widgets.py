@@ -276,6 +276,7 @@ def train_settings_ui(
             "mix",
             "weight_decay",
             "ema",
+            "redraw_strokes",
         }
         if info.kind == "photos":
             names.add("image_size")
@@ -320,7 +321,7 @@ def train_settings_ui(
         "augment": right.checkbox("Augment training images", values["augment"], key=f"aug-{key}"),
         "seed": values["seed"],  # a lesson link's, so every student's run starts the same
     }
-    settings.update(_advanced_settings_ui(values, key, settings["augment"]))
+    settings.update(_advanced_settings_ui(values, key, settings["augment"], info.key))
     if info.kind == "photos":
         side = values["image_size"] or info.image_size[0]
         settings["image_size"] = right.select_slider(
@@ -332,10 +333,16 @@ def train_settings_ui(
 WEIGHT_DECAYS = (0.0, 1e-4, 1e-3, 0.01, 0.05, 0.1)
 
 
-def _advanced_settings_ui(values: dict[str, Any], key: str, augment: bool) -> dict[str, Any]:
-    """The settings the strong recipes use: augmentation strength, weight decay, weight average."""
+REDRAW_SHARE = 0.5  # the share of redrawn digits the checkbox asks for (the shipped run's)
+
+
+def _advanced_settings_ui(
+    values: dict[str, Any], key: str, augment: bool, dataset: str
+) -> dict[str, Any]:
+    """The settings the strong recipes use: augmentation strength, weight decay, weight
+    average, and for digits, training digits redrawn with the app's pen."""
     from cnn.training import AUGMENTATIONS
-    from cnn.training.config import MIXES
+    from cnn.training.config import DIGIT_DATASETS, MIXES
 
     left, middle, right = st.columns(3)
     decays = sorted({*WEIGHT_DECAYS, values["weight_decay"]})
@@ -372,7 +379,21 @@ def _advanced_settings_ui(values: dict[str, Any], key: str, augment: bool) -> di
             help="Shrinks the weights a little every step, so the model cannot memorise.",
         ),
         "ema": (values["ema"] or 0.999) if average else 0.0,
+        "redraw_strokes": _redraw_ui(values, key, middle) if dataset in DIGIT_DATASETS else 0.0,
     }
+
+
+def _redraw_ui(values: dict[str, Any], key: str, column: Any) -> float:
+    """The share of training digits redrawn with the pen Predict redraws drawings with."""
+    redraw = column.checkbox(
+        "Redraw digits with the app's pen",
+        values["redraw_strokes"] > 0,
+        key=f"redraw-{key}",
+        help="Half of the training digits are shown drawn again along their centre lines "
+        "with the pen Predict redraws your drawing with, so the digits the model learns "
+        "from look like the drawings it will be shown.",
+    )
+    return (values["redraw_strokes"] or REDRAW_SHARE) if redraw else 0.0
 
 
 def model_download_ui(model: Any, label: str) -> None:

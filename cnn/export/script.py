@@ -24,7 +24,7 @@ import json
 import textwrap
 from string import Template
 
-from cnn import architectures, datasets
+from cnn import architectures, datasets, strokes
 from cnn.datasets.augment import MIX_STRENGTH
 from cnn.datasets.splits import _stratified_order
 from cnn.export.layers_code import layer_code
@@ -83,6 +83,9 @@ WEIGHT_DECAY = $weight_decay  # decoupled weight decay on kernels (AdamW); 0: no
 EMA = $ema  # evaluate with an exponential moving average of the weights; 0: none
 SEED = $seed
 ''')
+REDRAW_SETTING = """\
+REDRAW_STROKES = {share}  # share of training digits shown redrawn with the app's pen
+"""
 
 STROKE_THICKNESS = '''
 
@@ -201,7 +204,31 @@ def load_data(data, max_samples):
         val, kept = np.sort(order[:held_out]), np.sort(order[held_out:])
         validation = batches(x_train[val], y_train[val])
         x_train, y_train = x_train[kept], y_train[kept]
-    return batches(x_train, y_train, shuffle=True), validation, batches(x_test, y_test)
+    return $train_batches, validation, batches(x_test, y_test)
+''')
+
+REDRAW = Template('''
+
+# CNN Lab's own functions (cnn/strokes.py): a digit redrawn along its centre lines with the pen
+# the app redraws a drawing with. They need OpenCV with its contrib modules
+# (pip install opencv-contrib-python-headless).
+$functions
+
+
+def redrawn_batches(x, y):
+    """Shuffled training batches in which each digit is its redrawn copy REDRAW_STROKES of
+    the time (drawn afresh for every digit every epoch), as CNN Lab trained the run."""
+    print(f"Redrawing {len(x)} training digits with the app's pen...")
+    redrawn = redrawn_digits(x)
+    ds = tf.data.Dataset.from_tensor_slices((x, redrawn, y))
+    ds = ds.shuffle(len(x), seed=SEED, reshuffle_each_iteration=True).batch(BATCH_SIZE)
+
+    def pick(x, r, y):
+        take = tf.random.uniform([tf.shape(x)[0], 1, 1, 1], seed=SEED) < REDRAW_STROKES
+        image = tf.cast(tf.where(take, r, x), tf.float32) / 255.0
+        return image, tf.one_hot(y, len(CLASS_NAMES))
+
+    return ds.map(pick)
 ''')
 
 FOLDERS = Template('''
@@ -380,13 +407,24 @@ def _data_parts(record: RunRecord) -> tuple[list[str], str, str, str]:
     key = record.dataset.key
     if key in ARRAY_DATASETS:
         order = inspect.getsource(_stratified_order).replace("def _", "def ", 1).rstrip()
-        code = ARRAYS.substitute(keras_module=ARRAY_DATASETS[key], stratified_order=order)
+        redraw = bool(record.config.redraw_strokes)
+        code = ARRAYS.substitute(
+            keras_module=ARRAY_DATASETS[key],
+            stratified_order=order,
+            train_batches="redrawn_batches(x_train, y_train)"
+            if redraw
+            else "batches(x_train, y_train, shuffle=True)",
+        )
+        if redraw:
+            functions = (strokes.mnist_centre, strokes.redrawn_digit, strokes.redrawn_digits)
+            source = "\n\n".join(inspect.getsource(f).rstrip() for f in functions)
+            code += REDRAW.substitute(functions=source)
         help_text = (
             "DATA is a folder holding the four IDX files (train-images-idx3-ubyte.gz, ...); "
             f"without --data, Keras downloads {record.dataset.title}."
         )
         return (
-            ["import gzip", "import struct"],
+            ["import gzip", "import struct"] + (["import cv2"] if redraw else []),
             code,
             help_text,
             ("folder with the four IDX files (default: Keras' download)"),
@@ -432,39 +470,40 @@ def script_source(record: RunRecord, file_name: str) -> str:
     imports, data_code, data_help, data_option = _data_parts(record)
     imports += ["import argparse", "import json", "from pathlib import Path"]
     accuracy = record.test.accuracy
-    parts = [
-        HEADER.substitute(
-            label=record.label,
-            run_name=record.name or "(unsaved)",
-            arch_title=record.arch_name,
-            dataset_title=record.dataset.title or record.dataset.key,
-            epochs_run=record.epochs_run or config.epochs,
-            accuracy="not measured" if accuracy is None else f"{accuracy:.1%}",
-            tf_version=record.versions.get("tensorflow", "2.x"),
-            keras_version=record.versions.get("keras", "3.x"),
-            file_name=file_name,
-            data_help=textwrap.fill(data_help, 88),
-            standard_imports="\n".join(sorted(imports, key=_import_order)),
-            class_names=_names_code(record.class_names),
-            image_size=repr(tuple(pre.image_size)),
-            channels=pre.channels,
-            epochs=config.epochs,
-            batch_size=config.batch_size,
-            optimizer=config.optimizer,
-            learning_rate=repr(config.learning_rate),
-            lr_schedule=config.lr_schedule,
-            warmup_fraction=repr(WARMUP_FRACTION),
-            label_smoothing=repr(config.label_smoothing),
-            validation_fraction=repr(config.validation_fraction),
-            max_samples=repr(config.max_samples),
-            augment=repr(bool(config.augment)),
-            mix=config.mix,
-            mix_strength=repr(MIX_STRENGTH.get(config.mix, 0.0)),
-            weight_decay=repr(config.weight_decay),
-            ema=repr(config.ema),
-            seed=config.seed,
-        )
-    ]
+    header = HEADER.substitute(
+        label=record.label,
+        run_name=record.name or "(unsaved)",
+        arch_title=record.arch_name,
+        dataset_title=record.dataset.title or record.dataset.key,
+        epochs_run=record.epochs_run or config.epochs,
+        accuracy="not measured" if accuracy is None else f"{accuracy:.1%}",
+        tf_version=record.versions.get("tensorflow", "2.x"),
+        keras_version=record.versions.get("keras", "3.x"),
+        file_name=file_name,
+        data_help=textwrap.fill(data_help, 88),
+        standard_imports="\n".join(sorted(imports, key=_import_order)),
+        class_names=_names_code(record.class_names),
+        image_size=repr(tuple(pre.image_size)),
+        channels=pre.channels,
+        epochs=config.epochs,
+        batch_size=config.batch_size,
+        optimizer=config.optimizer,
+        learning_rate=repr(config.learning_rate),
+        lr_schedule=config.lr_schedule,
+        warmup_fraction=repr(WARMUP_FRACTION),
+        label_smoothing=repr(config.label_smoothing),
+        validation_fraction=repr(config.validation_fraction),
+        max_samples=repr(config.max_samples),
+        augment=repr(bool(config.augment)),
+        mix=config.mix,
+        mix_strength=repr(MIX_STRENGTH.get(config.mix, 0.0)),
+        weight_decay=repr(config.weight_decay),
+        ema=repr(config.ema),
+        seed=config.seed,
+    )
+    if config.redraw_strokes:
+        header += REDRAW_SETTING.format(share=repr(config.redraw_strokes))
+    parts = [header]
     try:
         overrides = {architectures.OUTPUT_LAYER: {"units": "len(CLASS_NAMES)"}}
         graph = type(model).__name__ != "Sequential"
