@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -107,8 +108,8 @@ def main() -> None:
     rng = np.random.default_rng(SEED)
     picks = rng.choice(len(test), args.n, replace=False)
     runs_dir = tempfile.mkdtemp(prefix="drawn-browser-runs-")
-    if run.parent.name != "artifacts":
-        os.symlink(run, Path(runs_dir) / run.name)
+    if run.parent.name != "artifacts":  # a copy: the server lists no symlinked run folders
+        shutil.copytree(run, Path(runs_dir) / run.name)
     env = {**os.environ, "CNN_RUNS_DIR": runs_dir, "CNN_OFFLINE": "1"}
     right: dict[int, list[int]] = {w: [] for w in args.widths}
     misread = []
@@ -118,6 +119,8 @@ def main() -> None:
         page.goto(f"{app.url}/predict?run={run.name}&source=Draw&lock=1")
         page.locator("canvas.drawing-canvas").first.wait_for(timeout=180_000)
         wait_idle(page)
+        if page.get_by_text("is not on this server").count():
+            raise SystemExit(f"The server does not list {run.name}: nothing measured.")
         done = 0
         for width, group in zip(args.widths, np.array_split(picks, len(args.widths)), strict=True):
             set_stroke(page, width)  # a fifth of the digits at each width
