@@ -23,7 +23,7 @@ from cnn.probes import attack, embedding, occlusion, sweeps
 from cnn.training import TrainConfig, train
 from ui import state
 
-SHIPPED_MNIST = "20261124-002646-mnist-vgg_wide-c24def"
+SHIPPED_MNIST = "20261124-115342-mnist-vgg_wide-94cb4b"
 
 
 class CountingInspector:
