@@ -581,7 +581,10 @@ def one_class(args, digits, mode: str) -> dict:
         log = Path(tmp) / "server.log"
         with streamlit_server(env, log) as app:
             result = asyncio.run(class_session(args, app.url, app.pid, digits))
-        server_tracebacks = log.read_text(errors="replace").count("Traceback")
+        server_log = log.read_text(errors="replace")
+        server_tracebacks = server_log.count("Traceback")
+        for part in server_log.split("Traceback")[1:]:  # what went wrong, not just how often
+            print("server log traceback:\nTraceback" + "\n".join(part.splitlines()[:40]))
         runs = [p.name for p in Path(tmp).iterdir() if p.is_dir() and not p.name.startswith(".")]
         figures = report(args, result, slots, server_tracebacks)
         print(f"run folders saved: {len(runs)}; load average at end: "
