@@ -24,7 +24,7 @@ from playwright.sync_api import sync_playwright
 
 VIEWPORTS = {"1280x720": (1280, 720), "1400x1000": (1400, 1000)}
 RUNS = {
-    "mnist": ("20261124-115342-mnist-vgg_wide-94cb4b", "mnist/7__0.png"),
+    "mnist": ("20261124-133544-mnist-vgg_wide-bf0813", "mnist/7__0.png"),
     "cats": ("20261124-035241-cats_vs_dogs-residual-98221b", "cats_vs_dogs/cats__0.jpg"),
 }
 SEVEN = [[(80, 60), (200, 60), (120, 230)]]  # canvas strokes of a "7"

@@ -23,7 +23,7 @@ from cnn.probes import attack, embedding, occlusion, sweeps
 from cnn.training import TrainConfig, train
 from ui import state
 
-SHIPPED_MNIST = "20261124-115342-mnist-vgg_wide-94cb4b"
+SHIPPED_MNIST = "20261124-133544-mnist-vgg_wide-bf0813"
 
 
 class CountingInspector:
