@@ -196,21 +196,18 @@ def tree_rss_mb(pid: int) -> float:
     return sum(status_kb(p, "VmRSS") for p in descendants(pid)) / 1024
 
 
-def lower_browsers_once(server: int, nice: int) -> int:
+def lower_browsers_once(server: int, nice: int) -> None:
     """Give this bench's own processes other than the server's tree (Playwright's driver,
-    Chromium and its renderers) the priority `nice`; how many were lowered."""
+    Chromium and its renderers) the priority `nice`."""
     serving = set(descendants(server))
-    lowered = 0
     for pid in descendants(os.getpid())[1:]:
         if pid in serving:
             continue
         try:
             if os.getpriority(os.PRIO_PROCESS, pid) < nice:
                 os.setpriority(os.PRIO_PROCESS, pid, nice)
-                lowered += 1
         except OSError:  # gone already
             pass
-    return lowered
 
 
 async def lower_browsers(server: int, nice: int, stop: asyncio.Event) -> None:

@@ -52,8 +52,13 @@ def pen_width(paths: Sequence[Path]) -> float:
     """The width a pen needs so that its strokes are STROKE_FRACTION of the drawing's longer
     side (the paths' extent plus the pen itself): w = f * (extent + w)."""
     points = np.concatenate([np.asarray(p, np.float64) for p in paths])
-    extent = float((points.max(axis=0) - points.min(axis=0)).max())
-    return max(1.0, STROKE_FRACTION * extent / (1 - STROKE_FRACTION))
+    return pen_for(float((points.max(axis=0) - points.min(axis=0)).max()))
+
+
+def pen_for(extent: float, fraction: float = STROKE_FRACTION) -> float:
+    """The pen width w that is `fraction` of a drawing whose centre lines span `extent`
+    (the drawing's side is the extent plus the pen itself): w = fraction * (extent + w)."""
+    return max(1.0, fraction * extent / (1 - fraction))
 
 
 def redraw(paths: Sequence[Path], shape: tuple[int, int]) -> np.ndarray:
@@ -95,7 +100,9 @@ def mnist_centre(ink: np.ndarray, box: int = 20, size: int = 28, threshold: int 
     return crop, scaled, digit
 
 
-def redrawn_digit(digit: np.ndarray, fraction: float = 0.11, zoom: int = 4) -> np.ndarray:
+def redrawn_digit(
+    digit: np.ndarray, fraction: float = STROKE_FRACTION, zoom: int = 4
+) -> np.ndarray:
     """An MNIST digit drawn again the way Predict redraws a drawing: its centre lines (OpenCV's
     thinning of the digit enlarged `zoom` times) traced with a round pen `fraction` as wide as
     the digit's longer side, then cropped, scaled and centred as MNIST was. A training
@@ -110,8 +117,7 @@ def redrawn_digit(digit: np.ndarray, fraction: float = 0.11, zoom: int = 4) -> n
     centre = cv2.ximgproc.thinning(binary)
     rows, cols = np.nonzero(centre)
     extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
-    width = max(1.0, fraction * extent / (1 - fraction))
-    radius = max(1, round(width / 2))
+    radius = max(1, round(pen_for(extent, fraction) / 2))
     pen = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     ink = cv2.GaussianBlur(cv2.dilate(centre, pen), (0, 0), zoom / 3)  # soft edges, as drawn
     return mnist_centre(ink, size=digit.shape[0])[2]

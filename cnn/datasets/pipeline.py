@@ -86,8 +86,8 @@ def make_pipeline(
     counted = shuffle if counted is None else counted
     labels = tf.constant(split.labels, dtype=tf.int64)
     if split.images is not None:
-        other = (alternates, alternate_share) if alternates is not None else None
-        ds = _array_batches(split, labels, size, channels, batch_size, shuffle, seed, other)
+        ds = _array_batches(split, labels, size, channels, batch_size, shuffle, seed,
+                            alternates, alternate_share)  # fmt: skip
     else:
         ds = _photo_batches(split, labels, size, channels, batch_size, shuffle, seed, counted)
     ds = ds.map(
@@ -104,16 +104,18 @@ def make_pipeline(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
-def _array_batches(split, labels, size, channels, batch_size, shuffle, seed, other=None):
-    """uint8 arrays: shuffle indices, gather a batch (each image or, with `other`
-    (alternates, share), its alternate), fit it only when its shape differs."""
+def _array_batches(
+    split, labels, size, channels, batch_size, shuffle, seed, alternates=None, share=0.0
+):
+    """uint8 arrays: shuffle indices, gather a batch (each image, or its alternate `share` of
+    the time), fit it only when its shape differs."""
     import tensorflow as tf
 
     images = tf.constant(split.images)
-    if other is not None:
-        if other[0].shape != split.images.shape:
+    if alternates is not None:
+        if alternates.shape != split.images.shape:
             raise ValueError("The alternate images must have the split's shape.")
-        alternates, share = tf.constant(other[0]), float(other[1])
+        alternates = tf.constant(alternates)
     ds = tf.data.Dataset.range(len(split))
     if shuffle:
         ds = ds.shuffle(len(split), seed=seed, reshuffle_each_iteration=True)
@@ -121,7 +123,7 @@ def _array_batches(split, labels, size, channels, batch_size, shuffle, seed, oth
 
     def gather(i):
         batch = tf.gather(images, i)
-        if other is not None:
+        if alternates is not None:
             pick = tf.random.uniform([tf.shape(i)[0], 1, 1, 1], seed=seed) < share
             batch = tf.where(pick, tf.gather(alternates, i), batch)
         if not fitted:

@@ -212,6 +212,7 @@ REDRAW = Template('''
 # CNN Lab's own functions (cnn/strokes.py): a digit redrawn along its centre lines with the pen
 # the app redraws a drawing with. They need OpenCV with its contrib modules
 # (pip install opencv-contrib-python-headless).
+STROKE_FRACTION = $fraction  # the app's pen: this share of the digit's size
 $functions
 
 
@@ -416,9 +417,10 @@ def _data_parts(record: RunRecord) -> tuple[list[str], str, str, str]:
             else "batches(x_train, y_train, shuffle=True)",
         )
         if redraw:
-            functions = (strokes.mnist_centre, strokes.redrawn_digit, strokes.redrawn_digits)
-            source = "\n\n".join(inspect.getsource(f).rstrip() for f in functions)
-            code += REDRAW.substitute(functions=source)
+            functions = (strokes.mnist_centre, strokes.pen_for, strokes.redrawn_digit,
+                         strokes.redrawn_digits)  # fmt: skip
+            source = "\n\n\n".join(inspect.getsource(f).rstrip() for f in functions)
+            code += REDRAW.substitute(functions=source, fraction=repr(strokes.STROKE_FRACTION))
         help_text = (
             "DATA is a folder holding the four IDX files (train-images-idx3-ubyte.gz, ...); "
             f"without --data, Keras downloads {record.dataset.title}."
