@@ -84,3 +84,13 @@ def test_the_predict_link_picks_the_run_and_the_input(trained):
     assert at.session_state[state.ACTIVE_RUN] == str(trained)
     assert any(trained.name in c.value for c in at.caption)  # the model, named, not pickable
     assert not at.segmented_control and at.get("file_uploader")
+
+
+def test_a_link_with_no_browser_address_is_its_query_with_a_sentence(offline):
+    # AppTest, like a client that sends no context, gives st.context.url as None: the box
+    # held "b''://b''b''?page=..." before
+    at = open_link("predict", {"source": "Draw"})
+    assert not at.exception
+    link = next(c.value for c in at.code if "page=predict" in c.value)
+    assert link.startswith("?page=predict") and "b''" not in link
+    assert any("add this to the end of it" in c.value for c in at.caption)

@@ -68,6 +68,10 @@ def sync_and_share_ui(setup: Lesson) -> None:
         st.markdown("Every student who opens this link gets exactly this setup.")
         lock = st.checkbox("Hide the controls the lesson does not need", key=LOCK)
         shared = {**params, "lock": "1"} if lock else params
-        here = urlsplit(st.context.url)
-        st.code(f"{here.scheme}://{here.netloc}{here.path}?{urlencode(shared)}", language=None)
-        st.caption("Copy it with the button at the right of the box.")
+        if st.context.url:  # the browser's address; a client that sends none gets the query
+            here = urlsplit(st.context.url)
+            st.code(f"{here.scheme}://{here.netloc}{here.path}?{urlencode(shared)}", language=None)
+            st.caption("Copy it with the button at the right of the box.")
+        else:
+            st.code(f"?{urlencode(shared)}", language=None)
+            st.caption("Your browser did not say the app's address: add this to the end of it.")
