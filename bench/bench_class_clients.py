@@ -1,0 +1,403 @@
+"""A class on one server, the students' browsers on their own computers: bench_class.py's
+class, played by light websocket clients instead of 30 headless Chromium pages.
+
+bench_class.py runs one Chromium context per student on the same 2 cores as the server, so
+its drawing times count starved browsers as much as the server (its pages often took a
+whole run's messages at once). Here each student is an `st_client.Session`: the messages
+the page's JavaScript exchanges with the server, over the same websocket, costing the bench
+machine almost nothing. The server does all that 30 pages make it do (every rerun, every
+fragment poll of the trainers' pages, every image the pages fetch), so the figures are the
+server's answer as it reaches a student's computer, network aside.
+
+`--browsers K` makes K of the drawers real Chromium pages (bench_class.py's drawing, at
+--browser-nice), so that a page's own stroke -> Prediction time, paint included, is
+measured beside them under the same load.
+
+The class: the trainers open Train (MNIST, the Quick preset as the page opens it), the
+drawers /predict?source=Draw, OPEN_GAP_S apart. After a warm-up drawing each, the drawers
+draw official MNIST test digits (digit_strokes.py: the strokes, rendered as the canvas
+renders them, sent one stroke at a time, STROKE_GAP_S apart, each with the picture and the
+paths so far, as the canvas sends them at pointer up), a drawing starting every
+uniform(--pace) s after the one before started. After --baseline-s, the trainers press
+"Start training" one every --spread-s / trainers s and wait for the "Test accuracy" banner.
+
+A drawing's time is from its last stroke leaving the client to the end of the first script
+run that started after it (the run that shows its Prediction; a run stopped early for a
+newer rerun is passed over); "read right" compares that run's Prediction metric with the
+digit's label.
+
+    CNN_DATA_DIR=/work/shared/data PYTHONPATH=.:bench python bench/bench_class_clients.py \
+        --sessions 30 --trainers 10 --pace 5,10 --browsers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import io
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from bench_class import (
+    BUDGET_MB,
+    DONE,
+    ESTIMATE,
+    OPEN_GAP_S,
+    SAMPLE_S,
+    SEED,
+    Drawer,
+    Trainer,
+    draw_once,
+    drawer_loop,
+    fmt,
+    lower_browsers,
+    open_session,
+    status_kb,
+    tree_rss_mb,
+)
+from bench_latency import percentiles
+from digit_strokes import render, strokes
+from PIL import Image
+from st_client import Session, SessionError
+
+from cnn.training.jobs import MAX_TRAININGS_ENV, TRAIN_IN_ENV
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+
+STROKE_GAP_S = 0.4  # between one stroke's pointer up and the next's (a student's hand)
+PEN = 20  # the Stroke slider's default width
+OPEN_S = 300
+ANSWER_S = 120  # a drawing with no answer after this long is a timeout
+CANVAS = "cnn_lab_canvas"
+
+
+def epoch_ms(monotonic: float) -> float:
+    """A time.monotonic() instant in epoch milliseconds (the pages' clock in bench_class)."""
+    return (time.time() - (time.monotonic() - monotonic)) * 1000
+
+
+def canvas_value(paths, width: int = PEN) -> dict:
+    """What the canvas sends at a stroke's pointer up: its picture and every path so far."""
+    buffer = io.BytesIO()
+    Image.fromarray(render(paths, width)).save(buffer, "PNG")
+    data = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    return {"drawing": {"data": data, "paths": [[list(p) for p in path] for path in paths]}}
+
+
+async def draw(session: Session, label: str, paths) -> dict:
+    """Clear, then the strokes one at a time; the answer to the last one."""
+    sent = await session.press("Clear")
+    await session.run_after(sent, ANSWER_S)
+    for k in range(1, len(paths) + 1):
+        if k > 1:
+            await asyncio.sleep(STROKE_GAP_S)
+        sent = await session.set_component(CANVAS, canvas_value(paths[:k]))
+    run = await session.run_after(sent, ANSWER_S)
+    return {
+        "up": epoch_ms(sent),
+        "shown_ms": (run.ended - sent) * 1000,
+        "right": run.metric("Prediction") == label,
+        "errors": run.exceptions(),
+    }
+
+
+async def client_drawer(session, drawer: Drawer, digits, offset, stop, pace) -> None:
+    """bench_class.drawer_loop for a client session."""
+    n = offset
+    rng = np.random.default_rng(offset)
+    while not stop.is_set():
+        started = time.monotonic()
+        label, paths = digits[n % len(digits)]
+        n += 1
+        try:
+            drawer.samples.append(await draw(session, label, paths))
+        except SessionError as err:
+            drawer.timeouts.append(str(err)[:200])
+            if session.closed:
+                return
+        await asyncio.sleep(max(0.0, rng.uniform(*pace) - (time.monotonic() - started)))
+
+
+async def client_train(session: Session, trainer: Trainer, delay: float, limit_s: float) -> None:
+    """Press Start after `delay` s; read the page's runs (its fragment polls included) until
+    the banner."""
+    await asyncio.sleep(delay)
+    sent = await session.press("Start training")
+    trainer.click = epoch_ms(sent)
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and not session.closed:
+        await asyncio.sleep(0.5)
+        for run in session.runs:
+            if run.started < sent or run.ended is None:
+                continue
+            for text in run.texts():
+                if trainer.estimate is None and ESTIMATE.search(text):
+                    trainer.estimate = text
+                if trainer.running is None and "State: **running**" in text:
+                    trainer.running = epoch_ms(run.ended)
+                if trainer.done is None and DONE.search(text.replace("**", "")):
+                    trainer.done, trainer.banner = epoch_ms(run.ended), text.replace("**", "")
+        if trainer.done:
+            return
+    trainer.job = session.closed or "no banner"
+
+
+async def open_client(url: str, path: str, query: str, delay: float) -> Session:
+    await asyncio.sleep(delay)
+    session = Session(url, path, query)
+    await session.open(OPEN_S)
+    return session
+
+
+async def class_session(args, url: str, pid: int, digits) -> dict:
+    from playwright.async_api import async_playwright
+
+    drawers_n = args.sessions - args.trainers
+    begin = time.monotonic()
+    peak = {"mb": tree_rss_mb(pid), "at": 0.0}
+    memory = {"server up": peak["mb"]}
+    stop_memory = asyncio.Event()
+
+    async def sample_memory() -> None:
+        while not stop_memory.is_set():
+            mb = tree_rss_mb(pid)
+            if mb > peak["mb"]:
+                peak.update(mb=mb, at=time.monotonic() - begin)
+            await asyncio.sleep(SAMPLE_S)
+
+    sampler = asyncio.create_task(sample_memory())
+    async with async_playwright() as playwright:
+        browser = None
+        lowering = None
+        if args.browsers:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            lowering = asyncio.create_task(lower_browsers(pid, args.browser_nice, stop_memory))
+        kinds = ["train"] * args.trainers + ["draw"] * drawers_n
+        opening = []
+        for i, kind in enumerate(kinds):
+            delay = i * OPEN_GAP_S
+            if kind == "train":
+                opening.append(open_client(url, "train", "", delay))
+            elif i >= len(kinds) - args.browsers:  # the last K drawers are real pages
+                opening.append(open_session(browser, url, "predict?source=Draw", delay))
+            else:
+                opening.append(open_client(url, "predict", "source=Draw", delay))
+        sessions = await asyncio.gather(*opening)
+        trainer_sessions = sessions[: args.trainers]
+        drawer_sessions = sessions[args.trainers :]
+        opened = time.monotonic() - begin
+        memory["all open"] = tree_rss_mb(pid)
+        print(f"{args.sessions} sessions open after {opened:.0f} s "
+              f"({args.browsers} of them Chromium pages)", flush=True)  # fmt: skip
+
+        def is_page(s) -> bool:
+            return not isinstance(s, Session)
+
+        warmups = await asyncio.gather(
+            *(
+                (draw_once(s, *digits[-1 - i]) if is_page(s) else draw(s, *digits[-1 - i]))
+                for i, s in enumerate(drawer_sessions)
+            ),
+            return_exceptions=True,
+        )
+        failed = [
+            f"{type(w).__name__}: {str(w)[:150]}" for w in warmups if isinstance(w, Exception)
+        ]
+        print(f"warm-up drawing on each Predict: {time.monotonic() - begin - opened:.0f} s, "
+              f"{len(failed)} failed" + "".join(f"\n  {f}" for f in failed),
+              flush=True)  # fmt: skip
+
+        drawers = [Drawer() for _ in drawer_sessions]
+        stop_drawing = asyncio.Event()
+        drawing = []
+        for i, (s, d) in enumerate(zip(drawer_sessions, drawers, strict=True)):
+            loop = drawer_loop if is_page(s) else client_drawer
+            drawing.append(asyncio.create_task(loop(s, d, digits, 17 * i, stop_drawing, args.pace)))
+        baseline_start = time.time() * 1000
+        await asyncio.sleep(args.baseline_s)
+        trainers = [Trainer(i) for i in range(args.trainers)]
+        gap = args.spread_s / max(1, args.trainers)
+        training_start = time.monotonic()
+        training = [
+            asyncio.create_task(client_train(s, t, i * gap, args.max_seconds))
+            for i, (s, t) in enumerate(zip(trainer_sessions, trainers, strict=True))
+        ]
+
+        async def progress() -> None:
+            while True:
+                await asyncio.sleep(30)
+                done = sum(t.done is not None for t in trainers)
+                drawn = sum(len(d.samples) for d in drawers)
+                print(f"  +{time.monotonic() - training_start:.0f} s: {done}/{len(trainers)} "
+                      f"trainings done, {drawn} drawings, server {tree_rss_mb(pid):,.0f} MB, "
+                      f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+
+        reporter = asyncio.create_task(progress())
+        await asyncio.gather(*training)
+        reporter.cancel()
+        memory["trainings over"] = tree_rss_mb(pid)
+        await asyncio.sleep(args.after_s)
+        stop_drawing.set()
+        await asyncio.gather(*drawing)
+        stop_memory.set()
+        await sampler
+        if lowering is not None:
+            await lowering
+        page_errors = 0
+        for s in sessions:
+            if is_page(s):
+                page_errors += await s.evaluate("() => window.__lab.last.exceptions || 0")
+            else:
+                page_errors += sum(len(run.exceptions()) for run in s.runs)
+                await s.close()
+        if browser is not None:
+            await browser.close()
+    memory["end"] = tree_rss_mb(pid)
+    kinds_of = ["page" if is_page(s) else "client" for s in drawer_sessions]
+    return {
+        "opened": opened,
+        "drawers": drawers,
+        "drawer_kinds": kinds_of,
+        "trainers": trainers,
+        "baseline_start": baseline_start,
+        "peak": peak,
+        "memory": memory,
+        "hwm_mb": status_kb(pid, "VmHWM") / 1024,
+        "errors": page_errors,
+    }
+
+
+def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
+    """Print one class's figures; returns the ones compared between --train-in modes."""
+    trainers: list[Trainer] = result["trainers"]
+    clicks = [t.click for t in trainers if t.click]
+    finished = [t for t in trainers if t.done]
+    first_click = min(clicks) if clicks else float("inf")
+    last_done = max((t.done for t in finished), default=float("inf"))
+    print(f"\nclass: {args.sessions} sessions ({args.trainers} training, "
+          f"{args.sessions - args.trainers} drawing, {args.browsers} of those Chromium pages) "
+          f"on one server; {slots}")  # fmt: skip
+    print(f"trainings: Quick preset on MNIST, Start pressed over {args.spread_s:.0f} s; "
+          f"{len(finished)}/{len(trainers)} showed Test accuracy")  # fmt: skip
+    for t in trainers:
+        at = (t.click - first_click) / 1000 if t.click else float("nan")
+        done = (t.done - t.click) / 1000 if t.done and t.click else float("nan")
+        estimate = ESTIMATE.search(t.estimate or "")
+        guess = f"#{estimate[1]} in line, about {estimate[2] or '?'} s" if estimate else "at once"
+        banner = DONE.search(t.banner or "")
+        end = f"{banner[1]}%, {banner[2]} s in all" if banner else (t.job or "no banner")
+        print(f" {t.index + 1:>2}  Start at {at:>5.1f} s  {guess:<28} finish {done:>6.1f} s  {end}")
+    waits = [(t.running - t.click) / 1000 for t in trainers if t.running and t.click]
+    ends = [(t.done - t.click) / 1000 for t in finished if t.click]
+    print(f"queue wait (Start -> 'State: running'): {fmt(waits, 's')}")
+    print(f"finish (Start -> Test accuracy): {fmt(ends, 's')}")
+    if finished:
+        print(f"last training finished {(last_done - first_click) / 1000:.1f} s after the "
+              f"first Start")  # fmt: skip
+    figures = {}
+    for kind in ("client", "page"):
+        samples = [
+            s
+            for d, k in zip(result["drawers"], result["drawer_kinds"], strict=True)
+            if k == kind
+            for s in d.samples
+        ]
+        if not samples:
+            continue
+        print(f"drawings by the {'websocket clients' if kind == 'client' else 'Chromium pages'}:")
+        for name, group in (
+            ("before any training", [s for s in samples if s["up"] < first_click]),
+            ("during the trainings", [s for s in samples if first_click <= s["up"] <= last_done]),
+            ("after the last training", [s for s in samples if s["up"] > last_done]),
+        ):
+            shown = [s["shown_ms"] for s in group]
+            right = sum(s["right"] for s in group)
+            print(f"  {name}: {len(group)}, read right {right}; last stroke -> Prediction "
+                  f"{fmt(shown)}")  # fmt: skip
+            if name == "during the trainings" and shown:
+                p50, p95, _ = percentiles(shown)
+                figures[f"{kind} drawing p50 during (ms)"] = p50
+                figures[f"{kind} drawing p95 during (ms)"] = p95
+    timeouts = [t for d in result["drawers"] for t in d.timeouts + d.lost]
+    print(f"drawings with no answer (timeouts, lost): {len(timeouts)}"
+          + "".join(f"\n  {t}" for t in timeouts[:10]))  # fmt: skip
+    print(f"errors shown: {result['errors']} (exceptions in the runs the sessions received); "
+          f"server log tracebacks: {server_tracebacks}")  # fmt: skip
+    peak = result["peak"]
+    print("server RSS (MB, streamlit and its children): "
+          + ", ".join(f"{k} {v:,.0f}" for k, v in result["memory"].items()))  # fmt: skip
+    verdict = "within" if max(peak["mb"], result["hwm_mb"]) <= BUDGET_MB else "OVER"
+    print(f"server peak RSS: sampled {peak['mb']:,.0f} MB (at +{peak['at']:.0f} s), VmHWM "
+          f"{result['hwm_mb']:,.0f} MB: {verdict} the {BUDGET_MB:,} MB budget")  # fmt: skip
+    figures["last finish (s)"] = (last_done - first_click) / 1000 if finished else float("nan")
+    figures["peak RSS (MB)"] = max(peak["mb"], result["hwm_mb"])
+    return figures
+
+
+def one_class(args, digits, mode: str) -> dict:
+    """One class on a fresh server, trainings in `mode` ("thread" or "process")."""
+    print(f"\n=== trainings in a {mode} ===", flush=True)
+    with tempfile.TemporaryDirectory(prefix="cnn-class-") as tmp:
+        env = {**os.environ, "CNN_RUNS_DIR": tmp, "CNN_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
+               TRAIN_IN_ENV: mode}  # fmt: skip
+        if args.max_trainings:
+            env[MAX_TRAININGS_ENV] = str(args.max_trainings)
+        setting = env.get(MAX_TRAININGS_ENV)
+        slots = f"{MAX_TRAININGS_ENV}={setting}" if setting else "1 training at a time (default)"
+        print(f"{slots}; load average at start: "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)  # fmt: skip
+        log = Path(tmp) / "server.log"
+        with streamlit_server(env, log) as app:
+            result = asyncio.run(class_session(args, app.url, app.pid, digits))
+        server_log = log.read_text(errors="replace")
+        for part in server_log.split("Traceback")[1:]:
+            print("server log traceback:\nTraceback" + "\n".join(part.splitlines()[:40]))
+        figures = report(args, result, slots, server_log.count("Traceback"))
+        runs = [p.name for p in Path(tmp).iterdir() if p.is_dir() and not p.name.startswith(".")]
+        print(f"run folders saved: {len(runs)}; load average at end: "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; a drawing every "
+              f"{args.pace[0]:g}-{args.pace[1]:g} s, strokes {STROKE_GAP_S} s apart; "
+              f"pages at nice {args.browser_nice}")  # fmt: skip
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=30, help="students")
+    parser.add_argument("--trainers", type=int, default=10, help="of them, who train")
+    parser.add_argument("--browsers", type=int, default=0,
+                        help="of the drawers, how many are real Chromium pages")  # fmt: skip
+    parser.add_argument("--browser-nice", type=int, default=10, help="the pages' nice level")
+    parser.add_argument("--baseline-s", type=float, default=30, help="drawing before Start")
+    parser.add_argument("--after-s", type=float, default=20, help="drawing after the last training")
+    parser.add_argument("--spread-s", type=float, default=10, help="Start presses spread over")
+    parser.add_argument("--max-seconds", type=float, default=900, help="a training's limit")
+    parser.add_argument("--max-trainings", type=int, help=f"set {MAX_TRAININGS_ENV} for the server")
+    parser.add_argument("--train-in", default="thread", help="thread, process or thread,process")
+    parser.add_argument(
+        "--pace", default="5,10", help="LOW,HIGH: a drawing starts every LOW-HIGH s"
+    )
+    args = parser.parse_args()
+    args.pace = tuple(float(x) for x in args.pace.split(","))
+    from cnn import datasets
+
+    test = datasets.load("mnist", download=False).test
+    rng = np.random.default_rng(SEED)
+    picks = rng.choice(len(test), 300, replace=False)
+    digits = [(str(int(test.labels[i])), strokes(test.image(int(i))[..., 0], rng)) for i in picks]
+    modes = args.train_in.split(",")
+    figures = {mode: one_class(args, digits, mode) for mode in modes}
+    if len(modes) == 2:
+        first, second = modes
+        print(f"\nside by side (same class, one run after the other): {first} | {second} | "
+              f"{second}/{first}")  # fmt: skip
+        for name in figures[first]:
+            a, b = figures[first].get(name, float("nan")), figures[second].get(name, float("nan"))
+            print(f"  {name}: {a:,.1f} | {b:,.1f} | {b / a:.2f}")
+
+
+if __name__ == "__main__":
+    main()
