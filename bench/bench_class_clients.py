@@ -37,6 +37,8 @@ import asyncio
 import base64
 import io
 import os
+import signal
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -72,6 +74,7 @@ PEN = 20  # the Stroke slider's default width
 OPEN_S = 300
 ANSWER_S = 120  # a drawing with no answer after this long is a timeout
 CANVAS = "cnn_lab_canvas"
+WATCHER_ENV = "STREAMLIT_SERVER_FILE_WATCHER_TYPE"  # overrides .streamlit/config.toml
 
 
 def epoch_ms(monotonic: float) -> float:
@@ -143,6 +146,52 @@ async def client_train(session: Session, trainer: Trainer, delay: float, limit_s
         if trainer.done:
             return
     trainer.job = session.closed or "no banner"
+
+
+def start_profiler(path: str | None, pid: int):
+    """py-spy (a sampling profiler, another process) on the server while the trainings run:
+    with --gil it keeps only the samples of the thread that holds Python's GIL, which is
+    what every other session's script waits for."""
+    if not path:
+        return None
+    command = ["py-spy", "record", "--gil", "--rate", "50", "--format", "raw", "--output", path,
+               "--pid", str(pid), "--nonblocking"]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+
+
+def stop_profiler(profiler) -> None:
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        profiler.wait(timeout=60)
+
+
+async def dump_stacks(path: str | None, pid: int, seconds: float) -> None:
+    """Every thread's stack in the server (`py-spy dump`), every 2 s for `seconds` from the
+    first Start, appended to `path`: what the sessions' script threads wait on in a stall."""
+    if not path:
+        return
+    began = time.monotonic()
+    with open(path, "a") as out:
+        while time.monotonic() - began < seconds:
+            out.write(f"\n===== +{time.monotonic() - began:.1f} s after the first Start\n")
+            out.flush()
+            dump = await asyncio.create_subprocess_exec(
+                "py-spy", "dump", "--pid", str(pid), stdout=out, stderr=out
+            )
+            await dump.wait()
+            await asyncio.sleep(2.0)
+
+
+def slowest(during: list[dict], trainers: list[Trainer], first_click: float, n: int = 8):
+    """The n slowest drawings during the trainings, each with the trainings' Starts and ends
+    that fell in the 10 s before it or while it waited."""
+    for sample in sorted(during, key=lambda s: -s["shown_ms"])[:n]:
+        start, end = sample["up"] - 10_000, sample["up"] + sample["shown_ms"]
+        near = [f"#{t.index + 1} {what} {(at - first_click) / 1000:.1f} s"
+                for t in trainers for what, at in (("Start", t.click), ("banner", t.done))
+                if at and start <= at <= end]  # fmt: skip
+        print(f"    at {(sample['up'] - first_click) / 1000:6.1f} s: {sample['shown_ms']:,.0f} ms"
+              f"; near: {', '.join(near) or 'no Start or banner'}")  # fmt: skip
 
 
 async def open_client(url: str, path: str, query: str, delay: float) -> Session:
@@ -221,6 +270,8 @@ async def class_session(args, url: str, pid: int, digits) -> dict:
         trainers = [Trainer(i) for i in range(args.trainers)]
         gap = args.spread_s / max(1, args.trainers)
         training_start = time.monotonic()
+        profiler = start_profiler(args.profile, pid)
+        dumping = asyncio.create_task(dump_stacks(args.dumps, pid, args.dumps_s))
         training = [
             asyncio.create_task(client_train(s, t, i * gap, args.max_seconds))
             for i, (s, t) in enumerate(zip(trainer_sessions, trainers, strict=True))
@@ -238,6 +289,8 @@ async def class_session(args, url: str, pid: int, digits) -> dict:
         reporter = asyncio.create_task(progress())
         await asyncio.gather(*training)
         reporter.cancel()
+        stop_profiler(profiler)
+        await dumping
         memory["trainings over"] = tree_rss_mb(pid)
         await asyncio.sleep(args.after_s)
         stop_drawing.set()
@@ -318,6 +371,7 @@ def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
             print(f"  {name}: {len(group)}, read right {right}; last stroke -> Prediction "
                   f"{fmt(shown)}")  # fmt: skip
             if name == "during the trainings" and shown:
+                slowest(group, trainers, first_click)
                 p50, p95, _ = percentiles(shown)
                 figures[f"{kind} drawing p50 during (ms)"] = p50
                 figures[f"{kind} drawing p95 during (ms)"] = p95
@@ -337,12 +391,13 @@ def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
     return figures
 
 
-def one_class(args, digits, mode: str) -> dict:
-    """One class on a fresh server, trainings in `mode` ("thread" or "process")."""
-    print(f"\n=== trainings in a {mode} ===", flush=True)
+def one_class(args, digits, mode: str, watcher: str) -> dict:
+    """One class on a fresh server, trainings in `mode` ("thread" or "process"), Streamlit's
+    file watcher `watcher` ("none", the app's setting, or "auto", Streamlit's default)."""
+    print(f"\n=== trainings in a {mode}, file watcher {watcher} ===", flush=True)
     with tempfile.TemporaryDirectory(prefix="cnn-class-") as tmp:
         env = {**os.environ, "CNN_RUNS_DIR": tmp, "CNN_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
-               TRAIN_IN_ENV: mode}  # fmt: skip
+               TRAIN_IN_ENV: mode, WATCHER_ENV: watcher}  # fmt: skip
         if args.max_trainings:
             env[MAX_TRAININGS_ENV] = str(args.max_trainings)
         setting = env.get(MAX_TRAININGS_ENV)
@@ -380,6 +435,14 @@ def main() -> None:
     parser.add_argument(
         "--pace", default="5,10", help="LOW,HIGH: a drawing starts every LOW-HIGH s"
     )
+    parser.add_argument("--profile", help="py-spy's raw samples of the server's GIL holder "
+                        "during the trainings, to this file (with one --train-in)")  # fmt: skip
+    parser.add_argument("--watcher", default="none",
+                        help="Streamlit's server.fileWatcherType: none (the app's config), "
+                        "auto (Streamlit's default) or auto,none")  # fmt: skip
+    parser.add_argument("--dumps", help="every thread's stack in the server every 2 s, for "
+                        "--dumps-s after the first Start, to this file")  # fmt: skip
+    parser.add_argument("--dumps-s", type=float, default=30)
     args = parser.parse_args()
     args.pace = tuple(float(x) for x in args.pace.split(","))
     from cnn import datasets
@@ -388,8 +451,9 @@ def main() -> None:
     rng = np.random.default_rng(SEED)
     picks = rng.choice(len(test), 300, replace=False)
     digits = [(str(int(test.labels[i])), strokes(test.image(int(i))[..., 0], rng)) for i in picks]
-    modes = args.train_in.split(",")
-    figures = {mode: one_class(args, digits, mode) for mode in modes}
+    modes = [(m, w) for m in args.train_in.split(",") for w in args.watcher.split(",")]
+    figures = {f"{m}, watcher {w}": one_class(args, digits, m, w) for m, w in modes}
+    modes = list(figures)
     if len(modes) == 2:
         first, second = modes
         print(f"\nside by side (same class, one run after the other): {first} | {second} | "

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
@@ -91,6 +92,7 @@ class Session:
         self.ids: dict[tuple[str, str], str] = {}  # (kind, label or component) -> widget id
         self.auto: dict[str, asyncio.Task] = {}  # fragment id -> its run_every loop
         self.closed: str | None = None
+        self.missing_images = 0  # images gone (404) by the time this client asked
         self._ws = None
         self._reader: asyncio.Task | None = None
         self._changed = asyncio.Event()
@@ -225,8 +227,15 @@ class Session:
             await asyncio.gather(*(asyncio.to_thread(self._fetch, url) for url in urls))
 
     def _fetch(self, url: str) -> None:
-        with urllib.request.urlopen(self.http + url, timeout=60) as response:
-            response.read()
+        try:
+            with urllib.request.urlopen(self.http + url, timeout=60) as response:
+                response.read()
+        except urllib.error.HTTPError as err:
+            # the server drops a run's media once a newer run has finished: a browser that
+            # asks late shows a broken image for a moment, and so goes on
+            if err.code != 404:
+                raise
+            self.missing_images += 1
 
     # --- waiting ------------------------------------------------------------------------
 
