@@ -12,7 +12,8 @@ page's JavaScript does and this does too:
   a components-v2 state a `json_value`), and keeps sending what it set: the server treats a
   widget the client leaves out as unchanged;
 - runs a fragment's `run_every` itself, as the frontend does (the server only says
-  `auto_rerun`, with the interval and the fragment's id);
+  `auto_rerun`, with the interval and the fragment's id), and drops those timers at the
+  start of each full run, as the frontend's `handleNewSession` does;
 - fetches each image the page shows (`/media/...`), as an <img> would.
 
 It does not lay out or draw anything: its times are the server's answer as it reaches a
@@ -191,6 +192,10 @@ class Session:
         now = time.monotonic()
         if kind == "new_session":
             fragments = list(msg.metadata.run.fragment_ids)
+            if not fragments:  # a full run: the frontend clears every run_every timer, and
+                for task in self.auto.values():  # the script registers again those it keeps
+                    task.cancel()
+                self.auto.clear()
             self.runs.append(Run(now, fragments[0] if fragments else ""))
             if msg.new_session.page_script_hash:
                 self.page_hash = msg.new_session.page_script_hash

@@ -347,12 +347,19 @@ def feature_map_mosaic(
         columns: tiles per row.
     """
     channels = np.moveaxis(np.asarray(activation, np.float32), -1, 0)[:MAX_TILES]
-    low, high = float(channels.min()), float(channels.max())
-    tiles = [
-        colorized(ch, low, high) if shared_scale else colorized(ch, ch.min(), ch.max())
-        for ch in channels
-    ]
-    return mosaic(tiles, min(columns, len(tiles)), tile_px)
+    if shared_scale:
+        low, high = np.full(len(channels), channels.min()), np.full(len(channels), channels.max())
+    else:
+        low, high = channels.min(axis=(1, 2)), channels.max(axis=(1, 2))
+    # every channel scaled to 0-255 (a flat one to 0), then one colour-map call for the stack:
+    # a call per channel cost ~3 ms of each Predict rerun at 64 channels
+    span = np.where(high > low, high - low, 1.0)[:, None, None]
+    scaled = np.where((high > low)[:, None, None], (channels - low[:, None, None]) / span, 0.0)
+    gray = (np.clip(scaled, 0, 1) * 255).astype(np.uint8)
+    h, w = gray.shape[1:]
+    stacked = cv2.applyColorMap(gray.reshape(-1, w), cv2.COLORMAP_VIRIDIS)
+    tiles = cv2.cvtColor(stacked, cv2.COLOR_BGR2RGB).reshape(len(channels), h, w, 3)
+    return mosaic(list(tiles), min(columns, len(tiles)), tile_px)
 
 
 def filter_mosaic(
