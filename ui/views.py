@@ -40,7 +40,9 @@ def feature_maps_ui(inspection, record: RunRecord) -> None:
     if not inspection.activations:
         st.info("This model has no convolution or pooling layer, so it makes no feature maps.")
         return
-    layer_col, scale_col, help_col = st.columns([3, 3, 2], vertical_alignment="bottom")
+    # two columns, the explanation under the colour scale (as the Grad-CAM tab's controls):
+    # a third column cut "What is a feature map?" short at 1280x720, in presenter mode
+    layer_col, scale_col = st.columns([1, 1])
     layers = {
         f"{a.name} ({a.kind}, {' x '.join(map(str, a.array.shape))})": a
         for a in inspection.activations
@@ -49,7 +51,7 @@ def feature_maps_ui(inspection, record: RunRecord) -> None:
     # photo maps on one scale are mostly dark (a few channels dominate): per channel for them
     default = 0 if record.preprocessing.method == "mnist_digit" else 1
     shared = scale_col.radio("Colour scale", ["shared", "per channel"], default, horizontal=True)
-    with help_col:
+    with scale_col:
         explain_ui("feature map")
     st.image(
         figures.feature_map_mosaic(activation.array, shared == "shared", presenter.px(64)),
