@@ -217,6 +217,26 @@ async def lower_browsers(server: int, nice: int, stop: asyncio.Event) -> None:
         await asyncio.sleep(1.0)
 
 
+async def sample_memory(pid: int, peak: dict, begin: float, stop: asyncio.Event) -> None:
+    """Keep the server tree's largest resident memory (and when) in `peak` until `stop`."""
+    while not stop.is_set():
+        mb = tree_rss_mb(pid)
+        if mb > peak["mb"]:
+            peak.update(mb=mb, at=time.monotonic() - begin)
+        await asyncio.sleep(SAMPLE_S)
+
+
+async def report_progress(trainers: list, drawers: list, pid: int, started: float) -> None:
+    """Every 30 s until cancelled: trainings done, drawings so far, the server's memory."""
+    while True:
+        await asyncio.sleep(30)
+        done = sum(t.done is not None for t in trainers)
+        drawn = sum(len(d.samples) for d in drawers)
+        print(f"  +{time.monotonic() - started:.0f} s: {done}/{len(trainers)} trainings done, "
+              f"{drawn} drawings, server {tree_rss_mb(pid):,.0f} MB, "
+              f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
+
+
 # --- a session ---------------------------------------------------------------------------------
 
 
@@ -293,12 +313,21 @@ async def draw_once(page, label: str, paths) -> dict:
 
 
 async def drawer_loop(
-    page, drawer: Drawer, digits, offset: int, stop: asyncio.Event, pace: tuple[float, float]
+    page,
+    drawer: Drawer,
+    digits,
+    offset: int,
+    stop: asyncio.Event,
+    pace: tuple[float, float],
+    draw=None,
 ) -> None:
     """Draw digits one after another until `stop`. With `pace` (low, high seconds), a drawing
     starts every uniform(low, high) s after the one before it started, as a student draws
-    (the issue: a drawing every 5-10 s); (0, 0): THINK_S after each answer."""
+    (the issue: a drawing every 5-10 s); (0, 0): THINK_S after each answer. `draw`
+    (default `draw_once`, a Chromium page) draws one digit on `page`."""
     from playwright.async_api import Error as PlaywrightError
+
+    draw = draw or draw_once
 
     n = offset
     rng = np.random.default_rng(offset)
@@ -307,7 +336,7 @@ async def drawer_loop(
         label, paths = digits[n % len(digits)]
         n += 1
         try:
-            drawer.samples.append(await draw_once(page, label, paths))
+            drawer.samples.append(await draw(page, label, paths))
         except NoRun as err:
             drawer.lost.append(str(err)[:400])
         except (NeverIdle, PlaywrightError) as err:  # a timeout, or the page lost its way
@@ -350,17 +379,10 @@ async def class_session(args, url: str, pid: int, digits) -> dict:
     memory = {"server up": peak["mb"]}
     begin = time.monotonic()
 
-    async def sample_memory(stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            mb = tree_rss_mb(pid)
-            if mb > peak["mb"]:
-                peak.update(mb=mb, at=time.monotonic() - begin)
-            await asyncio.sleep(SAMPLE_S)
-
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         stop_memory = asyncio.Event()
-        sampler = asyncio.create_task(sample_memory(stop_memory))
+        sampler = asyncio.create_task(sample_memory(pid, peak, begin, stop_memory))
         lowering = None
         if args.browser_nice:
             lowering = asyncio.create_task(lower_browsers(pid, args.browser_nice, stop_memory))
@@ -406,16 +428,7 @@ async def class_session(args, url: str, pid: int, digits) -> dict:
             for i, (p, t) in enumerate(zip(trainer_pages, trainers, strict=True))
         ]
 
-        async def progress() -> None:
-            while True:
-                await asyncio.sleep(30)
-                done = sum(t.done is not None for t in trainers)
-                drawn = sum(len(d.samples) for d in drawers)
-                print(f"  +{time.monotonic() - training_start:.0f} s: {done}/{len(trainers)} "
-                      f"trainings done, {drawn} drawings, server {tree_rss_mb(pid):,.0f} MB, "
-                      f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
-
-        reporter = asyncio.create_task(progress())
+        reporter = asyncio.create_task(report_progress(trainers, drawers, pid, training_start))
         await asyncio.gather(*training)
         reporter.cancel()
         memory["trainings over"] = tree_rss_mb(pid)

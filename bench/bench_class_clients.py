@@ -49,7 +49,6 @@ from bench_class import (
     DONE,
     ESTIMATE,
     OPEN_GAP_S,
-    SAMPLE_S,
     SEED,
     Drawer,
     Trainer,
@@ -58,10 +57,12 @@ from bench_class import (
     fmt,
     lower_browsers,
     open_session,
+    report_progress,
+    sample_memory,
     status_kb,
     tree_rss_mb,
 )
-from bench_latency import percentiles
+from bench_latency import NeverIdle, percentiles
 from digit_strokes import render, strokes
 from PIL import Image
 from st_client import Session, SessionError
@@ -91,7 +92,15 @@ def canvas_value(paths, width: int = PEN) -> dict:
 
 
 async def draw(session: Session, label: str, paths) -> dict:
-    """Clear, then the strokes one at a time; the answer to the last one."""
+    """Clear, then the strokes one at a time; the answer to the last one. A session that
+    gets no answer raises bench_latency's NeverIdle, as a page does (drawer_loop counts it)."""
+    try:
+        return await _draw(session, label, paths)
+    except SessionError as err:
+        raise NeverIdle(str(err)) from err
+
+
+async def _draw(session: Session, label: str, paths) -> dict:
     sent = await session.press("Clear")
     await session.run_after(sent, ANSWER_S)
     for k in range(1, len(paths) + 1):
@@ -105,23 +114,6 @@ async def draw(session: Session, label: str, paths) -> dict:
         "right": run.metric("Prediction") == label,
         "errors": run.exceptions(),
     }
-
-
-async def client_drawer(session, drawer: Drawer, digits, offset, stop, pace) -> None:
-    """bench_class.drawer_loop for a client session."""
-    n = offset
-    rng = np.random.default_rng(offset)
-    while not stop.is_set():
-        started = time.monotonic()
-        label, paths = digits[n % len(digits)]
-        n += 1
-        try:
-            drawer.samples.append(await draw(session, label, paths))
-        except SessionError as err:
-            drawer.timeouts.append(str(err)[:200])
-            if session.closed:
-                return
-        await asyncio.sleep(max(0.0, rng.uniform(*pace) - (time.monotonic() - started)))
 
 
 async def client_train(session: Session, trainer: Trainer, delay: float, limit_s: float) -> None:
@@ -210,14 +202,7 @@ async def class_session(args, url: str, pid: int, digits) -> dict:
     memory = {"server up": peak["mb"]}
     stop_memory = asyncio.Event()
 
-    async def sample_memory() -> None:
-        while not stop_memory.is_set():
-            mb = tree_rss_mb(pid)
-            if mb > peak["mb"]:
-                peak.update(mb=mb, at=time.monotonic() - begin)
-            await asyncio.sleep(SAMPLE_S)
-
-    sampler = asyncio.create_task(sample_memory())
+    sampler = asyncio.create_task(sample_memory(pid, peak, begin, stop_memory))
     async with async_playwright() as playwright:
         browser = None
         lowering = None
@@ -263,8 +248,9 @@ async def class_session(args, url: str, pid: int, digits) -> dict:
         stop_drawing = asyncio.Event()
         drawing = []
         for i, (s, d) in enumerate(zip(drawer_sessions, drawers, strict=True)):
-            loop = drawer_loop if is_page(s) else client_drawer
-            drawing.append(asyncio.create_task(loop(s, d, digits, 17 * i, stop_drawing, args.pace)))
+            by = draw_once if is_page(s) else draw
+            task = drawer_loop(s, d, digits, 17 * i, stop_drawing, args.pace, by)
+            drawing.append(asyncio.create_task(task))
         baseline_start = time.time() * 1000
         await asyncio.sleep(args.baseline_s)
         trainers = [Trainer(i) for i in range(args.trainers)]
@@ -277,16 +263,7 @@ async def class_session(args, url: str, pid: int, digits) -> dict:
             for i, (s, t) in enumerate(zip(trainer_sessions, trainers, strict=True))
         ]
 
-        async def progress() -> None:
-            while True:
-                await asyncio.sleep(30)
-                done = sum(t.done is not None for t in trainers)
-                drawn = sum(len(d.samples) for d in drawers)
-                print(f"  +{time.monotonic() - training_start:.0f} s: {done}/{len(trainers)} "
-                      f"trainings done, {drawn} drawings, server {tree_rss_mb(pid):,.0f} MB, "
-                      f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
-
-        reporter = asyncio.create_task(progress())
+        reporter = asyncio.create_task(report_progress(trainers, drawers, pid, training_start))
         await asyncio.gather(*training)
         reporter.cancel()
         stop_profiler(profiler)
