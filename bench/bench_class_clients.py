@@ -28,6 +28,8 @@ digit's label.
 
     CNN_DATA_DIR=/work/shared/data PYTHONPATH=.:bench python bench/bench_class_clients.py \
         --sessions 30 --trainers 10 --pace 5,10 --browsers 2
+
+--profile and --dumps need py-spy (`pip install py-spy`; not a project dependency).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ another, on an otherwise idle server:
 Each run's time is from its `new_session` to its `script_finished` as the client received
 them (the server's work for that run, websocket included). With --profile FILE, py-spy
 samples every thread of the server while the drawer draws (raw collapsed stacks, 250 Hz), to
-see where a Predict run's time goes.
+see where a Predict run's time goes (py-spy: `pip install py-spy`, not a project dependency).
 
     CNN_DATA_DIR=/work/shared/data PYTHONPATH=.:bench python bench/bench_run_costs.py
 """
