@@ -243,17 +243,22 @@ def test_weight_decay_a_weight_average_and_strong_augmentation_train(tmp_path):
 
 def test_a_waiting_student_is_told_about_how_long():
     """One slot, busy for 30 more seconds by its own estimate: the first in line waits about
-    30 s, the next one a typical training more (60 s before any has finished here)."""
+    30 s, the next one a typical training more. Before any has finished here a typical
+    training is the running one's own projection (just started: ~30 s); with no estimate
+    from it yet, a guess of 60 s."""
     from types import SimpleNamespace
 
     slots = TrainingSlots(limit=1)
-    running = SimpleNamespace(remaining_s=30.0)
+    running = SimpleNamespace(remaining_s=None)  # its first batches have not said yet
     assert slots.acquire(running, threading.Event())
     first, second = SimpleNamespace(), SimpleNamespace()
     slots.enqueue(first)
     slots.enqueue(second)
+    assert slots.wait_seconds(first) == pytest.approx(60.0, abs=1.0)
+    assert slots.wait_seconds(second) == pytest.approx(120.0, abs=1.0)
+    running.remaining_s = 30.0  # its own estimate arrives
     assert slots.wait_seconds(first) == pytest.approx(30.0)
-    assert slots.wait_seconds(second) == pytest.approx(90.0)
+    assert slots.wait_seconds(second) == pytest.approx(60.0, abs=1.0)
     assert slots.wait_seconds(running) is None  # not waiting
     slots.release(running)  # held for a moment: typical trainings are now that short
     assert slots.typical_seconds() < 1.0

@@ -113,9 +113,17 @@ class TrainingSlots:
             self._cond.notify_all()
 
     def typical_seconds(self) -> float:
-        """How long a training holds a slot here: the median of the last ones, or a guess."""
+        """How long a training holds a slot here: the median of the last ones; before any has
+        finished, of the running ones' own projections (their time so far and their estimate
+        of the rest: a class's first line of Quick trainings was told 60 s per training
+        ahead where each took ~13 s); else a guess."""
+        now = time.monotonic()
         with self._cond:
-            durations = sorted(self._durations)
+            durations = sorted(self._durations) or sorted(
+                now - started + job.remaining_s
+                for job, started in self._holders.values()
+                if getattr(job, "remaining_s", None) is not None
+            )
         return durations[len(durations) // 2] if durations else TYPICAL_TRAINING_S
 
     def wait_seconds(self, ticket: object) -> float | None:
