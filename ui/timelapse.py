@@ -55,8 +55,8 @@ def _filters_picture(lapse: Timelapse, frame: int) -> np.ndarray:
 
 def _maps_picture(lapse: Timelapse, frame: int, probe: int, layer: str) -> np.ndarray:
     maps = lapse.maps[layer][frame, probe].astype(np.float32)  # (h, w, kept), 0..255
-    tiles = [figures.colorized(maps[:, :, c], 0, 255) for c in range(maps.shape[-1])]
-    return figures.framed(figures.mosaic(tiles, 4, 48), PANEL_PX)
+    tiles = figures.colorized(np.moveaxis(maps, -1, 0), 0, 255)
+    return figures.framed(figures.mosaic(list(tiles), 4, 48), PANEL_PX)
 
 
 def _frame_data(lapse: Timelapse, frame: int, probe: int, layer: str | None) -> list:
