@@ -237,6 +237,22 @@ async def report_progress(trainers: list, drawers: list, pid: int, started: floa
               f"load {os.getloadavg()[0]:.1f}", flush=True)  # fmt: skip
 
 
+async def run_trainings(train, sessions: list, args, drawers: list, pid: int) -> list[Trainer]:
+    """Each session presses Start (`train(session, trainer, delay, limit_s)`), one every
+    --spread-s / trainers s, with a progress line every 30 s; returns when all have ended."""
+    trainers = [Trainer(i) for i in range(len(sessions))]
+    gap = args.spread_s / max(1, len(sessions))
+    reporter = asyncio.create_task(report_progress(trainers, drawers, pid, time.monotonic()))
+    await asyncio.gather(
+        *(
+            train(s, t, i * gap, args.max_seconds)
+            for i, (s, t) in enumerate(zip(sessions, trainers, strict=True))
+        )
+    )
+    reporter.cancel()
+    return trainers
+
+
 # --- a session ---------------------------------------------------------------------------------
 
 
@@ -319,15 +335,13 @@ async def drawer_loop(
     offset: int,
     stop: asyncio.Event,
     pace: tuple[float, float],
-    draw=None,
+    draw=draw_once,
 ) -> None:
     """Draw digits one after another until `stop`. With `pace` (low, high seconds), a drawing
     starts every uniform(low, high) s after the one before it started, as a student draws
     (the issue: a drawing every 5-10 s); (0, 0): THINK_S after each answer. `draw`
     (default `draw_once`, a Chromium page) draws one digit on `page`."""
     from playwright.async_api import Error as PlaywrightError
-
-    draw = draw or draw_once
 
     n = offset
     rng = np.random.default_rng(offset)
@@ -420,17 +434,7 @@ async def class_session(args, url: str, pid: int, digits) -> dict:
         ]
         baseline_start = time.time() * 1000
         await asyncio.sleep(args.baseline_s)
-        trainers = [Trainer(i) for i in range(args.trainers)]
-        gap = args.spread_s / max(1, args.trainers)
-        training_start = time.monotonic()
-        training = [
-            asyncio.create_task(train(p, t, i * gap, args.max_seconds))
-            for i, (p, t) in enumerate(zip(trainer_pages, trainers, strict=True))
-        ]
-
-        reporter = asyncio.create_task(report_progress(trainers, drawers, pid, training_start))
-        await asyncio.gather(*training)
-        reporter.cancel()
+        trainers = await run_trainings(train, trainer_pages, args, drawers, pid)
         memory["trainings over"] = tree_rss_mb(pid)
         stop_drawing.set()
         await asyncio.gather(*drawing)
@@ -465,13 +469,33 @@ def fmt(values: list[float], unit: str = "ms") -> str:
     return f"p50 {p50:,.0f} ms, p95 {p95:,.0f} ms, max {top:,.0f} ms (n={len(values)})"
 
 
-def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
-    """Print one class's figures; returns the ones compared between --train-in modes."""
-    trainers: list[Trainer] = result["trainers"]
+def training_span(trainers: list[Trainer]) -> tuple[list[Trainer], float, float]:
+    """The trainings that showed their banner, the first Start and the last banner (epoch ms;
+    inf when there was none)."""
     clicks = [t.click for t in trainers if t.click]
     finished = [t for t in trainers if t.done]
     first_click = min(clicks) if clicks else float("inf")
-    last_done = max((t.done for t in finished), default=float("inf"))
+    return finished, first_click, max((t.done for t in finished), default=float("inf"))
+
+
+def print_training_times(trainers: list[Trainer], running: str) -> list[float]:
+    """The queue waits (Start -> the page's `running` state), the finishes and the last one;
+    returns the waits in seconds."""
+    finished, first_click, last_done = training_span(trainers)
+    waits = [(t.running - t.click) / 1000 for t in trainers if t.running and t.click]
+    ends = [(t.done - t.click) / 1000 for t in finished if t.click]
+    print(f"queue wait (Start -> {running}): {fmt(waits, 's')}")
+    print(f"finish (Start -> Test accuracy): {fmt(ends, 's')}")
+    if finished:
+        print(f"last training finished {(last_done - first_click) / 1000:.1f} s after the "
+              f"first Start")  # fmt: skip
+    return waits
+
+
+def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
+    """Print one class's figures; returns the ones compared between --train-in modes."""
+    trainers: list[Trainer] = result["trainers"]
+    finished, first_click, last_done = training_span(trainers)
     print(f"\nclass: {args.sessions} sessions ({args.trainers} training, "
           f"{args.sessions - args.trainers} drawing) on one server; {slots}")  # fmt: skip
     print(f"sessions open ({OPEN_GAP_S} s apart) after {result['opened']:.0f} s; {result['setup']}")
@@ -492,13 +516,7 @@ def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
         end = f"{banner[1]}%, {banner[2]} s in all" if banner else (t.job or "no banner")
         print(f" {t.index + 1:>2}  {at:>6.1f} s  {guess:<40} {wait:>8.1f} s {done:>6.1f} s  "
               f"{end}")  # fmt: skip
-    waits = [(t.running - t.click) / 1000 for t in trainers if t.running and t.click]
-    ends = [(t.done - t.click) / 1000 for t in finished if t.click]
-    print(f"queue wait (Start -> running): {fmt(waits, 's')}")
-    print(f"finish (Start -> Test accuracy): {fmt(ends, 's')}")
-    if finished:
-        print(f"last training finished {(last_done - first_click) / 1000:.1f} s after the "
-              f"first Start")  # fmt: skip
+    waits = print_training_times(trainers, "running")
 
     samples = [s for d in result["drawers"] for s in d.samples]
     baseline = [s for s in samples if s["up"] < first_click]
@@ -537,6 +555,37 @@ def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
     }
 
 
+def test_digits(n: int = 300) -> list[tuple[str, list]]:
+    """`n` official MNIST test digits (a fixed draw) as (label, pen strokes on the canvas)."""
+    from cnn import datasets
+
+    test = datasets.load("mnist", download=False).test
+    rng = np.random.default_rng(SEED)
+    picks = rng.choice(len(test), n, replace=False)
+    return [(str(int(test.labels[i])), strokes(test.image(int(i))[..., 0], rng)) for i in picks]
+
+
+def print_side_by_side(figures: dict[str, dict[str, float]]) -> None:
+    """With two classes (two modes), each figure of both and their ratio."""
+    if len(figures) != 2:
+        return
+    first, second = figures
+    print(f"\nside by side (same class, one run after the other): {first} | {second} | "
+          f"{second}/{first}")  # fmt: skip
+    for name in figures[first]:
+        a, b = figures[first][name], figures[second].get(name, float("nan"))
+        print(f"  {name}: {a:,.1f} | {b:,.1f} | {b / a:.2f}")
+
+
+def print_tracebacks(log: Path) -> int:
+    """Print each traceback in the server's log (what went wrong, not just how often);
+    returns how many there were."""
+    parts = log.read_text(errors="replace").split("Traceback")[1:]
+    for part in parts:
+        print("server log traceback:\nTraceback" + "\n".join(part.splitlines()[:40]))
+    return len(parts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=30, help="students (browser sessions)")
@@ -555,21 +604,9 @@ def main() -> None:
                         "own computers")  # fmt: skip
     args = parser.parse_args()
     args.pace = tuple(float(x) for x in args.pace.split(","))
-    from cnn import datasets
-
-    test = datasets.load("mnist", download=False).test
-    rng = np.random.default_rng(SEED)
-    picks = rng.choice(len(test), 300, replace=False)
-    digits = [(str(int(test.labels[i])), strokes(test.image(int(i))[..., 0], rng)) for i in picks]
-    modes = args.train_in.split(",")
-    figures = {mode: one_class(args, digits, mode) for mode in modes}
-    if len(modes) == 2:
-        first, second = modes
-        print(f"\nside by side (same class, one run after the other): {first} | {second} | "
-              f"{second}/{first}")  # fmt: skip
-        for name in figures[first]:
-            a, b = figures[first][name], figures[second][name]
-            print(f"  {name}: {a:,.1f} | {b:,.1f} | {b / a:.2f}")
+    digits = test_digits()
+    figures = {mode: one_class(args, digits, mode) for mode in args.train_in.split(",")}
+    print_side_by_side(figures)
 
 
 def one_class(args, digits, mode: str) -> dict:
@@ -591,10 +628,7 @@ def one_class(args, digits, mode: str) -> dict:
         log = Path(tmp) / "server.log"
         with streamlit_server(env, log) as app:
             result = asyncio.run(class_session(args, app.url, app.pid, digits))
-        server_log = log.read_text(errors="replace")
-        server_tracebacks = server_log.count("Traceback")
-        for part in server_log.split("Traceback")[1:]:  # what went wrong, not just how often
-            print("server log traceback:\nTraceback" + "\n".join(part.splitlines()[:40]))
+        server_tracebacks = print_tracebacks(log)
         runs = [p.name for p in Path(tmp).iterdir() if p.is_dir() and not p.name.startswith(".")]
         figures = report(args, result, slots, server_tracebacks)
         print(f"run folders saved: {len(runs)}; load average at end: "

@@ -45,13 +45,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from bench_class import (
     BUDGET_MB,
     DONE,
     ESTIMATE,
     OPEN_GAP_S,
-    SEED,
     Drawer,
     Trainer,
     draw_once,
@@ -59,13 +57,18 @@ from bench_class import (
     fmt,
     lower_browsers,
     open_session,
-    report_progress,
+    print_side_by_side,
+    print_tracebacks,
+    print_training_times,
+    run_trainings,
     sample_memory,
     status_kb,
+    test_digits,
+    training_span,
     tree_rss_mb,
 )
 from bench_latency import NeverIdle, percentiles
-from digit_strokes import render, strokes
+from digit_strokes import render
 from PIL import Image
 from st_client import Session, SessionError
 
@@ -142,14 +145,15 @@ async def client_train(session: Session, trainer: Trainer, delay: float, limit_s
     trainer.job = session.closed or "no banner"
 
 
-def start_profiler(path: str | None, pid: int):
-    """py-spy (a sampling profiler, another process) on the server while the trainings run:
-    with --gil it keeps only the samples of the thread that holds Python's GIL, which is
-    what every other session's script waits for."""
+def start_profiler(path: str | None, pid: int, rate: int = 50, gil: bool = True):
+    """py-spy (a sampling profiler, another process) on the server, raw stacks to `path`:
+    with `gil` it keeps only the samples of the thread that holds Python's GIL, which is
+    what every other session's script waits for (the trainings here); without, every
+    thread's (where a run's time goes, bench_run_costs.py)."""
     if not path:
         return None
-    command = ["py-spy", "record", "--gil", "--rate", "50", "--format", "raw", "--output", path,
-               "--pid", str(pid), "--nonblocking"]  # fmt: skip
+    command = ["py-spy", "record", "--rate", str(rate), "--format", "raw", "--output", path,
+               "--pid", str(pid), "--nonblocking", *(["--gil"] if gil else [])]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
@@ -255,19 +259,9 @@ async def class_session(args, url: str, pid: int, digits) -> dict:
             drawing.append(asyncio.create_task(task))
         baseline_start = time.time() * 1000
         await asyncio.sleep(args.baseline_s)
-        trainers = [Trainer(i) for i in range(args.trainers)]
-        gap = args.spread_s / max(1, args.trainers)
-        training_start = time.monotonic()
         profiler = start_profiler(args.profile, pid)
         dumping = asyncio.create_task(dump_stacks(args.dumps, pid, args.dumps_s))
-        training = [
-            asyncio.create_task(client_train(s, t, i * gap, args.max_seconds))
-            for i, (s, t) in enumerate(zip(trainer_sessions, trainers, strict=True))
-        ]
-
-        reporter = asyncio.create_task(report_progress(trainers, drawers, pid, training_start))
-        await asyncio.gather(*training)
-        reporter.cancel()
+        trainers = await run_trainings(client_train, trainer_sessions, args, drawers, pid)
         stop_profiler(profiler)
         await dumping
         memory["trainings over"] = tree_rss_mb(pid)
@@ -305,10 +299,7 @@ async def class_session(args, url: str, pid: int, digits) -> dict:
 def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
     """Print one class's figures; returns the ones compared between --train-in modes."""
     trainers: list[Trainer] = result["trainers"]
-    clicks = [t.click for t in trainers if t.click]
-    finished = [t for t in trainers if t.done]
-    first_click = min(clicks) if clicks else float("inf")
-    last_done = max((t.done for t in finished), default=float("inf"))
+    finished, first_click, last_done = training_span(trainers)
     print(f"\nclass: {args.sessions} sessions ({args.trainers} training, "
           f"{args.sessions - args.trainers} drawing, {args.browsers} of those Chromium pages) "
           f"on one server; {slots}")  # fmt: skip
@@ -322,13 +313,7 @@ def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
         banner = DONE.search(t.banner or "")
         end = f"{banner[1]}%, {banner[2]} s in all" if banner else (t.job or "no banner")
         print(f" {t.index + 1:>2}  Start at {at:>5.1f} s  {guess:<28} finish {done:>6.1f} s  {end}")
-    waits = [(t.running - t.click) / 1000 for t in trainers if t.running and t.click]
-    ends = [(t.done - t.click) / 1000 for t in finished if t.click]
-    print(f"queue wait (Start -> 'State: running'): {fmt(waits, 's')}")
-    print(f"finish (Start -> Test accuracy): {fmt(ends, 's')}")
-    if finished:
-        print(f"last training finished {(last_done - first_click) / 1000:.1f} s after the "
-              f"first Start")  # fmt: skip
+    print_training_times(trainers, "'State: running'")
     figures = {}
     for kind in ("client", "page"):
         samples = [
@@ -386,10 +371,7 @@ def one_class(args, digits, mode: str, watcher: str) -> dict:
         log = Path(tmp) / "server.log"
         with streamlit_server(env, log) as app:
             result = asyncio.run(class_session(args, app.url, app.pid, digits))
-        server_log = log.read_text(errors="replace")
-        for part in server_log.split("Traceback")[1:]:
-            print("server log traceback:\nTraceback" + "\n".join(part.splitlines()[:40]))
-        figures = report(args, result, slots, server_log.count("Traceback"))
+        figures = report(args, result, slots, print_tracebacks(log))
         runs = [p.name for p in Path(tmp).iterdir() if p.is_dir() and not p.name.startswith(".")]
         print(f"run folders saved: {len(runs)}; load average at end: "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; a drawing every "
@@ -424,22 +406,10 @@ def main() -> None:
     parser.add_argument("--dumps-s", type=float, default=30)
     args = parser.parse_args()
     args.pace = tuple(float(x) for x in args.pace.split(","))
-    from cnn import datasets
-
-    test = datasets.load("mnist", download=False).test
-    rng = np.random.default_rng(SEED)
-    picks = rng.choice(len(test), 300, replace=False)
-    digits = [(str(int(test.labels[i])), strokes(test.image(int(i))[..., 0], rng)) for i in picks]
+    digits = test_digits()
     modes = [(m, w) for m in args.train_in.split(",") for w in args.watcher.split(",")]
     figures = {f"{m}, watcher {w}": one_class(args, digits, m, w) for m, w in modes}
-    modes = list(figures)
-    if len(modes) == 2:
-        first, second = modes
-        print(f"\nside by side (same class, one run after the other): {first} | {second} | "
-              f"{second}/{first}")  # fmt: skip
-        for name in figures[first]:
-            a, b = figures[first].get(name, float("nan")), figures[second].get(name, float("nan"))
-            print(f"  {name}: {a:,.1f} | {b:,.1f} | {b / a:.2f}")
+    print_side_by_side(figures)
 
 
 if __name__ == "__main__":

@@ -22,14 +22,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from bench_class_clients import CANVAS, canvas_value
+from bench_class_clients import CANVAS, canvas_value, start_profiler, stop_profiler
 from bench_latency import percentiles
 from digit_strokes import strokes
 from st_client import Run, Session
@@ -55,11 +53,7 @@ async def drawer_costs(url: str, digits, pid: int, profile: str | None) -> None:
     profiler = None
     for i, (label, paths) in enumerate(digits):
         if i == WARM_UP and profile:
-            command = ["py-spy", "record", "--rate", "250", "--format", "raw", "--output",
-                       profile, "--pid", str(pid), "--nonblocking"]  # fmt: skip
-            profiler = subprocess.Popen(
-                command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
-            )
+            profiler = start_profiler(profile, pid, rate=250, gil=False)
             await asyncio.sleep(2)  # py-spy attaches
         sent = await session.press("Clear")
         run = await session.run_after(sent, WAIT_S)
@@ -71,9 +65,7 @@ async def drawer_costs(url: str, digits, pid: int, profile: str | None) -> None:
             if i >= WARM_UP:
                 stroke_runs.append(run)
         rights += i >= WARM_UP and run.metric("Prediction") == label
-    if profiler is not None:
-        profiler.send_signal(signal.SIGINT)
-        profiler.wait(timeout=60)
+    stop_profiler(profiler)
     await session.close()
     drawn = len(digits) - WARM_UP
     print(f"Predict, Clear (the page with an empty canvas): {summary(clears)}")

@@ -110,8 +110,7 @@ class Session:
         return await self.run_after(sent, timeout_s)
 
     async def close(self) -> None:
-        for task in self.auto.values():
-            task.cancel()
+        self._stop_auto_reruns()
         if self._ws is not None:
             await self._ws.close()
         if self._reader is not None:
@@ -119,7 +118,11 @@ class Session:
 
     # --- what the client sends ----------------------------------------------------------
 
-    async def _send_rerun(self, *, page_name: str = "", fragment: str = "", auto=False) -> None:
+    async def _send_rerun(
+        self, *, page_name: str = "", fragment: str = "", auto=False, trigger=None
+    ) -> None:
+        """A rerun with every widget value this client set, and `trigger` (a button press,
+        true for this one run only) beside them."""
         msg = BackMsg()
         state = msg.rerun_script
         state.query_string = self.query
@@ -128,6 +131,8 @@ class Session:
         state.fragment_id = fragment
         state.is_auto_rerun = auto
         state.widget_states.widgets.extend(self.widgets.values())
+        if trigger is not None:
+            state.widget_states.widgets.append(trigger)
         state.context_info.url = f"{self.http}/{self.page}" + (
             f"?{self.query}" if self.query else ""
         )
@@ -137,7 +142,7 @@ class Session:
         """Press the button with this label, as a click does; returns when it was sent."""
         widget = WidgetState(id=self.widget_id("button", label), trigger_value=True)
         sent = time.monotonic()
-        await self._send_with(widget)
+        await self._send_rerun(trigger=widget)
         return sent
 
     async def set_component(self, component: str, value: dict) -> float:
@@ -150,19 +155,15 @@ class Session:
         await self._send_rerun()
         return sent
 
-    async def _send_with(self, trigger: WidgetState) -> None:
-        # a trigger is true for one run only: sent once, never kept
-        states = dict(self.widgets)
-        self.widgets[trigger.id] = trigger
-        try:
-            await self._send_rerun()
-        finally:
-            self.widgets = states
-
     def widget_id(self, kind: str, name: str) -> str:
         if (kind, name) not in self.ids:
             raise SessionError(f"no {kind} '{name}' on the page")
         return self.ids[(kind, name)]
+
+    def _stop_auto_reruns(self) -> None:
+        for task in self.auto.values():
+            task.cancel()
+        self.auto.clear()
 
     async def _auto_rerun(self, fragment: str, interval: float) -> None:
         while True:
@@ -193,9 +194,7 @@ class Session:
         if kind == "new_session":
             fragments = list(msg.metadata.run.fragment_ids)
             if not fragments:  # a full run: the frontend clears every run_every timer, and
-                for task in self.auto.values():  # the script registers again those it keeps
-                    task.cancel()
-                self.auto.clear()
+                self._stop_auto_reruns()  # the script registers again those it keeps
             self.runs.append(Run(now, fragments[0] if fragments else ""))
             if msg.new_session.page_script_hash:
                 self.page_hash = msg.new_session.page_script_hash
@@ -210,9 +209,7 @@ class Session:
             if fragment not in self.auto:
                 self.auto[fragment] = asyncio.create_task(self._auto_rerun(fragment, interval))
         elif kind == "stop_auto_rerun":
-            for task in self.auto.values():
-                task.cancel()
-            self.auto.clear()
+            self._stop_auto_reruns()
 
     async def _delta(self, msg: ForwardMsg) -> None:
         if msg.delta.WhichOneof("type") != "new_element":
