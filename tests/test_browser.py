@@ -514,6 +514,12 @@ def test_quick_training_live(page, server, server_env):
     now_showing = page.locator(".slider-container text.slider-label").first
     now_showing.scroll_into_view_if_needed()
     sync_api.expect(now_showing).to_have_text("epoch 0")
+    # the Play and Pause buttons sit left of the slider: they used to cover its grip and first
+    # steps, so epoch 0 could not be picked with the mouse
+    grip = page.locator(".slider-container .slider-grip-rect").first.bounding_box()
+    buttons = page.locator(".updatemenu-button").all()
+    assert buttons and all(b.bounding_box()["x"] + b.bounding_box()["width"] < grip["x"]
+                           for b in buttons)  # fmt: skip
     page.get_by_text("▶ Play", exact=True).click()
     sync_api.expect(now_showing).not_to_have_text("epoch 0", timeout=10_000)
     screenshot(page, "5-models-timelapse")

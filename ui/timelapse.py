@@ -21,6 +21,7 @@ from ui import figures
 
 PANEL_PX = 240  # side of each picture panel
 FRAME_MS = 700  # time per frame while playing
+SLIDER_X = 0.17  # the slider starts right of the Play and Pause buttons
 TITLES = (
     "Where it looked (Grad-CAM)",
     "What it answered",
@@ -151,12 +152,14 @@ def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, class
         title={"text": f"How it learned to read {probe_label}", "x": 0.01},
         updatemenus=[
             {
+                # left of the slider, level with its rail (they covered its first steps)
                 "type": "buttons",
                 "direction": "left",
                 "x": 0.0,
-                "y": -0.11,
+                "y": -0.02,
                 "xanchor": "left",
                 "yanchor": "top",
+                "pad": {"t": 34},
                 "buttons": [
                     {"label": "▶ Play", "method": "animate", "args": [None, play]},
                     {
@@ -171,9 +174,9 @@ def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, class
             {
                 "active": 0,
                 "steps": steps,
-                "x": 0.0,
+                "x": SLIDER_X,
                 "y": -0.02,
-                "len": 0.66,
+                "len": 0.66 - SLIDER_X,
                 "currentvalue": {"prefix": "epoch ", "font": {"size": 16}},
             }
         ],
