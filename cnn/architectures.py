@@ -253,6 +253,17 @@ def _vgg_wide(shape: tuple[int, int, int], _classes: int) -> ArchSpec:
     return ArchSpec(blocks, "global_avg", [])
 
 
+def _vgg_wide_28(shape: tuple[int, int, int], classes: int) -> ArchSpec:
+    # vgg_wide with two convs in its stem below 128 px, so a 28 px digit or garment is seen by
+    # two convs at full size before the first pooling: +24% compute on 28 px; Fashion-MNIST
+    # 93.70% -> 94.04% with the same recipe (artifacts/README.md). From 128 px the stem
+    # strides, and it is vgg_wide
+    spec = _vgg_wide(shape, classes)
+    if min(shape[0], shape[1]) < STRIDED_STEM_FROM:
+        spec.conv_blocks[0].convs = 2
+    return spec
+
+
 def _residual(shape: tuple[int, int, int], _classes: int) -> ArchSpec:
     # a small ResNet: a stem (stride 2 from 128 px), then three residual stages of two 3x3
     # convs (64, 128, 256 filters) with a shortcut around each, pooled between stages, into
@@ -344,6 +355,13 @@ REGISTRY: dict[str, Architecture] = {
             "Two 3x3 convs per stage (64, 128, 256 filters) with batch norm, straight into "
             "global average pooling: the shipped photo models (about 3x modern_cnn's compute).",
             _vgg_wide,
+        ),
+        Architecture(
+            "vgg_wide_28",
+            "Wide VGG, two convs at full size",
+            "Wide VGG with a second stem conv before the first pooling, so small images "
+            "(28 px) are seen twice at full size: the shipped Fashion-MNIST model.",
+            _vgg_wide_28,
         ),
         Architecture(
             "residual",

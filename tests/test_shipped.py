@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from cnn import artifacts, datasets, preprocess
+from cnn import architectures, artifacts, datasets, preprocess
 from cnn.inspect import Inspector
 from conftest import SHARED_DATA
 
@@ -74,3 +76,16 @@ def test_shipped_run_on_real_test_images(key):
     probs = np.concatenate([np.asarray(run.model(x, training=False)) for x, _ in batches])
     accuracy = (probs.argmax(1) == data.test.labels[pick]).mean()
     assert accuracy >= run.record.test.accuracy - 0.15
+
+
+@pytest.mark.parametrize("key", BUILT_IN)
+def test_shipped_architecture_is_one_a_user_can_pick_by_name(key):
+    """Each shipped run's net is a registry architecture (the Fashion-MNIST run trained from
+    a spec file is `vgg_wide_28`), so the app and `--arch` retrain exactly that net."""
+    info = next(r for r in artifacts.list_runs([artifacts.shipped_dir()]) if r.ok
+                and r.record.dataset.key == key)  # fmt: skip
+    data = json.loads((info.path / "run.json").read_text(encoding="utf-8"))
+    spec = data["spec"]
+    assert spec["name"] in architectures.REGISTRY, spec["name"]
+    shape, classes = tuple(data["input_shape"]), len(data["class_names"])
+    assert architectures.REGISTRY[spec["name"]].spec(shape, classes).to_dict() == spec
