@@ -517,9 +517,8 @@ def test_quick_training_live(page, server, server_env):
     # the Play and Pause buttons sit left of the slider: they used to cover its grip and first
     # steps, so epoch 0 could not be picked with the mouse
     grip = page.locator(".slider-container .slider-grip-rect").first.bounding_box()
-    buttons = page.locator(".updatemenu-button").all()
-    assert buttons and all(b.bounding_box()["x"] + b.bounding_box()["width"] < grip["x"]
-                           for b in buttons)  # fmt: skip
+    buttons = [b.bounding_box() for b in page.locator(".updatemenu-button").all()]
+    assert buttons and all(b["x"] + b["width"] < grip["x"] for b in buttons)
     page.get_by_text("▶ Play", exact=True).click()
     sync_api.expect(now_showing).not_to_have_text("epoch 0", timeout=10_000)
     screenshot(page, "5-models-timelapse")
