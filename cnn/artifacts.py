@@ -356,6 +356,14 @@ def load_errors(path: str | Path) -> dict[str, Any] | None:
         return None
 
 
+def save_errors(folder: Path, errors: dict) -> None:
+    """Write the kept test images (errors.npz: images, true, predicted, index) into a run
+    folder, as `save_run` does."""
+    import numpy as np
+
+    np.savez_compressed(Path(folder) / ERRORS_FILE, **errors)
+
+
 def save_gaussian(folder: Path, gaussian) -> None:
     """Write the unfamiliar-input check's arrays into a run folder."""
     import numpy as np

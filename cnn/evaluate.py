@@ -65,7 +65,11 @@ class Evaluation:
 
 
 def evaluate(
-    model: keras.Model, batches: Iterable, class_names: Sequence[str], logits: bool = False
+    model: keras.Model,
+    batches: Iterable,
+    class_names: Sequence[str],
+    logits: bool = False,
+    mirror: bool = False,
 ) -> Evaluation:
     """Evaluate a classifier on batches of labelled images.
 
@@ -77,6 +81,9 @@ def evaluate(
         class_names: the k class names, in the model's output order.
         logits: also keep the pre-softmax logits (for calibration and the unfamiliar-input
             check); the model must end in a layer named "predictions" (cnn.inspect).
+        mirror: answer with each image and its mirror image read and averaged (test-time
+            augmentation, `cnn.inspect.Inspector`'s mirror), as a run trained with
+            `tta="flip"` is read.
 
     Returns:
         An `Evaluation`.
@@ -95,10 +102,10 @@ def evaluate(
     num_classes = len(class_names)
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     inspector = None
-    if logits:
+    if logits or mirror:
         from cnn.inspect import Inspector, logits_of
 
-        inspector = Inspector(model, jit_compile=False)
+        inspector = Inspector(model, jit_compile=False, mirror=mirror)
 
     # One compiled forward pass per batch; keep probabilities and labels in order.
     probabilities, labels, kept_logits = [], [], []
@@ -151,5 +158,5 @@ def evaluate(
         predictions=predictions,
         labels=labels_all,
         probabilities=probabilities_all,
-        logits=np.concatenate(kept_logits) if kept_logits else None,
+        logits=np.concatenate(kept_logits) if logits else None,
     )

@@ -196,6 +196,10 @@ class Inspector:
             a defined input is built on the first `run` from that image's shape.
         jit_compile: compile with XLA (the app: survives Streamlit's clear_session); one-off
             callers such as the CLI skip it, since compiling costs more than it saves there.
+        mirror: also read each image's mirror image (left-right flipped) and answer with the
+            two readings averaged: logits (or log-probabilities without a softmax Dense head)
+            and the features the head reads are means of the two; the activations and Grad-CAM
+            stay the image's own. A run trained with `tta="flip"` is read this way.
 
     Attributes:
         input_shape: (h, w, c) the model takes, or None until a lazily built model has run.
@@ -211,9 +215,12 @@ class Inspector:
         (7, (28, 28))
     """
 
-    def __init__(self, model: keras.Model, jit_compile: bool = JIT_COMPILE) -> None:
+    def __init__(
+        self, model: keras.Model, jit_compile: bool = JIT_COMPILE, mirror: bool = False
+    ) -> None:
         self.model = model
         self.jit_compile = jit_compile
+        self.mirror = mirror
         self._lock = threading.Lock()
         self._inspected, self._taps = _inspected_layers(model)
         # the last conv, or a residual model's last add: the last map before the head, as
@@ -406,17 +413,22 @@ class Inspector:
         padded = _padded(x)
         reason = NOT_REQUESTED_REASON if not gradcam else self.gradcam_reason
         cam = chosen = None
+        answer = self.predict_with_features(x) if self.mirror else None
+        if answer is not None and classes is None:
+            classes = answer[1].argmax(axis=-1)  # explain the class the averaged reading picks
         if gradcam and self._forward_gradcam is not None:
             index = _padded(self._classes(classes, n))
             results, cam, chosen = self._forward_gradcam(padded, index)
             cam, chosen = cam.numpy()[:n], chosen.numpy()[:n]
         else:
             results = self._forward(padded)
-        probabilities = results[-1].numpy()[:n]
+        features, probabilities = results[-2].numpy()[:n], results[-1].numpy()[:n]
+        if answer is not None:
+            features, probabilities = answer
         return Inspection(
             probabilities=probabilities,
-            logits=logits_of(self.model, results[-2].numpy()[:n], probabilities),
-            features=results[-2].numpy()[:n].reshape(n, -1),
+            logits=logits_of(self.model, features, probabilities),
+            features=features.reshape(n, -1),
             activations=[
                 LayerActivation(name, kind, tensor.numpy()[:n])
                 for (name, kind), tensor in zip(self._inspected, results, strict=False)
@@ -435,8 +447,13 @@ class Inspector:
         """(features (n, d), probabilities (n, k)): the features are what the output layer
         reads (the penultimate layer's activations), the embedding nearest neighbours use."""
         x = self._checked(x, one=False)
-        features, probabilities = self._predict(_padded(x))
-        return features.numpy()[: len(x)], probabilities.numpy()[: len(x)]
+        features, probabilities = (a.numpy()[: len(x)] for a in self._predict(_padded(x)))
+        if not self.mirror:
+            return features, probabilities
+        flipped, flipped_probabilities = (
+            a.numpy()[: len(x)] for a in self._predict(_padded(x[:, :, ::-1]))
+        )
+        return _averaged(self.model, (features, probabilities), (flipped, flipped_probabilities))
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """Pre-softmax scores (n, k) of a batch: calibration and the unfamiliar-input check
@@ -452,6 +469,20 @@ def logits_of(model: keras.Model, features: np.ndarray, probabilities: np.ndarra
         return np.log(np.maximum(probabilities, np.finfo(np.float32).tiny))
     logits = features @ np.asarray(head.kernel)
     return logits + np.asarray(head.bias) if head.use_bias else logits
+
+
+def _averaged(model: keras.Model, first: tuple, second: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """(features, probabilities) of two readings of the same images, averaged: the features'
+    mean, and the softmax of the mean logits (which the mean features give through a linear
+    head), or of the mean log-probabilities for a model without one."""
+    features = (first[0] + second[0]) / 2
+    if _softmax_dense(model) is not None:
+        scores = logits_of(model, features, first[1])
+    else:
+        scores = (logits_of(model, first[0], first[1]) + logits_of(model, second[0], second[1])) / 2
+    scores = scores - scores.max(axis=-1, keepdims=True)
+    probabilities = np.exp(scores)
+    return features, (probabilities / probabilities.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
 def _padded(x: np.ndarray) -> np.ndarray:

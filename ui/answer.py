@@ -17,13 +17,19 @@ MAX_BARS = 10  # classes in the probability chart; the rest are summed as "other
 
 def shown_probabilities(logits: np.ndarray, raw: np.ndarray, record: RunRecord):
     """The probabilities a student sees (calibrated when the run is) and a sentence saying so."""
+    mirrored = (
+        " The model read the picture and its mirror image and averaged the two answers "
+        "(test-time augmentation, chosen when it was trained)."
+        if record.config.tta == "flip"
+        else ""
+    )
     if record.calibration is None:
-        return raw, "The model's own probabilities (this run was not calibrated)."
+        return raw, f"The model's own probabilities (this run was not calibrated).{mirrored}"
     t = record.calibration.temperature
     shown = calibration.softmax(logits[None], t)[0]
     return shown, (
         f"Calibrated probabilities (temperature {t:.2f}): of all the answers it gives with "
-        "90% confidence, about 90% are right."
+        f"90% confidence, about 90% are right.{mirrored}"
     )
 
 

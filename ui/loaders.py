@@ -51,7 +51,8 @@ def _load_run(path: str, _model_mtime: float) -> LoadedRun:
     filter_images = {
         name: inspect.filter_images(kernel) for name, kernel in inspect.filters(run.model)
     }
-    return LoadedRun(run, inspect.Inspector(run.model), _model_mtime, filter_images)
+    mirror = run.record.config.tta == "flip"  # a run read with its mirror images too
+    return LoadedRun(run, inspect.Inspector(run.model, mirror=mirror), _model_mtime, filter_images)
 
 
 def load_run(path: str | Path) -> LoadedRun:
@@ -67,6 +68,10 @@ def load_run(path: str | Path) -> LoadedRun:
         raise artifacts.ArtifactError(
             f"Run {Path(path).name} has no readable model.keras."
         ) from err
+    try:  # `calibrate` rewrites run.json alone: load the run again then too
+        mtime = max(mtime, (Path(path) / artifacts.RECORD_FILE).stat().st_mtime)
+    except OSError:
+        pass
     loaded = _load_run(str(path), mtime)
     runtime.light_keras_clear_session()
     return loaded

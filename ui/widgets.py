@@ -277,6 +277,7 @@ def train_settings_ui(
             "weight_decay",
             "ema",
             "redraw_strokes",
+            "tta",
         }
         if info.kind == "photos":
             names.add("image_size")
@@ -380,7 +381,21 @@ def _advanced_settings_ui(
         ),
         "ema": (values["ema"] or 0.999) if average else 0.0,
         "redraw_strokes": _redraw_ui(values, key, middle) if dataset in DIGIT_DATASETS else 0.0,
+        "tta": "none" if dataset in DIGIT_DATASETS else _mirror_ui(values, key, right),
     }
+
+
+def _mirror_ui(values: dict[str, Any], key: str, column: Any) -> str:
+    """Test-time augmentation: read each image and its mirror image, answer with both."""
+    mirror = column.checkbox(
+        "Also read the mirror image",
+        values.get("tta", "none") == "flip",
+        key=f"tta-{key}",
+        help="When the model answers, it reads each picture and the picture flipped left to "
+        "right, and averages the two answers (test-time augmentation). A shirt is a shirt "
+        "either way round; two readings make fewer mistakes than one.",
+    )
+    return "flip" if mirror else "none"
 
 
 def _redraw_ui(values: dict[str, Any], key: str, column: Any) -> float:

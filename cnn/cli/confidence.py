@@ -8,45 +8,60 @@ the test split, fits the training features' class means and covariance, chooses 
 threshold at 5% false alarms on the test split and measures how many foreign images it
 flags. The run's run.json is rewritten with the figures (and familiarity.npz written).
 
+With `--tta flip` the run is from then on read with each image's mirror image too (test-time
+augmentation, as `train --tta flip` does): the test figures, the kept test images
+(errors.npz), the temperature and the flag are all measured again that way and rewritten.
+
     python -m cnn calibrate --model artifacts/<run> --json
+    python -m cnn calibrate --model artifacts/<run> --tta flip --json
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, replace
 
-from cnn import artifacts, datasets
+from cnn import artifacts
 from cnn.cli import CliError, print_json
 from cnn.cli.runs import load_run
+from cnn.errors import CnnError
+from cnn.training.config import TTAS
 
 
 def cmd_calibrate(args) -> int:
-    from cnn.evaluate import evaluate
     from cnn.training.confidence import measure_confidence
-    from cnn.training.loop import prepare
+    from cnn.training.loop import prepare, tested
 
     run = load_run(args.model)
     record = run.record
     if record.dataset.key == "folder" and not record.config.data:
         raise CliError("This run's images were an upload that is not kept: none to calibrate on.")
     config = replace(record.config, spec=record.spec.to_dict())
+    if args.tta is not None:
+        config = replace(config, tta=args.tta)
+        try:
+            config.validate()
+        except CnnError as err:
+            raise CliError(str(err)) from err
     prepared = prepare(config)
     if list(prepared.data.class_names) != list(run.class_names):
         raise CliError("The data's classes are not the run's: it cannot be calibrated on them.")
     pre = record.preprocessing
     shape = (*pre.image_size, pre.channels)
     prepared = replace(prepared, input_shape=shape)
-    test = datasets.make_pipeline(prepared.data.test, shape[:2], shape[2], config.batch_size)
-    result = evaluate(run.model, test, run.class_names, logits=True)
+    result, test_record, errors = tested(prepared, run.model)
     record.calibration, record.ood, gaussian = measure_confidence(
         prepared, run.model, result.logits, result.labels
     )
+    if args.tta is not None:  # the run is read another way from now on: its test figures too
+        record.config.tta, record.test = args.tta, test_record
+        artifacts.save_errors(run.info.path, errors)
     if gaussian is not None:
         artifacts.save_gaussian(run.info.path, gaussian)
     artifacts.write_record(run.info.path, record)
     doc = {
         "run": run.info.path.name,
         "test_accuracy": result.accuracy,
+        "tta": config.tta,
         "calibration": None if record.calibration is None else _brief(asdict(record.calibration)),
         "ood": asdict(record.ood),
     }
@@ -69,4 +84,10 @@ def register(sub, common) -> None:
         "calibrate", parents=[common], help="fit a saved run's temperature and unfamiliar check"
     )
     c.add_argument("--model", required=True, help="run folder (its run.json is rewritten)")
+    c.add_argument(
+        "--tta",
+        choices=TTAS,
+        help="read every image with its mirror image too (flip) or alone (none) from now on; "
+        "default: as the run was trained",
+    )
     c.set_defaults(run=cmd_calibrate)

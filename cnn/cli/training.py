@@ -21,6 +21,7 @@ CHOICES = {
     "strategy": settings.STRATEGIES,
     "augmentation": settings.AUGMENTATIONS,
     "mix": settings.MIXES,
+    "tta": settings.TTAS,
 }
 FLAGS = {"learning_rate": "--lr"}  # short names kept from the first CLI
 

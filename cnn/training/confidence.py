@@ -11,20 +11,25 @@ from cnn.errors import DatasetError
 MAX_VALIDATION = 5000  # validation images the temperature is fitted on, at most
 
 
-def logits_of_split(model, split: datasets.Split, input_shape, batch_size: int) -> np.ndarray:
-    """The model's logits (n, k) for every image of a split, decoded by the training pipeline."""
-    return features_of_split(model, split, input_shape, batch_size)[1]
+def logits_of_split(
+    model, split: datasets.Split, input_shape, batch_size: int, mirror: bool = False
+) -> np.ndarray:
+    """The model's logits (n, k) for every image of a split, decoded by the training pipeline;
+    with `mirror`, averaged with its mirror image's (`cnn.inspect.Inspector`)."""
+    return features_of_split(model, split, input_shape, batch_size, mirror)[1]
 
 
-def features_of_split(model, split: datasets.Split, input_shape, batch_size: int):
+def features_of_split(
+    model, split: datasets.Split, input_shape, batch_size: int, mirror: bool = False
+):
     """(features (n, d), logits (n, k)) for every image of a split: the features are what the
-    output layer reads."""
+    output layer reads. `mirror`: as in `logits_of_split`."""
     from cnn.inspect import Inspector, logits_of
 
     k = model.output_shape[-1]
     if len(split) == 0:
         return np.zeros((0, 0), np.float32), np.zeros((0, k), np.float32)
-    inspector = Inspector(model, jit_compile=False)
+    inspector = Inspector(model, jit_compile=False, mirror=mirror)
     batches = datasets.make_pipeline(split, input_shape[:2], input_shape[2], batch_size)
     features, logits = [], []
     for x, _ in batches:
@@ -59,11 +64,11 @@ def measure_confidence(prepared, model, test_logits: np.ndarray, test_labels: np
         the Gaussian is what a "mahalanobis" check needs at prediction time.
     """
     config = prepared.config
-    shape, batch = prepared.input_shape, config.batch_size
+    shape, batch, mirror = prepared.input_shape, config.batch_size, config.tta == "flip"
     calibrated = None
     if len(prepared.validation):
         held_out = datasets.stratified_subset(prepared.validation, MAX_VALIDATION, config.seed)
-        val_logits = logits_of_split(model, held_out, shape, batch)
+        val_logits = logits_of_split(model, held_out, shape, batch, mirror)
         calibrated = calibration.calibrate(
             val_logits, held_out.labels, test_logits, test_labels,
             f"{len(held_out)} validation images (held out of training)",
@@ -80,21 +85,21 @@ def unfamiliar_check(prepared, model, test_logits: np.ndarray, temperature: floa
     recorded beside it: Mahalanobis caught 94.9% of MNIST for the Fashion run (energy 61%),
     the energy score 39.6% of cats for the Flowers run (Mahalanobis 21.3%)."""
     config = prepared.config
-    shape, batch = prepared.input_shape, config.batch_size
+    shape, batch, mirror = prepared.input_shape, config.batch_size, config.tta == "flip"
     name, foreign = foreign_split(config.dataset, config.seed)
     foreign_features = foreign_logits = None
     if foreign is not None:
-        foreign_features, foreign_logits = features_of_split(model, foreign, shape, batch)
+        foreign_features, foreign_logits = features_of_split(model, foreign, shape, batch, mirror)
     name = name if foreign is not None else None
     digits = prepared.data.info.kind == "digits"
     false_alarm = ood.DIGIT_FALSE_ALARM if digits else ood.FALSE_ALARM
     energy = ood.measure(test_logits, foreign_logits, name, temperature, false_alarm)
     fitted = datasets.stratified_subset(prepared.train, ood.MAX_FITTED, config.seed)
-    train_features, _ = features_of_split(model, fitted, shape, batch)
+    train_features, _ = features_of_split(model, fitted, shape, batch, mirror)
     gaussian = ood.fit_gaussian(train_features, fitted.labels, prepared.num_classes)
     if gaussian is None:
         return energy, None
-    test_features, _ = features_of_split(model, prepared.data.test, shape, batch)
+    test_features, _ = features_of_split(model, prepared.data.test, shape, batch, mirror)
     foreign_scores = None if foreign_features is None else gaussian.familiarity(foreign_features)
     check = ood.measure_scores(
         gaussian.familiarity(test_features), foreign_scores, name, "mahalanobis", temperature,

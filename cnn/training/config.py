@@ -21,6 +21,7 @@ WARMUP_FRACTION = 0.1  # share of the steps over which "cosine" ramps the rate u
 STRATEGIES = ("auto", "default", "mirrored")
 AUGMENTATIONS = ("standard", "strong")
 MIXES = ("none", "mixup", "cutmix")  # ways to blend pairs of training images (cnn.datasets)
+TTAS = ("none", "flip")  # test-time augmentation: "flip" also reads each image's mirror image
 DIGIT_DATASETS = ("mnist",)  # datasets of pen strokes, which `redraw_strokes` can redraw
 MAX_IMAGE_SIZE = 512  # largest side accepted for photo models
 MEMORY_BUDGET_ENV = "CNN_TRAIN_MEMORY_BUDGET"  # bytes one training step may need
@@ -60,6 +61,9 @@ class TrainConfig:
     seed: int = 0  # same seed, same machine -> same weights
     strategy: str = "auto"  # "auto": one GPU if present, MirroredStrategy if several
     timelapse: bool = True  # snapshots while training, saved with the run (cnn.timelapse)
+    # "flip": the trained model answers with each image and its mirror image read and averaged
+    # (test-time augmentation): the test figures, calibration, Predict and the probes all do
+    tta: str = "none"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
@@ -117,6 +121,13 @@ def _problems(c: TrainConfig):
         yield "The weight average (EMA) must be 0 (off) or a number below 1, such as 0.999."
     if c.max_samples is not None and c.max_samples < 2:
         yield "Max samples must be at least 2 (one per class at the very least)."
+    if c.tta not in TTAS:
+        yield f"Test-time augmentation must be one of {', '.join(TTAS)}."
+    elif c.tta == "flip" and c.dataset in DIGIT_DATASETS:
+        yield (
+            "Digits are not read mirrored (a mirrored 2 or 7 is no digit): use flip with "
+            "clothes or photos."
+        )
     if c.strategy not in STRATEGIES:
         yield f"Strategy must be one of {', '.join(STRATEGIES)}."
     if c.dataset == "folder" and not c.data:

@@ -396,19 +396,10 @@ def _outcome(prepared, model, guard, hist, stop, touch) -> Outcome:
 
 def _evaluate(prepared: Prepared, model, outcome: Outcome, fit_seconds: float, started: float):
     """Test-split evaluation, the run record and the kept misclassified thumbnails."""
-    from cnn import evaluate as evaluation
-    from cnn.record import DatasetRecord, Preprocessing, RunRecord, TestRecord, Timings
+    from cnn.record import DatasetRecord, Preprocessing, RunRecord, Timings
 
     config, data = prepared.config, prepared.data
-    # inference at the training batch size: 256 photos at once could need more than fit did
-    test_batches = datasets.make_pipeline(
-        data.test, prepared.input_shape[:2], prepared.input_shape[2], config.batch_size
-    )
-    result = evaluation.evaluate(model, test_batches, data.class_names, logits=True)
-    shown = _spread_over_classes(result.misclassified, result.labels, MAX_ERRORS_KEPT)
-    # a few right answers per class too: a click on the confusion matrix's diagonal shows them
-    right = np.flatnonzero(result.predictions == result.labels)
-    kept = np.union1d(shown, _spread_over_classes(right, result.labels, len(right), CORRECT_KEPT))
+    result, test_record, errors = tested(prepared, model)
     images_per_s = None
     if fit_seconds > 0:
         images_per_s = round(len(prepared.train) * max(outcome.epochs_run, 1) / fit_seconds, 1)
@@ -428,7 +419,7 @@ def _evaluate(prepared: Prepared, model, outcome: Outcome, fit_seconds: float, s
         input_shape=list(prepared.input_shape),
         params=int(model.count_params()),
         history=outcome.history,
-        test=TestRecord(**result.to_dict(), misclassified_shown=shown.tolist()),
+        test=test_record,
         state=outcome.state,
         message=outcome.message,
         epochs_run=outcome.epochs_run,
@@ -441,13 +432,34 @@ def _evaluate(prepared: Prepared, model, outcome: Outcome, fit_seconds: float, s
     record.calibration, record.ood, gaussian = measure_confidence(
         prepared, model, result.logits, result.labels
     )
+    return record, errors, result.accuracy, gaussian
+
+
+def tested(prepared: Prepared, model):
+    """The test split read by the model (mirrored too when the config's tta says so): the
+    `cnn.evaluate.Evaluation` with logits, its `TestRecord`, and the errors.npz arrays (its
+    mistakes spread over the classes and a few right answers per class, as thumbnails)."""
+    from cnn import evaluate as evaluation
+    from cnn.record import TestRecord
+
+    config, data = prepared.config, prepared.data
+    # inference at the training batch size: 256 photos at once could need more than fit did
+    test_batches = datasets.make_pipeline(
+        data.test, prepared.input_shape[:2], prepared.input_shape[2], config.batch_size
+    )
+    mirror = config.tta == "flip"
+    result = evaluation.evaluate(model, test_batches, data.class_names, True, mirror)
+    shown = _spread_over_classes(result.misclassified, result.labels, MAX_ERRORS_KEPT)
+    # a few right answers per class too: a click on the confusion matrix's diagonal shows them
+    right = np.flatnonzero(result.predictions == result.labels)
+    kept = np.union1d(shown, _spread_over_classes(right, result.labels, len(right), CORRECT_KEPT))
     errors = {
         "images": _thumbnails(data.test.take(kept), prepared.input_shape),
         "true": result.labels[kept],
         "predicted": result.predictions[kept],
         "index": kept,
     }
-    return record, errors, result.accuracy, gaussian
+    return result, TestRecord(**result.to_dict(), misclassified_shown=shown.tolist()), errors
 
 
 def _divergence_warning(losses: list[float], num_classes: int) -> str | None:
