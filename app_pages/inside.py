@@ -28,9 +28,16 @@ except (artifacts.ArtifactError, ExplainError) as err:
     st.error(str(err))
     st.stop()
 forward = inside.forward(loaded, explainer, current.steps.input)
+mirrored = (
+    " This page follows the picture's own reading; Predict also reads its mirror image and "
+    "averages the two answers (this run's test-time augmentation), so its percentages can "
+    "differ a little."
+    if loaded.run.record.config.tta == "flip"
+    else ""
+)
 st.caption(
     f"Model **{loaded.run.info.title}**, reading the picture from Predict "
-    f"({current.source.lower()})."
+    f"({current.source.lower()}).{mirrored}"
 )
 inside.glossary_ui()
 

@@ -95,6 +95,8 @@ def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
     assert not at.exception
     # digits can be trained on redrawn copies (the shipped digit model's recipe)
     next(c for c in at.checkbox if c.label == "Redraw digits with the app's pen").check()
+    # a mirrored digit is another digit: no mirror reading for them
+    assert not any(c.label == "Also read the mirror image" for c in at.checkbox)
     job = train_tiny_model(at)
     assert job.state == "finished", job.error
     assert job.config.redraw_strokes == 0.5
@@ -143,10 +145,12 @@ def test_train_page_trains_on_an_uploaded_zip(offline):
     at = open_page("app_pages/train.py")
     choose_own_images(at, "train-dataset", shapes_zip())
     assert not at.exception
+    next(c for c in at.checkbox if c.label == "Also read the mirror image").check()
     job = train_tiny_model(at, dataset="folder", max_samples=0)
     assert job.state == "finished", job.error
     record = json.loads((job.result.run_dir / "run.json").read_text())
     assert record["class_names"] == ["dark squares", "light ☀ circles"]
+    assert record["config"]["tta"] == "flip"  # test-time augmentation, as the box asked
     # the user's file name never becomes a path on the server
     assert "my photos" not in json.dumps(record["config"])
 
