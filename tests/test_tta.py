@@ -117,6 +117,16 @@ def test_a_flip_run_is_measured_mirrored_and_calibrate_switches_it(tmp_path, cap
     mirrored = evaluate(run.model, test, run.class_names, mirror=True)
     assert run.record.test.confusion == mirrored.confusion.tolist()
     assert run.record.calibration is not None and run.record.ood is not None
+    # `evaluate` reads the run as it is read (a folder: every image of it), or as asked
+    every = data.train.concat(data.test)
+    pipeline = list(datasets.make_pipeline(every, (32, 32), 3, 8))
+    for tta, mirror in (([], True), (["--tta", "none"], False)):
+        argv = ["evaluate", "--model", str(result.run_dir), "--data", str(tmp_path / "set")]
+        assert main([*argv, *tta, "--json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        expected = evaluate(run.model, pipeline, run.class_names, mirror=mirror)
+        assert doc["tta"] == ("flip" if mirror else "none")
+        assert doc["confusion"] == expected.confusion.tolist()
 
     assert main(["calibrate", "--model", str(result.run_dir), "--tta", "none", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)

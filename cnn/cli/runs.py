@@ -8,6 +8,7 @@ import numpy as np
 
 from cnn import artifacts, calibration, datasets, ood, preprocess
 from cnn.cli import CliError, print_json
+from cnn.training.config import TTAS
 
 TOP_K = 3  # classes listed per prediction
 
@@ -53,16 +54,19 @@ def cmd_evaluate(args) -> int:
     # the training batch size: photos at a larger batch could need more memory than training
     batch = record.config.batch_size
     batches = datasets.make_pipeline(split, tuple(pre.image_size), pre.channels, batch)
-    result = evaluate(run.model, batches, run.class_names)
+    tta = args.tta or record.config.tta  # as the run is read, unless asked otherwise
+    result = evaluate(run.model, batches, run.class_names, mirror=tta == "flip")
     doc = result.to_dict()
     doc.pop("misclassified", None)
+    doc["tta"] = tta
     missing = [n for n in run.class_names if n not in data.class_names]
     if missing:
         doc["classes_without_images"] = missing
     if args.json:
         print_json(doc)
     else:
-        print(f"accuracy {result.accuracy:.4f} on {result.n} images")
+        mirrored = ", each read with its mirror image too" if tta == "flip" else ""
+        print(f"accuracy {result.accuracy:.4f} on {result.n} images{mirrored}")
         for row in doc["per_class"]:
             acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.4f}"
             print(f"  {row['name']:<20} {acc} ({row['n']})")
@@ -100,7 +104,8 @@ def cmd_predict(args) -> int:
     from cnn.inspect import Inspector
 
     run = load_run(args.model)
-    inspector = Inspector(run.model, jit_compile=False)  # one-off calls: XLA compiling costs more
+    # one-off calls: XLA compiling costs more; read as the run is read (its mirror image too?)
+    inspector = Inspector(run.model, jit_compile=False, mirror=run.record.config.tta == "flip")
     failed = False
     for file in args.files:
         doc = predict_file(run, inspector, file)
@@ -120,6 +125,12 @@ def register(sub, common) -> None:
     e.add_argument("--model", required=True, help="run folder")
     e.add_argument("--dataset", choices=list(datasets.REGISTRY))
     e.add_argument("--data", help="folder of class subfolders named like the model's classes")
+    e.add_argument(
+        "--tta",
+        choices=TTAS,
+        help="read each image with its mirror image too (flip) or alone (none); "
+        "default: as the run is read",
+    )
     e.set_defaults(run=cmd_evaluate)
     p = sub.add_parser("predict", parents=[common], help="classify image files")
     p.add_argument("--model", required=True, help="run folder")
