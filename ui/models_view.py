@@ -119,7 +119,15 @@ def mistakes_ui(info: RunInfo) -> None:
     cell = _chosen_cell(names)
     matrix, per_class = st.columns([3, 2])
     with matrix:
-        st.caption("Click a cell: rows are the true class, columns what the model answered.")
+        mirrored = (
+            " It answered each test image after reading it and its mirror image (test-time "
+            "augmentation), as Predict does."
+            if info.record.config.tta == "flip"
+            else ""
+        )
+        st.caption(
+            "Click a cell: rows are the true class, columns what the model answered." + mirrored
+        )
         st.plotly_chart(
             figures.confusion_heatmap(np.array(test.confusion), names, cell),
             on_select="rerun",
