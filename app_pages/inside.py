@@ -30,8 +30,8 @@ except (artifacts.ArtifactError, ExplainError) as err:
 forward = inside.forward(loaded, explainer, current.steps.input)
 mirrored = (
     " This page follows the picture's own reading; Predict also reads its mirror image and "
-    "averages the two answers (this run's test-time augmentation), so its percentages can "
-    "differ a little."
+    "averages the two answers (this run's test-time augmentation), so its answer can "
+    "differ."
     if loaded.run.record.config.tta == "flip"
     else ""
 )

@@ -19,7 +19,7 @@ def shown_probabilities(logits: np.ndarray, raw: np.ndarray, record: RunRecord):
     """The probabilities a student sees (calibrated when the run is) and a sentence saying so."""
     mirrored = (
         " The model read the picture and its mirror image and averaged the two answers "
-        "(test-time augmentation, chosen when it was trained)."
+        "(test-time augmentation, this run's setting)."
         if record.config.tta == "flip"
         else ""
     )
