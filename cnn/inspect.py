@@ -28,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from cnn.architectures import layer_inputs
+from cnn.calibration import softmax
 from cnn.filters import filter_images
 
 __all__ = ["Inspection", "Inspector", "LayerActivation", "filter_images", "filters"]
@@ -480,9 +481,7 @@ def _averaged(model: keras.Model, first: tuple, second: tuple) -> tuple[np.ndarr
         scores = logits_of(model, features, first[1])
     else:
         scores = (logits_of(model, first[0], first[1]) + logits_of(model, second[0], second[1])) / 2
-    scores = scores - scores.max(axis=-1, keepdims=True)
-    probabilities = np.exp(scores)
-    return features, (probabilities / probabilities.sum(axis=-1, keepdims=True)).astype(np.float32)
+    return features, softmax(scores)
 
 
 def _padded(x: np.ndarray) -> np.ndarray:

@@ -51,7 +51,7 @@ def _load_run(path: str, _model_mtime: float) -> LoadedRun:
     filter_images = {
         name: inspect.filter_images(kernel) for name, kernel in inspect.filters(run.model)
     }
-    mirror = run.record.config.tta == "flip"  # a run read with its mirror images too
+    mirror = run.record.config.mirrored  # a run read with its mirror images too
     return LoadedRun(run, inspect.Inspector(run.model, mirror=mirror), _model_mtime, filter_images)
 
 

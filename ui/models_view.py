@@ -122,7 +122,7 @@ def mistakes_ui(info: RunInfo) -> None:
         mirrored = (
             " It answered each test image after reading it and its mirror image (test-time "
             "augmentation), as Predict does."
-            if info.record.config.tta == "flip"
+            if info.record.config.mirrored
             else ""
         )
         st.caption(

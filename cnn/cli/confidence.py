@@ -23,7 +23,6 @@ from dataclasses import asdict, replace
 from cnn import artifacts
 from cnn.cli import CliError, print_json
 from cnn.cli.runs import load_run
-from cnn.errors import CnnError
 from cnn.training.config import TTAS
 
 
@@ -38,10 +37,7 @@ def cmd_calibrate(args) -> int:
     config = replace(record.config, spec=record.spec.to_dict())
     if args.tta is not None:
         config = replace(config, tta=args.tta)
-        try:
-            config.validate()
-        except CnnError as err:
-            raise CliError(str(err)) from err
+        config.validate()  # a TrainingError: main() prints its sentence
     prepared = prepare(config)
     if list(prepared.data.class_names) != list(run.class_names):
         raise CliError("The data's classes are not the run's: it cannot be calibrated on them.")

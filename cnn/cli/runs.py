@@ -105,7 +105,7 @@ def cmd_predict(args) -> int:
 
     run = load_run(args.model)
     # one-off calls: XLA compiling costs more; read as the run is read (its mirror image too?)
-    inspector = Inspector(run.model, jit_compile=False, mirror=run.record.config.tta == "flip")
+    inspector = Inspector(run.model, jit_compile=False, mirror=run.record.config.mirrored)
     failed = False
     for file in args.files:
         doc = predict_file(run, inspector, file)

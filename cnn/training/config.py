@@ -65,6 +65,11 @@ class TrainConfig:
     # (test-time augmentation): the test figures, calibration, Predict and the probes all do
     tta: str = "none"
 
+    @property
+    def mirrored(self) -> bool:
+        """Whether the trained model is read with each image's mirror image too (tta="flip")."""
+        return self.tta == "flip"
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         """Rebuild from run.json, ignoring keys a newer version may have added."""

@@ -447,7 +447,7 @@ def tested(prepared: Prepared, model):
     test_batches = datasets.make_pipeline(
         data.test, prepared.input_shape[:2], prepared.input_shape[2], config.batch_size
     )
-    mirror = config.tta == "flip"
+    mirror = config.mirrored
     result = evaluation.evaluate(model, test_batches, data.class_names, True, mirror)
     shown = _spread_over_classes(result.misclassified, result.labels, MAX_ERRORS_KEPT)
     # a few right answers per class too: a click on the confusion matrix's diagonal shows them
