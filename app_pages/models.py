@@ -33,6 +33,7 @@ mistakes, learned, confidence, files = st.tabs(
 with mistakes:
     models_view.mistakes_ui(info)
 with learned:
+    models_view.teachers_caption_ui(info)
     models_view.timelapse_ui(info)
 with confidence:
     models_view.confidence_ui(info)

@@ -8,6 +8,7 @@ test joins the job from session state and reruns the page.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from helpers import (
@@ -97,9 +98,17 @@ def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
     next(c for c in at.checkbox if c.label == "Redraw digits with the app's pen").check()
     # a mirrored digit is another digit: no mirror reading for them
     assert not any(c.label == "Also read the mirror image" for c in at.checkbox)
+    # distillation: the shipped digit run (and no run of other data) can be a teacher
+    teachers = next(m for m in at.multiselect if m.label == "Learn from trained models too")
+    shipped = [str(r.path) for r in artifacts.list_runs() if r.shipped]
+    digits = [path for path in shipped if "-mnist-" in path]
+    assert digits and len(teachers.options) == len(digits)
+    assert all("-mnist-" in option for option in teachers.options)
+    teachers.select(digits[0]).run()
     job = train_tiny_model(at)
     assert job.state == "finished", job.error
     assert job.config.redraw_strokes == 0.5
+    assert job.config.teachers == digits and job.config.distill == 0.5
     assert any("Test accuracy" in s.value for s in at.success)
     run_dir = job.result.run_dir
     assert at.session_state[state.ACTIVE_RUN] == str(run_dir)
@@ -107,6 +116,8 @@ def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
     at.switch_page("app_pages/models.py").run()
     assert not at.exception
     assert run_dir.name in at.dataframe[0].value["run"].tolist()
+    taught = [c.value for c in at.caption if "knowledge distillation" in c.value]
+    assert taught and Path(digits[0]).name in taught[0]
     # the run's time-lapse, as an animation with one frame per snapshot
     lapse = next(c for c in at.get("plotly_chart") if "How it learned" in c.proto.spec)
     frames = json.loads(lapse.proto.spec)["frames"]

@@ -3,6 +3,8 @@ how honest its confidence is."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -101,6 +103,18 @@ def name_ui(info: RunInfo) -> None:
             st.error(str(err))
             return
         st.rerun()
+
+
+def teachers_caption_ui(info: RunInfo) -> None:
+    """Which trained runs a distilled run learned from, when it did."""
+    config = info.record.config
+    if not config.teachers:
+        return
+    names = ", ".join(f"`{Path(path).name}`" for path in config.teachers)
+    st.caption(
+        f"Besides the labels, this model learned from what {names} answered for every "
+        f"training image ({config.distill:.0%} of its target: knowledge distillation)."
+    )
 
 
 def _chosen_cell(names: list[str]) -> tuple[str, str] | None:

@@ -278,6 +278,8 @@ def train_settings_ui(
             "ema",
             "redraw_strokes",
             "tta",
+            "teachers",
+            "distill",
         }
         if info.kind == "photos":
             names.add("image_size")
@@ -382,7 +384,28 @@ def _advanced_settings_ui(
         "ema": (values["ema"] or 0.999) if average else 0.0,
         "redraw_strokes": _redraw_ui(values, key, middle) if dataset in DIGIT_DATASETS else 0.0,
         "tta": "none" if dataset in DIGIT_DATASETS else _mirror_ui(values, key, right),
+        "teachers": _teachers_ui(values, key, dataset, right),
+        "distill": values["distill"],
     }
+
+
+def _teachers_ui(values: dict[str, Any], key: str, dataset: str, column: Any) -> list[str]:
+    """Knowledge distillation: trained runs of the same data whose answers the model learns
+    from as well as from the labels (cnn.training.distill)."""
+    listed = artifacts.list_runs()
+    runs = {str(r.path): r.title for r in listed if r.ok and r.record.dataset.key == dataset}
+    kept = [path for path in values.get("teachers") or [] if path in runs]
+    return column.multiselect(
+        "Learn from trained models too",
+        list(runs),
+        kept,
+        format_func=runs.get,
+        key=f"teachers-{key}",
+        placeholder="No teacher",
+        help="Distillation: for every training image the model is also shown what these "
+        'trained models answer ("a 7, a little like a 1"), half of its target. Several '
+        "teachers are averaged, so a model can learn from a team it could not match alone.",
+    )
 
 
 def _mirror_ui(values: dict[str, Any], key: str, column: Any) -> str:

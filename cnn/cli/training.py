@@ -23,7 +23,7 @@ CHOICES = {
     "mix": settings.MIXES,
     "tta": settings.TTAS,
 }
-FLAGS = {"learning_rate": "--lr"}  # short names kept from the first CLI
+FLAGS = {"learning_rate": "--lr", "teachers": "--teacher"}  # short names (--teacher: repeatable)
 
 
 def _progress_printer(event: TrainingEvent) -> None:
@@ -150,6 +150,9 @@ def _add_config_options(parser) -> None:
             parser.add_argument(no, dest=f.name, action="store_false", default=None)
         elif isinstance(default, bool):
             parser.add_argument(flag, dest=f.name, action="store_true", default=None)
+        elif isinstance(default, list):
+            parser.add_argument(flag, dest=f.name, action="append", metavar="RUN",
+                                help="a trained run to learn from; repeat for more")  # fmt: skip
         else:
             kind = {"image_size": int, "max_samples": int}.get(f.name, type(default))
             parser.add_argument(flag, dest=f.name, type=kind, choices=CHOICES.get(f.name),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from cnn import architectures, datasets
@@ -64,6 +64,10 @@ class TrainConfig:
     # "flip": the trained model answers with each image and its mirror image read and averaged
     # (test-time augmentation): the test figures, calibration, Predict and the probes all do
     tta: str = "none"
+    # knowledge distillation: trained run folders (same classes and image size) whose averaged
+    # answers for each augmented batch the model learns from too (cnn.training.distill)
+    teachers: list[str] = field(default_factory=list)
+    distill: float = 0.5  # with teachers: the target's share that is their answer (0-1)
 
     @property
     def mirrored(self) -> bool:
@@ -133,6 +137,10 @@ def _problems(c: TrainConfig):
             "Digits are not read mirrored (a mirrored 2 or 7 is no digit): use flip with "
             "clothes or photos."
         )
+    if not isinstance(c.teachers, list) or not all(isinstance(t, str) and t for t in c.teachers):
+        yield "Teachers must be a list of run folders."
+    if not (isinstance(c.distill, int | float) and 0 < c.distill <= 1):
+        yield "The teachers' share of the target (distill) must be above 0 and at most 1."
     if c.strategy not in STRATEGIES:
         yield f"Strategy must be one of {', '.join(STRATEGIES)}."
     if c.dataset == "folder" and not c.data:

@@ -10,7 +10,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from cnn import architectures, datasets, geometry, strokes
 from cnn.datasets import augmentation_name
 from cnn.datasets.augment import batch_mix
 from cnn.errors import CnnError, TrainingError
+from cnn.training import distill
 from cnn.training.config import (
     WARMUP_FRACTION,
     TrainConfig,
@@ -47,6 +48,7 @@ class Prepared:
     validation: datasets.Split
     input_shape: tuple[int, int, int]
     spec: architectures.ArchSpec
+    teachers: list = field(default_factory=list)  # loaded `distill.Teacher`s, if any
 
     @property
     def num_classes(self) -> int:
@@ -80,12 +82,15 @@ class Prepared:
             batches = batches.map(
                 lambda x, y: _unpacked(mix({"images": x, "labels": y}, training=True))
             )
+        if training and self.teachers:
+            batches = distill.distilled(batches, self.teachers, config.distill)
         return batches
 
 
 def one_hot_labels(config: TrainConfig) -> bool:
-    """Whether the labels are one-hot rows (label smoothing or mixing) rather than indices."""
-    return bool(config.label_smoothing) or config.mix != "none"
+    """Whether the labels are one-hot rows (label smoothing, mixing or teachers) rather than
+    indices."""
+    return bool(config.label_smoothing) or config.mix != "none" or bool(config.teachers)
 
 
 def _unpacked(batch: dict):
@@ -187,8 +192,14 @@ def prepare(config: TrainConfig, events: Events | None = None, stop=None) -> Pre
         )
     if len(train_split) == 0:
         raise TrainingError("No training images are left after holding out validation images.")
+    teachers = []
+    if config.teachers:
+        emit(events, TrainingEvent("status", message="Loading the teacher runs..."))
+        teachers = distill.load_teachers(
+            config.teachers, config.dataset, data.class_names, input_shape
+        )
     _check_stop(stop)
-    return Prepared(config, data, train_split, validation, input_shape, spec)
+    return Prepared(config, data, train_split, validation, input_shape, spec, teachers)
 
 
 def _strategy(name: str):
