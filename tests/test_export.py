@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from helpers import shapes_zip
 from streamlit.testing.v1 import AppTest
 
@@ -257,6 +258,32 @@ def test_script_of_a_redrawn_strokes_run_redraws_as_cnn_lab_does(tiny_run, tmp_p
     np.testing.assert_array_equal(module.redrawn_digits(digits), strokes.redrawn_digits(digits))
     args = ["--data", str(idx_folder(tmp_path)), "--epochs", "1", "--max-samples", "200"]
     result = run_script(path, *args, "--save", str(tmp_path / "r.keras"), cwd=tmp_path)
+    assert result["params"] == record.params and 0.0 <= result["test_accuracy"] <= 1.0
+
+
+def test_script_of_a_distilled_run_learns_from_the_teachers_it_is_given(tiny_run, tmp_path, capsys):
+    """A run trained with teachers gets a script that mixes each target with the teacher
+    models' answer for the same images (given with --teacher), and says so when none is."""
+    record = artifacts.read_run_info(tiny_run).record
+    config = replace(record.config, teachers=[str(tiny_run)], distill=0.25)
+    path = tmp_path / "distilled.py"
+    path.write_text(script_source(replace(record, config=config), path.name))
+    module = load_module(path)
+    assert module.TEACHERS == [tiny_run.name] and module.DISTILL == 0.25
+    teacher = artifacts.load_run(tiny_run).model
+    x = datasets.load("mnist", download=False).test.images[:16]
+    labels = np.eye(10, dtype=np.float32)[np.arange(16) % 10]
+    batches = tf.data.Dataset.from_tensor_slices((x, labels)).batch(8)
+    mixed = module.distilled(batches, [str(tiny_run / artifacts.MODEL_FILE)])
+    targets = np.concatenate([np.asarray(y) for _, y in mixed])
+    expected = 0.75 * labels + 0.25 * teacher.predict(x, verbose=0)
+    np.testing.assert_allclose(targets, expected, atol=1e-5)
+    assert module.distilled(batches, []) is batches  # without teachers: the labels alone
+    assert f"learned from teacher runs ({tiny_run.name})" in capsys.readouterr().err
+    args = ["--data", str(idx_folder(tmp_path)), "--epochs", "1", "--max-samples", "200"]
+    teacher_file = str(tiny_run / artifacts.MODEL_FILE)
+    result = run_script(path, *args, "--teacher", teacher_file, "--save",
+                        str(tmp_path / "d.keras"), cwd=tmp_path)  # fmt: skip
     assert result["params"] == record.params and 0.0 <= result["test_accuracy"] <= 1.0
 
 

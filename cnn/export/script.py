@@ -22,6 +22,7 @@ from __future__ import annotations
 import inspect
 import json
 import textwrap
+from pathlib import Path
 from string import Template
 
 from cnn import architectures, datasets, strokes
@@ -85,6 +86,12 @@ SEED = $seed
 ''')
 REDRAW_SETTING = """\
 REDRAW_STROKES = {share}  # share of training digits shown redrawn with the app's pen
+"""
+TEACHERS_SETTING = """\
+# knowledge distillation: the run also learned from what these trained runs answered for each
+# training image; give their model.keras files with --teacher (Models page: Download model.keras)
+TEACHERS = {names}
+DISTILL = {share}  # the share of each target that is the teachers' mean answer
 """
 
 STROKE_THICKNESS = '''
@@ -314,6 +321,25 @@ def make_optimizer(total_steps):
     return optimizer
 
 
+def distilled(train, teacher_files):
+    """Each target mixed with the teacher models' mean answer for the same (augmented) images:
+    (1 - DISTILL) * label + DISTILL * answer. Without teacher files, the labels alone."""
+    teachers = [keras.models.load_model(path, compile=False) for path in teacher_files]
+    if TEACHERS and not teachers:
+        names = ", ".join(TEACHERS)
+        print(f"This run also learned from teacher runs ({names}): give their model.keras "
+              "files with --teacher to do the same. Training on the labels alone.",
+              file=sys.stderr)
+    if not teachers:
+        return train
+
+    def targets(x, y):
+        answers = [tf.cast(teacher(x, training=False), tf.float32) for teacher in teachers]
+        return x, (1.0 - DISTILL) * y + DISTILL * tf.add_n(answers) / len(answers)
+
+    return train.map(targets)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", help="$data_option")
@@ -321,6 +347,8 @@ def main():
     parser.add_argument("--max-samples", type=int, default=MAX_SAMPLES)
     parser.add_argument("--save", default="model.keras", help="where the trained model goes")
     parser.add_argument("--dry-run", action="store_true", help="build the model and stop")
+    parser.add_argument("--teacher", action="append", default=[],
+                        help="a trained model.keras to learn from too; repeat for more")
     args = parser.parse_args()
 
     keras.utils.set_random_seed(SEED)
@@ -341,6 +369,7 @@ def main():
             return batch["images"], batch["labels"]
 
         train = train.map(mixed)
+    train = distilled(train, args.teacher)
     steps = len(train)
     model.compile(
         optimizer=make_optimizer(steps * args.epochs),
@@ -470,7 +499,7 @@ def script_source(record: RunRecord, file_name: str) -> str:
     model = architectures.build(record.spec, input_shape, len(record.class_names))
     kind = datasets.kind_of_method(pre.method)
     imports, data_code, data_help, data_option = _data_parts(record)
-    imports += ["import argparse", "import json", "from pathlib import Path"]
+    imports += ["import argparse", "import json", "import sys", "from pathlib import Path"]
     accuracy = record.test.accuracy
     header = HEADER.substitute(
         label=record.label,
@@ -505,6 +534,8 @@ def script_source(record: RunRecord, file_name: str) -> str:
     )
     if config.redraw_strokes:
         header += REDRAW_SETTING.format(share=repr(config.redraw_strokes))
+    names = [Path(path).name for path in config.teachers]
+    header += TEACHERS_SETTING.format(names=repr(names), share=repr(config.distill))
     parts = [header]
     try:
         overrides = {architectures.OUTPUT_LAYER: {"units": "len(CLASS_NAMES)"}}
