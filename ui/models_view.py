@@ -113,7 +113,9 @@ def teachers_caption_ui(info: RunInfo) -> None:
     names = ", ".join(f"`{Path(path).name}`" for path in config.teachers)
     st.caption(
         f"Besides the labels, this model learned from what {names} answered for every "
-        f"training image ({config.distill:.0%} of its target: knowledge distillation)."
+        f"training image ({config.distill:.0%} of its target: knowledge distillation). "
+        "Its training loss stays higher than a run's without teachers: a target shared "
+        "between classes cannot be met exactly, so the loss cannot reach 0."
     )
 
 
