@@ -403,8 +403,9 @@ def _teachers_ui(values: dict[str, Any], key: str, dataset: str, column: Any) ->
         key=f"teachers-{key}",
         placeholder="No teacher",
         help="Distillation: for every training image the model is also shown what these "
-        'trained models answer ("a 7, a little like a 1"), half of its target. Several '
-        "teachers are averaged, so a model can learn from a team it could not match alone.",
+        f'trained models answer ("a 7, a little like a 1"), {values["distill"]:.0%} of its '
+        "target. Several teachers are averaged, so a model can learn from a team it could "
+        "not match alone.",
     )
 
 

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cnn import artifacts
 from cnn.errors import CnnError, TrainingError
 
-TINY = 1.1754944e-38  # float32's smallest normal number: log(0) kept finite, as cnn.inspect does
+TINY = float(np.finfo(np.float32).tiny)  # log(0) kept finite, as cnn.inspect.logits_of does
 
 
 @dataclass
