@@ -31,6 +31,12 @@ STRONG_ROTATION = 15 / 360
 STRONG_COLOUR = {"brightness_factor": 0.2, "contrast_factor": 0.2, "saturation_factor": (0.3, 0.7)}
 ERASED_SCALE = (0.02, 0.15)  # share of the image one erased patch covers
 STRONG_STROKE = 5  # digits: strokes dilated up to a 5x5 kernel, as thick brushes draw them
+# "elastic" (digits): each digit bent by a smooth random displacement field, Simard, Steinkraus
+# and Platt (2003), "Best practices for convolutional neural networks applied to visual document
+# analysis": uniform noise in [-1, 1] per pixel and axis, blurred by a Gaussian of `sigma`
+# pixels, scaled by `alpha`; their values for 28-29 px digits
+ELASTIC_ALPHA = 34.0
+ELASTIC_SIGMA = 4.0
 MIX_STRENGTH = {"mixup": 0.2, "cutmix": 1.0}  # Beta(a, a) of the share: the papers' values
 
 
@@ -95,6 +101,79 @@ def stroke_thickness_class() -> type:
     return StrokeThickness
 
 
+@functools.cache
+def elastic_distortion_class() -> type:
+    """Define the ElasticDistortion layer on first use (importing this module stays cheap)."""
+    import keras
+    import tensorflow as tf
+
+    @keras.saving.register_keras_serializable(package="cnn_lab")
+    class ElasticDistortion(keras.layers.Layer):
+        """Bend each image by its own smooth random displacement field (Simard et al. 2003).
+
+        Every pixel reads the input at its own place moved by (dy, dx): uniform noise in
+        [-1, 1], blurred by a Gaussian of `sigma` pixels (so neighbours move together) and
+        scaled by `alpha`. The reading is bilinear (`keras.ops.image.map_coordinates`) and
+        outside the image is black. A no-op when called with training=False.
+
+        Args:
+            alpha: strength of the displacement (pixels, before the blur spreads it).
+            sigma: width of the Gaussian blur in pixels: larger is smoother.
+            seed: random seed.
+        """
+
+        def __init__(
+            self,
+            alpha: float = ELASTIC_ALPHA,
+            sigma: float = ELASTIC_SIGMA,
+            seed: int | None = None,
+            **kwargs: Any,
+        ) -> None:
+            super().__init__(**kwargs)
+            self.alpha = alpha
+            self.sigma = sigma
+            self.seed = seed
+
+        def _fields(self, shape: tf.Tensor) -> tf.Tensor:
+            """[batch, height, width, 2] displacements in pixels."""
+            noise = tf.random.uniform(tf.concat([shape[:3], [2]], 0), -1.0, 1.0, seed=self.seed)
+            radius = max(1, int(3 * self.sigma))
+            taps = tf.range(-radius, radius + 1, dtype=tf.float32)
+            kernel = tf.exp(-0.5 * tf.square(taps / self.sigma))
+            kernel /= tf.reduce_sum(kernel)
+            rows = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, 2, 1])
+            cols = tf.tile(tf.reshape(kernel, [1, -1, 1, 1]), [1, 1, 2, 1])
+            blurred = tf.nn.depthwise_conv2d(noise, rows, [1, 1, 1, 1], "SAME")
+            blurred = tf.nn.depthwise_conv2d(blurred, cols, [1, 1, 1, 1], "SAME")
+            return self.alpha * blurred
+
+        def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
+            if not training:
+                return inputs
+            height, width = inputs.shape[1], inputs.shape[2]
+            grid_y, grid_x = tf.meshgrid(
+                tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij"
+            )
+            fields = self._fields(tf.shape(inputs))
+
+            def bend(pair: tuple[tf.Tensor, tf.Tensor]) -> tf.Tensor:
+                image, field = pair  # [h, w, c], [h, w, 2]
+                coords = tf.stack([grid_y + field[..., 0], grid_x + field[..., 1]])
+                channels = tf.unstack(image, axis=-1)
+                return tf.stack(
+                    [keras.ops.image.map_coordinates(c, coords, order=1) for c in channels], -1
+                )
+
+            return tf.map_fn(bend, (inputs, fields), fn_output_signature=inputs.dtype)
+
+        def get_config(self) -> dict[str, Any]:
+            config = {"alpha": self.alpha, "sigma": self.sigma, "seed": self.seed}
+            return {**super().get_config(), **config}
+
+    ElasticDistortion.__qualname__ = "ElasticDistortion"
+    return ElasticDistortion
+
+
 def augmentation(kind: str, seed: int | None = None) -> keras.Sequential:
     """Random training-time changes for a kind of image, as Keras preprocessing layers.
 
@@ -102,7 +181,9 @@ def augmentation(kind: str, seed: int | None = None) -> keras.Sequential:
         kind: "digits" (rotation, shift, zoom, stroke thickness), "photos" (flip, rotation,
             zoom, contrast) or "grayscale" (Fashion-MNIST: flip, shift, zoom); with "-strong"
             ("photos-strong": random-resized crops, turns, colour jitter; "digits-strong":
-            strokes up to as thick as a 40 px brush draws; "grayscale-strong": erased patches).
+            strokes up to as thick as a 40 px brush draws; "grayscale-strong": erased patches);
+            "digits-elastic": "digits-strong" with each digit first bent by a smooth random
+            displacement field (elastic distortion).
         seed: Seed for the random layers.
 
     Returns:
@@ -141,6 +222,9 @@ def augmentation(kind: str, seed: int | None = None) -> keras.Sequential:
     elif kind == "digits-strong":
         layers = [*augmentation("digits", seed).layers[:3]]
         layers.append(stroke_thickness_class()(seed=s(3), widest=STRONG_STROKE))
+    elif kind == "digits-elastic":
+        bend = elastic_distortion_class()(seed=s(4))
+        layers = [bend, *augmentation("digits-strong", seed).layers]
     elif kind == "grayscale-strong":
         layers = [*augmentation("grayscale", seed).layers]
         layers.append(keras.layers.RandomErasing(0.5, ERASED_SCALE, 0.0, (0, 1), seed=s(5)))

@@ -19,7 +19,7 @@ OPTIMIZERS = ("adam", "sgd", "rmsprop", "adadelta")
 LR_SCHEDULES = ("constant", "cosine")
 WARMUP_FRACTION = 0.1  # share of the steps over which "cosine" ramps the rate up from 0
 STRATEGIES = ("auto", "default", "mirrored")
-AUGMENTATIONS = ("standard", "strong")
+AUGMENTATIONS = ("standard", "strong", "elastic")  # "elastic": digits only (strong + bent)
 MIXES = ("none", "mixup", "cutmix")  # ways to blend pairs of training images (cnn.datasets)
 TTAS = ("none", "flip")  # test-time augmentation: "flip" also reads each image's mirror image
 DIGIT_DATASETS = ("mnist",)  # datasets of pen strokes, which `redraw_strokes` can redraw
@@ -46,7 +46,8 @@ class TrainConfig:
     label_smoothing: float = 0.0  # 0.1 helps photo models generalise
     validation_fraction: float = 0.1  # share of the training split held out for val metrics
     augment: bool = False  # dataset-appropriate random transforms, training batches only
-    # "strong" photos: random crops zoomed up to 2x with their own aspect, colour changes
+    # "strong" photos: random crops zoomed up to 2x with their own aspect, colour changes;
+    # "elastic" (digits): strong, each digit also bent by a smooth random field (Simard 2003)
     augmentation: str = "standard"
     # "mixup": each training image blended with another, labels in the same shares; "cutmix":
     # a patch of another image pasted in, labels by area. Both fight memorising small sets
@@ -118,6 +119,8 @@ def _problems(c: TrainConfig):
         yield f"Image size must be between 8 and {MAX_IMAGE_SIZE} pixels."
     if c.augmentation not in AUGMENTATIONS:
         yield f"Augmentation must be one of {', '.join(AUGMENTATIONS)}."
+    elif c.augmentation == "elastic" and c.dataset not in DIGIT_DATASETS:
+        yield "Elastic distortion bends pen strokes: use it with MNIST, or pick standard or strong."
     if c.mix not in MIXES:
         yield f"Image mixing must be one of {', '.join(MIXES)}."
     if not (isinstance(c.redraw_strokes, int | float) and 0 <= c.redraw_strokes <= 1):
