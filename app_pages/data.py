@@ -59,9 +59,16 @@ st.caption(
     "The same image through the training augmentation (random each time, "
     "active only while training)."
 )
+levels = ["standard", "strong", *(["elastic"] if info.kind == "digits" else [])]
+level = st.segmented_control(
+    "Strength", levels, default="standard", key="data-augmentation-level",
+    help="The Train page's Augmentation strength. elastic bends each digit by a smooth random "
+    "wobble (Simard et al. 2003), as no two hands draw a 7 alike.",
+) or "standard"  # fmt: skip
 first_class = next(iter(samples.values()))
 source_image = preprocess.photo_to_input(first_class[0], info.image_size, info.channels).input
-copies = loaders.augmented_copies(info.kind, source_image, AUGMENTED_COPIES)
+name = datasets.augmentation_name(info.kind, level)
+copies = loaders.augmented_copies(name, source_image, AUGMENTED_COPIES)
 st.image(
     [figures.framed(image, 112) for image in [source_image, *copies]],
     caption=["original", *(f"augmented {i + 1}" for i in range(AUGMENTED_COPIES))],

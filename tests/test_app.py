@@ -96,8 +96,10 @@ def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
     assert not at.exception
     # digits can be trained on redrawn copies (the shipped digit model's recipe)
     next(c for c in at.checkbox if c.label == "Redraw digits with the app's pen").check()
-    # a mirrored digit is another digit: no mirror reading for them
+    # a mirrored digit is another digit: no mirror reading for them; elastic bending is theirs
     assert not any(c.label == "Also read the mirror image" for c in at.checkbox)
+    strength = next(s for s in at.selectbox if s.label == "Augmentation strength")
+    assert strength.options == ["standard", "strong", "elastic"]
     # distillation: the shipped digit run (and no run of other data) can be a teacher
     teachers = next(m for m in at.multiselect if m.label == "Learn from trained models too")
     shipped = [str(r.path) for r in artifacts.list_runs() if r.shipped]
@@ -150,6 +152,11 @@ def test_data_page_browses_mnist(offline):
     assert any(m.label == "Classes" and m.value == "10" for m in at.metric)
     captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
     assert "augmented 1" in captions
+    strength = at.segmented_control(key="data-augmentation-level")
+    assert strength.options == ["standard", "strong", "elastic"]
+    strength.set_value("elastic").run()  # digits bent by the elastic distortion, on show
+    assert not at.exception
+    assert "augmented 6" in [i.caption for e in at.get("image") for i in e.proto.imgs]
 
 
 def test_train_page_trains_on_an_uploaded_zip(offline):
@@ -157,6 +164,8 @@ def test_train_page_trains_on_an_uploaded_zip(offline):
     choose_own_images(at, "train-dataset", shapes_zip())
     assert not at.exception
     next(c for c in at.checkbox if c.label == "Also read the mirror image").check()
+    strength = next(s for s in at.selectbox if s.label == "Augmentation strength")
+    assert "elastic" not in strength.options  # photos are not pen strokes
     job = train_tiny_model(at, dataset="folder", max_samples=0)
     assert job.state == "finished", job.error
     record = json.loads((job.result.run_dir / "run.json").read_text())

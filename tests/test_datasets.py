@@ -369,6 +369,7 @@ def test_augmentation_is_identity_at_inference() -> None:
         "digits-strong",
         "photos-strong",
         "grayscale-strong",
+        "digits-elastic",
     ):
         layers = datasets.augmentation(kind, seed=0)
         np.testing.assert_array_equal(layers(x, training=False).numpy(), x.numpy())
@@ -377,6 +378,47 @@ def test_augmentation_is_identity_at_inference() -> None:
     assert thick.shape == x.shape and thick.min() >= 0 and thick.max() <= 1
     with pytest.raises(DatasetError):
         datasets.augmentation("sounds")
+
+
+def test_elastic_distortion_reads_each_pixel_where_its_field_points() -> None:
+    """`displaced` moves pixels by the field it is given (bilinear between pixels, black from
+    outside), and the layer's fields are smooth noise of the strength its settings say."""
+    import tensorflow as tf
+
+    from cnn.datasets.augment import ELASTIC_ALPHA, ELASTIC_SIGMA, displaced
+
+    x = tf.random.uniform((2, 28, 28, 1), seed=1)
+    down = np.zeros((2, 28, 28, 2), np.float32)
+    down[..., 0] = 1.0  # every pixel reads the one below it
+    out = displaced(x, down).numpy()
+    np.testing.assert_allclose(out[:, :-1], x.numpy()[:, 1:], atol=1e-6)
+    assert np.all(out[:, -1] == 0)  # below the image is black
+    half = np.zeros((2, 28, 28, 2), np.float32)
+    half[..., 1] = 0.5  # halfway to the right neighbour: their mean
+    mean = (x.numpy()[:, :, :-1] + x.numpy()[:, :, 1:]) / 2
+    np.testing.assert_allclose(displaced(x, half).numpy()[:, :, :-1], mean, atol=1e-6)
+
+    layer = datasets.ElasticDistortion(seed=3)
+    fields = layer.displacements(tf.constant([512, 28, 28, 1])).numpy()
+    assert fields.shape == (512, 28, 28, 2)
+    radius = int(3 * ELASTIC_SIGMA)
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / ELASTIC_SIGMA) ** 2)
+    taps /= taps.sum()
+    # uniform noise has variance 1/3; the separable blur keeps (sum of squared taps)^2 of it
+    expected = ELASTIC_ALPHA * np.sqrt((taps**2).sum() ** 2 / 3)
+    middle = fields[:, radius : 28 - radius, radius : 28 - radius]  # no zero padding there
+    assert abs(middle.mean()) < 0.2 * expected  # 6 standard errors
+    assert middle.std() == pytest.approx(expected, rel=0.1)
+    neighbours = np.corrcoef(middle[:, :, :-1].ravel(), middle[:, :, 1:].ravel())[0, 1]
+    assert neighbours > 0.9  # a smooth field: neighbours move together
+
+    digits = datasets.load("mnist", download=False).test.images[:16].astype(np.float32) / 255
+    bent = layer(digits, training=True).numpy()
+    assert bent.shape == digits.shape and bent.min() >= 0 and bent.max() <= 1
+    assert np.abs(bent - digits).mean() > 0.01  # changed...
+    assert bent.sum() == pytest.approx(digits.sum(), rel=0.15)  # ...but the ink stays
+    again = type(layer).from_config(layer.get_config())
+    assert (again.alpha, again.sigma, again.seed) == (ELASTIC_ALPHA, ELASTIC_SIGMA, 3)
 
 
 # --- downloads from a local server ------------------------------------------------------------

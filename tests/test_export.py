@@ -35,6 +35,7 @@ from streamlit.testing.v1 import AppTest
 from cnn import artifacts, datasets, export
 from cnn.architectures import ArchSpec, ConvBlock
 from cnn.cli import main as cli_main
+from cnn.datasets import augment
 from cnn.export import inputs, tflite
 from cnn.export.script import script_source
 from ui import exports as exports_ui
@@ -182,11 +183,14 @@ def test_script_of_a_residual_run_wires_its_shortcuts(folder_run, tmp_path):
                                original.predict(images, verbose=0), atol=1e-6)  # fmt: skip
 
 
-@pytest.mark.parametrize("level", ["standard", "strong"])
-@pytest.mark.parametrize("kind_run", ["mnist", "folder"])
+@pytest.mark.parametrize(
+    ("kind_run", "level"),
+    [("mnist", "standard"), ("mnist", "strong"), ("mnist", "elastic")]
+    + [("folder", "standard"), ("folder", "strong")],
+)
 def test_script_augmentation_is_the_runs(kind_run, level, tiny_run, folder_run, tmp_path):
     """The generated augmentation layers equal cnn.datasets.augmentation's, setting by setting,
-    for the standard and the strong recipes (thicker strokes, colour jitter)."""
+    for the standard, the strong (thicker strokes, colour jitter) and the elastic recipes."""
     run_dir = tiny_run if kind_run == "mnist" else folder_run[0]
     record = artifacts.read_run_info(run_dir).record
     config = replace(record.config, augment=True, augmentation=level, weight_decay=0.05, ema=0.99)
@@ -201,6 +205,19 @@ def test_script_augmentation_is_the_runs(kind_run, level, tiny_run, folder_run, 
     assert [s[::2] for s in layer_settings(got)] == [s[::2] for s in layer_settings(expected)]
     optimizer = module.make_optimizer(100)  # the run's AdamW and weight average
     assert optimizer.weight_decay == pytest.approx(0.05) and optimizer.use_ema
+    if level == "elastic":  # the script's own layer bends as the engine's does
+        digits = datasets.load("mnist", download=False).test.images[:8].astype("float32") / 255
+        bend = got.layers[0]
+        np.testing.assert_array_equal(bend(digits, training=False).numpy(), digits)
+        assert np.abs(bend(digits, training=True).numpy() - digits).mean() > 0.01
+        field = np.zeros((8, 28, 28, 2), np.float32)
+        field[..., 0] = 0.5
+        np.testing.assert_allclose(module.displaced(tf.constant(digits), field).numpy(),
+                                   augment.displaced(digits, field).numpy(), atol=1e-6)  # fmt: skip
+        size = tf.constant([256, 28, 28, 1])
+        assert np.std(bend.displacements(size)) == pytest.approx(
+            np.std(expected.layers[0].displacements(size)), rel=0.1
+        )
 
 
 def test_script_picks_the_images_cnn_lab_picked(exports):

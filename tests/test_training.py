@@ -227,7 +227,8 @@ def test_weight_decay_a_weight_average_and_strong_augmentation_train(tmp_path):
     from cnn import timelapse
     from cnn.inspect import Inspector
 
-    config = tiny(weight_decay=0.05, ema=0.9, augment=True, augmentation="strong", epochs=2)
+    # "elastic": the strong digit augmentation with each digit bent as well, the whole pipeline
+    config = tiny(weight_decay=0.05, ema=0.9, augment=True, augmentation="elastic", epochs=2)
     result = train(config, out_dir=tmp_path)
     assert result.state == "finished", result.message
     saved = result.run_dir
@@ -236,9 +237,11 @@ def test_weight_decay_a_weight_average_and_strong_augmentation_train(tmp_path):
     now = Inspector(model).probabilities(lapse.probe_images.astype(np.float32) / 255)
     np.testing.assert_allclose(lapse.probabilities[-1], now, atol=2e-3)
     record = json.loads((saved / "run.json").read_text())["config"]
-    assert (record["weight_decay"], record["ema"], record["augmentation"]) == (0.05, 0.9, "strong")
+    assert (record["weight_decay"], record["ema"], record["augmentation"]) == (0.05, 0.9, "elastic")
     with pytest.raises(TrainingError, match="Augmentation must be"):
         tiny(augmentation="wild").validate()
+    with pytest.raises(TrainingError, match="Elastic distortion bends pen strokes"):
+        tiny(dataset="fashion_mnist", augmentation="elastic").validate()
 
 
 def test_a_waiting_student_is_told_about_how_long():

@@ -80,8 +80,9 @@ GLOSSARY: dict[str, tuple[str, str]] = {
     "augmentation": (
         "What is augmentation?",
         "During training every image is changed a little at random each time it is shown: "
-        "shifted, rotated, zoomed, flipped. The model sees more variety and learns that a "
-        "slightly moved 7 is still a 7.",
+        "shifted, rotated, zoomed, flipped; a digit's strokes thickened, or the whole digit "
+        "bent a little (elastic). The model sees more variety and learns that a slightly moved "
+        "or wobbly 7 is still a 7.",
     ),
     "gradcam": (
         "What is Grad-CAM?",

@@ -158,7 +158,7 @@ def image_sizes(key: str, data_path: str | None = None, limit: int = 200) -> str
     return f"{span(heights)} x {span(widths)}"
 
 
-@st.cache_resource(max_entries=len(datasets.KINDS) * 2, show_spinner=False)
+@st.cache_resource(max_entries=len(datasets.KINDS) * 3, show_spinner=False)
 def _augmenter(kind: str) -> Any:
     """The training augmentation of a kind of image, built once per server and traced into a
     graph: built and run eagerly at every rerun it cost the Data page ~96 ms; traced, a call
@@ -171,7 +171,7 @@ def _augmenter(kind: str) -> Any:
 
 def augmented_copies(kind: str, image: np.ndarray, count: int) -> list[np.ndarray]:
     """`count` random training augmentations of one model input (float32 (h, w, c)); new
-    random ones at every call."""
+    random ones at every call. `kind` as `cnn.datasets.augmentation` takes it ("digits-strong")."""
     batch = np.repeat(image[None], count, axis=0).astype(np.float32)
     return list(_augmenter(kind)(batch).numpy())
 

@@ -355,15 +355,19 @@ def _advanced_settings_ui(
         key=f"ema-{key}",
         help="Keep a running average of the weights and use it at the end: steadier.",
     )
+    levels = [a for a in AUGMENTATIONS if a != "elastic" or dataset in DIGIT_DATASETS]
+    level = values["augmentation"] if values["augmentation"] in levels else "strong"
     return {
         "augmentation": left.selectbox(
             "Augmentation strength",
-            AUGMENTATIONS,
-            AUGMENTATIONS.index(values["augmentation"]),
+            levels,
+            levels.index(level),
             key=f"augs-{key}",
             disabled=not augment,
             help="strong: for photos, random crops zoomed up to 2x and colour changes; for "
-            "digits, strokes as thick as the thickest brush; for clothes, erased patches",
+            "digits, strokes as thick as the thickest brush; for clothes, erased patches. "
+            "elastic (digits): strong, and every digit also bent a little by a smooth random "
+            "wobble, as no two hands draw a 7 alike",
         ),
         "mix": left.selectbox(
             "Mix pairs of images",

@@ -187,9 +187,14 @@ def augmentation(kind: str, seed: int | None = None) -> Any:
 
 
 def __getattr__(name: str) -> Any:
-    """`cnn.datasets.StrokeThickness` without importing Keras when this package is imported."""
+    """`cnn.datasets.StrokeThickness` and `.ElasticDistortion` without importing Keras when
+    this package is imported."""
     if name == "StrokeThickness":
         from cnn.datasets.augment import stroke_thickness_class
 
         return stroke_thickness_class()
+    if name == "ElasticDistortion":
+        from cnn.datasets.augment import elastic_distortion_class
+
+        return elastic_distortion_class()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -101,6 +101,26 @@ def stroke_thickness_class() -> type:
     return StrokeThickness
 
 
+def displaced(images: tf.Tensor, fields: tf.Tensor) -> tf.Tensor:
+    """Each pixel of `images` [batch, h, w, c] read at its place moved by `fields` [batch, h, w,
+    2] (rows, columns; pixels): bilinear, black outside (keras.ops.image.map_coordinates)."""
+    import keras
+    import tensorflow as tf
+
+    height, width = images.shape[1], images.shape[2]
+    rows, cols = tf.meshgrid(
+        tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij"
+    )
+
+    def bend(pair: tuple[tf.Tensor, tf.Tensor]) -> tf.Tensor:
+        image, field = pair  # [h, w, c], [h, w, 2]
+        coords = tf.stack([rows + field[..., 0], cols + field[..., 1]])
+        channels = tf.unstack(image, axis=-1)
+        return tf.stack([keras.ops.image.map_coordinates(c, coords, 1) for c in channels], -1)
+
+    return tf.map_fn(bend, (images, tf.cast(fields, tf.float32)), fn_output_signature=images.dtype)
+
+
 @functools.cache
 def elastic_distortion_class() -> type:
     """Define the ElasticDistortion layer on first use (importing this module stays cheap)."""
@@ -134,8 +154,8 @@ def elastic_distortion_class() -> type:
             self.sigma = sigma
             self.seed = seed
 
-        def _fields(self, shape: tf.Tensor) -> tf.Tensor:
-            """[batch, height, width, 2] displacements in pixels."""
+        def displacements(self, shape: tf.Tensor) -> tf.Tensor:
+            """[batch, height, width, 2] displacements in pixels (rows, columns)."""
             noise = tf.random.uniform(tf.concat([shape[:3], [2]], 0), -1.0, 1.0, seed=self.seed)
             radius = max(1, int(3 * self.sigma))
             taps = tf.range(-radius, radius + 1, dtype=tf.float32)
@@ -150,21 +170,7 @@ def elastic_distortion_class() -> type:
         def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
             if not training:
                 return inputs
-            height, width = inputs.shape[1], inputs.shape[2]
-            grid_y, grid_x = tf.meshgrid(
-                tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij"
-            )
-            fields = self._fields(tf.shape(inputs))
-
-            def bend(pair: tuple[tf.Tensor, tf.Tensor]) -> tf.Tensor:
-                image, field = pair  # [h, w, c], [h, w, 2]
-                coords = tf.stack([grid_y + field[..., 0], grid_x + field[..., 1]])
-                channels = tf.unstack(image, axis=-1)
-                return tf.stack(
-                    [keras.ops.image.map_coordinates(c, coords, order=1) for c in channels], -1
-                )
-
-            return tf.map_fn(bend, (inputs, fields), fn_output_signature=inputs.dtype)
+            return displaced(inputs, self.displacements(tf.shape(inputs)))
 
         def get_config(self) -> dict[str, Any]:
             config = {"alpha": self.alpha, "sigma": self.sigma, "seed": self.seed}

@@ -38,7 +38,9 @@ SHOWN: dict[str, tuple[str, ...]] = {
     ),
     "RandomErasing": ("factor", "scale", "fill_value", "value_range", "seed"),
     "StrokeThickness": ("seed", "widest"),
+    "ElasticDistortion": ("alpha", "sigma", "seed"),
 }
+OWN_LAYERS = ("StrokeThickness", "ElasticDistortion")  # defined in the script itself
 POSITIONAL = {"Conv2D": 2, "Activation": 1, "MaxPooling2D": 1, "AveragePooling2D": 1,
               "Dropout": 1, "Dense": 1}  # fmt: skip
 DEFAULTS: dict[str, Any] = {  # Keras' defaults: an argument with this value is not written
@@ -110,7 +112,7 @@ def layer_code(layer: Any, overrides: dict[str, str] | None = None, indent: str 
         elif key in overrides or _not_default(kind, key, value):
             parts.append(f"{key}={code}")
     parts.append(f"name={json.dumps(layer.name)}")
-    prefix = "" if kind == "StrokeThickness" else f"{BUILT_IN_MODULE}."
+    prefix = "" if kind in OWN_LAYERS else f"{BUILT_IN_MODULE}."
     call = f"{indent}{prefix}{kind}({', '.join(parts)})"
     if len(call) < MAX_LINE:
         return call
