@@ -138,6 +138,13 @@ def elastic_distortion_class() -> type:
         scaled by `alpha`. The reading is bilinear (`keras.ops.image.map_coordinates`) and
         outside the image is black. A no-op when called with training=False.
 
+        Not Keras' own `keras.ops.image.elastic_transform` / `RandomElasticTransform` (3.15):
+        on the TensorFlow backend its row and column noise are drawn with one seed (the two
+        displacements correlate 0.93: pixels move along the diagonal), the noise is scaled
+        by sigma as well as alpha (36 / 6 moves pixels ~9 px), and with tf.data's unknown
+        batch size it returns a batch of one image; the layer also ties alpha and sigma to
+        the image size with one strength per batch.
+
         Args:
             alpha: strength of the displacement (pixels, before the blur spreads it).
             sigma: width of the Gaussian blur in pixels: larger is smoother.
