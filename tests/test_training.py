@@ -303,7 +303,8 @@ def test_a_training_in_a_child_process_streams_its_events_and_saves_its_run(tmp_
     events = job.drain()
     assert job.state == "finished", job.error
     first = events[0].message
-    assert f"priority {os.nice(0) + 7}" in first and f"server's is {os.nice(0)}" in first
+    child = min(os.nice(0) + 7, 19)  # the system caps niceness at 19
+    assert f"priority {child}" in first and f"server's is {os.nice(0)}" in first
     assert first.endswith("TensorFlow threads: 1.")  # read back from TensorFlow in the child
     kinds = [event.kind for event in events]
     assert "batch" in kinds and "epoch" in kinds and kinds[-1] == "finished"

@@ -78,7 +78,8 @@ def _child_main() -> None:
                 return
 
     threading.Thread(target=listen, daemon=True).start()
-    niceness = os.nice(nice) if nice else os.nice(0)
+    parents = os.nice(0)  # the server's priority, inherited
+    niceness = os.nice(nice) if nice else parents  # capped at 19 by the system
     lock = threading.Lock()
 
     def send(message) -> None:
@@ -91,7 +92,7 @@ def _child_main() -> None:
     used = tf.config.threading.get_intra_op_parallelism_threads() or "one per core"
     send(asdict(TrainingEvent("status", message=(
         f"Training in a process of its own at priority {niceness} (the server's is "
-        f"{niceness - nice}), so drawings and pages are answered first; TensorFlow "
+        f"{parents}), so drawings and pages are answered first; TensorFlow "
         f"threads: {used}."))))  # fmt: skip
     from cnn.training.loop import train
 
