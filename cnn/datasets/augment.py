@@ -103,6 +103,22 @@ def stroke_thickness_class() -> type:
     return StrokeThickness
 
 
+def elastic_fields(shape: tf.Tensor, alpha: float, sigma: float, seed: int | None) -> tf.Tensor:
+    """Random displacements [batch, height, width, 2] (rows, columns; pixels) for images of
+    `shape`: uniform noise in [-1, 1] blurred by a Gaussian of `sigma` px, times `alpha`."""
+    import tensorflow as tf
+
+    noise = tf.random.uniform(tf.concat([shape[:3], [2]], 0), -1.0, 1.0, seed=seed)
+    radius = max(1, int(3 * sigma))
+    taps = tf.range(-radius, radius + 1, dtype=tf.float32)
+    kernel = tf.exp(-0.5 * tf.square(taps / sigma))
+    kernel /= tf.reduce_sum(kernel)
+    rows = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, 2, 1])
+    cols = tf.tile(tf.reshape(kernel, [1, -1, 1, 1]), [1, 1, 2, 1])
+    blurred = tf.nn.depthwise_conv2d(noise, rows, [1, 1, 1, 1], "SAME")
+    return alpha * tf.nn.depthwise_conv2d(blurred, cols, [1, 1, 1, 1], "SAME")
+
+
 def displaced(images: tf.Tensor, fields: tf.Tensor) -> tf.Tensor:
     """Each pixel of `images` [batch, h, w, c] read at its place moved by `fields` [batch, h, w,
     2] (rows, columns; pixels): bilinear, black outside (keras.ops.image.map_coordinates)."""
@@ -165,16 +181,7 @@ def elastic_distortion_class() -> type:
 
         def displacements(self, shape: tf.Tensor) -> tf.Tensor:
             """[batch, height, width, 2] displacements in pixels (rows, columns)."""
-            noise = tf.random.uniform(tf.concat([shape[:3], [2]], 0), -1.0, 1.0, seed=self.seed)
-            radius = max(1, int(3 * self.sigma))
-            taps = tf.range(-radius, radius + 1, dtype=tf.float32)
-            kernel = tf.exp(-0.5 * tf.square(taps / self.sigma))
-            kernel /= tf.reduce_sum(kernel)
-            rows = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, 2, 1])
-            cols = tf.tile(tf.reshape(kernel, [1, -1, 1, 1]), [1, 1, 2, 1])
-            blurred = tf.nn.depthwise_conv2d(noise, rows, [1, 1, 1, 1], "SAME")
-            blurred = tf.nn.depthwise_conv2d(blurred, cols, [1, 1, 1, 1], "SAME")
-            return self.alpha * blurred
+            return elastic_fields(shape, self.alpha, self.sigma, self.seed)
 
         def call(self, inputs: tf.Tensor, training: bool = False) -> tf.Tensor:
             if not training:

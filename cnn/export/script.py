@@ -26,7 +26,7 @@ from pathlib import Path
 from string import Template
 
 from cnn import architectures, datasets, strokes
-from cnn.datasets.augment import MIX_STRENGTH
+from cnn.datasets.augment import MIX_STRENGTH, displaced, elastic_fields
 from cnn.datasets.splits import _stratified_order
 from cnn.export.layers_code import layer_code
 from cnn.record import RunRecord
@@ -143,22 +143,6 @@ $layers
 
 ELASTIC_DISTORTION = '''
 
-def displaced(images, fields):
-    """Each pixel read at its place moved by `fields` (rows, columns): bilinear, black outside."""
-    height, width = images.shape[1], images.shape[2]
-    rows, cols = tf.meshgrid(
-        tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij"
-    )
-
-    def bend(pair):
-        image, field = pair
-        coords = tf.stack([rows + field[..., 0], cols + field[..., 1]])
-        channels = tf.unstack(image, axis=-1)
-        return tf.stack([keras.ops.image.map_coordinates(c, coords, 1) for c in channels], -1)
-
-    return tf.map_fn(bend, (images, fields), fn_output_signature=images.dtype)
-
-
 class ElasticDistortion(keras.layers.Layer):
     """Bend each digit by a smooth random displacement field (Simard et al. 2003): uniform
     noise in [-1, 1] blurred by a Gaussian of `sigma` pixels, scaled by `alpha`."""
@@ -170,21 +154,14 @@ class ElasticDistortion(keras.layers.Layer):
         self.seed = seed
 
     def displacements(self, shape):
-        noise = tf.random.uniform(tf.concat([shape[:3], [2]], 0), -1.0, 1.0, seed=self.seed)
-        radius = max(1, int(3 * self.sigma))
-        taps = tf.range(-radius, radius + 1, dtype=tf.float32)
-        kernel = tf.exp(-0.5 * tf.square(taps / self.sigma))
-        kernel /= tf.reduce_sum(kernel)
-        rows = tf.tile(tf.reshape(kernel, [-1, 1, 1, 1]), [1, 1, 2, 1])
-        cols = tf.tile(tf.reshape(kernel, [1, -1, 1, 1]), [1, 1, 2, 1])
-        blurred = tf.nn.depthwise_conv2d(noise, rows, [1, 1, 1, 1], "SAME")
-        return self.alpha * tf.nn.depthwise_conv2d(blurred, cols, [1, 1, 1, 1], "SAME")
+        return elastic_fields(shape, self.alpha, self.sigma, self.seed)
 
     def call(self, inputs, training=False):
         if not training:
             return inputs
         return displaced(inputs, self.displacements(tf.shape(inputs)))
 '''
+
 
 AUGMENTATION = Template('''
 
@@ -592,7 +569,10 @@ def script_source(record: RunRecord, file_name: str) -> str:
             augment = datasets.augmentation(name, seed=config.seed)
             if kind.key == "digits":
                 parts.append(STROKE_THICKNESS)
-            if name == "digits-elastic":
+            if name == "digits-elastic":  # CNN Lab's own functions, then the layer
+                functions = (elastic_fields, displaced)
+                sources = [inspect.getsource(f).rstrip() for f in functions]
+                parts.append("\n\n\n" + "\n\n\n".join(sources))
                 parts.append(ELASTIC_DISTORTION)
             augment_code = AUGMENTATION.substitute(
                 layers=_layers_block(augment.layers), name=augment.name
