@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from cnn import datasets, preprocess
+from cnn.training.config import augmentations_for
 from ui import figures, glossary, loaders, state, widgets
 
 AUGMENTED_COPIES = 6  # random augmentations of one image shown side by side
@@ -59,9 +60,8 @@ st.caption(
     "The same image through the training augmentation (random each time, "
     "active only while training)."
 )
-levels = ["standard", "strong", *(["elastic"] if info.kind == "digits" else [])]
 level = st.segmented_control(
-    "Strength", levels, default="standard", key="data-augmentation-level",
+    "Strength", augmentations_for(picked.key), default="standard", key="data-augmentation-level",
     help="The Train page's Augmentation strength. elastic bends each digit by a smooth random "
     "wobble (Simard et al. 2003), as no two hands draw a 7 alike.",
 ) or "standard"  # fmt: skip

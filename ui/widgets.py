@@ -344,8 +344,7 @@ def _advanced_settings_ui(
 ) -> dict[str, Any]:
     """The settings the strong recipes use: augmentation strength, weight decay, weight
     average, and for digits, training digits redrawn with the app's pen."""
-    from cnn.training import AUGMENTATIONS
-    from cnn.training.config import DIGIT_DATASETS, MIXES
+    from cnn.training.config import DIGIT_DATASETS, MIXES, augmentations_for
 
     left, middle, right = st.columns(3)
     decays = sorted({*WEIGHT_DECAYS, values["weight_decay"]})
@@ -355,7 +354,7 @@ def _advanced_settings_ui(
         key=f"ema-{key}",
         help="Keep a running average of the weights and use it at the end: steadier.",
     )
-    levels = [a for a in AUGMENTATIONS if a != "elastic" or dataset in DIGIT_DATASETS]
+    levels = augmentations_for(dataset)
     level = values["augmentation"] if values["augmentation"] in levels else "strong"
     return {
         "augmentation": left.selectbox(

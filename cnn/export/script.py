@@ -147,7 +147,7 @@ class ElasticDistortion(keras.layers.Layer):
     """Bend each digit by a smooth random displacement field (Simard et al. 2003): uniform
     noise in [-1, 1] blurred by a Gaussian of `sigma` pixels, scaled by `alpha`."""
 
-    def __init__(self, alpha=36.0, sigma=6.0, seed=None, **kwargs):
+    def __init__(self, alpha, sigma, seed=None, **kwargs):
         super().__init__(**kwargs)
         self.alpha = alpha
         self.sigma = sigma

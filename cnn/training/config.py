@@ -23,6 +23,7 @@ AUGMENTATIONS = ("standard", "strong", "elastic")  # "elastic": digits only (str
 MIXES = ("none", "mixup", "cutmix")  # ways to blend pairs of training images (cnn.datasets)
 TTAS = ("none", "flip")  # test-time augmentation: "flip" also reads each image's mirror image
 DIGIT_DATASETS = ("mnist",)  # datasets of pen strokes, which `redraw_strokes` can redraw
+DIGITS_ONLY_AUGMENTATIONS = ("elastic",)  # bend pen strokes: for DIGIT_DATASETS alone
 MAX_IMAGE_SIZE = 512  # largest side accepted for photo models
 MEMORY_BUDGET_ENV = "CNN_TRAIN_MEMORY_BUDGET"  # bytes one training step may need
 DEFAULT_MEMORY_BUDGET = 3 * 1024**3
@@ -95,6 +96,12 @@ class TrainConfig:
             raise TrainingError(problem)
 
 
+def augmentations_for(dataset: str) -> list[str]:
+    """The augmentation strengths a dataset can train with ("elastic" only for digits)."""
+    digits = dataset in DIGIT_DATASETS
+    return [a for a in AUGMENTATIONS if digits or a not in DIGITS_ONLY_AUGMENTATIONS]
+
+
 def _problems(c: TrainConfig):
     """Each setting that cannot work, as a sentence (in the order a person reads the form)."""
     if c.dataset not in datasets.REGISTRY:
@@ -119,7 +126,7 @@ def _problems(c: TrainConfig):
         yield f"Image size must be between 8 and {MAX_IMAGE_SIZE} pixels."
     if c.augmentation not in AUGMENTATIONS:
         yield f"Augmentation must be one of {', '.join(AUGMENTATIONS)}."
-    elif c.augmentation == "elastic" and c.dataset not in DIGIT_DATASETS:
+    elif c.augmentation not in augmentations_for(c.dataset):
         yield "Elastic distortion bends pen strokes: use it with MNIST, or pick standard or strong."
     if c.mix not in MIXES:
         yield f"Image mixing must be one of {', '.join(MIXES)}."
