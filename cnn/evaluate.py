@@ -2,9 +2,9 @@
 
 `evaluate` runs the model once per batch through a compiled `tf.function` in inference mode
 (`model(x, training=False)`: dropout off, batch-norm statistics frozen), keeps every
-probability, and counts the confusion matrix with numpy. Misclassified examples are
-reported as indices into the order the batches came in, so the caller can show them from
-the same (unshuffled) split.
+probability, and scores them with scikit-learn's `confusion_matrix` and `recall_score` (a
+class's accuracy is its recall). Misclassified examples are reported as indices into the
+order the batches came in, so the caller can show them from the same (unshuffled) split.
 """
 
 from __future__ import annotations
@@ -97,17 +97,36 @@ def evaluate(
         >>> result.accuracy, result.confusion.tolist()
         (0.875, [[45, 5], [7, 43]])
     """
-    import tensorflow as tf
+    from sklearn.metrics import confusion_matrix
 
     num_classes = len(class_names)
+    probabilities, labels, kept_logits = _forward(model, batches, num_classes, logits, mirror)
+    predictions = probabilities.argmax(axis=-1).astype(np.int64)
+    confusion = confusion_matrix(labels, predictions, labels=range(num_classes))
+    return Evaluation(
+        accuracy=float(np.trace(confusion) / labels.size),
+        n=int(labels.size),
+        per_class=_per_class(labels, predictions, class_names),
+        confusion=confusion.astype(np.int64),
+        misclassified=np.flatnonzero(predictions != labels).astype(np.int64),
+        predictions=predictions,
+        labels=labels,
+        probabilities=probabilities,
+        logits=kept_logits,
+    )
+
+
+def _forward(model, batches: Iterable, num_classes: int, logits: bool, mirror: bool):
+    """(probabilities (n, k), labels (n,), logits (n, k) or None) of every batch, in order:
+    one compiled forward pass per batch, or the Inspector's when logits or mirror are asked."""
+    import tensorflow as tf
+
     forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     inspector = None
     if logits or mirror:
         from cnn.inspect import Inspector, logits_of
 
         inspector = Inspector(model, jit_compile=False, mirror=mirror)
-
-    # One compiled forward pass per batch; keep probabilities and labels in order.
     probabilities, labels, kept_logits = [], [], []
     for x, y in batches:
         if inspector is None:
@@ -121,42 +140,26 @@ def evaluate(
                 "names were given."
             )
         y = np.asarray(y)
-        if y.ndim == 2:
-            y = y.argmax(axis=-1)
         probabilities.append(probs)
-        labels.append(y.astype(np.int64).reshape(-1))
+        labels.append((y.argmax(axis=-1) if y.ndim == 2 else y).astype(np.int64).reshape(-1))
     if sum(len(y) for y in labels) == 0:
         raise ValueError("There are no examples to evaluate.")
-    probabilities_all = np.concatenate(probabilities)
     labels_all = np.concatenate(labels)
     if labels_all.min() < 0 or labels_all.max() >= num_classes:
         raise ValueError(f"Labels must be class indices between 0 and {num_classes - 1}.")
+    logits_all = np.concatenate(kept_logits) if logits else None
+    return np.concatenate(probabilities), labels_all, logits_all
 
-    # Confusion matrix: count each (true, predicted) pair.
-    predictions = probabilities_all.argmax(axis=-1).astype(np.int64)
-    confusion = np.bincount(
-        labels_all * num_classes + predictions, minlength=num_classes * num_classes
-    ).reshape(num_classes, num_classes)
 
-    # Per-class accuracy from the diagonal; empty classes have no accuracy.
-    per_class_n = confusion.sum(axis=1)
-    per_class = [
-        {
-            "name": str(name),
-            "accuracy": float(confusion[i, i] / per_class_n[i]) if per_class_n[i] else None,
-            "n": int(per_class_n[i]),
-        }
-        for i, name in enumerate(class_names)
+def _per_class(labels: np.ndarray, predictions: np.ndarray, class_names: Sequence[str]):
+    """One {"name", "accuracy", "n"} per class: accuracy is the class's recall, None when the
+    test set has none of it."""
+    from sklearn.metrics import recall_score
+
+    k = len(class_names)
+    recall = recall_score(labels, predictions, labels=range(k), average=None, zero_division=np.nan)
+    counts = np.bincount(labels, minlength=k)
+    return [
+        {"name": str(name), "accuracy": float(r) if n else None, "n": int(n)}
+        for name, r, n in zip(class_names, recall, counts, strict=True)
     ]
-    n = int(labels_all.size)
-    return Evaluation(
-        accuracy=float(np.trace(confusion) / n),
-        n=n,
-        per_class=per_class,
-        confusion=confusion.astype(np.int64),
-        misclassified=np.flatnonzero(predictions != labels_all).astype(np.int64),
-        predictions=predictions,
-        labels=labels_all,
-        probabilities=probabilities_all,
-        logits=np.concatenate(kept_logits) if logits else None,
-    )

@@ -39,10 +39,25 @@ def test_expected_calibration_error_by_hand():
     assert sum(table.counts) == 6 and len(table.edges) == calibration.BINS + 1
 
 
+def test_the_reliability_bins_agree_with_scikit_learn():
+    from sklearn.calibration import calibration_curve
+
+    logits, labels = sampled(3000, 5, temperature=2.5, seed=3)
+    p = calibration.softmax(logits)
+    table = calibration.reliability(p, labels)
+    # scikit-learn's curve of "top class right" against the top probability, same 15 bins;
+    # it leaves out the empty bins and gives no counts, which the ECE and the diagram need
+    right, sure = calibration_curve(p.argmax(-1) == labels, p.max(-1), n_bins=calibration.BINS)
+    filled = [i for i, n in enumerate(table.counts) if n]
+    assert len(filled) < calibration.BINS  # some bins are empty: the alignment is tested
+    np.testing.assert_allclose([table.accuracy[i] for i in filled], right, atol=1e-9)
+    np.testing.assert_allclose([table.confidence[i] for i in filled], sure, atol=1e-6)
+
+
 def test_the_reliability_diagram_counts_the_images_of_each_bin():
     from dataclasses import asdict
 
-    from ui.figures import reliability_diagram
+    from ui.charts import reliability_diagram
 
     logits, labels = sampled(2000, 5, temperature=2.5)
     before = calibration.reliability(calibration.softmax(logits), labels)
@@ -153,8 +168,8 @@ def test_the_flag_is_measured_on_fashion_for_a_digit_run(tmp_path, monkeypatch):
 
 
 def test_a_shown_percentage_never_claims_certainty():
-    from ui import figures
+    from ui import charts
 
-    assert figures.percent(0.9961) == "over 99%" and figures.percent(1.0) == "over 99%"
-    assert figures.percent(0.994) == "99%" and figures.percent(0.5) == "50%"
-    assert figures.percent(0.004) == "under 1%" and figures.percent(0.0) == "under 1%"
+    assert charts.percent(0.9961) == "over 99%" and charts.percent(1.0) == "over 99%"
+    assert charts.percent(0.994) == "99%" and charts.percent(0.5) == "50%"
+    assert charts.percent(0.004) == "under 1%" and charts.percent(0.0) == "under 1%"
