@@ -35,8 +35,8 @@ __all__ = ["Inspection", "Inspector", "LayerActivation", "filter_images", "filte
 
 # XLA-compiled inspection functions survive `keras.backend.clear_session()`, which Streamlit
 # calls after every rerun: its compilation cache outlives the eager kernel cache that the
-# clear empties, so the first call after a rerun costs ~6 ms instead of 80-400 ms of
-# re-instantiating the graph (bench/bench_reruns.py measures it)
+# clear empties, so the first call after a rerun costs milliseconds, not the hundreds of
+# milliseconds of re-instantiating the graph (bench/README.md, "Figures cited in the code")
 JIT_COMPILE = True
 PREDICTIONS_LAYER = "predictions"  # name of the final softmax Dense layer of every model
 POOL_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)

@@ -12,9 +12,8 @@ model. Two familiarity scores, higher meaning more familiar:
 - "energy" (Liu et al., 2020): how large the logits are overall, `T * logsumexp(logits / T)`.
   Needs nothing stored; used otherwise (wide features, small datasets).
 
-On the shipped MNIST run (before this module had the Gaussian), Fashion-MNIST images were
-flagged 55% of the time by energy and 96% by Mahalanobis, at 5% false alarms; the shipped
-Fashion run flagged MNIST digits 61% vs 94% (`python -m cnn calibrate` reports both).
+Mahalanobis catches far more foreign images than energy where it applies (`python -m cnn
+calibrate` reports both; figures in bench/README.md, "Figures cited in the code").
 
 The threshold is chosen on the run's own test split so that only FALSE_ALARM of its real
 test images are flagged, and the run records how many images of a foreign dataset it then
@@ -32,9 +31,9 @@ from dataclasses import dataclass
 import numpy as np
 
 FALSE_ALARM = 0.05  # share of the run's own test images allowed to be flagged
-# Digit models see hand drawings, a little unlike MNIST's scans: at 5% the shipped digit run
-# flagged 12% of drawn digits on Predict (bench/bench_drawn_digits.py), a warning on one
-# drawing in eight; at 1% it flags 2% of drawings and still 94% of Fashion-MNIST.
+# Digit models see hand drawings, a little unlike MNIST's scans: at 5% the flag warned on
+# too many drawings, at 1% on few while still catching most of Fashion-MNIST (bench/README.md,
+# "Figures cited in the code")
 DIGIT_FALSE_ALARM = 0.01
 REPORTED_FALSE_ALARM = 0.05
 # a dataset unlike each one, to measure the flag's detection rate

@@ -161,8 +161,9 @@ def image_sizes(key: str, data_path: str | None = None, limit: int = 200) -> str
 @st.cache_resource(max_entries=len(datasets.KINDS) * 3, show_spinner=False)
 def _augmenter(kind: str) -> Any:
     """The training augmentation of a kind of image, built once per server and traced into a
-    graph: built and run eagerly at every rerun it cost the Data page ~96 ms; traced, a call
-    takes ~1-3 ms (with ui/runtime.py keeping TensorFlow's kernel cache between runs)."""
+    graph: built and run eagerly at every rerun it was most of the Data page's time
+    (bench/README.md, "Streamlit reruns"; ui/runtime.py keeps TensorFlow's kernel cache between
+    runs)."""
     import tensorflow as tf
 
     augment = datasets.augmentation(kind)

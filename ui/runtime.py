@@ -2,17 +2,18 @@
 
 After every script run Streamlit calls `keras.backend.clear_session()` when Keras is imported.
 By default that runs a full garbage collection over the millions of objects TensorFlow creates
-at import: about 250 ms holding the GIL, on every rerun of every session, while trainings run
-in threads. Keras documents `clear_session(free_memory=False)` for callers that clear often;
-once Keras is loaded, the alias Streamlit calls is pointed at exactly that (Keras' own global
-state is still reset; Python's automatic collector still frees cycles).
+at import, holding the GIL on every rerun of every session while trainings run in threads
+(bench/README.md, "Figures cited in the code"). Keras documents
+`clear_session(free_memory=False)` for callers that clear often; once Keras is loaded, the
+alias Streamlit calls is pointed at exactly that (Keras' own global state is still reset;
+Python's automatic collector still frees cycles).
 
 This replaced a `gc.freeze()` after TensorFlow's import: freezing also froze the sessions
 alive at that moment, so their trainings and models could never be collected.
 
 Keras' clear_session also empties TensorFlow's kernel cache, and every op run after that
-instantiates its kernel again: the Data page's traced augmentation took ~50 ms a rerun
-instead of ~1.3 ms. The replacement keeps the cache for KERNEL_CACHE_S between clears (what
+instantiates its kernel again (bench/README.md, "Streamlit reruns": the Data page's
+augmentation). The replacement keeps the cache for KERNEL_CACHE_S between clears (what
 Streamlit clears the session for is Keras' global state: layer name counters and the like),
 so memory held by the kernels of models that were let go is still given back.
 """

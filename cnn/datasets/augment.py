@@ -34,9 +34,9 @@ STRONG_STROKE = 5  # digits: strokes dilated up to a 5x5 kernel, as thick brushe
 # "elastic" (digits): each digit bent by a smooth random displacement field (Simard, Steinkraus
 # and Platt 2003): uniform noise in [-1, 1] per pixel and axis, blurred by a Gaussian of `sigma`
 # pixels, scaled by `alpha`. Cireşan et al. (2010)'s values for MNIST with affine changes: the
-# pixels move about 1 px (standard deviation). The shipped digit model reads 3,000 training
-# digits bent so as right as unbent (99.63%); Simard's alpha 34 with sigma 4 (1.4 px) left
-# 4.6% of them misread (bench/bench_elastic.py)
+# pixels move about 1 px (standard deviation), and the digits stay as readable as unbent;
+# Simard's alpha 34 with sigma 4 bends one in twenty past reading (bench/README.md, "How far
+# the elastic distortion may bend a digit")
 ELASTIC_ALPHA = 36.0
 ELASTIC_SIGMA = 6.0
 MIX_STRENGTH = {"mixup": 0.2, "cutmix": 1.0}  # Beta(a, a) of the share: the papers' values

@@ -10,11 +10,11 @@ Embeddings are computed once per run and split and kept as a .npz in a cache fol
 ($CNN_CACHE_DIR, else ~/.cnn_lab/cache), never in the run folder: shipped runs are read-only.
 The cache key holds the run, its model file's time and size, the data source and the split.
 
-Libraries (bench/bench_embedding.py measured them on the shared 2-core machine, 2,000
-points of 128 numbers): scikit-learn's NearestNeighbors (exact, brute force) for neighbours;
-its PCA for the map that appears at once (0.1-0.2 s, +3 MB); its t-SNE (25-28 s at 500
-iterations, +14 MB; clusters far clearer) on request, once per run, cached like the
-embeddings. umap-learn took 19 s (numba compiling on first use) and +126 MB, so it is not used.
+Libraries (timed in bench/README.md, "Embeddings and the map"): scikit-learn's
+NearestNeighbors (exact, brute force) for neighbours; its PCA for the map that appears at
+once; its t-SNE (clusters far clearer, but about half a minute) on request, once per run,
+cached like the embeddings. umap-learn was slower on first use (numba compiles) and used far
+more memory, so it is not used.
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from cnn import datasets, geometry
 CACHE_DIR_ENV = "CNN_CACHE_DIR"
 BATCH = 256  # images per compiled call while embedding a split
 MAP_POINTS = 2000  # test images on the map (stratified)
-TRAIN_POOL = 10_000  # training images searched for neighbours (stratified): ~10 s to embed
+TRAIN_POOL = 10_000  # training images searched for neighbours (stratified): all 60,000 take ~1 min
 SUBSET_SEED = 0
 MAP_SEED = 0
 PROJECTIONS = ("pca", "tsne")
 TSNE_PERPLEXITY = 30
-TSNE_ITERATIONS = 500  # half scikit-learn's default: 25-28 s instead of 36-75 s for 2,000 points
+TSNE_ITERATIONS = 500  # half scikit-learn's default, about half the wait (bench/README.md)
 PLACE_NEIGHBOURS = 10  # t-SNE cannot place a new point: it goes among its 10 nearest
 
 

@@ -2,7 +2,7 @@
 
 On a small server one process both trains and answers a class: every stroke on Predict is a
 model call, and in the server's own process it waits behind the training's TensorFlow
-threads (the class benchmark measured drawing answers at a p95 of 19.9 s during trainings).
+threads (bench/README.md, "A class on one server": drawing answers slowed to seconds).
 A training in a child process at `nice` 10 leaves the CPU to the server whenever the server
 has work, and takes all of it otherwise.
 
