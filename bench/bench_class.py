@@ -58,7 +58,7 @@ from bench_latency import (
 )
 from digit_strokes import strokes
 
-from cnn.training.jobs import MAX_TRAININGS_ENV, TRAIN_IN_ENV
+from cnn.settings import MAX_TRAININGS_ENV, TRAIN_IN_ENV
 from tests.helpers import (
     CANVAS_HIT_TEST,
     CHROMIUM,

@@ -72,7 +72,7 @@ from digit_strokes import render
 from PIL import Image
 from st_client import Session, SessionError
 
-from cnn.training.jobs import MAX_TRAININGS_ENV, TRAIN_IN_ENV
+from cnn.settings import MAX_TRAININGS_ENV, TRAIN_IN_ENV
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 
 STROKE_GAP_S = 0.4  # between one stroke's pointer up and the next's (a student's hand)

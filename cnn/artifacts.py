@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnn import timelapse
+from cnn import settings, timelapse
 from cnn.errors import ArtifactError
 from cnn.record import RunRecord
 
@@ -41,7 +41,6 @@ TMP_PREFIX = ".tmp-"  # folders being written; never listed
 SAMPLES_FOLDER = "samples"  # bundled example images inside artifacts/, not a run
 MAX_RECORD_BYTES = 5 * 1024**2  # a run.json larger than this is not a run of ours
 MAX_MODEL_BYTES = 200 * 1024**2  # refuse to load a model file larger than this
-RUNS_DIR_ENV = "CNN_RUNS_DIR"
 STALE_TMP_S = 3600  # a .tmp- folder this old is what an interrupted save left behind
 
 
@@ -52,8 +51,7 @@ def shipped_dir() -> Path:
 
 def user_runs_dir() -> Path:
     """Where new runs go: $CNN_RUNS_DIR, else ~/.cnn_lab/runs."""
-    env = os.environ.get(RUNS_DIR_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cnn_lab" / "runs"
+    return settings.current().runs_dir
 
 
 @dataclass

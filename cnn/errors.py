@@ -40,5 +40,9 @@ class NothingDrawn(PreprocessError):
     """The canvas or photo holds no ink to read: nothing to predict yet."""
 
 
+class SettingError(CnnError, ValueError):
+    """An environment variable of CNN Lab holds a value it cannot have."""
+
+
 class ExportError(CnnError, RuntimeError):
     """A run that cannot be exported in the format asked for (or failed its check)."""

@@ -22,13 +22,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cnn import datasets
+from cnn import datasets, settings
 from cnn.datasets import DatasetError, Split, archives, download
 from cnn.datasets.sources import fashion_mnist, folder
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(  # the real datasets: $CNN_DATA_DIR, else ../shared/data beside the repo
-    os.environ.get(datasets.DATA_DIR_ENV) or Path(__file__).resolve().parents[2] / "shared" / "data"
+    os.environ.get(settings.DATA_DIR_ENV) or Path(__file__).resolve().parents[2] / "shared" / "data"
 )
 
 
@@ -37,7 +37,7 @@ def isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the data directory, Keras' cache and the system dataset path at empty folders."""
     empty = tmp_path / "data"
     empty.mkdir()
-    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(empty))
+    monkeypatch.setenv(settings.DATA_DIR_ENV, str(empty))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setattr(fashion_mnist, "SYSTEM_DIR", tmp_path / "no-system-dataset")
     monkeypatch.setattr(folder, "UPLOAD_DIR", tmp_path / "uploads")
@@ -554,8 +554,8 @@ def test_real_datasets(
     key: str, n_train: int, n_test: int, n_classes: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"the real datasets are not at {SHARED_DATA} (set {datasets.DATA_DIR_ENV})")
-    monkeypatch.setenv(datasets.DATA_DIR_ENV, str(SHARED_DATA))
+        pytest.skip(f"the real datasets are not at {SHARED_DATA} (set {settings.DATA_DIR_ENV})")
+    monkeypatch.setenv(settings.DATA_DIR_ENV, str(SHARED_DATA))
     assert datasets.availability(key).available
     ds = datasets.load(key, download=False)
     assert (len(ds.train), len(ds.test), len(ds.class_names)) == (n_train, n_test, n_classes)

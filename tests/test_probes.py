@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from helpers import drawn_one, open_page
 
-from cnn import artifacts, datasets
+from cnn import artifacts, datasets, settings
 from cnn.__main__ import main
 from cnn.architectures import ArchSpec, ConvBlock, build
 from cnn.cli.runs import predict_file
@@ -42,7 +42,7 @@ class CountingInspector:
 @pytest.fixture(autouse=True)
 def cache(monkeypatch, tmp_path):
     """Embeddings cached in this test's own folder."""
-    monkeypatch.setenv(embedding.CACHE_DIR_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(settings.CACHE_DIR_ENV, str(tmp_path / "cache"))
     return tmp_path / "cache"
 
 

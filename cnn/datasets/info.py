@@ -8,13 +8,10 @@ the classroom presets. This table is the only place the two names meet.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DATA_DIR_ENV = "CNN_DATA_DIR"  # environment variable naming the data directory
-OFFLINE_ENV = "CNN_OFFLINE"  # set to anything: never try a download
-DEFAULT_DATA_DIR = Path.home() / ".cnn_lab" / "data"  # used when CNN_DATA_DIR is not set
+from cnn import settings
 
 
 @dataclass(frozen=True)
@@ -89,11 +86,9 @@ class Availability:
 
 def data_dir() -> Path:
     """Return the data directory: $CNN_DATA_DIR, or ~/.cnn_lab/data when it is not set."""
-    value = os.environ.get(DATA_DIR_ENV)
-    return Path(value).expanduser() if value else DEFAULT_DATA_DIR
+    return settings.current().data_dir
 
 
 def keras_datasets_dir() -> Path:
     """Where Keras caches downloaded datasets (same rule as keras.utils.get_file)."""
-    home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser()
-    return home / "datasets"
+    return settings.current().keras_home / "datasets"

@@ -7,25 +7,22 @@ travel as uint8 and become float32 one batch at a time.
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cnn import geometry
+from cnn import geometry, settings
 from cnn.datasets.splits import Split
 
 if TYPE_CHECKING:
     import tensorflow as tf
 
-CACHE_BUDGET_ENV = "CNN_CACHE_BUDGET"  # bytes of decoded photos kept in memory per pipeline
-DEFAULT_CACHE_BUDGET = 256 * 1024**2
 PHOTO_SHUFFLE_BUFFER = 2048  # cached photos shuffled within this many images (uint8)
 
 
 def cache_budget() -> int:
     """Bytes of decoded uint8 photos a training pipeline may keep in memory (read per call)."""
-    return int(os.environ.get(CACHE_BUDGET_ENV, DEFAULT_CACHE_BUDGET))
+    return settings.current().cache_budget
 
 
 def decode_photo(path: bytes | str, size: tuple[int, int], channels: int) -> np.ndarray:

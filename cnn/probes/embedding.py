@@ -28,9 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from cnn import datasets, geometry
+from cnn import datasets, geometry, settings
 
-CACHE_DIR_ENV = "CNN_CACHE_DIR"
 BATCH = 256  # images per compiled call while embedding a split
 MAP_POINTS = 2000  # test images on the map (stratified)
 TRAIN_POOL = 10_000  # training images searched for neighbours (stratified): all 60,000 take ~1 min
@@ -44,8 +43,7 @@ PLACE_NEIGHBOURS = 10  # t-SNE cannot place a new point: it goes among its 10 ne
 
 def cache_dir() -> Path:
     """Where embeddings are cached: $CNN_CACHE_DIR, else ~/.cnn_lab/cache (read per call)."""
-    env = os.environ.get(CACHE_DIR_ENV)
-    return Path(env).expanduser() if env else Path.home() / ".cnn_lab" / "cache"
+    return settings.current().cache_dir
 
 
 @dataclass(repr=False)

@@ -8,11 +8,10 @@ a config before anything heavy loads.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from cnn import architectures, datasets
+from cnn import architectures, datasets, settings
 from cnn.errors import TrainingError
 
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adadelta")
@@ -25,8 +24,6 @@ TTAS = ("none", "flip")  # test-time augmentation: "flip" also reads each image'
 DIGIT_DATASETS = ("mnist",)  # datasets of pen strokes, which `redraw_strokes` can redraw
 DIGITS_ONLY_AUGMENTATIONS = ("elastic",)  # bend pen strokes: for DIGIT_DATASETS alone
 MAX_IMAGE_SIZE = 512  # largest side accepted for photo models
-MEMORY_BUDGET_ENV = "CNN_TRAIN_MEMORY_BUDGET"  # bytes one training step may need
-DEFAULT_MEMORY_BUDGET = 3 * 1024**3
 
 
 @dataclass
@@ -224,7 +221,7 @@ def preset_settings(name: str, kind: str, train_size: int | None = None) -> dict
 
 def memory_budget() -> int:
     """Bytes one training step may need ($CNN_TRAIN_MEMORY_BUDGET, read on every call)."""
-    return int(os.environ.get(MEMORY_BUDGET_ENV, DEFAULT_MEMORY_BUDGET))
+    return settings.current().memory_budget
 
 
 def input_shape_for(config: TrainConfig, info: datasets.DatasetInfo) -> tuple[int, int, int]:

@@ -13,24 +13,18 @@ from __future__ import annotations
 import collections
 import heapq
 import math
-import os
 import queue
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from cnn import settings
 from cnn.training.config import TrainConfig
 from cnn.training.events import TrainingEvent, TrainResult
 from cnn.training.loop import train
 
-MAX_TRAININGS_ENV = "CNN_MAX_TRAININGS"  # trainings at once per server (default 1)
-RAY_ADDRESS_ENV = "CNN_RAY_ADDRESS"  # a Ray cluster to train on ("auto": the local head)
-# "process": each training in a child process at a lower priority (cnn.training.process_backend),
-# so the server answers drawings first; "thread": in the server's own process
-TRAIN_IN_ENV = "CNN_TRAIN_IN"
-ABANDON_AFTER_ENV = "CNN_ABANDON_AFTER_S"
-ABANDON_AFTER_S = 120.0  # a job nobody polls for this long stops
+ABANDON_AFTER_S = settings.Settings.abandon_after_s  # a job nobody polls this long stops
 TYPICAL_TRAINING_S = 60.0  # the wait a queue estimates per training before any has finished
 KEPT_DURATIONS = 20  # the last trainings' times the estimate is the median of
 
@@ -61,7 +55,7 @@ class TrainingSlots:
     @property
     def limit(self) -> int:
         """Trainings allowed at once."""
-        return self._limit or int(os.environ.get(MAX_TRAININGS_ENV, "1"))
+        return self._limit or settings.current().max_trainings
 
     def __repr__(self) -> str:
         waiting = len(self._waiting)
@@ -193,7 +187,7 @@ class TrainingJob:
         self.out_dir = out_dir
         self.slots = slots or SLOTS
         if abandon_after is None:
-            abandon_after = float(os.environ.get(ABANDON_AFTER_ENV, ABANDON_AFTER_S))
+            abandon_after = settings.current().abandon_after_s
         self.abandon_after = abandon_after if abandon_after > 0 else math.inf
         self.runner = runner or train
         self.extra_probes = extra_probes
@@ -306,9 +300,10 @@ def training_backend(ray_address: str | None = None) -> tuple[Runner | None, Tra
         >>> runner, slots = training_backend()
         >>> job = TrainingJob(config, out_dir, slots=slots, runner=runner).start()
     """
-    address = ray_address or os.environ.get(RAY_ADDRESS_ENV)
+    now = settings.current()
+    address = ray_address or now.ray_address
     if not address:
-        if os.environ.get(TRAIN_IN_ENV, "thread") == "process":
+        if now.train_in == "process":
             from cnn.training.process_backend import ProcessRunner
 
             return ProcessRunner(), SLOTS

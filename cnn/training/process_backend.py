@@ -34,12 +34,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from cnn import settings
 from cnn.training.config import TrainConfig
 from cnn.training.events import Events, TrainingEvent, TrainResult, emit
-from cnn.training.threads import THREADS_ENV, limit_threads
+from cnn.training.threads import limit_threads
 
-NICE_ENV = "CNN_TRAIN_NICE"  # how much lower the child's priority is (default 10)
-DEFAULT_NICE = 10
+PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the child finds `cnn` here first
 POLL_S = 0.1  # how often the runner drains events and checks stop
 RESULT = "result"  # the last message's key: the result's fields
 STOP, ABANDON = b"S", b"A"  # what the parent writes to the child's stdin
@@ -120,8 +120,9 @@ class ProcessRunner:
     """
 
     def __init__(self, nice: int | None = None, threads: int | None = None) -> None:
-        self.nice = int(os.environ.get(NICE_ENV, DEFAULT_NICE)) if nice is None else nice
-        self.threads = int(os.environ.get(THREADS_ENV, 0)) if threads is None else threads
+        now = settings.current()
+        self.nice = now.nice if nice is None else nice
+        self.threads = now.train_threads if threads is None else threads
 
     def __repr__(self) -> str:
         return f"ProcessRunner(nice={self.nice}, threads={self.threads or 'all'})"
@@ -140,7 +141,7 @@ class ProcessRunner:
             [sys.executable, "-m", "cnn.training.process_backend"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            env=_child_env(),
+            env=settings.child_environment(PACKAGE_ROOT),
         )
         messages: queue.Queue = queue.Queue()
         reader = threading.Thread(target=_read_all, args=(child.stdout, messages), daemon=True)
@@ -185,13 +186,6 @@ class ProcessRunner:
                     told.add(command)
                     child.stdin.write(command)
                     child.stdin.flush()
-
-
-def _child_env() -> dict[str, str]:
-    """This environment, with the folder that holds the `cnn` package first on the path."""
-    root = str(Path(__file__).resolve().parents[2])
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": root if not path else root + os.pathsep + path}
 
 
 def _read_all(stream, messages: queue.Queue) -> None:

@@ -41,15 +41,12 @@ import ray
 from ray.util.queue import Empty, Queue
 
 import cnn
+from cnn import settings
 from cnn.errors import TrainingError
 from cnn.training.config import TrainConfig
 from cnn.training.events import Events, TrainingEvent, TrainResult, emit
 from cnn.training.threads import limit_threads
 
-CPUS_ENV = "CNN_RAY_CPUS"  # CPUs one training asks Ray for (default 2)
-MEMORY_ENV = "CNN_RAY_MEMORY"  # bytes of memory one training asks Ray for
-DEFAULT_CPUS = 2.0
-DEFAULT_MEMORY = 1536 * 1024**2  # a Quick training peaks near 1.1 GB (docs/CLUSTER.md)
 POLL_S = 0.1  # how often the runner drains events and checks stop
 FLAG_POLL_S = 0.2  # how often a task asks whether it should stop
 MAX_DATA_BYTES = 512 * 1024**2  # largest folder dataset sent to a task
@@ -188,12 +185,13 @@ class RayRunner:
         address: the cluster ("auto": the one `ray start --head` started on this machine);
             None uses the Ray session this process already has.
         cpus: CPUs per training (default $CNN_RAY_CPUS or 2).
-        memory: bytes per training (default $CNN_RAY_MEMORY or DEFAULT_MEMORY).
+        memory: bytes per training (default $CNN_RAY_MEMORY or 1.5 GiB).
     """
 
     def __init__(self, address: str | None, cpus: float | None = None, memory: int | None = None):
-        self.cpus = cpus or float(os.environ.get(CPUS_ENV, DEFAULT_CPUS))
-        self.memory = memory or int(os.environ.get(MEMORY_ENV, DEFAULT_MEMORY))
+        now = settings.current()
+        self.cpus = cpus or now.ray_cpus
+        self.memory = memory or now.ray_memory
         connect(address)
 
     def __repr__(self) -> str:

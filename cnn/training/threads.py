@@ -3,8 +3,6 @@ training's child process): `limit_threads(n)`, called before TensorFlow's first 
 
 from __future__ import annotations
 
-THREADS_ENV = "CNN_TRAIN_THREADS"  # threads a training's child process uses (0: TF's default)
-
 
 def limit_threads(threads: float) -> None:
     """Let TensorFlow use `threads` threads for one operation and as many operations at once.

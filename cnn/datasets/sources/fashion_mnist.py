@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cnn.datasets.info import DATA_DIR_ENV, DatasetInfo, keras_datasets_dir
+from cnn.datasets.info import DatasetInfo, keras_datasets_dir
 from cnn.datasets.sources import Where
 from cnn.datasets.sources.idx_sources import IdxFolder, KerasIdxDownload
+from cnn.settings import DATA_DIR_ENV
 
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")  # Debian's dataset-fashion-mnist
 FULL = "The full 70,000 images."

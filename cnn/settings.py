@@ -1,0 +1,172 @@
+"""The settings of the process: every environment variable CNN Lab reads, read here and only here.
+
+`current()` reads the environment at the moment it is called, never at import, so a changed
+variable applies to the next call (a server's next training, a test's `monkeypatch.setenv`).
+An unset or empty variable takes its default; a value that is not what the variable needs is
+a `SettingError` naming the variable. README.md lists every variable (a test keeps the two
+in step).
+
+Example:
+    >>> from cnn import settings
+    >>> settings.current().data_dir
+    PosixPath('/home/me/.cnn_lab/data')
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from cnn.errors import SettingError
+
+RUNS_DIR_ENV = "CNN_RUNS_DIR"
+DATA_DIR_ENV = "CNN_DATA_DIR"
+CACHE_DIR_ENV = "CNN_CACHE_DIR"
+OFFLINE_ENV = "CNN_OFFLINE"
+MAX_TRAININGS_ENV = "CNN_MAX_TRAININGS"
+ABANDON_AFTER_ENV = "CNN_ABANDON_AFTER_S"
+TRAIN_IN_ENV = "CNN_TRAIN_IN"
+NICE_ENV = "CNN_TRAIN_NICE"
+THREADS_ENV = "CNN_TRAIN_THREADS"
+MEMORY_BUDGET_ENV = "CNN_TRAIN_MEMORY_BUDGET"
+CACHE_BUDGET_ENV = "CNN_CACHE_BUDGET"
+RAY_ADDRESS_ENV = "CNN_RAY_ADDRESS"
+RAY_CPUS_ENV = "CNN_RAY_CPUS"
+RAY_MEMORY_ENV = "CNN_RAY_MEMORY"
+KERAS_HOME_ENV = "KERAS_HOME"  # Keras' own variable: where it caches downloads
+TF_LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"  # TensorFlow's: written, never read
+PYTHONPATH_ENV = "PYTHONPATH"  # a training's child process finds `cnn` through it
+
+HOME = Path.home() / ".cnn_lab"
+TRAIN_IN = ("thread", "process")  # where a training of the server runs (CNN_TRAIN_IN)
+
+
+def _path(raw: str) -> Path:
+    return Path(raw).expanduser()
+
+
+def _whole(raw: str) -> int:
+    return int(raw)
+
+
+def _number(raw: str) -> float:
+    return float(raw)
+
+
+def _given(raw: str) -> bool:
+    return True  # any value, even "0", says yes
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _variable(name: str, default: Any, parse: Callable[[str], Any], needs: str) -> Any:
+    """A field read from the environment variable `name`; `needs` completes the error sentence."""
+    return field(default=default, metadata={"env": name, "parse": parse, "needs": needs})
+
+
+PATH, WHOLE, NUMBER = "a folder", "a whole number", "a number"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The process's settings, one field per environment variable (`current()` reads them)."""
+
+    runs_dir: Path = _variable(RUNS_DIR_ENV, HOME / "runs", _path, PATH)
+    """CNN_RUNS_DIR (a folder, default ~/.cnn_lab/runs): where new runs are saved."""
+
+    data_dir: Path = _variable(DATA_DIR_ENV, HOME / "data", _path, PATH)
+    """CNN_DATA_DIR (a folder, default ~/.cnn_lab/data): where datasets are looked for first
+    and where downloads land."""
+
+    cache_dir: Path = _variable(CACHE_DIR_ENV, HOME / "cache", _path, PATH)
+    """CNN_CACHE_DIR (a folder, default ~/.cnn_lab/cache): where the embeddings of a run's
+    images are kept once computed (never inside the run folder)."""
+
+    offline: bool = _variable(OFFLINE_ENV, False, _given, "anything")
+    """CNN_OFFLINE (set to anything, even 0; default unset): never try a download."""
+
+    max_trainings: int = _variable(MAX_TRAININGS_ENV, 1, _whole, WHOLE)
+    """CNN_MAX_TRAININGS (trainings, default 1): how many trainings one server runs at once;
+    the others wait in line."""
+
+    abandon_after_s: float = _variable(ABANDON_AFTER_ENV, 120.0, _number, NUMBER)
+    """CNN_ABANDON_AFTER_S (seconds, default 120; 0 or less: never): a training whose page
+    nobody has polled for this long stops."""
+
+    train_in: str = _variable(TRAIN_IN_ENV, "thread", _text, " or ".join(TRAIN_IN))
+    """CNN_TRAIN_IN ("thread" or "process", default "thread"): "process" runs each training of
+    the server in a child process at a lower priority, so drawings are answered first."""
+
+    nice: int = _variable(NICE_ENV, 10, _whole, WHOLE)
+    """CNN_TRAIN_NICE (priority steps, default 10; 0 keeps the server's): how much lower a
+    training's child process runs than the server."""
+
+    train_threads: int = _variable(THREADS_ENV, 0, _whole, WHOLE)
+    """CNN_TRAIN_THREADS (threads, default 0: one per core): the TensorFlow threads of a
+    training's child process."""
+
+    memory_budget: int = _variable(MEMORY_BUDGET_ENV, 3 * 1024**3, _whole, WHOLE)
+    """CNN_TRAIN_MEMORY_BUDGET (bytes, default 3 GiB): the memory one training step may need;
+    a training that needs more is refused before it starts, with a sentence."""
+
+    cache_budget: int = _variable(CACHE_BUDGET_ENV, 256 * 1024**2, _whole, WHOLE)
+    """CNN_CACHE_BUDGET (bytes, default 256 MiB): decoded photos a training's data pipeline
+    keeps in memory; a larger photo set is decoded again every epoch."""
+
+    ray_address: str | None = _variable(RAY_ADDRESS_ENV, None, _text, "an address")
+    """CNN_RAY_ADDRESS (an address, default unset: no cluster): the Ray cluster the server
+    trains on ("auto": the head started on this machine)."""
+
+    ray_cpus: float = _variable(RAY_CPUS_ENV, 2.0, _number, NUMBER)
+    """CNN_RAY_CPUS (CPUs, default 2): the CPUs one training asks the Ray cluster for."""
+
+    ray_memory: int = _variable(RAY_MEMORY_ENV, 1536 * 1024**2, _whole, WHOLE)
+    """CNN_RAY_MEMORY (bytes, default 1.5 GiB; a Quick training peaks near 1.1 GB): the memory
+    one training asks the Ray cluster for."""
+
+    keras_home: Path = _variable(KERAS_HOME_ENV, Path.home() / ".keras", _path, PATH)
+    """KERAS_HOME (a folder, default ~/.keras; Keras' own variable): where Keras caches the
+    datasets it downloads (its datasets/ subfolder)."""
+
+
+def variables() -> tuple[str, ...]:
+    """The names of the environment variables `Settings` reads, in its order."""
+    return tuple(f.metadata["env"] for f in fields(Settings))
+
+
+def current() -> Settings:
+    """The settings as the environment gives them now (read on every call, never cached).
+
+    Raises:
+        SettingError: a variable holds a value it cannot have (e.g. CNN_RAY_CPUS=two).
+    """
+    values = {}
+    for f in fields(Settings):
+        name, raw = f.metadata["env"], os.environ.get(f.metadata["env"], "").strip()
+        if not raw:
+            continue
+        try:
+            values[f.name] = f.metadata["parse"](raw)
+        except ValueError:
+            raise SettingError(
+                f"The environment variable {name} is {raw!r}, but it must be "
+                f"{f.metadata['needs']}: change or unset it and start again."
+            ) from None
+    return Settings(**values)
+
+
+def child_environment(first_on_path: str) -> dict[str, str]:
+    """This process's environment for a child process, with `first_on_path` first on its
+    PYTHONPATH (where the child finds the `cnn` package)."""
+    path = os.environ.get(PYTHONPATH_ENV)
+    return {**os.environ, PYTHONPATH_ENV: first_on_path + (os.pathsep + path if path else "")}
+
+
+def quiet_tensorflow_log() -> None:
+    """Ask TensorFlow for errors only in its C++ log, unless the environment says otherwise."""
+    os.environ.setdefault(TF_LOG_LEVEL_ENV, "3")
