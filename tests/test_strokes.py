@@ -46,9 +46,36 @@ def test_with_its_paths_a_drawing_is_the_same_input_whatever_the_brush():
     assert any("brush width" in note for note in inputs[0].notes)
 
 
-def test_the_pen_is_a_ninth_of_the_digit():
-    width = strokes.pen_width([[(20, 20), (120, 20), (120, 120)]])  # 100 px across
-    assert width / (100 + width) == pytest.approx(strokes.STROKE_FRACTION)
+def stroke_width(image: np.ndarray) -> float:
+    """Mean stroke width in pixels of a white-on-black digit: its ink (in whole pixels) over
+    the length of its centre line (the thinned ink)."""
+    ink = image.astype(np.float64) / image.max()
+    centre_line = cv2.ximgproc.thinning((ink > 0.5).astype(np.uint8) * 255) > 0
+    return float(ink.sum() / centre_line.sum())
+
+
+DRAWN = {  # digits as the canvas sends their paths (canvas pixels)
+    "0": ring(30),
+    "1": [[(140, 50), (140, 230)]],
+    "4": [[(170, 230), (170, 50), (80, 170), (210, 170)]],
+    "7": [[(80, 60), (200, 60), (120, 230)]],
+}
+
+
+def test_drawn_digits_get_the_stroke_width_of_mnist_digits_whatever_the_brush():
+    """The pen is measured against MNIST itself: the strokes of drawings redrawn from their
+    paths are as wide as real MNIST digits' (the embedded subset's), within a fifth, for a
+    thin and a thick brush; the thick brush's own picture is far wider (the measure tells)."""
+    mnist = np.median([stroke_width(digit[..., 0]) for digit in embedded_digits(300)])
+    assert 2 < mnist < 4  # MNIST's writers: a stroke of 2-4 px in a 28 px image
+
+    def widths(brush: int, with_paths: bool) -> list[float]:
+        drawn = [(painted(paths, brush), paths if with_paths else None) for paths in DRAWN.values()]
+        return [stroke_width(digit_from_canvas(*one).input[..., 0]) for one in drawn]
+
+    for brush in (8, 40):
+        assert np.median(widths(brush, with_paths=True)) == pytest.approx(mnist, rel=0.2)
+    assert np.median(widths(40, with_paths=False)) > 1.5 * mnist
 
 
 @pytest.mark.parametrize(
