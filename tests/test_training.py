@@ -213,12 +213,17 @@ def test_stopping_a_queued_job_takes_it_out_of_the_queue(tmp_path):
     slots = TrainingSlots(limit=1)
     first = TrainingJob(tiny(epochs=5, max_samples=2000), out_dir=tmp_path, slots=slots).start()
     second = TrainingJob(tiny(), out_dir=tmp_path, slots=slots).start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 60
+    while first.state != "running":  # the first holds the only slot: the second waits behind it
+        assert time.monotonic() < deadline and not first.done, first.error
+        time.sleep(0.01)
+    assert second.queue_position == 1
     second.stop()
     second.join(10)
+    assert second.state == "stopped" and "waiting" in second.error
+    assert slots.position(second) is None  # out of the queue, while the first still trains
     first.stop()
     first.join(120)
-    assert second.state == "stopped" and "waiting" in second.error
 
 
 def test_weight_decay_a_weight_average_and_strong_augmentation_train(tmp_path):
