@@ -436,12 +436,7 @@ async def class_session(args, url: str, pid: int, digits) -> dict:
         await asyncio.sleep(args.baseline_s)
         trainers = await run_trainings(train, trainer_pages, args, drawers, pid)
         memory["trainings over"] = tree_rss_mb(pid)
-        stop_drawing.set()
-        await asyncio.gather(*drawing)
-        stop_memory.set()
-        await sampler
-        if lowering is not None:
-            await lowering
+        await stop_class(stop_drawing, drawing, stop_memory, sampler, lowering)
         tracebacks = 0
         for page in pages:
             tracebacks += await page.evaluate("() => window.__lab.last.exceptions || 0")
@@ -458,6 +453,16 @@ async def class_session(args, url: str, pid: int, digits) -> dict:
         "hwm_mb": status_kb(pid, "VmHWM") / 1024,
         "tracebacks": tracebacks,
     }
+
+
+async def stop_class(stop_drawing, drawing: list, stop_memory, sampler, lowering) -> None:
+    """Stop the drawers and wait for them, then the memory sampler and the browsers' renicing."""
+    stop_drawing.set()
+    await asyncio.gather(*drawing)
+    stop_memory.set()
+    await sampler
+    if lowering is not None:
+        await lowering
 
 
 def fmt(values: list[float], unit: str = "ms") -> str:
@@ -539,12 +544,8 @@ def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
     print(f"drawings (or their Clear) that started no script run within {NO_RUN_S} s: "
           f"{len(lost)}" + "".join(f"\n  {t}" for t in lost[:10]))  # fmt: skip
     print(f"tracebacks: {result['tracebacks']} on the pages, {server_tracebacks} in the server log")
+    print_memory(result)
     peak = result["peak"]
-    print("server RSS (MB, streamlit and its children): "
-          + ", ".join(f"{k} {v:,.0f}" for k, v in result["memory"].items()))  # fmt: skip
-    verdict = "within" if max(peak["mb"], result["hwm_mb"]) <= BUDGET_MB else "OVER"
-    print(f"server peak RSS: sampled {peak['mb']:,.0f} MB (at +{peak['at']:.0f} s), VmHWM "
-          f"{result['hwm_mb']:,.0f} MB: {verdict} the {BUDGET_MB:,} MB budget")  # fmt: skip
     shown = [s["shown_ms"] for s in during]
     return {
         "drawing p50 during (ms)": percentiles(shown)[0] if shown else float("nan"),
@@ -553,6 +554,20 @@ def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
         "last finish (s)": (last_done - first_click) / 1000 if finished else float("nan"),
         "peak RSS (MB)": max(peak["mb"], result["hwm_mb"]),
     }
+
+
+def print_memory(result: dict) -> None:
+    """The server's memory at each step of the class, and its peak against the budget."""
+    peak = result["peak"]
+    print("server RSS (MB, streamlit and its children): "
+          + ", ".join(f"{k} {v:,.0f}" for k, v in result["memory"].items()))  # fmt: skip
+    verdict = "within" if max(peak["mb"], result["hwm_mb"]) <= BUDGET_MB else "OVER"
+    print(f"server peak RSS: sampled {peak['mb']:,.0f} MB (at +{peak['at']:.0f} s), VmHWM "
+          f"{result['hwm_mb']:,.0f} MB: {verdict} the {BUDGET_MB:,} MB budget")  # fmt: skip
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def test_digits(n: int = 300) -> list[tuple[str, list]]:
@@ -609,12 +624,13 @@ def main() -> None:
     print_side_by_side(figures)
 
 
-def one_class(args, digits, mode: str) -> dict:
-    """One class on a fresh server, trainings in `mode` ("thread" or "process")."""
-    print(f"\n=== trainings in a {mode} ===", flush=True)
+def serve_class(args, digits, mode: str, session, report_class, more_env=None) -> dict:
+    """One class played by `session(args, url, pid, digits)` on a fresh server, trainings in
+    `mode` ("thread" or "process"), then `report_class(args, result, slots, tracebacks)`;
+    returns the report's figures."""
     with tempfile.TemporaryDirectory(prefix="cnn-class-") as tmp:
         env = {**os.environ, "CNN_RUNS_DIR": tmp, "CNN_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
-               TRAIN_IN_ENV: mode}  # fmt: skip
+               TRAIN_IN_ENV: mode, **(more_env or {})}  # fmt: skip
         if args.max_trainings:
             env[MAX_TRAININGS_ENV] = str(args.max_trainings)
         setting = env.get(MAX_TRAININGS_ENV)
@@ -623,23 +639,27 @@ def one_class(args, digits, mode: str) -> dict:
             if setting
             else f"{MAX_TRAININGS_ENV} unset: 1 training at a time"
         )
-        print(f"{slots}; load average at start: "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)  # fmt: skip
+        print(f"{slots}; load average at start: {load_average()}", flush=True)
         log = Path(tmp) / "server.log"
         with streamlit_server(env, log) as app:
-            result = asyncio.run(class_session(args, app.url, app.pid, digits))
-        server_tracebacks = print_tracebacks(log)
+            result = asyncio.run(session(args, app.url, app.pid, digits))
+        figures = report_class(args, result, slots, print_tracebacks(log))
         runs = [p.name for p in Path(tmp).iterdir() if p.is_dir() and not p.name.startswith(".")]
-        figures = report(args, result, slots, server_tracebacks)
-        print(f"run folders saved: {len(runs)}; load average at end: "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
-        pace = (
-            f"a drawing every {args.pace[0]:g}-{args.pace[1]:g} s"
-            if args.pace[1]
-            else (f"think time {THINK_S} s")
-        )
-        print(f"(quiet period that defines idle: {QUIET_MS} ms; {pace}; browsers at nice "
-              f"{args.browser_nice})")  # fmt: skip
+        print(f"run folders saved: {len(runs)}; load average at end: {load_average()}")
+    return figures
+
+
+def one_class(args, digits, mode: str) -> dict:
+    """One class of Chromium pages on a fresh server, trainings in `mode`."""
+    print(f"\n=== trainings in a {mode} ===", flush=True)
+    figures = serve_class(args, digits, mode, class_session, report)
+    pace = (
+        f"a drawing every {args.pace[0]:g}-{args.pace[1]:g} s"
+        if args.pace[1]
+        else (f"think time {THINK_S} s")
+    )
+    print(f"(quiet period that defines idle: {QUIET_MS} ms; {pace}; browsers at nice "
+          f"{args.browser_nice})")  # fmt: skip
     return figures
 
 

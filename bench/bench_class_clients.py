@@ -38,15 +38,11 @@ import argparse
 import asyncio
 import base64
 import io
-import os
 import signal
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 from bench_class import (
-    BUDGET_MB,
     DONE,
     ESTIMATE,
     OPEN_GAP_S,
@@ -57,12 +53,14 @@ from bench_class import (
     fmt,
     lower_browsers,
     open_session,
+    print_memory,
     print_side_by_side,
-    print_tracebacks,
     print_training_times,
     run_trainings,
     sample_memory,
+    serve_class,
     status_kb,
+    stop_class,
     test_digits,
     training_span,
     tree_rss_mb,
@@ -72,8 +70,8 @@ from digit_strokes import render
 from PIL import Image
 from st_client import Session, SessionError
 
-from cnn.settings import MAX_TRAININGS_ENV, TRAIN_IN_ENV
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, streamlit_server
+from cnn.settings import MAX_TRAININGS_ENV
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 
 STROKE_GAP_S = 0.4  # between one stroke's pointer up and the next's (a student's hand)
 PEN = 20  # the Stroke slider's default width
@@ -266,12 +264,7 @@ async def class_session(args, url: str, pid: int, digits) -> dict:
         await dumping
         memory["trainings over"] = tree_rss_mb(pid)
         await asyncio.sleep(args.after_s)
-        stop_drawing.set()
-        await asyncio.gather(*drawing)
-        stop_memory.set()
-        await sampler
-        if lowering is not None:
-            await lowering
+        await stop_class(stop_drawing, drawing, stop_memory, sampler, lowering)
         page_errors = 0
         for s in sessions:
             if is_page(s):
@@ -344,12 +337,8 @@ def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
           + "".join(f"\n  {t}" for t in timeouts[:10]))  # fmt: skip
     print(f"errors shown: {result['errors']} (exceptions in the runs the sessions received); "
           f"server log tracebacks: {server_tracebacks}")  # fmt: skip
+    print_memory(result)
     peak = result["peak"]
-    print("server RSS (MB, streamlit and its children): "
-          + ", ".join(f"{k} {v:,.0f}" for k, v in result["memory"].items()))  # fmt: skip
-    verdict = "within" if max(peak["mb"], result["hwm_mb"]) <= BUDGET_MB else "OVER"
-    print(f"server peak RSS: sampled {peak['mb']:,.0f} MB (at +{peak['at']:.0f} s), VmHWM "
-          f"{result['hwm_mb']:,.0f} MB: {verdict} the {BUDGET_MB:,} MB budget")  # fmt: skip
     figures["last finish (s)"] = (last_done - first_click) / 1000 if finished else float("nan")
     figures["peak RSS (MB)"] = max(peak["mb"], result["hwm_mb"])
     return figures
@@ -359,24 +348,9 @@ def one_class(args, digits, mode: str, watcher: str) -> dict:
     """One class on a fresh server, trainings in `mode` ("thread" or "process"), Streamlit's
     file watcher `watcher` ("none", the app's setting, or "auto", Streamlit's default)."""
     print(f"\n=== trainings in a {mode}, file watcher {watcher} ===", flush=True)
-    with tempfile.TemporaryDirectory(prefix="cnn-class-") as tmp:
-        env = {**os.environ, "CNN_RUNS_DIR": tmp, "CNN_OFFLINE": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
-               TRAIN_IN_ENV: mode, WATCHER_ENV: watcher}  # fmt: skip
-        if args.max_trainings:
-            env[MAX_TRAININGS_ENV] = str(args.max_trainings)
-        setting = env.get(MAX_TRAININGS_ENV)
-        slots = f"{MAX_TRAININGS_ENV}={setting}" if setting else "1 training at a time (default)"
-        print(f"{slots}; load average at start: "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)  # fmt: skip
-        log = Path(tmp) / "server.log"
-        with streamlit_server(env, log) as app:
-            result = asyncio.run(class_session(args, app.url, app.pid, digits))
-        figures = report(args, result, slots, print_tracebacks(log))
-        runs = [p.name for p in Path(tmp).iterdir() if p.is_dir() and not p.name.startswith(".")]
-        print(f"run folders saved: {len(runs)}; load average at end: "
-              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}; a drawing every "
-              f"{args.pace[0]:g}-{args.pace[1]:g} s, strokes {STROKE_GAP_S} s apart; "
-              f"pages at nice {args.browser_nice}")  # fmt: skip
+    figures = serve_class(args, digits, mode, class_session, report, {WATCHER_ENV: watcher})
+    print(f"(a drawing every {args.pace[0]:g}-{args.pace[1]:g} s, strokes {STROKE_GAP_S} s apart; "
+          f"pages at nice {args.browser_nice})")  # fmt: skip
     return figures
 
 

@@ -23,18 +23,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_latency import canvas_box
 from digit_strokes import STROKE_WIDTHS, strokes
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 from cnn import datasets
-from tests.helpers import (
-    CANVAS_HIT_TEST,
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    drag_strokes,
-    streamlit_server,
-)
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, drag_strokes, streamlit_server
 
 SEED = 1
 METRIC = '[data-testid="stMetric"]'
@@ -55,17 +50,6 @@ def wait_idle(page, timeout_s: float = 60) -> None:
             return
         page.wait_for_timeout(50)
     raise TimeoutError("the app never became idle")
-
-
-def canvas_box(page) -> dict:
-    """The canvas's box, once the pointer at its centre reaches it (after a Clear it re-mounts)."""
-    canvas = page.locator("canvas.drawing-canvas").first
-    for _ in range(300):
-        box = canvas.bounding_box()
-        if box and page.evaluate(CANVAS_HIT_TEST, [box["x"] + 140, box["y"] + 140]):
-            return box
-        page.wait_for_timeout(100)
-    raise TimeoutError("the canvas never came under the pointer")
 
 
 def set_stroke(page, width: int) -> None:

@@ -19,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-from helpers import CANVAS_HIT_TEST, CHROMIUM, CHROMIUM_ARGS, REPO, drag_strokes, streamlit_server
+from bench_latency import canvas_box
+from helpers import CHROMIUM, CHROMIUM_ARGS, REPO, drag_strokes, streamlit_server
 from playwright.sync_api import sync_playwright
 
 VIEWPORTS = {"1280x720": (1280, 720), "1400x1000": (1400, 1000)}
@@ -54,15 +55,8 @@ def idle(page) -> None:
 
 
 def draw(page, strokes) -> None:
-    canvas = page.locator("canvas.drawing-canvas").first
-    canvas.wait_for(timeout=PAGE_MS)
-    for _ in range(300):
-        box = canvas.bounding_box()
-        centre = [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2] if box else None
-        if centre and page.evaluate(CANVAS_HIT_TEST, centre):
-            break
-        page.wait_for_timeout(100)
-    drag_strokes(page, box, strokes, steps=12)
+    page.locator("canvas.drawing-canvas").first.wait_for(timeout=PAGE_MS)
+    drag_strokes(page, canvas_box(page), strokes, steps=12)
 
 
 def prepare_input(page, url: str, run: str, sample: str, source: str) -> None:
