@@ -601,23 +601,28 @@ def print_tracebacks(log: Path) -> int:
     return len(parts)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=30, help="students (browser sessions)")
+def class_options(doc: str, baseline_s: float, pace: str, browser_nice: int):
+    """The options both class benchmarks take, with their own defaults."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=30, help="students")
     parser.add_argument("--trainers", type=int, default=10, help="of them, who train")
-    parser.add_argument("--baseline-s", type=float, default=45, help="drawing before Start")
+    parser.add_argument("--baseline-s", type=float, default=baseline_s, help="drawing before Start")
     parser.add_argument("--spread-s", type=float, default=10, help="Start presses spread over")
     parser.add_argument("--max-seconds", type=float, default=900, help="a training's limit")
     parser.add_argument("--max-trainings", type=int, help=f"set {MAX_TRAININGS_ENV} for the server")
     parser.add_argument("--train-in", default="thread", help="thread, process or thread,process")
-    parser.add_argument("--pace", default="0,0",
+    parser.add_argument("--pace", default=pace,
                         help="LOW,HIGH: a drawing starts every LOW-HIGH s (the issue: 5,10); "
                         f"0,0: the next one {THINK_S} s after each answer")  # fmt: skip
-    parser.add_argument("--browser-nice", type=int, default=0,
+    parser.add_argument("--browser-nice", type=int, default=browser_nice,
                         help="run Chromium at this nice level, so that on one machine the "
                         "server comes first, as it would with the browsers on the students' "
                         "own computers")  # fmt: skip
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = class_options(__doc__, baseline_s=45, pace="0,0", browser_nice=0).parse_args()
     args.pace = tuple(float(x) for x in args.pace.split(","))
     digits = test_digits()
     figures = {mode: one_class(args, digits, mode) for mode in args.train_in.split(",")}

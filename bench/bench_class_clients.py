@@ -34,7 +34,6 @@ digit's label.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import io
@@ -48,6 +47,7 @@ from bench_class import (
     OPEN_GAP_S,
     Drawer,
     Trainer,
+    class_options,
     draw_once,
     drawer_loop,
     fmt,
@@ -70,7 +70,6 @@ from digit_strokes import render
 from PIL import Image
 from st_client import Session, SessionError
 
-from cnn.settings import MAX_TRAININGS_ENV
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 
 STROKE_GAP_S = 0.4  # between one stroke's pointer up and the next's (a student's hand)
@@ -355,21 +354,10 @@ def one_class(args, digits, mode: str, watcher: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=30, help="students")
-    parser.add_argument("--trainers", type=int, default=10, help="of them, who train")
+    parser = class_options(__doc__, baseline_s=30, pace="5,10", browser_nice=10)
     parser.add_argument("--browsers", type=int, default=0,
                         help="of the drawers, how many are real Chromium pages")  # fmt: skip
-    parser.add_argument("--browser-nice", type=int, default=10, help="the pages' nice level")
-    parser.add_argument("--baseline-s", type=float, default=30, help="drawing before Start")
     parser.add_argument("--after-s", type=float, default=20, help="drawing after the last training")
-    parser.add_argument("--spread-s", type=float, default=10, help="Start presses spread over")
-    parser.add_argument("--max-seconds", type=float, default=900, help="a training's limit")
-    parser.add_argument("--max-trainings", type=int, help=f"set {MAX_TRAININGS_ENV} for the server")
-    parser.add_argument("--train-in", default="thread", help="thread, process or thread,process")
-    parser.add_argument(
-        "--pace", default="5,10", help="LOW,HIGH: a drawing starts every LOW-HIGH s"
-    )
     parser.add_argument("--profile", help="py-spy's raw samples of the server's GIL holder "
                         "during the trainings, to this file (with one --train-in)")  # fmt: skip
     parser.add_argument("--watcher", default="none",
