@@ -27,7 +27,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from cnn.architectures import layer_inputs
+from cnn.architectures import OUTPUT_LAYER, inbound_layers
 from cnn.calibration import softmax
 from cnn.filters import filter_images
 
@@ -38,7 +38,6 @@ __all__ = ["Inspection", "Inspector", "LayerActivation", "filter_images", "filte
 # clear empties, so the first call after a rerun costs milliseconds, not the hundreds of
 # milliseconds of re-instantiating the graph (bench/README.md, "Figures cited in the code")
 JIT_COMPILE = True
-PREDICTIONS_LAYER = "predictions"  # name of the final softmax Dense layer of every model
 POOL_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
 NO_CONV_REASON = "This model has no convolution layer, so there is no feature map for Grad-CAM."
 NOT_REQUESTED_REASON = "Grad-CAM was not requested."
@@ -181,8 +180,9 @@ def _inspected_layers(model: keras.Model) -> tuple[list[tuple[str, str]], list[s
 
 def _joined(model: keras.Model) -> set[str]:
     """Names of the layers whose output a residual block's Add reads (none in a Sequential)."""
-    adds = (layer for layer in model.layers if isinstance(layer, keras.layers.Add))
-    return {name for layer in adds for name in layer_inputs(layer)}
+    adds = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Add)]
+    wiring = inbound_layers(model) if adds else {}
+    return {name for add in adds for name in wiring[add]}
 
 
 class Inspector:
@@ -505,7 +505,7 @@ def _has_inputs(model: keras.Model) -> bool:
 def _softmax_dense(model: keras.Model) -> keras.layers.Dense | None:
     """The "predictions" layer when it is a softmax Dense layer (so its logits can be used)."""
     try:
-        layer = model.get_layer(PREDICTIONS_LAYER)
+        layer = model.get_layer(OUTPUT_LAYER)
     except ValueError:
         return None
     is_softmax = getattr(layer, "activation", None) is keras.activations.softmax

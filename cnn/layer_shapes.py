@@ -8,12 +8,9 @@ arithmetic on "Look inside" all read one walk. Imports nothing heavy.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
+from cnn.architectures.spec import ConvBlock
 from cnn.errors import SpecError
-
-if TYPE_CHECKING:
-    from cnn.architectures import ConvBlock
 
 
 @dataclass(frozen=True)

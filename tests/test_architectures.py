@@ -1,5 +1,6 @@
 """Architecture specs: `ArchSpec.shapes` (the one walk behind validation, parameter counts,
-memory estimates and the summary table) against the Keras models `build` makes."""
+memory estimates and the summary table) against the Keras models `build` makes: names,
+shapes, weights and wiring."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ def assert_matches_keras(spec: ArchSpec, shape: tuple[int, int, int], classes: i
         assert ours.shape == tuple(theirs.output.shape[1:]), ours.name
         assert ours.params == theirs.count_params(), ours.name
     assert architectures.count_params(spec, shape, classes) == model.count_params()
+    # the wiring Keras records in the model's config is the one the spec walk describes
+    wiring = architectures.inbound_layers(model)
+    for before, ours in zip(layers, layers[1:], strict=False):
+        expected = [ours.reads(before)] + ([ours.shortcut] if ours.shortcut else [])
+        assert wiring[ours.name] == expected, ours.name
 
 
 @pytest.mark.parametrize("key", list(architectures.REGISTRY))
@@ -111,7 +117,7 @@ def test_specs_that_shrink_to_nothing_say_where():
 
 
 def test_the_diagram_draws_a_shortcut_arrow_not_a_block_for_each_residual_block():
-    from ui.figures import _diagram_blocks, architecture_diagram
+    from ui.arch_diagram import _diagram_blocks, architecture_diagram
 
     layers = architectures.REGISTRY["residual"].spec((28, 28, 1), 10).shapes((28, 28, 1), 10)
     blocks = _diagram_blocks(layers)

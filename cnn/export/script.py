@@ -424,15 +424,13 @@ def _graph_block(model, overrides) -> str:
     output than the last one (a shortcut, an add) reads it by that layer's name."""
     layers = architectures.model_layers(model)
     previous = ["image"] + [layer.name for layer in layers[:-1]]
+    wiring = architectures.inbound_layers(model)
     kept = {
-        n
-        for layer, p in zip(layers, previous, strict=True)
-        for n in architectures.layer_inputs(layer)
-        if n != p
+        n for layer, p in zip(layers, previous, strict=True) for n in wiring[layer.name] if n != p
     }
     lines = []
     for layer, before in zip(layers, previous, strict=True):
-        names = ["x" if n == before else n for n in architectures.layer_inputs(layer)]
+        names = ["x" if n == before else n for n in wiring[layer.name]]
         arg = names[0] if len(names) == 1 else "[" + ", ".join(names) + "]"
         code = layer_code(layer, overrides.get(layer.name), INDENT)
         lines.append(f"    x = {code[len(INDENT) :]}({arg})")
