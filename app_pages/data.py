@@ -5,7 +5,7 @@ import streamlit as st
 
 from cnn import datasets, preprocess
 from cnn.training.config import augmentations_for
-from ui import figures, glossary, loaders, state, widgets
+from ui import charts, glossary, loaders, pictures, state, widgets
 
 AUGMENTED_COPIES = 6  # random augmentations of one image shown side by side
 THUMB_PX = 56  # side of one sample in the class grid
@@ -40,7 +40,7 @@ counts = {
     "train": np.bincount(data.train.labels, minlength=k),
     "test": np.bincount(data.test.labels, minlength=k),
 }
-st.plotly_chart(figures.class_counts(counts, data.class_names))
+st.plotly_chart(charts.class_counts(counts, data.class_names))
 
 st.subheader("Samples")
 count_col, again_col = st.columns([3, 1], vertical_alignment="bottom")
@@ -51,7 +51,7 @@ for name, images in samples.items():
     label, grid = st.columns([1, 8], vertical_alignment="center")
     label.markdown(f"**{name}**")
     grid.image(
-        figures.mosaic([figures.thumbnail(i, THUMB_PX) for i in images], per_class, THUMB_PX)
+        pictures.mosaic([pictures.thumbnail(i, THUMB_PX) for i in images], per_class, THUMB_PX)
     )
 
 st.subheader("Augmentation preview")
@@ -70,7 +70,7 @@ source_image = preprocess.photo_to_input(first_class[0], info.image_size, info.c
 name = datasets.augmentation_name(info.kind, level)
 copies = loaders.augmented_copies(name, source_image, AUGMENTED_COPIES)
 st.image(
-    [figures.framed(image, 112) for image in [source_image, *copies]],
+    [pictures.framed(image, 112) for image in [source_image, *copies]],
     caption=["original", *(f"augmented {i + 1}" for i in range(AUGMENTED_COPIES))],
 )
 st.button("New random augmentations", icon=":material/casino:")

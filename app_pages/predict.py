@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnn import artifacts, preprocess
 from cnn.lesson import Lesson
-from ui import answer, figures, inputs, lesson, loaders, presenter, state, views, widgets
+from ui import answer, inputs, lesson, loaders, pictures, presenter, state, views, widgets
 
 st.title("Predict")
 runs = widgets.runs_or_stop_ui()
@@ -65,9 +65,9 @@ with answer_col:
 
 st.subheader("What the model receives")
 st.image(
-    [figures.framed(image, presenter.px(figures.STEP_PX)) for _, image in steps.steps],
+    [pictures.framed(image, presenter.px(pictures.STEP_PX)) for _, image in steps.steps],
     caption=[title for title, _ in steps.steps],
-    width=presenter.px(figures.STEP_PX),
+    width=presenter.px(pictures.STEP_PX),
 )
 for note in steps.notes:
     st.caption(f":material/info: {note}")

@@ -9,7 +9,7 @@ runs (st.tabs with on_change="rerun"), so a student pays only for what they look
 import streamlit as st
 
 from cnn import artifacts
-from ui import figures, loaders, probes, state
+from ui import loaders, pictures, probes, state
 
 st.title("Probe the model")
 active = state.active_run()
@@ -32,7 +32,7 @@ class_names = loaded.class_names
 inspection = loaders.inspect_image(loaded, image, None)
 answer = inspection.predicted_class
 picture, about = st.columns([1, 8], vertical_alignment="center")
-picture.image(figures.framed(image, 96), width=96)
+picture.image(pictures.framed(image, 96), width=96)
 about.markdown(
     f"Model **{loaded.run.info.title}** says **{class_names[answer]}** "
     f"({inspection.probabilities[answer]:.1%}) for your "

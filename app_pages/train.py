@@ -9,7 +9,7 @@ containers placed at the top, filled once the settings below are known.
 import streamlit as st
 
 from cnn import architectures, datasets, training
-from ui import figures, glossary, lesson, loaders, state, training_view, widgets
+from ui import arch_diagram, glossary, lesson, loaders, state, training_view, widgets
 
 st.title("Train a CNN")
 job = state.training_job()
@@ -79,7 +79,7 @@ except architectures.SpecError as err:
 with described:
     lesson.sync_and_share_ui(widgets.train_setup(info, arch_key, spec, preset_name, settings, link))
     widgets.architecture_caption_ui(spec, base_spec, layers, len(class_names))
-    st.plotly_chart(figures.architecture_diagram(layers), key="architecture")
+    st.plotly_chart(arch_diagram.architecture_diagram(layers), key="architecture")
 with st.expander("Every layer in numbers"):
     st.dataframe(architectures.summary_rows(layers), hide_index=True, width="stretch")
 glossary.explain_ui("loss")

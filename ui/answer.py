@@ -10,7 +10,7 @@ import streamlit as st
 
 from cnn import calibration, ood
 from cnn.record import RunRecord
-from ui import figures
+from ui import charts
 
 MAX_BARS = 10  # classes in the probability chart; the rest are summed as "others"
 
@@ -47,7 +47,7 @@ def answer_ui(
     st.metric(
         label="Prediction",
         value=class_names[top],
-        delta=f"{figures.percent(probabilities[top])} sure",
+        delta=f"{charts.percent(probabilities[top])} sure",
         delta_color="off",
         delta_arrow="off",
     )
@@ -66,6 +66,6 @@ def answer_ui(
             icon=":material/help:",
         )
     st.plotly_chart(
-        figures.probability_bars(probabilities, class_names, MAX_BARS), key="probabilities"
+        charts.probability_bars(probabilities, class_names, MAX_BARS), key="probabilities"
     )
     st.caption(how)

@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from cnn.explain import INPUT
-from ui import figures
+from ui import charts, pictures
 
 LAYER_KEY = "arithmetic-layer"
 CHANNEL_KEY = "arithmetic-channel"  # + "-<layer>": each layer keeps its own choice
@@ -112,7 +112,7 @@ def _views_ui(explainer, forward, layer, arithmetic, maps) -> None:
     h, w, _ = layer.shape
     y, x = arithmetic.at
     values = maps[..., arithmetic.channel]
-    big, scale = enlarged(figures.colorized(values, float(values.min()), float(values.max())))
+    big, scale = enlarged(pictures.colorized(values, float(values.min()), float(values.max())))
     on_map, on_input = st.columns(2)
     with on_map:
         streamlit_image_coordinates(
@@ -126,7 +126,7 @@ def _views_ui(explainer, forward, layer, arithmetic, maps) -> None:
             f"Outlined: y {y}, x {x}, value {arithmetic.keras_value:.4f}."
         )
     field = arithmetic.receptive_field
-    image, scale = enlarged(figures.to_uint8_rgb(forward.image))
+    image, scale = enlarged(pictures.to_uint8_rgb(forward.image))
     full = layer.geometry.rf
     cut = (
         ""
@@ -259,7 +259,7 @@ def _conv_ui(a, layer) -> None:
     )
     if cin > len(shown):
         bars = go.Figure(
-            go.Bar(x=list(range(cin)), y=a.channel_sums, marker_color=figures.COLORS["train"])
+            go.Bar(x=list(range(cin)), y=a.channel_sums, marker_color=charts.COLORS["train"])
         )
         bars.update_layout(
             height=200,
@@ -291,14 +291,7 @@ def _pool_ui(a, source) -> None:
     )
     if a.picked is not None:
         r, c = a.picked
-        fig.add_shape(
-            type="rect",
-            x0=c - 0.5,
-            x1=c + 0.5,
-            y0=r - 0.5,
-            y1=r + 0.5,
-            line={"color": "#dc2626", "width": 4},
-        )
+        charts.outline_cell(fig, c, r, "#dc2626", 4)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     fig.update_layout(

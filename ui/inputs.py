@@ -109,9 +109,9 @@ def upload_input_ui(preprocessing: dict) -> Picked | None:
 
 def _show(image: np.ndarray) -> None:
     """The picture as given, beside the answer (the model's own input is shown further down)."""
-    from ui import figures, presenter
+    from ui import pictures, presenter
 
-    st.image(figures.framed(image, presenter.px(CANVAS_PX)), width=presenter.px(CANVAS_PX))
+    st.image(pictures.framed(image, presenter.px(CANVAS_PX)), width=presenter.px(CANVAS_PX))
 
 
 def _test_split(record: RunRecord) -> datasets.Dataset | None:

@@ -17,7 +17,7 @@ import streamlit as st
 from cnn import preprocess
 from cnn.datasets import builder
 from cnn.errors import CnnError, NothingDrawn
-from ui import figures, inputs, state
+from ui import inputs, pictures, state
 
 KIND_TITLES = {
     "digits": "Drawings (symbols you draw: stored 28 x 28, like MNIST)",
@@ -78,7 +78,7 @@ def draw_example_ui(made: builder.DatasetBuilder, target: str) -> None:
         st.caption("Draw one example, then add it.")
         return
     left, right = st.columns([1, 4], vertical_alignment="center")
-    left.image(figures.framed(steps.input, 96), caption="What is stored")
+    left.image(pictures.framed(steps.input, 96), caption="What is stored")
     if right.button(f"Add to '{target}'", type="primary", icon=":material/add:"):
         try:
             made.add(target, steps.input)
@@ -137,7 +137,7 @@ def size_text(n_bytes: int) -> str:
 
 
 def _thumbnail(path: Path) -> np.ndarray:
-    return figures.framed(preprocess.load_image(path), THUMBNAIL_PX)
+    return pictures.framed(preprocess.load_image(path), THUMBNAIL_PX)
 
 
 def examples_ui(made: builder.DatasetBuilder) -> None:

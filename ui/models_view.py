@@ -11,7 +11,7 @@ import streamlit as st
 
 from cnn import artifacts
 from cnn.artifacts import RunInfo
-from ui import figures, glossary, loaders, presenter, state
+from ui import charts, glossary, loaders, pictures, presenter, state
 
 GALLERY_COLUMNS = 8  # kept images per row
 CELL = "confusion-cell"  # session key: the chosen (true, predicted) cell
@@ -81,7 +81,7 @@ def compare_ui(good: list[RunInfo]) -> None:
         "Runs to compare", good, default=compare_default(good), format_func=lambda r: r.title
     )
     if compared:
-        st.plotly_chart(figures.run_curves({r.title: r.record.history for r in compared}))
+        st.plotly_chart(charts.run_curves({r.title: r.record.history for r in compared}))
     glossary.explain_ui("overfitting")
 
 
@@ -145,12 +145,12 @@ def mistakes_ui(info: RunInfo) -> None:
             "Click a cell: rows are the true class, columns what the model answered." + mirrored
         )
         st.plotly_chart(
-            figures.confusion_heatmap(np.array(test.confusion), names, cell),
+            charts.confusion_heatmap(np.array(test.confusion), names, cell),
             on_select="rerun",
             selection_mode="points",
             key=f"{CELL_WIDGET}-{state.generation(CELL)}",
         )
-    per_class.plotly_chart(figures.per_class_accuracy(test.per_class))
+    per_class.plotly_chart(charts.per_class_accuracy(test.per_class))
     gallery_ui(info, names, cell)
 
 
@@ -178,7 +178,7 @@ def gallery_ui(info: RunInfo, names: list[str], cell: tuple[str, str] | None) ->
         for column, i in zip(
             st.columns(GALLERY_COLUMNS), chosen[start : start + GALLERY_COLUMNS], strict=False
         ):
-            column.image(figures.framed(kept["images"][i], side), width=side)
+            column.image(pictures.framed(kept["images"][i], side), width=side)
             column.caption(f"{names[true[i]]}<br>→ {names[predicted[i]]}", unsafe_allow_html=True)
 
 
@@ -227,7 +227,7 @@ def confidence_ui(info: RunInfo) -> None:
     else:
         chart, words = st.columns([3, 2])
         chart.plotly_chart(
-            figures.reliability_diagram(cal.reliability_before, cal.reliability_after)
+            charts.reliability_diagram(cal.reliability_before, cal.reliability_after)
         )
         words.metric("Calibration error before", f"{cal.ece_before:.1%}")
         words.metric(f"after (temperature {cal.temperature:.2f})", f"{cal.ece_after:.1%}")

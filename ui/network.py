@@ -21,12 +21,12 @@ from plotly.subplots import make_subplots
 
 from cnn.calibration import softmax
 from cnn.explain import MAP_KINDS
-from ui import figures
+from ui import arch_diagram, charts, pictures
 
 FIGURE_KEY = "network-figure"  # the plotly chart's selection event
 SELECTED_KEY = "network-selected"  # (layer, channel) the student clicked last
 SHOWN_KEY = "network-shown"  # channels shown per column
-TILE_STEP = (figures.TILE_PX + figures.TILE_GAP_PX) / figures.TILE_PX  # tile + gap, tile = 1
+TILE_STEP = (pictures.TILE_PX + pictures.TILE_GAP_PX) / pictures.TILE_PX  # tile + gap, tile = 1
 COLUMN_STEP = 2.1  # centre to centre of neighbouring columns, in tiles
 INPUT_SIDE = 1.6  # the input image's side, in tiles
 HEADER_LINE_PX = 15  # one line of a column header (font size 11) on screen
@@ -91,7 +91,7 @@ def _more(fig, x: float, bottom: float, more: int) -> None:
 def _map_column(fig, column, x, shown: int, selected) -> float:
     """Tiles of the most active channels, clickable; returns the column's bottom."""
     channels = column.order[:shown]
-    strip = figures.feature_map_mosaic(column.maps[..., channels], True, columns=1)
+    strip = pictures.feature_map_mosaic(column.maps[..., channels], True, columns=1)
     height = len(channels) * TILE_STEP - (TILE_STEP - 1)
     _place_image(fig, strip, x - 0.5, 0, 1, height)
     centres = [i * TILE_STEP + 0.5 for i in range(len(channels))]
@@ -110,14 +110,7 @@ def _map_column(fig, column, x, shown: int, selected) -> float:
     )
     if selected and selected[0] == column.name and selected[1] in channels:
         top = list(channels).index(selected[1]) * TILE_STEP
-        fig.add_shape(
-            type="rect",
-            x0=x - 0.56,
-            x1=x + 0.56,
-            y0=top - 0.06,
-            y1=top + 1.06,
-            line={"color": HIGHLIGHT, "width": 3},
-        )
+        charts.outline_cell(fig, x, top + 0.5, HIGHLIGHT, 3, half=0.56)  # a little outside the tile
     more = column.maps.shape[-1] - len(channels)
     if more:
         _more(fig, x, height, more)
@@ -157,7 +150,7 @@ def _softmax_column(fig, probabilities, class_names, x: float, height: float) ->
         orientation="h",
         width=step * 0.7,
         marker_color=[
-            figures.COLORS["val"] if i == 0 else figures.COLORS["train"] for i in range(len(order))
+            charts.COLORS["val"] if i == 0 else charts.COLORS["train"] for i in range(len(order))
         ],
         text=[f"{class_names[c]}: {probabilities[c]:.0%}" for c in order],
         textposition="outside",
@@ -190,14 +183,14 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
     longest = max(len(f"{name}: 100%") for name in network.class_names)
     right = (len(columns) - 1) * COLUMN_STEP - 0.5 + BAR_LENGTH + LABEL_CHAR * longest
     tile_px = EXPECTED_WIDTH_PX / (right + 1.1)  # a tile's side on screen, about (fewer when long)
-    crowded = len(columns) > figures.CROWDED  # headers on two rows, smaller shape labels
+    crowded = len(columns) > arch_diagram.CROWDED  # headers on two rows, smaller shape labels
     headers = []
     for i, column in enumerate(columns):
         x = i * COLUMN_STEP
         if column is None:
             _place_image(
                 fig,
-                figures.to_uint8_rgb(network.image),
+                pictures.to_uint8_rgb(network.image),
                 x - INPUT_SIDE / 2,
                 0,
                 INPUT_SIDE,
@@ -222,7 +215,7 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
                 bgcolor="rgba(255, 255, 255, 0.85)" if crowded else None,
             )  # fmt: skip
     # headers sized in screen pixels, not tiles: a long network has smaller tiles, and its
-    # headers (staggered on two rows past figures.CROWDED columns) still need their lines
+    # headers (staggered on two rows past arch_diagram.CROWDED columns) still need their lines
     lines = max(text.count("<br>") + 1 for _, text in headers)
     row = (lines * HEADER_LINE_PX + 4) / tile_px  # one row of headers, in tiles
     for i, (x, text) in enumerate(headers):
@@ -309,8 +302,8 @@ def _filter_figure(kernel: np.ndarray, slices: np.ndarray, rgb: bool) -> go.Figu
 
 def _enlarged(maps: np.ndarray, channel: int) -> np.ndarray:
     values = maps[..., channel]
-    return figures.framed(
-        figures.colorized(values, float(values.min()), float(values.max())), ENLARGED_PX
+    return pictures.framed(
+        pictures.colorized(values, float(values.min()), float(values.max())), ENLARGED_PX
     )
 
 
@@ -388,7 +381,7 @@ def softmax_note(network, calibration=None) -> str:
     top = int(np.argmax(p))
     name = network.class_names[top]
     own = f"The bars on the right are the network's own softmax: '{name}' gets "
-    own += f"{figures.percent(p[top])}."
+    own += f"{charts.percent(p[top])}."
     if calibration is None:
         return own + " This run is not calibrated, so Predict shows the same numbers."
     t = calibration.temperature
@@ -397,5 +390,5 @@ def softmax_note(network, calibration=None) -> str:
     return (
         f"{own} Predict divides the scores by this run's temperature ({t:.2f}) first, so that "
         f"its percentages match how often the model is right: there '{name}' gets "
-        f"{figures.percent(shown[top])}."
+        f"{charts.percent(shown[top])}."
     )

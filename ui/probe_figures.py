@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.figures import COLORS, framed, to_uint8_rgb
+from ui.charts import COLORS
+from ui.pictures import framed, to_uint8_rgb
 
 PALETTE = [  # one colour per class (Tableau 10, the map's colours too)
     "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",

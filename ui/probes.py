@@ -14,7 +14,7 @@ import streamlit as st
 
 from cnn import artifacts, datasets
 from cnn.probes import attack, embedding, occlusion, sweeps
-from ui import figures, loaders
+from ui import charts, loaders, pictures
 from ui import probe_figures as pf
 
 NEIGHBOURS_PX = 96
@@ -35,7 +35,7 @@ def calibration_words(inspection, record, class_names) -> str:
     return (
         " Percentages here are the network's own softmax, as every probe measures them; "
         f"Predict shows them calibrated, where '{class_names[answer]}' gets "
-        f"{figures.percent(shown[answer])}."
+        f"{charts.percent(shown[answer])}."
     )
 
 
@@ -193,7 +193,7 @@ def occlusion_ui(loaded, image: np.ndarray, gradcam) -> None:
         if gradcam.gradcam is None:
             st.info(gradcam.gradcam_reason)
         else:
-            st.image(figures.gradcam_overlay(image, gradcam.gradcam, 300), width=300)
+            st.image(pictures.gradcam_overlay(image, gradcam.gradcam, 300), width=300)
             st.caption("Red: the feature maps that raise this answer most are active there.")
     st.caption(
         "Two ways of asking where the model looks. Covering is an experiment: it shows what "
@@ -228,7 +228,7 @@ def nearest_ui(loaded, image: np.ndarray) -> None:
     found = embedding.nearest(pool, feature[0], k)
     st.markdown("**The training images the model finds most alike** (nearest first)")
     st.image(
-        [figures.framed(data.train.image(n.index), NEIGHBOURS_PX) for n in found],
+        [pictures.framed(data.train.image(n.index), NEIGHBOURS_PX) for n in found],
         caption=[f"{class_names[n.label]} · {n.distance:.2f}" for n in found],
         width=NEIGHBOURS_PX,
     )
@@ -310,11 +310,11 @@ def attack_ui(loaded, image: np.ndarray) -> None:
     after = loaded.inspector.probabilities(perturbed[None])[0]
     new = int(after.argmax())
     original, change, fooled = st.columns(3)
-    original.image(figures.framed(image, ADVERSARIAL_PX),
+    original.image(pictures.framed(image, ADVERSARIAL_PX),
                    caption=f"yours: {class_names[answer]} {before[answer]:.1%}")  # fmt: skip
     change.image(pf.perturbation_image(perturbed - image, epsilon, ADVERSARIAL_PX),
                  caption=f"the change, magnified {1 / (2 * max(epsilon, 1e-6)):.0f}x")  # fmt: skip
-    fooled.image(figures.framed(perturbed, ADVERSARIAL_PX),
+    fooled.image(pictures.framed(perturbed, ADVERSARIAL_PX),
                  caption=f"changed: {class_names[new]} {after[new]:.1%}")  # fmt: skip
     st.plotly_chart(pf.attack_chart(found, class_names), key="probe-attack-chart")
     st.info(

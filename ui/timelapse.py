@@ -17,7 +17,7 @@ from plotly.subplots import make_subplots
 
 from cnn.filters import filter_images
 from cnn.timelapse import Timelapse
-from ui import figures
+from ui import charts, pictures
 
 PANEL_PX = 240  # side of each picture panel
 FRAME_MS = 700  # time per frame while playing
@@ -44,20 +44,20 @@ def _probe_picture(lapse: Timelapse, frame: int, probe: int) -> np.ndarray:
     cam = lapse.gradcam[frame, probe].astype(np.float32) / 255
     if cam.shape[:2] != image.shape[:2]:
         cam = cv2.resize(cam, image.shape[1::-1], interpolation=cv2.INTER_LINEAR)
-    return figures.gradcam_overlay(image, cam, PANEL_PX)
+    return pictures.gradcam_overlay(image, cam, PANEL_PX)
 
 
 def _filters_picture(lapse: Timelapse, frame: int) -> np.ndarray:
     if lapse.filters.size == 0:
-        return np.full((PANEL_PX, PANEL_PX, 3), figures.FRAME_GREY, np.uint8)
+        return np.full((PANEL_PX, PANEL_PX, 3), pictures.FRAME_GREY, np.uint8)
     tiles = filter_images(lapse.filters[frame].astype(np.float32))
-    return figures.framed(figures.filter_mosaic(tiles), PANEL_PX)
+    return pictures.framed(pictures.filter_mosaic(tiles), PANEL_PX)
 
 
 def _maps_picture(lapse: Timelapse, frame: int, probe: int, layer: str) -> np.ndarray:
     maps = lapse.maps[layer][frame, probe].astype(np.float32)  # (h, w, kept), 0..255
-    tiles = figures.colorized(np.moveaxis(maps, -1, 0), 0, 255)
-    return figures.framed(figures.mosaic(list(tiles), 4, 48), PANEL_PX)
+    tiles = pictures.colorized(np.moveaxis(maps, -1, 0), 0, 255)
+    return pictures.framed(pictures.mosaic(list(tiles), 4, 48), PANEL_PX)
 
 
 def _frame_data(lapse: Timelapse, frame: int, probe: int, layer: str | None) -> list:
@@ -100,15 +100,15 @@ def timelapse_figure(
         fig.add_trace(trace, row=row, col=col)
     names = list(class_names)
     bar, heat, marker = first[-3:]
-    bar.update(x=names, marker_color=figures.COLORS["train"], textposition="outside")
+    bar.update(x=names, marker_color=charts.COLORS["train"], textposition="outside")
     fig.add_trace(bar, row=1, col=2)
     heat.update(x=names, y=names, colorscale="Blues", showscale=False)
     fig.add_trace(heat, row=2, col=2)
     epochs = lapse.frame_epochs
     fig.add_scatter(x=epochs, y=_normalised_loss(lapse.loss), name="loss (scaled)",
-                    line={"color": figures.COLORS["val"]}, row=2, col=3)  # fmt: skip
+                    line={"color": charts.COLORS["val"]}, row=2, col=3)  # fmt: skip
     fig.add_scatter(x=epochs, y=lapse.accuracy, name="training accuracy",
-                    line={"color": figures.COLORS["train"]}, row=2, col=3)  # fmt: skip
+                    line={"color": charts.COLORS["train"]}, row=2, col=3)  # fmt: skip
     marker.update(mode="lines", line={"color": "#111", "dash": "dot"}, showlegend=False)
     fig.add_trace(marker, row=2, col=3)
     changing = [0, 1, 2] if layer is not None else [0, 1]
@@ -193,7 +193,7 @@ def snapshot_picture(snapshot: dict, probe_images: np.ndarray, class_names: Sequ
     images, captions = [], []
     for image, p, probe in zip(probe_images, probabilities, snapshot["probes"], strict=True):
         top = int(np.argmax(p))
-        images.append(figures.framed(image, 96))
+        images.append(pictures.framed(image, 96))
         verdict = "✓" if top == probe["class"] else "✗" if probe["class"] >= 0 else "→"
         captions.append(f"{probe['label']} {verdict} {class_names[top]} {p[top]:.0%}")
     return images, captions

@@ -7,7 +7,7 @@ import streamlit as st
 
 from cnn import artifacts
 from cnn.training import TrainConfig, TrainingError, TrainingJob, training_backend
-from ui import figures, glossary, runtime, state, widgets
+from ui import charts, glossary, runtime, state, widgets
 
 POLL_S = 1.0  # seconds between redraws while a training runs
 START = "start-training"  # the flag the Start button raises
@@ -26,7 +26,7 @@ def _progress_ui(job: TrainingJob, events: list) -> None:
         text = f"Epoch {last.epoch}/{last.epochs} · batch {last.step}/{last.steps}{eta}{speed}"
     st.progress(last.progress, text=text)
     chart_col, help_col = st.columns([6, 1])
-    chart_col.plotly_chart(figures.training_curves(events), key="live-curves")
+    chart_col.plotly_chart(charts.training_curves(events), key="live-curves")
     with help_col:
         glossary.explain_ui("accuracy")
         glossary.explain_ui("overfitting")

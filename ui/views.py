@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from cnn.record import RunRecord
-from ui import figures, presenter
+from ui import pictures, presenter
 from ui.glossary import explain_ui
 
 CAM_CLASS = "cam-class"  # widget key: the class Grad-CAM explains (None: the top class)
@@ -29,7 +29,7 @@ def gradcam_ui(image: np.ndarray, inspection, class_names: Sequence[str]) -> Non
         picture.info(inspection.gradcam_reason)
         return
     picture.image(
-        figures.gradcam_overlay(image, inspection.gradcam, presenter.px(figures.DISPLAY_PX)),
+        pictures.gradcam_overlay(image, inspection.gradcam, presenter.px(pictures.DISPLAY_PX)),
         caption=f"Where {inspection.gradcam_layer} looked for "
         f"'{class_names[inspection.gradcam_class]}' (red = mattered most)",
     )
@@ -54,7 +54,7 @@ def feature_maps_ui(inspection, record: RunRecord) -> None:
     with scale_col:
         explain_ui("feature map")
     st.image(
-        figures.feature_map_mosaic(activation.array, shared == "shared", presenter.px(64)),
+        pictures.feature_map_mosaic(activation.array, shared == "shared", presenter.px(64)),
         caption=f"{activation.array.shape[-1]} channels of {activation.name} "
         "(yellow = strong, dark blue = weak)",
     )
@@ -72,6 +72,6 @@ def filters_ui(filter_images: dict[str, np.ndarray]) -> None:
     tiles = filter_images[conv_name]
     colour = " in colour (red, green, blue)" if tiles.ndim == 4 else ""
     st.image(
-        figures.filter_mosaic(tiles, tile_px=presenter.px(figures.FILTER_TILE_PX)),
+        pictures.filter_mosaic(tiles, tile_px=presenter.px(pictures.FILTER_TILE_PX)),
         caption=f"The {len(tiles)} learned kernels of {conv_name}{colour}, each scaled on its own",
     )

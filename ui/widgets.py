@@ -17,7 +17,7 @@ import streamlit as st
 
 from cnn import architectures, artifacts, datasets
 from cnn.architectures import ArchSpec, ConvBlock, DenseLayer
-from ui import figures, state
+from ui import arch_diagram, state
 
 TRAIN_DATASET = "train-dataset"  # the Train page's dataset picker
 
@@ -461,7 +461,7 @@ def live_snapshot_ui(snapshot: dict | None, class_names) -> None:
     if snapshot is None:
         return
     from cnn.filters import filter_images
-    from ui import figures
+    from ui import pictures
     from ui.timelapse import snapshot_picture
 
     st.markdown(f"**What it reads now** (epoch {snapshot['epoch']:.2f})")
@@ -469,7 +469,7 @@ def live_snapshot_ui(snapshot: dict | None, class_names) -> None:
     st.image(images, caption=captions, width=96)
     if snapshot["filters"] is not None:
         st.image(
-            figures.filter_mosaic(filter_images(snapshot["filters"])),
+            pictures.filter_mosaic(filter_images(snapshot["filters"])),
             caption="First-layer filters now (each scaled on its own)",
         )
 
@@ -535,7 +535,7 @@ def layer_table_ui(record) -> None:
         st.info("This run's record holds no architecture description.")
         return
     layers = record.spec.shapes(tuple(record.input_shape), len(record.class_names))
-    st.plotly_chart(figures.architecture_diagram(layers), key="run-architecture")
+    st.plotly_chart(arch_diagram.architecture_diagram(layers), key="run-architecture")
     st.dataframe(architectures.summary_rows(layers), hide_index=True, width="stretch")
 
 
