@@ -26,7 +26,6 @@ import numpy as np
 from cnn.errors import CnnError
 
 METHODS = ("fgsm", "pgd")
-GOALS = ("away", "toward")  # away from the current answer, toward a target class
 GRID = 32  # epsilons tried per FGSM batch (a power of two: one XLA program per stage)
 PGD_GRID = 8  # epsilons per PGD batch: each of its steps is a backward pass of the batch
 SMALLEST = 1e-3  # the first epsilon tried, in [0, 1] input units
