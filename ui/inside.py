@@ -48,7 +48,7 @@ GLOSSARY = {
 
 
 @st.cache_resource(max_entries=loaders.MAX_LOADED_RUNS, show_spinner=False)
-def _explainer(path: str, model_mtime: float, _loaded: Any) -> Any:
+def _explainer(path: str, stamp: tuple, _loaded: Any) -> Any:
     from cnn.explain import Explainer
 
     return Explainer.for_run(_loaded.run, _loaded.inspector)
@@ -60,17 +60,17 @@ def explainer(loaded: loaders.LoadedRun) -> Any:
     Raises:
         ExplainError: the model does not match its recorded architecture.
     """
-    return _explainer(str(loaded.run.info.path), loaded.model_mtime, loaded)
+    return _explainer(str(loaded.run.info.path), loaded.stamp, loaded)
 
 
 @st.cache_resource(max_entries=MAX_FORWARDS, show_spinner="Looking inside the network...")
-def _forward(path: str, model_mtime: float, image: np.ndarray, _explainer: Any) -> Any:
+def _forward(path: str, stamp: tuple, image: np.ndarray, _explainer: Any) -> Any:
     return _explainer.forward(image)
 
 
 def forward(loaded: loaders.LoadedRun, explainer: Any, image: np.ndarray) -> Any:
     """Every layer's output for one model input, remembered per (model, input)."""
-    return _forward(str(loaded.run.info.path), loaded.model_mtime, image, explainer)
+    return _forward(str(loaded.run.info.path), loaded.stamp, image, explainer)
 
 
 def glossary_ui() -> None:

@@ -1,9 +1,12 @@
 """Cached loaders the pages share: a run with its Inspector and filters, a dataset, samples.
 
 `st.cache_resource` keeps one copy per server (never mutate what it returns): a loaded model
-with its compiled `cnn.inspect.Inspector`, keyed by the run path and the model file's
-modification time, and loaded datasets (large uint8 arrays or file lists, not copied per
-session). TensorFlow is imported inside the functions, so importing this module is cheap.
+with its compiled `cnn.inspect.Inspector`, keyed by the run path and its stamp (`run_stamp`:
+the modification time and size of every file the load reads, so a run rewritten on disk, by
+`python -m cnn calibrate` for example, is loaded again), and loaded datasets (large uint8
+arrays or file lists, not copied per session). Streamlit hashes no argument whose name starts
+with "_": such an argument is always an object that a hashed argument beside it identifies.
+TensorFlow is imported inside the functions, so importing this module is cheap.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from ui import runtime
 MAX_LOADED_RUNS = 6  # models kept in memory at once (about 1-20 MB each)
 MAX_LOADED_DATASETS = 3
 MAX_INSPECTIONS = 64  # inspected inputs remembered, so reruns with the same input skip the model
+# what loading a run reads: its model, its record and its unfamiliar-input check
+RUN_FILES = (artifacts.MODEL_FILE, artifacts.RECORD_FILE, artifacts.OOD_FILE)
 GRADCAM_FAILED = "Grad-CAM could not be computed for this model (the error is in the server log)."
 
 log = logging.getLogger(__name__)
@@ -33,7 +38,7 @@ class LoadedRun:
 
     run: artifacts.Run
     inspector: Any  # cnn.inspect.Inspector
-    model_mtime: float  # part of every cache key derived from this model
+    stamp: tuple  # `run_stamp` when loaded: part of every cache key derived from this run
     filter_images: dict[str, np.ndarray]  # conv layer name -> (filters, kh, kw[, 3]) in [0, 1]
 
     @property
@@ -42,8 +47,23 @@ class LoadedRun:
         return self.run.class_names
 
 
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """(modification time in ns, size) of a file, or None without one: a rewritten file
+    gets another stamp."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
+def run_stamp(path: str | Path) -> tuple:
+    """The stamps of the files a loaded run is made of (`RUN_FILES`), as they are now."""
+    return tuple(file_stamp(Path(path) / name) for name in RUN_FILES)
+
+
 @st.cache_resource(max_entries=MAX_LOADED_RUNS, show_spinner="Loading the model...")
-def _load_run(path: str, _model_mtime: float) -> LoadedRun:
+def _load_run(path: str, stamp: tuple) -> LoadedRun:
     from cnn import inspect
 
     run = artifacts.load_run(path)
@@ -52,34 +72,27 @@ def _load_run(path: str, _model_mtime: float) -> LoadedRun:
         name: inspect.filter_images(kernel) for name, kernel in inspect.filters(run.model)
     }
     mirror = run.record.config.mirrored  # a run read with its mirror images too
-    return LoadedRun(run, inspect.Inspector(run.model, mirror=mirror), _model_mtime, filter_images)
+    return LoadedRun(run, inspect.Inspector(run.model, mirror=mirror), stamp, filter_images)
 
 
 def load_run(path: str | Path) -> LoadedRun:
-    """The run at `path`, loaded once per server until its model file changes.
+    """The run at `path`, loaded once per server until one of its files changes (`calibrate`
+    rewrites run.json and familiarity.npz alone: the run is loaded again then too).
 
     Raises:
         ArtifactError: the folder is broken or the model is refused.
     """
-    model_file = Path(path) / artifacts.MODEL_FILE
-    try:
-        mtime = model_file.stat().st_mtime
-    except OSError as err:
-        raise artifacts.ArtifactError(
-            f"Run {Path(path).name} has no readable model.keras."
-        ) from err
-    try:  # `calibrate` rewrites run.json alone: load the run again then too
-        mtime = max(mtime, (Path(path) / artifacts.RECORD_FILE).stat().st_mtime)
-    except OSError:
-        pass
-    loaded = _load_run(str(path), mtime)
+    stamp = run_stamp(path)
+    if stamp[0] is None:
+        raise artifacts.ArtifactError(f"Run {Path(path).name} has no readable model.keras.")
+    loaded = _load_run(str(path), stamp)
     runtime.light_keras_clear_session()
     return loaded
 
 
 @st.cache_resource(max_entries=MAX_INSPECTIONS, show_spinner=False)
 def _inspection(
-    path: str, model_mtime: float, image: np.ndarray, gradcam_class: int | None, _inspector: Any
+    path: str, stamp: tuple, image: np.ndarray, gradcam_class: int | None, _inspector: Any
 ) -> Any:
     try:
         return _inspector.run(image, gradcam_class=gradcam_class)
@@ -97,7 +110,7 @@ def inspect_image(loaded: LoadedRun, image: np.ndarray, gradcam_class: int | Non
     call at all. Never mutate the returned Inspection: it is shared.
     """
     return _inspection(
-        str(loaded.run.info.path), loaded.model_mtime, image, gradcam_class, loaded.inspector
+        str(loaded.run.info.path), loaded.stamp, image, gradcam_class, loaded.inspector
     )
 
 
@@ -178,7 +191,7 @@ def augmented_copies(kind: str, image: np.ndarray, count: int) -> list[np.ndarra
 
 
 @st.cache_resource(max_entries=MAX_LOADED_RUNS, show_spinner=False)
-def _timelapse(path: str, _mtime: float) -> Any:
+def _timelapse(path: str, stamp: tuple[int, int]) -> Any:
     from cnn import timelapse
 
     return timelapse.load(path)
@@ -188,14 +201,23 @@ def load_timelapse(path: str | Path) -> Any:
     """A run's `cnn.timelapse.Timelapse` (loaded once per server), or None without one."""
     from cnn import timelapse
 
-    file = Path(path) / timelapse.FILE
-    return _timelapse(str(path), file.stat().st_mtime) if file.is_file() else None
+    stamp = file_stamp(Path(path) / timelapse.FILE)
+    return None if stamp is None else _timelapse(str(path), stamp)
 
 
 @st.cache_resource(max_entries=16, show_spinner="Building the time-lapse...")
-def timelapse_figure(path: str, probe: int, layer: str | None, label: str, _lapse: Any,
-                     class_names: tuple[str, ...]) -> Any:  # fmt: skip
-    """The animated time-lapse figure of a run, built once per (run, probe, layer)."""
+def _timelapse_figure(path: str, stamp: tuple[int, int] | None, probe: int, layer: str | None,
+                      label: str, _lapse: Any, class_names: tuple[str, ...]) -> Any:  # fmt: skip
     from ui.timelapse import timelapse_figure as build
 
     return build(_lapse, class_names, probe, layer, label)
+
+
+def timelapse_figure(path: str, probe: int, layer: str | None, label: str, lapse: Any,
+                     class_names: tuple[str, ...]) -> Any:  # fmt: skip
+    """The animated time-lapse figure of a run (`lapse`, from `load_timelapse`), built once
+    per (run, time-lapse file, probe, layer)."""
+    from cnn import timelapse
+
+    stamp = file_stamp(Path(path) / timelapse.FILE)
+    return _timelapse_figure(path, stamp, probe, layer, label, lapse, class_names)

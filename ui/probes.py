@@ -3,8 +3,8 @@
 Each `*_ui` function draws one tab from a loaded run (`ui.loaders.LoadedRun`) and the model
 input Predict prepared. Results are cached per server with `st.cache_resource` (they hold
 numpy arrays and a transform's functions, which `st.cache_data` would have to pickle),
-keyed by the run, its model file's time and the input itself, so a rerun that changes
-nothing else costs no model call.
+keyed by the run, its stamp (`loaders.run_stamp`) and the input itself, so a rerun that
+changes nothing else costs no model call.
 """
 
 from __future__ import annotations
@@ -40,43 +40,43 @@ def calibration_words(inspection, record, class_names) -> str:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def _sweep(path: str, mtime: float, image: np.ndarray, name: str, method: str, _inspector):
+def _sweep(path: str, stamp: tuple, image: np.ndarray, name: str, method: str, _inspector):
     return sweeps.run_sweep(_inspector, image, name, method)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _occlusion(path: str, mtime: float, image: np.ndarray, patch: int, fill: float, _inspector):
+def _occlusion(path: str, stamp: tuple, image: np.ndarray, patch: int, fill: float, _inspector):
     return occlusion.occlusion_map(_inspector, image, patch=patch, fill=fill)
 
 
 @st.cache_resource(max_entries=loaders.MAX_LOADED_RUNS, show_spinner=False)
-def _attacker(path: str, mtime: float, _inspector) -> attack.Attacker:
+def _attacker(path: str, stamp: tuple, _inspector) -> attack.Attacker:
     return attack.Attacker(_inspector)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def _attack(path: str, mtime: float, image: np.ndarray, method: str, target, _attacker):
+def _attack(path: str, stamp: tuple, image: np.ndarray, method: str, target, _attacker):
     return _attacker.attack(image, method, target)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _embedded(path: str, mtime: float, which: str, limit: int, _loaded, _data):
+def _embedded(path: str, stamp: tuple, source: str, which: str, limit: int, _loaded, _data):
     return embedding.embedded_split(_loaded.run, _loaded.inspector, _data, which, limit)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _projection(path: str, mtime: float, method: str, _embedded_test):
+def _projection(path: str, stamp: tuple, source: str, method: str, _embedded_test):
     return embedding.project(_embedded_test, method)
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
-def _thumbnails(path: str, mtime: float, _embedded_test) -> list[str]:
+def _thumbnails(path: str, stamp: tuple, source: str, _embedded_test) -> list[str]:
     """Every map point's picture as a small PNG data: URL (for the tooltip)."""
     return [pf.data_url(_embedded_test.image(i)) for i in range(len(_embedded_test))]
 
 
-def _key(loaded) -> tuple[str, float]:
-    return str(loaded.run.info.path), loaded.model_mtime
+def _key(loaded) -> tuple[str, tuple]:
+    return str(loaded.run.info.path), loaded.stamp
 
 
 def comparable_runs(info: artifacts.RunInfo) -> list[artifacts.RunInfo]:
@@ -222,7 +222,7 @@ def nearest_ui(loaded, image: np.ndarray) -> None:
     pool_size = min(len(data.train), embedding.TRAIN_POOL)
     with st.spinner(f"Finding where {pool_size:,} training images lie inside the model "
                     "(once per model; kept on disk)..."):  # fmt: skip
-        pool = _embedded(*_key(loaded), "train", embedding.TRAIN_POOL, loaded, data)
+        pool = _embedded(*_key(loaded), data.source, "train", embedding.TRAIN_POOL, loaded, data)
     feature, _ = loaded.inspector.predict_with_features(image[None])
     k = st.slider("Neighbours", 3, 24, 8, key="probe-k")
     found = embedding.nearest(pool, feature[0], k)
@@ -244,9 +244,9 @@ def nearest_ui(loaded, image: np.ndarray) -> None:
                       key="probe-map")  # fmt: skip
     with st.spinner("Placing the test images on the map (once per model; t-SNE takes about "
                     "half a minute)..."):  # fmt: skip
-        test = _embedded(*_key(loaded), "test", embedding.MAP_POINTS, loaded, data)
-        projection = _projection(*_key(loaded), method, test)
-        thumbnails = _thumbnails(*_key(loaded), test)
+        test = _embedded(*_key(loaded), data.source, "test", embedding.MAP_POINTS, loaded, data)
+        projection = _projection(*_key(loaded), data.source, method, test)
+        thumbnails = _thumbnails(*_key(loaded), data.source, test)
     chart = pf.embedding_map(projection.points, test.labels, test.predicted, class_names,
                              thumbnails, projection.place(feature[0]), method.upper())  # fmt: skip
     st.altair_chart(chart, key="probe-map-chart")
