@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 
 from cnn import artifacts, datasets
-from cnn.datasets.augment import ELASTIC_ALPHA, ELASTIC_SIGMA, elastic_distortion_class
+from cnn.training.recipe import ELASTIC_ALPHA, ELASTIC_SIGMA, ElasticDistortion
 
 SHIPPED = "artifacts/20261124-133544-mnist-vgg_wide-bf0813"
 PAIRS = [(34.0, 4.0), (34.0, 5.0), (24.0, 4.0), (16.0, 4.0), (36.0, 6.0), (8.0, 3.0)]
@@ -35,7 +35,7 @@ def main() -> None:
     print("| alpha | sigma | displacement std (px) | read right | |")
     print("|---|---|---|---|---|")
     for alpha, sigma in PAIRS:
-        layer = elastic_distortion_class()(alpha=alpha, sigma=sigma, seed=1)
+        layer = ElasticDistortion(alpha=alpha, sigma=sigma, seed=1)
         bent = np.concatenate(
             [layer(x[i : i + 500], training=True).numpy() for i in range(0, len(x), 500)]
         )

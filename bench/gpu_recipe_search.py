@@ -34,8 +34,8 @@ import numpy as np
 from keras import ops
 
 from cnn import architectures
-from cnn.datasets import augment as aug_mod
 from cnn.datasets.splits import _holdout_mask
+from cnn.training import recipe as aug_mod
 
 
 def stroke_class():
@@ -59,7 +59,7 @@ def stroke_class():
     return StrokeThickness
 
 
-aug_mod.stroke_thickness_class = stroke_class
+aug_mod.StrokeThickness = stroke_class()
 
 
 def mix_batch(x, y, kind, rng):

@@ -332,17 +332,22 @@ def check_batches(pipeline: object, shape: tuple[int, ...], total: int) -> None:
 
 
 def test_make_pipeline_arrays() -> None:
+    from cnn.training import recipe
+
     images = np.random.default_rng(0).integers(0, 256, (10, 28, 28, 1), dtype=np.uint8)
     split = Split(labels=np.arange(10, dtype=np.int64), images=images)
     check_batches(datasets.make_pipeline(split, (28, 28), 1, 4), (28, 28, 1), 10)
     first = next(iter(datasets.make_pipeline(split, (28, 28), 1, 10)))[0].numpy()
     np.testing.assert_allclose(first, images / 255.0, atol=1e-6)
     check_batches(datasets.make_pipeline(split, (32, 32), 3, 4, shuffle=True), (32, 32, 3), 10)
-    augmented = datasets.make_pipeline(split, (28, 28), 1, 5, shuffle=True, augment="digits")
+    digits = recipe.augmentation("digits", seed=0)
+    augmented = datasets.make_pipeline(split, (28, 28), 1, 5, shuffle=True, augment=digits)
     check_batches(augmented, (28, 28, 1), 10)
 
 
 def test_make_pipeline_paths_drops_broken_files(photo_folder: Path) -> None:
+    from cnn.training import recipe
+
     ds = datasets.load("folder", photo_folder)
     broken = photo_folder / "zebra" / "broken.jpg"
     split = Split(labels=np.append(ds.test.labels, 0), paths=np.append(ds.test.paths, str(broken)))
@@ -354,12 +359,15 @@ def test_make_pipeline_paths_drops_broken_files(photo_folder: Path) -> None:
     check_batches(training, (16, 16, 3), len(ds.test))
     check_batches(training, (16, 16, 3), len(ds.test))  # a second epoch, from memory
     check_batches(datasets.make_pipeline(ds.test, (12, 12), 1, 2), (12, 12, 1), len(ds.test))
-    photos = datasets.make_pipeline(ds.train, (16, 16), 3, 8, shuffle=True, augment="photos")
+    augment = recipe.augmentation("photos", seed=0)
+    photos = datasets.make_pipeline(ds.train, (16, 16), 3, 8, shuffle=True, augment=augment)
     check_batches(photos, (16, 16, 3), len(ds.train))
 
 
 def test_augmentation_is_identity_at_inference() -> None:
     import tensorflow as tf
+
+    from cnn.training import recipe
 
     x = tf.random.uniform((3, 28, 28, 1))
     for kind in (
@@ -371,13 +379,13 @@ def test_augmentation_is_identity_at_inference() -> None:
         "grayscale-strong",
         "digits-elastic",
     ):
-        layers = datasets.augmentation(kind, seed=0)
+        layers = recipe.augmentation(kind, seed=0)
         np.testing.assert_array_equal(layers(x, training=False).numpy(), x.numpy())
-    stroke = datasets.StrokeThickness(seed=1)
+    stroke = recipe.StrokeThickness(seed=1)
     thick = stroke(x, training=True).numpy()
     assert thick.shape == x.shape and thick.min() >= 0 and thick.max() <= 1
     with pytest.raises(DatasetError):
-        datasets.augmentation("sounds")
+        recipe.augmentation("sounds")
 
 
 def test_elastic_distortion_reads_each_pixel_where_its_field_points() -> None:
@@ -385,7 +393,8 @@ def test_elastic_distortion_reads_each_pixel_where_its_field_points() -> None:
     outside), and the layer's fields are smooth noise of the strength its settings say."""
     import tensorflow as tf
 
-    from cnn.datasets.augment import ELASTIC_ALPHA, ELASTIC_SIGMA, displaced
+    from cnn.training import recipe
+    from cnn.training.recipe import ELASTIC_ALPHA, ELASTIC_SIGMA, displaced
 
     x = tf.random.uniform((2, 28, 28, 1), seed=1)
     down = np.zeros((2, 28, 28, 2), np.float32)
@@ -398,7 +407,7 @@ def test_elastic_distortion_reads_each_pixel_where_its_field_points() -> None:
     mean = (x.numpy()[:, :, :-1] + x.numpy()[:, :, 1:]) / 2
     np.testing.assert_allclose(displaced(x, half).numpy()[:, :, :-1], mean, atol=1e-6)
 
-    layer = datasets.ElasticDistortion(seed=3)
+    layer = recipe.ElasticDistortion(ELASTIC_ALPHA, ELASTIC_SIGMA, seed=3)
     side = 64  # larger than the blur's reach, so that the middle sees no zero padding
     fields = layer.displacements(tf.constant([256, side, side, 1])).numpy()
     assert fields.shape == (256, side, side, 2)

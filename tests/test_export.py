@@ -35,9 +35,9 @@ from streamlit.testing.v1 import AppTest
 from cnn import artifacts, datasets, export
 from cnn.architectures import ArchSpec, ConvBlock
 from cnn.cli import main as cli_main
-from cnn.datasets import augment
 from cnn.export import inputs, tflite
 from cnn.export.script import script_source
+from cnn.training import recipe
 from ui import exports as exports_ui
 
 SCRIPT_S = 300  # a generated script's subprocess: TensorFlow import plus one tiny epoch
@@ -189,7 +189,7 @@ def test_script_of_a_residual_run_wires_its_shortcuts(folder_run, tmp_path):
     + [("folder", "standard"), ("folder", "strong")],
 )
 def test_script_augmentation_is_the_runs(kind_run, level, tiny_run, folder_run, tmp_path):
-    """The generated augmentation layers equal cnn.datasets.augmentation's, setting by setting,
+    """The generated augmentation layers equal cnn.training.recipe's, setting by setting,
     for the standard, the strong (thicker strokes, colour jitter) and the elastic recipes."""
     run_dir = tiny_run if kind_run == "mnist" else folder_run[0]
     record = artifacts.read_run_info(run_dir).record
@@ -199,11 +199,12 @@ def test_script_augmentation_is_the_runs(kind_run, level, tiny_run, folder_run, 
     path.write_text(script_source(record, path.name))
     kind = datasets.kind_of_method(record.preprocessing.method).key
     name = datasets.augmentation_name(kind, level)
-    expected = datasets.augmentation(name, seed=record.config.seed)
+    expected = recipe.augmentation(name, seed=record.config.seed)
     module = load_module(path)
     got = module.augmentation()
     assert [s[::2] for s in layer_settings(got)] == [s[::2] for s in layer_settings(expected)]
-    optimizer = module.make_optimizer(100)  # the run's AdamW and weight average
+    optimizer = module.make_optimizer(module.OPTIMIZER, module.LEARNING_RATE, 100,
+                                      weight_decay=module.WEIGHT_DECAY, ema=module.EMA)  # fmt: skip
     assert optimizer.weight_decay == pytest.approx(0.05) and optimizer.use_ema
     if level == "elastic":  # the script's own layer bends as the engine's does
         digits = datasets.load("mnist", download=False).test.images[:8].astype("float32") / 255
@@ -213,7 +214,7 @@ def test_script_augmentation_is_the_runs(kind_run, level, tiny_run, folder_run, 
         field = np.zeros((8, 28, 28, 2), np.float32)
         field[..., 0] = 0.5
         np.testing.assert_allclose(module.displaced(tf.constant(digits), field).numpy(),
-                                   augment.displaced(digits, field).numpy(), atol=1e-6)  # fmt: skip
+                                   recipe.displaced(digits, field).numpy(), atol=1e-6)  # fmt: skip
         size = tf.constant([256, 28, 28, 1])
         assert np.std(bend.displacements(size)) == pytest.approx(
             np.std(expected.layers[0].displacements(size)), rel=0.1
@@ -291,11 +292,11 @@ def test_script_of_a_distilled_run_learns_from_the_teachers_it_is_given(tiny_run
     x = datasets.load("mnist", download=False).test.images[:16]
     labels = np.eye(10, dtype=np.float32)[np.arange(16) % 10]
     batches = tf.data.Dataset.from_tensor_slices((x, labels)).batch(8)
-    mixed = module.distilled(batches, [str(tiny_run / artifacts.MODEL_FILE)])
+    mixed = module.with_teachers(batches, [str(tiny_run / artifacts.MODEL_FILE)])
     targets = np.concatenate([np.asarray(y) for _, y in mixed])
     expected = 0.75 * labels + 0.25 * teacher.predict(x, verbose=0)
     np.testing.assert_allclose(targets, expected, atol=1e-5)
-    assert module.distilled(batches, []) is batches  # without teachers: the labels alone
+    assert module.with_teachers(batches, []) is batches  # without teachers: the labels alone
     assert f"learned from teacher runs ({tiny_run.name})" in capsys.readouterr().err
     args = ["--data", str(idx_folder(tmp_path)), "--epochs", "1", "--max-samples", "200"]
     teacher_file = str(tiny_run / artifacts.MODEL_FILE)

@@ -179,13 +179,15 @@ def _augmenter(kind: str) -> Any:
     runs)."""
     import tensorflow as tf
 
-    augment = datasets.augmentation(kind)
+    from cnn.training.recipe import augmentation
+
+    augment = augmentation(kind)
     return tf.function(lambda batch: augment(batch, training=True), reduce_retracing=True)
 
 
 def augmented_copies(kind: str, image: np.ndarray, count: int) -> list[np.ndarray]:
     """`count` random training augmentations of one model input (float32 (h, w, c)); new
-    random ones at every call. `kind` as `cnn.datasets.augmentation` takes it ("digits-strong")."""
+    random ones at every call. `kind` as `cnn.training.recipe.augmentation` takes it."""
     batch = np.repeat(image[None], count, axis=0).astype(np.float32)
     return list(_augmenter(kind)(batch).numpy())
 

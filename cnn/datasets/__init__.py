@@ -54,7 +54,7 @@ __all__ = [
     "FLOWERS17_CLASSES", "FLOWERS_PER_CLASS", "HOLDOUT_DETAIL", "IMAGE_EXTENSIONS", "KINDS",
     "MAX_ARCHIVE_BYTES", "MAX_ARCHIVE_FILES", "MAX_COMPRESSION_RATIO", "MNIST_FILES", "MODULES",
     "REGISTRY", "URLS", "Availability", "Dataset", "DatasetError", "DatasetInfo",
-    "ImageKind", "Progress", "Split", "augmentation", "availability", "data_dir", "extract",
+    "ImageKind", "Progress", "Split", "availability", "data_dir", "extract",
     "extract_tar", "extract_zip", "kind_of_method", "list_datasets", "load", "make_pipeline",
     "read_idx", "split_validation", "stratified_subset",
 ]  # fmt: skip
@@ -172,26 +172,6 @@ def make_pipeline(*args: Any, **kwargs: Any) -> Any:
 
 
 def augmentation_name(kind: str, level: str) -> str:
-    """See `cnn.datasets.augment.augmentation_name` (no Keras needed)."""
+    """The augmentation `cnn.training.recipe.augmentation` makes for a kind of image at a
+    strength ("digits", "strong" -> "digits-strong"); no Keras needed."""
     return kind if level == "standard" else f"{kind}-{level}"
-
-
-def augmentation(kind: str, seed: int | None = None) -> Any:
-    """`cnn.datasets.augment.augmentation` (imported on first use: it needs Keras)."""
-    from cnn.datasets.augment import augmentation as make
-
-    return make(kind, seed)
-
-
-def __getattr__(name: str) -> Any:
-    """`cnn.datasets.StrokeThickness` and `.ElasticDistortion` without importing Keras when
-    this package is imported."""
-    if name == "StrokeThickness":
-        from cnn.datasets.augment import stroke_thickness_class
-
-        return stroke_thickness_class()
-    if name == "ElasticDistortion":
-        from cnn.datasets.augment import elastic_distortion_class
-
-        return elastic_distortion_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,8 @@ travel as uint8 and become float32 one batch at a time.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,7 +46,7 @@ def make_pipeline(
     *,
     shuffle: bool = False,
     seed: int = 0,
-    augment: str | None = None,
+    augment: Callable[..., Any] | None = None,
     counted: bool | None = None,
     alternates: np.ndarray | None = None,
     alternate_share: float = 0.0,
@@ -64,9 +65,9 @@ def make_pipeline(
         channels: 1 (grayscale) or 3 (RGB).
         batch_size: Samples per batch.
         shuffle: Reshuffle every epoch, with `seed`.
-        seed: Seed for shuffling and augmentation.
-        augment: None, or a kind ("digits", "grayscale" or "photos") whose augmentation
-            layers are applied to batches.
+        seed: Seed for shuffling and for picking alternates.
+        augment: None, or layers applied to each batch with training=True, values kept in
+            [0, 1] (`cnn.training.recipe.augmentation`).
         counted: Count the decodable photos once, so the pipeline's length is known (Keras
             needs it for anything it iterates in `fit`); default: when shuffled.
         alternates: another version of each image of an in-memory split (same shape), for
@@ -87,18 +88,22 @@ def make_pipeline(
                             alternates, alternate_share)  # fmt: skip
     else:
         ds = _photo_batches(split, labels, size, channels, batch_size, shuffle, seed, counted)
+    return _as_model_input(ds, augment).prefetch(tf.data.AUTOTUNE)
+
+
+def _as_model_input(ds: tf.data.Dataset, augment: Callable[..., Any] | None) -> tf.data.Dataset:
+    """uint8 batches as float32 in [0, 1], augmented when `augment` is given."""
+    import tensorflow as tf
+
     ds = ds.map(
         lambda x, y: (tf.cast(x, tf.float32) / 255.0, y), num_parallel_calls=tf.data.AUTOTUNE
     )
-    if augment is not None:
-        from cnn.datasets.augment import augmentation
-
-        layers = augmentation(augment, seed=seed)
-        ds = ds.map(
-            lambda x, y: (tf.clip_by_value(layers(x, training=True), 0.0, 1.0), y),
-            num_parallel_calls=tf.data.AUTOTUNE,
-        )
-    return ds.prefetch(tf.data.AUTOTUNE)
+    if augment is None:
+        return ds
+    return ds.map(
+        lambda x, y: (tf.clip_by_value(augment(x, training=True), 0.0, 1.0), y),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
 
 
 def _array_batches(

@@ -1,8 +1,8 @@
 """Keras layers written back as the Python a person would type: `layers.Conv2D(32, 3, ...)`.
 
 The generated training script is written from real Keras objects (the model `build` makes
-from the run's spec, the augmentation `cnn.datasets.augmentation` makes), so it can never
-describe another network than the one CNN Lab trained. Only the arguments a layer was given
+from the run's spec, the augmentation `cnn.training.recipe.augmentation` makes), so it can
+never describe another network than the one CNN Lab trained. Only the arguments a layer was given
 are written: values equal to Keras' defaults are left out.
 """
 

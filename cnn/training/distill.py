@@ -12,6 +12,7 @@ was trained with tta="flip". Validation and test figures stay measured against t
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,10 +97,11 @@ def teachers_answer(teachers: list[Teacher], x):
 
 def distilled(batches, teachers: list[Teacher], share: float):
     """`batches` of (images, one-hot or mixed labels) with each label row replaced by
-    `(1 - share) * label + share * the teachers' answer` for the same images."""
+    `(1 - share) * label + share * the teachers' answer` for the same images
+    (`cnn.training.recipe.distilled`)."""
     import tensorflow as tf
 
-    def targets(x, y):
-        return x, (1.0 - share) * y + share * teachers_answer(teachers, x)
+    from cnn.training import recipe
 
-    return batches.map(targets).prefetch(tf.data.AUTOTUNE)
+    answer = functools.partial(teachers_answer, teachers)
+    return recipe.distilled(batches, answer, share).prefetch(tf.data.AUTOTUNE)

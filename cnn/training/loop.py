@@ -6,23 +6,21 @@ cause into a "failed" result with a sentence (never an exception out of a worker
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from cnn import architectures, datasets, geometry, strokes
-from cnn.datasets import augmentation_name
-from cnn.datasets.augment import batch_mix
 from cnn.errors import CnnError, TrainingError
 from cnn.training import distill
 from cnn.training.config import (
-    WARMUP_FRACTION,
     TrainConfig,
     estimate_memory,
     input_shape_for,
@@ -31,6 +29,9 @@ from cnn.training.config import (
     resolve_spec,
 )
 from cnn.training.events import Events, StopTraining, TrainingEvent, TrainResult, emit
+
+if TYPE_CHECKING:
+    from cnn.training.recipe import Recipe
 
 MAX_ERRORS_KEPT = 48  # misclassified test images stored with a run (errors.npz)
 CORRECT_KEPT = 3  # correctly classified test images per class stored beside them
@@ -54,47 +55,42 @@ class Prepared:
     def num_classes(self) -> int:
         return len(self.data.class_names)
 
+    @functools.cached_property
+    def recipe(self) -> Recipe:
+        """The config's training recipe for this data's kind of image (built once)."""
+        from cnn.training.recipe import Recipe
+
+        return Recipe.of(self.config, self.data.info.kind)
+
     def pipeline(self, split: datasets.Split, shuffle: bool, training: bool = False):
-        """Batches of `split` at the model's size; one-hot labels when label smoothing or image
-        mixing is on. Training batches are augmented (when the config says so) and mixed."""
-        config = self.config
-        redrawn = training and config.redraw_strokes and split.images is not None
+        """Batches of `split` at the model's size; one-hot labels when the recipe needs them.
+        Training batches are augmented, mixed and distilled as the recipe says."""
+        import tensorflow as tf
+
+        from cnn.training.recipe import mixed
+
+        recipe = self.recipe
+        redrawn = training and recipe.redraw_strokes and split.images is not None
         batches = datasets.make_pipeline(
             split,
             self.input_shape[:2],
             self.input_shape[2],
-            config.batch_size,
+            self.config.batch_size,
             shuffle=shuffle,
-            seed=config.seed,
+            seed=recipe.seed,
             counted=True,
-            augment=augmentation_name(self.data.info.kind, config.augmentation)
-            if training and config.augment
-            else None,
+            augment=recipe.augmentation_layers() if training else None,
             alternates=strokes.redrawn_digits(split.images) if redrawn else None,
-            alternate_share=config.redraw_strokes,
+            alternate_share=recipe.redraw_strokes,
         )
-        if one_hot_labels(config):
-            import tensorflow as tf
-
+        if recipe.one_hot:
             batches = batches.map(lambda x, y: (x, tf.one_hot(y, self.num_classes)))
-        mix = batch_mix(config.mix, config.seed) if training else None
-        if mix is not None:
-            batches = batches.map(
-                lambda x, y: _unpacked(mix({"images": x, "labels": y}, training=True))
-            )
-        if training and self.teachers:
-            batches = distill.distilled(batches, self.teachers, config.distill)
+        if not training:
+            return batches
+        batches = mixed(batches, recipe.mix, recipe.mix_strength, recipe.seed)
+        if self.teachers:
+            batches = distill.distilled(batches, self.teachers, recipe.distill)
         return batches
-
-
-def one_hot_labels(config: TrainConfig) -> bool:
-    """Whether the labels are one-hot rows (label smoothing, mixing or teachers) rather than
-    indices."""
-    return bool(config.label_smoothing) or config.mix != "none" or bool(config.teachers)
-
-
-def _unpacked(batch: dict):
-    return batch["images"], batch["labels"]
 
 
 def train(
@@ -211,49 +207,13 @@ def _strategy(name: str):
     return tf.distribute.get_strategy()
 
 
-def _optimizer(config: TrainConfig, total_steps: int):
-    import keras
-
-    lr: Any = config.learning_rate
-    if config.lr_schedule == "cosine":
-        warmup = int(WARMUP_FRACTION * total_steps)
-        lr = keras.optimizers.schedules.CosineDecay(
-            0.0,
-            max(1, total_steps - warmup),
-            warmup_target=config.learning_rate,
-            warmup_steps=warmup,
-        )
-    options: dict[str, Any] = {"learning_rate": lr}
-    if config.weight_decay:
-        options["weight_decay"] = config.weight_decay
-    if config.ema:
-        options.update(use_ema=True, ema_momentum=config.ema)  # fit swaps the average in at its end
-    factory = {
-        "adam": keras.optimizers.AdamW if config.weight_decay else keras.optimizers.Adam,
-        "sgd": lambda **kw: keras.optimizers.SGD(momentum=0.9, **kw),
-        "rmsprop": keras.optimizers.RMSprop,
-        "adadelta": keras.optimizers.Adadelta,
-    }[config.optimizer]
-    optimizer = factory(**options)
-    if config.weight_decay:  # decay the kernels only: biases and batch norm keep their scale
-        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-    return optimizer
-
-
 def compiled_model(prepared: Prepared, steps: int):
-    """The spec's Keras model, compiled with the config's optimizer, schedule and loss."""
-    import keras
-
-    config = prepared.config
+    """The spec's Keras model, compiled with the recipe's optimizer, schedule and loss."""
+    config, recipe = prepared.config, prepared.recipe
     with _strategy(config.strategy).scope():
         model = architectures.build(prepared.spec, prepared.input_shape, prepared.num_classes)
-        if one_hot_labels(config):
-            loss = keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)
-        else:
-            loss = keras.losses.SparseCategoricalCrossentropy()
-        model.compile(
-            optimizer=_optimizer(config, steps * config.epochs), loss=loss, metrics=["accuracy"]
-        )
+        optimizer = recipe.optimizer_for(steps * config.epochs)
+        model.compile(optimizer=optimizer, loss=recipe.loss(), metrics=["accuracy"])
     return model
 
 
@@ -273,10 +233,10 @@ def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, extra_
 
     config = prepared.config
     keras.utils.set_random_seed(config.seed)
-    if config.redraw_strokes:
+    if prepared.recipe.redraw_strokes:
         message = (
             f"Redrawing {len(prepared.train):,} training digits with MNIST's pen; "
-            f"{config.redraw_strokes:.0%} of each batch will be redrawn ones."
+            f"{prepared.recipe.redraw_strokes:.0%} of each batch will be redrawn ones."
         )
         emit(events, TrainingEvent("status", epochs=config.epochs, message=message))
     train_batches = prepared.pipeline(prepared.train, shuffle=True, training=True)
@@ -328,7 +288,7 @@ def _fit_and_save(prepared, events, stop, out_dir, touch, started, extra_probes)
         # the weights kept: after a NaN the last good epoch's, after a stop the last batch's
         final_step = guard.good_epochs * recorder.steps if guard.nan_at else recorder.step
         last = {k: v[-1] for k, v in outcome.history.items() if v}
-        averaged = bool(config.ema) and not guard.nan_at  # fit swapped the average in
+        averaged = bool(prepared.recipe.ema) and not guard.nan_at  # fit swapped the average in
         lapse, record.timelapse = recorder.finish(final_step, last, retake=averaged)
     run_dir, save_error = None, None
     if out_dir is not None:
