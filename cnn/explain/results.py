@@ -102,6 +102,16 @@ class Position:
         """The sum, bias and pre-activation of the CLI's document (None where there is none)."""
         return {"sum": None, "bias": None, "pre_activation": None}
 
+    def reckoning(self) -> str:
+        """How the value was computed, in a few words (the middle of the repr)."""
+        return ""
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.layer} channel {self.channel} at {self.at}: "
+            f"{self.reckoning()} = {self.value:.4f}, Keras {self.keras_value:.4f})"
+        )
+
     def to_dict(self) -> dict:
         """The CLI's JSON document: "value" is the feature map's own value."""
         return {
@@ -151,11 +161,10 @@ class ConvArithmetic(Position):
     def steps(self) -> dict[str, float | None]:
         return {"sum": self.sum, "bias": self.bias, "pre_activation": self.pre_activation}
 
-    def __repr__(self) -> str:
+    def reckoning(self) -> str:
         return (
-            f"ConvArithmetic({self.layer} channel {self.channel} at {self.at}: "
             f"sum {self.sum:.4f} + bias {self.bias:.4f} -> {self.activation} "
-            f"{self.pre_activation:.4f} = {self.value:.4f}, Keras {self.keras_value:.4f})"
+            f"{self.pre_activation:.4f}"
         )
 
 
@@ -176,12 +185,8 @@ class PoolArithmetic(Position):
 
     kind = "pool"
 
-    def __repr__(self) -> str:
-        return (
-            f"PoolArithmetic({self.layer} channel {self.channel} at {self.at}: "
-            f"{self.operation} of {self.window.shape} = {self.value:.4f}, "
-            f"Keras {self.keras_value:.4f})"
-        )
+    def reckoning(self) -> str:
+        return f"{self.operation} of {self.window.shape}"
 
 
 @dataclass(repr=False)
@@ -210,12 +215,8 @@ class AddArithmetic(Position):
     def steps(self) -> dict[str, float | None]:
         return {"sum": self.sum, "bias": None, "pre_activation": self.sum}
 
-    def __repr__(self) -> str:
-        return (
-            f"AddArithmetic({self.layer} channel {self.channel} at {self.at}: "
-            f"{self.main:.4f} + {self.shortcut:.4f} -> {self.activation} = {self.value:.4f}, "
-            f"Keras {self.keras_value:.4f})"
-        )
+    def reckoning(self) -> str:
+        return f"{self.main:.4f} + {self.shortcut:.4f} -> {self.activation}"
 
 
 @dataclass(repr=False)

@@ -14,35 +14,23 @@ Example:
 
 from cnn.errors import TrainingError
 from cnn.training.config import (
-    AUGMENTATIONS,
-    LR_SCHEDULES,
-    MAX_IMAGE_SIZE,
-    OPTIMIZERS,
     PRESETS,
-    STRATEGIES,
-    WARMUP_FRACTION,
     TrainConfig,
     estimate_memory,
     input_shape_for,
     memory_budget,
     preprocessing_for,
     preset_settings,
-    resolve_spec,
 )
 from cnn.training.events import StopTraining, TrainingEvent, TrainResult
-from cnn.training.jobs import (
-    ABANDON_AFTER_S,
-    SLOTS,
-    TrainingJob,
-    TrainingSlots,
-    training_backend,
-)
-from cnn.training.loop import MAX_ERRORS_KEPT, THUMBNAIL_SIDE, Prepared, prepare, train
+from cnn.training.jobs import SLOTS, TrainingJob, TrainingSlots, training_backend
+from cnn.training.loop import Prepared, prepare, train
 
+# what the pages, the CLI, the tests and docs/ENGINE_API.md use from the package; the rest of
+# each module (the config's option lists, the loop's limits) is imported from that module
 __all__ = [
-    "ABANDON_AFTER_S", "AUGMENTATIONS", "LR_SCHEDULES", "MAX_ERRORS_KEPT", "MAX_IMAGE_SIZE",
-    "OPTIMIZERS", "PRESETS", "SLOTS", "STRATEGIES", "THUMBNAIL_SIDE", "WARMUP_FRACTION", "Prepared",
-    "StopTraining", "TrainConfig", "TrainResult", "TrainingError", "TrainingEvent",
-    "TrainingJob", "TrainingSlots", "estimate_memory", "input_shape_for", "memory_budget",
-    "preprocessing_for", "preset_settings", "prepare", "resolve_spec", "train", "training_backend",
+    "PRESETS", "SLOTS", "Prepared", "StopTraining", "TrainConfig", "TrainResult",
+    "TrainingError", "TrainingEvent", "TrainingJob", "TrainingSlots", "estimate_memory",
+    "input_shape_for", "memory_budget", "preprocessing_for", "preset_settings", "prepare",
+    "train", "training_backend",
 ]  # fmt: skip
