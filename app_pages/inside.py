@@ -32,7 +32,7 @@ mirrored = (
     " This page follows the picture's own reading; Predict also reads its mirror image and "
     "averages the two answers (this run's test-time augmentation), so its answer can "
     "differ."
-    if loaded.run.record.config.mirrored
+    if loaded.run.record.config.mirror
     else ""
 )
 st.caption(

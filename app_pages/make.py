@@ -10,7 +10,7 @@ import streamlit as st
 
 from cnn.datasets import builder
 from cnn.errors import CnnError
-from ui import maker, state, widgets
+from ui import maker, state, train_form
 
 st.title("Make a dataset")
 st.markdown(
@@ -70,7 +70,7 @@ else:
             "**Quick** preset, then try the model on Predict."
         )
         if st.button("Go to Train", icon=":material/model_training:"):
-            widgets.train_on_own_dataset()
+            train_form.train_on_own_dataset()
     elif state.own_dataset() is not None:
         st.caption("You changed the dataset since: click Train on it again to train on this.")
 

@@ -9,7 +9,7 @@ containers placed at the top, filled once the settings below are known.
 import streamlit as st
 
 from cnn import architectures, datasets, training
-from ui import arch_diagram, glossary, lesson, loaders, state, training_view, widgets
+from ui import arch_diagram, glossary, lesson, loaders, state, train_form, training_view, widgets
 
 st.title("Train a CNN")
 job = state.training_job()
@@ -21,7 +21,7 @@ link, locked = (
 
 data_col, preset_col = st.columns([3, 2])
 with data_col:
-    choice = widgets.dataset_source_ui(widgets.TRAIN_DATASET, default=link.dataset)
+    choice = widgets.dataset_source_ui(train_form.TRAIN_DATASET, default=link.dataset)
 if choice is None:
     st.stop()
 picked, data_path = choice
@@ -51,7 +51,7 @@ described = st.container()  # the lesson link, the architecture's caption and it
 live_below = st.container()  # (before any training, the diagram comes first)
 
 with st.expander("Settings: epochs, batch size, learning rate...") if not locked else st.empty():
-    settings = widgets.train_settings_ui(info, preset, shown=not locked)
+    settings = train_form.train_settings_ui(info, preset, shown=not locked)
 input_shape = training.input_shape_for(training.TrainConfig(**settings), info)
 arch_keys = list(architectures.REGISTRY)
 with controls:
@@ -64,7 +64,7 @@ with controls:
         key=f"arch-{preset_name}-{info.key}",
         disabled=locked,
     )
-base_spec = widgets.lesson_spec(link, arch_key) or architectures.REGISTRY[arch_key].spec(
+base_spec = train_form.lesson_spec(link, arch_key) or architectures.REGISTRY[arch_key].spec(
     input_shape, len(class_names)
 )
 spec = base_spec
@@ -77,7 +77,8 @@ except architectures.SpecError as err:
     controls.error(str(err))
     st.stop()
 with described:
-    lesson.sync_and_share_ui(widgets.train_setup(info, arch_key, spec, preset_name, settings, link))
+    setup = train_form.train_setup(info, arch_key, spec, preset_name, settings, link)
+    lesson.sync_and_share_ui(setup)
     widgets.architecture_caption_ui(spec, base_spec, layers, len(class_names))
     st.plotly_chart(arch_diagram.architecture_diagram(layers), key="architecture")
 with st.expander("Every layer in numbers"):

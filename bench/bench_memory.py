@@ -32,7 +32,7 @@ from pathlib import Path
 from cnn.training import TrainConfig
 
 CASES = {
-    "cats_vs_dogs": {"dataset": "cats_vs_dogs", "image_size": 128, "augment": True},
+    "cats_vs_dogs": {"dataset": "cats_vs_dogs", "image_size": 128, "augmentation": "standard"},
     "mnist": {"dataset": "mnist"},
     "server": {"dataset": "cats_vs_dogs", "preset": "Full"},
 }

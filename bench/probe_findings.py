@@ -39,16 +39,16 @@ def probe_run(path: str, images: np.ndarray, labels: np.ndarray) -> dict:
     right = inspector.probabilities(images).argmax(axis=1) == labels
     shifts, turns, epsilons = [], [], []
     for image in images[right]:
-        x = sweeps.run_sweep(inspector, image, "shift_x", "mnist_digit")
-        y = sweeps.run_sweep(inspector, image, "shift_y", "mnist_digit")
+        x = sweeps.run_sweep(inspector, image, "shift_x", "digits")
+        y = sweeps.run_sweep(inspector, image, "shift_y", "digits")
         shifts.append(min(smallest_change(x), smallest_change(y)))
-        turns.append(smallest_change(sweeps.run_sweep(inspector, image, "rotation", "mnist_digit")))
+        turns.append(smallest_change(sweeps.run_sweep(inspector, image, "rotation", "digits")))
         found = attacker.attack(image, "fgsm")
         epsilons.append(np.inf if found.epsilon is None else found.epsilon)
     shifts, turns = np.array(shifts), np.array(turns)
     record = run.record
     return {
-        "run": f"{record.arch_name}{' +aug' if record.config.augment else ''} "
+        "run": f"{record.arch_name}{' +aug' if record.config.augmentation != 'none' else ''} "
         f"{record.epochs_run} ep ({record.test.accuracy:.2%})",
         "right": int(right.sum()),
         "shift_median": float(np.median(shifts)),

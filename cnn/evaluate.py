@@ -83,7 +83,7 @@ def evaluate(
             check); the model must end in a layer named "predictions" (cnn.inspect).
         mirror: answer with each image and its mirror image read and averaged (test-time
             augmentation, `cnn.inspect.Inspector`'s mirror), as a run trained with
-            `tta="flip"` is read.
+            `tta="mirror"` is read.
 
     Returns:
         An `Evaluation`.

@@ -200,7 +200,7 @@ class Inspector:
         mirror: also read each image's mirror image (left-right flipped) and answer with the
             two readings averaged: logits (or log-probabilities without a softmax Dense head)
             and the features the head reads are means of the two; the activations and Grad-CAM
-            stay the image's own. A run trained with `tta="flip"` is read this way.
+            stay the image's own. A run trained with `tta="mirror"` is read this way.
 
     Attributes:
         input_shape: (h, w, c) the model takes, or None until a lazily built model has run.

@@ -6,8 +6,10 @@ nothing: an unknown parameter or a value that cannot work becomes one sentence i
 `Lesson.problems` and the default is kept. `encode` writes a setup back as parameters. An
 edited architecture travels compactly as `spec` (zlib-compressed JSON, base64url).
 
-Parameters: page, dataset, arch, spec, epochs, batch_size, lr, optimizer, augment, preset,
-seed, run, source, lock, present.
+Parameters: page, dataset, arch, spec, epochs, batch_size, lr, optimizer, augmentation,
+preset, seed, run, source, lock, present; `augment=1/0` (older links) is augmentation=standard
+or none. Settings are read and refused by `cnn.training.config.SETTINGS`, the schema the CLI
+and the Train page read too, so a bad value gets the sentence it gets everywhere.
 """
 
 from __future__ import annotations
@@ -15,21 +17,22 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import math
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cnn import architectures, datasets
 from cnn.architectures import ArchSpec
-from cnn.errors import SpecError
+from cnn.errors import SpecError, TrainingError
 from cnn.training import config as training
+from cnn.training.schema import FALSE, TRUE
 
 PAGES = ("home", "train", "predict", "inside", "probe", "models", "data", "make")
 SOURCES = ("Draw", "Upload", "Samples")
 MAX_SPEC_CHARS = 4000  # an encoded architecture longer than this is refused
-TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+# the TrainConfig fields a link carries, under their short names (learning_rate as lr)
+LINKED = ("epochs", "batch_size", "learning_rate", "optimizer", "augmentation", "seed")
+PARAMETERS = {training.SETTINGS[name].key: training.SETTINGS[name] for name in LINKED}
 
 
 @dataclass
@@ -37,8 +40,7 @@ class Lesson:
     """A setup read from a link; None means "not given: keep the default".
 
     Attributes:
-        settings: TrainConfig keyword arguments the link sets (epochs, batch_size,
-            learning_rate, optimizer, augment, seed).
+        settings: TrainConfig keyword arguments the link sets (those of LINKED).
         problems: one sentence per parameter that was ignored.
     """
 
@@ -78,46 +80,7 @@ def decode_spec(text: str) -> dict:
     return ArchSpec.from_dict(spec).to_dict()
 
 
-def _number(text: str, kind: type, low: float, high: float) -> int | float | None:
-    try:
-        value = kind(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and low <= value <= high else None
-
-
-# parameter -> (TrainConfig field, how to read it, what a good value is)
-SETTINGS = {
-    "epochs": ("epochs", lambda t: _number(t, int, 1, 200), "a whole number from 1 to 200"),
-    "batch_size": (
-        "batch_size",
-        lambda t: _number(t, int, 1, 4096),
-        "a whole number from 1 to 4096",
-    ),
-    "lr": (
-        "learning_rate",
-        lambda t: _number(t, float, 1e-6, 10),
-        "a number above 0 and at most 10",
-    ),
-    "seed": ("seed", lambda t: _number(t, int, 0, 2**31 - 1), "a whole number from 0"),
-    "optimizer": (
-        "optimizer",
-        lambda t: t if t in training.OPTIMIZERS else None,
-        f"one of {', '.join(training.OPTIMIZERS)}",
-    ),
-    "augment": (
-        "augment",
-        lambda t: t.lower() in TRUE if t.lower() in TRUE + FALSE else None,
-        "1 or 0",
-    ),
-}
-CHOICES = {  # parameter -> allowed values
-    "page": PAGES,
-    "dataset": tuple(datasets.REGISTRY),
-    "arch": tuple(architectures.REGISTRY),
-    "preset": tuple(training.PRESETS),
-    "source": SOURCES,
-}
+CHOICES = {"page": PAGES, "preset": tuple(training.PRESETS), "source": SOURCES}  # not settings
 
 
 def parse(params: Mapping[str, str]) -> Lesson:
@@ -125,13 +88,11 @@ def parse(params: Mapping[str, str]) -> Lesson:
     lesson = Lesson()
     for name, text in params.items():
         text = str(text).strip()
-        if name in SETTINGS:
-            target, read, good = SETTINGS[name]
-            value = read(text)
-            if value is None:
-                lesson.problems.append(f"The link's {name}={text} was ignored: it must be {good}.")
-            else:
-                lesson.settings[target] = value
+        if name == "augment":  # a link older than augmentation=: 1 is standard, 0 none
+            name = "augmentation"
+            text = "standard" if text.lower() in TRUE else "none" if text.lower() in FALSE else text
+        if name in PARAMETERS or name in ("dataset", "arch"):
+            _read_setting(lesson, name, text)
         elif name in CHOICES:
             if text in CHOICES[name]:
                 setattr(lesson, name, text)
@@ -156,16 +117,29 @@ def parse(params: Mapping[str, str]) -> Lesson:
     return lesson
 
 
+def _read_setting(lesson: Lesson, name: str, text: str) -> None:
+    """One setting's parameter into the lesson, or its sentence (the schema's) into problems."""
+    about = PARAMETERS.get(name) or training.SETTINGS[name]
+    try:
+        value = about.parse(text)
+    except TrainingError as err:
+        lesson.problems.append(f"{err} The link's {name}={text} was ignored.")
+        return
+    if about.name in LINKED:
+        lesson.settings[about.name] = value
+    else:  # dataset, arch: the page's pickers, not settings of the form
+        setattr(lesson, name, value)
+
+
 def encode(lesson: Lesson) -> dict[str, str]:
     """A setup as query parameters (only what is set), the inverse of `parse`."""
     params: dict[str, str] = {}
     for name in ("page", "dataset", "arch", "preset", "run", "source"):
         if getattr(lesson, name):
             params[name] = getattr(lesson, name)
-    by_field = {target: name for name, (target, _, _) in SETTINGS.items()}
     for target, value in lesson.settings.items():
-        if target in by_field:
-            params[by_field[target]] = str(int(value) if isinstance(value, bool) else value)
+        if target in LINKED:
+            params[training.SETTINGS[target].key] = str(value)
     if lesson.spec is not None:
         params["spec"] = encode_spec(lesson.spec)
     if lesson.lock:

@@ -8,9 +8,12 @@ raises `PreprocessError` with a sentence a student understands; an empty canvas 
 its subclass `NothingDrawn`.
 
 Three methods, named in a run's preprocessing record:
-- "mnist_digit": the MNIST method (ink, crop, longer side to 20 px, centre of mass in 28x28);
-- "grayscale_item": centre crop and resize to one channel, light item on black (Fashion-MNIST);
-- "photo": centre crop and resize, RGB.
+- "digits": the MNIST method (ink, crop, longer side to 20 px, centre of mass in 28x28);
+- "grayscale": centre crop and resize to one channel, light item on black (Fashion-MNIST);
+- "photos": centre crop and resize, RGB.
+They are the kinds of images of `cnn.datasets.KINDS`; records written before the two
+vocabularies were one ("mnist_digit", "grayscale_item", "photo") are read with
+`cnn.datasets.info.RENAMED_METHODS`.
 
 Arrays passed in may be any numeric dtype: bool becomes 0/255, uint8 is used as is, uint16
 is scaled by 1/257, floats that lie within [0, 1] are scaled by 255, and any other integer or
@@ -34,6 +37,7 @@ import cv2
 import numpy as np
 
 from cnn import geometry, strokes
+from cnn.datasets.info import RENAMED_METHODS
 from cnn.errors import NothingDrawn, PreprocessError
 from cnn.images import MAX_FILE_BYTES, MAX_PIXELS, MIN_SIDE, as_image, load_image, to_rgb
 
@@ -64,7 +68,7 @@ MIN_COMPONENT_FRACTION = 0.0005  # ink blobs smaller than this share of the phot
 KEEP_FRACTION = 0.15  # blobs this large relative to the main one are kept (broken strokes)
 
 # Model inputs
-METHODS = ("mnist_digit", "grayscale_item", "photo")  # preprocessing methods a run can record
+METHODS = ("digits", "grayscale", "photos")  # preprocessing methods a run can record
 MAX_MODEL_SIDE = 1024  # largest model input side accepted from a preprocessing record
 
 
@@ -268,11 +272,11 @@ def prepare_drawing(
         PreprocessError: the drawing or the record cannot be used.
     """
     method, image_size, channels = _check_record(preprocessing)
-    if method == "mnist_digit":
+    if method == "digits":
         return _fit_digit(digit_from_canvas(rgba, paths), image_size, channels)
 
     canvas, ink, notes = _canvas_ink(rgba)
-    if method == "photo":
+    if method == "photos":
         picture = 255 - ink
         notes.append(
             "The drawing was turned into black ink on white paper because this model was "
@@ -307,9 +311,9 @@ def prepare_upload(rgb: np.ndarray, preprocessing: dict) -> Steps:
         PreprocessError: the picture or the record cannot be used.
     """
     method, image_size, channels = _check_record(preprocessing)
-    if method == "mnist_digit":
+    if method == "digits":
         return _fit_digit(digit_from_photo(rgb), image_size, channels)
-    if method == "grayscale_item":
+    if method == "grayscale":
         return photo_to_input(rgb, image_size, channels, invert_light_background=True)
     return photo_to_input(rgb, image_size, channels)
 
@@ -468,7 +472,7 @@ def _check_record(preprocessing: Any) -> tuple[str, tuple[int, int], int]:
         raise PreprocessError(
             "This model has no preprocessing record, so inputs cannot be prepared."
         )
-    method = preprocessing.get("method")
+    method = RENAMED_METHODS.get(preprocessing.get("method"), preprocessing.get("method"))
     if method not in METHODS:
         raise PreprocessError(
             f"This model uses an unknown preprocessing method ({method!r}); known methods are "

@@ -17,6 +17,7 @@ from typing import Any
 
 from cnn.architectures import ArchSpec
 from cnn.calibration import Calibration
+from cnn.datasets.info import RENAMED_METHODS
 from cnn.errors import ArtifactError
 from cnn.ood import OodCheck
 from cnn.timelapse import TimelapseInfo
@@ -52,6 +53,10 @@ class Preprocessing:
     channels: int
     scale: str = "pixel / 255"
     crop: str = "none"
+
+    def __post_init__(self) -> None:
+        # a run recorded before the methods took the kinds' names reads "mnist_digit" as "digits"
+        self.method = RENAMED_METHODS.get(self.method, self.method)
 
     def to_dict(self) -> dict[str, Any]:
         """The plain dict `cnn.preprocess.prepare_drawing` and `prepare_upload` take."""

@@ -98,8 +98,8 @@ def test_train_page_trains_then_models_page_shows_and_deletes_the_run(offline):
     next(c for c in at.checkbox if c.label == "Redraw digits with the app's pen").check()
     # a mirrored digit is another digit: no mirror reading for them; elastic bending is theirs
     assert not any(c.label == "Also read the mirror image" for c in at.checkbox)
-    strength = next(s for s in at.selectbox if s.label == "Augmentation strength")
-    assert strength.options == ["standard", "strong", "elastic"]
+    strength = next(s for s in at.selectbox if s.label == "Augmentation")
+    assert strength.options == ["none", "standard", "strong", "elastic"]
     # distillation: the shipped digit run (and no run of other data) can be a teacher
     teachers = next(m for m in at.multiselect if m.label == "Learn from trained models too")
     shipped = [str(r.path) for r in artifacts.list_runs() if r.shipped]
@@ -164,13 +164,13 @@ def test_train_page_trains_on_an_uploaded_zip(offline):
     choose_own_images(at, "train-dataset", shapes_zip())
     assert not at.exception
     next(c for c in at.checkbox if c.label == "Also read the mirror image").check()
-    strength = next(s for s in at.selectbox if s.label == "Augmentation strength")
+    strength = next(s for s in at.selectbox if s.label == "Augmentation")
     assert "elastic" not in strength.options  # photos are not pen strokes
     job = train_tiny_model(at, dataset="folder", max_samples=0)
     assert job.state == "finished", job.error
     record = json.loads((job.result.run_dir / "run.json").read_text())
     assert record["class_names"] == ["dark squares", "light ☀ circles"]
-    assert record["config"]["tta"] == "flip"  # test-time augmentation, as the box asked
+    assert record["config"]["tta"] == "mirror"  # test-time augmentation, as the box asked
     # the user's file name never becomes a path on the server
     assert "my photos" not in json.dumps(record["config"])
 

@@ -75,7 +75,7 @@ def test_a_drawing_is_stored_as_exactly_what_predict_gives_the_model(tmp_path):
     made.add_class("ring")
     path, steps = drawn(made, "ring", 0)
     assert path.suffix == ".png" and path.parent.name == "ring"
-    assert made.preprocessing["method"] == "mnist_digit"
+    assert made.preprocessing["method"] == "digits"
     decoded = decode_photo(str(path), (28, 28), 1)
     np.testing.assert_array_equal(decoded.astype(np.float32) / 255, steps.input)
     assert drawn(made, "ring", 0)[0] == path  # the same drawing twice is stored once
@@ -149,7 +149,7 @@ def test_zip_round_trip_loads_as_a_drawing_dataset(tmp_path):
     assert {n.split("/")[0] for n in names if n != "dataset.json"} == set(SYMBOLS)
     data = datasets.load("folder", archive)
     assert data.info.kind == "digits" and data.info.image_size == (28, 28)
-    assert data.info.channels == 1 and data.info.method == "mnist_digit"
+    assert data.info.channels == 1 and data.info.method == "digits"
     assert data.class_names == SYMBOLS
     assert len(data.train) + len(data.test) == 15
     # a zip of plain photo folders (no manifest) still loads as photos
@@ -188,7 +188,7 @@ def test_a_model_trained_on_drawings_reads_new_drawings(tmp_path):
     result = train(TrainConfig(dataset="folder", data=str(copy), **settings), out_dir=tmp_path)
     assert result.state == "finished", result.message
     run = artifacts.load_run(result.run_dir)
-    assert run.preprocessing["method"] == "mnist_digit"
+    assert run.preprocessing["method"] == "digits"
     assert run.record.input_shape == [28, 28, 1]
     inspector = Inspector(run.model, jit_compile=False)
     new = [(i, s) for i, s in enumerate(SYMBOLS) for _ in range(4)]

@@ -218,3 +218,37 @@ def test_the_guessing_sentence_is_for_near_chance_only():
     assert near_chance_note(0.21, 10) is None
     assert near_chance_note(0.55, 2) is not None and near_chance_note(0.61, 2) is None
     assert near_chance_note(None, 10) is None and near_chance_note(0.1, None) is None
+
+
+@pytest.mark.parametrize(
+    "option, value, sentence",
+    [
+        ("lr", "5",
+         "Learning rate (lr) = 5 is out of range: it must be a number above 0 and at most 1."),
+        ("epochs", "5000",
+         "Epochs (epochs) = 5000 is out of range: it must be a whole number from 1 to 1000."),
+    ],
+)  # fmt: skip
+def test_a_lesson_link_and_the_cli_refuse_a_value_out_of_range_with_one_sentence(
+    capsys, tmp_path, option, value, sentence
+):
+    from cnn import lesson
+
+    link = lesson.parse({option: value})
+    assert link.settings == {} and link.problems[0].startswith(sentence)
+    assert main(["train", f"--{option}", value, "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {sentence}"
+    assert not any(tmp_path.iterdir())  # refused before anything trained
+
+
+def test_train_options_come_from_the_settings_schema(capsys):
+    from cnn.training.config import SETTINGS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    shown = capsys.readouterr().out
+    for about in SETTINGS.values():
+        if about.choices and about.name not in ("dataset", "arch"):
+            assert "{" + ",".join(about.choices) + "}" in shown
+    assert "--augmentation {none,standard,strong,elastic}" in shown and "--augment " in shown
+    assert "--tta {none,mirror}" in shown and "--strategy {auto,default,multi_gpu}" in shown

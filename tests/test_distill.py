@@ -56,7 +56,7 @@ def test_the_targets_mix_the_labels_with_the_teachers_answers_for_the_same_image
     assert (np.abs(targets - labels) > 0.01).any()
 
     # augmented batches: the teachers answer for the changed image the model is shown
-    augmented = prepare(tiny(teachers=[str(tiny_run)], distill=1.0, augment=True))
+    augmented = prepare(tiny(teachers=[str(tiny_run)], distill=1.0, augmentation="standard"))
     x, targets = first_batch(augmented)
     assert not np.allclose(x, same_x)
     np.testing.assert_allclose(targets, teacher.predict(x, verbose=0), atol=1e-5)

@@ -108,7 +108,7 @@ def folder_run(tmp_path_factory) -> tuple[Path, Path]:
         "global_avg", [], name="small_residual",
     )  # fmt: skip
     config = TrainConfig(dataset="folder", data=str(archive), arch="custom", spec=spec.to_dict(),
-                         epochs=1, image_size=32, batch_size=8, augment=True,
+                         epochs=1, image_size=32, batch_size=8, augmentation="standard",
                          mix="cutmix")  # fmt: skip
     result = train(config, out_dir=folder / "runs")
     assert result.state == "finished", result.message
@@ -193,7 +193,7 @@ def test_script_augmentation_is_the_runs(kind_run, level, tiny_run, folder_run, 
     for the standard, the strong (thicker strokes, colour jitter) and the elastic recipes."""
     run_dir = tiny_run if kind_run == "mnist" else folder_run[0]
     record = artifacts.read_run_info(run_dir).record
-    config = replace(record.config, augment=True, augmentation=level, weight_decay=0.05, ema=0.99)
+    config = replace(record.config, augmentation=level, weight_decay=0.05, ema=0.99)
     record = replace(record, config=config)
     path = tmp_path / "script.py"
     path.write_text(script_source(record, path.name))

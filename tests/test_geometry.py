@@ -20,9 +20,9 @@ from cnn.datasets import Split
 from cnn.training import TrainConfig, train
 from conftest import shared_data_or_skip
 
-PHOTO = {"method": "photo", "image_size": [48, 48], "channels": 3}
-GRAY_PHOTO = {"method": "photo", "image_size": [40, 40], "channels": 1}
-FASHION = {"method": "grayscale_item", "image_size": [28, 28], "channels": 1}
+PHOTO = {"method": "photos", "image_size": [48, 48], "channels": 3}
+GRAY_PHOTO = {"method": "photos", "image_size": [40, 40], "channels": 1}
+FASHION = {"method": "grayscale", "image_size": [28, 28], "channels": 1}
 
 
 def write_photos(folder: Path, classes: dict[str, int], seed: int = 0) -> list[Path]:

@@ -7,6 +7,7 @@ from helpers import APP, TIMEOUT_S
 from streamlit.testing.v1 import AppTest
 
 from cnn import architectures, lesson
+from cnn.training import TrainConfig, preset_settings
 from ui import lesson as lesson_ui
 from ui import state
 
@@ -16,13 +17,23 @@ def test_a_setup_survives_a_round_trip_through_its_link():
     spec["conv_blocks"][0]["filters"] = 7
     setup = lesson.Lesson(
         page="train", dataset="fashion_mnist", arch="tiny_vgg", spec=spec, preset="Full",
-        settings={"epochs": 3, "learning_rate": 0.003, "optimizer": "sgd", "augment": True,
-                  "seed": 5, "batch_size": 32},
+        settings={"epochs": 3, "learning_rate": 0.003, "optimizer": "sgd",
+                  "augmentation": "strong", "seed": 5, "batch_size": 32},
         lock=True, present=True,
     )  # fmt: skip
     params = lesson.encode(setup)
-    assert params["lr"] == "0.003" and params["augment"] == "1" and len(params["spec"]) < 400
+    assert params["lr"] == "0.003" and params["augmentation"] == "strong"
+    assert len(params["spec"]) < 400
     assert lesson.parse(params) == setup
+
+
+def test_an_older_link_with_augment_still_opens():
+    assert lesson.parse({"augment": "1"}).settings == {"augmentation": "standard"}
+    assert lesson.parse({"augment": "0"}).settings == {"augmentation": "none"}
+    assert (
+        "Augmentation (augmentation) = maybe is not a choice"
+        in (lesson.parse({"augment": "maybe"}).problems[0])
+    )
 
 
 def test_every_bad_part_of_a_link_is_a_sentence_and_the_default_is_kept():
@@ -33,7 +44,12 @@ def test_every_bad_part_of_a_link_is_a_sentence_and_the_default_is_kept():
     assert read.dataset is None and read.run is None and read.spec is None
     assert read.settings == {"batch_size": 64} and read.arch == "tiny_vgg"
     assert len(read.problems) == 6
-    assert "dataset=imagenet was ignored: it must be one of mnist" in read.problems[0]
+    assert read.problems[0] == (
+        "Dataset (dataset) = imagenet is not a choice: it must be one of mnist, fashion_mnist, "
+        "cats_vs_dogs, flowers17, folder. The link's dataset=imagenet was ignored."
+    )
+    assert "Epochs (epochs) = many is not a whole number" in read.problems[1]
+    assert "Learning rate (lr) = -1 is out of range" in read.problems[2]
     assert any("'colour' is not one CNN Lab knows" in p for p in read.problems)
     assert any("architecture is damaged" in p for p in read.problems)
     with pytest.raises(architectures.SpecError, match="too long"):
@@ -94,3 +110,15 @@ def test_a_link_with_no_browser_address_is_its_query_with_a_sentence(offline):
     link = next(c.value for c in at.code if "page=predict" in c.value)
     assert link.startswith("?page=predict") and "b''" not in link
     assert any("add this to the end of it" in c.value for c in at.caption)
+
+
+def test_a_link_with_a_value_out_of_range_says_so_and_keeps_the_default(offline):
+    at = open_link("train", {"lr": "5", "epochs": "5000"})
+    assert not at.exception
+    shown = [w.value for w in at.warning]
+    assert any(w.startswith("Learning rate (lr) = 5 is out of range: it must be") for w in shown)
+    assert any(w.startswith("Epochs (epochs) = 5000 is out of range: it must be") for w in shown)
+    rate = next(w for w in at.select_slider if w.label == "Learning rate")
+    assert rate.value == TrainConfig.learning_rate  # the default, kept
+    epochs = next(w for w in at.number_input if w.label == "Epochs")
+    assert epochs.value == preset_settings("Quick", "digits")["epochs"]

@@ -84,7 +84,7 @@ def test_make_a_drawn_dataset_delete_one_then_train_on_it(offline, sessions_root
     assert job.state == "finished", job.error
     record = json.loads((job.result.run_dir / "run.json").read_text())
     assert record["class_names"] == sorted(symbols)
-    assert record["preprocessing"]["method"] == "mnist_digit"  # reads drawings on Predict
+    assert record["preprocessing"]["method"] == "digits"  # reads drawings on Predict
 
 
 def test_sessions_never_see_each_others_datasets(offline, sessions_root):

@@ -32,9 +32,9 @@ from cnn.preprocess import (
 )
 
 CANVAS = 280  # side of the drawing canvas on the Predict page
-DIGIT = {"method": "mnist_digit", "image_size": [28, 28], "channels": 1}
-FASHION = {"method": "grayscale_item", "image_size": [28, 28], "channels": 1}
-PHOTO = {"method": "photo", "image_size": [64, 64], "channels": 3}
+DIGIT = {"method": "digits", "image_size": [28, 28], "channels": 1}
+FASHION = {"method": "grayscale", "image_size": [28, 28], "channels": 1}
+PHOTO = {"method": "photos", "image_size": [64, 64], "channels": 3}
 PROPERTY_SETTINGS = settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
@@ -417,7 +417,7 @@ def test_prepare_upload_for_each_method() -> None:
 
 
 def test_digit_model_at_another_size_gets_a_resized_digit() -> None:
-    record = {"method": "mnist_digit", "image_size": [32, 32], "channels": 3}
+    record = {"method": "digits", "image_size": [32, 32], "channels": 3}
     result = prepare_drawing(draw_seven(white_canvas(), (0, 0, 0, 255)), record)
     assert_valid(result, (32, 32, 3))
 
@@ -426,10 +426,10 @@ def test_digit_model_at_another_size_gets_a_resized_digit() -> None:
     "record",
     [
         {"method": "sketch", "image_size": [28, 28], "channels": 1},
-        {"method": "photo", "image_size": [0, 28], "channels": 3},
-        {"method": "photo", "image_size": 28, "channels": 3},
-        {"method": "photo", "image_size": [28, 28], "channels": 2},
-        {"method": "photo", "image_size": [28, 28]},
+        {"method": "photos", "image_size": [0, 28], "channels": 3},
+        {"method": "photos", "image_size": 28, "channels": 3},
+        {"method": "photos", "image_size": [28, 28], "channels": 2},
+        {"method": "photos", "image_size": [28, 28]},
         None,
     ],
 )

@@ -82,13 +82,13 @@ def digit_file(tmp_path, image: np.ndarray) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("name", sweeps.FOR_METHOD["mnist_digit"])
+@pytest.mark.parametrize("name", sweeps.FOR_METHOD["digits"])
 def test_identity_equals_predict(tiny, tmp_path, name):
     run, inspector = tiny
     file = digit_file(tmp_path, one_bar())
     predicted = predict_file(run, Inspector(run.model, jit_compile=False), file)
     steps_input = artifacts_input(run, file)
-    result = sweeps.run_sweep(inspector, steps_input, name, "mnist_digit")
+    result = sweeps.run_sweep(inspector, steps_input, name, "digits")
     i = result.identity_index
     assert result.values[i] == result.sweep.identity
     np.testing.assert_array_equal(result.inputs[i], steps_input)
@@ -134,7 +134,7 @@ def test_transforms_by_hand():
 
 def test_a_rotation_sweep_of_a_digit_is_symmetric_enough_to_be_sane(shipped):
     run, inspector = shipped
-    result = sweeps.run_sweep(inspector, one_bar(), "rotation", "mnist_digit")
+    result = sweeps.run_sweep(inspector, one_bar(), "rotation", "digits")
     values = result.values
     np.testing.assert_array_equal(values, -values[::-1])
     # a mirror-symmetric digit turned +a and -a degrees gives mirror images
@@ -154,7 +154,7 @@ def test_sweeps_and_occlusion_are_one_compiled_call(tiny, empty_data_dir):
     _, inspector = tiny
     counting = CountingInspector(inspector)
     image = first_test_digit(empty_data_dir)
-    result = sweeps.run_sweep(counting, image, "rotation", "mnist_digit")
+    result = sweeps.run_sweep(counting, image, "rotation", "digits")
     assert counting.batches == [len(result.values)]
     counting.batches.clear()
     covered = occlusion.occlusion_map(counting, image, patch=7, stride=3)
@@ -246,7 +246,7 @@ def test_the_dense_baseline_trains_and_probes(dense_run, empty_data_dir):
     inspection = inspector.run(image)
     assert inspection.activations == [] and inspection.gradcam is None
     assert "no convolution" in inspection.gradcam_reason
-    swept = sweeps.run_sweep(inspector, image, "shift_x", "mnist_digit")
+    swept = sweeps.run_sweep(inspector, image, "shift_x", "digits")
     assert swept.probabilities.shape == (17, 10)
     assert occlusion.occlusion_map(inspector, image).heat.shape == (28, 28)
     features, _ = inspector.predict_with_features(image[None])

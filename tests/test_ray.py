@@ -93,7 +93,7 @@ def test_a_drawn_dataset_trains_as_a_ray_task(cluster, tmp_path):
     assert [info.path for info in listed] == [job.result.run_dir]
     run = artifacts.load_run(job.result.run_dir)
     assert run.record.config == config  # the server's own path, not the worker's copy
-    assert run.preprocessing["method"] == "mnist_digit"
+    assert run.preprocessing["method"] == "digits"
     assert run.record.test.accuracy == job.result.test_accuracy
 
 

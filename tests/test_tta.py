@@ -1,4 +1,4 @@
-"""Test-time augmentation: a run trained with tta="flip" answers with each image and its mirror
+"""Test-time augmentation: a run trained with tta="mirror" answers with each image and its mirror
 image read and averaged, everywhere it answers (test figures, calibration, Predict, probes)."""
 
 from __future__ import annotations
@@ -92,26 +92,26 @@ def test_evaluate_reads_mirrored_when_asked(model):
 
 @pytest.mark.parametrize(
     ("settings", "words"),
-    [({"dataset": "mnist", "tta": "flip"}, "Digits are not read mirrored"),
-     ({"dataset": "fashion_mnist", "tta": "sideways"}, "one of none, flip")],
+    [({"dataset": "mnist", "tta": "mirror"}, "Digits are not read mirrored"),
+     ({"dataset": "fashion_mnist", "tta": "sideways"}, "one of none, mirror")],
 )  # fmt: skip
 def test_impossible_test_time_augmentation_is_refused_with_a_sentence(settings, words):
     with pytest.raises(Exception, match=words):
         TrainConfig(**settings).validate()
-    assert TrainConfig(dataset="fashion_mnist", tta="flip").validate() is None
-    assert TTAS == ("none", "flip")
+    assert TrainConfig(dataset="fashion_mnist", tta="mirror").validate() is None
+    assert TTAS == ("none", "mirror")
 
 
-def test_a_flip_run_is_measured_mirrored_and_calibrate_switches_it(tmp_path, capsys):
-    """Training with tta="flip" records its test figures read mirrored; `calibrate --tta none`
+def test_a_mirror_run_is_measured_mirrored_and_calibrate_switches_it(tmp_path, capsys):
+    """Training with tta="mirror" records its test figures read mirrored; `calibrate --tta none`
     measures the run again read alone and rewrites the figures and the kept images."""
     write_photos(tmp_path / "set", {"dark": 24, "light": 24}, seed=4)
     config = TrainConfig(dataset="folder", data=str(tmp_path / "set"), arch="tiny_vgg",
-                         epochs=1, image_size=32, batch_size=8, tta="flip")  # fmt: skip
+                         epochs=1, image_size=32, batch_size=8, tta="mirror")  # fmt: skip
     result = train(config, out_dir=tmp_path / "runs")
     assert result.state == "finished", result.message
     run = artifacts.load_run(result.run_dir)
-    assert run.record.config.tta == "flip"
+    assert run.record.config.tta == "mirror"
     data = datasets.load("folder", data=str(tmp_path / "set"))
     test = list(datasets.make_pipeline(data.test, (32, 32), 3, 8))
     mirrored = evaluate(run.model, test, run.class_names, mirror=True)
@@ -125,7 +125,7 @@ def test_a_flip_run_is_measured_mirrored_and_calibrate_switches_it(tmp_path, cap
         assert main([*argv, *tta, "--json"]) == 0
         doc = json.loads(capsys.readouterr().out)
         expected = evaluate(run.model, pipeline, run.class_names, mirror=mirror)
-        assert doc["tta"] == ("flip" if mirror else "none")
+        assert doc["tta"] == ("mirror" if mirror else "none")
         assert doc["confusion"] == expected.confusion.tolist()
 
     assert main(["calibrate", "--model", str(result.run_dir), "--tta", "none", "--json"]) == 0
@@ -145,7 +145,7 @@ def test_calibrate_refuses_to_read_digits_mirrored(tiny_run, tmp_path, capsys):
     run_dir = tmp_path / tiny_run.name
     shutil.copytree(tiny_run, run_dir)
     before = (run_dir / "run.json").read_text()
-    assert main(["calibrate", "--model", str(run_dir), "--tta", "flip"]) == 2
+    assert main(["calibrate", "--model", str(run_dir), "--tta", "mirror"]) == 2
     assert "Digits are not read mirrored" in capsys.readouterr().err
     assert (run_dir / "run.json").read_text() == before
 
@@ -159,6 +159,6 @@ def test_predict_says_when_it_averaged_the_mirror_image(tiny_run):
     logits = np.array([2.0, 0.0, -1.0, 0, 0, 0, 0, 0, 0, 0])
     raw = np.exp(logits) / np.exp(logits).sum()
     _, plain = shown_probabilities(logits, raw, record)
-    flipped = replace(record, config=replace(record.config, tta="flip"))
+    flipped = replace(record, config=replace(record.config, tta="mirror"))
     _, said = shown_probabilities(logits, raw, flipped)
     assert "mirror image" not in plain and "mirror image" in said

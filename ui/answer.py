@@ -20,7 +20,7 @@ def shown_probabilities(logits: np.ndarray, raw: np.ndarray, record: RunRecord):
     mirrored = (
         " The model read the picture and its mirror image and averaged the two answers "
         "(test-time augmentation, this run's setting)."
-        if record.config.mirrored
+        if record.config.mirror
         else ""
     )
     if record.calibration is None:

@@ -38,7 +38,7 @@ class Picked:
 def sources_for(record: RunRecord) -> list[str]:
     """The input sources in the order a page offers them: digit models open on the canvas,
     photo models on their samples (a drawing is not what they know)."""
-    if record.preprocessing.method == "mnist_digit":
+    if record.preprocessing.method == "digits":
         return list(SOURCES)
     return ["Samples", "Upload", "Draw"]
 

@@ -14,7 +14,6 @@ from ui import presenter, state
 
 LESSON = "lesson"  # session key: the Lesson this session was opened with
 LOCK = "lesson-lock"  # widget key: whether the copied link hides the controls
-PAGE_FILES = {name: f"app_pages/{name}.py" for name in links.PAGES}
 
 
 def current() -> Lesson:

@@ -71,7 +71,7 @@ def _load_run(path: str, stamp: tuple) -> LoadedRun:
     filter_images = {
         name: inspect.filter_images(kernel) for name, kernel in inspect.filters(run.model)
     }
-    mirror = run.record.config.mirrored  # a run read with its mirror images too
+    mirror = run.record.config.mirror  # a run read with its mirror images too
     return LoadedRun(run, inspect.Inspector(run.model, mirror=mirror), stamp, filter_images)
 
 

@@ -138,7 +138,7 @@ def mistakes_ui(info: RunInfo) -> None:
         mirrored = (
             " It answered each test image after reading it and its mirror image (test-time "
             "augmentation), as Predict does."
-            if info.record.config.mirrored
+            if info.record.config.mirror
             else ""
         )
         st.caption(

@@ -98,7 +98,7 @@ def short_title(info: artifacts.RunInfo) -> str:
     record = info.record
     if record.title:
         return record.title
-    augment = " +aug" if record.config.augment else ""
+    augment = " +aug" if record.config.augmentation != "none" else ""
     accuracy = record.test.accuracy
     score = f" {accuracy:.1%}" if isinstance(accuracy, float) else ""
     return f"{record.arch_name}{augment} {record.epochs_run} ep{score}"
@@ -154,7 +154,7 @@ def sweep_ui(loaded, image: np.ndarray) -> None:
         st.markdown(who + flip_sentence(result, class_names))
     images, captions = pf.sweep_strip(next(iter(results.values())), class_names)
     st.image(images, caption=captions, width=pf.STRIP_PX)
-    fill = "mirrored at the edges" if method == "photo" else "filled with black"
+    fill = "mirrored at the edges" if method == "photos" else "filled with black"
     st.caption(
         f"Each picture is the model input Predict made ({' x '.join(map(str, image.shape))}), "
         f"changed with OpenCV; what moves in from outside is {fill}. All "
@@ -171,7 +171,7 @@ def occlusion_ui(loaded, image: np.ndarray, gradcam) -> None:
                         key="probe-patch")  # fmt: skip
     fills = {"black": 0.0, "grey": occlusion.GREY, "white": 1.0}
     # digits and grayscale items lie on black: a black patch erases, a grey one adds ink
-    dark = loaded.run.preprocessing["method"] != "photo"
+    dark = loaded.run.preprocessing["method"] != "photos"
     fill = right.radio("Patch colour", list(fills), index=0 if dark else 1, horizontal=True,
                        key="probe-fill",
                        help="Black is the background of digits: covering erases. Grey is "

@@ -49,7 +49,7 @@ def feature_maps_ui(inspection, record: RunRecord) -> None:
     }
     activation = layers[layer_col.selectbox("Layer", list(layers))]
     # photo maps on one scale are mostly dark (a few channels dominate): per channel for them
-    default = 0 if record.preprocessing.method == "mnist_digit" else 1
+    default = 0 if record.preprocessing.method == "digits" else 1
     shared = scale_col.radio("Colour scale", ["shared", "per channel"], default, horizontal=True)
     with scale_col:
         explain_ui("feature map")

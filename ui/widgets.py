@@ -6,7 +6,6 @@ ArchSpec); pages decide what to do with them.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -18,8 +17,6 @@ import streamlit as st
 from cnn import architectures, artifacts, datasets
 from cnn.architectures import ArchSpec, ConvBlock, DenseLayer
 from ui import arch_diagram, state
-
-TRAIN_DATASET = "train-dataset"  # the Train page's dataset picker
 
 
 def runs_or_stop_ui() -> list[artifacts.RunInfo]:
@@ -33,7 +30,7 @@ def runs_or_stop_ui() -> list[artifacts.RunInfo]:
 
 
 def _is_digit_model(info: artifacts.RunInfo) -> bool:
-    return info.record is not None and info.record.preprocessing.method == "mnist_digit"
+    return info.record is not None and info.record.preprocessing.method == "digits"
 
 
 def default_run(runs: list[artifacts.RunInfo]) -> artifacts.RunInfo | None:
@@ -239,205 +236,6 @@ def architecture_caption_ui(spec: ArchSpec, base: ArchSpec, layers, num_classes:
     st.caption(f"**{what}** · input {shape} · {params:,} parameters · {num_classes} classes")
 
 
-LEARNING_RATES = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0)
-BATCH_SIZES = (16, 32, 64, 128, 256)
-IMAGE_SIZES = (32, 64, 96, 128, 160, 224)
-
-
-def train_settings_ui(
-    info: datasets.DatasetInfo, preset: dict[str, Any], shown: bool = True
-) -> dict[str, Any]:
-    """The TrainConfig hyperparameters, starting from a preset (widgets reset when it changes).
-
-    Args:
-        info: the dataset.
-        preset: the preset's values (and a lesson link's).
-        shown: False for a locked lesson: no widgets, the preset's values as they are.
-
-    Returns:
-        keyword arguments for TrainConfig (everything but dataset, arch and spec).
-    """
-    from cnn.training import LR_SCHEDULES, OPTIMIZERS, TrainConfig
-
-    values = {**TrainConfig().to_dict(), **preset}
-    if not shown:
-        names = {
-            "epochs",
-            "batch_size",
-            "max_samples",
-            "optimizer",
-            "learning_rate",
-            "lr_schedule",
-            "validation_fraction",
-            "label_smoothing",
-            "augment",
-            "seed",
-            "augmentation",
-            "mix",
-            "weight_decay",
-            "ema",
-            "redraw_strokes",
-            "tta",
-            "teachers",
-            "distill",
-        }
-        if info.kind == "photos":
-            names.add("image_size")
-        return {k: v for k, v in values.items() if k in names}
-    key = f"{info.key}-{json.dumps(preset, sort_keys=True)}"
-    left, middle, right = st.columns(3)
-    # a lesson link may carry a value between the usual choices: it joins them
-    batch_sizes = sorted({*BATCH_SIZES, values["batch_size"]})
-    rates = sorted({*LEARNING_RATES, values["learning_rate"]})
-    settings = {
-        "epochs": left.number_input("Epochs", 1, 200, values["epochs"], key=f"epochs-{key}"),
-        "batch_size": left.selectbox(
-            "Batch size", batch_sizes, batch_sizes.index(values["batch_size"]), key=f"bs-{key}"
-        ),
-        "max_samples": left.number_input(
-            "Max training samples (0 = all)",
-            0,
-            1_000_000,
-            values["max_samples"] or 0,
-            100,
-            key=f"n-{key}",
-        )
-        or None,
-        "optimizer": middle.selectbox(
-            "Optimizer", OPTIMIZERS, OPTIMIZERS.index(values["optimizer"]), key=f"opt-{key}"
-        ),
-        "learning_rate": middle.select_slider(
-            "Learning rate", rates, values["learning_rate"], key=f"lr-{key}"
-        ),
-        "lr_schedule": middle.selectbox(
-            "Learning-rate schedule",
-            LR_SCHEDULES,
-            LR_SCHEDULES.index(values["lr_schedule"]),
-            key=f"sched-{key}",
-        ),
-        "validation_fraction": right.slider(
-            "Validation share", 0.0, 0.5, values["validation_fraction"], 0.05, key=f"val-{key}"
-        ),
-        "label_smoothing": right.slider(
-            "Label smoothing", 0.0, 0.3, values["label_smoothing"], 0.05, key=f"ls-{key}"
-        ),
-        "augment": right.checkbox("Augment training images", values["augment"], key=f"aug-{key}"),
-        "seed": values["seed"],  # a lesson link's, so every student's run starts the same
-    }
-    settings.update(_advanced_settings_ui(values, key, settings["augment"], info.key))
-    if info.kind == "photos":
-        side = values["image_size"] or info.image_size[0]
-        settings["image_size"] = right.select_slider(
-            "Image size (pixels a side)", IMAGE_SIZES, side, key=f"size-{key}"
-        )
-    return settings
-
-
-WEIGHT_DECAYS = (0.0, 1e-4, 1e-3, 0.01, 0.05, 0.1)
-
-
-REDRAW_SHARE = 0.5  # the share of redrawn digits the checkbox asks for (the shipped run's)
-
-
-def _advanced_settings_ui(
-    values: dict[str, Any], key: str, augment: bool, dataset: str
-) -> dict[str, Any]:
-    """The settings the strong recipes use: augmentation strength, weight decay, weight
-    average, and for digits, training digits redrawn with the app's pen."""
-    from cnn.training.config import DIGIT_DATASETS, MIXES, augmentations_for
-
-    left, middle, right = st.columns(3)
-    decays = sorted({*WEIGHT_DECAYS, values["weight_decay"]})
-    average = right.checkbox(
-        "Average the weights (EMA)",
-        values["ema"] > 0,
-        key=f"ema-{key}",
-        help="Keep a running average of the weights and use it at the end: steadier.",
-    )
-    levels = augmentations_for(dataset)
-    level = values["augmentation"] if values["augmentation"] in levels else "strong"
-    return {
-        "augmentation": left.selectbox(
-            "Augmentation strength",
-            levels,
-            levels.index(level),
-            key=f"augs-{key}",
-            disabled=not augment,
-            help="strong: for photos, random crops zoomed up to 2x and colour changes; for "
-            "digits, strokes as thick as the thickest brush; for clothes, erased patches. "
-            "elastic (digits): strong, and every digit also bent a little by a smooth random "
-            "wobble, as no two hands draw a 7 alike",
-        ),
-        "mix": left.selectbox(
-            "Mix pairs of images",
-            MIXES,
-            MIXES.index(values["mix"]),
-            key=f"mix-{key}",
-            help="mixup: blend two training images and their answers (70% cat, 30% dog); "
-            "cutmix: paste a patch of one into the other, answers shared by area. Both "
-            "make memorising a small set harder.",
-        ),
-        "weight_decay": middle.select_slider(
-            "Weight decay",
-            decays,
-            values["weight_decay"],
-            key=f"wd-{key}",
-            help="Shrinks the weights a little every step, so the model cannot memorise.",
-        ),
-        "ema": (values["ema"] or 0.999) if average else 0.0,
-        "redraw_strokes": _redraw_ui(values, key, middle) if dataset in DIGIT_DATASETS else 0.0,
-        "tta": "none" if dataset in DIGIT_DATASETS else _mirror_ui(values, key, right),
-        "teachers": _teachers_ui(values, key, dataset, right),
-        "distill": values["distill"],
-    }
-
-
-def _teachers_ui(values: dict[str, Any], key: str, dataset: str, column: Any) -> list[str]:
-    """Knowledge distillation: trained runs of the same data whose answers the model learns
-    from as well as from the labels (cnn.training.distill)."""
-    listed = artifacts.list_runs()
-    runs = {str(r.path): r.title for r in listed if r.ok and r.record.dataset.key == dataset}
-    kept = [path for path in values.get("teachers") or [] if path in runs]
-    return column.multiselect(
-        "Learn from trained models too",
-        list(runs),
-        kept,
-        format_func=runs.get,
-        key=f"teachers-{key}",
-        placeholder="No teacher",
-        help="Distillation: for every training image the model is also shown what these "
-        f'trained models answer ("a 7, a little like a 1"), {values["distill"]:.0%} of its '
-        "target. Several teachers are averaged, so a model can learn from a team it could "
-        "not match alone.",
-    )
-
-
-def _mirror_ui(values: dict[str, Any], key: str, column: Any) -> str:
-    """Test-time augmentation: read each image and its mirror image, answer with both."""
-    mirror = column.checkbox(
-        "Also read the mirror image",
-        values.get("tta", "none") == "flip",
-        key=f"tta-{key}",
-        help="When the model answers, it reads each picture and the picture flipped left to "
-        "right, and averages the two answers (test-time augmentation). A shirt is a shirt "
-        "either way round; two readings make fewer mistakes than one.",
-    )
-    return "flip" if mirror else "none"
-
-
-def _redraw_ui(values: dict[str, Any], key: str, column: Any) -> float:
-    """The share of training digits redrawn with the pen Predict redraws drawings with."""
-    redraw = column.checkbox(
-        "Redraw digits with the app's pen",
-        values["redraw_strokes"] > 0,
-        key=f"redraw-{key}",
-        help="Half of the training digits are shown drawn again along their centre lines "
-        "with the pen Predict redraws your drawing with, so the digits the model learns "
-        "from look like the drawings it will be shown.",
-    )
-    return (values["redraw_strokes"] or REDRAW_SHARE) if redraw else 0.0
-
-
 def model_download_ui(model: Any, label: str) -> None:
     """A download button for a trained model as a .keras file (written to a temporary file)."""
     import tempfile
@@ -518,7 +316,7 @@ def sidebar_ui() -> None:
         info = artifacts.read_run_info(active) if active else None
         if info is not None and info.ok:
             st.caption(f"Active model: **{info.title}**")
-            digits = info.record.preprocessing.method == "mnist_digit"
+            digits = info.record.preprocessing.method == "digits"
             label = "Draw for it on Predict" if digits else "Show it a picture on Predict"
             st.page_link("app_pages/predict.py", label=label, icon=":material/draw:")
         else:
@@ -537,34 +335,3 @@ def layer_table_ui(record) -> None:
     layers = record.spec.shapes(tuple(record.input_shape), len(record.class_names))
     st.plotly_chart(arch_diagram.architecture_diagram(layers), key="run-architecture")
     st.dataframe(architectures.summary_rows(layers), hide_index=True, width="stretch")
-
-
-def lesson_spec(link, arch_key: str) -> ArchSpec | None:
-    """A lesson link's edited architecture, while the architecture it was edited from (the
-    link's `arch`) is the one picked."""
-    if link.spec is None or link.arch != arch_key:
-        return None
-    return ArchSpec.from_dict(link.spec)
-
-
-def train_setup(info, arch_key: str, spec: ArchSpec, preset: str, settings: dict, link):
-    """The Train page's setup as a lesson (what its link carries)."""
-    from cnn.lesson import Lesson
-
-    kept = ("epochs", "batch_size", "learning_rate", "optimizer", "augment", "seed")
-    return Lesson(
-        page="train",
-        dataset=info.key if info.key != "folder" else None,
-        arch=arch_key,
-        spec=spec.to_dict() if spec.name == "custom" else None,
-        preset=preset,
-        settings={k: settings[k] for k in kept if k in settings},
-        lock=link.lock,
-        present=link.present,
-    )
-
-
-def train_on_own_dataset() -> None:
-    """Open Train with "Your own images" chosen (the dataset made in this session)."""
-    st.session_state[TRAIN_DATASET] = next(a for a in datasets.list_datasets() if a.key == "folder")
-    st.switch_page("app_pages/train.py")

@@ -8,12 +8,12 @@ the test split, fits the training features' class means and covariance, chooses 
 threshold at 5% false alarms on the test split and measures how many foreign images it
 flags. The run's run.json is rewritten with the figures (and familiarity.npz written).
 
-With `--tta flip` the run is from then on read with each image's mirror image too (test-time
-augmentation, as `train --tta flip` does): the test figures, the kept test images
+With `--tta mirror` the run is from then on read with each image's mirror image too (test-time
+augmentation, as `train --tta mirror` does): the test figures, the kept test images
 (errors.npz), the temperature and the flag are all measured again that way and rewritten.
 
     python -m cnn calibrate --model artifacts/<run> --json
-    python -m cnn calibrate --model artifacts/<run> --tta flip --json
+    python -m cnn calibrate --model artifacts/<run> --tta mirror --json
 """
 
 from __future__ import annotations

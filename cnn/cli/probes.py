@@ -32,7 +32,7 @@ def _opened(args):
 
     run = load_run(args.model)
     # one-off calls: compiling with XLA would cost more than it saves
-    mirror = run.record.config.mirrored  # read as Predict reads the run
+    mirror = run.record.config.mirror  # read as Predict reads the run
     return run, Inspector(run.model, jit_compile=False, mirror=mirror), _model_input(run, args.file)
 
 

@@ -55,7 +55,7 @@ def cmd_evaluate(args) -> int:
     batch = record.config.batch_size
     batches = datasets.make_pipeline(split, tuple(pre.image_size), pre.channels, batch)
     tta = args.tta or record.config.tta  # as the run is read, unless asked otherwise
-    result = evaluate(run.model, batches, run.class_names, mirror=tta == "flip")
+    result = evaluate(run.model, batches, run.class_names, mirror=tta == "mirror")
     doc = result.to_dict()
     doc.pop("misclassified", None)
     doc["tta"] = tta
@@ -65,7 +65,7 @@ def cmd_evaluate(args) -> int:
     if args.json:
         print_json(doc)
     else:
-        mirrored = ", each read with its mirror image too" if tta == "flip" else ""
+        mirrored = ", each read with its mirror image too" if tta == "mirror" else ""
         print(f"accuracy {result.accuracy:.4f} on {result.n} images{mirrored}")
         for row in doc["per_class"]:
             acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.4f}"
@@ -105,7 +105,7 @@ def cmd_predict(args) -> int:
 
     run = load_run(args.model)
     # one-off calls: XLA compiling costs more; read as the run is read (its mirror image too?)
-    inspector = Inspector(run.model, jit_compile=False, mirror=run.record.config.mirrored)
+    inspector = Inspector(run.model, jit_compile=False, mirror=run.record.config.mirror)
     failed = False
     for file in args.files:
         doc = predict_file(run, inspector, file)

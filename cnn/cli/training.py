@@ -1,29 +1,23 @@
-"""`train`: train a model and save its run. Options mirror `TrainConfig` field by field."""
+"""`train`: train a model and save its run. Options mirror `TrainConfig` field by field, built
+from its schema (`cnn.training.config.SETTINGS`: type, choices, help, default), and a value out
+of range is refused with the schema's sentence before anything loads."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
 
-from cnn import architectures, artifacts, datasets
+from cnn import artifacts, datasets
 from cnn.cli import CliError, print_json
 from cnn.training import config as settings
 from cnn.training.config import TrainConfig
 from cnn.training.events import TrainingEvent
 
-# TrainConfig fields that are options of their own (not generated), and the choices of others
+# TrainConfig fields that are options of their own (not generated)
 OWN_OPTIONS = ("dataset", "data", "arch", "spec")
-CHOICES = {
-    "optimizer": settings.OPTIMIZERS,
-    "lr_schedule": settings.LR_SCHEDULES,
-    "strategy": settings.STRATEGIES,
-    "augmentation": settings.AUGMENTATIONS,
-    "mix": settings.MIXES,
-    "tta": settings.TTAS,
-}
-FLAGS = {"learning_rate": "--lr", "teachers": "--teacher"}  # short names (--teacher: repeatable)
+FLAGS = {"teachers": "--teacher"}  # --teacher: repeatable; other flags are the schema's keys
+TYPES = {int: int, float: float, str: str}  # how argparse reads an option of each kind
 
 
 def _progress_printer(event: TrainingEvent) -> None:
@@ -64,17 +58,24 @@ def _read_spec(path: str) -> dict:
 
 
 def config_from_args(args) -> TrainConfig:
-    """The TrainConfig the options describe: the preset (if any), then every option given."""
+    """The TrainConfig the options describe: the preset (if any), then every option given.
+
+    Raises:
+        TrainingError: an option's value is out of its range (the schema's sentence), before
+            any data is loaded.
+    """
+    given = {
+        name: about.check(getattr(args, name))
+        for name, about in settings.SETTINGS.items()
+        if name not in OWN_OPTIONS and getattr(args, name, None) is not None
+    }
     values: dict = {}
     if args.preset:
         # the preset adapts to the data's size and kind (a made folder may hold drawings),
         # so the data is looked at first
         data = datasets.load(args.dataset, args.data)
         values.update(settings.preset_settings(args.preset, data.info.kind, len(data.train)))
-    for f in dataclasses.fields(TrainConfig):
-        given = getattr(args, f.name, None)
-        if f.name not in OWN_OPTIONS and given is not None:
-            values[f.name] = given
+    values.update(given)
     spec = _read_spec(args.spec) if args.spec else None
     arch = "custom" if spec else args.arch or values.pop("arch", TrainConfig.arch)
     values.pop("arch", None)
@@ -136,35 +137,41 @@ def _class_count(result) -> int | None:
     return len(record.class_names) if record is not None else None
 
 
+def _help(about: settings.Setting) -> str:
+    """An option's help: the schema's, what is allowed and the default (% escaped for argparse)."""
+    text = f"{about.help} Must be {about.allowed()}; default {about.default}."
+    return text.replace("%", "%%")
+
+
 def _add_config_options(parser) -> None:
-    """One option per TrainConfig field (defaults None: only what is given overrides)."""
-    defaults = TrainConfig()
-    for f in dataclasses.fields(TrainConfig):
-        if f.name in OWN_OPTIONS:
+    """One option per TrainConfig field, read from the schema (defaults None: only what is
+    given overrides the preset); `--augment` is short for `--augmentation standard`."""
+    for name, about in settings.SETTINGS.items():
+        if name in OWN_OPTIONS:
             continue
-        flag = FLAGS.get(f.name, "--" + f.name.replace("_", "-"))
-        default = getattr(defaults, f.name)
-        help_text = f"default {default}"
-        if isinstance(default, bool) and default:
-            no = "--no-" + f.name.replace("_", "-")
-            parser.add_argument(no, dest=f.name, action="store_false", default=None)
-        elif isinstance(default, bool):
-            parser.add_argument(flag, dest=f.name, action="store_true", default=None)
-        elif isinstance(default, list):
-            parser.add_argument(flag, dest=f.name, action="append", metavar="RUN",
-                                help="a trained run to learn from; repeat for more")  # fmt: skip
+        flag = FLAGS.get(name, "--" + about.key.replace("_", "-"))
+        if about.kind is bool:  # on by default (timelapse): the option switches it off
+            no = "--no-" + about.key.replace("_", "-")
+            parser.add_argument(no, dest=name, action="store_false", default=None,
+                                help=_help(about))  # fmt: skip
+        elif about.kind is list:
+            parser.add_argument(flag, dest=name, action="append", metavar="RUN",
+                                help=_help(about) + " Repeat for more.")  # fmt: skip
         else:
-            kind = {"image_size": int, "max_samples": int}.get(f.name, type(default))
-            parser.add_argument(flag, dest=f.name, type=kind, choices=CHOICES.get(f.name),
-                                help=help_text)  # fmt: skip
+            parser.add_argument(flag, dest=name, type=TYPES[about.kind],
+                                choices=about.choices or None, help=_help(about))  # fmt: skip
+    parser.add_argument("--augment", dest="augmentation", action="store_const", const="standard",
+                        help="short for --augmentation standard")  # fmt: skip
 
 
 def register(sub, common) -> None:
     """Add `train`."""
     t = sub.add_parser("train", parents=[common], help="train a model and save the run")
-    t.add_argument("--dataset", default=TrainConfig.dataset, choices=list(datasets.REGISTRY))
-    t.add_argument("--data", help="data directory, or a folder/.zip of class subfolders")
-    t.add_argument("--arch", choices=list(architectures.REGISTRY),
+    schema = settings.SETTINGS
+    t.add_argument("--dataset", default=TrainConfig.dataset, choices=schema["dataset"].choices,
+                   help=_help(schema["dataset"]))  # fmt: skip
+    t.add_argument("--data", help=_help(schema["data"]))
+    t.add_argument("--arch", choices=schema["arch"].choices,
                    help=f"default: the preset's, else {TrainConfig.arch}")  # fmt: skip
     t.add_argument("--spec", help="JSON file with an architecture spec, or a run's run.json")
     t.add_argument("--preset", choices=list(settings.PRESETS),

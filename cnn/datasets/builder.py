@@ -8,7 +8,7 @@ prepares its inputs:
 - "digits" (drawings, the default): a drawing, or a photo of a symbol drawn on paper, is
   turned into the 28 x 28 MNIST-style image Predict gives a digit model (ink white on black,
   cropped, scaled to 20 px, centred by mass) and stored as a grayscale PNG. Loaded back,
-  the folder is a digits-kind dataset (28 x 28 x 1, preprocessing "mnist_digit"), so a model
+  the folder is a digits-kind dataset (28 x 28 x 1, preprocessing "digits"), so a model
   trained on it reads new drawings on Predict through the very same steps.
 - "photos": a camera snapshot or upload is centre-cropped to a square of PHOTO_SIDE pixels
   (a drawing becomes black ink on white, as Predict shows a photo model) and stored as JPEG;
@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnn.datasets.info import KINDS, DatasetInfo
+from cnn.datasets.info import DatasetInfo
 from cnn.errors import DatasetError
 
 MANIFEST = "dataset.json"  # {"kind": ...} beside the class folders
@@ -128,7 +128,7 @@ class DatasetBuilder:
         """The record `cnn.preprocess.prepare_drawing/prepare_upload` use for new examples."""
         side = DRAWING_SIDE if self.kind == "digits" else PHOTO_SIDE
         channels = 1 if self.kind == "digits" else 3
-        return {"method": KINDS[self.kind].method, "image_size": [side, side], "channels": channels}
+        return {"method": self.kind, "image_size": [side, side], "channels": channels}
 
     @property
     def classes(self) -> list[str]:

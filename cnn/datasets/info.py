@@ -1,9 +1,10 @@
 """What a dataset is (`DatasetInfo`), whether it can be loaded now (`Availability`), and the
 one vocabulary for kinds of images (`KINDS`).
 
-A kind says what the images are ("digits", "grayscale", "photos"); it picks the
-preprocessing method a run records (`cnn.preprocess.METHODS`), the training augmentation and
-the classroom presets. This table is the only place the two names meet.
+A kind says what the images are ("digits", "grayscale", "photos"); the same word names the
+preprocessing method a run records (`cnn.preprocess.METHODS`) and picks the training
+augmentation and the classroom presets. Runs recorded before the two vocabularies were one
+named their method otherwise: `RENAMED_METHODS` reads those.
 """
 
 from __future__ import annotations
@@ -19,29 +20,30 @@ class ImageKind:
     """A kind of image and how every part of the engine treats it.
 
     Attributes:
-        key: "digits", "grayscale" or "photos"; also the augmentation's name.
-        method: the `cnn.preprocess` method a run of this kind records.
+        key: "digits", "grayscale" or "photos"; also the augmentation's name and the
+            `cnn.preprocess` method a run of this kind records.
         description: one phrase for people.
     """
 
     key: str
-    method: str
     description: str
 
 
 KINDS: dict[str, ImageKind] = {
     k.key: k
     for k in (
-        ImageKind("digits", "mnist_digit", "handwritten digits, white ink on black"),
-        ImageKind("grayscale", "grayscale_item", "light objects on a black background"),
-        ImageKind("photos", "photo", "colour photos"),
+        ImageKind("digits", "handwritten digits, white ink on black"),
+        ImageKind("grayscale", "light objects on a black background"),
+        ImageKind("photos", "colour photos"),
     )
 }
+# the methods runs recorded before the methods took the kinds' names
+RENAMED_METHODS = {"mnist_digit": "digits", "grayscale_item": "grayscale", "photo": "photos"}
 
 
 def kind_of_method(method: str) -> ImageKind | None:
-    """The kind whose runs record preprocessing `method`, or None for an unknown method."""
-    return next((k for k in KINDS.values() if k.method == method), None)
+    """The kind whose runs record preprocessing `method` (an old name too), or None."""
+    return KINDS.get(RENAMED_METHODS.get(method, method))
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,8 @@ class DatasetInfo:
 
     @property
     def method(self) -> str:
-        """The preprocessing method runs on this dataset record."""
-        return KINDS[self.kind].method
+        """The preprocessing method runs on this dataset record: its kind."""
+        return self.kind
 
 
 @dataclass

@@ -12,7 +12,7 @@ with black (their background, as in their training augmentation); photos are mir
 the edge, as Keras' augmentation layers do by default.
 
 Example:
-    >>> result = run_sweep(inspector, steps.input, "shift_x", "mnist_digit")
+    >>> result = run_sweep(inspector, steps.input, "shift_x", "digits")
     >>> result.values, result.labels, result.flip()
 """
 
@@ -178,16 +178,18 @@ SWEEPS: dict[str, Sweep] = {
 
 # Which sweeps suit which preprocessing method (a run's record names it)
 FOR_METHOD = {
-    "mnist_digit": ("shift_x", "shift_y", "rotation", "scale", "thickness", "noise", "blur"),
-    "grayscale_item": (
+    "digits": ("shift_x", "shift_y", "rotation", "scale", "thickness", "noise", "blur"),
+    "grayscale": (
         "shift_x", "shift_y", "rotation", "scale", "brightness", "contrast", "noise", "blur",
     ),
-    "photo": ("shift_x", "shift_y", "rotation", "scale", "brightness", "contrast", "noise", "blur"),
+    "photos": (
+        "shift_x", "shift_y", "rotation", "scale", "brightness", "contrast", "noise", "blur",
+    ),
 }  # fmt: skip
 
 
 def sweeps_for(method: str) -> list[Sweep]:
-    """The sweeps that make sense for a preprocessing method ("mnist_digit", "photo"...)."""
+    """The sweeps that make sense for a preprocessing method ("digits", "photos"...)."""
     if method not in FOR_METHOD:
         raise SweepError(f"No sweeps are defined for preprocessing method {method!r}.")
     return [SWEEPS[name] for name in FOR_METHOD[method]]
@@ -195,7 +197,7 @@ def sweeps_for(method: str) -> list[Sweep]:
 
 def border_for(method: str) -> int:
     """How a method's inputs are filled outside the picture: black, or mirrored (photos)."""
-    return PHOTO_BORDER if method == "photo" else DARK_BORDER
+    return PHOTO_BORDER if method == "photos" else DARK_BORDER
 
 
 @dataclass(repr=False)

@@ -64,7 +64,7 @@ def measure_confidence(prepared, model, test_logits: np.ndarray, test_labels: np
         the Gaussian is what a "mahalanobis" check needs at prediction time.
     """
     config = prepared.config
-    shape, batch, mirror = prepared.input_shape, config.batch_size, config.mirrored
+    shape, batch, mirror = prepared.input_shape, config.batch_size, config.mirror
     calibrated = None
     if len(prepared.validation):
         held_out = datasets.stratified_subset(prepared.validation, MAX_VALIDATION, config.seed)
@@ -85,7 +85,7 @@ def unfamiliar_check(prepared, model, test_logits: np.ndarray, temperature: floa
     recorded beside it: Mahalanobis caught 94.9% of MNIST for the Fashion run (energy 61%),
     the energy score 39.6% of cats for the Flowers run (Mahalanobis 21.3%)."""
     config = prepared.config
-    shape, batch, mirror = prepared.input_shape, config.batch_size, config.mirrored
+    shape, batch, mirror = prepared.input_shape, config.batch_size, config.mirror
     name, foreign = foreign_split(config.dataset, config.seed)
     foreign_features = foreign_logits = None
     if foreign is not None:

@@ -8,76 +8,216 @@ a config before anything heavy loads.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, get_args
 
 from cnn import architectures, datasets, settings
 from cnn.errors import TrainingError
+from cnn.training.schema import Setting, read_settings, setting
 
-OPTIMIZERS = ("adam", "sgd", "rmsprop", "adadelta")
-LR_SCHEDULES = ("constant", "cosine")
+Optimizer = Literal["adam", "sgd", "rmsprop", "adadelta"]
+LrSchedule = Literal["constant", "cosine"]
+Strategy = Literal["auto", "default", "multi_gpu"]  # "multi_gpu": tf.distribute.MirroredStrategy
+Augmentation = Literal["none", "standard", "strong", "elastic"]  # "elastic": digits only
+Mix = Literal["none", "mixup", "cutmix"]  # ways to blend pairs of training images (cnn.datasets)
+Tta = Literal["none", "mirror"]  # test-time augmentation: "mirror" also reads the mirror image
+OPTIMIZERS: tuple[str, ...] = get_args(Optimizer)
+LR_SCHEDULES: tuple[str, ...] = get_args(LrSchedule)
+STRATEGIES: tuple[str, ...] = get_args(Strategy)
+AUGMENTATIONS: tuple[str, ...] = get_args(Augmentation)
+MIXES: tuple[str, ...] = get_args(Mix)
+TTAS: tuple[str, ...] = get_args(Tta)
 WARMUP_FRACTION = 0.1  # share of the steps over which "cosine" ramps the rate up from 0
-STRATEGIES = ("auto", "default", "mirrored")
-AUGMENTATIONS = ("standard", "strong", "elastic")  # "elastic": digits only (strong + bent)
-MIXES = ("none", "mixup", "cutmix")  # ways to blend pairs of training images (cnn.datasets)
-TTAS = ("none", "flip")  # test-time augmentation: "flip" also reads each image's mirror image
 DIGIT_DATASETS = ("mnist",)  # datasets of pen strokes, which `redraw_strokes` can redraw
 DIGITS_ONLY_AUGMENTATIONS = ("elastic",)  # bend pen strokes: for DIGIT_DATASETS alone
 MAX_IMAGE_SIZE = 512  # largest side accepted for photo models
+# values older run.json files (and links) used, by field: read as today's words
+RENAMED = {"tta": {"flip": "mirror"}, "strategy": {"mirrored": "multi_gpu"}}
 
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run; saved in run.json, rebuilt with `from_dict`."""
+    """Everything that defines a training run; saved in run.json, rebuilt with `from_dict`.
 
-    dataset: str = "mnist"  # key of cnn.datasets.REGISTRY
-    data: str | None = None  # data directory or .zip (the `folder` dataset needs one)
-    arch: str = "modern_cnn"  # key of cnn.architectures.REGISTRY, or "custom" with `spec`
-    spec: dict | None = None  # an ArchSpec.to_dict(); when given it is the model that is built
-    epochs: int = 5
-    batch_size: int = 64  # 64 keeps 2 CPU cores busy without hurting accuracy on small sets
-    optimizer: str = "adam"
-    learning_rate: float = 1e-3
-    # "cosine": a linear warm-up over the first 10% of steps, then a cosine decay to 0 (better
-    # final accuracy; with it one MNIST epoch reaches 99%, see bench/README.md)
-    lr_schedule: str = "constant"
-    label_smoothing: float = 0.0  # 0.1 helps photo models generalise
-    validation_fraction: float = 0.1  # share of the training split held out for val metrics
-    augment: bool = False  # dataset-appropriate random transforms, training batches only
-    # "strong" photos: random crops zoomed up to 2x with their own aspect, colour changes;
-    # "elastic" (digits): strong, each digit also bent by a smooth random field (Simard 2003)
-    augmentation: str = "standard"
-    # "mixup": each training image blended with another, labels in the same shares; "cutmix":
-    # a patch of another image pasted in, labels by area. Both fight memorising small sets
-    mix: str = "none"
-    # digits: this share of the training digits (0-1) is shown redrawn along its centre lines
-    # with MNIST's pen, as Predict redraws a drawing from its strokes (cnn.strokes)
-    redraw_strokes: float = 0.0
-    weight_decay: float = 0.0  # decoupled weight decay (AdamW, SGD); not on biases or BN
-    ema: float = 0.0  # keep an exponential moving average of the weights (e.g. 0.999); 0: off
-    image_size: int | None = None  # square input side for photo datasets; None = dataset default
-    max_samples: int | None = None  # stratified subset of the training split (quick runs)
-    seed: int = 0  # same seed, same machine -> same weights
-    strategy: str = "auto"  # "auto": one GPU if present, MirroredStrategy if several
-    timelapse: bool = True  # snapshots while training, saved with the run (cnn.timelapse)
-    # "flip": the trained model answers with each image and its mirror image read and averaged
-    # (test-time augmentation): the test figures, calibration, Predict and the probes all do
-    tta: str = "none"
-    # knowledge distillation: trained run folders (same classes and image size) whose averaged
-    # answers for each augmented batch the model learns from too (cnn.training.distill)
-    teachers: list[str] = field(default_factory=list)
-    distill: float = 0.5  # with teachers: the target's share that is their answer (0-1)
+    Each field's type, range or choices, label and help are written once, in its metadata;
+    `SETTINGS` reads them for validation, lesson links, the Train page and the CLI.
+    """
+
+    dataset: str = setting(
+        "mnist", "Dataset", "Which images to learn from.", choices=tuple(datasets.REGISTRY)
+    )
+    data: str | None = setting(
+        None, "Data", "A data directory or a .zip of class subfolders (the folder dataset)."
+    )
+    arch: str = setting(
+        "modern_cnn",
+        "Architecture",
+        "A listed architecture (ignored when an edited spec is given).",
+        choices=tuple(architectures.REGISTRY),
+    )
+    spec: dict | None = setting(
+        None, "Edited architecture", "An ArchSpec.to_dict(); when given it is the model built."
+    )
+    epochs: int = setting(
+        5, "Epochs", "How many times the model sees every training image.", low=1, high=1000
+    )
+    batch_size: int = setting(
+        64,  # keeps 2 CPU cores busy without hurting accuracy on small sets
+        "Batch size",
+        "How many images each step of learning looks at together.",
+        low=1,
+        high=4096,
+        marks=(16, 32, 64, 128, 256),
+    )
+    optimizer: Optimizer = setting(
+        "adam", "Optimizer", "How each step changes the weights (adam adapts the step by itself)."
+    )
+    learning_rate: float = setting(
+        1e-3,
+        "Learning rate",
+        "How big each step of learning is; too big and the loss jumps about or explodes.",
+        short="lr",
+        low=0,
+        above=True,
+        high=1,
+        marks=(1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0),
+    )
+    lr_schedule: LrSchedule = setting(
+        "constant",
+        "Learning-rate schedule",
+        "cosine: a warm-up over the first 10% of the steps, then a slow decay to 0 (better "
+        "final accuracy: one MNIST epoch reaches 99%, see bench/README.md).",
+    )
+    label_smoothing: float = setting(
+        0.0,
+        "Label smoothing",
+        "Train towards 90% sure instead of 100% (0.1): helps photo models generalise.",
+        low=0,
+        high=1,
+        below=True,
+        marks=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3),
+    )
+    validation_fraction: float = setting(
+        0.1,
+        "Validation share",
+        "The share of the training images held out to measure the model on during training.",
+        low=0,
+        high=0.9,
+        below=True,
+        marks=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5),
+    )
+    augmentation: Augmentation = setting(
+        "none",
+        "Augmentation",
+        "Random changes to the training images, new every epoch. standard: small shifts, turns "
+        "and zooms; strong: for photos, random crops zoomed up to 2x and colour changes; for "
+        "digits, strokes as thick as the thickest brush; for clothes, erased patches. elastic "
+        "(digits): strong, and every digit also bent a little by a smooth random wobble "
+        "(Simard 2003), as no two hands draw a 7 alike.",
+    )
+    mix: Mix = setting(
+        "none",
+        "Mix pairs of images",
+        "mixup: blend two training images and their answers (70% cat, 30% dog); cutmix: paste "
+        "a patch of one into the other, answers shared by area. Both make memorising a small "
+        "set harder.",
+    )
+    redraw_strokes: float = setting(
+        0.0,
+        "Redraw digits with the app's pen",
+        "This share of the training digits is shown drawn again along their centre lines with "
+        "the pen Predict redraws your drawing with, so the digits the model learns from look "
+        "like the drawings it will be shown (cnn.strokes).",
+        low=0,
+        high=1,
+    )
+    weight_decay: float = setting(
+        0.0,
+        "Weight decay",
+        "Shrinks the weights a little every step (decoupled, as AdamW; not biases or batch "
+        "normalisation), so the model cannot memorise.",
+        low=0,
+        high=1,
+        below=True,
+        marks=(0.0, 1e-4, 1e-3, 0.01, 0.05, 0.1),
+    )
+    ema: float = setting(
+        0.0,
+        "Average the weights",
+        "Keep a running average of the weights (such as 0.999) and use it at the end: "
+        "steadier. 0: off.",
+        low=0,
+        high=1,
+        below=True,
+    )
+    image_size: int | None = setting(
+        None,
+        "Image size",
+        "The side of the square input of photo models, in pixels (empty: the dataset's own).",
+        low=8,
+        high=MAX_IMAGE_SIZE,
+        marks=(32, 64, 96, 128, 160, 224),
+    )
+    max_samples: int | None = setting(
+        None,
+        "Max training samples",
+        "Train on this many images, the same share of every class (empty: all of them).",
+        low=2,
+    )
+    seed: int = setting(
+        0, "Seed", "The same seed on one machine gives the same weights.", low=0, high=2**31 - 1
+    )
+    strategy: Strategy = setting(
+        "auto",
+        "Devices",
+        "auto: one GPU if there is one, all of them (multi_gpu) if there are several; "
+        "default: one device.",
+    )
+    timelapse: bool = setting(
+        True, "Time-lapse", "Keep snapshots while training, saved with the run (cnn.timelapse)."
+    )
+    tta: Tta = setting(
+        "none",
+        "Also read the mirror image",
+        "When the model answers, it reads each picture and the picture flipped left to right, "
+        "and averages the two answers (test-time augmentation): the test figures, calibration, "
+        "Predict and the probes all do. A shirt is a shirt either way round; two readings make "
+        "fewer mistakes than one.",
+    )
+    teachers: list[str] = setting(
+        [],
+        "Learn from trained models too",
+        "Distillation: for every training image the model is also shown what these trained "
+        'runs (same classes and image size) answer ("a 7, a little like a 1"), a share of its '
+        "target (distill). Several teachers are averaged, so a model can learn from a team it "
+        "could not match alone (cnn.training.distill).",
+    )
+    distill: float = setting(
+        0.5,
+        "The teachers' share",
+        "With teachers: the share of each training target that is their answer.",
+        low=0,
+        above=True,
+        high=1,
+    )
 
     @property
-    def mirrored(self) -> bool:
-        """Whether the trained model is read with each image's mirror image too (tta="flip")."""
-        return self.tta == "flip"
+    def mirror(self) -> bool:
+        """Whether the trained model is read with each image's mirror image too (tta="mirror")."""
+        return self.tta == "mirror"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        """Rebuild from run.json, ignoring keys a newer version may have added."""
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        """Rebuild from run.json, ignoring keys a newer version may have added and reading an
+        older version's words as today's (augment + augmentation, tta="flip", "mirrored")."""
+        known = {k: v for k, v in data.items() if k in SETTINGS}
+        if "augment" in data:  # before "none" was an augmentation, a flag switched it on
+            level = data.get("augmentation", "standard")
+            known["augmentation"] = level if data["augment"] else "none"
+        for name, renamed in RENAMED.items():
+            if name in known:
+                known[name] = renamed.get(known[name], known[name])
+        return cls(**known)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict."""
@@ -93,63 +233,45 @@ class TrainConfig:
             raise TrainingError(problem)
 
 
-def augmentations_for(dataset: str) -> list[str]:
-    """The augmentation strengths a dataset can train with ("elastic" only for digits)."""
+SETTINGS: dict[str, Setting] = read_settings(TrainConfig)  # field name -> its Setting
+
+
+def describe(config: TrainConfig) -> list[tuple[str, Any, str]]:
+    """Each setting of a config as (name, value, help), in the order of the fields: what an
+    exported script's header or a report lists."""
+    return [(name, getattr(config, name), s.help) for name, s in SETTINGS.items()]
+
+
+def augmentations_for(dataset: str, none: bool = False) -> list[str]:
+    """The augmentation strengths a dataset can train with ("elastic" only for digits), with
+    "none" first when `none` is set."""
     digits = dataset in DIGIT_DATASETS
-    return [a for a in AUGMENTATIONS if digits or a not in DIGITS_ONLY_AUGMENTATIONS]
+    return [
+        a
+        for a in AUGMENTATIONS
+        if (none or a != "none") and (digits or a not in DIGITS_ONLY_AUGMENTATIONS)
+    ]
 
 
 def _problems(c: TrainConfig):
-    """Each setting that cannot work, as a sentence (in the order a person reads the form)."""
-    if c.dataset not in datasets.REGISTRY:
-        yield f"Unknown dataset {c.dataset!r}: choose one of {', '.join(datasets.REGISTRY)}."
-    if c.spec is None and c.arch not in architectures.REGISTRY:
-        yield f"Unknown architecture {c.arch!r}: choose one of {', '.join(architectures.REGISTRY)}."
-    if not isinstance(c.epochs, int) or not 1 <= c.epochs <= 1000:
-        yield "Epochs must be a whole number from 1 to 1000."
-    if not isinstance(c.batch_size, int) or not 1 <= c.batch_size <= 4096:
-        yield "Batch size must be a whole number from 1 to 4096."
-    if c.optimizer not in OPTIMIZERS:
-        yield f"Optimizer must be one of {', '.join(OPTIMIZERS)}."
-    if not (math.isfinite(c.learning_rate) and 0 < c.learning_rate <= 10):
-        yield "The learning rate must be a positive number up to 10."
-    if c.lr_schedule not in LR_SCHEDULES:
-        yield f"Learning-rate schedule must be one of {', '.join(LR_SCHEDULES)}."
-    if not 0 <= c.label_smoothing < 1:
-        yield "Label smoothing must be at least 0 and below 1."
-    if not 0 <= c.validation_fraction < 0.9:
-        yield "The validation fraction must be between 0 and 0.9."
-    if c.image_size is not None and not 8 <= c.image_size <= MAX_IMAGE_SIZE:
-        yield f"Image size must be between 8 and {MAX_IMAGE_SIZE} pixels."
-    if c.augmentation not in AUGMENTATIONS:
-        yield f"Augmentation must be one of {', '.join(AUGMENTATIONS)}."
-    elif c.augmentation not in augmentations_for(c.dataset):
+    """Each setting that cannot work, as a sentence (in the order a person reads the form):
+    first each value against its own range or choices, then the rules between settings."""
+    for name, about in SETTINGS.items():
+        if name == "arch" and c.spec is not None:
+            continue  # an edited architecture is built from its spec, whatever its name
+        if problem := about.problem(getattr(c, name)):
+            yield problem
+    if c.augmentation in AUGMENTATIONS and c.augmentation not in augmentations_for(c.dataset, True):
         yield "Elastic distortion bends pen strokes: use it with MNIST, or pick standard or strong."
-    if c.mix not in MIXES:
-        yield f"Image mixing must be one of {', '.join(MIXES)}."
-    if not (isinstance(c.redraw_strokes, int | float) and 0 <= c.redraw_strokes <= 1):
-        yield "The share of redrawn digits must be a number from 0 to 1."
-    elif c.redraw_strokes and c.dataset not in DIGIT_DATASETS:
+    if c.redraw_strokes and c.dataset not in DIGIT_DATASETS:
         yield "Redrawn strokes are for handwritten digits: use them with MNIST."
-    if not (math.isfinite(c.weight_decay) and 0 <= c.weight_decay < 1):
-        yield "Weight decay must be at least 0 and below 1."
-    if not 0 <= c.ema < 1:
-        yield "The weight average (EMA) must be 0 (off) or a number below 1, such as 0.999."
-    if c.max_samples is not None and c.max_samples < 2:
-        yield "Max samples must be at least 2 (one per class at the very least)."
-    if c.tta not in TTAS:
-        yield f"Test-time augmentation must be one of {', '.join(TTAS)}."
-    elif c.tta == "flip" and c.dataset in DIGIT_DATASETS:
+    if c.tta == "mirror" and c.dataset in DIGIT_DATASETS:
         yield (
-            "Digits are not read mirrored (a mirrored 2 or 7 is no digit): use flip with "
+            "Digits are not read mirrored (a mirrored 2 or 7 is no digit): use mirror with "
             "clothes or photos."
         )
-    if not isinstance(c.teachers, list) or not all(isinstance(t, str) and t for t in c.teachers):
+    if isinstance(c.teachers, list) and not all(isinstance(t, str) and t for t in c.teachers):
         yield "Teachers must be a list of run folders."
-    if not (isinstance(c.distill, int | float) and 0 < c.distill <= 1):
-        yield "The teachers' share of the target (distill) must be above 0 and at most 1."
-    if c.strategy not in STRATEGIES:
-        yield f"Strategy must be one of {', '.join(STRATEGIES)}."
     if c.dataset == "folder" and not c.data:
         yield "The folder dataset needs a directory or .zip of class subfolders."
 
@@ -170,7 +292,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "epochs": 15,
             "image_size": 128,
             "batch_size": 32,  # keeps a 128 px training under 1.2 GB (bench/README.md, memory)
-            "augment": True,
+            "augmentation": "standard",
             "label_smoothing": 0.1,
             "lr_schedule": "cosine",
         },

@@ -7,7 +7,7 @@ which wrong classes a digit resembles ("this 7 is a little like a 1") as well as
 (Hinton, Vinyals and Dean 2015, with temperature 1: the probabilities as the teachers give
 them). Several teachers are averaged, so a model can learn from an ensemble it could not
 match alone. Each teacher reads as its run is read: with its mirror image too when its run
-was trained with tta="flip". Validation and test figures stay measured against the labels.
+was trained with tta="mirror". Validation and test figures stay measured against the labels.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Teacher:
 
     name: str
     model: Any
-    mirrored: bool
+    mirror: bool
 
 
 def load_teachers(paths: list[str], dataset: str, class_names, input_shape) -> list[Teacher]:
@@ -68,7 +68,7 @@ def load_teachers(paths: list[str], dataset: str, class_names, input_shape) -> l
                 f"The teacher run {name} reads {_size(shape)} images and this model "
                 f"{_size(input_shape)}: train with the teacher's image size."
             )
-        teachers.append(Teacher(name, run.model, record.config.mirrored))
+        teachers.append(Teacher(name, run.model, record.config.mirror))
     return teachers
 
 
@@ -86,7 +86,7 @@ def teachers_answer(teachers: list[Teacher], x):
     answers = []
     for teacher in teachers:
         probabilities = teacher.model(x, training=False)
-        if teacher.mirrored:
+        if teacher.mirror:
             flipped = teacher.model(tf.reverse(x, axis=[2]), training=False)
             logs = tf.math.log(tf.maximum(probabilities, TINY))
             logs += tf.math.log(tf.maximum(flipped, TINY))

@@ -202,7 +202,7 @@ def _strategy(name: str):
     import tensorflow as tf
 
     gpus = tf.config.list_logical_devices("GPU")
-    if name == "mirrored" or (name == "auto" and len(gpus) > 1):
+    if name == "multi_gpu" or (name == "auto" and len(gpus) > 1):
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
 
@@ -418,7 +418,7 @@ def tested(prepared: Prepared, model):
     test_batches = datasets.make_pipeline(
         data.test, prepared.input_shape[:2], prepared.input_shape[2], config.batch_size
     )
-    mirror = config.mirrored
+    mirror = config.mirror
     result = evaluation.evaluate(model, test_batches, data.class_names, True, mirror)
     shown = _spread_over_classes(result.misclassified, result.labels, MAX_ERRORS_KEPT)
     # a few right answers per class too: a click on the confusion matrix's diagonal shows them
