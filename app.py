@@ -6,7 +6,7 @@ about two seconds; pages that need Keras import it themselves.
 
 import streamlit as st
 
-from ui import lesson, presenter, runtime, widgets
+from ui import lesson, presenter, run_picker, runtime, sidebar
 
 st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
 
@@ -28,8 +28,8 @@ PAGES = {  # a page's name (its file in app_pages/, and a lesson link's page=) -
 page = st.navigation(list(PAGES.values()))
 
 lesson.read_link_once(PAGES)  # a lesson link, once a session
-widgets.ensure_active_run()
-widgets.sidebar_ui()  # a function: this module's globals outlive the run, so they hold nothing
+run_picker.ensure_active_run()
+sidebar.sidebar_ui()  # a function: this module's globals outlive the run, so they hold nothing
 presenter.style()
 lesson.problems_ui()
 

@@ -5,13 +5,13 @@ import streamlit as st
 
 from cnn import datasets, preprocess
 from cnn.training.config import augmentations_for
-from ui import charts, glossary, loaders, pictures, state, widgets
+from ui import charts, dataset_picker, glossary, loaders, pictures, state
 
 AUGMENTED_COPIES = 6  # random augmentations of one image shown side by side
 THUMB_PX = 56  # side of one sample in the class grid
 
 st.title("Data")
-choice = widgets.dataset_source_ui("data-dataset")
+choice = dataset_picker.dataset_source_ui("data-dataset")
 if choice is None:
     st.stop()
 picked, data_path = choice

@@ -10,11 +10,11 @@ import json
 import streamlit as st
 
 from cnn import artifacts
-from ui import models_view, state, widgets
+from ui import models_view, run_picker, state
 from ui.exports import export_buttons_ui
 
 st.title("Models")
-runs = widgets.runs_or_stop_ui()
+runs = run_picker.runs_or_stop_ui()
 models_view.runs_table_ui(runs)
 good = [r for r in runs if r.ok]
 if not good:
@@ -25,7 +25,7 @@ st.subheader("Training curves")
 models_view.compare_ui(good)
 
 st.subheader("One run in detail")
-info = widgets.run_picker_ui(good, label="Run")
+info = run_picker.run_picker_ui(good, label="Run")
 models_view.name_ui(info)
 mistakes, learned, confidence, files = st.tabs(
     ["Where it goes wrong", "How it learned (time-lapse)", "How sure it is", "Layers and files"]
@@ -38,7 +38,7 @@ with learned:
 with confidence:
     models_view.confidence_ui(info)
 with files:
-    widgets.layer_table_ui(info.record)
+    models_view.layer_table_ui(info.record)
     export_buttons_ui(info)
     model_col, record_col, delete_col = st.columns(3)
     model_col.download_button(

@@ -8,14 +8,14 @@ import streamlit as st
 
 from cnn import artifacts, preprocess
 from cnn.lesson import Lesson
-from ui import answer, inputs, lesson, loaders, pictures, presenter, state, views, widgets
+from ui import answer, inputs, lesson, loaders, pictures, presenter, run_picker, state, views
 
 st.title("Predict")
-runs = widgets.runs_or_stop_ui()
+runs = run_picker.runs_or_stop_ui()
 link, locked = lesson.current(), lesson.locked()  # a lesson link's setup
 model_col, source_col = st.columns([3, 2], vertical_alignment="bottom")
 with model_col:
-    info = widgets.run_picker_ui(runs, locked=locked)
+    info = run_picker.run_picker_ui(runs, locked=locked)
 if not info.ok:
     st.error(f"This run is broken and cannot be used: {info.error}")
     st.stop()
@@ -80,4 +80,4 @@ with maps_tab:
     views.feature_maps_ui(inspection, record)
 with filters_tab:
     views.filters_ui(loaded.filter_images)
-widgets.more_on_this_input_ui()
+views.more_on_this_input_ui()

@@ -9,7 +9,17 @@ containers placed at the top, filled once the settings below are known.
 import streamlit as st
 
 from cnn import architectures, datasets, training
-from ui import arch_diagram, glossary, lesson, loaders, state, train_form, training_view, widgets
+from ui import (
+    arch_diagram,
+    arch_editor,
+    dataset_picker,
+    glossary,
+    lesson,
+    loaders,
+    state,
+    train_form,
+    training_view,
+)
 
 st.title("Train a CNN")
 job = state.training_job()
@@ -21,7 +31,7 @@ link, locked = (
 
 data_col, preset_col = st.columns([3, 2])
 with data_col:
-    choice = widgets.dataset_source_ui(train_form.TRAIN_DATASET, default=link.dataset)
+    choice = dataset_picker.dataset_source_ui(train_form.TRAIN_DATASET, default=link.dataset)
 if choice is None:
     st.stop()
 picked, data_path = choice
@@ -70,7 +80,7 @@ base_spec = train_form.lesson_spec(link, arch_key) or architectures.REGISTRY[arc
 spec = base_spec
 if not locked:
     with st.expander("Edit the layers (add, remove or change them)"):
-        spec = widgets.architecture_editor_ui(base_spec, key=f"{arch_key}-{input_shape}")
+        spec = arch_editor.architecture_editor_ui(base_spec, key=f"{arch_key}-{input_shape}")
 try:
     layers = spec.shapes(input_shape, len(class_names))
 except architectures.SpecError as err:
@@ -79,7 +89,7 @@ except architectures.SpecError as err:
 with described:
     setup = train_form.train_setup(info, arch_key, spec, preset_name, settings, link)
     lesson.sync_and_share_ui(setup)
-    widgets.architecture_caption_ui(spec, base_spec, layers, len(class_names))
+    arch_editor.architecture_caption_ui(spec, base_spec, layers, len(class_names))
     st.plotly_chart(arch_diagram.architecture_diagram(layers), key="architecture")
 with st.expander("Every layer in numbers"):
     st.dataframe(architectures.summary_rows(layers), hide_index=True, width="stretch")
@@ -91,7 +101,7 @@ config = training.TrainConfig(
 # Start's callback only asks; the job starts here, with every setting of this run, and the
 # buttons are drawn after it, so Start is disabled at once
 if (asked_at := state.take_flag(training_view.START)) is not None:
-    probes = widgets.drawing_probe(state.latest_drawing(), info, input_shape)
+    probes = training_view.drawing_probe(state.latest_drawing(), info, input_shape)
     if problem := training_view.start_training(config, probes, asked_at):
         controls.error(problem)
     job = state.training_job()

@@ -1,5 +1,5 @@
 """The Models page's views: comparing runs, naming one, where it goes wrong, how it learned,
-how honest its confidence is."""
+how honest its confidence is, its layers."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnn import artifacts
+from cnn import architectures, artifacts
 from cnn.artifacts import RunInfo
-from ui import charts, glossary, loaders, pictures, presenter, state
+from ui import arch_diagram, charts, glossary, loaders, pictures, presenter, state
 
 GALLERY_COLUMNS = 8  # kept images per row
 CELL = "confusion-cell"  # session key: the chosen (true, predicted) cell
@@ -248,3 +248,13 @@ def confidence_ui(info: RunInfo) -> None:
             f"**Unlike its training data?** The flag is raised on {check.false_alarm:.0%} of "
             f"its own test images and {caught}."
         )
+
+
+def layer_table_ui(record) -> None:
+    """A run's layers in numbers (from its spec: no model is loaded)."""
+    if record.spec is None:
+        st.info("This run's record holds no architecture description.")
+        return
+    layers = record.spec.shapes(tuple(record.input_shape), len(record.class_names))
+    st.plotly_chart(arch_diagram.architecture_diagram(layers), key="run-architecture")
+    st.dataframe(architectures.summary_rows(layers), hide_index=True, width="stretch")

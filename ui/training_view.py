@@ -3,11 +3,13 @@ the end of the training (drawn inside the polling fragment, so no rerun can hide
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
-from cnn import artifacts
+from cnn import artifacts, datasets
 from cnn.training import TrainConfig, TrainingError, TrainingJob, training_backend
-from ui import charts, glossary, runtime, state, widgets
+from ui import charts, glossary, runtime, state
 
 POLL_S = 1.0  # seconds between redraws while a training runs
 START = "start-training"  # the flag the Start button raises
@@ -32,6 +34,23 @@ def _progress_ui(job: TrainingJob, events: list) -> None:
         glossary.explain_ui("overfitting")
 
 
+def model_download_ui(model: Any, label: str) -> None:
+    """A download button for a trained model as a .keras file (written to a temporary file)."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / artifacts.MODEL_FILE
+        model.save(path)
+        st.download_button(
+            label,
+            path.read_bytes(),
+            file_name=artifacts.MODEL_FILE,
+            mime="application/octet-stream",
+            on_click="ignore",
+        )
+
+
 def _end_ui(job: TrainingJob) -> None:
     """How the training ended, impossible to miss: a banner (and a toast, once)."""
     result = job.result
@@ -41,7 +60,7 @@ def _end_ui(job: TrainingJob) -> None:
     if result.save_error:
         st.error(result.save_error)
         if result.model is not None:  # a Ray run that could not be saved here has none
-            widgets.model_download_ui(result.model, "Download the trained model (.keras)")
+            model_download_ui(result.model, "Download the trained model (.keras)")
     score = f" Test accuracy: **{result.test_accuracy:.1%}**." if result.test_accuracy else ""
     text = f"{result.message}{score} ({result.seconds:.0f} s in all)"
     if result.state == "finished" and not result.warning:
@@ -56,6 +75,21 @@ def _end_ui(job: TrainingJob) -> None:
         st.toast(f"Training {result.state}.{score.replace('**', '')}", icon=":material/flag:")
     if result.run_dir and result.state == "finished":
         st.page_link("app_pages/predict.py", label="Try it on Predict", icon=":material/draw:")
+
+
+def drawing_probe(canvas, info: datasets.DatasetInfo, input_shape: tuple) -> list | None:
+    """The student's last drawing on Predict as a time-lapse probe for a new training, prepared
+    as the new model will prepare inputs; None without a drawing or when it cannot be read."""
+    if canvas is None:
+        return None
+    from cnn import preprocess
+    from cnn.training import preprocessing_for
+
+    try:
+        steps = preprocess.prepare_drawing(canvas, preprocessing_for(info, tuple(input_shape)))
+    except preprocess.PreprocessError:
+        return None
+    return [("your drawing", steps.input)]
 
 
 def start_training(
@@ -90,6 +124,25 @@ def stop_training() -> None:
         job.stop()
 
 
+def live_snapshot_ui(snapshot: dict | None, class_names) -> None:
+    """The newest time-lapse snapshot while a training runs: how each probe is read now, and
+    the first layer's filters as they form."""
+    if snapshot is None:
+        return
+    from cnn.filters import filter_images
+    from ui import pictures
+    from ui.timelapse import snapshot_picture
+
+    st.markdown(f"**What it reads now** (epoch {snapshot['epoch']:.2f})")
+    images, captions = snapshot_picture(snapshot, snapshot["probe_images"], class_names)
+    st.image(images, caption=captions, width=96)
+    if snapshot["filters"] is not None:
+        st.image(
+            pictures.filter_mosaic(filter_images(snapshot["filters"])),
+            caption="First-layer filters now (each scaled on its own)",
+        )
+
+
 def live_training_view(class_names) -> None:
     """Poll this session's job every second while it runs; rerun the whole page once when it
     ends. The job is read from session state on every run (never held by the fragment), so
@@ -122,6 +175,6 @@ def live_training_view(class_names) -> None:
             return
         st.caption(f"State: **{job.state}**" + (f" · {statuses[-1]}" if statuses else ""))
         _progress_ui(job, events)
-        widgets.live_snapshot_ui(state.latest_snapshot(), class_names)
+        live_snapshot_ui(state.latest_snapshot(), class_names)
 
     view()

@@ -1,4 +1,5 @@
-"""The Predict page's views of one inspection: Grad-CAM, feature maps, learned filters."""
+"""The Predict page's views of one inspection: Grad-CAM, feature maps, learned filters;
+and links to the pages that look further into the input."""
 
 from __future__ import annotations
 
@@ -74,4 +75,23 @@ def filters_ui(filter_images: dict[str, np.ndarray]) -> None:
     st.image(
         pictures.filter_mosaic(tiles, tile_px=presenter.px(pictures.FILTER_TILE_PX)),
         caption=f"The {len(tiles)} learned kernels of {conv_name}{colour}, each scaled on its own",
+    )
+
+
+def more_on_this_input_ui() -> None:
+    """Links to the pages that look further into the input Predict shows."""
+    st.page_link(
+        "app_pages/inside.py",
+        label="Look inside: the whole network and every number of a convolution",
+        icon=":material/visibility:",
+    )
+    st.page_link(
+        "app_pages/probe.py",
+        label="Probe it: shift, rotate or cover the input, find look-alikes, fool it",
+        icon=":material/science:",
+    )
+    st.page_link(
+        "app_pages/models.py",
+        label="Watch how this model learned (time-lapse)",
+        icon=":material/movie:",
     )
