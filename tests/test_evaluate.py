@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
+from cnn.architectures import OUTPUT_LAYER
 from cnn.evaluate import evaluate
 
 CLASS_NAMES = ["left", "middle", "right"]
@@ -35,7 +36,7 @@ def stripe_model() -> keras.Model:
             layers.MaxPooling2D(),
             layers.Flatten(),
             layers.Dropout(0.5),
-            layers.Dense(3, activation="softmax", name="predictions"),
+            layers.Dense(3, activation="softmax", name=OUTPUT_LAYER),
         ]
     )
     model.compile("adam", "sparse_categorical_crossentropy")
@@ -94,10 +95,10 @@ def always_first_class_model() -> keras.Model:
         [
             keras.Input((4, 4, 1)),
             layers.Flatten(),
-            layers.Dense(3, activation="softmax", name="predictions"),
+            layers.Dense(3, activation="softmax", name=OUTPUT_LAYER),
         ]
     )
-    model.get_layer("predictions").set_weights([np.zeros((16, 3)), np.array([5.0, 0.0, 0.0])])
+    model.get_layer(OUTPUT_LAYER).set_weights([np.zeros((16, 3)), np.array([5.0, 0.0, 0.0])])
     return model
 
 

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 from keras import layers
 
+from cnn.architectures import OUTPUT_LAYER
 from cnn.inspect import (
     NO_CONV_REASON,
     NOT_REQUESTED_REASON,
@@ -47,7 +48,7 @@ def mnist_model() -> keras.Model:
             layers.Conv2D(16, 3, activation="relu"),
             layers.MaxPooling2D(),
             layers.Flatten(),
-            layers.Dense(10, activation="softmax", name="predictions"),
+            layers.Dense(10, activation="softmax", name=OUTPUT_LAYER),
         ]
     )
     model.compile("adam", "sparse_categorical_crossentropy")
@@ -113,7 +114,7 @@ def test_layer_outputs_are_every_layers_own_output(mnist_model, inspector, image
 
 def reference_gradcam(model: keras.Model, image: np.ndarray, class_index: int) -> np.ndarray:
     """Grad-CAM written eagerly, as in the keras-io example, on the pre-softmax logit."""
-    head = model.get_layer("predictions")
+    head = model.get_layer(OUTPUT_LAYER)
     last_conv = model.get_layer(conv_layer_names(model)[-1])
     grad_model = keras.Model(model.inputs[0], [last_conv.output, head.input])
     with tf.GradientTape() as tape:
@@ -174,11 +175,11 @@ def test_gradcam_highlights_the_bright_half_only():
             keras.Input((SIZE, SIZE, 1)),
             layers.Conv2D(1, 1, activation="relu", name="identity"),
             layers.GlobalAveragePooling2D(),
-            layers.Dense(2, activation="softmax", name="predictions"),
+            layers.Dense(2, activation="softmax", name=OUTPUT_LAYER),
         ]
     )
     model.get_layer("identity").set_weights([np.ones((1, 1, 1, 1)), np.zeros(1)])
-    model.get_layer("predictions").set_weights([np.array([[1.0, -1.0]]), np.zeros(2)])
+    model.get_layer(OUTPUT_LAYER).set_weights([np.array([[1.0, -1.0]]), np.zeros(2)])
     image = np.zeros((SIZE, SIZE, 1), np.float32)
     image[:, : SIZE // 2, 0] = np.random.default_rng(0).uniform(0.2, 1.0, (SIZE, SIZE // 2))
     inspector = Inspector(model)
@@ -204,7 +205,7 @@ def test_model_without_conv_layers(image):
             keras.Input((SIZE, SIZE, 1)),
             layers.Flatten(),
             layers.Dense(16, activation="relu"),
-            layers.Dense(10, activation="softmax", name="predictions"),
+            layers.Dense(10, activation="softmax", name=OUTPUT_LAYER),
         ]
     )
     inspector = Inspector(model)
@@ -222,7 +223,7 @@ def test_sequential_without_input_is_built_on_first_run(image):
             layers.Conv2D(4, 3, activation="relu"),
             layers.AveragePooling2D(2),
             layers.Flatten(),
-            layers.Dense(10, activation="softmax", name="predictions"),
+            layers.Dense(10, activation="softmax", name=OUTPUT_LAYER),
         ]
     )
     inspector = Inspector(model)
@@ -244,7 +245,7 @@ def test_functional_model_with_batchnorm_and_separate_activation():
     x = layers.Conv2D(6, 3, padding="same", activation="relu", name="conv_b")(x)
     x = layers.Dropout(0.3)(x)
     x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Dense(3, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(3, activation="softmax", name=OUTPUT_LAYER)(x)
     model = keras.Model(inputs, outputs)
     image = np.random.default_rng(2).uniform(size=(1, 16, 16, 3)).astype(np.float32)
 
@@ -269,7 +270,7 @@ def test_probability_score_when_predictions_is_not_a_softmax_dense(image):
             layers.Conv2D(4, 3, activation="relu"),
             layers.Flatten(),
             layers.Dense(2),
-            layers.Activation("softmax", name="predictions"),
+            layers.Activation("softmax", name=OUTPUT_LAYER),
         ]
     )
     inspector = Inspector(model)
@@ -363,7 +364,7 @@ def test_a_batch_is_every_image_inspected_alone(mnist_model, inspector):
             np.testing.assert_allclose(many.array[i], one.array, atol=1e-5)
     features, probabilities = inspector.predict_with_features(images)
     np.testing.assert_allclose(probabilities, batch.probabilities, atol=1e-5)
-    head = mnist_model.get_layer("predictions")
+    head = mnist_model.get_layer(OUTPUT_LAYER)
     logits = features @ head.kernel.numpy() + head.bias.numpy()
     np.testing.assert_allclose(probabilities, keras.ops.softmax(logits).numpy(), atol=1e-5)
 
