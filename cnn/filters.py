@@ -1,8 +1,32 @@
-"""Learned filters as pictures: numpy only, so a page can show them without TensorFlow."""
+"""Learned filters as pictures: numpy only at import, so a page can show them without
+TensorFlow (`filters` reads a Keras model's conv kernels, importing Keras when called)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+
+
+def filters(model: keras.Model) -> list[tuple[str, np.ndarray]]:
+    """The learned kernels of every Conv2D layer.
+
+    Args:
+        model: a built Keras model.
+
+    Returns:
+        (layer name, float32 kernel of shape (kh, kw, in_channels, out_channels)) per conv layer.
+    """
+    import keras
+
+    return [
+        (layer.name, np.asarray(layer.kernel, dtype=np.float32))
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Conv2D)
+    ]
 
 
 def filter_images(kernel: np.ndarray) -> np.ndarray:

@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from cnn.architectures import OUTPUT_LAYER, inbound_layers
 from cnn.calibration import softmax
-from cnn.filters import filter_images
+from cnn.filters import filter_images, filters
 
 __all__ = ["Inspection", "Inspector", "LayerActivation", "filter_images", "filters"]
 
@@ -100,22 +100,6 @@ class Inspection:
             f"Inspection(predicted_class={self.predicted_class}, "
             f"p={self.probabilities.max():.3f}, activations=[{maps}], gradcam={cam})"
         )
-
-
-def filters(model: keras.Model) -> list[tuple[str, np.ndarray]]:
-    """The learned kernels of every Conv2D layer.
-
-    Args:
-        model: a built Keras model.
-
-    Returns:
-        (layer name, float32 kernel of shape (kh, kw, in_channels, out_channels)) per conv layer.
-    """
-    return [
-        (layer.name, np.asarray(layer.kernel, dtype=np.float32))
-        for layer in model.layers
-        if isinstance(layer, keras.layers.Conv2D)
-    ]
 
 
 def _multi_output_model(model: keras.Model, taps: list[str], head) -> keras.Model:
