@@ -139,8 +139,10 @@ def _class_count(result) -> int | None:
 
 def _help(about: settings.Setting) -> str:
     """An option's help: the schema's, what is allowed and the default (% escaped for argparse)."""
-    text = f"{about.help} Must be {about.allowed()}; default {about.default}."
-    return text.replace("%", "%%")
+    limited = about.choices or about.low is not None or about.high is not None
+    must = f" Must be {about.allowed()}." if limited else ""
+    default = "" if about.default is None else f" Default {about.default}."
+    return f"{about.help}{must}{default}".replace("%", "%%")
 
 
 def _add_config_options(parser) -> None:
