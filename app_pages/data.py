@@ -62,7 +62,7 @@ st.caption(
 )
 level = st.segmented_control(
     "Strength", augmentations_for(picked.key), default="standard", key="data-augmentation-level",
-    help="The Train page's Augmentation strength. elastic bends each digit by a smooth random "
+    help="The Train page's Augmentation setting. elastic bends each digit by a smooth random "
     "wobble (Simard et al. 2003), as no two hands draw a 7 alike.",
 ) or "standard"  # fmt: skip
 first_class = next(iter(samples.values()))
