@@ -165,6 +165,39 @@ def _softmax_column(fig, probabilities, class_names, x: float, height: float) ->
         _more(fig, x, height, more)
 
 
+def _column(fig, network, column, x: float, height: float, geometry, shown: int, selected):
+    """Draw one column (None: the input picture); returns its (name, header label, shape)."""
+    if column is None:
+        image = pictures.to_uint8_rgb(network.image)
+        _place_image(fig, image, x - INPUT_SIDE / 2, 0, INPUT_SIDE, INPUT_SIDE)
+        return "input", "the picture", network.image.shape
+    label = "softmax" if column.kind == "softmax" else _label(geometry[column.name])
+    if column.kind in MAP_KINDS:
+        _map_column(fig, column, x, shown, selected)
+    elif column.kind == "softmax":
+        _softmax_column(fig, column.values, network.class_names, x, height)
+    else:
+        label += column.activation if column.activation != "linear" else ""
+        _vector_column(fig, column, x, height)
+    return column.name, label, column.shape
+
+
+def _headers(fig, headers: list[tuple[float, str]], tile_px: float, crowded: bool) -> float:
+    """The column headers above the columns; returns one row of headers' height, in tiles.
+
+    Headers are sized in screen pixels, not tiles: a long network has smaller tiles, and its
+    headers (staggered on two rows past arch_diagram.CROWDED columns) still need their lines.
+    """
+    lines = max(text.count("<br>") + 1 for _, text in headers)
+    row = (lines * HEADER_LINE_PX + 4) / tile_px  # one row of headers, in tiles
+    for i, (x, text) in enumerate(headers):
+        fig.add_annotation(
+            x=x, y=-0.15 - (row if crowded and i % 2 else 0), text=text,
+            showarrow=False, yanchor="bottom", font={"size": 11},
+        )  # fmt: skip
+    return row
+
+
 def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> go.Figure:
     """The overview figure of a `cnn.explain.Network`.
 
@@ -187,26 +220,7 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
     headers = []
     for i, column in enumerate(columns):
         x = i * COLUMN_STEP
-        if column is None:
-            _place_image(
-                fig,
-                pictures.to_uint8_rgb(network.image),
-                x - INPUT_SIDE / 2,
-                0,
-                INPUT_SIDE,
-                INPUT_SIDE,
-            )
-            name, label, shape = "input", "the picture", network.image.shape
-        else:
-            name, shape = column.name, column.shape
-            label = "softmax" if column.kind == "softmax" else _label(geometry[name])
-            if column.kind in MAP_KINDS:
-                _map_column(fig, column, x, shown, selected)
-            elif column.kind == "softmax":
-                _softmax_column(fig, column.values, network.class_names, x, height)
-            else:
-                label += column.activation if column.activation != "linear" else ""
-                _vector_column(fig, column, x, height)
+        name, label, shape = _column(fig, network, column, x, height, geometry, shown, selected)
         headers.append((x, f"<b>{name}</b><br>{label}"))
         if i + 1 < len(columns):
             fig.add_annotation(
@@ -214,15 +228,7 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
                 showarrow=False, font={"size": 8 if crowded else 10, "color": "#555"},
                 bgcolor="rgba(255, 255, 255, 0.85)" if crowded else None,
             )  # fmt: skip
-    # headers sized in screen pixels, not tiles: a long network has smaller tiles, and its
-    # headers (staggered on two rows past arch_diagram.CROWDED columns) still need their lines
-    lines = max(text.count("<br>") + 1 for _, text in headers)
-    row = (lines * HEADER_LINE_PX + 4) / tile_px  # one row of headers, in tiles
-    for i, (x, text) in enumerate(headers):
-        fig.add_annotation(
-            x=x, y=-0.15 - (row if crowded and i % 2 else 0), text=text,
-            showarrow=False, yanchor="bottom", font={"size": 11},
-        )  # fmt: skip
+    row = _headers(fig, headers, tile_px, crowded)
     left = -max(1.1, 36 / tile_px)  # half of "the picture" under the input, whatever the scale
     fig.update_xaxes(visible=False, range=[left, right])
     top = -0.15 - row * (2 if crowded else 1)

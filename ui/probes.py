@@ -262,6 +262,31 @@ def nearest_ui(loaded, image: np.ndarray) -> None:
     )
 
 
+def _goal_ui(column, before: np.ndarray, class_names) -> int | None:
+    """The attack's goal: away from the answer (None), or a class to make it say."""
+    answer = int(before.argmax())
+    # away from the answer first; then the classes by probability (the easiest targets first)
+    targets = [None, *[int(c) for c in np.argsort(before)[::-1] if c != answer]]
+    return column.selectbox(
+        "Goal",
+        targets,
+        format_func=lambda c: f"any answer but '{class_names[answer]}'" if c is None
+        else f"make it say '{class_names[c]}'",
+        key=f"probe-goal-{answer}",
+    )  # fmt: skip
+
+
+def _smallest_change_ui(column, epsilon: float) -> None:
+    """The smallest epsilon that fools the model, in brightness steps too."""
+    steps = epsilon * 255
+    column.metric("Smallest change that works", f"ε = {epsilon:.4f}",
+                  f"{steps:.1f} of 255 brightness steps per pixel at most",
+                  delta_color="off", delta_arrow="off")  # fmt: skip
+    if steps < 1:
+        column.caption("Less than one step: a picture saved with 256 brightness levels "
+                       "could not even hold this change.")  # fmt: skip
+
+
 def attack_ui(loaded, image: np.ndarray) -> None:
     """FGSM or PGD: the smallest change that fools the model, and an epsilon slider."""
     class_names = loaded.class_names
@@ -271,15 +296,7 @@ def attack_ui(loaded, image: np.ndarray) -> None:
                         key="probe-attack")  # fmt: skip
     before = loaded.inspector.probabilities(image[None])[0]
     answer = int(before.argmax())
-    # away from the answer first; then the classes by probability (the easiest targets first)
-    targets = [None, *[int(c) for c in np.argsort(before)[::-1] if c != answer]]
-    target = right.selectbox(
-        "Goal",
-        targets,
-        format_func=lambda c: f"any answer but '{class_names[answer]}'" if c is None
-        else f"make it say '{class_names[c]}'",
-        key=f"probe-goal-{answer}",
-    )  # fmt: skip
+    target = _goal_ui(right, before, class_names)
     attacker = _attacker(*_key(loaded), loaded.inspector)
     found = _attack(*_key(loaded), image, method, target, attacker)
     if found.epsilon is None:
@@ -289,13 +306,7 @@ def attack_ui(loaded, image: np.ndarray) -> None:
         )
         return
     smallest, slider = st.columns([1, 2])
-    steps = found.epsilon * 255
-    smallest.metric("Smallest change that works", f"ε = {found.epsilon:.4f}",
-                    f"{steps:.1f} of 255 brightness steps per pixel at most",
-                    delta_color="off", delta_arrow="off")  # fmt: skip
-    if steps < 1:
-        smallest.caption("Less than one step: a picture saved with 256 brightness levels "
-                         "could not even hold this change.")  # fmt: skip
+    _smallest_change_ui(smallest, found.epsilon)
     epsilon = slider.slider(
         "Try an epsilon (the most any pixel may change, 0-1)",
         0.0,
