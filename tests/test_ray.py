@@ -1,14 +1,18 @@
-"""Trainings on a real local Ray cluster (ray.init with 2 CPUs): the run, its events, stop.
+"""Trainings on a real local Ray cluster (ray.init with 2 CPUs): the run, its events, stop,
+a lost worker.
 
-The cluster is started by the test (no dashboard, a small object store) and shut down after;
-each training is a real, tiny Keras training in a Ray worker process. Skipped when Ray is
-not installed (requirements-cluster.txt; CI installs it).
+The cluster is started by the test (a new local instance, never a cluster another process
+started on this machine; no dashboard, a small object store) and shut down after; each
+training is a real, tiny Keras training in a Ray worker process. Skipped when Ray is not
+installed (requirements-cluster.txt; CI installs it).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -35,8 +39,10 @@ JOIN_S = 240  # a worker's first TensorFlow import plus a tiny training, on 2 bu
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A local Ray head for this module's tests."""
+    """A local Ray head for this module's tests: address="local" starts a new one (without it
+    ray.init joins whatever cluster /tmp/ray/ray_current_cluster names, and refuses num_cpus)."""
     ray.init(
+        address="local",
         num_cpus=CLUSTER_CPUS,
         include_dashboard=False,
         object_store_memory=96 * 1024**2,
@@ -133,10 +139,81 @@ def test_cli_train_with_ray_saves_the_run_here(cluster, tmp_path, capsys):
 def test_stop_while_waiting_for_the_cluster_cancels_the_task(cluster, tmp_path):
     """A training asking for more CPUs than the cluster has waits; stop cancels it."""
     job = ray_job(TrainConfig(epochs=1, max_samples=100), tmp_path / "runs", cpus=CLUSTER_CPUS + 1)
-    time.sleep(1.0)
+    deadline = time.monotonic() + 60
+    events = []
+    while not any("Sent to the Ray cluster" in e.message for e in events):  # submitted
+        assert time.monotonic() < deadline and not job.done, job.error
+        time.sleep(0.05)
+        events += job.drain()
     assert job.state == "running" and not job.done  # queued by Ray, not by this process
     job.stop()
     job.join(30)
     assert job.state == "stopped"
     assert job.result.message == "Stopped while waiting for a free place on the cluster."
     assert not (tmp_path / "runs").exists()
+
+
+def descendants(pid: int) -> set[int]:
+    """The ids of every process below `pid` (children, their children, ...), read from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(parent, []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def training_worker() -> int | None:
+    """The worker process running `train_task` in this module's cluster (a descendant of this
+    process: never another cluster's), found by the title Ray gives a busy worker."""
+    for pid in descendants(os.getpid()):
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if title.startswith(b"ray::train_task"):
+            return pid
+    return None
+
+
+def test_a_worker_killed_mid_epoch_trains_again_and_stdout_stays_one_document(
+    cluster, tmp_path, capsys
+):
+    """`train --ray ... --json` while the worker training the model is killed in its first
+    epoch: Ray starts the task again and the run finishes and is saved; stderr says that the
+    training started again from the beginning; stdout is exactly the one JSON document (Ray's
+    driver prints its own note about the lost worker on stdout)."""
+    args = ["train", "--dataset", "mnist", "--arch", "tiny_vgg", "--epochs", "2",
+            "--max-samples", "600", "--ray", "auto", "--out", str(tmp_path / "out"),
+            "--json"]  # fmt: skip
+    ended = {}
+    cli = threading.Thread(target=lambda: ended.update(code=cli_main(args)))
+    cli.start()
+    out = err = ""
+    worker = None
+    deadline = time.monotonic() + JOIN_S
+    while worker is None or "epoch 1/2 batch" not in err:  # the first try, in its first epoch
+        assert time.monotonic() < deadline and cli.is_alive(), err
+        time.sleep(0.05)
+        worker = worker or training_worker()
+        captured = capsys.readouterr()
+        out, err = out + captured.out, err + captured.err
+    os.kill(worker, signal.SIGKILL)
+    cli.join(JOIN_S)
+    captured = capsys.readouterr()
+    out, err = out + captured.out, err + captured.err
+    assert not cli.is_alive() and ended["code"] == 0, err
+    assert (
+        "The cluster lost the worker training this model; training started again from the "
+        "beginning (try 2 of 4)." in err
+    )
+    doc = json.loads(out)  # the whole of stdout: one document, nothing beside it
+    assert doc["state"] == "finished" and doc["epochs_run"] == 2
+    assert artifacts.load_run(doc["run_dir"]).record.epochs_run == 2

@@ -9,6 +9,7 @@ import streamlit as st
 
 from cnn import artifacts, datasets
 from cnn.training import TrainConfig, TrainingError, TrainingJob, training_backend
+from cnn.training.events import latest_try
 from ui import charts, glossary, runtime, state
 
 POLL_S = 1.0  # seconds between redraws while a training runs
@@ -49,6 +50,15 @@ def model_download_ui(model: Any, label: str) -> None:
             mime="application/octet-stream",
             on_click="ignore",
         )
+
+
+def _restart_ui(events: list) -> list:
+    """The sentence of a training a cluster started again (it lost the worker); returns the
+    events of the latest try, the only ones the progress and curves show."""
+    restarts = [e.message for e in events if e.kind == "restarted"]
+    if restarts:
+        st.warning(restarts[-1], icon=":material/restart_alt:")
+    return latest_try(events)
 
 
 def _end_ui(job: TrainingJob) -> None:
@@ -169,12 +179,12 @@ def live_training_view(class_names) -> None:
         if job.done:
             state.adopt_trained_run(job.result)  # before any rerun, so the sidebar shows it
             _end_ui(job)  # above the curves: on a projector the end is never below the fold
-            _progress_ui(job, events)
+            _progress_ui(job, _restart_ui(events))
             if polling:
                 st.rerun()  # once: the page stops polling
             return
         st.caption(f"State: **{job.state}**" + (f" · {statuses[-1]}" if statuses else ""))
-        _progress_ui(job, events)
+        _progress_ui(job, _restart_ui(events))
         live_snapshot_ui(state.latest_snapshot(), class_names)
 
     view()

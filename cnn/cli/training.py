@@ -4,6 +4,7 @@ of range is refused with the schema's sentence before anything loads."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -46,6 +47,8 @@ def _progress_printer(event: TrainingEvent) -> None:
         pass  # the time-lapse is saved with the run (`python -m cnn timelapse`)
     elif event.kind == "status" and event.message:
         print(event.message, file=sys.stderr, flush=True)
+    elif event.kind == "restarted":  # on a line of its own, after the batch line
+        print(f"\n{event.message}", file=sys.stderr, flush=True)
 
 
 def _read_spec(path: str) -> dict:
@@ -88,11 +91,14 @@ def cmd_train(args) -> int:
     config = config_from_args(args)
     out = Path(args.out) if args.out else artifacts.user_runs_dir()
     runner = train
-    if args.ray:
-        from cnn.training.ray_backend import RayRunner
+    # stdout holds the one document: what libraries print meanwhile goes to stderr (Ray's
+    # driver prints its notes about a lost worker on stdout, whatever log_to_driver says)
+    with contextlib.redirect_stdout(sys.stderr):
+        if args.ray:
+            from cnn.training.ray_backend import RayRunner
 
-        runner = RayRunner(args.ray)
-    result = runner(config, events=_progress_printer, out_dir=out)
+            runner = RayRunner(args.ray)
+        result = runner(config, events=_progress_printer, out_dir=out)
     print(file=sys.stderr)
     if result.state == "failed":
         raise CliError(result.message)

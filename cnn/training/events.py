@@ -14,7 +14,9 @@ from cnn.training.config import TrainConfig
 class TrainingEvent:
     """One thing that happened during training, in plain numbers (the page draws these)."""
 
-    kind: str  # "status", "batch", "epoch", "snapshot", "finished", "stopped" or "failed"
+    # "status", "batch", "epoch", "snapshot", "restarted" (a cluster started the training
+    # again from the beginning: the events before it are void), "finished", "stopped", "failed"
+    kind: str
     message: str = ""
     epoch: int = 0  # 1-based epoch the event belongs to
     epochs: int = 0
@@ -44,6 +46,13 @@ def emit(events: Events | None, event: TrainingEvent) -> None:
     """Send an event when someone listens."""
     if events is not None:
         events(event)
+
+
+def latest_try(events: list[TrainingEvent]) -> list[TrainingEvent]:
+    """The events since the training last started again from the beginning (all of them when
+    it never did): the progress and curves of a lost try are not the model's."""
+    starts = [i for i, event in enumerate(events) if event.kind == "restarted"]
+    return events[starts[-1] + 1 :] if starts else events
 
 
 @dataclass

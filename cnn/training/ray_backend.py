@@ -11,6 +11,10 @@ How a training talks to the server (the process that called the runner):
 - stop: the runner forwards the job's stop (and "nobody watches any more") to a small
   `StopFlags` actor the task polls after every batch (at most five times a second); a task
   still waiting for a place on the cluster is cancelled instead;
+- a lost worker: when the process training a model dies (its node is lost, or it is
+  killed), Ray starts the task again from the beginning, up to MAX_RETRIES times. The task
+  counts its starts on the same actor, and a second start sends a "restarted" event whose
+  sentence says so (the CLI prints it, the Train page shows it);
 - the run: cluster nodes need not share a disk. The task trains into a folder of its own
   node, then returns the run folder as zip bytes; the runner writes it atomically into the
   server's `out_dir` (where the Models page lists it). A "folder" dataset (an upload, or a
@@ -51,6 +55,11 @@ POLL_S = 0.1  # how often the runner drains events and checks stop
 FLAG_POLL_S = 0.2  # how often a task asks whether it should stop
 MAX_DATA_BYTES = 512 * 1024**2  # largest folder dataset sent to a task
 CONNECT_TIMEOUT_S = 5.0  # a cluster address that does not answer this fast is unreachable
+MAX_RETRIES = 3  # Ray's default, said aloud: a task whose worker dies is started again 3 times
+RESTARTED = (
+    "The cluster lost the worker training this model; training started again from the "
+    "beginning (try {attempt} of {tries})."
+)
 _init_lock = threading.Lock()
 
 
@@ -102,11 +111,18 @@ def runtime_env() -> dict:
 
 @ray.remote(num_cpus=0)
 class StopFlags:
-    """What the server asks of a running task: stop, and whether nobody watches any more."""
+    """What the server asks of a running task (stop; nobody watches any more), and how many
+    times the task started."""
 
     def __init__(self) -> None:
         self.stop = False
         self.abandoned = False
+        self.starts = 0
+
+    def started(self) -> int:
+        """Count a start of the task; 2 or more: Ray started it again after losing a worker."""
+        self.starts += 1
+        return self.starts
 
     def set(self, abandoned: bool) -> None:
         self.stop = True
@@ -152,13 +168,17 @@ def _zip_folder(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
-@ray.remote
+@ray.remote(max_retries=MAX_RETRIES)
 def train_task(
     config: dict, data: bytes | None, events: Queue, flags, cpus: float, extra_probes=None
 ) -> dict:
     """Train on a cluster node; returns the result's fields and the run folder as zip bytes."""
     from cnn.training.loop import train
 
+    attempt = ray.get(flags.started.remote())
+    if attempt > 1:  # the events of the lost try are void: the page starts its curves again
+        message = RESTARTED.format(attempt=attempt, tries=MAX_RETRIES + 1)
+        events.put(asdict(TrainingEvent("restarted", message=message)))
     limit_threads(cpus)  # the CPUs Ray gave the task
     polled = PolledFlags(flags)
     with tempfile.TemporaryDirectory() as work:
