@@ -39,6 +39,7 @@ from cnn.datasets.splits import _stratified_order
 from cnn.export.layers_code import layer_code
 from cnn.record import RunRecord
 from cnn.training import recipe as recipes
+from cnn.training.config import describe
 from cnn.training.recipe import Recipe
 
 ARRAY_DATASETS = {  # dataset key -> the keras.datasets module that downloads it
@@ -71,6 +72,12 @@ def _template() -> jinja2.Template:
     )
     environment.filters["py"] = repr  # a value as Python source
     return environment.get_template(TEMPLATE.name)
+
+
+def _about(config) -> Any:
+    """A function giving a setting's help (the schema's, `describe`) as comment lines."""
+    helps = {name: text for name, _, text in describe(config)}
+    return lambda name: textwrap.fill(helps[name], 99, initial_indent="# ", subsequent_indent="# ")
 
 
 def _sources(*objects: Any) -> str:
@@ -235,6 +242,7 @@ def script_source(record: RunRecord, file_name: str) -> str:
         image_size=tuple(pre.image_size),
         channels=pre.channels,
         config=config,
+        about=_about(config),
         recipe=recipe,
         teachers=[Path(path).name for path in config.teachers],
         model=model,
