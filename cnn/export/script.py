@@ -126,12 +126,12 @@ def _import_order(line: str) -> tuple[bool, str]:
     return line.startswith("from"), line
 
 
-def _data_parts(record: RunRecord) -> dict[str, Any]:
+def _data_parts(record: RunRecord, recipe: Recipe) -> dict[str, Any]:
     """How the script loads the run's data: its imports, the docstring's paragraph, the --data
     help, and for MNIST-style sets the source of CNN Lab's functions it copies."""
     key = record.dataset.key
     if key in ARRAY_DATASETS:
-        redraw = bool(record.config.redraw_strokes)
+        redraw = bool(recipe.redraw_strokes)
         help_text = (
             "DATA is a folder holding the four IDX files (train-images-idx3-ubyte.gz, ...); "
             f"without --data, Keras downloads {record.dataset.title}."
@@ -228,7 +228,7 @@ def script_source(record: RunRecord, file_name: str) -> str:
         model, augment = _model_code(record), _augmentation_code(recipe)
     except UnknownLayer as err:
         raise ExportError(f"{err} No script can be written for this run.") from err
-    data = _data_parts(record)
+    data = _data_parts(record, recipe)
     imports = (
         data["imports"]
         + IMPORTS
