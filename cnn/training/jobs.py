@@ -24,7 +24,6 @@ from cnn.training.config import TrainConfig
 from cnn.training.events import TrainingEvent, TrainResult
 from cnn.training.loop import train
 
-ABANDON_AFTER_S = settings.Settings.abandon_after_s  # a job nobody polls this long stops
 TYPICAL_TRAINING_S = 60.0  # the wait a queue estimates per training before any has finished
 KEPT_DURATIONS = 20  # the last trainings' times the estimate is the median of
 
@@ -164,7 +163,7 @@ class TrainingJob:
         out_dir: where the run folder goes (None: in memory only).
         slots: the concurrency limit shared by all jobs of the server.
         abandon_after: seconds without `drain()` before the job stops itself; None reads
-            CNN_ABANDON_AFTER_S now (default ABANDON_AFTER_S), `math.inf` never stops.
+            CNN_ABANDON_AFTER_S now (default 120 s), `math.inf` never stops.
         runner: what trains (default `cnn.training.train`, in this process).
         extra_probes: (label, model input) pairs the time-lapse follows (see `train`).
 

@@ -30,13 +30,13 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 from cnn import settings
+from cnn.training.backend import BackendRunner
 from cnn.training.config import TrainConfig
-from cnn.training.events import Events, TrainingEvent, TrainResult, emit
+from cnn.training.events import TrainingEvent, TrainResult, emit
 from cnn.training.threads import limit_threads
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the child finds `cnn` here first
@@ -109,7 +109,7 @@ def _child_main() -> None:
     send({RESULT: done})
 
 
-class ProcessRunner:
+class ProcessRunner(BackendRunner):
     """Runs `cnn.training.train` in a child process; called like `train` by a `TrainingJob`.
 
     Args:
@@ -127,15 +127,7 @@ class ProcessRunner:
     def __repr__(self) -> str:
         return f"ProcessRunner(nice={self.nice}, threads={self.threads or 'all'})"
 
-    def __call__(
-        self,
-        config: TrainConfig,
-        events: Events | None = None,
-        stop: threading.Event | None = None,
-        out_dir: str | Path | None = None,
-        touch: Callable[[], bool] | None = None,
-        extra_probes: list | None = None,
-    ) -> TrainResult:
+    def _run(self, config, events, stop, out_dir, touch, extra_probes) -> TrainResult:
         """Start the child, stream its events, forward stop; the run it saved as the result."""
         child = subprocess.Popen(
             [sys.executable, "-m", "cnn.training.process_backend"],

@@ -37,7 +37,6 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -47,8 +46,9 @@ from ray.util.queue import Empty, Queue
 import cnn
 from cnn import settings
 from cnn.errors import TrainingError
+from cnn.training.backend import BackendRunner
 from cnn.training.config import TrainConfig
-from cnn.training.events import Events, TrainingEvent, TrainResult, emit
+from cnn.training.events import TrainingEvent, TrainResult, emit
 from cnn.training.threads import limit_threads
 
 POLL_S = 0.1  # how often the runner drains events and checks stop
@@ -198,7 +198,7 @@ def train_task(
     return {**result.portable(), "run": run}
 
 
-class RayRunner:
+class RayRunner(BackendRunner):
     """Runs `cnn.training.train` as a Ray task; called like `train` by a `TrainingJob`.
 
     Args:
@@ -217,15 +217,7 @@ class RayRunner:
     def __repr__(self) -> str:
         return f"RayRunner(cpus={self.cpus}, memory={self.memory / 1024**3:.1f} GB)"
 
-    def __call__(
-        self,
-        config: TrainConfig,
-        events: Events | None = None,
-        stop: threading.Event | None = None,
-        out_dir: str | Path | None = None,
-        touch: Callable[[], bool] | None = None,
-        extra_probes: list | None = None,
-    ) -> TrainResult:
+    def _run(self, config, events, stop, out_dir, touch, extra_probes) -> TrainResult:
         """Submit the training, stream its events, forward stop, save the run it returns."""
         queue = Queue(actor_options={"num_cpus": 0})
         flags = StopFlags.remote()
