@@ -15,9 +15,11 @@ import gc
 import io
 import json
 import re
+import threading
 import time
 import weakref
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -285,25 +287,20 @@ def queue_message(at: AppTest) -> str:
     return next((i.value for i in at.info if "in line" in i.value), "")
 
 
-def wait_until(condition, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_more_trainings_than_the_limit_wait_in_line_and_all_finish(offline, monkeypatch):
+    """The one slot is held by another training (30 s to go by its own estimate) until every
+    session has been told its place: no training can end before the line is seen, however
+    fast the machine. Then the slot frees, and the three run one after another and finish."""
     monkeypatch.setenv("CNN_MAX_TRAININGS", "1")
-    monkeypatch.setattr(training.jobs, "SLOTS", training.TrainingSlots())  # the limit is read here
+    slots = training.TrainingSlots()
+    monkeypatch.setattr(training.jobs, "SLOTS", slots)  # the limit is read here
+    other = SimpleNamespace(asked_at=time.monotonic(), remaining_s=30.0)
+    assert slots.acquire(other, threading.Event())
     sessions = [open_page(TRAIN) for _ in range(3)]
-    first = start_tiny_training(sessions[0], epochs=3, max_samples=1000)
-    wait_until(lambda: first.state == "running")
-    jobs = [first] + [start_tiny_training(at) for at in sessions[1:]]
+    jobs = [start_tiny_training(at) for at in sessions]
 
-    # while the first trains, the others are told their place in line
-    assert not first.done, "the first training ended before the others queued: make it longer"
-    # ... and about how long: the second waits a training longer than the first
-    told = [queue_message(at) for at in sessions[1:]]
+    # while the slot is taken, each is told its place in line ...
+    told = [queue_message(at) for at in sessions]
     waits = []
     for place, message in enumerate(told, start=1):
         found = re.match(
@@ -313,7 +310,10 @@ def test_more_trainings_than_the_limit_wait_in_line_and_all_finish(offline, monk
         )
         assert found, message
         waits.append(int(found.group(1)))
-    assert waits[1] > waits[0]
+    # ... and about how long: each waits a training longer than the one before it
+    assert waits[0] < waits[1] < waits[2]
+    assert [job.state for job in jobs] == ["queued"] * 3
+    slots.release(other)
     for job in jobs:
         job.join(TIMEOUT_S)
     runs = []
@@ -327,6 +327,25 @@ def test_more_trainings_than_the_limit_wait_in_line_and_all_finish(offline, monk
     listed = artifacts.list_runs([offline])
     assert len(set(runs)) == 3 and {r.path for r in listed} == set(runs)
     assert all(r.ok for r in listed)
+
+
+def test_a_training_a_cluster_started_again_says_so_on_the_train_page(offline):
+    """A "restarted" event (a Ray cluster lost the worker training the model and started the
+    task again, tests/test_ray.py) is a warning on the Train page beside the end banner."""
+    from cnn.training.events import TrainingEvent
+
+    at = open_page(TRAIN)
+    job = start_tiny_training(at)
+    sentence = (
+        "The cluster lost the worker training this model; training started again from the "
+        "beginning (try 2 of 4)."
+    )
+    job.events.put(TrainingEvent("restarted", message=sentence))
+    job.join(TIMEOUT_S)
+    at.run()
+    assert not at.exception and job.state == "finished", job.error
+    assert sentence in [w.value for w in at.warning]
+    assert any("Test accuracy" in s.value for s in at.success)
 
 
 def test_a_tab_closed_mid_training_stops_the_job_and_frees_its_memory(offline, monkeypatch):
