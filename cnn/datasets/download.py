@@ -33,7 +33,7 @@ URLS: dict[str, str] = {
     "mnist": KERAS_BASE + "mnist.npz",
     "fashion_mnist": KERAS_BASE,  # + each IDX file name
 }
-# sha256 of mnist.npz as pinned in keras/src/datasets/mnist.py
+# sha256 of mnist.npz as keras.datasets.mnist.load_data pins it
 MNIST_NPZ_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
 
 Progress = Callable[[float | None, str], None]  # (fraction done or None, message)
