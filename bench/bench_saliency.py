@@ -1,0 +1,143 @@
+"""Saliency faithfulness: every method on every shipped run, by the two tests of issue 28.
+
+For each shipped run in artifacts/ it takes N test images (a seeded random draw from the
+dataset's own test split, kept apart from training; preprocessed by the same pipeline as
+`cnn evaluate`), explains each image's predicted class with each method, and prints:
+
+    deletion AUC / random   mean area under the deletion curve over the random orders' (lower
+                            is better; targets: digits/clothes <= 0.60, photos <= 0.65)
+    beats random            share of images whose map beats the mean of 3 random orders
+                            (targets: >= 90%, photos >= 85%)
+    corr. random weights    mean Spearman correlation with the map of the same architecture
+                            re-initialised, same parameters (target <= 0.3)
+    s / image               seconds per image of the trained model's maps (this machine)
+
+A method is NAME or NAME:key=value,key=value (tuples with "/": occlusion:scales=2/4/7).
+
+Run:
+    CNN_DATA_DIR=/work/shared/data PYTHONPATH=. python bench/bench_saliency.py --n 20 \
+        --runs mnist cats_vs_dogs --methods gradcam occlusion:scales=2/4
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from cnn import artifacts, datasets
+from cnn.explain import faithfulness, saliency
+
+DEFAULT_METHODS = (
+    "gradcam",
+    "gradcam_pp",
+    "scorecam",
+    "rise",
+    "occlusion",
+    "integrated_gradients",
+    "smoothgrad",
+    "smoothgrad:times_input=true",
+)
+SEED = 0
+TARGETS = {"photos": (0.65, 0.85)}  # (ratio at most, share beating at least); else digits'
+DIGIT_TARGETS = (0.60, 0.90)
+MAX_CORRELATION = 0.3
+
+
+def parsed_method(text: str) -> tuple[str, dict]:
+    """'occlusion:scales=2/4,seed=1' -> ('occlusion', {'scales': (2, 4), 'seed': 1})."""
+    name, _, rest = text.partition(":")
+    params = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        params[key] = _value(value)
+    return name, params
+
+
+def _value(text: str):
+    """A parameter's value: a tuple (with "/"), a bool, a number or a string."""
+    if "/" in text:
+        return tuple(_value(part) for part in text.split("/"))
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def test_images(run: artifacts.Run, n: int) -> np.ndarray:
+    """`n` images of the run's test split (seeded draw), as `cnn evaluate` feeds them."""
+    split = datasets.load(run.record.dataset.key, download=False).test
+    rng = np.random.default_rng(SEED)
+    chosen = split.take(np.sort(rng.choice(len(split), size=min(n, len(split)), replace=False)))
+    pre = run.record.preprocessing
+    batches = datasets.make_pipeline(chosen, tuple(pre.image_size), pre.channels, 64)
+    return np.concatenate([np.asarray(x) for x, _ in batches]).astype(np.float32)
+
+
+def shipped(keys: list[str] | None) -> list[tuple[str, artifacts.Run]]:
+    """(dataset key, run) of every shipped run, or of those whose key is in `keys`."""
+    infos = [r for r in artifacts.list_runs([artifacts.shipped_dir()]) if r.ok]
+    chosen = [i for i in infos if keys is None or i.record.dataset.key in keys]
+    return [(i.record.dataset.key, artifacts.load_run(i.path)) for i in chosen]
+
+
+def measure(run: artifacts.Run, images: np.ndarray, kind: str, method: str) -> dict:
+    """Both tests and the time per image of one method on one run's images."""
+    name, params = parsed_method(method)
+    model = run.model
+    classes = saliency.top_classes(model, images)
+    saliency.saliency(model, images[:1], name, classes[:1], kind, **params)  # compile first
+    started = time.perf_counter()
+    maps = saliency.saliency(model, images, name, classes, kind, **params)
+    seconds = (time.perf_counter() - started) / len(images)
+    test = faithfulness.deletion(model, images, maps, classes, kind, seed=SEED)
+    check = faithfulness.randomisation(
+        model, images, name, classes, kind, seed=SEED, maps=maps, **params
+    )
+    return {"ratio": test.ratio, "beating": test.share_beating, "corr": check.mean, "s": seconds}
+
+
+def verdict(kind: str, row: dict) -> str:
+    """'pass' when the row meets the issue's targets for its kind, else what it misses."""
+    most, least = TARGETS.get(kind, DIGIT_TARGETS)
+    missed = [
+        label
+        for label, ok in (
+            ("deletion", row["ratio"] <= most),
+            ("beating", row["beating"] >= least),
+            ("randomisation", row["corr"] <= MAX_CORRELATION),
+        )
+        if not ok
+    ]
+    return "pass" if not missed else "misses " + ", ".join(missed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=20, help="test images per run")
+    parser.add_argument("--runs", nargs="+", help="dataset keys (default: every shipped run)")
+    parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
+    args = parser.parse_args()
+    print("| run | method | deletion AUC / random | beats random | corr. random weights "
+          "| s / image | verdict |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for key, run in shipped(args.runs):
+        kind = datasets.kind_of_method(run.preprocessing["method"]).key
+        images = test_images(run, args.n)
+        for method in args.methods:
+            row = measure(run, images, kind, method)
+            print(
+                f"| {key} (n={len(images)}) | {method} | {row['ratio']:.2f} | "
+                f"{row['beating']:.0%} | {row['corr']:.2f} | {row['s']:.2f} | "
+                f"{verdict(kind, row)} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
