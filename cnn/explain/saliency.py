@@ -373,6 +373,15 @@ METHODS: dict[str, Method] = {
 }
 
 
+# each kind's default map and its parameters, chosen by bench/bench_saliency.py (see
+# bench/saliency_results.md): the method that passed both tests on that kind's shipped runs
+DEFAULTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "digits": ("occlusion", {"scales": (2, 4, 7)}),
+    "grayscale": ("occlusion", {"scales": (2, 4, 7)}),
+    "photos": ("occlusion", {"scales": (16, 32)}),
+}
+
+
 def saliency(
     model: keras.Model,
     images: np.ndarray,
