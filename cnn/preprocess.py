@@ -37,9 +37,9 @@ import cv2
 import numpy as np
 
 from cnn import geometry, strokes
-from cnn.datasets.info import RENAMED_METHODS
 from cnn.errors import NothingDrawn, PreprocessError
 from cnn.images import MAX_FILE_BYTES, MAX_PIXELS, MIN_SIDE, as_image, load_image, to_rgb
+from cnn.preprocess_record import METHODS, check_channels, check_image_size, check_record
 
 __all__ = [
     "MAX_FILE_BYTES", "MAX_PIXELS", "METHODS", "MIN_SIDE", "NothingDrawn", "PreprocessError",
@@ -68,8 +68,6 @@ MIN_COMPONENT_FRACTION = 0.0005  # ink blobs smaller than this share of the phot
 KEEP_FRACTION = 0.15  # blobs this large relative to the main one are kept (broken strokes)
 
 # Model inputs
-METHODS = ("digits", "grayscale", "photos")  # preprocessing methods a run can record
-MAX_MODEL_SIDE = 1024  # largest model input side accepted from a preprocessing record
 
 
 @dataclass
@@ -217,8 +215,8 @@ def photo_to_input(
         Raises:
             PreprocessError: the array is not an image, or the size or channels are invalid.
     """
-    height, width = _check_image_size(image_size)
-    channels = _check_channels(channels)
+    height, width = check_image_size(image_size)
+    channels = check_channels(channels)
     original = to_rgb(as_image(rgb, "The picture"))
     steps: list[tuple[str, np.ndarray]] = [("original", original)]
     notes: list[str] = []
@@ -271,7 +269,7 @@ def prepare_drawing(
         NothingDrawn: the canvas is empty.
         PreprocessError: the drawing or the record cannot be used.
     """
-    method, image_size, channels = _check_record(preprocessing)
+    method, image_size, channels = check_record(preprocessing)
     if method == "digits":
         return _fit_digit(digit_from_canvas(rgba, paths), image_size, channels)
 
@@ -310,7 +308,7 @@ def prepare_upload(rgb: np.ndarray, preprocessing: dict) -> Steps:
         NothingDrawn: a digit model found no digit in the picture.
         PreprocessError: the picture or the record cannot be used.
     """
-    method, image_size, channels = _check_record(preprocessing)
+    method, image_size, channels = check_record(preprocessing)
     if method == "digits":
         return _fit_digit(digit_from_photo(rgb), image_size, channels)
     if method == "grayscale":
@@ -464,50 +462,3 @@ def _fit_digit(result: Steps, image_size: tuple[int, int], channels: int) -> Ste
         result.notes.append("The gray digit was repeated in 3 channels for this RGB model.")
     result.input = _to_input(digit)
     return result
-
-
-def _check_record(preprocessing: Any) -> tuple[str, tuple[int, int], int]:
-    """Validate a run's preprocessing record: (method, (height, width), channels)."""
-    if not isinstance(preprocessing, dict):
-        raise PreprocessError(
-            "This model has no preprocessing record, so inputs cannot be prepared."
-        )
-    method = RENAMED_METHODS.get(preprocessing.get("method"), preprocessing.get("method"))
-    if method not in METHODS:
-        raise PreprocessError(
-            f"This model uses an unknown preprocessing method ({method!r}); known methods are "
-            f"{', '.join(METHODS)}."
-        )
-    return (
-        method,
-        _check_image_size(preprocessing.get("image_size")),
-        _check_channels(preprocessing.get("channels")),
-    )
-
-
-def _check_image_size(image_size: Any) -> tuple[int, int]:
-    """(height, width) as two ints in 1..MAX_MODEL_SIDE, or PreprocessError."""
-    valid = (
-        isinstance(image_size, list | tuple)
-        and len(image_size) == 2
-        and all(_is_int(side) and 1 <= side <= MAX_MODEL_SIDE for side in image_size)
-    )
-    if not valid:
-        raise PreprocessError(
-            f"The model's image size {image_size!r} is not valid: it must be [height, width] "
-            f"with each side between 1 and {MAX_MODEL_SIDE}."
-        )
-    return int(image_size[0]), int(image_size[1])
-
-
-def _check_channels(channels: Any) -> int:
-    """1 or 3, or PreprocessError."""
-    if not _is_int(channels) or channels not in (1, 3):
-        raise PreprocessError(
-            f"The model's channel count {channels!r} is not valid: it must be 1 (gray) or 3 (RGB)."
-        )
-    return int(channels)
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
