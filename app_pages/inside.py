@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnn import artifacts
 from cnn.explain import ExplainError
-from ui import arithmetic, inside, loaders, network, state
+from ui import arithmetic, inside_views, loaders, network, state
 
 st.title("Look inside")
 active = state.active_run()
@@ -23,11 +23,11 @@ if current is None:
 
 try:
     loaded = loaders.load_run(active)
-    explainer = inside.explainer(loaded)
+    explainer = inside_views.explainer(loaded)
 except (artifacts.ArtifactError, ExplainError) as err:
     st.error(str(err))
     st.stop()
-forward = inside.forward(loaded, explainer, current.steps.input)
+forward = inside_views.forward(loaded, explainer, current.steps.input)
 mirrored = (
     " This page follows the picture's own reading; Predict also reads its mirror image and "
     "averages the two answers (this run's test-time augmentation), so its answer can "
@@ -39,7 +39,7 @@ st.caption(
     f"Model **{loaded.run.info.title}**, reading the picture from Predict "
     f"({current.source.lower()}).{mirrored}"
 )
-inside.glossary_ui()
+inside_views.glossary_ui()
 
 overview_tab, value_tab, table_tab = st.tabs(
     ["The whole network", "One value, every number", "Layer by layer"]

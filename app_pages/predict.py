@@ -8,7 +8,17 @@ import streamlit as st
 
 from cnn import artifacts, preprocess
 from cnn.lesson import Lesson
-from ui import answer, inputs, lesson, loaders, pictures, presenter, run_picker, state, views
+from ui import (
+    answer,
+    inputs,
+    lesson,
+    loaders,
+    pictures,
+    predict_views,
+    presenter,
+    run_picker,
+    state,
+)
 
 st.title("Predict")
 runs = run_picker.runs_or_stop_ui()
@@ -75,9 +85,9 @@ for note in steps.notes:
 st.subheader("Inside the network")
 cam_tab, maps_tab, filters_tab = st.tabs(["Where it looked", "Feature maps", "Learned filters"])
 with cam_tab:
-    views.gradcam_ui(steps.input, inspection, class_names)
+    predict_views.gradcam_ui(steps.input, inspection, class_names)
 with maps_tab:
-    views.feature_maps_ui(inspection, record)
+    predict_views.feature_maps_ui(inspection, record)
 with filters_tab:
-    views.filters_ui(loaded.filter_images)
-views.more_on_this_input_ui()
+    predict_views.filters_ui(loaded.filter_images)
+predict_views.more_on_this_input_ui()
