@@ -6,6 +6,8 @@ about two seconds; pages that need Keras import it themselves.
 
 import streamlit as st
 
+from cnn import settings
+from cnn.errors import SettingError
 from ui import lesson, presenter, run_picker, runtime, sidebar
 
 st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
@@ -26,6 +28,12 @@ PAGES = {  # a page's name (its file in app_pages/, and a lesson link's page=) -
     ]
 }
 page = st.navigation(list(PAGES.values()))
+
+try:  # a server started with a variable it cannot use says which, on every page
+    settings.current()
+except SettingError as err:
+    st.error(str(err))
+    st.stop()
 
 lesson.read_link_once(PAGES)  # a lesson link, once a session
 run_picker.ensure_active_run()

@@ -82,3 +82,15 @@ def test_a_child_process_finds_the_package_first_and_keeps_the_rest(monkeypatch)
     assert env[settings.NICE_ENV] == "7"
     monkeypatch.delenv(settings.PYTHONPATH_ENV)
     assert settings.child_environment("/repo")[settings.PYTHONPATH_ENV] == "/repo"
+
+
+def test_the_app_says_which_variable_is_wrong_instead_of_a_traceback(monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv(settings.MAX_TRAININGS_ENV, "many")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "The environment variable CNN_MAX_TRAININGS is 'many', but it must be a whole number: "
+        "change or unset it and start again."
+    ]
