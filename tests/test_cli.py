@@ -157,11 +157,24 @@ def test_quick_preset_adapts_to_a_small_folder(capsys, tmp_path):
     assert config["epochs"] == 30 and config["image_size"] == 16  # the option beats the preset
 
 
-def test_options_with_fixed_choices_refuse_others(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["train", "--optimizer", "lion"])
-    assert exit_info.value.code == 2
-    assert "invalid choice: 'lion'" in capsys.readouterr().err
+@pytest.mark.parametrize(
+    "option, value, sentence",
+    [
+        ("optimizer", "lion",
+         "Optimizer (optimizer) = lion is not a choice: it must be one of adam, sgd, rmsprop, "
+         "adadelta."),
+        ("epochs", "three",
+         "Epochs (epochs) = three is not a whole number: it must be a whole number from 1 to "
+         "1000."),
+    ],
+)  # fmt: skip
+def test_a_bad_choice_or_word_gets_the_schema_sentence_too(capsys, tmp_path, option, value,
+                                                             sentence):  # fmt: skip
+    from cnn import lesson
+
+    assert lesson.parse({option: value}).problems[0].startswith(sentence)
+    assert main(["train", f"--{option}", value, "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {sentence}"
 
 
 def test_no_tensorflow_start_up_lines_reach_the_terminal(tiny_run, tmp_path):

@@ -18,7 +18,6 @@ from cnn.training.events import TrainingEvent
 # TrainConfig fields that are options of their own (not generated)
 OWN_OPTIONS = ("dataset", "data", "arch", "spec")
 FLAGS = {"teachers": "--teacher"}  # --teacher: repeatable; other flags are the schema's keys
-TYPES = {int: int, float: float, str: str}  # how argparse reads an option of each kind
 
 
 def _progress_printer(event: TrainingEvent) -> None:
@@ -68,10 +67,13 @@ def config_from_args(args) -> TrainConfig:
             any data is loaded.
     """
     given = {
-        name: about.check(getattr(args, name))
+        name: _read(about, getattr(args, name))
         for name, about in settings.SETTINGS.items()
         if name not in OWN_OPTIONS and getattr(args, name, None) is not None
     }
+    args.dataset = settings.SETTINGS["dataset"].parse(args.dataset)
+    if args.arch is not None:
+        args.arch = settings.SETTINGS["arch"].parse(args.arch)
     values: dict = {}
     if args.preset:
         # the preset adapts to the data's size and kind (a made folder may hold drawings),
@@ -83,6 +85,12 @@ def config_from_args(args) -> TrainConfig:
     arch = "custom" if spec else args.arch or values.pop("arch", TrainConfig.arch)
     values.pop("arch", None)
     return TrainConfig(dataset=args.dataset, data=args.data, arch=arch, spec=spec, **values)
+
+
+def _read(about: settings.Setting, given):
+    """An option's value: text as the schema reads it (the one sentence for a bad value, as a
+    lesson link gets it), switches and repeated options as given."""
+    return about.parse(given) if isinstance(given, str) else about.check(given)
 
 
 def cmd_train(args) -> int:
@@ -166,8 +174,10 @@ def _add_config_options(parser) -> None:
             parser.add_argument(flag, dest=name, action="append", metavar="RUN",
                                 help=_help(about) + " Repeat for more.")  # fmt: skip
         else:
-            parser.add_argument(flag, dest=name, type=TYPES[about.kind],
-                                choices=about.choices or None, help=_help(about))  # fmt: skip
+            # read as text and checked by the schema (config_from_args), not by argparse, so
+            # a bad value or choice gets the sentence a lesson link gets
+            choices = "{" + ",".join(about.choices) + "}" if about.choices else None
+            parser.add_argument(flag, dest=name, metavar=choices, help=_help(about))
     parser.add_argument("--augment", dest="augmentation", action="store_const", const="standard",
                         help="short for --augmentation standard")  # fmt: skip
 
@@ -176,10 +186,10 @@ def register(sub, common) -> None:
     """Add `train`."""
     t = sub.add_parser("train", parents=[common], help="train a model and save the run")
     schema = settings.SETTINGS
-    t.add_argument("--dataset", default=TrainConfig.dataset, choices=schema["dataset"].choices,
-                   help=_help(schema["dataset"]))  # fmt: skip
+    t.add_argument("--dataset", default=TrainConfig.dataset, help=_help(schema["dataset"]),
+                   metavar="{" + ",".join(schema["dataset"].choices) + "}")  # fmt: skip
     t.add_argument("--data", help=_help(schema["data"]))
-    t.add_argument("--arch", choices=schema["arch"].choices,
+    t.add_argument("--arch", metavar="{" + ",".join(schema["arch"].choices) + "}",
                    help=f"default: the preset's, else {TrainConfig.arch}")  # fmt: skip
     t.add_argument("--spec", help="JSON file with an architecture spec, or a run's run.json")
     t.add_argument("--preset", choices=list(settings.PRESETS),
