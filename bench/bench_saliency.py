@@ -12,7 +12,9 @@ dataset's own test split, kept apart from training; preprocessed by the same pip
                             re-initialised, same parameters (target <= 0.3)
     s / image               seconds per image of the trained model's maps (this machine)
 
-A method is NAME or NAME:key=value,key=value (tuples with "/": occlusion:scales=2/4/7).
+A method is NAME or NAME:key=value,key=value (tuples with "/": occlusion:scales=2/4/7), or
+"default": the run's kind's `saliency.DEFAULTS`. --draw picks another seeded draw of test
+images (the random orders and the re-initialised weights stay seeded with 0).
 
 Run:
     CNN_DATA_DIR=/work/shared/data PYTHONPATH=. python bench/bench_saliency.py --n 20 \
@@ -69,10 +71,11 @@ def _value(text: str):
     return text
 
 
-def test_images(run: artifacts.Run, n: int) -> np.ndarray:
-    """`n` images of the run's test split (seeded draw), as `cnn evaluate` feeds them."""
+def test_images(run: artifacts.Run, n: int, draw: int = SEED) -> np.ndarray:
+    """`n` images of the run's test split (drawn with seed `draw`), as `cnn evaluate` feeds
+    them."""
     split = datasets.load(run.record.dataset.key, download=False).test
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(draw)
     chosen = split.take(np.sort(rng.choice(len(split), size=min(n, len(split)), replace=False)))
     pre = run.record.preprocessing
     batches = datasets.make_pipeline(chosen, tuple(pre.image_size), pre.channels, 64)
@@ -88,7 +91,7 @@ def shipped(keys: list[str] | None) -> list[tuple[str, artifacts.Run]]:
 
 def measure(run: artifacts.Run, images: np.ndarray, kind: str, method: str) -> dict:
     """Both tests and the time per image of one method on one run's images."""
-    name, params = parsed_method(method)
+    name, params = saliency.DEFAULTS[kind] if method == "default" else parsed_method(method)
     model = run.model
     classes = saliency.top_classes(model, images)
     saliency.saliency(model, images[:1], name, classes[:1], kind, **params)  # compile first
@@ -122,13 +125,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20, help="test images per run")
     parser.add_argument("--runs", nargs="+", help="dataset keys (default: every shipped run)")
     parser.add_argument("--methods", nargs="+", default=list(DEFAULT_METHODS))
+    parser.add_argument("--draw", type=int, default=SEED, help="seed of the test images' draw")
     args = parser.parse_args()
     print("| run | method | deletion AUC / random | beats random | corr. random weights "
           "| s / image | verdict |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
     for key, run in shipped(args.runs):
         kind = datasets.kind_of_method(run.preprocessing["method"]).key
-        images = test_images(run, args.n)
+        images = test_images(run, args.n, args.draw)
         for method in args.methods:
             row = measure(run, images, kind, method)
             print(

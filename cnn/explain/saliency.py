@@ -43,6 +43,7 @@ from cnn.probes.occlusion import MAX_POSITIONS, occlusion_map
 CHUNK = 64  # model inputs per compiled call
 BLUR_SIGMA = 0.08  # the photo background's Gaussian blur, as a share of the shorter side
 BLACK_KINDS = ("digits", "grayscale")  # kinds whose background is black
+TINY = np.finfo(np.float32).tiny  # the least probability a logarithm is taken of
 _ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -83,9 +84,12 @@ class Engine:
         ]
         return np.concatenate(parts)
 
-    def class_probabilities(self, batch: np.ndarray, classes: np.ndarray) -> np.ndarray:
-        """Probability (n,) of each input's own class."""
-        return self.probabilities(batch)[np.arange(len(batch)), classes]
+    def class_probabilities(
+        self, batch: np.ndarray, classes: np.ndarray, log: bool = False
+    ) -> np.ndarray:
+        """Probability (n,) of each input's own class, or its logarithm."""
+        chosen = self.probabilities(batch)[np.arange(len(batch)), classes]
+        return np.log(np.maximum(chosen, TINY)) if log else chosen
 
     def _function(self, layer: str | None) -> Callable:
         """A compiled (images, classes) -> (map, d logit / d map); map = input when None."""
@@ -248,30 +252,34 @@ def rise(
     grid: int = 7,
     keep: float = 0.5,
     seed: int = 0,
+    log: bool = False,
     baseline: np.ndarray | None = None,
 ) -> np.ndarray:
-    """RISE: the class probability of randomly masked copies (masked parts become the
-    baseline), above its mean, summed over the masks that kept each pixel."""
+    """RISE: the class probability (log: its logarithm) of randomly masked copies (masked
+    parts become the baseline), above its mean, summed over the masks that kept each pixel."""
     run = engine(model)
     baseline = np.zeros_like(images) if baseline is None else baseline
     chosen = rise_masks(images.shape[1:3], masks, grid, keep, seed)
     maps = np.zeros(images.shape[:3], np.float32)
     for i, (image, ground) in enumerate(zip(images, baseline, strict=True)):
         kept = ground + chosen[..., None] * (image - ground)
-        p = run.class_probabilities(kept, np.full(masks, classes[i]))
+        p = run.class_probabilities(kept, np.full(masks, classes[i]), log)
         maps[i] = np.tensordot(p - p.mean(), chosen, axes=1)
     return scaled(maps)
 
 
 class _Filled:
     """An `occlusion_map` classifier whose NaN pixels are the baseline's: lets the probe cover
-    with any background (a blurred photo) instead of one grey value."""
+    with any background (a blurred photo) instead of one grey value. With `log` it answers
+    log-probabilities, so the probe maps the drop of the logarithm: a confident model's
+    probability hardly moves (0.99999 to 0.9999) where its logarithm drops tenfold."""
 
-    def __init__(self, run: Engine, baseline: np.ndarray) -> None:
-        self.run, self.baseline = run, baseline
+    def __init__(self, run: Engine, baseline: np.ndarray, log: bool) -> None:
+        self.run, self.baseline, self.log = run, baseline, log
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
-        return self.run.probabilities(np.where(np.isnan(batch), self.baseline, batch))
+        p = self.run.probabilities(np.where(np.isnan(batch), self.baseline, batch))
+        return np.log(np.maximum(p, TINY)) if self.log else p
 
 
 def occlusion_stride(side: int, patch: int) -> int:
@@ -287,16 +295,18 @@ def occlusion(
     images: np.ndarray,
     classes: np.ndarray,
     scales: tuple[int, ...] = (2, 4, 7),
+    log: bool = False,
     baseline: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Occlusion at several patch sizes: the probability lost covering each place with the
-    baseline (`cnn.probes.occlusion`), each scale scaled to [0, 1], then averaged."""
+    """Occlusion at several patch sizes: the probability (log: its logarithm) lost covering
+    each place with the baseline (`cnn.probes.occlusion`), each scale scaled to [0, 1], then
+    averaged."""
     run = engine(model)
     baseline = np.zeros_like(images) if baseline is None else baseline
     side = min(images.shape[1:3])
     maps = np.zeros((len(scales), *images.shape[:3]), np.float32)
     for i, (image, ground) in enumerate(zip(images, baseline, strict=True)):
-        filled = _Filled(run, ground)
+        filled = _Filled(run, ground, log)
         for s, patch in enumerate(scales):
             maps[s, i] = occlusion_map(
                 filled, image, patch, occlusion_stride(side, patch), np.nan, int(classes[i])
@@ -376,9 +386,9 @@ METHODS: dict[str, Method] = {
 # each kind's default map and its parameters, chosen by bench/bench_saliency.py (see
 # bench/saliency_results.md): the method that passed both tests on that kind's shipped runs
 DEFAULTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "digits": ("occlusion", {"scales": (2, 4, 7)}),
-    "grayscale": ("occlusion", {"scales": (2, 4, 7)}),
-    "photos": ("occlusion", {"scales": (16, 32)}),
+    "digits": ("rise", {"masks": 1000, "grid": 10, "keep": 0.5}),
+    "grayscale": ("rise", {"masks": 1000, "grid": 7, "keep": 0.5}),
+    "photos": ("smoothgrad", {"samples": 25, "noise": 0.15, "times_input": True}),
 }
 
 
