@@ -27,7 +27,7 @@ Example:
 
 from __future__ import annotations
 
-import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +44,10 @@ CHUNK = 64  # model inputs per compiled call
 BLUR_SIGMA = 0.08  # the photo background's Gaussian blur, as a share of the shorter side
 BLACK_KINDS = ("digits", "grayscale")  # kinds whose background is black
 TINY = np.finfo(np.float32).tiny  # the least probability a logarithm is taken of
-_ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+ENGINES_KEPT = 4  # models whose engines are kept (a model and its random twin, for two runs)
+# id(model) -> its Engine, least recently used first; an Engine holds its model, so the id
+# cannot be reused while it is here
+_ENGINES: OrderedDict[int, Engine] = OrderedDict()
 
 
 def background(images: np.ndarray, kind: str) -> np.ndarray:
@@ -137,10 +140,14 @@ class Engine:
 
 
 def engine(model: keras.Model) -> Engine:
-    """The model's `Engine`, built on first use and kept as long as the model lives."""
-    if model not in _ENGINES:
-        _ENGINES[model] = Engine(model)
-    return _ENGINES[model]
+    """The model's `Engine`, built on first use; the last `ENGINES_KEPT` models' are kept."""
+    key = id(model)
+    if key not in _ENGINES:
+        _ENGINES[key] = Engine(model)
+        while len(_ENGINES) > ENGINES_KEPT:
+            _ENGINES.popitem(last=False)
+    _ENGINES.move_to_end(key)
+    return _ENGINES[key]
 
 
 def top_classes(model: keras.Model, images: np.ndarray) -> np.ndarray:
