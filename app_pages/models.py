@@ -38,7 +38,7 @@ with learned:
 with confidence:
     models_view.confidence_ui(info)
 with files:
-    models_view.layer_table_ui(info.record)
+    models_view.layer_table_ui(info)
     export_buttons_ui(info)
     model_col, record_col, delete_col = st.columns(3)
     model_col.download_button(

@@ -8,6 +8,7 @@ test joins the job from session state and reruns the page.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -215,3 +216,19 @@ def test_models_compares_the_active_run_alone_before_you_train(offline):
     assert not at.exception
     compared = next(m for m in at.multiselect if m.label == "Runs to compare").value
     assert [r.path for r in compared] == [shipped["cats_vs_dogs"]]
+
+
+def test_models_figures_follow_a_rewritten_run_json(offline, tiny_run):
+    """Issue 28 item 5.8: the Models page's figures are built once per run.json, not per
+    rerun; a run.json rewritten on disk (by `python -m cnn calibrate`, say) is drawn again."""
+    run = shutil.copytree(tiny_run, offline / tiny_run.name)
+    at = open_page("app_pages/models.py", active_run=run)
+    assert not at.exception
+    assert not any('"42%"' in chart.proto.spec for chart in at.get("plotly_chart"))
+    record = json.loads((run / "run.json").read_text())
+    for row in record["test"]["per_class"]:
+        row["accuracy"] = 0.42
+    (run / "run.json").write_text(json.dumps(record, indent=2))
+    at.run()
+    assert not at.exception
+    assert any('"42%"' in chart.proto.spec for chart in at.get("plotly_chart"))

@@ -4,6 +4,7 @@ how honest its confidence is, its layers."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,8 +15,52 @@ from cnn.artifacts import RunInfo
 from ui import arch_diagram, charts, glossary, loaders, pictures, presenter, state
 
 GALLERY_COLUMNS = 8  # kept images per row
+MAX_FIGURES = 32  # built figures and kept-image galleries remembered per server
 CELL = "confusion-cell"  # session key: the chosen (true, predicted) cell
 CELL_WIDGET = "confusion"  # the chart's widget key (a new generation clears its selection)
+
+
+def record_stamp(info: RunInfo) -> tuple[int, int] | None:
+    """The stamp of a run's run.json: part of the key of everything built from its record."""
+    return loaders.file_stamp(info.path / artifacts.RECORD_FILE)
+
+
+@st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
+def _record_figure(chart: str, path: str, stamp: tuple | None, cell: tuple | None) -> Any:
+    """A figure drawn from one run's run.json alone, built once per (run.json, chart, cell):
+    building Plotly figures was most of the Models page's rerun time."""
+    record = artifacts.read_run_info(path).record
+    if chart == "confusion":
+        return charts.confusion_heatmap(np.array(record.test.confusion), record.class_names, cell)
+    if chart == "per-class":
+        return charts.per_class_accuracy(record.test.per_class)
+    if chart == "reliability":
+        cal = record.calibration
+        return charts.reliability_diagram(cal.reliability_before, cal.reliability_after)
+    layers = record.spec.shapes(tuple(record.input_shape), len(record.class_names))
+    return arch_diagram.architecture_diagram(layers)
+
+
+def record_figure(info: RunInfo, chart: str, cell: tuple[str, str] | None = None) -> Any:
+    """`_record_figure` for a listed run: "confusion" (with the chosen cell outlined),
+    "per-class", "reliability" or "architecture"."""
+    return _record_figure(chart, str(info.path), record_stamp(info), cell)
+
+
+@st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
+def _curves_figure(runs: tuple[tuple[str, str, tuple | None], ...]) -> Any:
+    """The training curves of (title, path, run.json stamp) runs, built once per choice."""
+    histories = {title: artifacts.read_run_info(path).record.history for title, path, _ in runs}
+    return charts.run_curves(histories)
+
+
+@st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
+def _kept_images(path: str, stamp: tuple | None, side: int) -> dict[str, Any] | None:
+    """A run's kept test images (errors.npz), framed at `side` pixels, read once per file."""
+    kept = artifacts.load_errors(path)
+    if kept is not None:
+        kept["framed"] = [pictures.framed(image, side) for image in kept["images"]]
+    return kept
 
 
 def runs_table(runs: list[RunInfo]) -> pd.DataFrame:
@@ -81,7 +126,8 @@ def compare_ui(good: list[RunInfo]) -> None:
         "Runs to compare", good, default=compare_default(good), format_func=lambda r: r.title
     )
     if compared:
-        st.plotly_chart(charts.run_curves({r.title: r.record.history for r in compared}))
+        chosen = tuple((r.title, str(r.path), record_stamp(r)) for r in compared)
+        st.plotly_chart(_curves_figure(chosen))
     glossary.explain_ui("overfitting")
 
 
@@ -145,17 +191,19 @@ def mistakes_ui(info: RunInfo) -> None:
             "Click a cell: rows are the true class, columns what the model answered." + mirrored
         )
         st.plotly_chart(
-            charts.confusion_heatmap(np.array(test.confusion), names, cell),
+            record_figure(info, "confusion", cell),
             on_select="rerun",
             selection_mode="points",
             key=f"{CELL_WIDGET}-{state.generation(CELL)}",
         )
-    per_class.plotly_chart(charts.per_class_accuracy(test.per_class))
+    per_class.plotly_chart(record_figure(info, "per-class"))
     gallery_ui(info, names, cell)
 
 
 def gallery_ui(info: RunInfo, names: list[str], cell: tuple[str, str] | None) -> None:
-    kept = artifacts.load_errors(info.path)
+    side = presenter.px(80)
+    stamp = loaders.file_stamp(info.path / artifacts.ERRORS_FILE)
+    kept = _kept_images(str(info.path), stamp, side)
     if kept is None or not len(kept["true"]):
         st.info("This run kept no test images.")
         return
@@ -173,12 +221,11 @@ def gallery_ui(info: RunInfo, names: list[str], cell: tuple[str, str] | None) ->
     if cell is not None and reset.button("Show all mistakes", icon=":material/close:"):
         state.next_generation(CELL)
         st.rerun()
-    side = presenter.px(80)
     for start in range(0, len(chosen), GALLERY_COLUMNS):
         for column, i in zip(
             st.columns(GALLERY_COLUMNS), chosen[start : start + GALLERY_COLUMNS], strict=False
         ):
-            column.image(pictures.framed(kept["images"][i], side), width=side)
+            column.image(kept["framed"][i], width=side)
             column.caption(f"{names[true[i]]}<br>→ {names[predicted[i]]}", unsafe_allow_html=True)
 
 
@@ -226,9 +273,7 @@ def confidence_ui(info: RunInfo) -> None:
         )
     else:
         chart, words = st.columns([3, 2])
-        chart.plotly_chart(
-            charts.reliability_diagram(cal.reliability_before, cal.reliability_after)
-        )
+        chart.plotly_chart(record_figure(info, "reliability"))
         words.metric("Calibration error before", f"{cal.ece_before:.1%}")
         words.metric(f"after (temperature {cal.temperature:.2f})", f"{cal.ece_after:.1%}")
         words.caption(
@@ -250,11 +295,12 @@ def confidence_ui(info: RunInfo) -> None:
         )
 
 
-def layer_table_ui(record) -> None:
+def layer_table_ui(info: RunInfo) -> None:
     """A run's layers in numbers (from its spec: no model is loaded)."""
+    record = info.record
     if record.spec is None:
         st.info("This run's record holds no architecture description.")
         return
     layers = record.spec.shapes(tuple(record.input_shape), len(record.class_names))
-    st.plotly_chart(arch_diagram.architecture_diagram(layers), key="run-architecture")
+    st.plotly_chart(record_figure(info, "architecture"), key="run-architecture")
     st.dataframe(architectures.summary_rows(layers), hide_index=True, width="stretch")
