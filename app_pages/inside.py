@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnn import artifacts
 from cnn.explain import ExplainError
-from ui import arithmetic, inside_views, loaders, network, state
+from ui import answer, arithmetic, inside_views, loaders, network, state
 
 st.title("Look inside")
 active = state.active_run()
@@ -28,16 +28,18 @@ except (artifacts.ArtifactError, ExplainError) as err:
     st.error(str(err))
     st.stop()
 forward = inside_views.forward(loaded, explainer, current.steps.input)
+record = loaded.run.record
+top, shown = answer.shown_answer(loaders.inspect_image(loaded, current.steps.input, None), record)
 mirrored = (
-    " This page follows the picture's own reading; Predict also reads its mirror image and "
-    "averages the two answers (this run's test-time augmentation), so its answer can "
-    "differ."
-    if loaded.run.record.config.mirror
+    " The layers below follow the picture's own reading; the answer also reads its mirror "
+    "image and averages the two (this run's test-time augmentation), so they can differ."
+    if record.config.mirror
     else ""
 )
 st.caption(
     f"Model **{loaded.run.info.title}**, reading the picture from Predict "
-    f"({current.source.lower()}).{mirrored}"
+    f"({current.source.lower()}): it says "
+    f"{answer.answer_words(loaded.class_names[top], shown[top])}.{mirrored}"
 )
 inside_views.glossary_ui()
 
@@ -45,7 +47,7 @@ overview_tab, value_tab, table_tab = st.tabs(
     ["The whole network", "One value, every number", "Layer by layer"]
 )
 with overview_tab:
-    network.network_ui(explainer, forward, loaded.class_names, loaded.run.record.calibration)
+    network.network_ui(explainer, forward, loaded.class_names, record.calibration, shown)
 with value_tab:
     arithmetic.arithmetic_ui(explainer, forward)
 with table_tab:

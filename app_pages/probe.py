@@ -9,7 +9,7 @@ runs (st.tabs with on_change="rerun"), so a student pays only for what they look
 import streamlit as st
 
 from cnn import artifacts
-from ui import loaders, pictures, probes, state
+from ui import answer, loaders, pictures, probes, state
 
 st.title("Probe the model")
 active = state.active_run()
@@ -30,15 +30,13 @@ except artifacts.ArtifactError as err:
 image = current.steps.input
 class_names = loaded.class_names
 inspection = loaders.inspect_image(loaded, image, None)
-answer = inspection.predicted_class
+top, shown = answer.shown_answer(inspection, loaded.run.record)
 picture, about = st.columns([1, 8], vertical_alignment="center")
 picture.image(pictures.framed(image, 96), width=96)
 about.markdown(
-    f"Model **{loaded.run.info.title}** says **{class_names[answer]}** "
-    f"({inspection.probabilities[answer]:.1%}) for your "
-    f"{probes.SOURCE_WORDS.get(current.source, 'input')}: the model input Predict made "
-    "(left). Every probe below starts from it."
-    + probes.calibration_words(inspection, loaded.run.record, class_names)
+    f"Model **{loaded.run.info.title}** says {answer.answer_words(class_names[top], shown[top])}"
+    f" for your {probes.SOURCE_WORDS.get(current.source, 'input')}: the model input Predict "
+    "made (left). Every probe below starts from it."
 )
 
 # Each tab: the question it answers, and what draws it

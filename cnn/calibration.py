@@ -30,6 +30,15 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
 
 
+def calibrated(logits: np.ndarray, calibration: Calibration | None) -> np.ndarray:
+    """The probabilities a run shows for its logits: softmax(logits / T), T being the run's
+    temperature, or the network's own softmax (T = 1) for a run that was not calibrated.
+
+    Every page that says how sure a model is uses this, so they all say the same number.
+    """
+    return softmax(logits, 1.0 if calibration is None else calibration.temperature)
+
+
 def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
     """Mean cross-entropy of the true classes at `temperature`."""
     z = np.asarray(logits, np.float64) / temperature
@@ -108,6 +117,32 @@ class Calibration:
     ece_after: float | None = None
     reliability_before: dict[str, Any] = field(default_factory=dict)
     reliability_after: dict[str, Any] = field(default_factory=dict)
+
+
+class CalibratedInspector:
+    """A `cnn.inspect.Inspector` whose `probabilities` are the run's calibrated ones.
+
+    The probes (sweeps, occlusion, attacks) take "anything with `.probabilities(batch)`";
+    given this, their curves and percentages are the numbers Predict shows. It costs what
+    `Inspector.probabilities` costs: the logits are one matrix product on the same pass.
+
+    Args:
+        inspector: the run's `cnn.inspect.Inspector`.
+        calibration: the run's `Calibration`, or None (then the network's own softmax).
+    """
+
+    def __init__(self, inspector, calibration: Calibration | None) -> None:
+        self.inspector = inspector
+        self.calibration = calibration
+
+    @property
+    def model(self):
+        """The Keras model inspected (what an `cnn.probes.attack.Attacker` differentiates)."""
+        return self.inspector.model
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Calibrated class probabilities (n, k) of a batch, in one compiled call."""
+        return calibrated(self.inspector.logits(x), self.calibration)
 
 
 def calibrate(

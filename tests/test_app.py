@@ -8,6 +8,7 @@ test joins the job from session state and reruns the page.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -216,6 +217,43 @@ def test_models_compares_the_active_run_alone_before_you_train(offline):
     assert not at.exception
     compared = next(m for m in at.multiselect if m.label == "Runs to compare").value
     assert [r.path for r in compared] == [shipped["cats_vs_dogs"]]
+
+
+SURE = re.compile(r"((?:over |under )?\d+%) sure")
+
+
+def test_predict_inside_and_probe_say_the_same_confidence(tiny_run, tmp_path, monkeypatch,
+                                                          empty_data_dir):  # fmt: skip
+    """One drawing: Predict, Look inside and Probe give the top class the same percentage,
+    the run's calibrated one, while Look inside's bars keep the network's raw output."""
+    run = tmp_path / tiny_run.name
+    shutil.copytree(tiny_run, run)
+    # the tiny run is calibrated by its training; a temperature far from 1 makes the
+    # calibrated and the raw numbers differ whatever the 1-epoch model learned
+    record = json.loads((run / "run.json").read_text())
+    record["calibration"]["temperature"] = 0.25
+    (run / "run.json").write_text(json.dumps(record))
+    monkeypatch.setenv("CNN_RUNS_DIR", str(tmp_path))
+    monkeypatch.setenv("CNN_DATA_DIR", str(empty_data_dir))
+
+    at = open_page("app_pages/predict.py", active_run=run)
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.run()
+    assert not at.exception
+    answer, predict = at.metric[0].value, SURE.fullmatch(at.metric[0].delta).group(1)
+    at.switch_page("app_pages/inside.py").run()
+    assert not at.exception
+    said = next(c.value for c in at.caption if "it says" in c.value)
+    assert f"**{answer}**, {predict} sure" in said
+    raw = next(c.value for c in at.caption if "raw output" in c.value)
+    shown_raw = re.search(r"raw output: '(.+?)' gets ((?:over |under )?\d+%)", raw).group(2)
+    assert shown_raw != predict  # the raw output is shown, and differs at this temperature
+    at.switch_page("app_pages/probe.py").run()
+    assert not at.exception
+    about = next(m.value for m in at.markdown if m.value.startswith("Model **"))
+    assert f"says **{answer}**, {predict} sure" in about
+    unchanged = next(m.value for m in at.markdown if "Unchanged, the model says" in m.value)
+    assert f"**{answer}**, {predict} sure" in unchanged  # the sweep's curves are calibrated
 
 
 def test_models_figures_follow_a_rewritten_run_json(offline, tiny_run):

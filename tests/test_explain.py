@@ -447,12 +447,13 @@ def test_look_inside_the_shipped_digit_model(offline):
     assert not at.exception
     assert any("conv1's channel 0" in c.value for c in at.caption)  # across bn, act
     assert any("| batch norm |" in m.value for m in at.markdown)
-    # the softmax bars are the network's own; the note gives Predict's calibrated number
-    note = next(c.value for c in at.caption if "own softmax" in c.value)
-    assert "temperature" in note
+    # the softmax bars are the network's raw output; the note gives the answer's calibrated
+    # number and why it differs, in plain words
+    note = next(c.value for c in at.caption if "raw output" in c.value)
+    assert "temperature" not in note and "how often it is really right" in note
     at.switch_page("app_pages/predict.py").run()
     sure = at.metric[0].delta  # "97% sure": the calibrated probability Predict shows
-    assert note.endswith(f"'{at.metric[0].value}' gets {sure.removesuffix(' sure')}.")
+    assert f"The answer above gives '{at.metric[0].value}' {sure.removesuffix(' sure')}:" in note
     at.switch_page("app_pages/inside.py").run()
     at.selectbox(key=arithmetic.LAYER_KEY).set_value("conv2_1").run()
     assert not at.exception and "conv2_1" in at.success[0].value

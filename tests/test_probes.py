@@ -17,6 +17,7 @@ from helpers import drawn_one, open_page
 from cnn import artifacts, datasets, settings
 from cnn.__main__ import main
 from cnn.architectures import ArchSpec, ConvBlock, build
+from cnn.calibration import CalibratedInspector, Calibration
 from cnn.cli.runs import predict_file
 from cnn.inspect import Inspector
 from cnn.probes import attack, embedding, occlusion, sweeps
@@ -352,6 +353,7 @@ def test_probe_page_on_a_drawing_opens_every_tab(trained):
         assert not at.exception, tab
     assert at.metric[0].label == "Smallest change that works"
     assert at.metric[0].value.startswith("ε = ")
+    assert any("of 255 brightness steps" in i.value for i in at.info)
 
 
 def test_the_sweep_chart_draws_the_classes_it_flips_to_first():
@@ -394,13 +396,50 @@ def test_the_attack_gradient_of_a_residual_model_is_its_own():
     assert (signs == expected).mean() > 0.99
 
 
-def test_the_probe_page_gives_predicts_calibrated_number_beside_its_own(offline):
-    """Probe measures the network's own softmax; it says so, with Predict's number."""
-    at = open_page("app_pages/predict.py")  # the shipped MNIST run, calibrated
-    at.session_state[state.CANVAS_KEY] = drawn_one()
-    at.run()
-    sure = at.metric[0].delta.removesuffix(" sure")  # what Predict shows, calibrated
-    at.switch_page("app_pages/probe.py").run()
-    assert not at.exception
-    header = next(m.value for m in at.markdown if "every probe measures" in m.value)
-    assert header.endswith(f"Predict shows them calibrated, where '1' gets {sure}.")
+def test_calibrated_probes_are_the_softmax_of_keras_logits_over_the_temperature(tiny):
+    """What the Probe page shows: softmax(logits / T), the logits being Keras' own (the
+    output layer's input times its kernel, plus its bias)."""
+    import keras
+
+    run, inspector = tiny
+    image = one_bar()
+    head = run.model.layers[-1]
+    body = keras.Model(run.model.inputs[0], head.input)
+    result = sweeps.run_sweep(CalibratedInspector(inspector, None), image, "shift_x", "digits")
+    np.testing.assert_allclose(
+        result.probabilities, run.model(result.inputs, training=False).numpy(), atol=1e-5
+    )
+    hot = CalibratedInspector(inspector, Calibration(temperature=0.4))
+    result = sweeps.run_sweep(hot, image, "shift_x", "digits")
+    logits = body(result.inputs, training=False).numpy() @ head.kernel.numpy() + head.bias.numpy()
+    z = logits.astype(np.float64) / 0.4
+    expected = np.exp(z - z.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(result.probabilities, expected, atol=1e-5)
+    found = attack.Attacker(hot, jit_compile=False).attack(image)
+    np.testing.assert_allclose(found.probabilities_before, expected[result.identity_index],
+                               atol=1e-5)  # fmt: skip
+
+
+def test_the_size_of_a_change_in_brightness_steps_and_pixels():
+    image = np.zeros((4, 4, 3), np.float32)
+    changed = image.copy()
+    changed[0, 0, 1] = 8 / 255  # one channel of one pixel: the pixel changed
+    changed[1, 1] = 0.5 / 255  # under one step: not counted
+    size = attack.change_size(image, changed)
+    assert size.largest_steps == 8 and size.changed_share == 1 / 16 and size.invisible
+    changed[2, 2, 0] = changed[3, 3, 2] = 9 / 255
+    size = attack.change_size(image, changed)
+    assert size.largest_steps == 9 and size.changed_share == 3 / 16 and not size.invisible
+    assert attack.change_size(image[..., 0], changed[..., 0]).changed_share == 1 / 16
+
+
+def test_fool_it_calls_a_change_invisible_only_up_to_the_threshold():
+    from ui.probes import change_words
+
+    at_most = change_words(attack.ChangeSize(attack.INVISIBLE_STEPS, 0.5))
+    assert "a change you cannot see" in at_most and "8 of 255 brightness steps" in at_most
+    assert "50% of the pixels" in at_most
+    above = change_words(attack.ChangeSize(47, 0.93))
+    assert "cannot see" not in above and "small, but you can see it" in above
+    assert "47 of 255 brightness steps" in above and "93% of the pixels" in above

@@ -1,5 +1,8 @@
 """The answer beside the input: the prediction, how sure (calibrated), whether the input looks
-like anything the model was trained on, and every class's probability."""
+like anything the model was trained on, and every class's probability.
+
+`answer_words` and `shown_answer` are how every page (Predict, Look inside, Probe) says
+the answer and how sure: one number, the run's calibrated probability, in the same words."""
 
 from __future__ import annotations
 
@@ -15,21 +18,55 @@ from ui import charts
 MAX_BARS = 10  # classes in the probability chart; the rest are summed as "others"
 
 
+def sure(probability: float) -> str:
+    """How sure, in the words every page uses: "91% sure", "over 99% sure"."""
+    return f"{charts.percent(probability)} sure"
+
+
+def answer_words(class_name: str, probability: float) -> str:
+    """The answer and how sure, phrased the same on Predict, Look inside and Probe:
+    "**7**, 91% sure"."""
+    return f"**{class_name}**, {sure(probability)}"
+
+
+def shown_answer(inspection, record: RunRecord) -> tuple[int, np.ndarray]:
+    """(the answer, the probabilities every page shows): the run's calibrated probabilities
+    (`cnn.calibration.calibrated`) of one `cnn.inspect.Inspection`."""
+    if inspection.logits is None:
+        return inspection.predicted_class, inspection.probabilities
+    shown = calibration.calibrated(inspection.logits, record.calibration)
+    return int(np.argmax(shown)), shown
+
+
 def shown_probabilities(logits: np.ndarray, raw: np.ndarray, record: RunRecord):
-    """The probabilities a student sees (calibrated when the run is) and a sentence saying so."""
+    """The probabilities a student sees (calibrated when the run is) and a short sentence
+    saying what they mean, without jargon (`calibration_help` explains the rest)."""
     mirrored = (
-        " The model read the picture and its mirror image and averaged the two answers "
-        "(test-time augmentation, this run's setting)."
+        " It read the picture and its mirror image and averaged the two answers."
         if record.config.mirror
         else ""
     )
     if record.calibration is None:
-        return raw, f"The model's own probabilities (this run was not calibrated).{mirrored}"
-    t = record.calibration.temperature
-    shown = calibration.softmax(logits[None], t)[0]
+        unchecked = "not checked against how often it is right"
+        return raw, f"How sure the network says it is ({unchecked}).{mirrored}"
+    shown = calibration.calibrated(logits, record.calibration)
     return shown, (
-        f"Calibrated probabilities (temperature {t:.2f}): of all the answers it gives with "
-        f"90% confidence, about 90% are right.{mirrored}"
+        f"How sure it is, checked on images it did not learn from: of the answers it gives "
+        f"90% sure, about 9 in 10 are right.{mirrored}"
+    )
+
+
+def calibration_help(record: RunRecord) -> str | None:
+    """The tooltip under the answer: what was done to the network's raw percentages."""
+    if record.calibration is None:
+        return None
+    t = record.calibration.temperature
+    how = "too modest" if t < 1 else "too sure of themselves"
+    return (
+        f"The network's raw percentages were {how} on images kept apart from training. "
+        f"Its scores are divided by one number fitted there (the temperature, {t:.2f} for "
+        "this run) before they become percentages, so the percentages match how often it is "
+        "right. This is called calibration; it never changes which answer wins."
     )
 
 
@@ -47,7 +84,7 @@ def answer_ui(
     st.metric(
         label="Prediction",
         value=class_names[top],
-        delta=f"{charts.percent(probabilities[top])} sure",
+        delta=sure(probabilities[top]),
         delta_color="off",
         delta_arrow="off",
     )
@@ -68,4 +105,4 @@ def answer_ui(
     st.plotly_chart(
         charts.probability_bars(probabilities, class_names, MAX_BARS), key="probabilities"
     )
-    st.caption(how)
+    st.caption(how, help=calibration_help(record))

@@ -19,7 +19,6 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from cnn.calibration import softmax
 from cnn.explain import MAP_KINDS
 from ui import arch_diagram, charts, pictures
 
@@ -352,9 +351,11 @@ def channel_detail_ui(explainer, network, layer: str, channel: int) -> None:
     )
 
 
-def network_ui(explainer, forward, class_names: list[str], calibration=None) -> None:
-    """The overview of the forward pass and the channel clicked in it. `calibration`: the
-    run's `cnn.record.Calibration`, to say how its softmax differs from Predict's numbers."""
+def network_ui(explainer, forward, class_names: list[str], calibration=None,
+               answered=None) -> None:  # fmt: skip
+    """The overview of the forward pass and the channel clicked in it. `calibration` and
+    `answered`: the run's `cnn.record.Calibration` and the calibrated probabilities the
+    answer shows, to say why the softmax bars (the raw output) differ from them."""
     network = explainer.network(forward, class_names)
     maps = [c for c in network.columns if c.kind in MAP_KINDS]
     explained, shown_col = st.columns([3, 1])
@@ -374,27 +375,24 @@ def network_ui(explainer, forward, class_names: list[str], calibration=None) -> 
         selection_mode="points",
         config={"displayModeBar": False},
     )
-    st.caption(softmax_note(network, calibration))
+    st.caption(softmax_note(network, calibration, answered))
     if selected:
         channel_detail_ui(explainer, network, *selected)
 
 
-def softmax_note(network, calibration=None) -> str:
-    """What the softmax bars show, and the number Predict shows for the same answer: Predict
-    divides the network's scores by the run's temperature before its softmax. Dividing the
-    logs of the probabilities gives the same result, since softmax ignores a shared shift."""
+def softmax_note(network, calibration=None, shown: np.ndarray | None = None) -> str:
+    """What the softmax bars show (the network's raw output) and, for a calibrated run, why
+    the answer's number (`shown`, the calibrated probabilities) differs from it."""
     p = network.probabilities
     top = int(np.argmax(p))
     name = network.class_names[top]
-    own = f"The bars on the right are the network's own softmax: '{name}' gets "
-    own += f"{charts.percent(p[top])}."
-    if calibration is None:
-        return own + " This run is not calibrated, so Predict shows the same numbers."
-    t = calibration.temperature
-    log_p = np.log(np.maximum(p.astype(np.float64), np.finfo(np.float64).tiny))
-    shown = softmax(log_p[None], t)[0]
+    raw = f"The bars on the right are the network's raw output: '{name}' gets "
+    raw += f"{charts.percent(p[top])}."
+    if calibration is None or shown is None:
+        return raw + " This model was not calibrated, so the answer above says the same."
+    how = "too modest" if calibration.temperature < 1 else "too sure of themselves"
     return (
-        f"{own} Predict divides the scores by this run's temperature ({t:.2f}) first, so that "
-        f"its percentages match how often the model is right: there '{name}' gets "
-        f"{charts.percent(shown[top])}."
+        f"{raw} The answer above gives '{name}' {charts.percent(shown[top])}: this network's "
+        f"raw percentages turned out {how} on images it never trained on, so the app corrects "
+        "them to match how often it is really right."
     )

@@ -12,9 +12,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from cnn import artifacts, datasets
+from cnn import artifacts, calibration, datasets
 from cnn.probes import attack, embedding, occlusion, sweeps
-from ui import charts, loaders, pictures
+from ui import answer as answers
+from ui import loaders, pictures
 from ui import probe_figures as pf
 
 NEIGHBOURS_PX = 96
@@ -23,19 +24,27 @@ MAX_COMPARED = 2  # other runs overlaid on a sweep
 SOURCE_WORDS = {"Draw": "drawing", "Upload": "uploaded picture", "Samples": "sample"}
 
 
-def calibration_words(inspection, record, class_names) -> str:
-    """Why this page's percentages (the network's own softmax, as every probe measures) can
-    differ from Predict's (calibrated), with Predict's number for the same answer."""
-    if record.calibration is None or inspection.logits is None:
-        return ""
-    from ui.answer import shown_probabilities
+def calibrated(loaded) -> calibration.CalibratedInspector:
+    """The run's inspector with calibrated probabilities: every probe measures the number
+    Predict shows (`cnn.calibration.calibrated`)."""
+    return calibration.CalibratedInspector(loaded.inspector, loaded.run.record.calibration)
 
-    shown, _ = shown_probabilities(inspection.logits, inspection.probabilities, record)
-    answer = inspection.predicted_class
+
+def change_words(size: attack.ChangeSize) -> str:
+    """How big the attack's change is, in brightness steps and share of pixels, and whether
+    it is invisible (`attack.INVISIBLE_STEPS`) or small but visible."""
+    how_big = (
+        f"the largest change of a pixel is {size.largest_steps:.0f} of 255 brightness steps, "
+        f"and {size.changed_share:.0%} of the pixels changed by more than one step"
+    )
+    if size.invisible:
+        return (
+            f"**Why can a change you cannot see change the answer?** Here {how_big}: too "
+            "little for your eye to notice."
+        )
     return (
-        " Percentages here are the network's own softmax, as every probe measures them; "
-        f"Predict shows them calibrated, where '{class_names[answer]}' gets "
-        f"{charts.percent(shown[answer])}."
+        f"**Why can such a small change change the answer?** Here {how_big}: small, but you "
+        f"can see it (a change counts as invisible up to {attack.INVISIBLE_STEPS} of 255)."
     )
 
 
@@ -109,7 +118,8 @@ def flip_sentence(result, class_names) -> str:
     i = result.identity_index
     answer, unit = int(result.labels[i]), result.sweep.unit
     said = class_names[answer]
-    text = f"Unchanged, the model says **{said}** ({result.probabilities[i, answer]:.1%})."
+    sure = answers.answer_words(said, result.probabilities[i, answer])
+    text = f"Unchanged, the model says {sure}."
     flips = [v for v in result.flip() if v is not None]
     if not flips:
         low, high = result.values[0], result.values[-1]
@@ -142,12 +152,12 @@ def sweep_ui(loaded, image: np.ndarray) -> None:
         help="The same changed inputs go through each model: dashed and dotted lines.",
     )
     results = {short_title(loaded.run.info): _sweep(*_key(loaded), image, sweep.name, method,
-                                                    loaded.inspector)}  # fmt: skip
+                                                    calibrated(loaded))}  # fmt: skip
     for info in others:
         other = loaders.load_run(info.path)
         title = short_title(info)
         title = title if title not in results else f"{title} · {info.name}"
-        results[title] = _sweep(*_key(other), image, sweep.name, method, other.inspector)
+        results[title] = _sweep(*_key(other), image, sweep.name, method, calibrated(other))
     st.plotly_chart(pf.sweep_chart(results, class_names), key="probe-sweep-chart")
     for title, result in results.items():
         who = f"{title}: " if len(results) > 1 else ""
@@ -176,7 +186,7 @@ def occlusion_ui(loaded, image: np.ndarray, gradcam) -> None:
                        key="probe-fill",
                        help="Black is the background of digits: covering erases. Grey is "
                        "the usual choice for photos.")  # fmt: skip
-    result = _occlusion(*_key(loaded), image, patch, fills[fill], loaded.inspector)
+    result = _occlusion(*_key(loaded), image, patch, fills[fill], calibrated(loaded))
     name = class_names[result.target]
     top, left_px, drop = result.worst
     cover, cam = st.columns(2)
@@ -294,10 +304,11 @@ def attack_ui(loaded, image: np.ndarray) -> None:
     left, right = st.columns(2)
     method = left.radio("Attack", list(methods), format_func=methods.get, horizontal=True,
                         key="probe-attack")  # fmt: skip
-    before = loaded.inspector.probabilities(image[None])[0]
+    shown = calibrated(loaded)
+    before = shown.probabilities(image[None])[0]
     answer = int(before.argmax())
     target = _goal_ui(right, before, class_names)
-    attacker = _attacker(*_key(loaded), loaded.inspector)
+    attacker = _attacker(*_key(loaded), shown)
     found = _attack(*_key(loaded), image, method, target, attacker)
     if found.epsilon is None:
         st.warning(
@@ -318,7 +329,7 @@ def attack_ui(loaded, image: np.ndarray) -> None:
     sign = 1.0 if target is None else -1.0
     label = answer if target is None else target
     perturbed = attacker.perturb(image, np.array([epsilon]), label, sign, method)[0]
-    after = loaded.inspector.probabilities(perturbed[None])[0]
+    after = shown.probabilities(perturbed[None])[0]
     new = int(after.argmax())
     original, change, fooled = st.columns(3)
     original.image(pictures.framed(image, ADVERSARIAL_PX),
@@ -329,11 +340,10 @@ def attack_ui(loaded, image: np.ndarray) -> None:
                  caption=f"changed: {class_names[new]} {after[new]:.1%}")  # fmt: skip
     st.plotly_chart(pf.attack_chart(found, class_names), key="probe-attack-chart")
     st.info(
-        "**Why can a change you cannot see change the answer?** The model does not see a shape "
+        f"{change_words(attack.change_size(image, perturbed))} The model does not see a shape "
         "as you do: its answer is a sum of many small votes, each pixel times a learned "
         f"weight. The attack moves every one of the {image.size:,} pixels by at most ε, each "
         "in exactly the direction that pushes the votes toward another answer. Every nudge "
-        "is too small to notice, but they all push the same way at once, so the sum moves a "
-        "lot. You look for strokes and shapes; the model adds up pixel patterns, and a sum "
-        "can be steered."
+        "is small, but they all push the same way at once, so the sum moves a lot. You look "
+        "for strokes and shapes; the model adds up pixel patterns, and a sum can be steered."
     )

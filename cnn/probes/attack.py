@@ -31,6 +31,12 @@ PGD_GRID = 8  # epsilons per PGD batch: each of its steps is a backward pass of 
 SMALLEST = 1e-3  # the first epsilon tried, in [0, 1] input units
 PGD_STEPS = 5  # projected gradient steps per epsilon
 PGD_STEP_SIZE = 2.5  # each step moves epsilon * this / steps
+# A change of at most this many of 255 brightness steps per pixel counts as invisible: 8/255
+# is the budget the adversarial-examples literature treats as imperceptible (Madry et al.,
+# 2018, on CIFAR-10), and a saved JPEG moves pixels about that much without anyone noticing.
+# Larger changes are small but visible (as noise or faint strokes).
+INVISIBLE_STEPS = 8
+NOTICED_STEP = 1  # a pixel counts as changed when it moved by more than this many steps
 
 
 class AttackError(CnnError, ValueError):
@@ -78,6 +84,32 @@ class Attack:
             f"Attack({self.method}, {self.goal}, {self.label_before} -> {self.label_after}, "
             f"epsilon={eps}, tried={len(self.epsilons)})"
         )
+
+
+@dataclass(frozen=True)
+class ChangeSize:
+    """How big a change of a picture is, in the units a student can picture.
+
+    Attributes:
+        largest_steps: the largest change of any pixel, in brightness steps of 255.
+        changed_share: the share of pixels (any channel) changed by more than one step.
+    """
+
+    largest_steps: float
+    changed_share: float
+
+    @property
+    def invisible(self) -> bool:
+        """True when no pixel moved by more than INVISIBLE_STEPS of 255."""
+        return self.largest_steps <= INVISIBLE_STEPS
+
+
+def change_size(image: np.ndarray, changed: np.ndarray) -> ChangeSize:
+    """The size of the change from `image` to `changed` (both float (h, w, c) in [0, 1])."""
+    # rounded: 8/255 in float32 is 8.0000002 steps, which is still 8
+    steps = np.round(np.abs(np.asarray(changed, np.float64) - image) * 255, 3)
+    per_pixel = steps.max(axis=-1) if steps.ndim == 3 else steps
+    return ChangeSize(float(steps.max()), float((per_pixel > NOTICED_STEP).mean()))
 
 
 class Attacker:
