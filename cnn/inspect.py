@@ -102,7 +102,9 @@ class Inspection:
         )
 
 
-def _multi_output_model(model: keras.Model, taps: list[str], head) -> keras.Model:
+def multi_output_model(
+    model: keras.Model, taps: list[str], head: keras.layers.Dense | None
+) -> keras.Model:
     """input -> [each tapped layer's output..., the head's input (or probabilities), probabilities].
 
     A Sequential model is re-wired by calling its layers on a fresh Input: a Sequential loaded
@@ -243,9 +245,9 @@ class Inspector:
         """
         model = self.model
         self.input_shape = tuple(model.inputs[0].shape[1:])
-        head = _softmax_dense(model)
+        head = softmax_dense(model)
         self.score = "probability" if head is None else "logit"
-        multi = _multi_output_model(model, self._taps, head)
+        multi = multi_output_model(model, self._taps, head)
         cam_index = None
         if self.gradcam_layer is not None:
             cam_index = [name for name, _ in self._inspected].index(self.gradcam_layer)
@@ -316,7 +318,7 @@ class Inspector:
             with self._lock:
                 if self._every_layer is None:
                     names = [layer.name for layer in self.model.layers]
-                    multi = _multi_output_model(self.model, names, None)
+                    multi = multi_output_model(self.model, names, None)
                     spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
 
                     @tf.function(input_signature=[spec], jit_compile=self.jit_compile)
@@ -449,7 +451,7 @@ class Inspector:
 
 def logits_of(model: keras.Model, features: np.ndarray, probabilities: np.ndarray) -> np.ndarray:
     """The output layer's logits from its input `features`, or log-probabilities without one."""
-    head = _softmax_dense(model)
+    head = softmax_dense(model)
     if head is None:
         return np.log(np.maximum(probabilities, np.finfo(np.float32).tiny))
     logits = features @ np.asarray(head.kernel)
@@ -461,7 +463,7 @@ def _averaged(model: keras.Model, first: tuple, second: tuple) -> tuple[np.ndarr
     mean, and the softmax of the mean logits (which the mean features give through a linear
     head), or of the mean log-probabilities for a model without one."""
     features = (first[0] + second[0]) / 2
-    if _softmax_dense(model) is not None:
+    if softmax_dense(model) is not None:
         scores = logits_of(model, features, first[1])
     else:
         scores = (logits_of(model, first[0], first[1]) + logits_of(model, second[0], second[1])) / 2
@@ -486,7 +488,7 @@ def _has_inputs(model: keras.Model) -> bool:
         return False
 
 
-def _softmax_dense(model: keras.Model) -> keras.layers.Dense | None:
+def softmax_dense(model: keras.Model) -> keras.layers.Dense | None:
     """The "predictions" layer when it is a softmax Dense layer (so its logits can be used)."""
     try:
         layer = model.get_layer(OUTPUT_LAYER)

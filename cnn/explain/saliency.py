@@ -37,7 +37,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
-from cnn.inspect import Inspector, _multi_output_model, _softmax_dense
+from cnn.inspect import Inspector, multi_output_model, softmax_dense
 from cnn.probes.occlusion import MAX_POSITIONS, occlusion_map
 
 CHUNK = 64  # model inputs per compiled call
@@ -77,7 +77,7 @@ class Engine:
         self.model = model
         self.inspector = Inspector(model, jit_compile=False)
         self.layers = {name: tap for name, _, tap in self.inspector.feature_map_layers}
-        self._head = _softmax_dense(model)
+        self._head = softmax_dense(model)
         self._gradients: dict[str | None, Callable] = {}
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
@@ -98,7 +98,7 @@ class Engine:
         """A compiled (images, classes) -> (map, d logit / d map); map = input when None."""
         if layer not in self._gradients:
             taps = [] if layer is None else [self.layers[layer]]
-            multi = _multi_output_model(self.model, taps, self._head)
+            multi = multi_output_model(self.model, taps, self._head)
             head = self._head
             spec = tf.TensorSpec((None, *self.inspector.input_shape), tf.float32)
 
