@@ -75,12 +75,23 @@ class RunInfo:
 
     @property
     def title(self) -> str:
-        """A short human label: its given title (or dataset and architecture), accuracy, name."""
+        """A short label that tells runs apart: its given title (or dataset and architecture),
+        test accuracy, epochs and when it was saved (server time), e.g.
+        "mnist · mnist_98 · 91.0% · 2 epochs · 7 Dec 14:05"."""
         if self.record is None:
             return f"{self.name} (broken)"
-        acc = self.record.test.accuracy
-        acc_text = f" {acc:.1%}" if isinstance(acc, float) else ""
-        return f"{self.record.label}{acc_text} · {self.name}"
+        record = self.record
+        parts = [record.label]
+        if isinstance(record.test.accuracy, float):
+            parts.append(f"{record.test.accuracy:.1%}")
+        if record.epochs_run:
+            parts.append(f"{record.epochs_run} epoch{'s' if record.epochs_run != 1 else ''}")
+        try:
+            saved = dt.datetime.fromisoformat(record.created).astimezone()
+            parts.append(f"{saved.day} {saved:%b %H:%M}")
+        except ValueError:
+            parts.append(self.name)  # no readable time: the folder name tells it apart
+        return " · ".join(parts)
 
     @property
     def created(self) -> str:

@@ -153,3 +153,21 @@ def test_a_run_keeps_some_right_answers_beside_its_mistakes(tiny_run):
     assert right.any() and (~right).any()
     per_class = np.bincount(kept["true"][right], minlength=10)
     assert per_class.max() <= 3  # CORRECT_KEPT a class
+
+
+def test_two_runs_alike_but_for_epochs_and_time_have_different_titles(tiny_run, tmp_path):
+    """Issue 28 item 5.2: two Quick runs of one dataset and architecture were both shown as
+    "mnist · mnist_98 91%"; a title says the epochs and when the run was saved."""
+    root = tmp_path / "runs"
+    for name, created, epochs in [("a", "2026-12-07T14:05:00+00:00", 2),
+                                  ("b", "2026-12-07T14:09:00+00:00", 2),
+                                  ("c", "2026-12-07T14:05:00+00:00", 1)]:  # fmt: skip
+        record = json.loads((copy_run(tiny_run, root, name) / "run.json").read_text())
+        record.update(created=created, epochs_run=epochs)
+        (root / name / "run.json").write_text(json.dumps(record))
+    titles = {r.name: r.title for r in artifacts.list_runs([root])}
+    assert len(set(titles.values())) == 3
+    assert " · 2 epochs · " in titles["a"] and " · 1 epoch · " in titles["c"]
+    accuracy = artifacts.read_run_info(root / "a").record.test.accuracy
+    assert f"mnist · tiny_vgg · {accuracy:.1%} · " in titles["a"]
+    assert all(len(title) <= 60 for title in titles.values())

@@ -113,4 +113,6 @@ def architecture_caption_ui(spec: ArchSpec, base: ArchSpec, layers, num_classes:
     title = architectures.REGISTRY[base.name].title if base.name in architectures.REGISTRY else ""
     what = f"Custom (edited from {title})" if spec.name == "custom" else title
     shape = " x ".join(map(str, layers[0].shape))
-    st.caption(f"**{what}** · input {shape} · {params:,} parameters · {num_classes} classes")
+    about = architectures.REGISTRY[base.name].description if title else ""
+    size = f"input {shape} · {params:,} parameters · {num_classes} classes"
+    st.caption(f"**{what}** · {size}. {about}")

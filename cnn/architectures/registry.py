@@ -165,8 +165,9 @@ REGISTRY: dict[str, Architecture] = {
         ),
         Architecture(
             "mnist_98",
-            "Simple CNN (98.5% MNIST)",
-            "Conv 28 3x3 + max-pool + dense 128 + dropout 0.2: the tutorial's 98.5% in 10 epochs.",
+            "Simple CNN (Keras MNIST example)",
+            "Conv 28 3x3 + max-pool + dense 128 + dropout 0.2: 98.5% on MNIST's test digits "
+            "after 10 epochs on all 60,000 training digits; Quick's 2 epochs on 3,000 reach less.",
             _mnist_98,
         ),
         Architecture(
