@@ -5,6 +5,7 @@
   Chromium's flags (real-browser tests and bench/bench_soak.py, bench/bench_cold_start.py,
   run with PYTHONPATH=.). Only loopback addresses are ever used.
 - Small files: a PNG whose header lies about its size.
+- Small models: an untrained residual classifier (a functional graph with an add layer).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+from cnn.architectures import ArchSpec, ConvBlock, build
 from ui import state
 
 REPO = Path(__file__).resolve().parents[1]
@@ -234,6 +236,20 @@ def choose_own_images(at: AppTest, key: str, data: bytes, name: str = "my photos
 
 
 # --- files --------------------------------------------------------------------------------------
+
+
+def small_residual_model(shape: tuple[int, int, int], classes: int = 3, first_filters: int = 8):
+    """An untrained functional model: a conv of `first_filters`, one residual block of two
+    8-filter convs (batch norm), global average pooling and a softmax over `classes`."""
+    spec = ArchSpec(
+        [
+            ConvBlock(first_filters, 3, padding="same", batch_norm=True),
+            ConvBlock(8, 3, padding="same", convs=2, batch_norm=True, residual=True),
+        ],
+        "global_avg",
+        [],
+    )
+    return build(spec, shape, classes)
 
 
 def png_chunk(kind: bytes, payload: bytes) -> bytes:

@@ -12,11 +12,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from helpers import drawn_one, open_page
+from helpers import drawn_one, open_page, small_residual_model
 
 from cnn import artifacts, datasets, settings
 from cnn.__main__ import main
-from cnn.architectures import ArchSpec, ConvBlock, build
 from cnn.calibration import CalibratedInspector, Calibration
 from cnn.cli.runs import predict_file
 from cnn.inspect import Inspector
@@ -372,15 +371,7 @@ def test_the_attack_gradient_of_a_residual_model_is_its_own():
     """A functional model (residual blocks) is no chain of layers: the attacker runs its graph."""
     import tensorflow as tf
 
-    spec = ArchSpec(
-        [
-            ConvBlock(4, 3, padding="same", batch_norm=True),
-            ConvBlock(8, 3, padding="same", convs=2, batch_norm=True, residual=True),
-        ],
-        "global_avg",
-        [],
-    )
-    model = build(spec, (12, 12, 1), 3)
+    model = small_residual_model((12, 12, 1), first_filters=4)
     images = np.random.default_rng(0).uniform(0, 1, (2, 12, 12, 1)).astype(np.float32)
     labels = np.array([0, 2])
     signs, logits = attack.Attacker(Inspector(model), jit_compile=False).gradient_sign(

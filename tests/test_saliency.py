@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import small_residual_model
 
 from cnn import artifacts, datasets
-from cnn.architectures import ArchSpec, ConvBlock, build
 from cnn.explain import faithfulness, saliency
 from cnn.inspect import Inspector
 
@@ -36,15 +36,7 @@ def digits(tiny_run, empty_data_dir):
 @pytest.fixture(scope="module")
 def colour():
     """An untrained small residual model of 32 x 32 colour images, and 3 random images."""
-    spec = ArchSpec(
-        [
-            ConvBlock(8, 3, padding="same", batch_norm=True),
-            ConvBlock(8, 3, padding="same", convs=2, batch_norm=True, residual=True),
-        ],
-        "global_avg",
-        [],
-    )
-    model = build(spec, (32, 32, 3), 3)
+    model = small_residual_model((32, 32, 3))
     images = np.random.default_rng(0).random((3, 32, 32, 3)).astype(np.float32)
     return model, images, saliency.top_classes(model, images)
 
