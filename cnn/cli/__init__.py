@@ -56,7 +56,17 @@ def import_tensorflow_quietly() -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every command registered."""
-    from cnn.cli import confidence, data, explain, export, probes, runs, timelapse, training
+    from cnn.cli import (
+        confidence,
+        data,
+        explain,
+        export,
+        probes,
+        runs,
+        saliency,
+        timelapse,
+        training,
+    )
 
     parser = argparse.ArgumentParser(
         prog="python -m cnn", description="CNN Lab: train, evaluate and inspect image classifiers."
@@ -65,7 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document")
     common.set_defaults(needs_tensorflow=True)
-    for module in (data, training, runs, confidence, explain, export, probes, timelapse):
+    for module in (data, training, runs, confidence, explain, saliency, export, probes, timelapse):
         module.register(sub, common)
     return parser
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cnn import preprocess
 from cnn.cli import CliError, print_json
-from cnn.cli.runs import load_run
+from cnn.cli.runs import load_run, prepared_file
 
 
 def describe(arithmetic) -> list[str]:
@@ -60,7 +60,7 @@ def cmd_explain(args) -> int:
 
     run = load_run(args.model)
     try:
-        steps = preprocess.prepare_upload(preprocess.load_image(args.file), run.preprocessing)
+        steps = prepared_file(run, args.file)
     except preprocess.PreprocessError as err:
         raise CliError(str(err)) from err
     explainer = Explainer.for_run(run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import numpy as np
 
@@ -75,11 +76,19 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def prepared_file(run: artifacts.Run, file: str) -> preprocess.Steps:
+    """One image file through the Predict page's preprocessing for the run (its upload path).
+
+    Raises:
+        PreprocessError: one sentence saying why the file cannot be read or prepared.
+    """
+    return preprocess.prepare_upload(preprocess.load_image(file), run.preprocessing)
+
+
 def predict_file(run: artifacts.Run, inspector, file: str) -> dict:
     """One file through the Predict page's preprocessing and the model: a JSON-able dict."""
     try:
-        image = preprocess.load_image(file)
-        steps = preprocess.prepare_upload(image, run.preprocessing)
+        steps = prepared_file(run, file)
     except preprocess.PreprocessError as err:
         return {"file": file, "error": str(err)}
     seen = inspector.run(steps.input, gradcam=False)
@@ -106,16 +115,33 @@ def cmd_predict(args) -> int:
     run = load_run(args.model)
     # one-off calls: XLA compiling costs more; read as the run is read (its mirror image too?)
     inspector = Inspector(run.model, jit_compile=False, mirror=run.record.config.mirror)
+    return print_per_file(
+        args.files,
+        lambda file: predict_file(run, inspector, file),
+        args.json,
+        lambda doc: f"{doc['file']}: {doc['label']} ({doc['probability']:.1%})",
+    )
+
+
+def print_per_file(
+    files: list[str], one: Callable[[str], dict], as_json: bool, summary: Callable[[dict], str]
+) -> int:
+    """Each file's document `one(file)`, as `predict` prints them; the exit status.
+
+    With `as_json` one JSON line per file (a file that cannot be used: {"file", "error"}),
+    else `summary(doc)`, or the error's sentence on stderr. Every file is tried; the status
+    is 1 when any of them failed, else 0.
+    """
     failed = False
-    for file in args.files:
-        doc = predict_file(run, inspector, file)
+    for file in files:
+        doc = one(file)
         failed = failed or "error" in doc
-        if args.json:
+        if as_json:
             print_json(doc)
         elif "error" in doc:
             print(f"{file}: error: {doc['error']}", file=sys.stderr)
         else:
-            print(f"{file}: {doc['label']} ({doc['probability']:.1%})")
+            print(summary(doc))
     return 1 if failed else 0
 
 

@@ -37,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 from scipy import ndimage
 
+from cnn.errors import ExplainError
 from cnn.inspect import Inspector, multi_output_model, softmax_dense
 from cnn.probes.occlusion import MAX_POSITIONS, occlusion_map
 
@@ -130,7 +131,7 @@ class Engine:
         """
         if layer is not None and layer not in self.layers:
             known = ", ".join(self.layers)
-            raise ValueError(f"This model has no feature-map layer {layer!r}; it has {known}.")
+            raise ExplainError(f"This model has no feature-map layer {layer!r}; it has {known}.")
         function = self._function(layer)
         parts = [
             function(images[i : i + CHUNK], classes[i : i + CHUNK].astype(np.int32))
@@ -172,7 +173,7 @@ def _last_layer(model: keras.Model, layer: str | None) -> str:
     """`layer`, or the Inspector's Grad-CAM layer (the last conv, or a residual's last add)."""
     chosen = layer or engine(model).inspector.gradcam_layer
     if chosen is None:
-        raise ValueError(engine(model).inspector.gradcam_reason)
+        raise ExplainError(engine(model).inspector.gradcam_reason)
     return chosen
 
 
@@ -399,6 +400,17 @@ DEFAULTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+def method_named(name: str) -> Method:
+    """The method called `name` (a key of `METHODS`).
+
+    Raises:
+        ExplainError: naming the methods there are, when there is none called `name`.
+    """
+    if name not in METHODS:
+        raise ExplainError(f"Unknown saliency method {name!r}; choose from {', '.join(METHODS)}.")
+    return METHODS[name]
+
+
 def saliency(
     model: keras.Model,
     images: np.ndarray,
@@ -416,12 +428,13 @@ def saliency(
         classes: the class to explain per image; None: each image's top class.
         kind: the run's kind of images ("digits", "grayscale", "photos"): the background.
         params: the method's own parameters (layer, scales, masks, steps...).
+
+    Raises:
+        ExplainError: an unknown method or layer, or Grad-CAM on a model without one.
     """
-    if method not in METHODS:
-        raise ValueError(f"Unknown saliency method {method!r}; choose from {', '.join(METHODS)}.")
+    chosen = method_named(method)
     images = np.asarray(images, np.float32)
     classes = top_classes(model, images) if classes is None else np.asarray(classes, np.int64)
-    chosen = METHODS[method]
     if chosen.uses_background:
         params = {"baseline": background(images, kind), **params}
     return chosen.function(model, images, classes, **params)
