@@ -35,8 +35,8 @@ picture, about = st.columns([1, 8], vertical_alignment="center")
 picture.image(pictures.framed(image, 96), width=96)
 about.markdown(
     f"Model **{loaded.run.info.title}** says {answer.answer_words(class_names[top], shown[top])}"
-    f" for your {probes.SOURCE_WORDS.get(current.source, 'input')}: the model input Predict "
-    "made (left). Every probe below starts from it."
+    f". Your {probes.SOURCE_WORDS.get(current.source, 'input')} (left) is the model input "
+    "Predict made; every probe below starts from it."
 )
 
 # Each tab: the question it answers, and what draws it

@@ -43,7 +43,7 @@ def change_words(size: attack.ChangeSize) -> str:
             "little for your eye to notice."
         )
     return (
-        f"**Why can such a small change change the answer?** Here {how_big}: small, but you "
+        f"**Why does this change fool it?** Here {how_big}: small, but you "
         f"can see it (a change counts as invisible up to {attack.INVISIBLE_STEPS} of 255)."
     )
 
@@ -289,8 +289,9 @@ def _goal_ui(column, before: np.ndarray, class_names) -> int | None:
 def _smallest_change_ui(column, epsilon: float) -> None:
     """The smallest epsilon that fools the model, in brightness steps too."""
     steps = epsilon * 255
+    shown = f"{steps:.1f}" if steps < 10 else f"{steps:.0f}"  # short: the badge is one line
     column.metric("Smallest change that works", f"ε = {epsilon:.4f}",
-                  f"{steps:.1f} of 255 brightness steps per pixel at most",
+                  f"up to {shown} of 255 brightness steps per pixel",
                   delta_color="off", delta_arrow="off")  # fmt: skip
     if steps < 1:
         column.caption("Less than one step: a picture saved with 256 brightness levels "
