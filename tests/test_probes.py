@@ -434,3 +434,7 @@ def test_fool_it_calls_a_change_invisible_only_up_to_the_threshold():
     above = change_words(attack.ChangeSize(47, 0.93))
     assert "cannot see" not in above and "small, but you can see it" in above
     assert "47 of 255 brightness steps" in above and "93% of the pixels" in above
+    # under one step (the shipped pet model's attacks often are): said so, not "0 of 255"
+    tiny = change_words(attack.ChangeSize(0.386, 0.0))
+    assert "cannot see" in tiny
+    assert "no pixel changed by even one of 255 brightness steps" in tiny and "0.4)" in tiny

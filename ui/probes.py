@@ -15,7 +15,7 @@ import streamlit as st
 from cnn import artifacts, calibration, datasets
 from cnn.probes import attack, embedding, occlusion, sweeps
 from ui import answer as answers
-from ui import loaders, pictures
+from ui import charts, loaders, pictures
 from ui import probe_figures as pf
 
 NEIGHBOURS_PX = 96
@@ -33,10 +33,17 @@ def calibrated(loaded) -> calibration.CalibratedInspector:
 def change_words(size: attack.ChangeSize) -> str:
     """How big the attack's change is, in brightness steps and share of pixels, and whether
     it is invisible (`attack.INVISIBLE_STEPS`) or small but visible."""
-    how_big = (
-        f"the largest change of a pixel is {size.largest_steps:.0f} of 255 brightness steps, "
-        f"and {size.changed_share:.0%} of the pixels changed by more than one step"
-    )
+    if size.largest_steps < 1:
+        how_big = (
+            "no pixel changed by even one of 255 brightness steps (the largest change is "
+            f"{size.largest_steps:.1f})"
+        )
+    else:
+        share = charts.percent(size.changed_share) if size.changed_share else "none"
+        how_big = (
+            f"the largest change of a pixel is {size.largest_steps:.0f} of 255 brightness "
+            f"steps, and {share} of the pixels changed by more than one step"
+        )
     if size.invisible:
         return (
             f"**Why can a change you cannot see change the answer?** Here {how_big}: too "
