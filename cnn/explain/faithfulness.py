@@ -25,7 +25,7 @@ import keras
 import numpy as np
 from scipy import stats
 
-from cnn.explain.saliency import background, engine, saliency, top_classes
+from cnn.explain.saliency import background, engine, saliency, with_classes
 
 STEPS = 20  # deletion steps: 5% of the pixels each
 RANDOM_ORDERS = 3  # random orders the map is compared with, per image
@@ -112,8 +112,7 @@ def deletion(
         random_orders: random orders per image; their areas are averaged.
         seed: seeds the random orders and the breaking of ties.
     """
-    images = np.asarray(images, np.float32)
-    classes = top_classes(model, images) if classes is None else np.asarray(classes)
+    images, classes = with_classes(model, images, classes)
     grounds = background(images, kind)
     rng = np.random.default_rng(seed)
     fractions = np.linspace(0.0, 1.0, steps + 1)
@@ -194,8 +193,7 @@ def randomisation(
         maps: the trained model's maps when already computed (saves computing them again).
         params: the method's parameters (`saliency.saliency`).
     """
-    images = np.asarray(images, np.float32)
-    classes = top_classes(model, images) if classes is None else np.asarray(classes)
+    images, classes = with_classes(model, images, classes)
     if maps is None:
         maps = saliency(model, images, method, classes, kind, **params)
     random_maps = saliency(randomised_model(model, seed), images, method, classes, kind, **params)

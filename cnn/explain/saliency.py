@@ -156,6 +156,14 @@ def top_classes(model: keras.Model, images: np.ndarray) -> np.ndarray:
     return engine(model).probabilities(np.asarray(images, np.float32)).argmax(axis=1)
 
 
+def with_classes(
+    model: keras.Model, images: np.ndarray, classes: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(images as float32, the class per image: `classes`, or each image's top class)."""
+    images = np.asarray(images, np.float32)
+    return images, top_classes(model, images) if classes is None else np.asarray(classes, np.int64)
+
+
 def scaled(maps: np.ndarray) -> np.ndarray:
     """Each map shifted and scaled to [0, 1] (a constant map becomes zeros); order kept."""
     maps = np.nan_to_num(np.asarray(maps, np.float64))
@@ -433,8 +441,7 @@ def saliency(
         ExplainError: an unknown method or layer, or Grad-CAM on a model without one.
     """
     chosen = method_named(method)
-    images = np.asarray(images, np.float32)
-    classes = top_classes(model, images) if classes is None else np.asarray(classes, np.int64)
+    images, classes = with_classes(model, images, classes)
     if chosen.uses_background:
         params = {"baseline": background(images, kind), **params}
     return chosen.function(model, images, classes, **params)
