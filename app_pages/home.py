@@ -82,10 +82,10 @@ table = pd.DataFrame(
     {
         "dataset": a.title,
         "classes": a.classes,
-        "available": a.available,
+        "available": "yes" if a.available else "no",
         "source": a.source,
         "detail": a.detail,
     }
     for a in datasets.list_datasets()
 )
-st.dataframe(table, hide_index=True, width="stretch")
+st.table(table.set_index("dataset"))  # a table wraps its long sources and details: none is cut

@@ -76,7 +76,7 @@ class RunInfo:
     @property
     def title(self) -> str:
         """A short label that tells runs apart: its given title (or dataset and architecture),
-        test accuracy, epochs and when it was saved (server time), e.g.
+        test accuracy, epochs and when it was saved (server time) or "shipped", e.g.
         "mnist · mnist_98 · 91.0% · 2 epochs · 7 Dec 14:05"."""
         if self.record is None:
             return f"{self.name} (broken)"
@@ -86,12 +86,18 @@ class RunInfo:
             parts.append(f"{record.test.accuracy:.1%}")
         if record.epochs_run:
             parts.append(f"{record.epochs_run} epoch{'s' if record.epochs_run != 1 else ''}")
-        try:
-            saved = dt.datetime.fromisoformat(record.created).astimezone()
-            parts.append(f"{saved.day} {saved:%b %H:%M}")
-        except ValueError:
-            parts.append(self.name)  # no readable time: the folder name tells it apart
+        # a shipped run is told apart by its dataset; others by their time (else folder)
+        parts.append("shipped" if self.shipped else self.saved or self.name)
         return " · ".join(parts)
+
+    @property
+    def saved(self) -> str:
+        """When the run was saved, short, in server time ("7 Dec 14:05"); "" when unknown."""
+        try:
+            saved = dt.datetime.fromisoformat(self.created).astimezone()
+        except ValueError:
+            return ""
+        return f"{saved.day} {saved:%b %H:%M}"
 
     @property
     def created(self) -> str:
@@ -232,9 +238,12 @@ def write_record(folder: Path, record: RunRecord) -> None:
     os.replace(part, folder / RECORD_FILE)
 
 
-def read_run_info(path: str | Path, shipped: bool = False) -> RunInfo:
-    """Read a run folder's run.json; problems become `RunInfo.error`, never exceptions."""
+def read_run_info(path: str | Path, shipped: bool | None = None) -> RunInfo:
+    """Read a run folder's run.json; problems become `RunInfo.error`, never exceptions.
+    `shipped` defaults to whether the folder lies in `shipped_dir()`."""
     path = Path(path)
+    if shipped is None:
+        shipped = path.resolve().parent == shipped_dir().resolve()
     info = RunInfo(path=path, shipped=shipped)
     record_path, model_path = path / RECORD_FILE, path / MODEL_FILE
     try:
@@ -314,7 +323,7 @@ def load_run(path: str | Path) -> Run:
         ArtifactError: with a sentence when the folder is broken or its model does not fit it.
     """
     path = Path(path)
-    info = read_run_info(path, shipped=path.resolve().parent == shipped_dir().resolve())
+    info = read_run_info(path)
     if not info.ok:
         raise ArtifactError(f"Run {path.name} is broken: {info.error}")
     model = load_model_file(path / MODEL_FILE)

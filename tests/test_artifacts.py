@@ -171,3 +171,6 @@ def test_two_runs_alike_but_for_epochs_and_time_have_different_titles(tiny_run, 
     accuracy = artifacts.read_run_info(root / "a").record.test.accuracy
     assert f"mnist · tiny_vgg · {accuracy:.1%} · " in titles["a"]
     assert all(len(title) <= 60 for title in titles.values())
+    shipped = next(iter(artifacts.list_runs([artifacts.shipped_dir()])), None)
+    if shipped is not None:  # a shipped run is called shipped, however it is read
+        assert artifacts.read_run_info(shipped.path).title.endswith(" · shipped")

@@ -63,7 +63,8 @@ def drawing_input_ui(preprocessing: dict) -> Picked | None:
     # off: white ink on black, like MNIST; on: black ink on white paper
     ink_col.toggle("Black ink", on_change=state.clear_canvas, key=BLACK_INK)
     width_col.slider("Stroke", 5, 40, 20, key="stroke-width")
-    clear_col.button("Clear", on_click=state.clear_canvas, icon=":material/delete:")
+    # no icon: in presenter mode's larger type an icon left room for "C..." only
+    clear_col.button("Clear", on_click=state.clear_canvas, width="stretch")
     saved = st.session_state.get(state.SAVED_DRAWING)
     if value is None and restore is not None and saved is not None:
         value = saved  # restored on the canvas; it sends its picture at the next stroke

@@ -143,9 +143,9 @@ def _thumbnail(path: Path) -> np.ndarray:
 def examples_ui(made: builder.DatasetBuilder) -> None:
     """Every class with its examples, each with a delete button; a class can be removed."""
     for name, count in made.counts().items():
-        title, remove = st.columns([5, 1])
-        title.markdown(f"**{name}** · {count} example{'s' if count != 1 else ''}")
-        with remove.popover("Delete class", icon=":material/delete:"):
+        row = st.container(horizontal=True, vertical_alignment="center")  # button uncut
+        row.markdown(f"**{name}** · {count} example{'s' if count != 1 else ''}")
+        with row.popover("Delete class", icon=":material/delete:"):
             st.button(
                 f"Delete '{name}' and its {count} examples",
                 key=f"remove-{name}",

@@ -63,8 +63,15 @@ def _kept_images(path: str, stamp: tuple | None, side: int) -> dict[str, Any] | 
     return kept
 
 
+def duration(seconds: float | None) -> str:
+    """A training time in words: "45 s", "62 min", "" when unknown."""
+    if seconds is None:
+        return ""
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
 def runs_table(runs: list[RunInfo]) -> pd.DataFrame:
-    """One row per run: its name, what it learned, how well, how long; broken runs' errors."""
+    """One row per run: its name, how well, how long, when; broken runs' errors."""
     rows = []
     for info in runs:
         record = info.record
@@ -72,11 +79,11 @@ def runs_table(runs: list[RunInfo]) -> pd.DataFrame:
             {
                 "name": record.label if record else info.name,
                 "accuracy": record.test.accuracy if record else None,
-                "dataset": record.dataset.key if record else "",
-                "params": record.params if record else None,
                 "epochs": record.epochs_run if record else None,
-                "seconds": record.timings.seconds if record else None,
-                "created": info.created[:16].replace("T", " "),
+                "time": duration(record.timings.seconds) if record else "",
+                "saved": info.saved,
+                "params": record.params if record else None,
+                "dataset": record.dataset.key if record else "",
                 "kind": "shipped"
                 if info.shipped
                 else "yours"
@@ -90,18 +97,21 @@ def runs_table(runs: list[RunInfo]) -> pd.DataFrame:
 
 
 def runs_table_ui(runs: list[RunInfo]) -> None:
+    """The runs table; its first six columns fit 1280x720 uncut."""
+    column = st.column_config
     st.dataframe(
         runs_table(runs),
         hide_index=True,
         width="stretch",
         column_config={
-            "name": st.column_config.TextColumn("name", width="medium"),
-            "accuracy": st.column_config.ProgressColumn(
-                "test accuracy", format="percent", min_value=0, max_value=1, width="medium"
+            "name": column.TextColumn("name", width=240),
+            "accuracy": column.ProgressColumn(
+                "test accuracy", format="percent", min_value=0, max_value=1, width=120
             ),
-            "params": st.column_config.NumberColumn("params", format="%d", width="small"),
-            "epochs": st.column_config.NumberColumn("epochs", width="small"),
-            "seconds": st.column_config.NumberColumn("training s", format="%.0f", width="small"),
+            "epochs": column.NumberColumn("epochs", width=70),
+            "time": column.TextColumn("trained for", width=90),
+            "saved": column.TextColumn("saved", width=100),
+            "params": column.NumberColumn("parameters", format="localized", width=100),
         },
     )
 

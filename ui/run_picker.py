@@ -56,10 +56,7 @@ def run_picker_ui(
         st.caption(f"{label}: **{st.session_state[key].title}**")
         return st.session_state[key]
 
-    def title(info: artifacts.RunInfo) -> str:
-        return ("shipped · " if info.shipped else "") + info.title
-
     def adopt() -> None:
         state.set_active_run(st.session_state[key].path)
 
-    return st.selectbox(label, runs, format_func=title, key=key, on_change=adopt)
+    return st.selectbox(label, runs, format_func=lambda info: info.title, key=key, on_change=adopt)

@@ -28,9 +28,8 @@ def _progress_ui(job: TrainingJob, events: list) -> None:
         speed = f" · {last.samples_per_s:,.0f} images/s" if last.samples_per_s else ""
         text = f"Epoch {last.epoch}/{last.epochs} · batch {last.step}/{last.steps}{eta}{speed}"
     st.progress(last.progress, text=text)
-    chart_col, help_col = st.columns([6, 1])
-    chart_col.plotly_chart(charts.training_curves(events), key="live-curves")
-    with help_col:
+    st.plotly_chart(charts.training_curves(events), key="live-curves")
+    with st.container(horizontal=True):  # side by side under the chart: no question cut
         glossary.explain_ui("accuracy")
         glossary.explain_ui("overfitting")
 
