@@ -70,7 +70,7 @@ with answer_col:
     steps = picked.steps
     state.set_current_input(state.CurrentInput(str(info.path), steps, source, picked.label))
     # One compiled pass (remembered per input): probabilities, activations and Grad-CAM
-    inspection = loaders.inspect_image(loaded, steps.input, st.session_state.get("cam-class"))
+    inspection = loaders.inspect_image(loaded, steps.input, predict_views.cam_class(class_names))
     answer.answer_ui(inspection, record, class_names, picked.label, loaded.run.gaussian)
 
 st.subheader("What the model receives")

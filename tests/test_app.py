@@ -263,6 +263,10 @@ def test_models_figures_follow_a_rewritten_run_json(offline, tiny_run):
     at = open_page("app_pages/models.py", active_run=run)
     assert not at.exception
     assert not any('"42%"' in chart.proto.spec for chart in at.get("plotly_chart"))
+    # the kept mistakes in a sentence (it said "3 kept of 3 mistakes")
+    said = next(m.value for m in at.markdown if m.value.startswith("Mistakes on the test"))
+    assert re.fullmatch(r"Mistakes on the test images: (all \d+ are|it is|[\d,]+ in all; "
+                        r"the run kept \d+ of them,) shown below\.", said)  # fmt: skip
     record = json.loads((run / "run.json").read_text())
     for row in record["test"]["per_class"]:
         row["accuracy"] = 0.42
@@ -270,3 +274,20 @@ def test_models_figures_follow_a_rewritten_run_json(offline, tiny_run):
     at.run()
     assert not at.exception
     assert any('"42%"' in chart.proto.spec for chart in at.get("plotly_chart"))
+
+
+def test_explain_the_class_keeps_showing_the_answer_it_gave(trained):
+    """Issue 28 item 5.7: after a rerun (an upload, a model switch) the Grad-CAM class picker
+    said "Choose an option": a None option loses the widget's shown choice on a rerun."""
+    at = open_page("app_pages/predict.py", active_run=trained)
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    for _ in range(3):
+        at.run()
+        assert not at.exception
+        picker = next(s for s in at.selectbox if s.label == "Explain the class")
+        assert picker.proto.HasField("default") and picker.proto.default == 0
+        assert picker.options[0] == "the answer it gave"
+    picker.select_index(2).run()
+    assert not at.exception
+    captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
+    assert any("looked for '1'" in caption for caption in captions)

@@ -227,7 +227,7 @@ def gallery_ui(info: RunInfo, names: list[str], cell: tuple[str, str] | None) ->
         )
         what = f"True **{cell[0]}**, answered **{cell[1]}**"
     head, reset = st.columns([4, 1], vertical_alignment="center")
-    head.markdown(f"{what}: {len(chosen)} kept of {test_count(info, cell)}")
+    head.markdown(f"{what}: {kept_words(len(chosen), count_in(info, cell))}")
     if cell is not None and reset.button("Show all mistakes", icon=":material/close:"):
         state.next_generation(CELL)
         st.rerun()
@@ -239,13 +239,22 @@ def gallery_ui(info: RunInfo, names: list[str], cell: tuple[str, str] | None) ->
             column.caption(f"{names[true[i]]}<br>→ {names[predicted[i]]}", unsafe_allow_html=True)
 
 
-def test_count(info: RunInfo, cell: tuple[str, str] | None) -> str:
-    """How many test images there are in all, or in the chosen cell, in words."""
+def count_in(info: RunInfo, cell: tuple[str, str] | None) -> int:
+    """How many test images the model got wrong, or fell in the chosen cell."""
     confusion = np.array(info.record.test.confusion)
     names = info.record.class_names
     if cell is None:
-        return f"{int(confusion.sum() - np.trace(confusion))} mistakes"
-    return f"{int(confusion[names.index(cell[0]), names.index(cell[1])])} in this cell"
+        return int(confusion.sum() - np.trace(confusion))
+    return int(confusion[names.index(cell[0]), names.index(cell[1])])
+
+
+def kept_words(shown: int, total: int) -> str:
+    """How many of the test images in question are shown, as a sentence."""
+    if total == 0:
+        return "none."
+    if shown >= total:
+        return f"all {total} are shown below." if total > 1 else "it is shown below."
+    return f"{total:,} in all; the run kept {shown} of them, shown below."
 
 
 def timelapse_ui(info: RunInfo) -> None:

@@ -12,7 +12,14 @@ from cnn.record import RunRecord
 from ui import pictures, presenter
 from ui.glossary import explain_ui
 
-CAM_CLASS = "cam-class"  # widget key: the class Grad-CAM explains (None: the top class)
+CAM_CLASS = "cam-class"  # widget key: the class Grad-CAM explains
+TOP_CLASS = -1  # its option "the answer it gave" (None as an option reads "Choose an option")
+
+
+def cam_class(class_names: Sequence[str]) -> int | None:
+    """The class Grad-CAM is asked to explain: None for the answer the model gave."""
+    chosen = st.session_state.get(CAM_CLASS, TOP_CLASS)
+    return chosen if chosen is not None and 0 <= chosen < len(class_names) else None
 
 
 def gradcam_ui(image: np.ndarray, inspection, class_names: Sequence[str]) -> None:
@@ -20,8 +27,8 @@ def gradcam_ui(image: np.ndarray, inspection, class_names: Sequence[str]) -> Non
     picture, controls = st.columns([1, 1])
     controls.selectbox(
         "Explain the class",
-        [None, *range(len(class_names))],
-        format_func=lambda c: "the answer it gave" if c is None else class_names[c],
+        [TOP_CLASS, *range(len(class_names))],
+        format_func=lambda c: "the answer it gave" if c == TOP_CLASS else class_names[c],
         key=CAM_CLASS,
     )
     with controls:
