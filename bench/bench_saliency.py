@@ -100,7 +100,7 @@ def measure(run: artifacts.Run, images: np.ndarray, kind: str, method: str) -> d
     seconds = (time.perf_counter() - started) / len(images)
     test = faithfulness.deletion(model, images, maps, classes, kind, seed=SEED)
     check = faithfulness.randomisation(
-        model, images, name, classes, kind, seed=SEED, maps=maps, **params
+        model, images, name, seed=SEED, maps=maps, classes=classes, kind=kind, **params
     )
     return {"ratio": test.ratio, "beating": test.share_beating, "corr": check.mean, "s": seconds}
 

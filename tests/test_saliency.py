@@ -129,7 +129,7 @@ def test_rank_correlation_of_a_map_with_itself_and_its_reverse(digits):
 def test_randomisation_uses_the_same_parameters_and_classes(digits):
     model, images, classes = digits
     check = faithfulness.randomisation(
-        model, images[:6], "rise", classes[:6], "digits", masks=200, seed=0
+        model, images[:6], "rise", seed=0, classes=classes[:6], kind="digits", masks=200
     )
     np.testing.assert_allclose(
         check.maps, saliency.saliency(model, images[:6], "rise", classes[:6], "digits", masks=200)

@@ -180,10 +180,10 @@ def randomisation(
     model: keras.Model,
     images: np.ndarray,
     method: str,
-    classes: np.ndarray | None = None,
-    kind: str = "digits",
     seed: int = 0,
     maps: np.ndarray | None = None,
+    classes: np.ndarray | None = None,
+    kind: str = "digits",
     **params: Any,
 ) -> Randomisation:
     """The method's maps from the trained model and from `randomised_model(model, seed)`,

@@ -354,11 +354,11 @@ def smoothgrad(
     model: keras.Model,
     images: np.ndarray,
     classes: np.ndarray,
+    baseline: np.ndarray | None = None,
+    times_input: bool = False,
     samples: int = 25,
     noise: float = 0.15,
     seed: int = 0,
-    times_input: bool = False,
-    baseline: np.ndarray | None = None,
 ) -> np.ndarray:
     """SmoothGrad: the mean gradient of noisy copies (noise: its spread as a share of the
     image's range). Plain: its magnitude; times_input: times (input - baseline), signed."""
