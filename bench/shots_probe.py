@@ -23,6 +23,8 @@ from bench_latency import canvas_box
 from helpers import CHROMIUM, CHROMIUM_ARGS, REPO, drag_strokes, streamlit_server
 from playwright.sync_api import sync_playwright
 
+from cnn import artifacts
+
 VIEWPORTS = {"1280x720": (1280, 720), "1400x1000": (1400, 1000)}
 RUNS = {
     "mnist": ("20261124-133544-mnist-vgg_wide-bf0813", "mnist/7__0.png"),
@@ -64,9 +66,10 @@ def prepare_input(page, url: str, run: str, sample: str, source: str) -> None:
     page.goto(f"{url}/predict")
     page.get_by_text("Input", exact=True).wait_for(timeout=PAGE_MS)
     box = page.get_by_role("combobox", name="Model", exact=True)
-    if run not in box.input_value():
+    title = artifacts.read_run_info(REPO / "artifacts" / run).title  # as the picker shows it
+    if title not in box.input_value():
         box.click()
-        page.get_by_role("option", name=re.compile(re.escape(run))).click()
+        page.get_by_role("option", name=re.compile(re.escape(title))).click()
         idle(page)
     if source == "Draw":
         draw(page, SEVEN)

@@ -36,6 +36,7 @@ from helpers import (
     streamlit_server,
 )
 
+from cnn import artifacts
 from conftest import REPO
 
 if not Path(CHROMIUM).exists():
@@ -294,7 +295,7 @@ def open_predict(page, server, mnist_run: Path, source: str = "Draw") -> float:
     started = time.monotonic()
     open_app(page, server, "predict")
     page.get_by_text("Input", exact=True).wait_for(timeout=PAGE_S * 1000)
-    choose(page, "Model", mnist_run.name)
+    choose(page, "Model", artifacts.read_run_info(mnist_run).title)
     if source != "Draw":
         page.locator('[data-testid="stButtonGroup"]').get_by_role("radio", name=source).click()
         wait_until_idle(page)
@@ -504,7 +505,7 @@ def test_quick_training_live(page, server, server_env):
     (run,) = new_run_dirs(runs_dir, before)
     go_to(page, "Models")
     sync_api.expect(selectbox(page, "Run")).to_have_value(
-        re.compile(re.escape(run.name)), timeout=PAGE_S * 1000
+        re.compile(re.escape(artifacts.read_run_info(run).title)), timeout=PAGE_S * 1000
     )
     wait_until_idle(page)
     screenshot(page, "5-models")
