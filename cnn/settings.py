@@ -64,6 +64,12 @@ def _text(raw: str) -> str:
     return raw
 
 
+def _where_to_train(raw: str) -> str:
+    if raw not in TRAIN_IN:
+        raise ValueError(raw)
+    return raw
+
+
 def _variable(name: str, default: Any, parse: Callable[[str], Any], needs: str) -> Any:
     """A field read from the environment variable `name`; `needs` completes the error sentence."""
     return field(default=default, metadata={"env": name, "parse": parse, "needs": needs})
@@ -98,7 +104,7 @@ class Settings:
     """CNN_ABANDON_AFTER_S (seconds, default 120; 0 or less: never): a training whose page
     nobody has polled for this long stops."""
 
-    train_in: str = _variable(TRAIN_IN_ENV, "thread", _text, " or ".join(TRAIN_IN))
+    train_in: str = _variable(TRAIN_IN_ENV, "thread", _where_to_train, " or ".join(TRAIN_IN))
     """CNN_TRAIN_IN ("thread" or "process", default "thread"): "process" runs each training of
     the server in a child process at a lower priority, so drawings are answered first."""
 

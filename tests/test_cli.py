@@ -265,3 +265,12 @@ def test_train_options_come_from_the_settings_schema(capsys):
             assert "{" + ",".join(about.choices) + "}" in shown
     assert "--augmentation {none,standard,strong,elastic}" in shown and "--augment " in shown
     assert "--tta {none,mirror}" in shown and "--strategy {auto,default,multi_gpu}" in shown
+
+
+@pytest.mark.parametrize("command", ["evaluate", "calibrate"])
+def test_the_old_word_flip_gets_the_schema_sentence(capsys, tiny_run, command):
+    assert main([command, "--model", str(tiny_run), "--tta", "flip"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: Also read the mirror image (tta) = flip is not a choice: it must be one of "
+        "none, mirror."
+    )

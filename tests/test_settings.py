@@ -94,3 +94,9 @@ def test_the_app_says_which_variable_is_wrong_instead_of_a_traceback(monkeypatch
         "The environment variable CNN_MAX_TRAININGS is 'many', but it must be a whole number: "
         "change or unset it and start again."
     ]
+
+
+def test_a_training_place_that_is_neither_thread_nor_process_is_refused(monkeypatch):
+    monkeypatch.setenv(settings.TRAIN_IN_ENV, "proces")
+    with pytest.raises(SettingError, match=r"CNN_TRAIN_IN is 'proces', but it must be thread or"):
+        settings.current()

@@ -16,7 +16,7 @@ from cnn.__main__ import main
 from cnn.evaluate import evaluate
 from cnn.inspect import Inspector
 from cnn.training import TrainConfig, train
-from cnn.training.config import TTAS
+from cnn.training.config import SETTINGS
 
 SIZE = 28
 
@@ -99,7 +99,7 @@ def test_impossible_test_time_augmentation_is_refused_with_a_sentence(settings, 
     with pytest.raises(Exception, match=words):
         TrainConfig(**settings).validate()
     assert TrainConfig(dataset="fashion_mnist", tta="mirror").validate() is None
-    assert TTAS == ("none", "mirror")
+    assert SETTINGS["tta"].choices == ("none", "mirror")
 
 
 def test_a_mirror_run_is_measured_mirrored_and_calibrate_switches_it(tmp_path, capsys):
@@ -153,12 +153,10 @@ def test_calibrate_refuses_to_read_digits_mirrored(tiny_run, tmp_path, capsys):
 def test_predict_says_when_it_averaged_the_mirror_image(tiny_run):
     from dataclasses import replace
 
-    from ui.answer import shown_probabilities
+    from ui.answer import how_sure_words
 
     record = artifacts.read_run_info(tiny_run).record
-    logits = np.array([2.0, 0.0, -1.0, 0, 0, 0, 0, 0, 0, 0])
-    raw = np.exp(logits) / np.exp(logits).sum()
-    _, plain = shown_probabilities(logits, raw, record)
+    plain = how_sure_words(record)
     flipped = replace(record, config=replace(record.config, tta="mirror"))
-    _, said = shown_probabilities(logits, raw, flipped)
+    said = how_sure_words(flipped)
     assert "mirror image" not in plain and "mirror image" in said

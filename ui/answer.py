@@ -38,9 +38,9 @@ def shown_answer(inspection, record: RunRecord) -> tuple[int, np.ndarray]:
     return int(np.argmax(shown)), shown
 
 
-def shown_probabilities(logits: np.ndarray, raw: np.ndarray, record: RunRecord):
-    """The probabilities a student sees (calibrated when the run is) and a short sentence
-    saying what they mean, without jargon (`calibration_help` explains the rest)."""
+def how_sure_words(record: RunRecord) -> str:
+    """What the shown probabilities mean, in a short sentence without jargon
+    (`calibration_help` explains the rest)."""
     mirrored = (
         " It read the picture and its mirror image and averaged the two answers."
         if record.config.mirror
@@ -48,9 +48,8 @@ def shown_probabilities(logits: np.ndarray, raw: np.ndarray, record: RunRecord):
     )
     if record.calibration is None:
         unchecked = "not checked against how often it is right"
-        return raw, f"How sure the network says it is ({unchecked}).{mirrored}"
-    shown = calibration.calibrated(logits, record.calibration)
-    return shown, (
+        return f"How sure the network says it is ({unchecked}).{mirrored}"
+    return (
         f"How sure it is, checked on images it did not learn from: of the answers it gives "
         f"90% sure, about 9 in 10 are right.{mirrored}"
     )
@@ -79,8 +78,8 @@ def answer_ui(
 ):
     """The Prediction metric, a right/wrong line for inputs of known class, the unfamiliar-input
     warning and the probability bars. `gaussian`: the run's `cnn.ood.Gaussian`, if any."""
-    probabilities, how = shown_probabilities(inspection.logits, inspection.probabilities, record)
-    top = int(np.argmax(probabilities))
+    top, probabilities = shown_answer(inspection, record)
+    how = how_sure_words(record)
     st.metric(
         label="Prediction",
         value=class_names[top],

@@ -23,7 +23,7 @@ from dataclasses import asdict, replace
 from cnn import artifacts
 from cnn.cli import CliError, print_json
 from cnn.cli.runs import load_run
-from cnn.training.config import TTAS
+from cnn.training.config import SETTINGS
 
 
 def cmd_calibrate(args) -> int:
@@ -35,8 +35,8 @@ def cmd_calibrate(args) -> int:
     if record.dataset.key == "folder" and not record.config.data:
         raise CliError("This run's images were an upload that is not kept: none to calibrate on.")
     config = replace(record.config, spec=record.spec.to_dict())
-    if args.tta is not None:
-        config = replace(config, tta=args.tta)
+    if args.tta is not None:  # the schema's sentence for a bad value (main() prints it)
+        config = replace(config, tta=SETTINGS["tta"].parse(args.tta))
         config.validate()  # a TrainingError: main() prints its sentence
     prepared = prepare(config)
     if list(prepared.data.class_names) != list(run.class_names):
@@ -82,8 +82,7 @@ def register(sub, common) -> None:
     c.add_argument("--model", required=True, help="run folder (its run.json is rewritten)")
     c.add_argument(
         "--tta",
-        choices=TTAS,
-        help="read every image with its mirror image too (flip) or alone (none) from now on; "
-        "default: as the run was trained",
+        metavar="{" + ",".join(SETTINGS["tta"].choices) + "}",
+        help=f"{SETTINGS['tta'].help} from now on; default: as the run was trained",
     )
     c.set_defaults(run=cmd_calibrate)

@@ -9,7 +9,7 @@ import numpy as np
 
 from cnn import artifacts, calibration, datasets, ood, preprocess
 from cnn.cli import CliError, print_json
-from cnn.training.config import TTAS
+from cnn.training.config import SETTINGS
 
 TOP_K = 3  # classes listed per prediction
 
@@ -44,6 +44,8 @@ def cmd_evaluate(args) -> int:
 
     run = load_run(args.model)
     record = run.record
+    # as the run is read, unless asked otherwise (the schema's sentence for a bad value)
+    tta = SETTINGS["tta"].parse(args.tta) if args.tta else record.config.tta
     key = args.dataset or ("folder" if args.data else record.dataset.key)
     data = datasets.load(key, args.data)
     # classes are matched by name: a folder lists them alphabetically, a model keeps its order
@@ -55,7 +57,6 @@ def cmd_evaluate(args) -> int:
     # the training batch size: photos at a larger batch could need more memory than training
     batch = record.config.batch_size
     batches = datasets.make_pipeline(split, tuple(pre.image_size), pre.channels, batch)
-    tta = args.tta or record.config.tta  # as the run is read, unless asked otherwise
     result = evaluate(run.model, batches, run.class_names, mirror=tta == "mirror")
     doc = result.to_dict()
     doc.pop("misclassified", None)
@@ -153,9 +154,8 @@ def register(sub, common) -> None:
     e.add_argument("--data", help="folder of class subfolders named like the model's classes")
     e.add_argument(
         "--tta",
-        choices=TTAS,
-        help="read each image with its mirror image too (flip) or alone (none); "
-        "default: as the run is read",
+        metavar="{" + ",".join(SETTINGS["tta"].choices) + "}",
+        help=f"{SETTINGS['tta'].help} default: as the run is read",
     )
     e.set_defaults(run=cmd_evaluate)
     p = sub.add_parser("predict", parents=[common], help="classify image files")

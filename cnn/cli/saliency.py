@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from cnn import artifacts, datasets, preprocess
+from cnn import artifacts, preprocess
 from cnn.cli.runs import load_run, prepared_file, print_per_file
 
 DECIMALS = 4  # the map's values are rounded to this many decimals in the JSON
@@ -31,7 +31,8 @@ def method_for(run: artifacts.Run, method: str | None) -> tuple[str, str, dict[s
     """
     from cnn.explain import saliency
 
-    kind = datasets.kind_of_method(run.preprocessing["method"]).key
+    # a damaged or foreign record is the same sentence `predict` gives, not a KeyError
+    kind, _, _ = preprocess.check_record(run.preprocessing)
     default, params = saliency.DEFAULTS[kind]
     if method is None or method == default:
         return kind, default, params
