@@ -6,7 +6,7 @@ import pytest
 from helpers import APP, TIMEOUT_S
 from streamlit.testing.v1 import AppTest
 
-from cnn import architectures, lesson
+from cnn import architectures, artifacts, lesson
 from cnn.training import TrainConfig, preset_settings
 from ui import lesson as lesson_ui
 from ui import state
@@ -98,7 +98,8 @@ def test_the_predict_link_picks_the_run_and_the_input(trained):
     at = open_link("predict", {"run": trained.name, "source": "Upload", "lock": "1"})
     assert not at.exception
     assert at.session_state[state.ACTIVE_RUN] == str(trained)
-    assert any(trained.name in c.value for c in at.caption)  # the model, named, not pickable
+    title = artifacts.read_run_info(trained).title
+    assert any(title in c.value for c in at.caption)  # the model, named, not pickable
     assert not at.segmented_control and at.get("file_uploader")
 
 
