@@ -29,9 +29,8 @@ import tensorflow as tf
 
 from cnn.architectures import OUTPUT_LAYER, inbound_layers
 from cnn.calibration import softmax
-from cnn.filters import filter_images, filters
 
-__all__ = ["Inspection", "Inspector", "LayerActivation", "filter_images", "filters"]
+__all__ = ["Inspection", "Inspector", "LayerActivation"]
 
 # XLA-compiled inspection functions survive `keras.backend.clear_session()`, which Streamlit
 # calls after every rerun: its compilation cache outlives the eager kernel cache that the

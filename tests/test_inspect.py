@@ -9,13 +9,8 @@ import tensorflow as tf
 from keras import layers
 
 from cnn.architectures import OUTPUT_LAYER
-from cnn.inspect import (
-    NO_CONV_REASON,
-    NOT_REQUESTED_REASON,
-    Inspector,
-    filter_images,
-    filters,
-)
+from cnn.filters import filter_images, filters
+from cnn.inspect import NO_CONV_REASON, NOT_REQUESTED_REASON, Inspector
 
 SIZE = 28  # MNIST-size inputs
 

@@ -64,12 +64,12 @@ def run_stamp(path: str | Path) -> tuple:
 
 @st.cache_resource(max_entries=MAX_LOADED_RUNS, show_spinner="Loading the model...")
 def _load_run(path: str, stamp: tuple) -> LoadedRun:
-    from cnn import inspect
+    from cnn import filters, inspect
 
     run = artifacts.load_run(path)
     run.gaussian  # noqa: B018 (read now: the cached object is never changed afterwards)
     filter_images = {
-        name: inspect.filter_images(kernel) for name, kernel in inspect.filters(run.model)
+        name: filters.filter_images(kernel) for name, kernel in filters.filters(run.model)
     }
     mirror = run.record.config.mirror  # a run read with its mirror images too
     return LoadedRun(run, inspect.Inspector(run.model, mirror=mirror), stamp, filter_images)

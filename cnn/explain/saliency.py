@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -239,25 +240,24 @@ def scorecam(
     return scaled(maps)
 
 
-_RISE_MASKS: dict[tuple, np.ndarray] = {}
+MASK_SETS_KEPT = 4  # RISE mask sets remembered (one is up to ~65 MB at 128 px, 1000 masks)
 
 
+@functools.lru_cache(maxsize=MASK_SETS_KEPT)
 def rise_masks(size: tuple[int, int], count: int, grid: int, keep: float, seed: int) -> np.ndarray:
     """`count` smooth random masks (count, h, w) in [0, 1] (Petsiuk et al. 2018): a grid x grid
     of cells kept with probability `keep`, upsampled bilinearly and shifted by a random
-    fraction of a cell."""
-    key = (tuple(size), count, grid, keep, seed)
-    if key not in _RISE_MASKS:
-        rng = np.random.default_rng(seed)
-        h, w = size
-        cell = (int(np.ceil(h / grid)), int(np.ceil(w / grid)))
-        cells = (rng.random((count, grid, grid, 1)) < keep).astype(np.float32)
-        big = tf.image.resize(cells, ((grid + 1) * cell[0], (grid + 1) * cell[1])).numpy()
-        dy, dx = rng.integers(0, cell[0], count), rng.integers(0, cell[1], count)
-        _RISE_MASKS[key] = np.stack(
-            [big[i, dy[i] : dy[i] + h, dx[i] : dx[i] + w, 0] for i in range(count)]
-        )
-    return _RISE_MASKS[key]
+    fraction of a cell. Remembered per arguments (bounded, safe to share between a server's
+    threads) and read-only."""
+    rng = np.random.default_rng(seed)
+    h, w = size
+    cell = (int(np.ceil(h / grid)), int(np.ceil(w / grid)))
+    cells = (rng.random((count, grid, grid, 1)) < keep).astype(np.float32)
+    big = tf.image.resize(cells, ((grid + 1) * cell[0], (grid + 1) * cell[1])).numpy()
+    dy, dx = rng.integers(0, cell[0], count), rng.integers(0, cell[1], count)
+    masks = np.stack([big[i, dy[i] : dy[i] + h, dx[i] : dx[i] + w, 0] for i in range(count)])
+    masks.flags.writeable = False
+    return masks
 
 
 def rise(
@@ -275,7 +275,7 @@ def rise(
     parts become the baseline), above its mean, summed over the masks that kept each pixel."""
     run = engine(model)
     baseline = np.zeros_like(images) if baseline is None else baseline
-    chosen = rise_masks(images.shape[1:3], masks, grid, keep, seed)
+    chosen = rise_masks(tuple(images.shape[1:3]), masks, grid, keep, seed)
     maps = np.zeros(images.shape[:3], np.float32)
     for i, (image, ground) in enumerate(zip(images, baseline, strict=True)):
         kept = ground + chosen[..., None] * (image - ground)
