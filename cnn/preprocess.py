@@ -56,6 +56,9 @@ MIN_DIGIT_FRACTION = 0.1  # ink spanning less of the canvas side is a dot, not a
 FLAT_TOLERANCE = 8  # a canvas whose gray values span less than this is one flat colour
 TRANSPARENT_ALPHA = 128  # a border alpha below this means the canvas background is transparent
 LIGHT = 128  # gray values at or above this count as light (background or ink polarity)
+# step titles of a drawing (words that fit any drawn symbol, not only digits)
+REDRAWN_STEP = "strokes redrawn with an even pen"
+WIDENED_STEP = "thin strokes widened to an even pen"
 
 # A photo of a digit on paper
 PHOTO_WORK_SIDE = 512  # photos are scaled to this longer side before thresholding
@@ -122,15 +125,15 @@ def digit_from_canvas(rgba: np.ndarray, paths: Sequence[strokes.Path] | None = N
     steps = [("canvas", canvas), ("ink", ink)]
     if paths:
         ink = strokes.redraw(paths, ink.shape)
-        steps.append(("strokes redrawn with MNIST's pen", ink))
+        steps.append((REDRAWN_STEP, ink))
         notes.append(
-            "Your strokes were drawn again along their paths with a pen about a ninth of the "
-            "digit's size, as MNIST's writers' pens were: the brush width you pick does not "
-            "change what the model sees."
+            "Your strokes were drawn again along their paths with an even pen about a ninth of "
+            "the drawing's size (as MNIST's writers' pens were): the brush width you pick does "
+            "not change what the model sees."
         )
     else:
         ink = even_strokes(ink)
-        steps.append(("thin strokes widened to MNIST's", ink))
+        steps.append((WIDENED_STEP, ink))
     digit = _mnist_centre(ink, steps)
     return Steps(steps, _to_input(digit), notes)
 

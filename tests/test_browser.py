@@ -342,7 +342,7 @@ def test_draw_digits_with_the_mouse(page, server, mnist_run):
           f"open -> first prediction {ready + first_s:.1f} s")  # fmt: skip
     page.get_by_text("Feature maps", exact=True).wait_for()
     # the canvas sent its stroke's path too, and Predict redrew it with MNIST's pen
-    page.get_by_text("strokes redrawn with MNIST's pen").wait_for(timeout=PAGE_S * 1000)
+    page.get_by_text("strokes redrawn with an even pen").wait_for(timeout=PAGE_S * 1000)
     wait_until_idle(page)
     screenshot(page, f"3-predict-drawn-{first}")
 

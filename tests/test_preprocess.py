@@ -282,7 +282,7 @@ def test_one_stroke_stays_vertical_and_follows_mnist_geometry() -> None:
     assert [title for title, _ in result.steps] == [
         "canvas",
         "ink",
-        "thin strokes widened to MNIST's",
+        "thin strokes widened to an even pen",
         "cropped to bounding box",
         "scaled to 20 px",
         "centred 28x28 (centre of mass)",

@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from cnn import strokes
+from cnn import preprocess, strokes
 from cnn.preprocess import digit_from_canvas
 
 CANVAS = 280
@@ -42,7 +42,7 @@ def test_with_its_paths_a_drawing_is_the_same_input_whatever_the_brush():
     inputs = [digit_from_canvas(painted(seven, w), seven) for w in (8, 20, 40)]
     for result in inputs[1:]:
         np.testing.assert_array_equal(result.input, inputs[0].input)
-    assert "strokes redrawn with MNIST's pen" in [name for name, _ in inputs[0].steps]
+    assert preprocess.REDRAWN_STEP in [name for name, _ in inputs[0].steps]
     assert any("brush width" in note for note in inputs[0].notes)
 
 
