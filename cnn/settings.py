@@ -36,6 +36,7 @@ CACHE_BUDGET_ENV = "CNN_CACHE_BUDGET"
 RAY_ADDRESS_ENV = "CNN_RAY_ADDRESS"
 RAY_CPUS_ENV = "CNN_RAY_CPUS"
 RAY_MEMORY_ENV = "CNN_RAY_MEMORY"
+DB_URL_ENV = "CNN_DB_URL"
 KERAS_HOME_ENV = "KERAS_HOME"  # Keras' own variable: where it caches downloads
 TF_LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"  # TensorFlow's: written, never read
 PYTHONPATH_ENV = "PYTHONPATH"  # a training's child process finds `cnn` through it
@@ -134,6 +135,11 @@ class Settings:
     ray_memory: int = _variable(RAY_MEMORY_ENV, 1536 * 1024**2, _whole, WHOLE)
     """CNN_RAY_MEMORY (bytes, default 1.5 GiB; a Quick training peaks near 1.1 GB): the memory
     one training asks the Ray cluster for."""
+
+    db_url: str = _variable(DB_URL_ENV, f"sqlite:///{HOME / 'class.db'}", _text, "a database URL")
+    """CNN_DB_URL (an SQLAlchemy URL, default sqlite:///~/.cnn_lab/class.db): the database
+    classes are kept in (cnn.classroom); e.g. postgresql+psycopg://user:pw@host/db for a
+    school server, or for Community Cloud, whose local disk does not last."""
 
     keras_home: Path = _variable(KERAS_HOME_ENV, Path.home() / ".keras", _path, PATH)
     """KERAS_HOME (a folder, default ~/.keras; Keras' own variable): where Keras caches the

@@ -629,3 +629,50 @@ def test_make_a_drawn_dataset_train_it_and_predict_a_new_drawing(page, server):
     print(f"a new ring drawn on Predict read as 'ring' in {seconds:.2f} s")
     wait_until_idle(page)
     screenshot(page, "7-make-predict")
+
+
+# the time-lapse's picture panels and confusion matrix, by their plotly subplot
+TIMELAPSE_PANELS = {"x": "Grad-CAM", "x3": "filters", "x4": "feature maps", "x5": "confusion"}
+
+
+def white_share(pixels, box: dict) -> float:
+    """The share of a panel (a bounding box in the viewport) that is pure white: an empty
+    panel on Streamlit's white plot background (its gridlines are the rest)."""
+    import numpy as np
+
+    top, left = int(box["y"]), int(box["x"])
+    crop = pixels[top : top + int(box["height"]), left : left + int(box["width"])]
+    return float(np.all(crop == 255, axis=-1).mean())
+
+
+def test_time_lapse_panels_show_their_frames_while_it_plays(page, server, mnist_run):
+    """Mid-play, every picture panel and the confusion matrix show a frame: they were blank for
+    500 of every 700 ms while plotly.js tweened frame changes (issue 28, 5.6)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    open_app(page, server, "models")
+    choose(page, "Run", artifacts.read_run_info(mnist_run).title)
+    page.get_by_role("tab", name="How it learned (time-lapse)").click()
+    play = page.get_by_text("▶ Play", exact=True)
+    wait_for(page, play, PAGE_S)
+    wait_until_idle(page)
+    page.locator(".js-plotly-plot").filter(has=play).scroll_into_view_if_needed()
+    page.wait_for_function(DRAWN_JS, timeout=PAGE_S * 1000)
+    boxes = {
+        name: page.locator(f'.nsewdrag[data-subplot="{axis}y{axis[1:]}"]').first.bounding_box()
+        for axis, name in TIMELAPSE_PANELS.items()
+    }
+    now_showing = page.locator(".slider-container text.slider-label").first
+    play.click()
+    seen = set()
+    for _ in range(8):  # ~4 s of playing: frames and the moments between them
+        page.wait_for_timeout(450)
+        seen.add(now_showing.text_content())
+        pixels = np.asarray(Image.open(io.BytesIO(page.screenshot())).convert("RGB"))
+        blank = [name for name, box in boxes.items() if white_share(pixels, box) > 0.5]
+        assert not blank, f"blank while playing ({now_showing.text_content()}): {blank}"
+    assert len(seen) > 2  # it did play
+    screenshot(page, "5-models-timelapse-playing")

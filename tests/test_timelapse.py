@@ -110,3 +110,22 @@ def test_the_drawing_is_followed_too(tmp_path):
     lapse = timelapse.load(result.run_dir)
     np.testing.assert_array_equal(lapse.probe_images[-1], np.rint(drawing * 255))
     assert lapse.probe_classes[-1] == -1
+
+
+def test_the_time_lapse_plays_without_transitions_and_names_its_grad_cam(tiny_run):
+    """Every frame change (Play, a slider step, the slider) is immediate: plotly.js's default
+    500 ms transition blanked the image and heatmap panels while it played (the browser test
+    shows it); the Grad-CAM panel says what it is, not that it is where the model looked."""
+    from ui.timelapse import timelapse_figure
+
+    lapse = timelapse.load(tiny_run)
+    fig = timelapse_figure(lapse, [str(c) for c in range(10)], 0, "conv1_1", "a 7")
+    play = fig.layout.updatemenus[0].buttons[0]
+    (slider,) = fig.layout.sliders
+    calls = [play.args[1], *(step.args[1] for step in slider.steps)]
+    assert len(calls) == len(lapse) + 1
+    assert all(call["transition"]["duration"] == 0 for call in calls)
+    assert slider.transition.duration == 0
+    titles = [a.text for a in fig.layout.annotations]
+    assert "Grad-CAM at the last conv layer" in titles
+    assert not any("looked" in t for t in titles)

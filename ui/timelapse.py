@@ -21,9 +21,15 @@ from ui import charts, pictures
 
 PANEL_PX = 240  # side of each picture panel
 FRAME_MS = 700  # time per frame while playing
+# Frames replace each other with no transition: plotly.js tweens a frame change for 500 ms by
+# default, and image and heatmap traces cannot be tweened, so they were blank for 500 of
+# every 700 ms while the time-lapse played (issue 28, 5.6)
+NO_TRANSITION = {"duration": 0}
 SLIDER_X = 0.17  # the slider starts right of the Play and Pause buttons
+# Grad-CAM at the last conv layer did not pass the deletion test on digits (issue 28): the
+# panel says what it computes, not that it is where the model looked
 TITLES = (
-    "Where it looked (Grad-CAM)",
+    "Grad-CAM at the last conv layer",
     "What it answered",
     "First-layer filters",
     "Feature maps of {layer}",
@@ -39,7 +45,7 @@ def _png(image: np.ndarray) -> str:
 
 
 def _probe_picture(lapse: Timelapse, frame: int, probe: int) -> np.ndarray:
-    """The probe input with that frame's Grad-CAM blended over it."""
+    """The probe input with that frame's Grad-CAM (at the last conv layer) blended over it."""
     image = lapse.probe_images[probe]
     cam = lapse.gradcam[frame, probe].astype(np.float32) / 255
     if cam.shape[:2] != image.shape[:2]:
@@ -138,13 +144,24 @@ def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, class
     fig.update_yaxes(range=[0, 1.05], row=2, col=3)
     steps = [
         {
-            "args": [[str(f)], {"frame": {"duration": 0, "redraw": True}, "mode": "immediate"}],
+            "args": [
+                [str(f)],
+                {
+                    "frame": {"duration": 0, "redraw": True},
+                    "mode": "immediate",
+                    "transition": NO_TRANSITION,
+                },
+            ],
             "label": f"{lapse.frame_epochs[f]:.2g}",
             "method": "animate",
         }
         for f in range(len(lapse))
     ]
-    play = {"frame": {"duration": FRAME_MS, "redraw": True}, "fromcurrent": True}
+    play = {
+        "frame": {"duration": FRAME_MS, "redraw": True},
+        "fromcurrent": True,
+        "transition": NO_TRANSITION,
+    }
     fig.update_layout(
         height=640,
         margin={"l": 10, "r": 10, "t": 60, "b": 70},
@@ -178,6 +195,7 @@ def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, class
                 "y": -0.02,
                 "len": 0.66 - SLIDER_X,
                 "currentvalue": {"prefix": "epoch ", "font": {"size": 16}},
+                "transition": NO_TRANSITION,
             }
         ],
     )

@@ -57,6 +57,7 @@ def import_tensorflow_quietly() -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every command registered."""
     from cnn.cli import (
+        classroom,
         confidence,
         data,
         explain,
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.set_defaults(needs_tensorflow=True)
     for module in (data, training, runs, confidence, explain, saliency, export, probes, timelapse):
         module.register(sub, common)
+    classroom.register(sub, common)
     return parser
 
 

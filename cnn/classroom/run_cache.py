@@ -1,0 +1,77 @@
+"""A run stored in the class database, back as a run folder that Predict and the board load.
+
+A shared run is kept whole in the database (run.json and model.keras). To use it, its two
+files are written to a folder of the cache (CNN_CACHE_DIR/class_runs/<digest>), named by the
+SHA-256 of their content, never by anything a person typed, written in a hidden temporary
+folder and renamed into place, so a half-written run is never seen. The bytes are checked
+against their digest first, and the folder is then loaded by `cnn.artifacts.load_run` like
+any untrusted run: the record's size and fields checked, the model loaded with Keras'
+`safe_mode=True` (no Lambda layers, no unknown custom objects) and its input and output
+shapes checked against the record.
+
+Example:
+    >>> folder = cached_run(*store.run_files(board, run_id))
+    >>> artifacts.load_run(folder).model
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from cnn import artifacts, settings
+from cnn.classroom.errors import ClassError
+
+FOLDER = "class_runs"  # under CNN_CACHE_DIR
+
+
+def cache_root() -> Path:
+    """Where stored runs are unpacked: CNN_CACHE_DIR/class_runs."""
+    return settings.current().cache_dir / FOLDER
+
+
+def cached_run(record_json: str, model: bytes, digest: str, root: Path | None = None) -> Path:
+    """The run folder of a stored run, written once per content.
+
+    Raises:
+        ClassError: the bytes do not match their digest, are too large, or the folder is
+            not a readable run (its reason in the sentence).
+    """
+    record = record_json.encode("utf-8")
+    if hashlib.sha256(record + b"\0" + model).hexdigest() != digest:
+        raise ClassError("This stored run is damaged (its files do not match their digest).")
+    if len(record) > artifacts.MAX_RECORD_BYTES or len(model) > artifacts.MAX_MODEL_BYTES:
+        raise ClassError("This stored run is larger than a run this app loads.")
+    root = Path(root or cache_root())
+    folder = root / digest[:32]
+    if not (folder / artifacts.RECORD_FILE).is_file():
+        tmp = root / f"{artifacts.TMP_PREFIX}{uuid.uuid4().hex}"
+        try:
+            tmp.mkdir(parents=True)
+            (tmp / artifacts.MODEL_FILE).write_bytes(model)
+            (tmp / artifacts.RECORD_FILE).write_bytes(record)
+            os.replace(tmp, folder)
+        except OSError as err:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if not (folder / artifacts.RECORD_FILE).is_file():  # another thread's copy is fine
+                raise ClassError(f"The run could not be unpacked: {err.strerror or err}.") from err
+    info = artifacts.read_run_info(folder, shipped=False)
+    if not info.ok:
+        raise ClassError(f"This stored run is broken: {info.error}")
+    return folder
+
+
+def load_cached_run(record_json: str, model: bytes, digest: str) -> artifacts.Run:
+    """`cached_run`, then loaded as `cnn.artifacts.load_run` loads any run (safe_mode).
+
+    Raises:
+        ClassError: as `cached_run`, or the model is refused (its sentence).
+    """
+    folder = cached_run(record_json, model, digest)
+    try:
+        return artifacts.load_run(folder)
+    except artifacts.ArtifactError as err:
+        raise ClassError(str(err)) from err
