@@ -7,9 +7,11 @@ nothing: an unknown parameter or a value that cannot work becomes one sentence i
 edited architecture travels compactly as `spec` (zlib-compressed JSON, base64url).
 
 Parameters: page, dataset, arch, spec, epochs, batch_size, lr, optimizer, augmentation,
-preset, seed, run, source, lock, present; `augment=1/0` (older links) is augmentation=standard
-or none. Settings are read and refused by `cnn.training.config.SETTINGS`, the schema the CLI
-and the Train page read too, so a bad value gets the sentence it gets everywhere.
+max_samples, preset, seed, run, source, lock, present; `augment=1/0` (older links) is
+augmentation=standard or none. `lesson=KEY&step=N` opens step N of a lesson (cnn.lessons) and
+`class=CODE` joins a class board (its code: 2-16 letters or digits). Settings are read and
+refused by `cnn.training.config.SETTINGS`, the schema the CLI and the Train page read too, so
+a bad value gets the sentence it gets everywhere.
 """
 
 from __future__ import annotations
@@ -17,22 +19,29 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from cnn.architectures import ArchSpec
 from cnn.errors import SpecError, TrainingError
 from cnn.training import config as training
 from cnn.training.schema import FALSE, TRUE
 
-PAGES = ("home", "train", "predict", "inside", "probe", "models", "data", "make")
+PAGES = ("home", "train", "predict", "inside", "probe", "models", "data", "make", "lessons")
 SOURCES = ("Draw", "Upload", "Samples")
 MAX_SPEC_CHARS = 4000  # an encoded architecture longer than this is refused
 # the TrainConfig fields a link carries, under their short names (learning_rate as lr)
-LINKED = ("epochs", "batch_size", "learning_rate", "optimizer", "augmentation", "seed")
+LINKED = (
+    "epochs", "batch_size", "learning_rate", "optimizer", "augmentation", "max_samples", "seed",
+)  # fmt: skip
 PARAMETERS = {training.SETTINGS[name].key: training.SETTINGS[name] for name in LINKED}
+LESSON_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")  # a lesson's key (its file's name)
+CLASS_CODE = re.compile(r"^[A-Za-z0-9]{2,16}$")  # a class board's code (issue 30)
+MAX_STEP = 999
 
 
 @dataclass
@@ -54,6 +63,9 @@ class Lesson:
     source: str | None = None
     lock: bool = False
     present: bool = False
+    lesson_key: str | None = None  # lesson=KEY: the lesson to open
+    step: int | None = None  # step=N: its step, counted from 1
+    class_code: str | None = None  # class=CODE: the class board to join
     problems: list[str] = field(default_factory=list)
 
 
@@ -105,6 +117,8 @@ def parse(params: Mapping[str, str]) -> Lesson:
             setattr(lesson, name, text.lower() in TRUE)
         elif name == "run":
             lesson.run = text if text and "/" not in text and ".." not in text else None
+        elif name in ("lesson", "step", "class"):
+            _read_lesson_part(lesson, name, text)
         elif name == "spec":
             try:
                 lesson.spec = decode_spec(text)
@@ -115,6 +129,29 @@ def parse(params: Mapping[str, str]) -> Lesson:
                 f"The link's setting '{name}' is not one CNN Lab knows; ignored."
             )
     return lesson
+
+
+def _read_lesson_part(lesson: Lesson, name: str, text: str) -> None:
+    """lesson=, step= or class= into the lesson, or its sentence into problems."""
+    if name == "lesson" and LESSON_KEY.match(text):
+        lesson.lesson_key = text
+    elif name == "step" and text.isdigit() and 1 <= int(text) <= MAX_STEP:
+        lesson.step = int(text)
+    elif name == "class" and CLASS_CODE.match(text):
+        lesson.class_code = text
+    else:
+        needs = {
+            "lesson": "a lesson's key (lower-case letters, digits and dashes)",
+            "step": f"a step number from 1 to {MAX_STEP}",
+            "class": "a class code of 2 to 16 letters or digits",
+        }[name]
+        lesson.problems.append(f"The link's {name}={text} was ignored: it must be {needs}.")
+
+
+def query_params(query: str) -> dict[str, str]:
+    """A query string ("?page=train&lr=0.01" or without "?") as parameters (the last of a
+    repeated name wins, as in a browser's address bar read by Streamlit)."""
+    return dict(parse_qsl(query.strip().removeprefix("?"), keep_blank_values=True))
 
 
 def _read_setting(lesson: Lesson, name: str, text: str) -> None:
@@ -146,4 +183,9 @@ def encode(lesson: Lesson) -> dict[str, str]:
         params["lock"] = "1"
     if lesson.present:
         params["present"] = "1"
+    if lesson.lesson_key:
+        params["lesson"] = lesson.lesson_key
+        params["step"] = str(lesson.step or 1)
+    if lesson.class_code:
+        params["class"] = lesson.class_code
     return params

@@ -36,6 +36,7 @@ CACHE_BUDGET_ENV = "CNN_CACHE_BUDGET"
 RAY_ADDRESS_ENV = "CNN_RAY_ADDRESS"
 RAY_CPUS_ENV = "CNN_RAY_CPUS"
 RAY_MEMORY_ENV = "CNN_RAY_MEMORY"
+LESSONS_DIR_ENV = "CNN_LESSONS_DIR"
 DB_URL_ENV = "CNN_DB_URL"
 KERAS_HOME_ENV = "KERAS_HOME"  # Keras' own variable: where it caches downloads
 TF_LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"  # TensorFlow's: written, never read
@@ -140,6 +141,10 @@ class Settings:
     """CNN_DB_URL (an SQLAlchemy URL, default sqlite:///~/.cnn_lab/class.db): the database
     classes are kept in (cnn.classroom); e.g. postgresql+psycopg://user:pw@host/db for a
     school server, or for Community Cloud, whose local disk does not last."""
+
+    lessons_dir: Path | None = _variable(LESSONS_DIR_ENV, None, _path, PATH)
+    """CNN_LESSONS_DIR (a folder, default unset: the built-in lessons only): a teacher's own
+    lesson files (*.md, docs/LESSONS.md), offered beside the built-in ones."""
 
     keras_home: Path = _variable(KERAS_HOME_ENV, Path.home() / ".keras", _path, PATH)
     """KERAS_HOME (a folder, default ~/.keras; Keras' own variable): where Keras caches the

@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         data,
         explain,
         export,
+        lessons,
         probes,
         runs,
         saliency,
@@ -79,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (data, training, runs, confidence, explain, saliency, export, probes, timelapse):
         module.register(sub, common)
     classroom.register(sub, common)
+    lessons.register(sub, common)
     return parser
 
 
