@@ -1,7 +1,7 @@
 """Predict: draw, upload or pick an image; the answer beside it; what the model saw inside.
 
 The model and its Inspector are cached per server, so a rerun costs one compiled forward
-pass (with Grad-CAM), never `model.predict`.
+pass, never `model.predict`; "Where it looked" is a tested map, remembered per input.
 """
 
 import streamlit as st
@@ -17,6 +17,7 @@ from ui import (
     predict_views,
     presenter,
     run_picker,
+    saliency_views,
     state,
 )
 
@@ -35,12 +36,16 @@ except artifacts.ArtifactError as err:
     st.error(str(err))
     st.stop()
 record, class_names, preprocessing = info.record, loaded.class_names, loaded.run.preprocessing
-sources = inputs.sources_for(record)
-# digit models open on the canvas, photo models on their samples (one remembered choice each)
-first = link.source if link.source in sources else sources[0]
+# a model opens on its own default input (digits: the canvas; photos: samples); a lesson link
+# asks for another only for the model it names, so picking another model leaves its source
+asked = link.source if link.run in (None, info.name) else None
+sources = inputs.sources_for(record, asked)
+first = asked if asked in sources else sources[0]
 if not locked:
     source = (
-        source_col.segmented_control("Input", sources, default=first, key=f"source-{sources[0]}")
+        source_col.segmented_control(
+            "Input", sources, default=first, key="source-" + "-".join(sources)
+        )
         or first
     )
 else:
@@ -58,19 +63,19 @@ with input_col:
         picked, problem = None, err
 with answer_col:
     if isinstance(problem, preprocess.NothingDrawn):
-        st.info(f"Draw a digit on the canvas to see a prediction. ({problem})")
+        st.info(f"{inputs.draw_prompt(record)} to see a prediction. ({problem})")
         st.stop()
     if problem is not None:
         st.error(str(problem))
         st.stop()
     if picked is None:
-        prompt = "Draw a digit on the canvas" if source == "Draw" else "Give the model a picture"
+        prompt = inputs.draw_prompt(record) if source == "Draw" else "Give the model a picture"
         st.info(f"{prompt} to see its prediction here.")
         st.stop()
     steps = picked.steps
     state.set_current_input(state.CurrentInput(str(info.path), steps, source, picked.label))
-    # One compiled pass (remembered per input): probabilities, activations and Grad-CAM
-    inspection = loaders.inspect_image(loaded, steps.input, predict_views.cam_class(class_names))
+    # One compiled pass (remembered per input): probabilities and activations
+    inspection = loaders.inspect_image(loaded, steps.input, None)
     answer.answer_ui(inspection, record, class_names, picked.label, loaded.run.gaussian)
 
 st.subheader("What the model receives")
@@ -85,7 +90,7 @@ for note in steps.notes:
 st.subheader("Inside the network")
 cam_tab, maps_tab, filters_tab = st.tabs(["Where it looked", "Feature maps", "Learned filters"])
 with cam_tab:
-    predict_views.gradcam_ui(steps.input, inspection, class_names)
+    saliency_views.where_it_looked_ui(loaded, steps.input, class_names)
 with maps_tab:
     predict_views.feature_maps_ui(inspection, record)
 with filters_tab:

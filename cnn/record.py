@@ -85,6 +85,35 @@ class Timings:
 
 
 @dataclass
+class SaliencyCheck:
+    """How faithful one "Where it looked" method measured on a run's own test images
+    (`cnn.explain.checks`; issue 28's two tests).
+
+    Attributes:
+        method: a key of `cnn.explain.saliency.METHODS` (with the kind's default parameters
+            when it is the kind's default method).
+        images: test images it was measured on.
+        deletion_ratio: mean area under the deletion curve over the random orders' (lower =
+            the map found what the model needed sooner).
+        beating: share of the images whose map beat the random orders.
+        correlation: mean rank correlation with the map of the same network re-initialised
+            (low = the map depends on what the network learned).
+        passed: whether it met the targets for the run's kind of images.
+        seconds: seconds per image on the machine that measured it.
+        draw: the seed of the test images' draw.
+    """
+
+    method: str
+    images: int
+    deletion_ratio: float
+    beating: float
+    correlation: float
+    passed: bool
+    seconds: float = 0.0
+    draw: int = 0
+
+
+@dataclass
 class RunRecord:
     """Everything a run folder says about its model, in run.json.
 
@@ -117,6 +146,7 @@ class RunRecord:
     timelapse: TimelapseInfo | None = None  # None: recorded without a time-lapse
     calibration: Calibration | None = None  # None: not calibrated (probabilities as they are)
     ood: OodCheck | None = None  # None: no unfamiliar-input check measured
+    saliency: list[SaliencyCheck] = field(default_factory=list)  # measured maps (issue 28)
     version: int = RECORD_VERSION
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 
@@ -145,6 +175,11 @@ class RunRecord:
                     "spec": ArchSpec.from_dict(spec) if isinstance(spec, dict) else None,
                     "test": TestRecord(**_known(TestRecord, data.get("test") or {})),
                     "timings": Timings(**_known(Timings, data.get("timings") or {})),
+                    "saliency": [
+                        SaliencyCheck(**_known(SaliencyCheck, c))
+                        for c in data.get("saliency") or []
+                        if isinstance(c, dict)
+                    ],
                     **{
                         name: part(**_known(part, data[name]))
                         if isinstance(data.get(name), dict)
@@ -164,6 +199,7 @@ class RunRecord:
         for name in ("preprocessing", "dataset", "test", "timings", *PARTS):
             doc[name] = None if doc[name] is None else asdict(doc[name])
         doc["config"] = self.config.to_dict()
+        doc["saliency"] = [asdict(c) for c in self.saliency]
         doc["spec"] = None if self.spec is None else self.spec.to_dict()
         return {**self.extra, **doc}
 
@@ -171,6 +207,10 @@ class RunRecord:
     def arch_name(self) -> str:
         """The architecture's name (a registry key or "custom")."""
         return (self.spec.name if self.spec else "") or self.config.arch
+
+    def saliency_check(self, method: str) -> SaliencyCheck | None:
+        """The recorded faithfulness of `method` on this run, or None when not measured."""
+        return next((c for c in self.saliency if c.method == method), None)
 
     @property
     def label(self) -> str:

@@ -57,7 +57,7 @@ def test_broken_run_is_listed_not_fatal(offline, page):
 def test_predict_shows_the_class_of_a_drawing(trained):
     at = open_page("app_pages/predict.py", active_run=trained)
     assert not at.exception
-    assert any("Draw a digit" in i.value for i in at.info)
+    assert any("Draw one digit" in i.value for i in at.info)
     at.session_state[state.CANVAS_KEY] = drawn_one()
     at.run()
     assert not at.exception

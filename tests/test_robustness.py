@@ -169,8 +169,8 @@ def canvas(background: str, strokes=(), width: int = 20, ink: str = "white") -> 
 
 
 DRAWINGS = {  # name -> (ink option, canvas, what the page must show)
-    "empty (white on black)": ("White ink", canvas("black"), "Draw a digit"),
-    "empty (black on white)": ("Black ink", canvas("white"), "Draw a digit"),
+    "empty (white on black)": ("White ink", canvas("black"), "Draw one digit"),
+    "empty (black on white)": ("Black ink", canvas("white"), "Draw one digit"),
     "a single dot": ("White ink", canvas("black", [[(140, 140), (141, 141)]]), "only a dot"),
     "ink touching the border": (
         "White ink",
@@ -217,7 +217,7 @@ def test_a_forged_canvas_value_is_read_as_nothing_drawn(trained, case):
     at.run()
     assert not at.exception
     assert prediction(at) is None
-    assert any("Draw a digit" in i.value for i in at.info), [i.value for i in at.info]
+    assert any("Draw one digit" in i.value for i in at.info), [i.value for i in at.info]
 
 
 # Many users on one server: each AppTest is its own browser session in the same process
@@ -275,7 +275,7 @@ def test_sessions_see_only_their_own_runs_uploads_and_drawings(offline):
     alice.run()
     bob.run()
     assert prediction(alice) is not None
-    assert prediction(bob) is None and any("Draw a digit" in i.value for i in bob.info)
+    assert prediction(bob) is None and any("Draw one digit" in i.value for i in bob.info)
 
     # and the owner can delete its run
     models_page_offers_delete(alice, run)

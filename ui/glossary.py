@@ -84,12 +84,15 @@ GLOSSARY: dict[str, tuple[str, str]] = {
         "bent a little (elastic). The model sees more variety and learns that a slightly moved "
         "or wobbly 7 is still a 7.",
     ),
-    "gradcam": (
-        "What is Grad-CAM?",
-        "A heat map of where the model looked. It asks the last convolution layer: if this "
-        "part of the picture were a bit stronger, how much would the score of the class go "
-        "up? Red parts mattered most for the answer, blue parts hardly at all. It is a hint, "
-        "not proof: the model may use things a heat map cannot show.",
+    "where it looked": (
+        "How is 'where it looked' found?",
+        "The model never tells us where it looked, so we test it from outside. The map shown "
+        "first hides random parts of the picture (or, for photos, adds noise) many times and "
+        "watches how sure the model stays: the parts it needs turn red. Then the map itself "
+        "is tested: remove the red pixels first and the answer should collapse much sooner "
+        "than when you remove random pixels; and a network with scrambled weights should "
+        "give a different map. A map that fails those tests (Grad-CAM on digit models often "
+        "lights up the empty background) says so beside its name.",
     ),
     "calibration": (
         "What does 'calibrated' mean?",

@@ -25,6 +25,7 @@ BLACK_INK = "black-ink"  # widget key of the ink switch
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 BACKGROUND_TOLERANCE = 8  # a pixel this close to the background colour is not ink
 SOURCES = ("Draw", "Upload", "Samples")
+SHOWN_CLASSES = 6  # class names the drawing prompt lists at most
 
 
 @dataclass
@@ -35,20 +36,40 @@ class Picked:
     label: int | None = None
 
 
-def sources_for(record: RunRecord) -> list[str]:
-    """The input sources in the order a page offers them: digit models open on the canvas,
-    photo models on their samples (a drawing is not what they know)."""
+def sources_for(record: RunRecord, asked: str | None = None) -> list[str]:
+    """The input sources in the order a page offers them: models of drawn symbols (digits,
+    a class's own drawings) open on the canvas, others on their samples; photo models offer
+    no canvas (a drawing is not what they know) unless a lesson link asks for it (`asked`)."""
     if record.preprocessing.method == "digits":
         return list(SOURCES)
+    if record.preprocessing.method == "photos" and asked != "Draw":
+        return ["Samples", "Upload"]
     return ["Samples", "Upload", "Draw"]
 
 
-def drawing_input_ui(preprocessing: dict) -> Picked | None:
-    """A canvas, then ink colour, stroke width and clear below it; None until something is drawn."""
+def drawn_thing(record: RunRecord) -> str:
+    """What to draw for this model, in words: "one digit" for MNIST, else one of its classes."""
+    if record.dataset.key == "mnist":
+        return "one digit"
+    names = [str(n) for n in record.class_names]
+    if len(names) <= SHOWN_CLASSES:
+        return "one of: " + ", ".join(names)
+    return f"one of its {len(names)} classes ({', '.join(names[:SHOWN_CLASSES])}, ...)"
+
+
+def draw_prompt(record: RunRecord) -> str:
+    """The sentence asking for a drawing, in the model's own terms."""
+    return f"Draw {drawn_thing(record)} on the canvas"
+
+
+def drawing_input_ui(preprocessing: dict, record: RunRecord | None = None) -> Picked | None:
+    """A canvas, then ink colour, stroke width and clear below it; None until something is
+    drawn. `record`: the model the drawing is for (None: a drawing for a new dataset)."""
     from ui import canvas
 
     stroke, background = INKS[bool(st.session_state.get(BLACK_INK, False))]
-    st.caption("Draw one digit, as large as the square:")
+    thing = "it" if record is None else drawn_thing(record)
+    st.caption(f"Draw {thing}, as large as the square:")
     key = state.canvas_key()
     restore = _restored_drawing(key)
     value = canvas.drawing_canvas(
@@ -168,7 +189,7 @@ def _bundled_ui(record: RunRecord, preprocessing: dict) -> Picked | None:
 def input_ui(source: str, record: RunRecord, preprocessing: dict) -> Picked | None:
     """The chosen source's widgets; the prepared input, or None until there is one."""
     if source == "Draw":
-        return drawing_input_ui(preprocessing)
+        return drawing_input_ui(preprocessing, record)
     if source == "Upload":
         return upload_input_ui(preprocessing)
     return sample_input_ui(record, preprocessing)

@@ -27,6 +27,7 @@ MAX_LOADED_DATASETS = 3
 MAX_INSPECTIONS = 64  # inspected inputs remembered, so reruns with the same input skip the model
 # what loading a run reads: its model, its record and its unfamiliar-input check
 RUN_FILES = (artifacts.MODEL_FILE, artifacts.RECORD_FILE, artifacts.OOD_FILE)
+MAP_FAILED = "This map could not be computed for this model (the error is in the server log)."
 GRADCAM_FAILED = "Grad-CAM could not be computed for this model (the error is in the server log)."
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,47 @@ def inspect_image(loaded: LoadedRun, image: np.ndarray, gradcam_class: int | Non
     return _inspection(
         str(loaded.run.info.path), loaded.stamp, image, gradcam_class, loaded.inspector
     )
+
+
+@dataclass
+class Looked:
+    """`where_it_looked`'s answer: the input's check (`cnn.explain.checks.InputCheck`
+    fields), or the sentence saying why there is none."""
+
+    map: np.ndarray | None = None
+    target: int = 0
+    fractions: np.ndarray | None = None
+    curve: np.ndarray | None = None
+    random_curve: np.ndarray | None = None
+    problem: str = ""
+
+
+@st.cache_resource(max_entries=MAX_INSPECTIONS, show_spinner=False)
+def _looked(
+    path: str, stamp: tuple, image: np.ndarray, method: str, target: int | None, _run: Any
+) -> Looked:
+    from cnn import datasets
+    from cnn.errors import ExplainError
+    from cnn.explain import checks
+
+    kind = datasets.kind_of_method(_run.record.preprocessing.method).key
+    try:
+        found = checks.check_input(_run.model, image, kind, method, target)
+    except ExplainError as err:
+        return Looked(problem=str(err))
+    except Exception:  # a model the method cannot read (a TensorFlow error): say so, log it
+        log.exception("The %s map failed for %s", method, path)
+        return Looked(problem=MAP_FAILED)
+    return Looked(found.map, found.target, found.fractions, found.curve, found.random_curve)
+
+
+def where_it_looked(
+    loaded: LoadedRun, image: np.ndarray, method: str, target: int | None
+) -> Looked:
+    """The map of one input by one method with its deletion test, remembered per (model,
+    input, method, class): a rerun with the same input costs nothing (RISE costs about a
+    second per input on a 2-core machine). Never mutate the result: it is shared."""
+    return _looked(str(loaded.run.info.path), loaded.stamp, image, method, target, loaded.run)
 
 
 @st.cache_resource(max_entries=MAX_LOADED_DATASETS, show_spinner="Loading the dataset...")

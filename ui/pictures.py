@@ -21,6 +21,7 @@ MAX_TILES = 64  # channels shown per layer
 DISPLAY_PX = 168  # side of an input image on screen (nearest neighbour, so pixels stay sharp)
 FRAME_GREY = 235  # background around images that are not square
 GRADCAM_WEIGHT = 0.45  # share of the heat map in the Grad-CAM overlay
+HEAT_LEAST, HEAT_MOST = 0.25, 0.75  # share of a saliency map's colour where it is 0 and 1
 
 
 def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
@@ -114,6 +115,18 @@ def gradcam_overlay(image: np.ndarray, cam: np.ndarray, side: int = DISPLAY_PX) 
     heat = cv2.cvtColor(heat, cv2.COLOR_BGR2RGB)
     blended = cv2.addWeighted(base, 1 - GRADCAM_WEIGHT, heat, GRADCAM_WEIGHT, 0)
     return framed(blended, side)
+
+
+def heat_overlay(image: np.ndarray, heat: np.ndarray, side: int = DISPLAY_PX) -> np.ndarray:
+    """A saliency map (jet colours) over the model input, enlarged: the colour covers the
+    input in proportion to the map (from HEAT_LEAST to HEAT_MOST), so the picture still shows
+    where the map is low."""
+    base = to_uint8_rgb(image).astype(np.float32)
+    level = np.clip(heat, 0, 1)
+    colours = cv2.applyColorMap((level * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    colours = cv2.cvtColor(colours, cv2.COLOR_BGR2RGB).astype(np.float32)
+    alpha = (HEAT_LEAST + (HEAT_MOST - HEAT_LEAST) * level)[..., None]
+    return framed((base * (1 - alpha) + colours * alpha).astype(np.uint8), side)
 
 
 def thumbnail(image: np.ndarray, side: int) -> np.ndarray:

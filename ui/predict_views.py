@@ -1,9 +1,7 @@
-"""The Predict page's views of one inspection: Grad-CAM, feature maps, learned filters;
-and links to the pages that look further into the input."""
+"""The Predict page's views of one inspection: feature maps, learned filters; and links to the
+pages that look further into the input ("Where it looked" is `ui.saliency_views`)."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 import numpy as np
 import streamlit as st
@@ -11,36 +9,6 @@ import streamlit as st
 from cnn.record import RunRecord
 from ui import pictures, presenter
 from ui.glossary import explain_ui
-
-CAM_CLASS = "cam-class"  # widget key: the class Grad-CAM explains
-TOP_CLASS = -1  # its option "the answer it gave" (None as an option reads "Choose an option")
-
-
-def cam_class(class_names: Sequence[str]) -> int | None:
-    """The class Grad-CAM is asked to explain: None for the answer the model gave."""
-    chosen = st.session_state.get(CAM_CLASS, TOP_CLASS)
-    return chosen if chosen is not None and 0 <= chosen < len(class_names) else None
-
-
-def gradcam_ui(image: np.ndarray, inspection, class_names: Sequence[str]) -> None:
-    """The Grad-CAM overlay for the top (or a chosen) class, with its explanation."""
-    picture, controls = st.columns([1, 1])
-    controls.selectbox(
-        "Explain the class",
-        [TOP_CLASS, *range(len(class_names))],
-        format_func=lambda c: "the answer it gave" if c == TOP_CLASS else class_names[c],
-        key=CAM_CLASS,
-    )
-    with controls:
-        explain_ui("gradcam")
-    if inspection.gradcam is None:
-        picture.info(inspection.gradcam_reason)
-        return
-    picture.image(
-        pictures.gradcam_overlay(image, inspection.gradcam, presenter.px(pictures.DISPLAY_PX)),
-        caption=f"Where {inspection.gradcam_layer} looked for "
-        f"'{class_names[inspection.gradcam_class]}' (red = mattered most)",
-    )
 
 
 def feature_maps_ui(inspection, record: RunRecord) -> None:

@@ -9,10 +9,13 @@ own default parameters, or the kind's when it is the kind's default method.
 Example:
     python -m cnn saliency --model artifacts/<run> digit.png --json
     python -m cnn saliency --model artifacts/<run> cat.jpg --method gradcam
+    python -m cnn saliency --model artifacts/<run> --measure    # record each method's tests
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -29,15 +32,11 @@ def method_for(run: artifacts.Run, method: str | None) -> tuple[str, str, dict[s
     Raises:
         ExplainError: naming the methods there are, for an unknown `method`.
     """
-    from cnn.explain import saliency
+    from cnn.explain import checks
 
     # a damaged or foreign record is the same sentence `predict` gives, not a KeyError
     kind, _, _ = preprocess.check_record(run.preprocessing)
-    default, params = saliency.DEFAULTS[kind]
-    if method is None or method == default:
-        return kind, default, params
-    saliency.method_named(method)
-    return kind, method, {}
+    return (kind, *checks.method_parameters(kind, method))
 
 
 def saliency_file(
@@ -78,10 +77,37 @@ def summary(doc: dict) -> str:
     )
 
 
+def measure(
+    run: artifacts.Run, methods: list[str] | None, images: int | None, as_json: bool
+) -> int:
+    """Check the run's methods on its own test images and write the figures into run.json."""
+    from cnn.explain import checks
+
+    kind, _, _ = preprocess.check_record(run.preprocessing)
+    found = checks.check_run(run, methods or checks.offered(kind), images)
+    artifacts.write_record(run.info.path, checks.recorded(run.record, found))
+    for check in found:
+        if as_json:
+            print(json.dumps(asdict(check)), flush=True)
+        else:
+            verdict = "passes" if check.passed else "misses the targets"
+            print(
+                f"{check.method}: deletion {check.deletion_ratio:.2f} of random, beats random on "
+                f"{check.beating:.0%} of {check.images} images, correlation with random weights "
+                f"{check.correlation:.2f}, {check.seconds:.2f} s per image: {verdict}",
+                flush=True,
+            )
+    return 0
+
+
 def cmd_saliency(args) -> int:
     from cnn.inspect import Inspector
 
     run = load_run(args.model)
+    if args.measure:
+        return measure(run, args.methods, args.images, args.json)
+    if not args.files:
+        raise SystemExit("error: name at least one image file, or --measure.")
     method = method_for(run, args.method)
     # read as `predict` reads it (its mirror image too?), so the label is predict's
     inspector = Inspector(run.model, jit_compile=False, mirror=run.record.config.mirror)
@@ -96,10 +122,20 @@ def register(sub, common) -> None:
         "saliency", parents=[common], help="where a run looked: a saliency map per image file"
     )
     s.add_argument("--model", required=True, help="run folder")
-    s.add_argument("files", nargs="+", help="image files (prepared as `predict` prepares them)")
+    s.add_argument("files", nargs="*", help="image files (prepared as `predict` prepares them)")
     s.add_argument(
         "--method",
         help="a saliency method (an unknown name lists them); default: the one that "
         "measured faithful for the run's kind of images",
+    )
+    s.add_argument(
+        "--measure",
+        action="store_true",
+        help="instead of maps: check the methods' faithfulness on the run's own test images "
+        "(deletion and randomisation tests) and record the figures in its run.json",
+    )
+    s.add_argument("--methods", nargs="+", help="with --measure: the methods (default: Predict's)")
+    s.add_argument(
+        "--images", type=int, help="with --measure: test images (default 100, photos 60)"
     )
     s.set_defaults(run=cmd_saliency)

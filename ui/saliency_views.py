@@ -1,0 +1,177 @@
+"""Predict's "Where it looked": a map that was tested, said in plain words.
+
+The map is the run's kind's default (`cnn.explain.saliency.DEFAULTS`: the method that passed
+the deletion and randomisation tests on the shipped runs); the other methods are choices.
+Each is labelled with what it computes, in words a 15-year-old follows, and with how faithful
+it measured on this very run (`RunRecord.saliency`, written by `python -m cnn saliency
+--measure`). Under the map, this input's own deletion test: the answer's probability as the
+pixels the map marks red are removed first, beside the same in random orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from cnn import datasets
+from cnn.record import RunRecord, SaliencyCheck
+from ui import loaders, pictures, presenter
+from ui.glossary import explain_ui
+
+METHOD = "saliency-method"  # widget key: the method shown
+CLASS = "cam-class"  # widget key: the class explained
+TOP_CLASS = -1  # its option "the answer it gave" (None as an option reads "Choose an option")
+# method -> (its name on screen, what it did and what red means; {c} is the class)
+WORDS: dict[str, tuple[str, str]] = {
+    "rise": (
+        "Random masks (RISE)",
+        "The model saw your picture a thousand times, each time with random patches hidden. "
+        "Red: the places whose being visible made it most sure of '{c}'. Blue: places it did "
+        "not need.",
+    ),
+    "smoothgrad": (
+        "Noisy gradients (SmoothGrad)",
+        "For many slightly noisy copies of the picture, which pixels would raise the score of "
+        "'{c}' most if they were a little stronger, times how much each pixel stands out from "
+        "a blurred copy. Red: pixels that pushed the answer towards '{c}'.",
+    ),
+    "gradcam": (
+        "Grad-CAM (last conv layer)",
+        "The last convolution layer's feature maps, each weighted by how much the score of "
+        "'{c}' rises with it. Coarse: one square per position of that layer. Red: where those "
+        "weighted maps are strongest.",
+    ),
+    "occlusion": (
+        "Covering patches (occlusion)",
+        "One small square at a time was covered with the background while the model watched. "
+        "Red: covering here lowered its probability of '{c}' most.",
+    ),
+    "integrated_gradients": (
+        "Integrated gradients",
+        "The picture was faded in from the background in small steps; at each step, how much "
+        "every pixel raised the score of '{c}' was added up. Red: pixels that added most.",
+    ),
+    "gradcam_pp": (
+        "Grad-CAM++",
+        "Grad-CAM with channels weighted by their positive gradients only. Red: strongest.",
+    ),
+    "scorecam": (
+        "Score-CAM",
+        "Each feature map of the last conv layer used as a stencil on the picture; weighted by "
+        "how much of '{c}' the stencilled picture keeps. Red: strongest.",
+    ),
+}
+
+
+def kind_of(record: RunRecord) -> str:
+    """The run's kind of images ("digits", "grayscale", "photos")."""
+    return datasets.kind_of_method(record.preprocessing.method).key
+
+
+def explained_class(class_names: Sequence[str]) -> int | None:
+    """The class the map is asked to explain: None for the answer the model gave."""
+    chosen = st.session_state.get(CLASS, TOP_CLASS)
+    return chosen if chosen is not None and 0 <= chosen < len(class_names) else None
+
+
+def method_label(method: str, check: SaliencyCheck | None) -> str:
+    """The method's name with its verdict on this run."""
+    verdict = (
+        "not tested on this model"
+        if check is None
+        else "passed the test on this model"
+        if check.passed
+        else "failed the test on this model"
+    )
+    return f"{WORDS[method][0]} · {verdict}"
+
+
+def trust_words(check: SaliencyCheck | None, name: str) -> str:
+    """How faithful the method measured on this run, in a sentence or three."""
+    if check is None:
+        return (
+            "This map has not been tested on this model yet (`python -m cnn saliency --model "
+            "<run folder> --measure` tests it), so treat it as a guess. The tested map is "
+            "the first choice above."
+        )
+    sooner = 1 / max(check.deletion_ratio, 1e-6)
+    verdict = ":green[**Passed**]" if check.passed else ":red[**Failed**: do not trust this one]"
+    return (
+        f"{verdict} the test on {check.images} of this model's test images: removing the "
+        f"pixels it marks red first made the answer fade about {sooner:.1f} times sooner than "
+        f"removing pixels in random order (sooner on {check.beating:.0%} of the images). With "
+        f"the network's learned weights scrambled, its map "
+        + (
+            "looks unrelated"
+            if check.correlation <= 0.3
+            else "looks much the same: it draws the picture more than what the model learned"
+        )
+        + f" (rank correlation {check.correlation:.2f}). {name} took about "
+        f"{check.seconds:.1f} s per picture."
+    )
+
+
+def deletion_figure(fractions: np.ndarray, curve: np.ndarray, random: np.ndarray, name: str):
+    """This input's deletion test: the answer's probability as pixels are removed."""
+    fig = go.Figure()
+    percent = fractions * 100
+    fig.add_scatter(x=percent, y=curve * 100, name="red pixels first", line={"width": 3})
+    fig.add_scatter(x=percent, y=random * 100, name="random order", line={"dash": "dot"})
+    fig.update_layout(
+        height=presenter.px(240),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        title={"text": f"Removing pixels: how sure it stays of '{name}'", "font": {"size": 15}},
+        xaxis={"title": "share of pixels removed (%)", "range": [0, 100]},
+        yaxis={"title": "probability (%)", "range": [0, 101]},
+        legend={"orientation": "h", "y": -0.35},
+        font={"size": presenter.px(13)},
+    )
+    return fig
+
+
+def where_it_looked_ui(loaded, image: np.ndarray, class_names: Sequence[str]) -> None:
+    """The chosen map over the input, what its colours mean, and how far to trust it."""
+    record = loaded.run.record
+    kind = kind_of(record)
+    from cnn.explain import checks  # TensorFlow: imported when the view is drawn
+
+    methods = checks.offered(kind)
+    picture, controls = st.columns([1, 1])
+    method = controls.selectbox(
+        "Map",
+        methods,
+        format_func=lambda m: method_label(m, record.saliency_check(m)),
+        key=f"{METHOD}-{kind}",
+    )
+    controls.selectbox(
+        "Explain the class",
+        [TOP_CLASS, *range(len(class_names))],
+        format_func=lambda c: "the answer it gave" if c == TOP_CLASS else class_names[c],
+        key=CLASS,
+    )
+    with controls:
+        explain_ui("where it looked")
+    with st.spinner("Working out where it looked..."):
+        looked = loaders.where_it_looked(loaded, image, method, explained_class(class_names))
+    if looked.problem:
+        picture.info(looked.problem)
+        return
+    name = class_names[looked.target]
+    picture.image(
+        pictures.heat_overlay(image, looked.map, presenter.px(pictures.DISPLAY_PX)),
+        caption=f"Where it looked for '{name}': red = mattered most, blue = hardly at all",
+    )
+    picture.markdown(trust_words(record.saliency_check(method), WORDS[method][0]))
+    controls.markdown(WORDS[method][1].format(c=name))
+    controls.plotly_chart(
+        deletion_figure(looked.fractions, looked.curve, looked.random_curve, name),
+        config={"displayModeBar": False},
+    )
+    controls.caption(
+        "This picture's own test: if the map is right, removing its red pixels first (they "
+        "become the background) makes the answer collapse sooner than removing pixels in "
+        "random order."
+    )
