@@ -25,6 +25,7 @@ PAGES = {  # a page's name (its file in app_pages/, and a lesson link's page=) -
         ("models", "Models", "leaderboard"),
         ("data", "Data", "photo_library"),
         ("make", "Make a dataset", "draw_abstract"),
+        ("class_board", "Class", "groups"),
     ]
 }
 page = st.navigation(list(PAGES.values()))
