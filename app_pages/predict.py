@@ -88,11 +88,17 @@ for note in steps.notes:
     st.caption(f":material/info: {note}")
 
 st.subheader("Inside the network")
-cam_tab, maps_tab, filters_tab = st.tabs(["Where it looked", "Feature maps", "Learned filters"])
-with cam_tab:
-    saliency_views.where_it_looked_ui(loaded, steps.input, class_names)
-with maps_tab:
-    predict_views.feature_maps_ui(inspection, record)
-with filters_tab:
-    predict_views.filters_ui(loaded.filter_images)
+# only the open tab is drawn: the map costs about a second of RISE per new input
+tabs = st.tabs(
+    ["Where it looked", "Feature maps", "Learned filters"], key="inside-tab", on_change="rerun"
+)
+if tabs[0].open:
+    with tabs[0]:
+        saliency_views.where_it_looked_ui(loaded, steps.input, class_names)
+if tabs[1].open:
+    with tabs[1]:
+        predict_views.feature_maps_ui(inspection, record)
+if tabs[2].open:
+    with tabs[2]:
+        predict_views.filters_ui(loaded.filter_images)
 predict_views.more_on_this_input_ui()

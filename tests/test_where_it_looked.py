@@ -159,3 +159,18 @@ def test_a_link_for_the_digit_model_does_not_follow_to_a_photo_model(trained):
     assert not at.exception
     control = at.get("button_group")[0]
     assert control.value == "Samples" and "Draw" not in control.options
+
+
+def test_only_the_open_tab_is_drawn(trained):
+    """The map costs a second of RISE per input: the other tabs draw only when opened."""
+    at = open_page("app_pages/predict.py", active_run=trained)
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.run()
+    assert not at.exception
+    assert [s.label for s in at.selectbox][-2:] == ["Map", "Explain the class"]
+    assert not any(r.label == "Colour scale" for r in at.radio)
+    at.session_state["inside-tab"] = "Feature maps"
+    at.run()
+    assert not at.exception
+    assert any(r.label == "Colour scale" for r in at.radio)
+    assert not any(s.label == "Map" for s in at.selectbox)
