@@ -15,7 +15,7 @@ from cnn import artifacts, preprocess
 from cnn.explain import checks, faithfulness, saliency
 from cnn.lesson import Lesson
 from cnn.record import RunRecord, SaliencyCheck
-from ui import inputs, state
+from ui import inputs, saliency_views, state
 
 LESSON = "lesson"  # ui.lesson.LESSON: the session's lesson link
 
@@ -84,9 +84,7 @@ def test_saliency_checks_survive_run_json():
     assert RunRecord.from_dict(doc).saliency == []  # older records: not measured
 
 
-def test_predict_shows_the_tested_map_with_its_figures(trained, tmp_path, monkeypatch, capsys):
-    from cnn.cli import main
-
+def test_predict_shows_the_tested_map_with_its_figures(trained, tmp_path, monkeypatch):
     copy = shutil.copytree(trained, tmp_path / "runs" / trained.name)
     monkeypatch.setenv("CNN_RUNS_DIR", str(copy.parent))
     at = open_page("app_pages/predict.py", active_run=copy)
@@ -96,16 +94,16 @@ def test_predict_shows_the_tested_map_with_its_figures(trained, tmp_path, monkey
     picker = next(s for s in at.selectbox if s.label == "Map")
     assert picker.value == "rise" and "not tested on this model" in picker.options[0]
     assert any("a thousand times, each time with random patches" in m.value for m in at.markdown)
-    assert any("has not been tested on this model" in m.value for m in at.markdown)
+    assert any("has not been tested on this model yet" in m.value for m in at.markdown)
     captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
     assert any("Where it looked for '" in caption for caption in captions)
     assert any("Removing pixels" in chart.proto.spec for chart in at.get("plotly_chart"))
 
-    assert main(["saliency", "--model", str(copy), "--measure", "--images", "6"]) == 0
-    capsys.readouterr()
-    at.run()  # run.json rewritten: the run is loaded again with its figures
+    # the student tests the map on their own model: run.json gets its figures, shown at once
+    next(b for b in at.button if b.label.startswith("Test this map")).click().run()
     assert not at.exception
     check = artifacts.read_run_info(copy).record.saliency_check("rise")
+    assert check is not None and check.images == saliency_views.TESTED_NOW
     picker = next(s for s in at.selectbox if s.label == "Map")
     verdict = "passed" if check.passed else "failed"
     assert f"{verdict} the test on this model" in picker.options[0]

@@ -23,6 +23,7 @@ from ui.glossary import explain_ui
 
 METHOD = "saliency-method"  # widget key: the method shown
 CLASS = "cam-class"  # widget key: the class explained
+TESTED_NOW = 20  # test images of the "Test this map" button (the CLI's --measure: 60-100)
 TOP_CLASS = -1  # its option "the answer it gave" (None as an option reads "Choose an option")
 # method -> (its name on screen, what it did and what red means; {c} is the class)
 WORDS: dict[str, tuple[str, str]] = {
@@ -89,29 +90,55 @@ def method_label(method: str, check: SaliencyCheck | None) -> str:
     return f"{WORDS[method][0]} · {verdict}"
 
 
-def trust_words(check: SaliencyCheck | None, name: str) -> str:
+def trust_words(check: SaliencyCheck | None, name: str, kind: str) -> str:
     """How faithful the method measured on this run, in a sentence or three."""
     if check is None:
         return (
-            "This map has not been tested on this model yet (`python -m cnn saliency --model "
-            "<run folder> --measure` tests it), so treat it as a guess. The tested map is "
-            "the first choice above."
+            f"{name} has not been tested on this model yet, so treat this map as a guess "
+            "until it is."
         )
-    sooner = 1 / max(check.deletion_ratio, 1e-6)
+    from cnn.explain import checks  # TensorFlow: imported when the view is drawn
+
+    most, least = checks.TARGETS[kind]
     verdict = ":green[**Passed**]" if check.passed else ":red[**Failed**: do not trust this one]"
-    return (
-        f"{verdict} the test on {check.images} of this model's test images: removing the "
-        f"pixels it marks red first made the answer fade about {sooner:.1f} times sooner than "
-        f"removing pixels in random order (sooner on {check.beating:.0%} of the images). With "
-        f"the network's learned weights scrambled, its map "
-        + (
-            "looks unrelated"
-            if check.correlation <= 0.3
-            else "looks much the same: it draws the picture more than what the model learned"
-        )
-        + f" (rank correlation {check.correlation:.2f}). {name} took about "
-        f"{check.seconds:.1f} s per picture."
+    scrambled = (
+        "looks unrelated, as it should"
+        if check.correlation <= checks.MAX_CORRELATION
+        else "looks much the same: it draws the picture more than what the model learned"
     )
+    return (
+        f"{verdict} the test on {check.images} of this model's test images. Removing the "
+        f"pixels it marks red first made the model lose its answer sooner than removing "
+        f"random pixels on {check.beating:.0%} of them (a faithful map: at least {least:.0%}); "
+        f"the area under that curve was {check.deletion_ratio:.2f} times random's (at most "
+        f"{most:.2f}). With the network's learned weights scrambled, its map {scrambled} "
+        f"(rank correlation {check.correlation:.2f}, at most {checks.MAX_CORRELATION}). "
+        f"It took about {check.seconds:.1f} s per picture."
+    )
+
+
+def test_now_ui(loaded, method: str) -> None:
+    """For a run that is not shipped: test the method on a few of its test images, now, and
+    record the figures in its run.json (the page then shows them)."""
+    from cnn import artifacts
+    from cnn.errors import DatasetError
+    from cnn.explain import checks
+
+    info = loaded.run.info
+    if info.shipped:
+        return
+    label = f"Test this map on {TESTED_NOW} of the model's test images (a minute at most)"
+    if not st.button(label, icon=":material/fact_check:", key=f"test-map-{method}"):
+        return
+    try:
+        with st.spinner("Testing the map: removing pixels in its order and in random order..."):
+            found = checks.check_run(loaded.run, [method], images=TESTED_NOW)
+    except DatasetError as err:
+        st.warning(f"The test needs the model's test images, which are not here: {err}")
+        return
+    fresh = artifacts.read_run_info(info.path).record  # never the cached record: it is shared
+    artifacts.write_record(info.path, checks.recorded(fresh, found))
+    st.rerun()
 
 
 def deletion_figure(fractions: np.ndarray, curve: np.ndarray, random: np.ndarray, name: str):
@@ -164,7 +191,11 @@ def where_it_looked_ui(loaded, image: np.ndarray, class_names: Sequence[str]) ->
         pictures.heat_overlay(image, looked.map, presenter.px(pictures.DISPLAY_PX)),
         caption=f"Where it looked for '{name}': red = mattered most, blue = hardly at all",
     )
-    picture.markdown(trust_words(record.saliency_check(method), WORDS[method][0]))
+    check = record.saliency_check(method)
+    with picture:
+        st.markdown(trust_words(check, WORDS[method][0], kind))
+        if check is None:
+            test_now_ui(loaded, method)
     controls.markdown(WORDS[method][1].format(c=name))
     controls.plotly_chart(
         deletion_figure(looked.fractions, looked.curve, looked.random_curve, name),
