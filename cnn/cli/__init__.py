@@ -57,6 +57,7 @@ def import_tensorflow_quietly() -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every command registered."""
     from cnn.cli import (
+        backprop,
         classroom,
         confidence,
         data,
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
         module.register(sub, common)
     classroom.register(sub, common)
     lessons.register(sub, common)
+    backprop.register(sub, common)
     return parser
 
 
