@@ -676,3 +676,67 @@ def test_time_lapse_panels_show_their_frames_while_it_plays(page, server, mnist_
         assert not blank, f"blank while playing ({now_showing.text_content()}): {blank}"
     assert len(seen) > 2  # it did play
     screenshot(page, "5-models-timelapse-playing")
+
+
+def test_a_class_board_shows_what_two_students_shared(browser, server_env, mnist_run, tmp_path):
+    """Issue 30: a teacher creates a class, two students join in two browser contexts, one
+    shares a run and one submits a drawing, and the board shows both. Its own server, on a
+    class database of its own (SQLite in tmp_path); one nickname is an HTML tag, which must
+    show as text and never become an element."""
+    env = {**server_env, "CNN_DB_URL": f"sqlite:///{tmp_path / 'class.db'}"}
+    hostile = "<img src=x onerror=alert(1)>"
+    with streamlit_server(env, tmp_path / "streamlit.log") as app:
+        tabs = [browser.new_context(viewport=VIEWPORT).new_page() for _ in range(3)]
+        teacher, amy, ben = tabs
+        try:
+            for tab in tabs:
+                open_app(tab, app, "class_board")
+            teacher.get_by_role("tab", name="I am the teacher").click()
+            teacher.get_by_role("textbox", name="Class name").fill("7B computing")
+            teacher.get_by_role("button", name="Create").click()
+            made = teacher.get_by_text(re.compile(r"Write the code [A-Z0-9]{6}"))
+            wait_for(teacher, made, PAGE_S)
+            code = re.search(r"code ([A-Z0-9]{6})", made.inner_text())[1]
+            key = teacher.locator('[data-testid="stCode"]').inner_text().strip()
+
+            for student, nickname in ((amy, "Amy"), (ben, hostile)):
+                student.get_by_role("textbox", name="Class code").first.fill(code)
+                student.get_by_role("textbox", name="Nickname").fill(nickname)
+                student.get_by_role("button", name="Join").click()
+                wait_for(student, student.get_by_text("You are", exact=False), PAGE_S)
+            amy.get_by_role("button", name="Share this model with the class").click()
+            wait_for(amy, amy.get_by_text("Shared: your teacher sees it"), PAGE_S)
+            draw(ben, DIGIT_STROKES["1"])
+            wait_until_idle(ben)
+            ben.get_by_role("textbox", name="It shows").fill("1")
+            ben.get_by_role("textbox", name="It shows").press("Enter")
+            wait_until_idle(ben)
+            ben.get_by_role("button", name="Put on the wall").click()
+            wait_for(ben, ben.get_by_text(f"1 · {hostile}", exact=True), PAGE_S)
+
+            teacher.get_by_role("button", name="Close").click()  # open it again with the key
+            wait_until_idle(teacher)
+            teacher.get_by_role("tab", name="I am the teacher").click()
+            teacher.get_by_role("textbox", name="Class code").filter(visible=True).fill(code)
+            teacher.get_by_role("textbox", name="Teacher key").fill(key)
+            teacher.get_by_role("button", name="Open the board").click()
+            summary = "2 students, 1 shared run, 1 picture on the wall."
+            wait_for(teacher, teacher.get_by_text(summary, exact=False), PAGE_S)
+            teacher.get_by_role("tab", name="Wall").click()
+            choose(teacher, "Answers of", "class run 1: Amy · mnist")
+            wait_for(teacher, teacher.get_by_text(f"1 · {hostile}", exact=True), PAGE_S)
+            wait_for(teacher, teacher.get_by_text(re.compile(r"^before: \d [✓✗]$")), PAGE_S)
+            for tab in tabs:
+                assert tab.locator('img[src="x"]').count() == 0  # the nickname stayed text
+                assert tab.locator(EXCEPTION).count() == 0
+            screenshot(teacher, "9-class-board-wall")
+        except Exception:
+            for name, tab in zip(("teacher", "amy", "ben"), tabs, strict=True):
+                screenshot(tab, f"failed-class-{name}")
+            raise
+        finally:
+            for tab in tabs:
+                tab.context.close()
+
+
+LESSON_VIEWPORT = {"width": 1280, "height": 720}  # a classroom projector

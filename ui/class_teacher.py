@@ -19,7 +19,7 @@ from cnn.classroom.class_dataset import class_dataset
 from cnn.classroom.run_cache import load_cached_run
 from cnn.errors import CnnError
 from ui import charts
-from ui.class_views import plain, wall_ui
+from ui.class_views import count, plain, wall_ui
 
 TEACHER = "class_teacher"  # (code, teacher key) this session unlocked
 NEW_CLASS = "class_new"  # the NewClass just made (its key is shown once)
@@ -84,8 +84,8 @@ def board_ui(store: ClassStore, code: str, key: str) -> None:
     head, out = st.columns([5, 1], vertical_alignment="center")
     head.markdown(
         f"Class **{plain(board.name)}**, code `{board.code}`: "
-        f"{len(board.students)} students, {len(board.runs)} shared runs, "
-        f"{len(board.submissions)} pictures on the wall."
+        f"{count(len(board.students), 'student')}, {count(len(board.runs), 'shared run')}, "
+        f"{count(len(board.submissions), 'picture')} on the wall."
     )
     out.button("Close", on_click=lock, icon=":material/lock:", width="stretch")
     runs_tab, matrix_tab, wall_tab, manage_tab = st.tabs(

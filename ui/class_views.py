@@ -22,9 +22,15 @@ from ui import state
 CLASS_CODE = "class_code"  # a class code to offer (a lesson link puts one here)
 CLASS_NICKNAME = "class_nickname"  # the nickname this session joined with
 MEMBER = "class_member"  # the cnn.classroom.Member this session joined as
+NOTICE = "class_notice"  # what the last change did, said once at the top of the next run
 WALL_SHOWN = 24  # the newest pictures shown on a wall
 CANVAS_PX = 280
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def count(n: int, thing: str) -> str:
+    """ "1 picture", "3 pictures"."""
+    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 def plain(text: str) -> str:
@@ -101,6 +107,7 @@ def student_ui(store: ClassStore, joined: Member) -> None:
         f"(code `{joined.code}`)."
     )
     out.button("Leave", on_click=leave, icon=":material/logout:", width="stretch")
+    notice_ui()
     share_col, draw_col = st.columns(2, gap="large")
     with share_col:
         share_ui(store, joined)
@@ -125,7 +132,7 @@ def share_ui(store: ClassStore, joined: Member) -> None:
         except ClassError as err:
             st.error(str(err))
         else:
-            st.success(f"Shared: your teacher sees it on the board (run {row.id}).")
+            done(f"Shared: your teacher sees it on the board (run {row.id}).")
 
 
 def own_runs_ui(view: Board) -> None:
@@ -165,17 +172,33 @@ def draw_for_wall_ui(store: ClassStore, joined: Member) -> None:
         if image is None or image[..., :3].max() == 0:
             st.error("Draw something on the canvas first.")
             return
-        _submit(store, joined, image, label, drawn=True)
-        state.next_generation("class-canvas")
+        if _submit(store, joined, image, label, drawn=True):
+            state.next_generation("class-canvas")
+            done("Your drawing is on the class wall.")
 
 
 def _submit(store: ClassStore, joined: Member, image: np.ndarray, label: str, drawn: bool):
+    """Put a picture on the wall; True when it is there (else its sentence shows)."""
     try:
-        row = store.submit(joined, image, label, drawn=drawn)
+        store.submit(joined, image, label, drawn=drawn)
     except CnnError as err:
         st.error(str(err))
-    else:
-        st.toast(f"On the class wall as picture {row.id}.", icon=":material/check:")
+        return False
+    return True
+
+
+def done(message: str) -> None:
+    """Say `message` at the top of the next run of the page, and start that run now (so the
+    lists below show what just changed)."""
+    st.session_state[NOTICE] = message
+    st.rerun()
+
+
+def notice_ui() -> None:
+    """The message of the change made in the run before, once."""
+    message = st.session_state.pop(NOTICE, None)
+    if message:
+        st.success(message, icon=":material/check:")
 
 
 def submit_from_predict(image: np.ndarray, run_info: artifacts.RunInfo) -> None:
@@ -190,7 +213,8 @@ def submit_from_predict(image: np.ndarray, run_info: artifacts.RunInfo) -> None:
     label_col, send_col = st.columns([2, 3], vertical_alignment="bottom")
     label = label_col.selectbox("It should be", names, key="wall-label")
     if send_col.button("Put it on the class wall", icon=":material/send:"):
-        _submit(_store(settings.current().db_url), joined, image, label, drawn)
+        if _submit(_store(settings.current().db_url), joined, image, label, drawn):
+            st.success("It is on the class wall.", icon=":material/check:")
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
