@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnn import artifacts
 from cnn.explain import ExplainError
-from ui import answer, arithmetic, inside_views, loaders, network, state
+from ui import answer, arithmetic, backprop_views, inside_views, loaders, network, state
 
 st.title("Look inside")
 active = state.active_run()
@@ -43,12 +43,14 @@ st.caption(
 )
 inside_views.glossary_ui()
 
-overview_tab, value_tab, table_tab = st.tabs(
-    ["The whole network", "One value, every number", "Layer by layer"]
+overview_tab, value_tab, learn_tab, table_tab = st.tabs(
+    ["The whole network", "One value, every number", "One weight learns", "Layer by layer"]
 )
 with overview_tab:
     network.network_ui(explainer, forward, loaded.class_names, record.calibration, shown)
 with value_tab:
     arithmetic.arithmetic_ui(explainer, forward)
+with learn_tab:
+    backprop_views.backprop_ui(loaded, current.steps.input, top)
 with table_tab:
     arithmetic.layer_table_ui(explainer)

@@ -58,6 +58,8 @@ class WeightStep:
         products: upstream x under, position by position.
         gradient: the sum of the products, dLoss/dw.
         tape_gradient: the same gradient as TensorFlow's GradientTape gives it (a check).
+        filter_gradient: float32 (kh, kw, in channels): the tape's gradient of every weight of
+            the filter, to show where the chosen one stands among them.
         weight_before, weight_after: w and w - lr x gradient.
         loss_after_weight: the loss when only this weight has moved.
         loss_after: the loss after one SGD step of every weight (each by its own gradient).
@@ -78,6 +80,7 @@ class WeightStep:
     products: np.ndarray
     gradient: float
     tape_gradient: float
+    filter_gradient: np.ndarray
     weight_before: float
     weight_after: float
     loss_after_weight: float
@@ -303,6 +306,7 @@ def weight_step(
         products=products,
         gradient=gradient,
         tape_gradient=float(grads[kernel_index][row, col, channel, filter_index]),
+        filter_gradient=np.asarray(grads[kernel_index][..., filter_index], np.float32),
         weight_before=before,
         weight_after=after,
         loss_after_weight=loss_one,

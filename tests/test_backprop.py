@@ -232,3 +232,47 @@ def test_cli_reads_and_errors(capsys, tiny_run):
             capsys, tiny_run, *argv, *rest, "--filter", "0", "--weight", "0", "0", "0"
         )
         assert code == 2 and out == "" and words in err and err.count("\n") == 1
+
+
+def test_look_inside_tab(trained):
+    """After a drawing on Predict, 'One weight learns' shows the step for the chosen weight:
+    the new weight and the loss after, equal to Keras' SGD step on the page's own input."""
+    from helpers import drawn_one, open_page
+
+    from cnn import artifacts
+    from ui import backprop_views, state
+
+    at = open_page("app_pages/predict.py", active_run=trained)
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.run()
+    at.switch_page("app_pages/inside.py").run()
+    assert not at.exception
+    key = backprop_views.KEY
+    at.selectbox(key=f"{key}-layer").set_value("conv2_1").run()
+    at.number_input(key=f"{key}-filter-conv2_1").set_value(4)
+    at.selectbox(key=f"{key}-label").set_value(7)
+    at.number_input(key=f"{key}-lr").set_value(0.5).run()
+    assert not at.exception
+    image = at.session_state[state.CURRENT_INPUT].steps.input
+    model = artifacts.load_run(trained).model
+    kernel = model.get_layer("conv2_1").kernel
+    with tf.GradientTape() as tape:
+        loss = keras_loss(model, image, 7)
+    grads = tape.gradient(loss, model.trainable_variables)
+    stepped = keras.models.clone_model(model)
+    stepped.set_weights(model.get_weights())
+    keras.optimizers.SGD(0.5).apply_gradients(zip(grads, stepped.trainable_variables, strict=True))
+    table = next(m.value for m in at.markdown if "| new weight |" in m.value)
+    rows = {line.split("|")[1].strip(): line.split("|")[-2].strip() for line in table.splitlines()}
+    h, w = kernel.shape[:2]
+    gradient = float(tape_of(grads, model, kernel)[h // 2, w // 2, 0, 4])
+    assert float(rows["weight now"]) == pytest.approx(float(kernel[h // 2, w // 2, 0, 4]), abs=1e-6)
+    assert float(rows["new weight"]) == pytest.approx(
+        float(kernel[h // 2, w // 2, 0, 4]) - 0.5 * gradient, abs=1e-6
+    )
+    assert float(rows["loss before"]) == pytest.approx(float(loss), abs=1e-6)
+    assert float(rows["loss, every weight moved"]) == pytest.approx(
+        float(keras_loss(stepped, image, 7)), abs=1e-5
+    )
+    (check,) = [s.value for s in at.success if "GradientTape" in s.value]
+    assert check.startswith(f"✓ {gradient:.3g}")
