@@ -291,3 +291,39 @@ def test_explain_the_class_keeps_showing_the_answer_it_gave(trained):
     assert not at.exception
     captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
     assert any("looked for '1'" in caption for caption in captions)
+
+
+def plotly_figures(at) -> list[dict]:
+    """The plotly figures on the page, as the JSON the browser gets."""
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def test_look_inside_labels_are_legible_and_grow_on_a_projector(trained):
+    """Issue 28, 5.5: every label of Look inside's network figure is at least 12 px, with no
+    unexplained "+26"; its colour scale is said; in presenter mode its labels and Predict's
+    probability bars grow as the pictures do (presenter.px)."""
+    from ui import charts, network, presenter
+
+    first = artifacts.load_run(trained).model.get_layer("conv1_1").output.shape[1:]  # Keras's
+    at = open_page("app_pages/predict.py", active_run=trained)
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.run()
+    for on in (False, True):
+        at.session_state[presenter.PRESENTER] = on
+        at.switch_page("app_pages/predict.py").run()
+        assert not at.exception
+        bars = next(f for f in plotly_figures(at) if f["data"][0].get("orientation") == "h")
+        assert bars["layout"]["font"]["size"] == (20 if on else charts.BAR_FONT_PX)
+        at.switch_page("app_pages/inside.py").run()
+        assert not at.exception
+        figure = next(f for f in plotly_figures(at) if f["layout"].get("images"))  # the maps
+        least = 18 if on else 12  # presenter.SCALE 1.5
+        labels = figure["layout"]["annotations"]
+        assert labels and all(label["font"]["size"] >= least for label in labels)
+        assert not [a["text"] for a in labels if re.fullmatch(r"\+\d+", a["text"])]
+        softmax = next(t for t in figure["data"] if t["type"] == "bar")
+        assert softmax["textfont"]["size"] >= least
+        headers = [a["text"] for a in labels if a["text"].startswith("<b>conv1_1</b>")]
+        assert headers == [f"<b>conv1_1</b><br>3x3<br>{'×'.join(map(str, first))}"]
+    caption = next(c.value for c in at.caption if "Colour scale" in c.value)
+    assert f"strongest {network.BRIGHT_SHARE:.0%} of the values shown" in caption

@@ -1,7 +1,8 @@
 """Plotly charts the pages show, built from plain numbers: training curves, probability bars,
 the confusion matrix, per-class accuracy, the reliability diagram and class counts.
 
-Nothing here touches Keras: pages pass lists and arrays from cnn/ results.
+Nothing here touches Keras: pages pass lists and arrays from cnn/ results. The probability
+bars' labels grow in presenter mode (`ui.presenter.px`), as the pictures beside them do.
 """
 
 from __future__ import annotations
@@ -12,8 +13,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from ui import presenter
+
 SMOOTHING = 0.6  # weight of the past in the smoothed per-batch curve (exponential average)
 COLORS = {"train": "#4f46e5", "val": "#f97316", "raw": "rgba(79, 70, 229, 0.25)"}
+BAR_FONT_PX = 13  # the probability bars' class names and percentages (before presenter mode)
+BAR_ROW_PX = 24  # height of one probability bar's row, at BAR_FONT_PX
 
 
 def _layout(fig: go.Figure, height: int, legend_below: bool = True) -> go.Figure:
@@ -123,6 +128,7 @@ def probability_bars(
     """Horizontal bars of the class probabilities, the most likely class on top.
 
     With `most`, only that many classes get a bar of their own and the rest one "others" bar.
+    The labels are `presenter.px(BAR_FONT_PX)` pixels, and the rows grow with them.
     """
     order = np.argsort(probabilities)[::-1]
     names = [class_names[i] for i in order]
@@ -141,9 +147,12 @@ def probability_bars(
             cliponaxis=False,
         )
     )
+    font_px = presenter.px(BAR_FONT_PX)
+    fig.update_layout(font={"size": font_px})  # class names, percentages and the axis
     fig.update_xaxes(range=[0, 1.18], tickformat=".0%")
     fig.update_yaxes(type="category")
-    return _layout(fig, 50 + 24 * len(values))
+    row_px = round(BAR_ROW_PX * font_px / BAR_FONT_PX)
+    return _layout(fig, 50 + row_px * len(values))
 
 
 def confusion_heatmap(

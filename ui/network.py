@@ -1,8 +1,9 @@
 """The whole network at a glance, for any run: CNN Explainer's overview for the student's model.
 
 One plotly figure: the input; each conv/pool layer as a column of its channels, the most
-active first, with "+N more"; the global-average and dense layers as strips of their units;
-the softmax as bars; the shapes written between the columns. Feature maps are numpy mosaics
+active first; the global-average and dense layers as strips of their units; the softmax as
+bars; each column headed by its layer's name, what it does and its output's shape. Every
+label is at least FONT_PX on screen, larger in presenter mode. Feature maps are numpy mosaics
 placed as layout images (far lighter than a heatmap per map); an invisible marker on every
 tile makes it clickable through `st.plotly_chart(on_select=...)`. A clicked channel is shown
 enlarged below the figure, with its filter (a conv) or the map it pools (a pool).
@@ -20,7 +21,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from cnn.explain import MAP_KINDS
-from ui import arch_diagram, charts, pictures
+from ui import arch_diagram, charts, pictures, presenter
 
 FIGURE_KEY = "network-figure"  # the plotly chart's selection event
 SELECTED_KEY = "network-selected"  # (layer, channel) the student clicked last
@@ -28,15 +29,17 @@ SHOWN_KEY = "network-shown"  # channels shown per column
 TILE_STEP = (pictures.TILE_PX + pictures.TILE_GAP_PX) / pictures.TILE_PX  # tile + gap, tile = 1
 COLUMN_STEP = 2.1  # centre to centre of neighbouring columns, in tiles
 INPUT_SIDE = 1.6  # the input image's side, in tiles
-HEADER_LINE_PX = 15  # one line of a column header (font size 11) on screen
+FONT_PX = 13  # every label of the figure, before presenter mode enlarges it (a projector)
+LINE_HEIGHT = 1.3  # a line of a header, in font sizes
+CHAR_WIDTH = 0.6  # a character of a label, in font sizes (about)
+BRIGHT_SHARE = 0.05  # a column's strongest values that get the top colour (yellow)
 STRIP_WIDTH = 0.5  # a dense layer's strip of units
 BAR_LENGTH = 1.6  # a softmax bar at 100%
 MAX_CLASSES = 10  # softmax rows shown (the most probable)
 MAX_FILTER_SLICES = 8  # input-channel slices of a filter shown (the largest weights)
 ENLARGED_PX = 220
-EXPECTED_WIDTH_PX = 900  # the figure's width on a 1280-pixel screen with the sidebar open
+EXPECTED_WIDTH_PX = 820  # the figure's width on a 1280-pixel screen with the sidebar open
 HIGHLIGHT = "#dc2626"
-LABEL_CHAR = 0.16  # width of one character of a softmax label, in tiles (about)
 # second header line of the vector columns (their names already say dense or flatten)
 KIND_LABELS = {"global_avg": "mean of<br>each map", "dense": "", "flatten": ""}
 
@@ -77,20 +80,28 @@ def _label(shape: Any) -> str:
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
-    return "<br>x".join(["x".join(str(d) for d in shape[:2]), *map(str, shape[2:])])
+    """A layer's output shape as the header's last line: 28×28×32, or 128 for a vector."""
+    return "×".join(map(str, shape))
 
 
-def _more(fig, x: float, bottom: float, more: int) -> None:
-    """ "+N" under a column whose other channels (or classes) are not drawn."""
-    fig.add_annotation(
-        x=x, y=bottom + 0.05, text=f"+{more}", showarrow=False, yanchor="top", font={"size": 10}
-    )
+def colour_scale(maps: np.ndarray) -> tuple[float, float]:
+    """The colour scale of the feature maps a column shows (h, w, channels): from their lowest
+    value (dark blue) to the value their strongest BRIGHT_SHARE of values reach (yellow).
+
+    One scale for the column, so its channels compare; not their largest value, which a few
+    peaks set so high that most maps were all but black (issue 28, 5.5); and not the whole
+    layer's, which the most active channels, the ones shown, all but fill with yellow."""
+    low = float(maps.min())
+    high = float(np.quantile(maps, 1 - BRIGHT_SHARE))
+    return low, high if high > low else float(maps.max())
 
 
 def _map_column(fig, column, x, shown: int, selected) -> float:
     """Tiles of the most active channels, clickable; returns the column's bottom."""
     channels = column.order[:shown]
-    strip = pictures.feature_map_mosaic(column.maps[..., channels], True, columns=1)
+    maps = column.maps[..., channels]
+    tiles = pictures.colorized(np.moveaxis(maps, -1, 0), *colour_scale(maps))
+    strip = pictures.mosaic(list(tiles), 1, pictures.TILE_PX)
     height = len(channels) * TILE_STEP - (TILE_STEP - 1)
     _place_image(fig, strip, x - 0.5, 0, 1, height)
     centres = [i * TILE_STEP + 0.5 for i in range(len(channels))]
@@ -110,19 +121,16 @@ def _map_column(fig, column, x, shown: int, selected) -> float:
     if selected and selected[0] == column.name and selected[1] in channels:
         top = list(channels).index(selected[1]) * TILE_STEP
         charts.outline_cell(fig, x, top + 0.5, HIGHLIGHT, 3, half=0.56)  # a little outside the tile
-    more = column.maps.shape[-1] - len(channels)
-    if more:
-        _more(fig, x, height, more)
     return height
 
 
-def _vector_column(fig, column, x: float, height: float) -> None:
+def _vector_column(fig, column, x: float, height: float, font_px: int) -> None:
     """A strip of a layer's units (index order), or a note for a flatten."""
     n = len(column.values)
     if column.kind == "flatten":
         fig.add_annotation(
             x=x, y=height / 2, text=f"all maps<br>laid in<br>one row:<br>{n:,}<br>numbers",
-            showarrow=False, font={"size": 10, "color": "#555"},
+            showarrow=False, font={"size": font_px, "color": "#555"},
         )  # fmt: skip
         return
     fig.add_heatmap(
@@ -138,10 +146,17 @@ def _vector_column(fig, column, x: float, height: float) -> None:
     )
 
 
-def _softmax_column(fig, probabilities, class_names, x: float, height: float) -> None:
-    """The most probable classes as bars, the top one highlighted."""
+def _bar_step(bars: int, height: float, line: float) -> float:
+    """The softmax bars' spacing, in tiles: the column's height shared out, at most a tile's
+    step, at least a `line` of their labels (presenter mode's larger type needs more)."""
+    return max(min(height / max(bars, 1), TILE_STEP), line)
+
+
+def _softmax_column(fig, probabilities, class_names, x, height, font: tuple) -> None:
+    """The most probable classes as bars, the top one highlighted; `font`: (size in pixels,
+    a line's height in tiles)."""
     order = np.argsort(probabilities)[::-1][:MAX_CLASSES]
-    step = min(height / max(len(order), 1), TILE_STEP)
+    step = _bar_step(len(order), height, font[1])
     fig.add_bar(
         x=probabilities[order] * BAR_LENGTH,
         y=[step * (i + 0.5) for i in range(len(order))],
@@ -153,51 +168,56 @@ def _softmax_column(fig, probabilities, class_names, x: float, height: float) ->
         ],
         text=[f"{class_names[c]}: {probabilities[c]:.0%}" for c in order],
         textposition="outside",
-        textfont={"size": 11},
+        textfont={"size": font[0]},
         constraintext="none",
         cliponaxis=False,
         hoverinfo="skip",
         showlegend=False,
     )
-    if len(probabilities) > len(order):
-        more = len(probabilities) - len(order)
-        _more(fig, x, height, more)
 
 
-def _column(fig, network, column, x: float, height: float, geometry, shown: int, selected):
-    """Draw one column (None: the input picture); returns its (name, header label, shape)."""
+def _column(fig, network, column, x: float, height: float, geometry, shown: int, selected,
+            font: tuple) -> str:  # fmt: skip
+    """Draw one column (None: the input picture); returns its header: name, what the layer
+    does, its output's shape (a softmax: how many of its classes have a bar). `font`: (size
+    in pixels, a line's height in tiles)."""
     if column is None:
         image = pictures.to_uint8_rgb(network.image)
         _place_image(fig, image, x - INPUT_SIDE / 2, 0, INPUT_SIDE, INPUT_SIDE)
-        return "input", "the picture", network.image.shape
+        return f"<b>input</b><br>the picture<br>{_shape_text(network.image.shape)}"
     label = "softmax" if column.kind == "softmax" else _label(geometry[column.name])
+    shape = _shape_text(column.shape)
     if column.kind in MAP_KINDS:
         _map_column(fig, column, x, shown, selected)
     elif column.kind == "softmax":
-        _softmax_column(fig, column.values, network.class_names, x, height)
+        _softmax_column(fig, column.values, network.class_names, x, height, font)
+        classes = len(column.values)
+        shape = f"top {MAX_CLASSES} of {classes}" if classes > MAX_CLASSES else shape
     else:
         label += column.activation if column.activation != "linear" else ""
-        _vector_column(fig, column, x, height)
-    return column.name, label, column.shape
+        _vector_column(fig, column, x, height, font[0])
+    return "<br>".join(part for part in (f"<b>{column.name}</b>", label, shape) if part)
 
 
-def _headers(fig, headers: list[tuple[float, str]], tile_px: float, crowded: bool) -> float:
+def _headers(fig, headers: list[tuple[float, str]], tile_px: float, crowded: bool,
+             font_px: int) -> float:  # fmt: skip
     """The column headers above the columns; returns one row of headers' height, in tiles.
 
     Headers are sized in screen pixels, not tiles: a long network has smaller tiles, and its
     headers (staggered on two rows past arch_diagram.CROWDED columns) still need their lines.
     """
     lines = max(text.count("<br>") + 1 for _, text in headers)
-    row = (lines * HEADER_LINE_PX + 4) / tile_px  # one row of headers, in tiles
+    row = (lines * LINE_HEIGHT * font_px + 4) / tile_px  # one row of headers, in tiles
     for i, (x, text) in enumerate(headers):
         fig.add_annotation(
             x=x, y=-0.15 - (row if crowded and i % 2 else 0), text=text,
-            showarrow=False, yanchor="bottom", font={"size": 11},
+            showarrow=False, yanchor="bottom", font={"size": font_px},
         )  # fmt: skip
     return row
 
 
-def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> go.Figure:
+def network_figure(network, geometry: dict[str, Any], shown: int, selected,
+                   font_px: int = FONT_PX) -> go.Figure:  # fmt: skip
     """The overview figure of a `cnn.explain.Network`.
 
     Args:
@@ -205,33 +225,39 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected) -> g
         geometry: layer name -> LayerShape (for the headers).
         shown: channels shown per conv/pool column.
         selected: (layer, channel) to outline, or None.
+        font_px: the size of every label on screen (`presenter.px(FONT_PX)` on a projector).
     """
     fig = go.Figure()
     maps = [c for c in network.columns if c.kind in MAP_KINDS]
     largest = max((c.maps.shape[-1] for c in maps), default=1)
     height = max(min(shown, largest) * TILE_STEP - (TILE_STEP - 1), INPUT_SIDE)
     columns = [None, *network.columns]  # None: the input
-    # room on the right for the softmax bars and their class names
+    # room on the right for the softmax bars and their class names, which are sized in pixels:
+    # with `label` (a share of the figure's width) right = bars + label * (right + 1.1)
     longest = max(len(f"{name}: 100%") for name in network.class_names)
-    right = (len(columns) - 1) * COLUMN_STEP - 0.5 + BAR_LENGTH + LABEL_CHAR * longest
+    label = min(0.4, longest * CHAR_WIDTH * font_px / EXPECTED_WIDTH_PX)
+    bars = (len(columns) - 1) * COLUMN_STEP - 0.5 + BAR_LENGTH
+    right = (bars + label * 1.1) / (1 - label)
     tile_px = EXPECTED_WIDTH_PX / (right + 1.1)  # a tile's side on screen, about (fewer when long)
-    crowded = len(columns) > arch_diagram.CROWDED  # headers on two rows, smaller shape labels
+    crowded = len(columns) > arch_diagram.CROWDED  # headers on two rows
+    font = (font_px, LINE_HEIGHT * font_px / tile_px)  # its size, and a line's height in tiles
     headers = []
     for i, column in enumerate(columns):
         x = i * COLUMN_STEP
-        name, label, shape = _column(fig, network, column, x, height, geometry, shown, selected)
-        headers.append((x, f"<b>{name}</b><br>{label}"))
+        headers.append((x, _column(fig, network, column, x, height, geometry, shown, selected,
+                                   font)))  # fmt: skip
         if i + 1 < len(columns):
             fig.add_annotation(
-                x=x + COLUMN_STEP / 2, y=height / 2, text=f"→<br>{_shape_text(shape)}",
-                showarrow=False, font={"size": 8 if crowded else 10, "color": "#555"},
-                bgcolor="rgba(255, 255, 255, 0.85)" if crowded else None,
+                x=x + COLUMN_STEP / 2, y=height / 2, text="→", showarrow=False,
+                font={"size": font_px, "color": "#555"},
             )  # fmt: skip
-    row = _headers(fig, headers, tile_px, crowded)
-    left = -max(1.1, 36 / tile_px)  # half of "the picture" under the input, whatever the scale
+    row = _headers(fig, headers, tile_px, crowded, font_px)
+    # half of the input's header ("the picture") left of the input, whatever the scale
+    left = -max(1.1, 5.5 * CHAR_WIDTH * font_px / tile_px)
     fig.update_xaxes(visible=False, range=[left, right])
     top = -0.15 - row * (2 if crowded else 1)
-    bottom = height + max(0.6, 2 * HEADER_LINE_PX / tile_px)  # the "+26" line under the maps
+    rows = min(len(network.class_names), MAX_CLASSES)  # the softmax's bars
+    bottom = max(height, rows * _bar_step(rows, height, font[1])) + 0.3
     fig.update_yaxes(visible=False, range=[bottom, top], scaleanchor="x", constrain="domain")
     # square tiles: the height a figure of the usual width needs (wider pages add margins)
     fig.update_layout(
@@ -364,12 +390,15 @@ def network_ui(explainer, forward, class_names: list[str], calibration=None,
         st.session_state[SELECTED_KEY] = (maps[0].name, int(maps[0].order[0]))
     selected = st.session_state.get(SELECTED_KEY)
     explained.caption(
-        "Each column is a layer; its channels are sorted by how strongly they respond to this "
-        "input (mean value), the strongest on top. Colours are per layer: dark blue = weak, "
-        "yellow = strong. Click a channel to enlarge it."
+        "Each column is a layer, headed by its name, what it does and the size of its output "
+        f"(height × width × channels). It shows up to {shown} of its channels, those that "
+        "respond most to this input (mean value), the strongest on top. Colour scale: one per "
+        "column, so its channels compare: dark blue = the lowest value shown, yellow = the "
+        f"strongest {BRIGHT_SHARE:.0%} of the values shown. Click a channel to enlarge it."
     )
+    geometry = {s.name: s for s in explainer.shapes}
     st.plotly_chart(
-        network_figure(network, {s.name: s for s in explainer.shapes}, shown, selected),
+        network_figure(network, geometry, shown, selected, presenter.px(FONT_PX)),
         key=FIGURE_KEY,
         on_select=_remember_click,
         selection_mode="points",
