@@ -8,7 +8,7 @@ import streamlit as st
 
 from cnn import settings
 from cnn.errors import SettingError
-from ui import lesson, presenter, run_picker, runtime, sidebar
+from ui import lesson, lesson_steps, presenter, run_picker, runtime, sidebar
 
 st.set_page_config(page_title="CNN Lab", page_icon="🧠", layout="wide")
 
@@ -18,6 +18,7 @@ PAGES = {  # a page's name (its file in app_pages/, and a lesson link's page=) -
     )
     for name, title, icon in [
         ("home", "Home", "home"),
+        ("lessons", "Lessons", "school"),
         ("train", "Train", "model_training"),
         ("predict", "Predict", "draw"),
         ("inside", "Look inside", "visibility"),
@@ -41,6 +42,7 @@ run_picker.ensure_active_run()
 sidebar.sidebar_ui()  # a function: this module's globals outlive the run, so they hold nothing
 presenter.style()
 lesson.problems_ui()
+lesson_steps.step_bar_ui(PAGES, page.url_path == "lessons")  # a lesson under way: its step
 
 runtime.light_keras_clear_session()
 page.run()

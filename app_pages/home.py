@@ -1,4 +1,5 @@
-"""Home: what CNN Lab is, a tour of the pages, the active model and which datasets are here.
+"""Home: what CNN Lab is, lessons to start, a tour of the pages, the active model and which
+datasets are here.
 
 Imports no TensorFlow (cold start in about two seconds).
 """
@@ -7,13 +8,30 @@ import pandas as pd
 import streamlit as st
 
 from cnn import artifacts, datasets
-from ui import state
+from ui import lesson_catalog, lesson_library, state
+
+START_LESSONS = 3  # lessons offered right on Home; the Lessons page lists them all
 
 st.title("CNN Lab")
 st.markdown(
     "Learn how a **convolutional neural network** classifies images: train one live, draw a "
     "digit or upload a photo, and look inside the network at every layer."
 )
+
+st.subheader("Start a lesson")
+st.markdown(
+    "A lesson leads you through the pages step by step: you predict what your own network "
+    "will do, then CNN Lab measures it. Teachers: each lesson has a link and a QR code for "
+    "the class on the Lessons page."
+)
+offered = lesson_library.all_lessons()[:START_LESSONS]
+for plan, column in zip(offered, st.columns(START_LESSONS), strict=False):
+    with column.container(border=True, height="stretch"):
+        st.markdown(f"**{plan.title}**")
+        st.caption(lesson_catalog.about(plan))
+        lesson_catalog.start_button(plan, "home")
+st.page_link("app_pages/lessons.py", label="All lessons, links for your class and your own "
+             "lesson files", icon=":material/school:")  # fmt: skip
 
 st.subheader("Tour")
 tour = [

@@ -740,3 +740,67 @@ def test_a_class_board_shows_what_two_students_shared(browser, server_env, mnist
 
 
 LESSON_VIEWPORT = {"width": 1280, "height": 720}  # a classroom projector
+
+
+def shown_confidence(run_dir: Path, data_dir: str) -> float:
+    """The confidence reveal's own number for the Samples source's first test digit, worked
+    out here with the engine (the digit Predict shows a fresh session: seed 0)."""
+    import numpy as np
+
+    from cnn import calibration, datasets, preprocess
+    from cnn.inspect import Inspector
+
+    run = artifacts.load_run(run_dir)
+    with pytest.MonkeyPatch.context() as patch:  # the server's (empty) data folder
+        patch.setenv("CNN_DATA_DIR", data_dir)
+        test = datasets.load("mnist").test
+    index = int(np.random.default_rng(0).integers(len(test)))
+    image = preprocess.photo_to_input(test.image(index), (28, 28), 1).input
+    inspection = Inspector(run.model, jit_compile=False).run(image, gradcam=False)
+    shown = calibration.calibrated(inspection.logits, run.record.calibration)
+    return round(100 * float(shown.max()), 1)
+
+
+def test_a_lesson_end_to_end_on_a_projector(page, server, server_env):
+    """How sure is it?, every step at 1280x720: a predict-then-reveal shows the model's own
+    number (worked out here with the engine), a multiple choice is checked, Done ends it."""
+    page.set_viewport_size(LESSON_VIEWPORT)
+    open_app(page, server, "?lesson=how-sure&step=1")
+    bar = page.get_by_text("How sure is it? · step 1 of 4")
+    wait_for(page, bar, PAGE_S)
+    wait_for(page, prediction(page), PAGE_S)  # Predict shows its test digit
+    assert bar.is_visible() and page.get_by_text("1. A test digit").is_visible()
+    page.get_by_label("Your prediction (%)").fill("80")
+    page.get_by_role("button", name="Measure it").click()
+    measured = page.locator(METRIC).filter(has_text="Your model (%)")
+    wait_for(page, measured, PAGE_S)
+    value = measured.locator('[data-testid="stMetricValue"]').inner_text()
+    shipped = REPO / "artifacts" / "20261124-133544-mnist-vgg_wide-bf0813"
+    expected = shown_confidence(shipped, server_env["CNN_DATA_DIR"])
+    assert abs(float(value) - expected) <= 0.1, (value, expected)
+    assert page.locator(METRIC).filter(has_text="You predicted (%)").inner_text().endswith("80")
+    page.screenshot(path=SCREENSHOTS / "lesson-how-sure-reveal-1280x720.png")
+
+    page.get_by_role("button", name="Next").click()
+    wait_for(page, page.get_by_text("How sure is it? · step 2 of 4"), PAGE_S)
+    page.get_by_text("one of the ten digits").click()
+    page.get_by_role("button", name="Check my answer").click()
+    wait_for(page, page.get_by_text("Right: one of the ten digits"), PAGE_S)
+    page.get_by_role("button", name="Next").click()
+    wait_for(page, page.get_by_text("step 3 of 4"), PAGE_S)
+    page.get_by_role("button", name="Next").click()
+    wait_for(page, page.get_by_text("step 4 of 4"), PAGE_S)
+    page.get_by_text("of all the answers it gives at 90% sure").click()
+    page.get_by_role("button", name="Check my answer").click()
+    wait_for(page, page.get_by_text("Right: of all the answers"), PAGE_S)
+    page.get_by_role("button", name="Back").click()  # what they answered stays
+    wait_for(page, page.get_by_text("step 3 of 4"), PAGE_S)
+    page.get_by_role("button", name="Back").click()
+    wait_for(page, page.get_by_text("step 2 of 4"), PAGE_S)
+    wait_for(page, page.get_by_text("Right: one of the ten digits"), PAGE_S)
+    page.get_by_role("button", name="Next").click()
+    wait_for(page, page.get_by_text("step 3 of 4"), PAGE_S)
+    page.get_by_role("button", name="Next").click()
+    wait_for(page, page.get_by_text("step 4 of 4"), PAGE_S)
+    page.get_by_role("button", name="Done").click()
+    page.get_by_text("step 4 of 4").wait_for(state="detached", timeout=PAGE_S * 1000)

@@ -8,14 +8,15 @@ from pathlib import Path
 import streamlit as st
 
 from cnn import datasets
-from ui import state
+from ui import lesson, state
 
 
 def dataset_picker_ui(
     key: str, include_folder: bool = False, default: str | None = None
 ) -> datasets.Availability:
     """A selectbox over the dataset registry with where each one would come from, starting on
-    the dataset `default` (a lesson link's) the first time it is drawn."""
+    the dataset `default` (a lesson link's) the first time it is drawn; disabled when a
+    locked lesson link fixes the setup."""
     choices = [a for a in datasets.list_datasets() if include_folder or a.key != "folder"]
     if default is not None and key not in st.session_state:
         st.session_state[key] = next((a for a in choices if a.key == default), choices[0])
@@ -25,7 +26,8 @@ def dataset_picker_ui(
             return f"{a.title} (a .zip, or a set you made)"
         return a.title if a.available else f"{a.title} (not on this computer)"
 
-    picked = st.selectbox("Dataset", choices, format_func=title, key=key)
+    # a locked lesson link fixes the dataset: shown, not changeable
+    picked = st.selectbox("Dataset", choices, format_func=title, key=key, disabled=lesson.locked())
     description = datasets.REGISTRY[picked.key].description
     if picked.key == "folder":
         st.caption(description)

@@ -3,7 +3,8 @@
 `load_library()` reads every `*.md` file of the repository's lessons/ folder and of the
 folder `CNN_LESSONS_DIR` names (cnn.settings). A file with a mistake is left out with its
 sentence in `Library.problems`; the others stay available. A teacher's file with the key
-(file name) of a built-in lesson replaces it.
+(file name) of a built-in lesson replaces it. Lessons are listed beginners' first, then by
+their minutes.
 
 Example:
     >>> library = load_library()
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cnn import settings
-from cnn.lessons.format import LessonFileError, LessonPlan, key_for, parse_lesson
+from cnn.lessons.format import LEVELS, LessonFileError, LessonPlan, key_for, parse_lesson
 
 BUILT_IN_DIR = Path(__file__).resolve().parents[2] / "lessons"
 MAX_FILE_BYTES = 200_000  # a lesson is a page of text; a bigger file is refused
@@ -86,4 +87,9 @@ def load_library() -> Library:
                 library.problems.append(f"{path.name}: {err}")
                 continue
             library.lessons[plan.key] = plan
+    # beginners' lessons first, then by length: the order a class would take them
+    ordered = sorted(
+        library.lessons.values(), key=lambda p: (LEVELS.index(p.level), p.minutes, p.title)
+    )
+    library.lessons = {plan.key: plan for plan in ordered}
     return library
