@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         saliency,
         timelapse,
         training,
+        visualize,
     )
 
     parser = argparse.ArgumentParser(
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     classroom.register(sub, common)
     lessons.register(sub, common)
     backprop.register(sub, common)
+    visualize.register(sub, common)
     return parser
 
 
