@@ -93,7 +93,7 @@ def test_a_class_from_creation_to_the_board(classroom):
     )[board.submissions[0].id]
     x = preprocess.prepare_drawing(wall_pixels(png), run.preprocessing).input[None]
     expected = run.class_names[int(run.model.predict(x, verbose=0).argmax())]
-    mark = "✓" if expected == "1" else "✗"
+    mark = ":green[✓]" if expected == "1" else ":red[✗]"
     assert f"before: {expected} {mark}" in [c.value for c in teacher.caption]
 
 
@@ -112,7 +112,7 @@ def test_the_board_sums_a_confusion_matrix_and_makes_a_dataset(classroom):
     teacher.run()
     teacher.toggle(key="class-eval").set_value(True).run()
     assert not teacher.exception and not teacher.error
-    assert "1 runs x the first 500 test images of mnist: 500 answers." in texts(teacher)
+    assert "1 run x the first 500 test images of mnist: 500 answers." in texts(teacher)
     assert len(teacher.get("plotly_chart")) == 1
     picked = teacher.multiselect(key="class-picked")
     picked.set_value([int(o.split(":")[0]) for o in picked.options]).run()

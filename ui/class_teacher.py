@@ -169,7 +169,8 @@ def confusion_ui(store: ClassStore, board: Board) -> None:
         return
     dataset = st.selectbox("Dataset", datasets, key="class-matrix-dataset")
     stamps = tuple((r.id, r.digest) for r in board.runs if r.dataset == dataset)
-    if not st.toggle(f"Evaluate the {len(stamps)} shared runs of {dataset}", key="class-eval"):
+    toggle = f"Evaluate the {count(len(stamps), 'shared run')} of {dataset}"
+    if not st.toggle(toggle, key="class-eval"):
         st.caption("Each run reads the same test images; that takes a few seconds a run.")
         return
     try:
@@ -178,7 +179,7 @@ def confusion_ui(store: ClassStore, board: Board) -> None:
         st.error(str(err))
         return
     st.caption(
-        f"{len(counted)} runs x the first {images} test images of {dataset}: "
+        f"{count(len(counted), 'run')} x the first {images} test images of {dataset}: "
         f"{int(matrix.sum())} answers. Rows: the true class; columns: the answer."
     )
     st.plotly_chart(charts.confusion_heatmap(matrix, names), key="class-confusion")
@@ -233,7 +234,7 @@ def teacher_wall_ui(store: ClassStore, board: Board) -> None:
             if choice is None:
                 continue
             for sid, answer in _answers(store, board, choices[choice], shown).items():
-                mark = "✓" if answer.right else "✗"
+                mark = ":green[✓]" if answer.right else ":red[✗]"
                 said = plain(answer.answer) if answer.answer else "cannot read it"
                 lines[sid].append(f"{tag}: {said} {mark}")
     except CnnError as err:
