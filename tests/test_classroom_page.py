@@ -153,3 +153,31 @@ def test_the_teacher_removes_a_student_and_deletes_the_class(classroom):
     widget(teacher.button, "Delete the class").click().run()
     assert class_teacher.TEACHER not in teacher.session_state
     assert np.all([b.label != "Delete the class" for b in teacher.button])
+
+
+def predict_button_script(run_path: str) -> None:
+    """What Predict will run after its answer: the one-click button under it."""
+    from helpers import symbol_canvas
+
+    from cnn import artifacts
+    from ui import class_views
+
+    drawing = symbol_canvas("bar", 7)[..., :3]
+    class_views.submit_from_predict(drawing, artifacts.read_run_info(run_path))
+
+
+def test_one_click_from_predict_puts_the_input_on_the_wall(classroom):
+    from streamlit.testing.v1 import AppTest
+
+    _, code, key = create_class()
+    path = str(mnist_run().path)
+    at = AppTest.from_function(predict_button_script, args=(path,), default_timeout=60).run()
+    assert not at.button  # not in a class: nothing to show
+    store = class_views._store(f"sqlite:///{classroom / 'class.db'}")
+    at.session_state[class_views.MEMBER] = store.join(code, "Amy", session="s")
+    at.run()
+    widget(at.selectbox, "It should be").set_value("1")
+    widget(at.button, "Put it on the class wall").click().run()
+    assert [s.value for s in at.success] == ["It is on the class wall."]
+    (picture,) = store.show(code, key).submissions
+    assert (picture.student, picture.label, picture.drawn) == ("Amy", "1", True)
