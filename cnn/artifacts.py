@@ -24,6 +24,7 @@ import re
 import shutil
 import time
 import uuid
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from cnn.record import RunRecord
 
 MODEL_FILE = "model.keras"
 RECORD_FILE = "run.json"
-OOD_FILE = "familiarity.npz"  # the unfamiliar-input check's class means and precision matrix
+OOD_FILE = "familiarity.npz"  # the unfamiliar-input check's means and precision matrices
 ERRORS_FILE = "errors.npz"  # kept test images as the model saw them: its mistakes, a few right
 MAX_TITLE = 60  # characters in a run's name
 TMP_PREFIX = ".tmp-"  # folders being written; never listed
@@ -117,7 +118,8 @@ class Run:
 
     @functools.cached_property
     def gaussian(self):
-        """The unfamiliar-input check's `cnn.ood.Gaussian`, or None (read once)."""
+        """The unfamiliar-input check's `cnn.ood.Layers` or `cnn.ood.Gaussian`, or None
+        (read once; `load_gaussian`)."""
         return load_gaussian(self.info.path)
 
     @property
@@ -169,7 +171,7 @@ def save_run(
         root: the folder that holds runs.
         errors: optional arrays (images, true, predicted, index) of misclassified test images.
         lapse: the training time-lapse (its size goes into `record.timelapse.bytes`).
-        gaussian: the `cnn.ood.Gaussian` a "mahalanobis" unfamiliar-input check needs.
+        gaussian: the `cnn.ood.Layers` or `cnn.ood.Gaussian` the unfamiliar-input check needs.
 
     Raises:
         ArtifactError: when the disk is full or read-only; nothing partial is left.
@@ -383,25 +385,34 @@ def save_errors(folder: Path, errors: dict) -> None:
 
 
 def save_gaussian(folder: Path, gaussian) -> None:
-    """Write the unfamiliar-input check's arrays into a run folder."""
+    """Write the unfamiliar-input check's arrays (`arrays()` of a `cnn.ood.Layers` or
+    `cnn.ood.Gaussian`) into a run folder; None removes an earlier check's file."""
     import numpy as np
 
-    np.savez_compressed(Path(folder) / OOD_FILE, **gaussian.arrays())
+    file = Path(folder) / OOD_FILE
+    if gaussian is None:
+        file.unlink(missing_ok=True)
+        return
+    np.savez_compressed(file, **gaussian.arrays())
 
 
 def load_gaussian(path: str | Path):
-    """The run folder's `cnn.ood.Gaussian`, or None when it has none or it is broken."""
+    """The run folder's unfamiliar-input arrays: a `cnn.ood.Layers` (a "layers" check) or a
+    `cnn.ood.Gaussian` (a "mahalanobis" check, and every file written before "layers"), or
+    None when it has none or it is broken."""
     import numpy as np
 
-    from cnn.ood import Gaussian
+    from cnn.ood import Gaussian, Layers
 
     file = Path(path) / OOD_FILE
     if not file.is_file():
         return None
     try:
         with np.load(file, allow_pickle=False) as data:
+            if "centres" in data.files:
+                return Layers.from_arrays(data)
             means, precision = data["means"], data["precision"]
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
     if means.ndim != 2 or precision.shape != (means.shape[1], means.shape[1]):
         return None

@@ -135,7 +135,8 @@ def test_a_broken_familiarity_file_is_no_gaussian(tmp_path):
 
 
 def test_a_run_records_its_calibration_and_flag(tmp_path, monkeypatch, empty_data_dir):
-    """Offline there is no Fashion-MNIST: the flag is set, its detection rate not measured."""
+    """Offline there are no other datasets' photos: the flag is measured on the classroom
+    inputs made on the machine (pictures, drawings; scikit-image's photos where installed)."""
     monkeypatch.setenv("CNN_DATA_DIR", str(empty_data_dir))
     config = TrainConfig(dataset="mnist", arch="tiny_vgg", epochs=1, max_samples=2000)
     result = train(config, out_dir=tmp_path)
@@ -144,27 +145,29 @@ def test_a_run_records_its_calibration_and_flag(tmp_path, monkeypatch, empty_dat
     assert cal["temperature"] > 0 and cal["fitted_on"].startswith("200 validation images")
     assert 0 <= cal["ece_after"] <= 1 and sum(cal["reliability_after"]["counts"]) == 1000
     flag = record["ood"]
-    # tiny_vgg's output layer reads 160 numbers, and 1,800 training images are over 10 per
-    # number: the Mahalanobis score
-    assert flag["score"] == "mahalanobis" and flag["temperature"] == cal["temperature"]
-    gaussian = artifacts.load_gaussian(result.run_dir)
-    assert gaussian is not None and gaussian.means.shape[0] == 10
+    # tiny_vgg's feature maps at every size, fitted on 1,800 training images: "layers"
+    assert flag["score"] == "layers" and flag["temperature"] == cal["temperature"]
+    layers = artifacts.load_gaussian(result.run_dir)
+    assert isinstance(layers, ood.Layers) and len(layers.means) == len(layers.centres) >= 2
     assert flag["n_test"] == 1000 and flag["false_alarm"] == pytest.approx(
-        ood.DIGIT_FALSE_ALARM, abs=0.01
+        ood.FALSE_ALARM, abs=0.01
     )
-    assert flag["foreign"] is None and flag["detection"] is None
+    assert "photos" not in flag["foreign"].replace("scikit-image photos", "")
+    assert 0 <= flag["detection"] <= 1 and flag["n_drawn"] > 0
+    assert flag["mahalanobis_detection"] is not None and flag["energy_detection"] is not None
     assert result.record.ood.threshold == flag["threshold"]
 
 
 @pytest.mark.shared_data
-def test_the_flag_is_measured_on_fashion_for_a_digit_run(tmp_path, monkeypatch):
+def test_the_flag_is_measured_on_the_other_datasets_photos_too(tmp_path, monkeypatch):
     from conftest import shared_data_or_skip
 
-    monkeypatch.setenv("CNN_DATA_DIR", str(shared_data_or_skip("fashion-mnist").parent))
+    monkeypatch.setenv("CNN_DATA_DIR", str(shared_data_or_skip("cats_vs_dogs").parent))
     config = TrainConfig(dataset="mnist", arch="tiny_vgg", epochs=1, max_samples=600)
     flag = train(config, out_dir=tmp_path).record.ood
-    assert flag.foreign == "fashion_mnist" and flag.n_foreign == ood.MAX_FOREIGN
-    assert 0 <= flag.detection <= 1
+    assert "60 cats_vs_dogs photos" in flag.foreign and "60 flowers17 photos" in flag.foreign
+    assert flag.n_foreign == sum(int(part.split()[0]) for part in flag.foreign.split("; "))
+    assert 0 <= flag.detection <= 1 and 0 <= flag.photo_detection <= 1
 
 
 def test_a_shown_percentage_never_claims_certainty():

@@ -323,17 +323,18 @@ def test_card_states_test_and_per_class_accuracy(tiny_run, exports):
     for row in record.test.per_class:
         assert f"| {row['name']} | {row['accuracy']:.1%} | {row['n']} |" in card
     assert "## Known limits" in card
-    assert "In-distribution check\n\nNot measured for this run" in card
+    check = record.ood  # the training measured its unfamiliar-input check: the card says it
+    assert f"| own test images flagged | {check.false_alarm:.1%} of {check.n_test:,} |" in card
+    assert f"| foreign inputs caught | {check.detection:.1%} of {check.n_foreign:,} |" in card
+    assert "Not measured" not in card
 
 
-def test_card_shows_an_in_distribution_check_when_the_record_has_one(tiny_run):
+def test_card_says_when_the_unfamiliar_check_was_not_measured(tiny_run):
     from cnn.export.card import model_card
 
     record = artifacts.read_run_info(tiny_run).record
-    record.extra["ood"] = {"method": "max softmax", "auroc": 0.91}
-    card = model_card(record)
-    assert "| auroc | 0.91 |" in card
-    assert "Not measured" not in card
+    record.ood = None  # a run trained before CNN Lab measured it
+    assert "In-distribution check\n\nNot measured for this run" in model_card(record)
 
 
 def test_cli_export_prints_format_and_path(tiny_run, tmp_path, capsys):

@@ -69,6 +69,39 @@ def calibration_help(record: RunRecord) -> str | None:
     )
 
 
+def unfamiliar_words(record: RunRecord, num_classes: int) -> str:
+    """The warning for an input the run's check flags: what it means, and how often the check
+    was right and wrong when it was measured (the run's own figures, `cnn.ood.OodCheck`)."""
+    check = record.ood
+    words = (
+        "This doesn't look like anything the model was trained on, so do not trust this "
+        f"answer: it must always pick one of its {num_classes} classes, even for a picture "
+        "of something else."
+    )
+    if check is None:
+        return words
+    caught = [
+        f"{charts.percent(rate)} of {what}"
+        for rate, what in (
+            (check.photo_detection, "the photos"),
+            (check.drawing_detection, "the letters, shapes and scribbles"),
+        )
+        if rate is not None
+    ]
+    if not caught and check.detection is not None:
+        caught = [f"{charts.percent(check.detection)} of the unfamiliar pictures"]
+    if check.drawn_false_alarm is not None:
+        wrong = f"{charts.percent(check.drawn_false_alarm)} of real digits drawn by hand"
+    else:
+        wrong = f"{charts.percent(check.false_alarm)} of real test pictures"
+    if not caught:
+        return f"{words} (This warning also comes up on {wrong}.)"
+    return (
+        f"{words} (When tested, this warning caught {' and '.join(caught)} it was shown, "
+        f"and came up wrongly on {wrong}.)"
+    )
+
+
 def answer_ui(
     inspection,
     record: RunRecord,
@@ -92,15 +125,10 @@ def answer_ui(
         st.markdown(f"{':material/check_circle:' if label == top else ':material/cancel:'} "
                     f"{verdict.capitalize() if label == top else verdict}")  # fmt: skip
     familiar = record.ood is None or ood.familiar(
-        inspection.logits, record.ood, inspection.features, gaussian
+        inspection.logits, record.ood, inspection.features, gaussian, inspection.activations
     )
     if not familiar:
-        st.warning(
-            "This input looks unlike the images this model learned from, so do not trust "
-            f"this answer: a classifier must always pick one of its {len(class_names)} classes, "
-            "even for a picture of something else.",
-            icon=":material/help:",
-        )
+        st.warning(unfamiliar_words(record, len(class_names)), icon=":material/help:")
     st.plotly_chart(
         charts.probability_bars(probabilities, class_names, MAX_BARS), key="probabilities"
     )

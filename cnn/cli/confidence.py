@@ -51,8 +51,7 @@ def cmd_calibrate(args) -> int:
     if args.tta is not None:  # the run is read another way from now on: its test figures too
         record.config.tta, record.test = args.tta, test_record
         artifacts.save_errors(run.info.path, errors)
-    if gaussian is not None:
-        artifacts.save_gaussian(run.info.path, gaussian)
+    artifacts.save_gaussian(run.info.path, gaussian)  # None: an earlier check's file goes
     artifacts.write_record(run.info.path, record)
     doc = {
         "run": run.info.path.name,

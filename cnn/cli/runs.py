@@ -105,7 +105,9 @@ def predict_file(run: artifacts.Run, inspector, file: str) -> dict:
     doc["in_distribution"] = (
         None
         if record.ood is None
-        else bool(ood.familiar(seen.logits, record.ood, seen.features, run.gaussian))
+        else bool(
+            ood.familiar(seen.logits, record.ood, seen.features, run.gaussian, seen.activations)
+        )
     )
     return doc
 

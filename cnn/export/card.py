@@ -2,8 +2,8 @@
 
 Sections follow Mitchell et al.'s "Model Cards for Model Reporting", cut to what a class
 needs: the data and where it came from, the architecture, the training settings, test
-accuracy overall and per class, known limits, and the in-distribution check (how the model
-treats images unlike its training data) when the run's record holds one. Every number is
+accuracy overall and per class, known limits, and the unfamiliar-input check (how the model
+treats images unlike its training data, `cnn.ood`) when the run's record holds one. Every number is
 the run's own, read from run.json; nothing is computed here.
 """
 
@@ -34,18 +34,47 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
+SCORES = {  # cnn.ood's scores, in a few words
+    "layers": "how far the input's feature maps, at every layer size, lie from the training "
+    "images' (Mahalanobis distances, summed)",
+    "mahalanobis": "how far the features the output layer reads lie from the nearest class's "
+    "training mean (Mahalanobis distance)",
+    "energy": "how large the network's raw scores are overall (the energy score)",
+}
+
+
 def _ood_section(record: RunRecord) -> str:
-    """The in-distribution check another part of the app may store under `ood` in run.json."""
-    ood = record.extra.get("ood")
-    if ood is None:
+    """The unfamiliar-input check (`cnn.ood.OodCheck` in run.json): what it measures, its
+    threshold's false alarms on the test split and what it caught of the classroom inputs."""
+    check = record.ood
+    if check is None:
         return (
             "Not measured for this run: nothing tells how it treats images unlike its "
             "training data. Expect it to name one of its classes for *any* input, with "
             "confidence it has not earned."
         )
-    if isinstance(ood, dict):
-        return _table(["measure", "value"], [[k, v] for k, v in ood.items()])
-    return str(ood)
+    rows = [
+        ["score", f"`{check.score}`: {SCORES.get(check.score, check.score)}"],
+        ["own test images flagged", f"{_percent(check.false_alarm)} of {check.n_test:,}"],
+        ["foreign inputs caught", f"{_percent(check.detection)} of {check.n_foreign:,}"],
+        ["  photos (upload path)", _percent(check.photo_detection)],
+        ["  drawings (canvas path)", _percent(check.drawing_detection)],
+    ]
+    if check.drawn_false_alarm is not None:
+        rows.append(["own test digits drawn on the canvas, flagged",
+                     f"{_percent(check.drawn_false_alarm)} of {check.n_drawn:,}"])  # fmt: skip
+    others = [(name, getattr(check, f"{name}_detection")) for name in SCORES]
+    rows += [[f"`{name}` score would catch", _percent(rate)] for name, rate in others
+             if name != check.score and rate is not None]  # fmt: skip
+    foreign = check.foreign or "no foreign inputs (none on the machine that measured it)"
+    return (
+        "An input whose familiarity is below a threshold gets a warning on the Predict page "
+        f"instead of a trusted answer. The threshold was chosen to flag "
+        f"{_percent(check.false_alarm)} of the run's own test images; the foreign inputs were: "
+        f"{foreign}. Inputs the page refuses (no digit "
+        f"found) count as caught ({check.refused}).\n\n"
+        + _table(["measure", "value"], rows)
+    )
 
 
 def _limits(record: RunRecord) -> list[str]:

@@ -1,14 +1,17 @@
 """After training: fit the temperature that makes the probabilities honest, and choose the
-threshold of the "unlike my training data" flag (see `cnn.calibration`, `cnn.ood`)."""
+threshold of the "unlike my training data" flag (see `cnn.calibration`, `cnn.ood`), measured
+on the classroom inputs of `cnn.foreign`."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from cnn import calibration, datasets, ood
-from cnn.errors import DatasetError
 
 MAX_VALIDATION = 5000  # validation images the temperature is fitted on, at most
+N_DRAWN = 300  # a digit run's test digits drawn on the canvas, to count false alarms
 
 
 def logits_of_split(
@@ -39,18 +42,6 @@ def features_of_split(
     return np.concatenate(features), np.concatenate(logits)
 
 
-def foreign_split(dataset_key: str, seed: int) -> tuple[str | None, datasets.Split | None]:
-    """A test split of the dataset unlike `dataset_key`, when this machine has it offline."""
-    foreign = ood.FOREIGN.get(dataset_key)
-    if foreign is None:
-        return None, None
-    try:
-        data = datasets.load(foreign, download=False)
-    except DatasetError:
-        return foreign, None
-    return foreign, datasets.stratified_subset(data.test, ood.MAX_FOREIGN, seed)
-
-
 def measure_confidence(prepared, model, test_logits: np.ndarray, test_labels: np.ndarray):
     """Calibration (None without validation images) and the unfamiliar-input check of a run.
 
@@ -60,8 +51,8 @@ def measure_confidence(prepared, model, test_logits: np.ndarray, test_labels: np
         test_logits, test_labels: from the test-split evaluation.
 
     Returns:
-        (cnn.calibration.Calibration or None, cnn.ood.OodCheck, cnn.ood.Gaussian or None):
-        the Gaussian is what a "mahalanobis" check needs at prediction time.
+        (cnn.calibration.Calibration or None, cnn.ood.OodCheck, the `cnn.ood.Layers` or
+        `cnn.ood.Gaussian` the check needs at prediction time, or None).
     """
     config = prepared.config
     shape, batch, mirror = prepared.input_shape, config.batch_size, config.mirror
@@ -78,35 +69,151 @@ def measure_confidence(prepared, model, test_logits: np.ndarray, test_labels: np
     return calibrated, check, gaussian
 
 
-def unfamiliar_check(prepared, model, test_logits: np.ndarray, temperature: float):
-    """The energy check, and the Mahalanobis one when the features are narrow enough (then
-    recorded with the energy score's detection rate beside its own). Of the two, the one that
-    flags more of the foreign set at the same false-alarm rate is kept, the other's rate
-    recorded beside it: Mahalanobis caught 94.9% of MNIST for the Fashion run (energy 61%),
-    the energy score 39.6% of cats for the Flowers run (Mahalanobis 21.3%)."""
-    config = prepared.config
-    shape, batch, mirror = prepared.input_shape, config.batch_size, config.mirror
-    name, foreign = foreign_split(config.dataset, config.seed)
-    foreign_features = foreign_logits = None
-    if foreign is not None:
-        foreign_features, foreign_logits = features_of_split(model, foreign, shape, batch, mirror)
-    name = name if foreign is not None else None
-    digits = prepared.data.info.kind == "digits"
-    false_alarm = ood.DIGIT_FALSE_ALARM if digits else ood.FALSE_ALARM
-    energy = ood.measure(test_logits, foreign_logits, name, temperature, false_alarm)
+@dataclass(repr=False)
+class Readings:
+    """What the check reads of a set of images: features (n, d), logits (n, k) and the
+    "layers" score's `cnn.ood.stage_features` (one (n, 2c) array per image size)."""
+
+    features: np.ndarray
+    logits: np.ndarray
+    stages: list[np.ndarray]
+
+
+def read_batches(inspector, batches) -> Readings:
+    """`Readings` of image batches (each float32 (b, h, w, c)), read as the Predict page reads
+    an image (`cnn.inspect.Inspector.run_batch`: the features, logits and feature maps)."""
+    features, logits, stages = [], [], []
+    for x in batches:
+        seen = inspector.run_batch(np.asarray(x, np.float32), gradcam=False)
+        features.append(seen.features)
+        logits.append(seen.logits)
+        stages.append(ood.stage_features(seen.activations))
+    if not features:
+        return Readings(np.zeros((0, 0)), np.zeros((0, 0)), [])
+    joined = [np.concatenate(parts) for parts in zip(*stages, strict=True)]
+    return Readings(np.concatenate(features), np.concatenate(logits), joined)
+
+
+def _split_batches(split: datasets.Split, shape, batch_size: int):
+    for x, _ in datasets.make_pipeline(split, shape[:2], shape[2], batch_size):
+        yield x.numpy()
+
+
+def _array_batches(images: np.ndarray, batch_size: int):
+    for start in range(0, len(images), batch_size):
+        yield images[start : start + batch_size]
+
+
+def drawn_digits(prepared, preprocessing: dict) -> np.ndarray | None:
+    """N_DRAWN of a digit run's own test images drawn on the canvas and read back through the
+    page's drawing path (`cnn.drawn`), or None for other runs."""
+    from cnn import drawn, preprocess
+
+    test = prepared.data.test
+    if prepared.data.info.kind != "digits" or test.images is None:
+        return None
+    picked = datasets.stratified_subset(test, N_DRAWN, prepared.config.seed)
+    inputs = []
+    for picture, paths in drawn.digit_drawings(picked.images, prepared.config.seed):
+        try:
+            inputs.append(preprocess.prepare_drawing(picture, preprocessing, paths).input)
+        except preprocess.PreprocessError:
+            continue  # a digit too small to draw (the page would ask for a larger one)
+    return np.stack(inputs) if inputs else None
+
+
+@dataclass(repr=False)
+class Measured:
+    """Everything the check reads of a run: `Readings` of training images (fitted: the
+    Gaussians' images, with their labels), of the test split, of the classroom foreign set
+    (`cnn.foreign`, as the page's preprocessing `ready` made it) and of drawn digits."""
+
+    fitted: Readings
+    fitted_labels: np.ndarray
+    test: Readings
+    away: Readings
+    ready: object  # cnn.foreign.Prepared
+    description: str
+    drawn: Readings | None
+
+
+def read_run(prepared, model) -> Measured:
+    """Read every set the unfamiliar-input check is fitted and measured on."""
+    from cnn import foreign
+    from cnn.inspect import Inspector
+    from cnn.training.config import preprocessing_for
+
+    config, shape, batch = prepared.config, prepared.input_shape, prepared.config.batch_size
+    inspector = Inspector(model, jit_compile=False, mirror=config.mirror)
+    preprocessing = preprocessing_for(prepared.data.info, shape)
     fitted = datasets.stratified_subset(prepared.train, ood.MAX_FITTED, config.seed)
-    train_features, _ = features_of_split(model, fitted, shape, batch, mirror)
-    gaussian = ood.fit_gaussian(train_features, fitted.labels, prepared.num_classes)
-    if gaussian is None:
-        return energy, None
-    test_features, _ = features_of_split(model, prepared.data.test, shape, batch, mirror)
-    foreign_scores = None if foreign_features is None else gaussian.familiarity(foreign_features)
-    check = ood.measure_scores(
-        gaussian.familiarity(test_features), foreign_scores, name, "mahalanobis", temperature,
-        false_alarm,
+    classroom = foreign.classroom(config.dataset)
+    ready = foreign.prepare(classroom.items, preprocessing)
+    digits = drawn_digits(prepared, preprocessing)
+    return Measured(
+        read_batches(inspector, _split_batches(fitted, shape, batch)),
+        fitted.labels,
+        read_batches(inspector, _split_batches(prepared.data.test, shape, batch)),
+        read_batches(inspector, _array_batches(ready.inputs, batch)),
+        ready,
+        classroom.description,
+        None if digits is None else read_batches(inspector, _array_batches(digits, batch)),
+    )
+
+
+def scored_by(measured: Measured, score, test_scores: np.ndarray | None = None) -> ood.Scored:
+    """`cnn.ood.Scored` of every set, `score(readings)` giving each set's familiarity."""
+    ready = measured.ready
+    return ood.Scored(
+        score(measured.test) if test_scores is None else test_scores,
+        score(measured.away) if len(ready.inputs) else None,
+        ready.kinds,
+        ready.refused,
+        None if measured.drawn is None else score(measured.drawn),
+    )
+
+
+def candidates(prepared, measured: Measured, test_logits: np.ndarray, temperature: float):
+    """{score name: (cnn.ood.Scored, what it needs at prediction time)} for every score
+    that can be fitted for the run: "energy" always, "mahalanobis", "layers"."""
+    energy = scored_by(
+        measured, lambda r: ood.familiarity(r.logits, temperature),
+        ood.familiarity(test_logits, temperature),
     )  # fmt: skip
-    check.energy_detection = energy.detection
-    if (energy.detection or 0.0) > (check.detection or 0.0):
-        energy.mahalanobis_detection = check.detection
-        return energy, None
-    return check, gaussian
+    out = {"energy": (energy, None)}
+    labels = measured.fitted_labels
+    gaussian = ood.fit_gaussian(measured.fitted.features, labels, prepared.num_classes)
+    if gaussian is not None:
+        out["mahalanobis"] = (scored_by(measured, lambda r: gaussian.familiarity(r.features)),
+                              gaussian)  # fmt: skip
+    layers = ood.fit_layers(measured.fitted.stages, prepared.config.seed)
+    if layers is not None:
+        out["layers"] = (scored_by(measured, lambda r: layers.familiarity(r.stages)), layers)
+    return out
+
+
+def unfamiliar_check(prepared, model, test_logits: np.ndarray, temperature: float):
+    """The unfamiliar-input check of a trained model, measured on classroom inputs.
+
+    The "layers" score when its Gaussians can be fitted, else "mahalanobis", else "energy"
+    (`cnn.ood`: the order the measurements on the shipped runs gave); the threshold keeps
+    FALSE_ALARM of the test images flagged; the classroom foreign set (`cnn.foreign`: photos
+    through the upload path, drawings through the canvas path) gives the detection rate,
+    and a digit run's test digits drawn on the canvas the drawn-digit false alarms. The other
+    scores' rates are recorded beside the chosen one's.
+
+    Returns:
+        (cnn.ood.OodCheck, the `cnn.ood.Layers` or `cnn.ood.Gaussian` it needs, or None).
+    """
+    measured = read_run(prepared, model)
+    scores = candidates(prepared, measured, test_logits, temperature)
+    checks = {
+        name: ood.measure_scored(scored, name, measured.description, temperature)
+        for name, (scored, _) in scores.items()
+    }
+    chosen = next(name for name in ("layers", "mahalanobis", "energy") if name in checks)
+    check = checks[chosen]
+    for name in ("energy", "mahalanobis", "layers"):
+        if name in checks:
+            setattr(check, f"{name}_detection", checks[name].detection)
+    return check, scores[chosen][1]
