@@ -1,5 +1,6 @@
 """Make a dataset: name 2-10 classes, add examples by drawing, camera or upload, prune them,
-then train on it (the Train page's "Your own images") or download it as a .zip.
+then train a small CNN on it right here (or on Train, "Your own images", with every setting)
+or download it as a .zip.
 
 Drawings are stored as the 28 x 28 MNIST-style image Predict makes of a drawing, so a model
 trained here reads new drawings on Predict through the very same steps. The dataset lives in
@@ -9,8 +10,7 @@ this browser session's private folder and is bounded (`cnn.datasets.builder`).
 import streamlit as st
 
 from cnn.datasets import builder
-from cnn.errors import CnnError
-from ui import maker, state, train_form
+from ui import maker
 
 st.title("Make a dataset")
 st.markdown(
@@ -24,20 +24,8 @@ if made is None or not made.classes:
     kind = st.radio(
         "What will it hold?", list(maker.KIND_TITLES), format_func=maker.KIND_TITLES.get
     )
-else:
-    kind = made.kind
-    st.caption(f"Holds **{maker.KIND_TITLES[kind]}**.")
-
-with st.form("new-class", clear_on_submit=True, border=False):
-    name_col, add_col = st.columns([3, 1], vertical_alignment="bottom")
-    name = name_col.text_input("New class", placeholder="e.g. arrow, smiley, star")
-    if add_col.form_submit_button("Add class", icon=":material/add:", width="stretch"):
-        try:
-            made = made if made is not None and made.classes else maker.start_dataset(kind)
-            made.add_class(name)
-        except CnnError as err:
-            st.error(str(err))
-if made is None or not made.classes:
+    if maker.new_class_ui(made, kind):
+        st.rerun()  # the page with its first class: the canvas beside the class picker
     st.info(f"Name your first class: {builder.MIN_CLASSES} to {builder.MAX_CLASSES} in all.")
     st.stop()
 
@@ -48,6 +36,7 @@ st.subheader("Your examples")
 counts = made.counts()
 total = sum(counts.values())
 st.caption(
+    f"Holds **{maker.KIND_TITLES[made.kind]}**: "
     f"{total} of at most {builder.MAX_EXAMPLES} examples, "
     f"{maker.size_text(made.used_bytes())} of {builder.MAX_BYTES // 1024**2} MB. "
     "Delete the ones that went wrong with ✕."
@@ -62,17 +51,7 @@ else:
     note = made.balance_note()
     if note:
         st.warning(note)
-    if st.button("Train on it", type="primary", icon=":material/model_training:"):
-        maker.snapshot_for_training(made)
-    if maker.training_copy_is_current(made):
-        st.success(
-            "Ready: on Train, choose **Your own images** (it uses this dataset) and the "
-            "**Quick** preset, then try the model on Predict."
-        )
-        if st.button("Go to Train", icon=":material/model_training:"):
-            train_form.train_on_own_dataset()
-    elif state.own_dataset() is not None:
-        st.caption("You changed the dataset since: click Train on it again to train on this.")
+    maker.train_here_ui(made)
 
 download_col, reset_col = st.columns(2)
 download_col.download_button(

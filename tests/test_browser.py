@@ -804,3 +804,43 @@ def test_a_lesson_end_to_end_on_a_projector(page, server, server_env):
     wait_for(page, page.get_by_text("step 4 of 4"), PAGE_S)
     page.get_by_role("button", name="Done").click()
     page.get_by_text("step 4 of 4").wait_for(state="detached", timeout=PAGE_S * 1000)
+
+
+def test_make_a_dataset_on_a_projector_then_train_it_there(page, server, server_env):
+    """Issue 28, 5.3 at 1280x720: after a drawing the canvas, the class picker and the Add
+    button are all in view without scrolling; Train on it trains right on the page and the new
+    run is the model Predict opens on."""
+    page.set_viewport_size(PROJECTOR)
+    open_app(page, server, "make")
+    symbols = list(SYMBOL_STROKES)[:2]
+    for symbol in symbols:
+        page.get_by_label("New class").fill(symbol)
+        page.get_by_role("button", name="Add class").click()
+        wait_for(page, page.get_by_text(re.compile(rf"^{symbol} · 0 examples$")), PAGE_S)
+        wait_until_idle(page)
+    for symbol in symbols:
+        for variant in range(5):  # the page needs 5 a class
+            add_drawn_example(page, symbol, variant)
+            if variant == 0:
+                page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]')"
+                              ".scrollTo(0, 0)")  # fmt: skip
+                draw(page, SYMBOL_STROKES[symbol])  # the next drawing, seen from the top
+                wait_until_idle(page)
+                canvas = page.locator("canvas.drawing-canvas").first
+                picker = page.locator('[data-testid="stButtonGroup"]').first
+                add = page.get_by_role("button", name=f"Add to '{symbol}'")
+                for what in (canvas, picker, add):
+                    assert fully_in_view(page, what), what.bounding_box()
+                clear_canvas(page)
+    runs_dir = Path(server_env["CNN_RUNS_DIR"])
+    before = set(runs_dir.iterdir())
+    page.get_by_role("button", name="Train on it").click()
+    finished = page.locator('[data-testid="stAlert"]').filter(has_text="Test accuracy")
+    wait_for(page, finished, TRAINING_S)
+    wait_until_idle(page)
+    screenshot(page, "7-make-trained-here")
+    page.get_by_role("link", name="Try it on Predict").click()
+    page.get_by_text("Input", exact=True).wait_for(timeout=PAGE_S * 1000)
+    (run,) = new_run_dirs(runs_dir, before)
+    title = artifacts.read_run_info(run).title
+    sync_api.expect(selectbox(page, "Model")).to_have_value(re.compile(re.escape(title)))

@@ -1,13 +1,15 @@
-"""AppTest of the "Make a dataset" page: classes, drawn examples, deletion, "Train on it" and
-the Train page training on it; sessions never see each other's datasets.
+"""AppTest of the "Make a dataset" page: classes, drawn examples, deletion, "Train on it"
+training a small CNN right on the page (the new run becomes the active model), "Go to Train"
+opening the Train page on it; sessions never see each other's datasets.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
-from helpers import SYMBOL_STROKES, canvas_value, open_page, symbol_canvas, train_tiny_model
+from helpers import SYMBOL_STROKES, TIMEOUT_S, canvas_value, open_page, symbol_canvas
 
 from cnn.datasets import builder
 from ui import state
@@ -70,21 +72,50 @@ def test_make_a_drawn_dataset_delete_one_then_train_on_it(offline, sessions_root
     assert not victim.exists()
     assert made.counts()[symbols[0]] == builder.MIN_PER_CLASS
 
-    # Train on it: a frozen copy becomes this session's own dataset, the Train page offers it
+    # Train on it: a frozen copy becomes this session's own dataset and trains right here
     next(b for b in at.button if b.label == "Train on it").click().run()
     assert not at.exception
     copy = state.UPLOADS_ROOT / at.session_state[state.SESSION_ID] / "snapshots"
     assert at.session_state[state.OWN_DATASET] == str(copy / made.fingerprint())
-    assert any("Your own images" in s.value for s in at.success)
-    at.switch_page("app_pages/train.py").run()
-    picker = at.selectbox(key="train-dataset")
-    picker.select_index(len(picker.options) - 1).run()
-    assert at.toggle(key="train-dataset-made").value
-    job = train_tiny_model(at, dataset="folder", max_samples=0)
-    assert job.state == "finished", job.error
+    job = at.session_state[state.TRAINING_JOB]
+    assert job.config.data == str(copy / made.fingerprint())
+    from ui import maker  # (importing ui.inputs first meets cnn.record's import cycle)
+
+    assert job.config.arch == maker.SMALL_SET_ARCHS["digits"]
+    job.join(TIMEOUT_S)
+    at.run()
+    assert not at.exception and job.state == "finished", job.error
+    assert any("Test accuracy" in s.value for s in at.success)  # the Train page's live view
+    # the new run is the active model: Predict opens on it
+    assert at.session_state[state.ACTIVE_RUN] == str(job.result.run_dir)
     record = json.loads((job.result.run_dir / "run.json").read_text())
     assert record["class_names"] == sorted(symbols)
     assert record["preprocessing"]["method"] == "digits"  # reads drawings on Predict
+    assert not digit_words(at), digit_words(at)
+
+    # Go to Train: the Train page opens on this dataset, with every setting
+    next(b for b in at.button if b.label == "Go to Train").click().run()
+    assert not at.exception
+    assert at.toggle(key="train-dataset-made").value
+
+
+def digit_words(at) -> list[str]:
+    """The page's texts that speak of digits (a made set is the teacher's own symbols)."""
+    texts = [e.value for kind in ("markdown", "caption", "success", "info", "warning", "error")
+             for e in at.get(kind)]  # fmt: skip
+    texts += [w.label for kind in ("button", "segmented_control", "text_input", "radio")
+              for w in at.get(kind)]  # fmt: skip
+    return [t for t in texts if re.search(r"\bdigits?\b|MNIST's pen", str(t), re.IGNORECASE)]
+
+
+def test_the_canvas_asks_for_the_class_being_drawn(offline, sessions_root):
+    """Issue 28, 5.1: the canvas speaks of the class it draws for, never of digits."""
+    at = open_page(PAGE)
+    for symbol in ("star", "moon"):
+        add_class(at, symbol)
+    at.segmented_control[0].set_value("moon").run()
+    assert any(m.value == "**An example of 'moon'**" for m in at.markdown)
+    assert not digit_words(at), digit_words(at)
 
 
 def test_sessions_never_see_each_others_datasets(offline, sessions_root):
