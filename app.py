@@ -22,6 +22,7 @@ PAGES = {  # a page's name (its file in app_pages/, and a lesson link's page=) -
         ("train", "Train", "model_training"),
         ("predict", "Predict", "draw"),
         ("inside", "Look inside", "visibility"),
+        ("open_box", "Open the box", "view_in_ar"),
         ("probe", "Probe", "science"),
         ("models", "Models", "leaderboard"),
         ("data", "Data", "photo_library"),
