@@ -205,10 +205,10 @@ def train_here_ui(made: builder.DatasetBuilder) -> None:
         snapshot_for_training(made)
         train_form.train_on_own_dataset()
     arch = SMALL_SET_ARCHS.get(made.kind)
-    small = f"{architectures.REGISTRY[arch].title}, a small CNN" if arch else "a small CNN"
+    small = f"a small CNN, {architectures.REGISTRY[arch].title}," if arch else "a small CNN"
     st.caption(
-        f"Train on it trains {small} right here, as many passes over your examples as it "
-        "needs to learn from a few dozen: seconds. Go to Train opens this dataset on the Train "
+        f"Train on it trains {small} right here, with enough passes over your examples to "
+        "learn from a few dozen of them: seconds. Go to Train opens this dataset on the Train "
         "page (**Your own images**), with every setting."
     )
     if running and made_set_job() is None:
