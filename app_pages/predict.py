@@ -10,6 +10,7 @@ from cnn import artifacts, preprocess
 from cnn.lesson import Lesson
 from ui import (
     answer,
+    class_views,
     inputs,
     lesson,
     loaders,
@@ -77,6 +78,8 @@ with answer_col:
     # One compiled pass (remembered per input): probabilities and activations
     inspection = loaders.inspect_image(loaded, steps.input, None)
     answer.answer_ui(inspection, record, class_names, picked.label, loaded.run.gaussian)
+    # in a class: one click puts the picture as given (before preparing) on the class wall
+    class_views.submit_from_predict(steps.steps[0][1], info)
 
 st.subheader("What the model receives")
 st.image(

@@ -172,3 +172,29 @@ def test_only_the_open_tab_is_drawn(trained):
     assert not at.exception
     assert any(r.label == "Colour scale" for r in at.radio)
     assert not any(s.label == "Map" for s in at.selectbox)
+
+
+def test_a_student_in_a_class_puts_a_drawing_on_the_wall_from_predict(
+    trained, tmp_path, monkeypatch
+):
+    """Issue 30: Predict's one click, for a session that joined a class (a real SQLite)."""
+    from cnn.classroom.store import ClassStore
+    from ui import class_views
+
+    monkeypatch.setenv("CNN_DB_URL", f"sqlite:///{tmp_path / 'class.db'}")
+    class_views._store.clear()
+    store = ClassStore(f"sqlite:///{tmp_path / 'class.db'}")
+    made = store.create("7B")
+    code, key = made.code, made.teacher_key
+    at = open_page("app_pages/predict.py", active_run=trained)
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.run()
+    assert not any(b.label == "Put it on the class wall" for b in at.button)  # not in a class
+    at.session_state[class_views.MEMBER] = store.join(code, "amy", "session-1")
+    at.run()
+    next(s for s in at.selectbox if s.label == "It should be").set_value("1")
+    next(b for b in at.button if b.label == "Put it on the class wall").click().run()
+    assert not at.exception
+    assert any("on the class wall" in s.value for s in at.success)
+    board = store.show(code, key)
+    assert [(s.student, s.label) for s in board.submissions] == [("amy", "1")]
