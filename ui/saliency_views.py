@@ -87,7 +87,8 @@ def method_label(method: str, check: SaliencyCheck | None) -> str:
         if check.passed
         else "failed the test on this model"
     )
-    return f"{WORDS[method][0]} · {verdict}"
+    slow = f" · about {check.seconds:.0f} s" if check is not None and check.seconds >= 2 else ""
+    return f"{WORDS[method][0]} · {verdict}{slow}"
 
 
 def trust_words(check: SaliencyCheck | None, name: str, kind: str) -> str:
