@@ -44,8 +44,8 @@ def test_every_step_of_a_built_in_lesson_opens_with_its_title(offline, key):
             assert step.question.text.split("\n")[0][:40] in shown
         if number < len(plan.steps):
             at = click(at, "Next")
-    click(at, "Done")
-    assert lesson_ui.RUNNING not in at.session_state
+    at = click(at, "Done")
+    assert lesson_ui.RUNNING not in at.session_state and "lesson" not in at.query_params
 
 
 def test_a_step_link_opens_its_page_with_the_steps_setup(offline):
@@ -132,3 +132,12 @@ def test_home_opens_with_start_a_lesson(offline):
     assert at.subheader[0].value == "Start a lesson"
     at = next(b for b in at.button if b.label == "Start").click().run()
     assert not at.exception and "step 1 of" in shown_text(at)
+
+
+def test_the_presenter_shows_the_step_large_with_the_link_for_every_student(offline):
+    at = open_link({"lesson": "pooling-and-shift", "step": "3", "present": "1"})
+    at.switch_page("app_pages/lessons.py").run()
+    assert not at.exception
+    assert at.title[0].value == "3. Move your digit"
+    link = next(c.value for c in at.code if "lesson=pooling-and-shift" in c.value)
+    assert link == "?lesson=pooling-and-shift&step=3"  # AppTest's browser says no address

@@ -61,6 +61,9 @@ def _go(index: int) -> None:
 
 def _end() -> None:
     st.session_state.pop(lesson.RUNNING, None)
+    for name in ("lesson", "step"):  # a reload does not start it again
+        if name in st.query_params:
+            del st.query_params[name]
 
 
 def step_bar_ui(pages: dict[str, object], on_lessons_page: bool) -> None:
