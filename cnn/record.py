@@ -147,6 +147,7 @@ class RunRecord:
     calibration: Calibration | None = None  # None: not calibrated (probabilities as they are)
     ood: OodCheck | None = None  # None: no unfamiliar-input check measured
     saliency: list[SaliencyCheck] = field(default_factory=list)  # measured maps (issue 28)
+    surgery: dict[str, Any] | None = None  # what weight surgery changed (cnn.surgery)
     version: int = RECORD_VERSION
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 

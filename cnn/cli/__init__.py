@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         probes,
         runs,
         saliency,
+        surgery,
         timelapse,
         training,
         visualize,
@@ -85,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     lessons.register(sub, common)
     backprop.register(sub, common)
     visualize.register(sub, common)
+    surgery.register(sub, common)
     return parser
 
 
