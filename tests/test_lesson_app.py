@@ -118,6 +118,19 @@ def test_a_locked_link_leaves_no_dataset_picker_a_student_can_change(offline):
     assert not next(s for s in at.selectbox if s.label == "Dataset").disabled
 
 
+def test_a_step_that_locks_locks_its_page_only(offline, monkeypatch, tmp_path):
+    locking = GOOD.replace("epochs=2", "epochs=2&lock=1").replace(
+        "## Measure", "## Measure\n\n?page=train&dataset=fashion_mnist"
+    )
+    (tmp_path / "locking.md").write_text(locking)
+    monkeypatch.setenv("CNN_LESSONS_DIR", str(tmp_path))
+    at = open_link({"lesson": "locking", "step": "1"})
+    assert next(s for s in at.selectbox if s.label == "Dataset").disabled
+    at = click(at, "Next")
+    picker = next(s for s in at.selectbox if s.label == "Dataset")
+    assert not picker.disabled and picker.value.key == "fashion_mnist"
+
+
 def test_a_class_code_in_a_link_is_kept_for_the_class_page(offline):
     at = open_link({"page": "home", "class": "7KQ2"})
     assert not at.exception and at.session_state[lesson_ui.CLASS_CODE] == "7KQ2"

@@ -16,7 +16,8 @@ from cnn import lesson as links
 from cnn.lesson import Lesson
 from ui import lesson_library, lesson_share, presenter, state
 
-LESSON = "lesson"  # session key: the Lesson this session was opened with
+LESSON = "lesson"  # session key: the Lesson this page is set up with (the link's, or a step's)
+LINK = "lesson-link"  # session key: the Lesson of the link this session was opened with
 LOCK = "lesson-lock"  # widget key: whether the copied link hides the controls
 RUNNING = "lesson-running"  # session key: (lesson key, step index) of the lesson under way
 GO = "lesson-go"  # session key: the step index to open on this run (set by Start/Back/Next)
@@ -37,7 +38,7 @@ def read_link_once(pages: dict[str, object]) -> None:
     if LESSON in st.session_state:
         return
     lesson = links.parse(st.query_params.to_dict())
-    st.session_state[LESSON] = lesson
+    st.session_state[LESSON] = st.session_state[LINK] = lesson
     if lesson.present:
         st.session_state[presenter.PRESENTER] = True
     if lesson.class_code:

@@ -1,8 +1,8 @@
 """A lesson under way: open its steps on the real pages and draw the step bar above them.
 
 Opening a step sets its page up as a lesson link would (`cnn.lesson.Lesson`: dataset,
-architecture, run, input source, settings), keeping the lock, presenter mode and class code
-of the link the session came with, forgets the widgets the step sets so that its values
+architecture, run, input source, settings, lock), keeping the lock, presenter mode and class
+code of the link the session came with, forgets the widgets the step sets so that its values
 show, and switches to its page. The step bar (step k of n, Back, Next) and the step's text
 and question are drawn by the router above every page while the lesson runs.
 """
@@ -39,12 +39,13 @@ def open_step(plan: LessonPlan, index: int, pages: dict[str, object]) -> None:
     """Set step `index` of `plan` up and switch to its page (a step without a link stays on
     the page the student is on)."""
     step = plan.steps[index]
-    came_with = lesson.current()
+    came_with = st.session_state.get(lesson.LINK) or Lesson()  # the session's own link
+    now = lesson.current()
     # the link's sentences not shown yet (a step opened from a link) go with it to its page
-    setup = replace(step.setup or came_with, problems=list(came_with.problems))
-    setup = replace(setup, lock=came_with.lock, present=came_with.present,
-                    class_code=came_with.class_code, lesson_key=plan.key,
-                    step=index + 1)  # fmt: skip
+    setup = replace(step.setup or now, problems=list(now.problems))
+    setup = replace(setup, lock=came_with.lock or bool(step.setup and step.setup.lock),
+                    present=came_with.present, class_code=came_with.class_code,
+                    lesson_key=plan.key, step=index + 1)  # fmt: skip
     st.session_state[lesson.LESSON] = setup
     st.session_state[lesson.RUNNING] = (plan.key, index)
     _forget_widgets(setup)
