@@ -39,8 +39,9 @@ def plain(text: str) -> str:
     return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(max_entries=4, show_spinner=False)
 def _store(url: str) -> ClassStore:
+    """One store per database URL for the server (so one join rate limit for all sessions)."""
     return ClassStore(url)
 
 
