@@ -1,9 +1,10 @@
-"""Open the box: what the active run's filters and classes want to see, and weight surgery."""
+"""Open the box: what the active run's filters and classes want to see, and weight surgery
+on a copy of it."""
 
 import streamlit as st
 
 from cnn import artifacts
-from ui import loaders, state, visualize_views
+from ui import loaders, state, surgery_views, visualize_views
 
 st.title("Open the box")
 active = state.active_run()
@@ -18,6 +19,8 @@ except artifacts.ArtifactError as err:
     st.stop()
 st.caption(f"Model **{loaded.run.info.title}**.")
 
-(wants_tab,) = st.tabs(["What a filter wants to see"])
+wants_tab, surgery_tab = st.tabs(["What a filter wants to see", "Weight surgery"])
 with wants_tab:
     visualize_views.visualize_ui(loaded)
+with surgery_tab:
+    surgery_views.surgery_ui(loaded)

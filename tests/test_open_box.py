@@ -66,3 +66,50 @@ def test_the_classes(trained):
     captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
     assert captions[0].startswith("0: ") and captions[0].endswith("% sure")
     assert len(captions) == visualize_views.PAGE
+
+
+def test_weight_surgery_on_a_copy(offline, tiny_run):
+    """Knock out two channels and set a filter: a new run is saved, the original untouched;
+    the accuracies shown are Keras' own on the same test digits; the picture from Predict is
+    shown through both models."""
+    import shutil
+
+    from helpers import drawn_one
+
+    from cnn import artifacts, datasets
+    from cnn.probes.embedding import subset_indices
+    from ui import state, surgery_views
+
+    run = offline / tiny_run.name
+    shutil.copytree(tiny_run, run)
+    at = open_page("app_pages/predict.py", active_run=run)
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.run()
+    at.switch_page(PAGE).run()
+    key = surgery_views.KEY
+    at.selectbox(key=f"{key}-layer").set_value("conv2_1").run()
+    at.multiselect(key=f"{key}-zero-conv2_1").set_value([0, 3])
+    at.selectbox(key=f"{key}-preset").set_value("sobel_x").run()
+    at.button(key=f"{key}-go").click().run()
+    assert not at.exception, at.exception
+    saved = [p for p in offline.iterdir() if p != run]
+    assert len(saved) == 1
+    edited = artifacts.load_run(saved[0])
+    assert [c["kind"] for c in edited.record.surgery["changes"]] == ["zero", "zero", "set_filter"]
+    data = datasets.load("mnist")
+    split = data.test.take(subset_indices(data.test, surgery_views.TEST_IMAGES))
+    images = split.images.astype(np.float32)[..., :1] / 255.0
+
+    def accuracy(model) -> str:
+        answers = keras.ops.convert_to_numpy(model(images, training=False)).argmax(axis=1)
+        return f"{(answers == split.labels).mean():.1%}"
+
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Test accuracy before"] == accuracy(artifacts.load_run(run).model)
+    assert metrics["After the surgery"] == accuracy(edited.model)
+    assert len(at.dataframe[-1].value) == 10  # every class, before and after
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    assert "conv2_1, channel 0, after: says" in " ".join(captions)
+    assert sum(c.startswith("where it looked") for c in captions) == 2
+    at.button(key=f"{key}-use").click().run()
+    assert at.session_state[state.ACTIVE_RUN] == str(saved[0])

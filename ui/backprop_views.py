@@ -190,7 +190,7 @@ def _step_table(step, class_names: list[str]) -> str:
         ),  # fmt: skip
         (
             "loss, only this weight moved",
-            f"about {_number(step.predicted_change)} lower (learning rate x gradient²)",
+            f"about {_number(-step.predicted_change)} lower (learning rate x gradient²)",
             f"{step.loss_after_weight:.6f}",
         ),
         (

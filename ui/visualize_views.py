@@ -133,8 +133,8 @@ def classes_ui(loaded: loaders.LoadedRun) -> None:
         return
     found = _pictures(str(loaded.run.info.path), loaded.stamp, None, tuple(chosen),
                       loaded.run.model)  # fmt: skip
-    columns = st.columns(len(found))
-    for column, result in zip(columns, found, strict=True):
+    columns = st.columns(max(len(found), PAGE // 2))
+    for column, result in zip(columns, found, strict=False):
         column.image(
             _tile(result.image),
             caption=f"{names[result.index]}: {result.probability:.0%} sure",
