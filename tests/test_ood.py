@@ -131,7 +131,7 @@ def test_a_record_written_before_the_classroom_check_still_loads(run, tmp_path):
     record = RunRecord.from_dict(json.loads(json.dumps(doc)))
     assert record.ood.detection == 0.921 and record.ood.photo_detection is None
     assert "92% of the unfamiliar pictures" in unfamiliar_words(record, 10)
-    assert "1% of real test pictures" in unfamiliar_words(record, 10)
+    assert "1% of real pictures of its classes" in unfamiliar_words(record, 10)
     assert "| foreign inputs caught | 92.1% of 2,000 |" in model_card(record)
     # its familiarity.npz (a Gaussian) is read as one, and a layers check without its file
     # never flags
@@ -164,3 +164,22 @@ def test_a_layers_file_round_trips(tmp_path):
     assert (layers.familiarity(far) < layers.familiarity([s[:5] for s in stages])).all()
     artifacts.save_gaussian(tmp_path, None)
     assert artifacts.load_gaussian(tmp_path) is None
+
+
+def test_predict_warns_on_an_uploaded_photo_with_the_runs_own_figures(trained, run, inspector):
+    """AppTest: a photo of a printed page uploaded to the tiny digit run's Predict page gets
+    the warning, worded from run.json, exactly when the page's own check flags it."""
+    from helpers import open_page
+
+    from ui.answer import unfamiliar_words
+
+    page = next(i for i in foreign.made_photos() if i.name == "made: page")
+    steps = preprocess.prepare_upload(page.image, run.preprocessing)
+    at = open_page("app_pages/predict.py", active_run=trained)
+    at.segmented_control[0].set_value("Upload").run()
+    at.file_uploader[0].set_value(("page.png", foreign._png(page.image), "image/png")).run()
+    assert not at.exception
+    warnings = [w.value for w in at.warning]
+    expected = unfamiliar_words(run.record, len(run.class_names))
+    assert (expected in warnings) == flagged(run, inspector, steps.input)
+    assert expected in warnings  # a printed page is no digit: the tiny run flags it

@@ -93,7 +93,7 @@ def unfamiliar_words(record: RunRecord, num_classes: int) -> str:
     if check.drawn_false_alarm is not None:
         wrong = f"{charts.percent(check.drawn_false_alarm)} of real digits drawn by hand"
     else:
-        wrong = f"{charts.percent(check.false_alarm)} of real test pictures"
+        wrong = f"{charts.percent(check.false_alarm)} of real pictures of its classes"
     if not caught:
         return f"{words} (This warning also comes up on {wrong}.)"
     return (
