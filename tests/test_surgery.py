@@ -137,3 +137,35 @@ def test_cli_errors_are_one_sentence(capsys, tiny_run, runs_dir, argv, words):
     out, err = capsys.readouterr()
     assert code == 2 and out == "" and words in err and err.count("\n") == 1
     assert not list(runs_dir.iterdir())  # nothing saved
+
+
+def test_retrain_an_edited_run_with_frozen_layers(capsys, tiny_run, runs_dir):
+    """`train --init-from EDITED --freeze ...`: the frozen layers keep the surgery's weights
+    exactly (the zeroed channel stays 0), the others train, and run.json records both."""
+    from cnn import artifacts
+
+    code = main(["surgery", "--model", str(tiny_run), "--zero", "conv2_1:2",
+                 "--max-test", "50", "--json"])  # fmt: skip
+    edited = json.loads(capsys.readouterr()[0])["run_dir"]
+    code = main(
+        ["train", "--dataset", "mnist", "--init-from", edited, "--freeze", "conv1_1",
+         "--freeze", "conv2_1", "--epochs", "1", "--max-samples", "200", "--json"]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    retrained = artifacts.load_run(json.loads(out)["run_dir"])
+    assert retrained.record.config.init_from == edited
+    assert retrained.record.config.freeze == ["conv1_1", "conv2_1"]
+    source = artifacts.load_run(edited).model
+    for name in ("conv1_1", "conv2_1"):
+        for mine, theirs in zip(retrained.model.get_layer(name).get_weights(),
+                                source.get_layer(name).get_weights(), strict=True):  # fmt: skip
+            np.testing.assert_array_equal(mine, theirs)
+    assert not np.asarray(retrained.model.get_layer("conv2_1").kernel)[..., 2].any()
+    trained_on = retrained.model.get_layer("conv1_2").get_weights()[0]
+    assert not np.array_equal(trained_on, source.get_layer("conv1_2").get_weights()[0])
+    # a layer the model does not have: one sentence
+    code = main(["train", "--dataset", "mnist", "--init-from", edited, "--freeze", "conv9",
+                 "--epochs", "1", "--max-samples", "100"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2 and "no layer conv9 to freeze" in err

@@ -171,7 +171,8 @@ def _add_config_options(parser) -> None:
             parser.add_argument(no, dest=name, action="store_false", default=None,
                                 help=_help(about))  # fmt: skip
         elif about.kind is list:
-            parser.add_argument(flag, dest=name, action="append", metavar="RUN",
+            metavar = "LAYER" if name == "freeze" else "RUN"
+            parser.add_argument(flag, dest=name, action="append", metavar=metavar,
                                 help=_help(about) + " Repeat for more.")  # fmt: skip
         else:
             # read as text and checked by the schema (config_from_args), not by argparse, so

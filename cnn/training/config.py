@@ -195,6 +195,19 @@ class TrainConfig:
         above=True,
         high=1,
     )
+    init_from: str | None = setting(
+        None,
+        "Start from a run's weights",
+        "A run folder (same dataset, architecture and image size) whose learned weights the "
+        "model starts from instead of random ones: retrain a run changed by weight surgery, or "
+        "go on training a run (cnn.training.init_from).",
+    )
+    freeze: list[str] = setting(
+        [],
+        "Freeze layers",
+        "Layer names (e.g. conv1, bn1) whose weights stay exactly as they are while the other "
+        "layers train: with a run's weights to start from, what surgery set stays set.",
+    )
 
     @property
     def mirror(self) -> bool:

@@ -19,7 +19,7 @@ import numpy as np
 
 from cnn import architectures, datasets, geometry, strokes
 from cnn.errors import CnnError, TrainingError
-from cnn.training import distill
+from cnn.training import distill, init_from
 from cnn.training.config import (
     TrainConfig,
     estimate_memory,
@@ -165,7 +165,9 @@ def prepare(config: TrainConfig, events: Events | None = None, stop=None) -> Pre
         progress=lambda _, message: emit(events, TrainingEvent("status", message=message)),
     )
     input_shape = input_shape_for(config, data.info)
-    spec = resolve_spec(config, input_shape, len(data.class_names))
+    spec = init_from.source_spec(config, input_shape, data.class_names) or resolve_spec(
+        config, input_shape, len(data.class_names)
+    )
     needed = estimate_memory(spec, input_shape, len(data.class_names), config.batch_size)
     if needed > memory_budget():
         raise TrainingError(
@@ -212,6 +214,7 @@ def compiled_model(prepared: Prepared, steps: int):
     config, recipe = prepared.config, prepared.recipe
     with _strategy(config.strategy).scope():
         model = architectures.build(prepared.spec, prepared.input_shape, prepared.num_classes)
+        init_from.start_from(model, config)  # a run's weights, frozen layers (if asked)
         optimizer = recipe.optimizer_for(steps * config.epochs)
         model.compile(optimizer=optimizer, loss=recipe.loss(), metrics=["accuracy"])
     return model
