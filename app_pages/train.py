@@ -17,6 +17,7 @@ from ui import (
     lesson,
     loaders,
     state,
+    step_views,
     train_form,
     training_view,
 )
@@ -122,3 +123,5 @@ stop_col.button(
 )
 with live_above if job is not None else live_below:
     training_view.live_training_view(class_names)
+with st.expander("Train one step at a time: press Step and see what changed"):
+    step_views.step_ui(config)
