@@ -216,24 +216,42 @@ def _cross_entropy(probabilities, label: int):
     return keras.losses.sparse_categorical_crossentropy(np.array([label]), probabilities)[0]
 
 
-def _losses_after(
-    model, x, label: int, steps, kernel_index: int, new_kernel
-) -> tuple[float, float]:
-    """The loss after only the kernel changed, and after every weight took its SGD step.
+def _losses_after(model, x, label: int, steps, kernel_index: int, moved) -> tuple[float, float]:
+    """The loss after only one weight moved (`moved`: its kernel index and new value), and
+    after every weight took its SGD step (`steps`: lr x each variable's gradient).
 
     `stateless_call` runs the model on given variable values, so the (possibly cached and
     shared) model itself is never changed.
     """
+    import tensorflow as tf
+
     trainable = [v.value for v in model.trainable_variables]
     fixed = [v.value for v in model.non_trainable_variables]
     one = list(trainable)
-    one[kernel_index] = new_kernel
+    index, value = moved
+    one[kernel_index] = tf.tensor_scatter_nd_update(
+        trainable[kernel_index], [list(index)], [np.float32(value)]
+    )
     stepped = [v - step for v, step in zip(trainable, steps, strict=True)]
     results = []
     for values in (one, stepped):
         probabilities, _ = model.stateless_call(values, fixed, x, training=False)
         results.append(float(_cross_entropy(probabilities, label)))
     return results[0], results[1]
+
+
+def _upstream(conv, x_in, to_output) -> np.ndarray:
+    """dLoss/dz of every filter's map, float64 (h, w, filters), z = kernel x window + bias:
+    the gradient at the conv's (activated) output, back through its own activation."""
+    import tensorflow as tf
+
+    with tf.GradientTape() as tape:
+        z = conv.convolution_op(x_in, conv.kernel)
+        if conv.use_bias:
+            z = z + conv.bias
+        tape.watch(z)
+        activated = conv.activation(z)
+    return np.asarray(tape.gradient(activated, z, output_gradients=to_output)[0], np.float64)
 
 
 def weight_step(
@@ -249,8 +267,7 @@ def weight_step(
 
     Args:
         model: a Keras classifier ending in softmax probabilities; it is not changed.
-        image: float32 (h, w, c), the model's input.
-        label: the input's true class.
+        image: float32 (h, w, c), the model's input; label: its true class.
         layer, filter_index, weight: the conv layer, its filter and (row, column, channel).
         learning_rate: the SGD step's size.
 
@@ -270,28 +287,18 @@ def weight_step(
     with tf.GradientTape(persistent=True) as tape:
         x_in, out, probabilities = tapped(x)
         loss = _cross_entropy(probabilities, int(label))
-    # back to the conv's activated output, then through its own activation to z
-    to_output = tape.gradient(loss, out)
     grads = tape.gradient(loss, variables)
+    g_z = _upstream(conv, x_in, tape.gradient(loss, out))[..., filter_index]
     del tape
-    with tf.GradientTape() as inner:
-        z = conv.convolution_op(x_in, conv.kernel)
-        if conv.use_bias:
-            z = z + conv.bias
-        inner.watch(z)
-        activated = conv.activation(z)
-    upstream = inner.gradient(activated, z, output_gradients=to_output)
-    g_z = np.asarray(upstream[0, ..., filter_index], np.float64)
     under, inside = _under(np.asarray(x_in[0]), conv, g_z.shape, row, col, channel)
     products = g_z * under
     gradient = float(products.sum())
     before = float(conv.kernel[row, col, channel, filter_index])
     after = before - learning_rate * gradient
-    new_kernel = tf.tensor_scatter_nd_update(
-        conv.kernel.value, [[row, col, channel, filter_index]], [np.float32(after)]
+    index = (row, col, channel, filter_index)
+    loss_one, loss_all = _losses_after(
+        model, x, int(label), [learning_rate * g for g in grads], kernel_index, (index, after)
     )
-    scaled = [learning_rate * g for g in grads]
-    loss_one, loss_all = _losses_after(model, x, int(label), scaled, kernel_index, new_kernel)
     return WeightStep(
         layer=layer,
         filter_index=int(filter_index),
