@@ -32,7 +32,10 @@ STAR = [[(140, 40), (200, 230), (45, 110), (235, 110), (80, 230), (140, 40)]]
 def photos(folder: Path) -> dict[str, Path]:
     """The uploaded files: two scikit-image pictures and a flower photo, as PNG files."""
     folder.mkdir(parents=True, exist_ok=True)
-    chosen = {i.name: i for i in foreign.skimage_photos() if i.name in ("astronaut", "coffee")}
+    chosen = {}
+    for item in foreign.skimage_photos():  # the whole picture: each name's first item
+        if item.name in ("astronaut", "coffee"):
+            chosen.setdefault(item.name, item)
     flowers = foreign.dataset_photos("flowers17", n=1)
     if flowers:
         chosen["flower"] = flowers[0]

@@ -130,7 +130,7 @@ def test_a_record_written_before_the_classroom_check_still_loads(run, tmp_path):
     }  # fmt: skip
     record = RunRecord.from_dict(json.loads(json.dumps(doc)))
     assert record.ood.detection == 0.921 and record.ood.photo_detection is None
-    assert "92% of the unfamiliar pictures" in unfamiliar_words(record, 10)
+    assert "92% of unfamiliar pictures" in unfamiliar_words(record, 10)
     assert "1% of real pictures of its classes" in unfamiliar_words(record, 10)
     assert "| foreign inputs caught | 92.1% of 2,000 |" in model_card(record)
     # its familiarity.npz (a Gaussian) is read as one, and a layers check without its file
@@ -147,9 +147,9 @@ def test_the_warning_says_the_runs_own_figures(run):
 
     check = run.record.ood
     words = unfamiliar_words(run.record, len(run.class_names))
-    assert f"{charts.percent(check.photo_detection)} of the photos" in words
-    assert f"{charts.percent(check.drawing_detection)} of the letters, shapes" in words
-    assert f"{charts.percent(check.drawn_false_alarm)} of real digits drawn by hand" in words
+    assert f"caught {charts.percent(check.photo_detection)} of photos and " in words
+    assert f"{charts.percent(check.drawing_detection)} of scribbles, letters and shapes" in words
+    assert f"{charts.percent(check.drawn_false_alarm)} of real hand-drawn digits" in words
 
 
 def test_a_layers_file_round_trips(tmp_path):

@@ -74,31 +74,30 @@ def unfamiliar_words(record: RunRecord, num_classes: int) -> str:
     was right and wrong when it was measured (the run's own figures, `cnn.ood.OodCheck`)."""
     check = record.ood
     words = (
-        "This doesn't look like anything the model was trained on, so do not trust this "
-        f"answer: it must always pick one of its {num_classes} classes, even for a picture "
-        "of something else."
+        "This doesn't look like anything the model was trained on: don't trust this answer. "
+        f"It must pick one of its {num_classes} classes, even for something else."
     )
     if check is None:
         return words
     caught = [
         f"{charts.percent(rate)} of {what}"
         for rate, what in (
-            (check.photo_detection, "the photos"),
-            (check.drawing_detection, "the letters, shapes and scribbles"),
+            (check.photo_detection, "photos"),
+            (check.drawing_detection, "scribbles, letters and shapes"),
         )
         if rate is not None
     ]
     if not caught and check.detection is not None:
-        caught = [f"{charts.percent(check.detection)} of the unfamiliar pictures"]
+        caught = [f"{charts.percent(check.detection)} of unfamiliar pictures"]
     if check.drawn_false_alarm is not None:
-        wrong = f"{charts.percent(check.drawn_false_alarm)} of real digits drawn by hand"
+        wrong = f"{charts.percent(check.drawn_false_alarm)} of real hand-drawn digits"
     else:
         wrong = f"{charts.percent(check.false_alarm)} of real pictures of its classes"
     if not caught:
-        return f"{words} (This warning also comes up on {wrong}.)"
+        return f"{words} In tests, this warning came up wrongly on {wrong}."
     return (
-        f"{words} (When tested, this warning caught {' and '.join(caught)} it was shown, "
-        f"and came up wrongly on {wrong}.)"
+        f"{words} In tests, this warning caught {' and '.join(caught)}, "
+        f"and came up wrongly on {wrong}."
     )
 
 
