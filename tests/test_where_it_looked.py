@@ -198,3 +198,18 @@ def test_a_student_in_a_class_puts_a_drawing_on_the_wall_from_predict(
     assert any("on the class wall" in s.value for s in at.success)
     board = store.show(code, key)
     assert [(s.student, s.label) for s in board.submissions] == [("amy", "1")]
+
+
+def test_the_picture_colours_pixels_in_the_order_the_test_removes_them():
+    """The overlay colours by rank: the same order as the map (and the deletion test), every
+    colour used equally, so a map whose values crowd together still shows its top."""
+    from scipy import stats
+
+    from ui import pictures
+
+    rng = np.random.default_rng(0)
+    crowded = 0.5 + 1e-3 * rng.standard_normal((28, 28))  # SmoothGrad-like: all near 0.5
+    shown = pictures.ranked(crowded)
+    assert stats.spearmanr(shown.ravel(), crowded.ravel()).statistic == pytest.approx(1.0)
+    assert shown.min() == 0 and shown.max() == 1
+    assert np.mean(shown >= 0.9) == pytest.approx(0.1, abs=0.01)  # the red tenth

@@ -117,12 +117,23 @@ def gradcam_overlay(image: np.ndarray, cam: np.ndarray, side: int = DISPLAY_PX) 
     return framed(blended, side)
 
 
+def ranked(heat: np.ndarray) -> np.ndarray:
+    """A map's values replaced by their rank, 0 (lowest) to 1 (highest): the same order (the
+    order the deletion test removes pixels in), with every colour of the scale used equally,
+    so a map whose values crowd together (SmoothGrad's) still shows where its top lies."""
+    from scipy.stats import rankdata
+
+    flat = np.asarray(heat, np.float64).ravel()
+    ranks = (rankdata(flat, method="average") - 1) / max(flat.size - 1, 1)
+    return ranks.reshape(np.shape(heat)).astype(np.float32)
+
+
 def heat_overlay(image: np.ndarray, heat: np.ndarray, side: int = DISPLAY_PX) -> np.ndarray:
-    """A saliency map (jet colours) over the model input, enlarged: the colour covers the
-    input in proportion to the map (from HEAT_LEAST to HEAT_MOST), so the picture still shows
-    where the map is low."""
+    """A saliency map over the model input, enlarged: each pixel coloured by its rank in the
+    map (jet: red = the highest tenth, blue = the lower half), the colour covering the input
+    in proportion (HEAT_LEAST to HEAT_MOST) so the picture still shows where the map is low."""
     base = to_uint8_rgb(image).astype(np.float32)
-    level = np.clip(heat, 0, 1)
+    level = ranked(heat)
     colours = cv2.applyColorMap((level * 255).astype(np.uint8), cv2.COLORMAP_JET)
     colours = cv2.cvtColor(colours, cv2.COLOR_BGR2RGB).astype(np.float32)
     alpha = (HEAT_LEAST + (HEAT_MOST - HEAT_LEAST) * level)[..., None]

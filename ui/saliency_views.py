@@ -190,7 +190,8 @@ def where_it_looked_ui(loaded, image: np.ndarray, class_names: Sequence[str]) ->
     name = class_names[looked.target]
     picture.image(
         pictures.heat_overlay(image, looked.map, presenter.px(pictures.DISPLAY_PX)),
-        caption=f"Where it looked for '{name}': red = mattered most, blue = hardly at all",
+        caption=f"Where it looked for '{name}', pixels coloured by rank: red = the tenth "
+        "that mattered most, blue = the half that mattered least",
     )
     check = record.saliency_check(method)
     with picture:
