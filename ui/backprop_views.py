@@ -207,10 +207,12 @@ def _gradient_reaches(step) -> None:
     after = ", ".join(step.followed_by) or "the next layers"
     st.markdown("##### 1. How wrong is the answer, and what comes back to the filter")
     st.caption(
-        f"The loss is {step.loss:.4f}: it is 0 when the model is 100% sure of the true label and "
-        f"grows as that probability shrinks. Going backwards from the loss through every layer "
-        f"after {step.layer} ({after}, ...), each value of filter {step.filter_index}'s map gets "
-        "a gradient: red means 'a bigger value here would raise the loss', blue 'would lower it'."
+        f"The loss is {step.loss:.4f}: it is 0 when the model is 100% sure of the true label "
+        "and grows as that probability shrinks (the network's own probability, as training "
+        "sees it: the answer above may be corrected or read twice). Going backwards from the "
+        f"loss through every layer after {step.layer} ({after}, ...), each value of filter "
+        f"{step.filter_index}'s map gets a gradient: red means 'a bigger value here would raise "
+        "the loss', blue 'would lower it'."
     )
 
 
