@@ -88,6 +88,7 @@ def losses_figure(history: list[dict], changes: list[tuple[int, float]]) -> go.F
                            showarrow=False, font={"color": MARK}, xanchor="left")  # fmt: skip
     fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       title="Loss of each step's batch", xaxis_title="step")  # fmt: skip
+    fig.update_xaxes(dtick=1)  # steps are whole numbers
     return fig
 
 
