@@ -21,7 +21,8 @@ MAX_TILES = 64  # channels shown per layer
 DISPLAY_PX = 168  # side of an input image on screen (nearest neighbour, so pixels stay sharp)
 FRAME_GREY = 235  # background around images that are not square
 GRADCAM_WEIGHT = 0.45  # share of the heat map in the Grad-CAM overlay
-HEAT_LEAST, HEAT_MOST = 0.25, 0.75  # share of a saliency map's colour where it is 0 and 1
+HEAT_LEAST, HEAT_MOST = 0.1, 0.8  # share of a saliency map's colour where it is 0 and 1
+HEAT_FROM = 0.5  # a saliency map's lower half (by rank) is left uncoloured
 
 
 def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
@@ -130,10 +131,10 @@ def ranked(heat: np.ndarray) -> np.ndarray:
 
 def heat_overlay(image: np.ndarray, heat: np.ndarray, side: int = DISPLAY_PX) -> np.ndarray:
     """A saliency map over the model input, enlarged: each pixel coloured by its rank in the
-    map (jet: red = the highest tenth, blue = the lower half), the colour covering the input
-    in proportion (HEAT_LEAST to HEAT_MOST) so the picture still shows where the map is low."""
+    map, the lower half (HEAT_FROM) left as the picture, then blue to red up to the highest
+    pixels, the colour covering the input more the higher the rank (HEAT_LEAST to HEAT_MOST)."""
     base = to_uint8_rgb(image).astype(np.float32)
-    level = ranked(heat)
+    level = np.clip((ranked(heat) - HEAT_FROM) / (1 - HEAT_FROM), 0, 1) ** 2
     colours = cv2.applyColorMap((level * 255).astype(np.uint8), cv2.COLORMAP_JET)
     colours = cv2.cvtColor(colours, cv2.COLOR_BGR2RGB).astype(np.float32)
     alpha = (HEAT_LEAST + (HEAT_MOST - HEAT_LEAST) * level)[..., None]

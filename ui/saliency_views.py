@@ -30,8 +30,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "rise": (
         "Random masks (RISE)",
         "The model saw your picture a thousand times, each time with random patches hidden. "
-        "Red: the places whose being visible made it most sure of '{c}'. Blue: places it did "
-        "not need.",
+        "Red: the places whose being visible made it most sure of '{c}'.",
     ),
     "smoothgrad": (
         "Noisy gradients (SmoothGrad)",
@@ -190,8 +189,8 @@ def where_it_looked_ui(loaded, image: np.ndarray, class_names: Sequence[str]) ->
     name = class_names[looked.target]
     picture.image(
         pictures.heat_overlay(image, looked.map, presenter.px(pictures.DISPLAY_PX)),
-        caption=f"Where it looked for '{name}', pixels coloured by rank: red = the tenth "
-        "that mattered most, blue = the half that mattered least",
+        caption=f"Where it looked for '{name}': red = the pixels that mattered most, then "
+        "yellow, green, blue; the half that mattered least is left uncoloured",
     )
     check = record.saliency_check(method)
     with picture:
