@@ -35,8 +35,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "smoothgrad": (
         "Noisy gradients (SmoothGrad)",
         "For many slightly noisy copies of the picture, which pixels would raise the score of "
-        "'{c}' most if they were a little stronger, times how much each pixel stands out from "
-        "a blurred copy. Red: pixels that pushed the answer towards '{c}'.",
+        "'{c}' most if they were a little stronger{times}. Red: pixels that pushed the answer "
+        "towards '{c}'.",
     ),
     "gradcam": (
         "Grad-CAM (last conv layer)",
@@ -197,7 +197,13 @@ def where_it_looked_ui(loaded, image: np.ndarray, class_names: Sequence[str]) ->
         st.markdown(trust_words(check, WORDS[method][0], kind))
         if check is None:
             test_now_ui(loaded, method)
-    controls.markdown(WORDS[method][1].format(c=name))
+    _, params = checks.method_parameters(kind, method)
+    times = (
+        ", times how much each pixel stands out from a blurred copy"
+        if params.get("times_input")
+        else ""
+    )
+    controls.markdown(WORDS[method][1].format(c=name, times=times))
     controls.plotly_chart(
         deletion_figure(looked.fractions, looked.curve, looked.random_curve, name),
         config={"displayModeBar": False},
