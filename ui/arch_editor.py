@@ -111,7 +111,10 @@ def architecture_caption_ui(spec: ArchSpec, base: ArchSpec, layers, num_classes:
     """One line under the architecture picker: what it is, whether it was edited, its size."""
     params = sum(layer.params for layer in layers)
     title = architectures.REGISTRY[base.name].title if base.name in architectures.REGISTRY else ""
-    what = f"Custom (edited from {title})" if spec.name == "custom" else title
+    if spec.name != "custom":
+        what = title
+    else:  # a link's spec= has no base of the registry: say "Custom" alone, not "from )"
+        what = f"Custom (edited from {title})" if title else "Custom"
     shape = " x ".join(map(str, layers[0].shape))
     about = architectures.REGISTRY[base.name].description if title else ""
     size = f"input {shape} · {params:,} parameters · {num_classes} classes"
