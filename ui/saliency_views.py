@@ -80,11 +80,11 @@ def explained_class(class_names: Sequence[str]) -> int | None:
 def method_label(method: str, check: SaliencyCheck | None) -> str:
     """The method's name with its verdict on this run."""
     verdict = (
-        "not tested on this model"
+        "not tested yet"
         if check is None
-        else "passed the test on this model"
+        else "passed the test"
         if check.passed
-        else "failed the test on this model"
+        else "failed the test"
     )
     slow = f" · about {check.seconds:.0f} s" if check is not None and check.seconds >= 2 else ""
     return f"{WORDS[method][0]} · {verdict}{slow}"
