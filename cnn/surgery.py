@@ -156,7 +156,11 @@ def _batch_norm_after(model, conv):
     """The BatchNormalization layer that reads the conv's output, or None."""
     import keras
 
-    for layer in model.layers:
+    layers = list(model.layers)
+    if isinstance(model, keras.Sequential):  # the layer after it (a loaded Sequential's
+        after = layers[layers.index(conv) + 1 : layers.index(conv) + 2]  # tensors are rewired)
+        return after[0] if after and isinstance(after[0], keras.layers.BatchNormalization) else None
+    for layer in layers:
         if isinstance(layer, keras.layers.BatchNormalization) and any(
             t is conv.output for t in _flat(layer.input)
         ):
@@ -203,6 +207,14 @@ def _hand_kernel(change: Change, kh: int, kw: int, cin: int) -> np.ndarray:
 
 def apply_changes(model, changes: list[Change]) -> list[dict]:
     """Make the changes to `model`'s weights (in place); what was done, one dict each."""
+    targets = [(c.layer, c.channel) for c in changes]
+    both = sorted({t for t in targets if targets.count(t) > 1})
+    if both:
+        layer, channel = both[0]
+        raise SurgeryError(
+            f"{layer}:{channel} is changed twice (switched off and set, or set twice): "
+            "choose one change per channel."
+        )
     done = []
     for change in changes:
         conv = _conv(model, change)

@@ -54,9 +54,19 @@ def test_bad_changes_are_one_sentence(kind, text, words):
         parse_change(kind, text)
 
 
-def test_zeroing_through_batch_norm_silences_the_map():
+def _loaded(model, folder):
+    """The model saved and loaded back, as a run's model is (a loaded Sequential rewires its
+    layers' tensors, so 'the layer that reads the conv' must be found another way)."""
+    path = folder / "model.keras"
+    model.save(path)
+    return keras.models.load_model(path)
+
+
+@pytest.mark.parametrize("kind", ["built", "loaded"])
+def test_zeroing_through_batch_norm_silences_the_map(kind, tmp_path):
     spec = ArchSpec([ConvBlock(4, 3, padding="same", batch_norm=True, pool="none")], "global_avg")
     model = build(spec, (9, 9, 3), 3)
+    model = model if kind == "built" else _loaded(model, tmp_path)
     bn = next(lay for lay in model.layers if isinstance(lay, keras.layers.BatchNormalization))
     bn.beta.assign(np.full(4, 0.7, np.float32))  # a map that is not 0 on its own
     done = apply_changes(model, [parse_change("zero", f"{model.layers[0].name}:2")])
@@ -130,6 +140,7 @@ def test_cli_saves_a_new_run_and_measures_it(capsys, tiny_run, runs_dir):
         (["--set-filter", "conv2_1:0=blur"], "only in the first conv layer"),
         (["--set-filter", "conv1_1:0=1,2,3"], "give 9 numbers"),
         ([], "Say what to change"),
+        (["--zero", "conv1_1:0", "--set-filter", "conv1_1:0=blur"], "is changed twice"),
     ],
 )
 def test_cli_errors_are_one_sentence(capsys, tiny_run, runs_dir, argv, words):
