@@ -688,6 +688,134 @@ def test_time_lapse_panels_show_their_frames_while_it_plays(page, server, mnist_
 SAMPLES = 16  # screenshots of the time-lapse while it plays
 
 
+def test_a_class_board_shows_what_two_students_shared(browser, server_env, mnist_run, tmp_path):
+    """Issue 30: a teacher creates a class, two students join in two browser contexts, one
+    shares a run and one submits a drawing, and the board shows both. Its own server, on a
+    class database of its own (SQLite in tmp_path); one nickname is an HTML tag, which must
+    show as text and never become an element."""
+    env = {**server_env, "CNN_DB_URL": f"sqlite:///{tmp_path / 'class.db'}"}
+    hostile = "<img src=x onerror=alert(1)>"
+    with streamlit_server(env, tmp_path / "streamlit.log") as app:
+        tabs = [browser.new_context(viewport=VIEWPORT).new_page() for _ in range(3)]
+        teacher, amy, ben = tabs
+        try:
+            for tab in tabs:
+                open_app(tab, app, "class_board")
+            teacher.get_by_role("tab", name="I am the teacher").click()
+            teacher.get_by_role("textbox", name="Class name").fill("7B computing")
+            teacher.get_by_role("button", name="Create").click()
+            made = teacher.get_by_text(re.compile(r"Write the code [A-Z0-9]{6}"))
+            wait_for(teacher, made, PAGE_S)
+            code = re.search(r"code ([A-Z0-9]{6})", made.inner_text())[1]
+            key = teacher.locator('[data-testid="stCode"]').inner_text().strip()
+
+            for student, nickname in ((amy, "Amy"), (ben, hostile)):
+                student.get_by_role("textbox", name="Class code").first.fill(code)
+                student.get_by_role("textbox", name="Nickname").fill(nickname)
+                student.get_by_role("button", name="Join").click()
+                wait_for(student, student.get_by_text("You are", exact=False), PAGE_S)
+            amy.get_by_role("button", name="Share this model with the class").click()
+            wait_for(amy, amy.get_by_text("Shared: your teacher sees it"), PAGE_S)
+            draw(ben, DIGIT_STROKES["1"])
+            wait_until_idle(ben)
+            ben.get_by_role("textbox", name="It shows").fill("1")
+            ben.get_by_role("textbox", name="It shows").press("Enter")
+            wait_until_idle(ben)
+            ben.get_by_role("button", name="Put on the wall").click()
+            wait_for(ben, ben.get_by_text(f"1 · {hostile}", exact=True), PAGE_S)
+
+            teacher.get_by_role("button", name="Close").click()  # open it again with the key
+            wait_until_idle(teacher)
+            teacher.get_by_role("tab", name="I am the teacher").click()
+            teacher.get_by_role("textbox", name="Class code").filter(visible=True).fill(code)
+            teacher.get_by_role("textbox", name="Teacher key").fill(key)
+            teacher.get_by_role("button", name="Open the board").click()
+            summary = "2 students, 1 shared run, 1 picture on the wall."
+            wait_for(teacher, teacher.get_by_text(summary, exact=False), PAGE_S)
+            teacher.get_by_role("tab", name="Wall").click()
+            choose(teacher, "Answers of", "class run 1: Amy · mnist")
+            wait_for(teacher, teacher.get_by_text(f"1 · {hostile}", exact=True), PAGE_S)
+            wait_for(teacher, teacher.get_by_text(re.compile(r"^before: \d [✓✗]$")), PAGE_S)
+            for tab in tabs:
+                assert tab.locator('img[src="x"]').count() == 0  # the nickname stayed text
+                assert tab.locator(EXCEPTION).count() == 0
+            screenshot(teacher, "9-class-board-wall")
+        except Exception:
+            for name, tab in zip(("teacher", "amy", "ben"), tabs, strict=True):
+                screenshot(tab, f"failed-class-{name}")
+            raise
+        finally:
+            for tab in tabs:
+                tab.context.close()
+
+
+LESSON_VIEWPORT = {"width": 1280, "height": 720}  # a classroom projector
+
+
+def shown_confidence(run_dir: Path, data_dir: str) -> float:
+    """The confidence reveal's own number for the Samples source's first test digit, worked
+    out here with the engine (the digit Predict shows a fresh session: seed 0)."""
+    import numpy as np
+
+    from cnn import calibration, datasets, preprocess
+    from cnn.inspect import Inspector
+
+    run = artifacts.load_run(run_dir)
+    with pytest.MonkeyPatch.context() as patch:  # the server's (empty) data folder
+        patch.setenv("CNN_DATA_DIR", data_dir)
+        test = datasets.load("mnist").test
+    index = int(np.random.default_rng(0).integers(len(test)))
+    image = preprocess.photo_to_input(test.image(index), (28, 28), 1).input
+    inspection = Inspector(run.model, jit_compile=False).run(image, gradcam=False)
+    shown = calibration.calibrated(inspection.logits, run.record.calibration)
+    return round(100 * float(shown.max()), 1)
+
+
+def test_a_lesson_end_to_end_on_a_projector(page, server, server_env):
+    """How sure is it?, every step at 1280x720: a predict-then-reveal shows the model's own
+    number (worked out here with the engine), a multiple choice is checked, Done ends it."""
+    page.set_viewport_size(LESSON_VIEWPORT)
+    open_app(page, server, "?lesson=how-sure&step=1")
+    bar = page.get_by_text("How sure is it? · step 1 of 4")
+    wait_for(page, bar, PAGE_S)
+    wait_for(page, prediction(page), PAGE_S)  # Predict shows its test digit
+    assert bar.is_visible() and page.get_by_text("1. A test digit").is_visible()
+    page.get_by_label("Your prediction (%)").fill("80")
+    page.get_by_role("button", name="Measure it").click()
+    measured = page.locator(METRIC).filter(has_text="Your model (%)")
+    wait_for(page, measured, PAGE_S)
+    value = measured.locator('[data-testid="stMetricValue"]').inner_text()
+    shipped = REPO / "artifacts" / "20261124-133544-mnist-vgg_wide-bf0813"
+    expected = shown_confidence(shipped, server_env["CNN_DATA_DIR"])
+    assert abs(float(value) - expected) <= 0.1, (value, expected)
+    assert page.locator(METRIC).filter(has_text="You predicted (%)").inner_text().endswith("80")
+    page.screenshot(path=SCREENSHOTS / "lesson-how-sure-reveal-1280x720.png")
+
+    page.get_by_role("button", name="Next").click()
+    wait_for(page, page.get_by_text("How sure is it? · step 2 of 4"), PAGE_S)
+    page.get_by_text("one of the ten digits").click()
+    page.get_by_role("button", name="Check my answer").click()
+    wait_for(page, page.get_by_text("Right: one of the ten digits"), PAGE_S)
+    page.get_by_role("button", name="Next").click()
+    wait_for(page, page.get_by_text("step 3 of 4"), PAGE_S)
+    page.get_by_role("button", name="Next").click()
+    wait_for(page, page.get_by_text("step 4 of 4"), PAGE_S)
+    page.get_by_text("of all the answers it gives at 90% sure").click()
+    page.get_by_role("button", name="Check my answer").click()
+    wait_for(page, page.get_by_text("Right: of all the answers"), PAGE_S)
+    page.get_by_role("button", name="Back").click()  # what they answered stays
+    wait_for(page, page.get_by_text("step 3 of 4"), PAGE_S)
+    page.get_by_role("button", name="Back").click()
+    wait_for(page, page.get_by_text("step 2 of 4"), PAGE_S)
+    wait_for(page, page.get_by_text("Right: one of the ten digits"), PAGE_S)
+    page.get_by_role("button", name="Next").click()
+    wait_for(page, page.get_by_text("step 3 of 4"), PAGE_S)
+    page.get_by_role("button", name="Next").click()
+    wait_for(page, page.get_by_text("step 4 of 4"), PAGE_S)
+    page.get_by_role("button", name="Done").click()
+    page.get_by_text("step 4 of 4").wait_for(state="detached", timeout=PAGE_S * 1000)
+
+
 def test_make_a_dataset_on_a_projector_then_train_it_there(page, server, server_env):
     """Issue 28, 5.3 at 1280x720: after a drawing the canvas, the class picker and the Add
     button are all in view without scrolling; Train on it trains right on the page and the new
