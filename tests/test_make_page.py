@@ -114,7 +114,7 @@ def test_the_canvas_asks_for_the_class_being_drawn(offline, sessions_root):
     for symbol in ("star", "moon"):
         add_class(at, symbol)
     at.segmented_control[0].set_value("moon").run()
-    assert any(m.value == "**An example of 'moon'**" for m in at.markdown)
+    assert any(c.value == "Draw one 'moon', as large as the square:" for c in at.caption)
     assert not digit_words(at), digit_words(at)
 
 

@@ -62,14 +62,18 @@ def draw_prompt(record: RunRecord) -> str:
     return f"Draw {drawn_thing(record)} on the canvas"
 
 
-def drawing_input_ui(preprocessing: dict, record: RunRecord | None = None) -> Picked | None:
+def drawing_input_ui(
+    preprocessing: dict, record: RunRecord | None = None, thing: str | None = None
+) -> Picked | None:
     """A canvas, then ink colour, stroke width and clear below it; None until something is
-    drawn. `record`: the model the drawing is for (None: a drawing for a new dataset)."""
+    drawn. `record`: the model the drawing is for; without one, `thing` says what to draw
+    (a new dataset's class, e.g. "one 'cross'")."""
     from ui import canvas
 
     stroke, background = INKS[bool(st.session_state.get(BLACK_INK, False))]
-    thing = "it" if record is None else drawn_thing(record)
-    st.caption(f"Draw {thing}, as large as the square:")
+    if record is not None:
+        thing = drawn_thing(record)
+    st.caption(f"Draw {thing or 'it'}, as large as the square:")
     key = state.canvas_key()
     restore = _restored_drawing(key)
     value = canvas.drawing_canvas(

@@ -84,9 +84,8 @@ def new_class_ui(made: builder.DatasetBuilder | None, kind: str) -> bool:
 def draw_example_ui(made: builder.DatasetBuilder, target: str, side) -> None:
     """The canvas; once something is drawn, what will be stored and the Add button in `side`
     (the column of the class picker, so both show beside the canvas)."""
-    st.markdown(f"**An example of '{target}'**")
     try:
-        picked = inputs.drawing_input_ui(made.preprocessing)
+        picked = inputs.drawing_input_ui(made.preprocessing, thing=f"one '{target}'")
         steps = None if picked is None else picked.steps
     except NothingDrawn:
         steps = None
