@@ -61,7 +61,11 @@ def read(inspector: Inspector, rgba: np.ndarray, run=None, paths=None) -> int:
         return -1
     seen = inspector.run(steps.input, gradcam=False)
     if run is not None and run.record.ood is not None:
-        FLAGGED.append(not ood.familiar(seen.logits, run.record.ood, seen.features, run.gaussian))
+        FLAGGED.append(
+            not ood.familiar(
+                seen.logits, run.record.ood, seen.features, run.gaussian, seen.activations
+            )
+        )
     return seen.predicted_class
 
 
