@@ -59,6 +59,7 @@ from bench_latency import NeverIdle, percentiles
 from sqlalchemy import event
 from st_client import Session, SessionError
 from streamlit.proto.WidgetStates_pb2 import WidgetState
+from websockets.exceptions import ConnectionClosed
 
 from cnn.classroom import ClassStore, NewClass
 from cnn.settings import DB_URL_ENV
@@ -171,7 +172,7 @@ async def submit(session: ClassClient, wall: Wall, label: str, paths) -> None:
             raise SessionError(f"no confirmation: {run_texts(run)[:200]}")
         wall.confirmed += 1
         wall.times_ms.append((run.ended - sent) * 1000)
-    except SessionError as err:
+    except (SessionError, ConnectionClosed) as err:
         wall.failed.append(str(err)[:200])
 
 
@@ -187,7 +188,7 @@ async def drawer_loop(
         n += 1
         try:
             drawer.samples.append(await draw(predict, label, paths))
-        except NeverIdle as err:
+        except (NeverIdle, ConnectionClosed) as err:
             drawer.timeouts.append(str(err)[:150])
         if (n - offset) % args.submit_every == 0:
             await submit(board_tab, wall, label, paths)
@@ -207,7 +208,7 @@ async def train_then_share(session, trainer, delay, limit_s, code: str, wall: Wa
         if "Shared:" not in run_texts(run):
             raise SessionError(f"no confirmation: {run_texts(run)[:200]}")
         wall.shared += 1
-    except SessionError as err:
+    except (SessionError, ConnectionClosed) as err:
         wall.share_failed.append(f"trainer {trainer.index + 1}: {str(err)[:200]}")
 
 
@@ -250,7 +251,7 @@ async def board_loop(teacher: ClassClient, log: BoardLog, store, clock, made, ev
             log.times_ms.append((run.ended - sent) * 1000)
             if "shared run" not in run_texts(run):
                 log.failed.append(f"no board in the run: {run_texts(run)[:150]}")
-        except SessionError as err:
+        except (SessionError, ConnectionClosed) as err:
             log.failed.append(str(err)[:150])
         sql, whole = await asyncio.to_thread(replay_board, store, clock, made)
         log.sql_ms.append(sql)
