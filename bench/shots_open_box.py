@@ -19,12 +19,12 @@ from helpers import CHROMIUM, CHROMIUM_ARGS, streamlit_server
 from playwright.sync_api import sync_playwright
 from shots_probe import MAIN_HEIGHT_JS, PAGE_MS, RUNS, VIEWPORTS, idle, prepare_input
 
-EXTRA = {"surgery": "Weight surgery"}  # tabs of Open the box besides the first, when present
+EXTRA = {"surgery": "Weight surgery", "step": "Train one step at a time"}  # more views
 
 
-def nav(page, name: str) -> None:
+def nav(page, name: str, heading: str | None = None) -> None:
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=name).click()
-    page.get_by_role("heading", name=name).first.wait_for(timeout=PAGE_MS)
+    page.get_by_role("heading", name=heading or name).first.wait_for(timeout=PAGE_MS)
     idle(page)
 
 
@@ -41,12 +41,16 @@ def snap(page, out: Path, name: str) -> None:
 
 
 def operate(page) -> None:
-    """Switch off channels 0-2 of the first conv, set filter 0 to Sobel x, operate."""
+    """Switch off channels 0-2 of the first conv, set filter 5 to Sobel x, operate."""
     panel = page.get_by_role("tabpanel").last
     panel.get_by_role("combobox", name="Channels to switch off").click()
     for channel in ("0", "1", "2"):
         page.get_by_role("option", name=channel, exact=True).click()
     page.keyboard.press("Escape")
+    idle(page)
+    number = panel.get_by_role("spinbutton", name="Filter of conv1")
+    number.fill("5")
+    number.press("Enter")
     idle(page)
     panel.get_by_role("combobox", name="Set it to").click()
     page.get_by_role("option", name="Sobel x", exact=False).click()
@@ -58,6 +62,24 @@ def operate(page) -> None:
     # the maps through both models come last (Where it looked costs seconds)
     panel.get_by_role("button", name="Use the copy as the active model").wait_for(timeout=PAGE_MS)
     idle(page)
+
+
+def stepping(page, out: Path, name: str) -> None:
+    """Train's 'one step at a time': start, a step at 0.001, a step at 0.01, then photograph."""
+    nav(page, "Train", "Train a CNN")
+    page.get_by_text("Train one step at a time").click()
+    page.get_by_role("button", name="Start stepping with these settings").click()
+    box = page.get_by_role("spinbutton", name="Learning rate").last
+    box.wait_for(timeout=PAGE_MS)
+    for lr in ("0.001", "0.01"):
+        box.fill(lr)
+        box.press("Enter")
+        idle(page)
+        page.get_by_role("button", name="Step", exact=True).click()
+        idle(page)
+    page.get_by_text("Orange dotted lines").wait_for(timeout=PAGE_MS)
+    page.get_by_text("Train one step at a time").scroll_into_view_if_needed()
+    snap(page, out, name)
 
 
 def inside_and_box(page, out: Path, name: str) -> None:
@@ -88,11 +110,13 @@ def shoot(out: Path, tabs: list[str], only_tabs: bool) -> None:
                 context = browser.new_context(viewport={"width": width, "height": height})
                 page = context.new_page()
                 prepare_input(page, app.url, run, sample, "Upload")
-                if only_tabs:
-                    nav(page, "Open the box")
-                else:
+                if not only_tabs:
                     inside_and_box(page, out, f"{view}-{key}")
                 for tab in tabs:
+                    if tab == "step":
+                        stepping(page, out, f"{view}-{key}-step")
+                        continue
+                    nav(page, "Open the box")
                     page.get_by_role("tab", name=EXTRA[tab]).click()
                     idle(page)
                     snap(page, out, f"{view}-{key}-{tab}")
