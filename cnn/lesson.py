@@ -31,7 +31,10 @@ from cnn.errors import SpecError, TrainingError
 from cnn.training import config as training
 from cnn.training.schema import FALSE, TRUE
 
-PAGES = ("home", "train", "predict", "inside", "probe", "models", "data", "make", "lessons")
+PAGES = (
+    "home", "train", "predict", "inside", "open_box", "probe", "models", "data", "make",
+    "lessons", "class_board",
+)  # fmt: skip
 SOURCES = ("Draw", "Upload", "Samples")
 MAX_SPEC_CHARS = 4000  # an encoded architecture longer than this is refused
 # the TrainConfig fields a link carries, under their short names (learning_rate as lr)

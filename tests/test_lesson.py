@@ -123,3 +123,21 @@ def test_a_link_with_a_value_out_of_range_says_so_and_keeps_the_default(offline)
     assert rate.value == TrainConfig.learning_rate  # the default, kept
     epochs = next(w for w in at.number_input if w.label == "Epochs")
     assert epochs.value == preset_settings("Quick", "digits")["epochs"]
+
+
+def test_a_link_can_open_every_page_of_the_app():
+    """Every page the router knows (app.py, by its file's name) is a page a link may name."""
+    import ast
+
+    from conftest import REPO
+
+    tree = ast.parse((REPO / "app.py").read_text())
+    named = {
+        node.elts[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Tuple) and len(node.elts) == 3
+        and isinstance(node.elts[0], ast.Constant) and isinstance(node.elts[0].value, str)
+    }  # fmt: skip
+    assert named and named == set(lesson.PAGES)
+    for page in named:
+        assert lesson.parse({"page": page}).page == page
