@@ -254,6 +254,22 @@ def _upstream(conv, x_in, to_output) -> np.ndarray:
     return np.asarray(tape.gradient(activated, z, output_gradients=to_output)[0], np.float64)
 
 
+def _backward(model, conv, x, label: int):
+    """One forward and backward pass: (the conv's input, the probabilities, the loss, the
+    gradient of every trainable variable, the gradient at the conv's output before its
+    activation, every filter's)."""
+    import tensorflow as tf
+
+    tapped = _tapped_model(model, conv)
+    with tf.GradientTape(persistent=True) as tape:
+        x_in, out, probabilities = tapped(x)
+        loss = _cross_entropy(probabilities, label)
+    grads = tape.gradient(loss, model.trainable_variables)
+    g_z = _upstream(conv, x_in, tape.gradient(loss, out))
+    del tape
+    return x_in, probabilities, loss, grads, g_z
+
+
 def weight_step(
     model,
     image: np.ndarray,
@@ -281,15 +297,9 @@ def weight_step(
         model, layer, int(filter_index), (row, col, channel), int(label), learning_rate
     )
     x = tf.constant(np.asarray(image, np.float32)[None])
-    tapped = _tapped_model(model, conv)
-    variables = model.trainable_variables
-    kernel_index = next(i for i, v in enumerate(variables) if v is conv.kernel)
-    with tf.GradientTape(persistent=True) as tape:
-        x_in, out, probabilities = tapped(x)
-        loss = _cross_entropy(probabilities, int(label))
-    grads = tape.gradient(loss, variables)
-    g_z = _upstream(conv, x_in, tape.gradient(loss, out))[..., filter_index]
-    del tape
+    x_in, probabilities, loss, grads, g_z = _backward(model, conv, x, int(label))
+    g_z = g_z[..., filter_index]
+    kernel_index = next(i for i, v in enumerate(model.trainable_variables) if v is conv.kernel)
     under, inside = _under(np.asarray(x_in[0]), conv, g_z.shape, row, col, channel)
     products = g_z * under
     gradient = float(products.sum())

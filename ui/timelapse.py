@@ -133,16 +133,10 @@ def _normalised_loss(loss: np.ndarray) -> np.ndarray:
     return loss / finite.max() if finite.size and finite.max() > 0 else loss
 
 
-def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, classes: int):
-    for axis in ("xaxis", "yaxis", "xaxis3", "yaxis3", "xaxis4", "yaxis4"):
-        fig.layout[axis].update(visible=False)
-    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", row=1, col=2)
-    fig.update_xaxes(type="category", tickangle=-45 if classes > 6 else 0, row=1, col=2)
-    fig.update_xaxes(type="category", title_text="predicted", row=2, col=2)
-    fig.update_yaxes(type="category", title_text="true", autorange="reversed", row=2, col=2)
-    fig.update_xaxes(title_text="epoch", row=2, col=3)
-    fig.update_yaxes(range=[0, 1.05], row=2, col=3)
-    steps = [
+def _slider_steps(lapse: Timelapse) -> list[dict]:
+    """One slider step per frame: jump to it at once (no transition: pictures cannot be
+    animated, they showed blank for the transition's length)."""
+    return [
         {
             "args": [
                 [str(f)],
@@ -157,6 +151,18 @@ def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, class
         }
         for f in range(len(lapse))
     ]
+
+
+def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, classes: int):
+    for axis in ("xaxis", "yaxis", "xaxis3", "yaxis3", "xaxis4", "yaxis4"):
+        fig.layout[axis].update(visible=False)
+    fig.update_yaxes(range=[0, 1.15], tickformat=".0%", row=1, col=2)
+    fig.update_xaxes(type="category", tickangle=-45 if classes > 6 else 0, row=1, col=2)
+    fig.update_xaxes(type="category", title_text="predicted", row=2, col=2)
+    fig.update_yaxes(type="category", title_text="true", autorange="reversed", row=2, col=2)
+    fig.update_xaxes(title_text="epoch", row=2, col=3)
+    fig.update_yaxes(range=[0, 1.05], row=2, col=3)
+    steps = _slider_steps(lapse)
     play = {
         "frame": {"duration": FRAME_MS, "redraw": True},
         "fromcurrent": True,
