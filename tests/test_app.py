@@ -281,6 +281,7 @@ def test_explain_the_class_keeps_showing_the_answer_it_gave(trained):
     said "Choose an option": a None option loses the widget's shown choice on a rerun."""
     at = open_page("app_pages/predict.py", active_run=trained)
     at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.session_state["saliency-auto"] = True  # the map for every new picture
     for _ in range(3):
         at.run()
         assert not at.exception

@@ -93,6 +93,12 @@ def test_predict_shows_the_tested_map_with_its_figures(trained, tmp_path, monkey
     assert not at.exception
     picker = next(s for s in at.selectbox if s.label == "Map")
     assert picker.value == "rise" and "not tested yet" in picker.options[0]
+    # a map costs a second of the server's time: it waits until the student asks
+    captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
+    assert not any("Where it looked for '" in caption for caption in captions)
+    assert not any("Removing pixels" in chart.proto.spec for chart in at.get("plotly_chart"))
+    next(b for b in at.button if b.label == "Show where it looked").click().run()
+    assert not at.exception
     assert any("a thousand times, each time with random patches" in m.value for m in at.markdown)
     assert any("has not been tested on this model yet" in m.value for m in at.markdown)
     captions = [image.caption for element in at.get("image") for image in element.proto.imgs]
@@ -213,3 +219,25 @@ def test_the_picture_colours_pixels_in_the_order_the_test_removes_them():
     assert stats.spearmanr(shown.ravel(), crowded.ravel()).statistic == pytest.approx(1.0)
     assert shown.min() == 0 and shown.max() == 1
     assert np.mean(shown >= 0.9) == pytest.approx(0.1, abs=0.01)  # the red tenth
+
+
+def test_a_new_drawing_waits_to_be_asked_and_an_asked_map_stays(trained):
+    """Each stroke is a new picture: its map is worked out only when asked for (or for every
+    picture, the switch for a demonstration), and stays through reruns once asked."""
+    at = open_page("app_pages/predict.py", active_run=trained)
+    at.session_state[state.CANVAS_KEY] = drawn_one()
+    at.run()
+
+    def shown(at) -> bool:
+        captions = [i.caption for element in at.get("image") for i in element.proto.imgs]
+        return any("Where it looked for '" in caption for caption in captions)
+
+    assert not shown(at)
+    next(b for b in at.button if b.label == "Show where it looked").click().run()
+    assert shown(at)
+    at.run()  # a rerun with the same picture (a widget elsewhere): still shown
+    assert shown(at)
+    next(s for s in at.selectbox if s.label == "Map").set_value("gradcam").run()
+    assert not shown(at)  # another map of the same picture: asked for again
+    next(t for t in at.toggle if t.label == "Show it for every new picture").set_value(True).run()
+    assert shown(at) and not at.exception

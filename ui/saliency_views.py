@@ -1,4 +1,5 @@
-"""Predict's "Where it looked": a map that was tested, said in plain words.
+"""Predict's "Where it looked": a map that was tested, said in plain words, worked out when
+a student asks for it (a second of the server's time each: a class cannot afford it per stroke).
 
 The map is the run's kind's default (`cnn.explain.saliency.DEFAULTS`: the method that passed
 the deletion and randomisation tests on the shipped runs); the other methods are choices.
@@ -10,6 +11,7 @@ pixels the map marks red are removed first, beside the same in random orders.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -23,6 +25,10 @@ from ui.glossary import explain_ui
 
 METHOD = "saliency-method"  # widget key: the method shown
 CLASS = "cam-class"  # widget key: the class explained
+AUTO = "saliency-auto"  # widget key: work the map out for every new picture
+ASK = "saliency-ask"  # widget key: the button that works it out for this picture
+ASKED = "saliency-asked"  # session key: digests of the maps this session asked for
+ASKED_KEPT = 32  # maps remembered as asked for, per session
 TESTED_NOW = 20  # test images of the "Test this map" button (the CLI's --measure: 60-100)
 TOP_CLASS = -1  # its option "the answer it gave" (None as an option reads "Choose an option")
 # method -> (its name on screen, what it did and what red means; {c} is the class)
@@ -30,29 +36,29 @@ WORDS: dict[str, tuple[str, str]] = {
     "rise": (
         "Random masks (RISE)",
         "The model saw your picture a thousand times, each time with random patches hidden. "
-        "Red: the places whose being visible made it most sure of '{c}'.",
+        "Red: the places whose being visible made it most sure of {c}.",
     ),
     "smoothgrad": (
         "Noisy gradients (SmoothGrad)",
         "For many slightly noisy copies of the picture, which pixels would raise the score of "
-        "'{c}' most if they were a little stronger{times}. Red: pixels that pushed the answer "
-        "towards '{c}'.",
+        "{c} most if they were a little stronger{times}. Red: pixels that pushed the answer "
+        "towards {c}.",
     ),
     "gradcam": (
         "Grad-CAM (last conv layer)",
         "The last convolution layer's feature maps, each weighted by how much the score of "
-        "'{c}' rises with it. Coarse: one square per position of that layer. Red: where those "
+        "{c} rises with it. Coarse: one square per position of that layer. Red: where those "
         "weighted maps are strongest.",
     ),
     "occlusion": (
         "Covering patches (occlusion)",
         "One small square at a time was covered with the background while the model watched. "
-        "Red: covering here lowered its probability of '{c}' most.",
+        "Red: covering here lowered its probability of {c} most.",
     ),
     "integrated_gradients": (
         "Integrated gradients",
         "The picture was faded in from the background in small steps; at each step, how much "
-        "every pixel raised the score of '{c}' was added up. Red: pixels that added most.",
+        "every pixel raised the score of {c} was added up. Red: pixels that added most.",
     ),
     "gradcam_pp": (
         "Grad-CAM++",
@@ -61,7 +67,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "scorecam": (
         "Score-CAM",
         "Each feature map of the last conv layer used as a stencil on the picture; weighted by "
-        "how much of '{c}' the stencilled picture keeps. Red: strongest.",
+        "how much of {c} the stencilled picture keeps. Red: strongest.",
     ),
 }
 
@@ -159,30 +165,79 @@ def deletion_figure(fractions: np.ndarray, curve: np.ndarray, random: np.ndarray
     return fig
 
 
+def input_key(image: np.ndarray, method: str, target: int | None) -> str:
+    """A digest naming one map: the input's pixels, the method and the class explained."""
+    named = np.ascontiguousarray(image, np.float32).tobytes() + f"|{method}|{target}".encode()
+    return hashlib.sha256(named).hexdigest()
+
+
+def asked_ui(place, key: str, check: SaliencyCheck | None) -> bool:
+    """Whether to work the map out now: when this session asked for this very map, or asked
+    for every picture; otherwise a button in `place`. A map costs about a second of the
+    server's time (RISE), every stroke is a new picture, and a class of 40 drawing at once
+    cannot share two cores that way (bench/README.md, the class board bench)."""
+    asked = st.session_state.setdefault(ASKED, [])
+    if st.session_state.get(AUTO) or key in asked:
+        return True
+    cost = f"about {check.seconds:.0f} s" if check and check.seconds >= 1.5 else "a second or so"
+    with place:
+        st.caption(
+            f"Working it out takes {cost} of the server's time for each new picture, so it "
+            "waits until you ask."
+        )
+        if not st.button("Show where it looked", icon=":material/visibility:", key=ASK):
+            return False
+    asked.append(key)
+    del asked[:-ASKED_KEPT]
+    return True
+
+
+def _choices_ui(record: RunRecord, methods: list[str], class_names: Sequence[str]) -> str:
+    """The map and class pickers, the explanation and the every-picture switch; the method."""
+    method = st.selectbox(
+        "Map",
+        methods,
+        format_func=lambda m: method_label(m, record.saliency_check(m)),
+        key=f"{METHOD}-{kind_of(record)}",
+    )
+    st.selectbox(
+        "Explain the class",
+        [TOP_CLASS, *range(len(class_names))],
+        format_func=lambda c: "the answer it gave" if c == TOP_CLASS else class_names[c],
+        key=CLASS,
+    )
+    explain_ui("where it looked")
+    st.toggle(
+        "Show it for every new picture",
+        key=AUTO,
+        help="For a demonstration. Each new picture then costs the server about a second, "
+        "which a whole class drawing at once cannot share.",
+    )
+    return method
+
+
 def where_it_looked_ui(loaded, image: np.ndarray, class_names: Sequence[str]) -> None:
     """The chosen map over the input, what its colours mean, and how far to trust it."""
     record = loaded.run.record
     kind = kind_of(record)
     from cnn.explain import checks  # TensorFlow: imported when the view is drawn
 
-    methods = checks.offered(kind)
     picture, controls = st.columns([1, 1])
-    method = controls.selectbox(
-        "Map",
-        methods,
-        format_func=lambda m: method_label(m, record.saliency_check(m)),
-        key=f"{METHOD}-{kind}",
-    )
-    controls.selectbox(
-        "Explain the class",
-        [TOP_CLASS, *range(len(class_names))],
-        format_func=lambda c: "the answer it gave" if c == TOP_CLASS else class_names[c],
-        key=CLASS,
-    )
     with controls:
-        explain_ui("where it looked")
+        method = _choices_ui(record, checks.offered(kind), class_names)
+    target = explained_class(class_names)
+    _, params = checks.method_parameters(kind, method)
+    times = (
+        ", times how much each pixel stands out from a blurred copy"
+        if params.get("times_input")
+        else ""
+    )
+    whom = "its answer" if target is None else f"'{class_names[target]}'"
+    controls.markdown(WORDS[method][1].format(c=whom, times=times))
+    if not asked_ui(picture, input_key(image, method, target), record.saliency_check(method)):
+        return
     with st.spinner("Working out where it looked..."):
-        looked = loaders.where_it_looked(loaded, image, method, explained_class(class_names))
+        looked = loaders.where_it_looked(loaded, image, method, target)
     if looked.problem:
         picture.info(looked.problem)
         return
@@ -197,13 +252,6 @@ def where_it_looked_ui(loaded, image: np.ndarray, class_names: Sequence[str]) ->
         st.markdown(trust_words(check, WORDS[method][0], kind))
         if check is None:
             test_now_ui(loaded, method)
-    _, params = checks.method_parameters(kind, method)
-    times = (
-        ", times how much each pixel stands out from a blurred copy"
-        if params.get("times_input")
-        else ""
-    )
-    controls.markdown(WORDS[method][1].format(c=name, times=times))
     controls.plotly_chart(
         deletion_figure(looked.fractions, looked.curve, looked.random_curve, name),
         config={"displayModeBar": False},
