@@ -235,6 +235,7 @@ def test_a_new_drawing_waits_to_be_asked_and_an_asked_map_stays(trained):
     assert not shown(at)
     next(b for b in at.button if b.label == "Show where it looked").click().run()
     assert shown(at)
+    assert not any(b.label == "Show where it looked" for b in at.button)  # the offer has gone
     at.run()  # a rerun with the same picture (a widget elsewhere): still shown
     assert shown(at)
     next(s for s in at.selectbox if s.label == "Map").set_value("gradcam").run()

@@ -180,13 +180,15 @@ def asked_ui(place, key: str, check: SaliencyCheck | None) -> bool:
     if st.session_state.get(AUTO) or key in asked:
         return True
     cost = f"about {check.seconds:.0f} s" if check and check.seconds >= 1.5 else "a second or so"
-    with place:
+    slot = place.empty()  # the offer goes once it is taken, in the run of the click too
+    with slot.container():
         st.caption(
             f"Working it out takes {cost} of the server's time for each new picture, so it "
             "waits until you ask."
         )
         if not st.button("Show where it looked", icon=":material/visibility:", key=ASK):
             return False
+    slot.empty()
     asked.append(key)
     del asked[:-ASKED_KEPT]
     return True
