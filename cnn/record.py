@@ -17,7 +17,7 @@ from typing import Any
 
 from cnn.architectures import ArchSpec
 from cnn.calibration import Calibration
-from cnn.datasets.info import RENAMED_METHODS
+from cnn.datasets.info import RENAMED_METHODS, kind_of_method
 from cnn.errors import ArtifactError
 from cnn.ood import OodCheck
 from cnn.timelapse import TimelapseInfo
@@ -57,6 +57,11 @@ class Preprocessing:
     def __post_init__(self) -> None:
         # a run recorded before the methods took the kinds' names reads "mnist_digit" as "digits"
         self.method = RENAMED_METHODS.get(self.method, self.method)
+
+    @property
+    def kind(self) -> str:
+        """The kind of images the run reads ("digits", "grayscale", "photos")."""
+        return kind_of_method(self.method).key
 
     def to_dict(self) -> dict[str, Any]:
         """The plain dict `cnn.preprocess.prepare_drawing` and `prepare_upload` take."""

@@ -132,11 +132,10 @@ class Looked:
 def _looked(
     path: str, stamp: tuple, image: np.ndarray, method: str, target: int | None, _run: Any
 ) -> Looked:
-    from cnn import datasets
     from cnn.errors import ExplainError
     from cnn.explain import checks
 
-    kind = datasets.kind_of_method(_run.record.preprocessing.method).key
+    kind = _run.record.preprocessing.kind
     try:
         found = checks.check_input(_run.model, image, kind, method, target)
     except ExplainError as err:

@@ -18,7 +18,6 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from cnn import datasets
 from cnn.record import RunRecord, SaliencyCheck
 from ui import loaders, pictures, presenter
 from ui.glossary import explain_ui
@@ -60,21 +59,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "The picture was faded in from the background in small steps; at each step, how much "
         "every pixel raised the score of {c} was added up. Red: pixels that added most.",
     ),
-    "gradcam_pp": (
-        "Grad-CAM++",
-        "Grad-CAM with channels weighted by their positive gradients only. Red: strongest.",
-    ),
-    "scorecam": (
-        "Score-CAM",
-        "Each feature map of the last conv layer used as a stencil on the picture; weighted by "
-        "how much of {c} the stencilled picture keeps. Red: strongest.",
-    ),
 }
-
-
-def kind_of(record: RunRecord) -> str:
-    """The run's kind of images ("digits", "grayscale", "photos")."""
-    return datasets.kind_of_method(record.preprocessing.method).key
 
 
 def explained_class(class_names: Sequence[str]) -> int | None:
@@ -200,7 +185,7 @@ def _choices_ui(record: RunRecord, methods: list[str], class_names: Sequence[str
         "Map",
         methods,
         format_func=lambda m: method_label(m, record.saliency_check(m)),
-        key=f"{METHOD}-{kind_of(record)}",
+        key=f"{METHOD}-{record.preprocessing.kind}",
     )
     st.selectbox(
         "Explain the class",
@@ -221,7 +206,7 @@ def _choices_ui(record: RunRecord, methods: list[str], class_names: Sequence[str
 def where_it_looked_ui(loaded, image: np.ndarray, class_names: Sequence[str]) -> None:
     """The chosen map over the input, what its colours mean, and how far to trust it."""
     record = loaded.run.record
-    kind = kind_of(record)
+    kind = record.preprocessing.kind
     from cnn.explain import checks  # TensorFlow: imported when the view is drawn
 
     picture, controls = st.columns([1, 1])

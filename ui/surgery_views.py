@@ -149,9 +149,7 @@ def _maps_ui(original, edited, image: np.ndarray, doc: dict) -> None:
 
 
 def _kind(loaded) -> str:
-    from cnn import datasets
-
-    return datasets.kind_of_method(loaded.run.record.preprocessing.method).key
+    return loaded.run.record.preprocessing.kind
 
 
 def surgery_ui(loaded: loaders.LoadedRun) -> None:

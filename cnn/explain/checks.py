@@ -130,7 +130,7 @@ def check_run(
     Raises:
         DatasetError: the run's dataset is not on this machine.
     """
-    kind = datasets.kind_of_method(run.record.preprocessing.method).key
+    kind = run.record.preprocessing.kind
     batch = test_images(run.record, images or IMAGES[kind], draw)
     return [check_method(run.model, batch, kind, method, draw) for method in methods]
 
