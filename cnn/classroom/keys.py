@@ -49,8 +49,12 @@ def same_digest(a: str, b: str) -> bool:
 
 
 def new_teacher_key() -> str:
-    """A fresh teacher key (22 URL-safe characters), shown to the teacher once."""
-    return secrets.token_urlsafe(KEY_BYTES)
+    """A fresh teacher key (22 URL-safe characters), shown to the teacher once. Never one
+    starting with "-": `class show --teacher-key -x...` would read it as an option."""
+    key = secrets.token_urlsafe(KEY_BYTES)
+    while key.startswith("-"):
+        key = secrets.token_urlsafe(KEY_BYTES)
+    return key
 
 
 def hash_key(key: str, salt: bytes | None = None) -> tuple[bytes, bytes]:
