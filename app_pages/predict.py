@@ -10,6 +10,7 @@ from cnn import artifacts, preprocess
 from cnn.lesson import Lesson
 from ui import (
     answer,
+    class_runs,
     class_views,
     inputs,
     lesson,
@@ -27,7 +28,8 @@ runs = run_picker.runs_or_stop_ui()
 link, locked = lesson.current(), lesson.locked()  # a lesson link's setup
 model_col, source_col = st.columns([3, 2], vertical_alignment="bottom")
 with model_col:
-    info = run_picker.run_picker_ui(runs, locked=locked)
+    # a class's shared runs too, for a student who joined (their own) or its teacher (all)
+    info = run_picker.run_picker_ui(runs, locked=locked, shared=class_runs.choices())
 if not info.ok:
     st.error(f"This run is broken and cannot be used: {info.error}")
     st.stop()

@@ -16,12 +16,14 @@ from cnn import artifacts
 from cnn.classroom import Board, ClassError, ClassStore
 from cnn.classroom.board import summed_confusion, wall_answers
 from cnn.classroom.class_dataset import class_dataset
+from cnn.classroom.keys import normal_code
 from cnn.classroom.run_cache import load_cached_run
 from cnn.errors import CnnError
 from ui import charts
 from ui.class_views import count, plain, wall_ui
 
 TEACHER = "class_teacher"  # (code, teacher key) this session unlocked
+TEACHER_BOARD = "class_teacher_board"  # the Board `show` gave for it (Predict's picker lists by it)
 NEW_CLASS = "class_new"  # the NewClass just made (its key is shown once)
 MAX_MODELS = 8  # runs loaded at once for the board
 
@@ -33,8 +35,24 @@ def teacher() -> tuple[str, str] | None:
 
 def lock() -> None:
     """Close the board (a button callback)."""
-    st.session_state.pop(TEACHER, None)
-    st.session_state.pop(NEW_CLASS, None)
+    for name in (TEACHER, TEACHER_BOARD, NEW_CLASS):
+        st.session_state.pop(name, None)
+
+
+def opened_board(store: ClassStore) -> Board | None:
+    """The Board (from `show`) of the class whose board this session opened, or None: kept
+    from the board's last drawing, so Predict's picker does not hash the key every rerun.
+
+    Raises:
+        ClassError: the class is gone or the key no longer opens it.
+    """
+    opened = teacher()
+    if opened is None:
+        return None
+    board = st.session_state.get(TEACHER_BOARD)
+    if board is None or board.code != normal_code(opened[0]):
+        board = st.session_state[TEACHER_BOARD] = store.show(*opened)
+    return board
 
 
 def create_or_unlock_ui(store: ClassStore) -> None:
@@ -74,6 +92,7 @@ def board_ui(store: ClassStore, code: str, key: str) -> None:
         lock()
         st.error(str(err))
         return
+    st.session_state[TEACHER_BOARD] = board
     made = st.session_state.get(NEW_CLASS)
     if made is not None and made.code == board.code:
         st.success(

@@ -45,10 +45,19 @@ def _store(url: str) -> ClassStore:
     return ClassStore(url)
 
 
+def server_store() -> ClassStore:
+    """The server's class store for CNN_DB_URL (one per URL, so one join rate limit).
+
+    Raises:
+        CnnError: the URL cannot be opened (its sentence).
+    """
+    return _store(settings.current().db_url)
+
+
 def store_or_stop_ui() -> ClassStore:
     """The server's class store (one per database URL, so one join rate limit), or a sentence."""
     try:
-        return _store(settings.current().db_url)
+        return server_store()
     except CnnError as err:
         st.error(str(err))
         st.stop()
@@ -214,7 +223,7 @@ def submit_from_predict(image: np.ndarray, run_info: artifacts.RunInfo) -> None:
     label_col, send_col = st.columns([2, 3], vertical_alignment="bottom")
     label = label_col.selectbox("It should be", names, key="wall-label")
     if send_col.button("Put it on the class wall", icon=":material/send:"):
-        if _submit(_store(settings.current().db_url), joined, image, label, drawn):
+        if _submit(server_store(), joined, image, label, drawn):
             st.success("It is on the class wall.", icon=":material/check:")
 
 

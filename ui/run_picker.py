@@ -38,25 +38,70 @@ def ensure_active_run() -> None:
             state.set_active_run(run.path)
 
 
+def _active_option(runs: list[artifacts.RunInfo], shared: list | None):
+    """The picker's option for the active run (a training or another page may have changed
+    it): a server run, a class run (`shared`, from `ui.class_runs.choices`), or the default.
+    A class run no longer there falls back to the default model with one sentence."""
+    active = state.active_run()
+    if active is not None and shared is not None:
+        from ui import class_runs
+
+        if class_runs.is_class_run(active):
+            found = class_runs.choice_for(active, shared)
+            if found is not None:
+                return found
+            fallback = default_run(runs) or runs[0]
+            st.warning(
+                "The class run you had picked is no longer there (the teacher removed it, or "
+                f"you left the class): back to {fallback.title}."
+            )
+            state.set_active_run(fallback.path)
+            return fallback
+    paths = [str(r.path) for r in runs]
+    return runs[paths.index(str(active))] if str(active) in paths else default_run(runs)
+
+
+def _run_info(option) -> artifacts.RunInfo:
+    """The run of a picker option: a server run as listed, a class run from its folder."""
+    if isinstance(option, artifacts.RunInfo):
+        return option
+    return artifacts.read_run_info(option.folder, shipped=False)
+
+
 def run_picker_ui(
-    runs: list[artifacts.RunInfo], label: str = "Model", locked: bool = False
+    runs: list[artifacts.RunInfo],
+    label: str = "Model",
+    locked: bool = False,
+    shared: list | None = None,
 ) -> artifacts.RunInfo:
-    """A selectbox over runs (shipped first, broken ones marked) that follows the active run.
+    """A selectbox over runs (shipped first, broken ones marked) that follows the active run;
+    with `shared` (`ui.class_runs.choices()`: Predict's), the class's shared runs after them.
 
     Picking a run makes it the active model at once (in the widget's callback, before the
-    page and the sidebar draw). With no active run it starts on the newest digit model,
-    since a class starts by drawing.
+    page and the sidebar draw); a picked class run is unpacked from the class database then.
+    With no active run it starts on the newest digit model, since a class starts by drawing.
     """
     key = f"run-picker-{label}"
-    paths = [str(r.path) for r in runs]
-    active = str(state.active_run() or "")
-    # the active run, as this rerun's object (a training or another page may have changed it)
-    st.session_state[key] = runs[paths.index(active)] if active in paths else default_run(runs)
+    st.session_state[key] = _active_option(runs, shared)
     if locked:  # a lesson fixes the model: say which, offer no choice
         st.caption(f"{label}: **{st.session_state[key].title}**")
-        return st.session_state[key]
+        return _run_info(st.session_state[key])
 
     def adopt() -> None:
-        state.set_active_run(st.session_state[key].path)
+        picked = st.session_state[key]
+        if isinstance(picked, artifacts.RunInfo):
+            state.set_active_run(picked.path)
+        else:
+            from ui import class_runs
 
-    return st.selectbox(label, runs, format_func=lambda info: info.title, key=key, on_change=adopt)
+            class_runs.pick(picked)
+
+    options = [*runs, *(shared or [])]
+    picked = st.selectbox(
+        label, options, format_func=lambda option: option.title, key=key, on_change=adopt
+    )
+    if shared is not None:
+        from ui import class_runs
+
+        class_runs.problem_ui()
+    return _run_info(picked)

@@ -112,7 +112,11 @@ class SubmissionRow:
 @dataclass(frozen=True)
 class Board:
     """A class as one viewer may see it: the teacher everything (`ClassStore.show`), a
-    student their own runs and the wall (`ClassStore.student_view`, no students)."""
+    student their own runs and the wall (`ClassStore.student_view`, no students).
+
+    `teacher` is True only on a Board from `ClassStore.show` (the teacher key was given):
+    `ClassStore.teacher_runs` lists the whole class's runs again for no other.
+    """
 
     class_id: int
     name: str
@@ -120,6 +124,7 @@ class Board:
     students: list[StudentRow] = field(default_factory=list)
     runs: list[RunRow] = field(default_factory=list)
     submissions: list[SubmissionRow] = field(default_factory=list)
+    teacher: bool = False
 
     def to_dict(self) -> dict:
         """{"name", "code", "students", "runs", "submissions"}: the `class show` JSON."""

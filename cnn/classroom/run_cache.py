@@ -26,11 +26,29 @@ from cnn import artifacts, settings
 from cnn.classroom.errors import ClassError
 
 FOLDER = "class_runs"  # under CNN_CACHE_DIR
+DIGEST_CHARS = 32  # of the SHA-256's 64 hex digits, in a folder's name
 
 
 def cache_root() -> Path:
     """Where stored runs are unpacked: CNN_CACHE_DIR/class_runs."""
     return settings.current().cache_dir / FOLDER
+
+
+def folder_for(digest: str, root: Path | None = None) -> Path:
+    """The folder a stored run of this digest is (or will be) unpacked to."""
+    return Path(root or cache_root()) / digest[:DIGEST_CHARS]
+
+
+def unpacked(digest: str, root: Path | None = None) -> Path | None:
+    """The folder of a run of this digest already unpacked on this server (a model picker
+    then needs no bytes from the database), or None."""
+    folder = folder_for(digest, root)
+    return folder if (folder / artifacts.RECORD_FILE).is_file() else None
+
+
+def is_unpacked_run(path: str | Path, root: Path | None = None) -> bool:
+    """Whether `path` is a folder of this cache (a stored run, not one of the server's)."""
+    return Path(path).parent == Path(root or cache_root())
 
 
 def cached_run(record_json: str, model: bytes, digest: str, root: Path | None = None) -> Path:
@@ -46,7 +64,7 @@ def cached_run(record_json: str, model: bytes, digest: str, root: Path | None = 
     if len(record) > artifacts.MAX_RECORD_BYTES or len(model) > artifacts.MAX_MODEL_BYTES:
         raise ClassError("This stored run is larger than a run this app loads.")
     root = Path(root or cache_root())
-    folder = root / digest[:32]
+    folder = folder_for(digest, root)
     if not (folder / artifacts.RECORD_FILE).is_file():
         tmp = root / f"{artifacts.TMP_PREFIX}{uuid.uuid4().hex}"
         try:

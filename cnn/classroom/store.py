@@ -128,6 +128,7 @@ class ClassStore:
                 ],
                 runs=[RunRow.of(r, names[r.student_id]) for r in runs],
                 submissions=[SubmissionRow.of(p, names[p.student_id]) for p in pictures],
+                teacher=True,
             )
 
     def delete(self, code: str, teacher_key: str) -> str:
@@ -289,6 +290,34 @@ class ClassStore:
                 submissions=[SubmissionRow.of(s, nick) for s, nick in wall],
             )
 
+    def student_runs(self, member: Member) -> Board:
+        """A student's own shared runs, rows only (no model bytes, no wall): what a model
+        picker lists on every rerun; never another student's, never another class's.
+
+        Raises:
+            ClassError: the student is no longer in the class.
+        """
+        with self.sessions() as db:
+            self._check_member(db, member)
+            runs = self._run_rows(db, member.class_id, member.student_id)
+        return Board(member.class_id, member.class_name, member.code, runs=runs)
+
+    def teacher_runs(self, seen: Board) -> Board:
+        """Every shared run of the class of `seen`, read again now, rows only: a teacher's
+        model picker. `seen` must be a Board from `show` (the teacher key was checked then;
+        it is not hashed again on every rerun).
+
+        Raises:
+            ClassError: `seen` is not a teacher's board, or the class is gone.
+        """
+        if not seen.teacher:
+            raise ClassError("Only the teacher's board lists the whole class's runs.")
+        with self.sessions() as db:
+            if db.get(Classroom, seen.class_id) is None:
+                raise ClassError("This class is gone (deleted by its teacher).")
+            runs = self._run_rows(db, seen.class_id)
+        return Board(seen.class_id, seen.name, seen.code, runs=runs, teacher=True)
+
     # --- the stored things -----------------------------------------------------------------
 
     def pictures(self, seen: Board, ids: list[int]) -> dict[int, bytes]:
@@ -337,6 +366,19 @@ class ClassStore:
                 Student.class_id == class_id, Student.nickname_key == nickname.casefold()
             )
         ).first()
+
+    def _run_rows(self, db: Session, class_id: int, student_id: int | None = None) -> list[RunRow]:
+        """The shared runs of a class (of one student of it, with `student_id`) with their
+        students' nicknames, oldest first; one query, the deferred bytes left unread."""
+        query = (
+            select(SharedRun, Student.nickname)
+            .join(Student, Student.id == SharedRun.student_id)
+            .where(SharedRun.class_id == class_id)
+            .order_by(SharedRun.id)
+        )
+        if student_id is not None:
+            query = query.where(SharedRun.student_id == student_id)
+        return [RunRow.of(run, nick) for run, nick in db.execute(query).all()]
 
     def _add_student(self, db: Session, room: Classroom, nickname: str, code: str) -> Member:
         count = db.scalar(select(func.count(Student.id)).where(Student.class_id == room.id))

@@ -1,0 +1,123 @@
+"""The class's shared runs in Predict's model picker: which ones this session may pick, how
+they are labelled, and the picked one brought back from the class database.
+
+A student who joined a class (`class_views.member`) may pick their own shared runs; a teacher
+with the board open (`class_teacher.teacher`) every run of that class; nobody another
+class's. The list is read again on every rerun, rows only (`ClassStore.student_runs`,
+`ClassStore.teacher_runs`: no model bytes), so a run the teacher removes drops out at once.
+Only a picked run's bytes are read, and only when this server has not unpacked that digest
+yet (`cnn.classroom.run_cache`: CNN_CACHE_DIR/class_runs/<digest>); from then on it is a run
+folder like any other, the session's active run. A session in no class never opens the
+database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from cnn.classroom import Board, ClassStore, RunRow, run_cache
+from cnn.errors import CnnError
+from ui import class_teacher, class_views, state
+
+PROBLEM = "class_pick_problem"  # why the class run just picked could not be opened
+
+
+@dataclass(frozen=True)
+class SharedChoice:
+    """A class's shared run as a model picker's option (its files stay in the database until
+    it is picked)."""
+
+    row: RunRow
+    code: str
+
+    @property
+    def title(self) -> str:
+        """A label told apart from the server's runs, e.g.
+        "class 7KQ2MX · ana · mnist modern_cnn 98.9% · run 4"."""
+        row, accuracy = self.row, self.row.test_accuracy
+        model = f"{row.dataset} {row.arch}" + (f" {accuracy:.1%}" if accuracy is not None else "")
+        return f"class {self.code} · {row.student} · {model} · run {row.id}"
+
+    @property
+    def folder(self) -> Path:
+        """Where this run is (or will be) unpacked on this server."""
+        return run_cache.folder_for(self.row.digest)
+
+
+def _views(store: ClassStore) -> list[Board]:
+    """The class runs this session may see: the student's own, the teacher's whole class."""
+    views = []
+    joined = class_views.member()
+    if joined is not None:
+        views.append(store.student_runs(joined))
+    board = class_teacher.opened_board(store)
+    if board is not None:
+        views.append(store.teacher_runs(board))
+    return views
+
+
+def in_a_class() -> bool:
+    """Whether this session joined a class or opened a class's board."""
+    return class_views.member() is not None or class_teacher.teacher() is not None
+
+
+def choices() -> list[SharedChoice]:
+    """The class runs this session may pick, oldest first, each once; [] outside a class or
+    when the class database cannot be read (the Class page says why)."""
+    if not in_a_class():
+        return []
+    try:
+        views = _views(class_views.server_store())
+    except CnnError:
+        return []
+    found: dict[tuple[int, int], SharedChoice] = {}
+    for view in views:
+        for row in view.runs:
+            found.setdefault((view.class_id, row.id), SharedChoice(row, view.code))
+    return list(found.values())
+
+
+def unpacked(choice: SharedChoice) -> Path:
+    """The picked run's folder: unpacked already on this server, else read from the database
+    (checked again that this session may see it) and unpacked.
+
+    Raises:
+        CnnError: the run is gone, damaged or refused (its sentence).
+    """
+    folder = run_cache.unpacked(choice.row.digest)
+    if folder is not None:
+        return folder
+    store = class_views.server_store()
+    for view in _views(store):
+        if view.code == choice.code and any(r.id == choice.row.id for r in view.runs):
+            return run_cache.cached_run(*store.run_files(view, choice.row.id))
+    raise CnnError("This class run is no longer there (the teacher removed it).")
+
+
+def pick(choice: SharedChoice) -> None:
+    """Make a class run the active model (a picker's callback); a refusal is kept as a
+    sentence for `problem_ui` and the model stays as it was."""
+    try:
+        state.set_active_run(unpacked(choice))
+    except CnnError as err:
+        st.session_state[PROBLEM] = f"That class run could not be opened: {err}"
+
+
+def problem_ui() -> None:
+    """The sentence of a class run that could not be opened, once."""
+    problem = st.session_state.pop(PROBLEM, None)
+    if problem:
+        st.error(problem)
+
+
+def is_class_run(path: str | Path) -> bool:
+    """Whether `path` is a class run unpacked on this server (not one of the server's runs)."""
+    return run_cache.is_unpacked_run(path)
+
+
+def choice_for(path: str | Path, shared: list[SharedChoice]) -> SharedChoice | None:
+    """The option of the unpacked class run at `path`, if this session may still pick it."""
+    return next((c for c in shared if c.folder == Path(path)), None)
