@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers import drawn_one, open_page
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from cnn import artifacts
 from cnn.classroom import ClassError, ClassStore, database, run_cache
+from cnn.classroom.models import SharedRun
 from ui import class_runs, class_teacher, class_views, state
 
 CLASS_PAGE, PREDICT = "app_pages/class_board.py", "app_pages/predict.py"
@@ -160,6 +161,8 @@ def test_a_student_predicts_with_their_shared_run(classroom, tiny_run):
         f"left the class): back to {shipped('mnist').title}."
     ]
     assert amy.session_state[state.ACTIVE_RUN] == str(shipped("mnist").path)
+    sidebar = [c.value for c in amy.sidebar.caption]  # the sidebar names it too, at once
+    assert f"Active model: **{shipped('mnist').title}**" in sidebar
     assert not any(o.startswith("class ") for o in picker(amy).options)
     amy.run()
     assert not amy.warning and amy.metric[0].value  # said once; Predict goes on
@@ -168,7 +171,7 @@ def test_a_student_predicts_with_their_shared_run(classroom, tiny_run):
 def test_the_teacher_picks_any_run_of_the_class_and_no_other(classroom, tiny_run):
     store = classroom
     a, b = store.create("A"), store.create("B")
-    store.share(store.member(a.code, "amy"), tiny_run)
+    amys = store.share(store.member(a.code, "amy"), tiny_run)
     bens = store.share(store.member(a.code, "ben"), shipped("mnist").path)
     store.share(store.member(b.code, "cat"), shipped("fashion_mnist").path)
     teacher = open_page(CLASS_PAGE)
@@ -180,6 +183,15 @@ def test_the_teacher_picks_any_run_of_the_class_and_no_other(classroom, tiny_run
     teacher.switch_page(PREDICT).run()
     shown = [o.split(" · ")[1] for o in picker(teacher).options if o.startswith("class ")]
     assert shown == ["amy", "ben"]
+    with store.sessions.begin() as db:  # amy's stored model gets damaged
+        db.execute(update(SharedRun).where(SharedRun.id == amys.id).values(model=b"not a model"))
+    before = teacher.session_state[state.ACTIVE_RUN]
+    picker(teacher).set_value(class_runs.SharedChoice(amys, a.code)).run()
+    assert not teacher.exception and teacher.session_state[state.ACTIVE_RUN] == before
+    assert [w.value for w in teacher.warning] == [
+        "That class run could not be opened: This stored run is damaged (its files do not "
+        "match their digest)."
+    ]
     picker(teacher).set_value(class_runs.SharedChoice(bens, a.code)).run()
     assert not teacher.exception
     assert teacher.session_state[state.ACTIVE_RUN] == str(run_cache.folder_for(bens.digest))

@@ -22,7 +22,7 @@ from cnn.classroom import Board, ClassStore, RunRow, run_cache
 from cnn.errors import CnnError
 from ui import class_teacher, class_views, state
 
-PROBLEM = "class_pick_problem"  # why the class run just picked could not be opened
+TOLD = "class_pick_told"  # what happened to the class run picked (not opened, gone), said once
 
 
 @dataclass(frozen=True)
@@ -98,19 +98,24 @@ def unpacked(choice: SharedChoice) -> Path:
 
 
 def pick(choice: SharedChoice) -> None:
-    """Make a class run the active model (a picker's callback); a refusal is kept as a
-    sentence for `problem_ui` and the model stays as it was."""
+    """Make a class run the active model (a picker's callback); a refusal is said by
+    `told_ui` and the model stays as it was."""
     try:
         state.set_active_run(unpacked(choice))
     except CnnError as err:
-        st.session_state[PROBLEM] = f"That class run could not be opened: {err}"
+        tell(f"That class run could not be opened: {err}")
 
 
-def problem_ui() -> None:
-    """The sentence of a class run that could not be opened, once."""
-    problem = st.session_state.pop(PROBLEM, None)
-    if problem:
-        st.error(problem)
+def tell(sentence: str) -> None:
+    """Keep a sentence about the picked class run for `told_ui` (in the next run)."""
+    st.session_state[TOLD] = sentence
+
+
+def told_ui() -> None:
+    """The sentence about the picked class run, once."""
+    sentence = st.session_state.pop(TOLD, None)
+    if sentence:
+        st.warning(sentence, icon=":material/info:")
 
 
 def is_class_run(path: str | Path) -> bool:

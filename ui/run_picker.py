@@ -51,12 +51,12 @@ def _active_option(runs: list[artifacts.RunInfo], shared: list | None):
             if found is not None:
                 return found
             fallback = default_run(runs) or runs[0]
-            st.warning(
+            state.set_active_run(fallback.path)
+            class_runs.tell(
                 "The class run you had picked is no longer there (the teacher removed it, or "
                 f"you left the class): back to {fallback.title}."
             )
-            state.set_active_run(fallback.path)
-            return fallback
+            st.rerun()  # from the top, so the sidebar names the model in use too
     paths = [str(r.path) for r in runs]
     return runs[paths.index(str(active))] if str(active) in paths else default_run(runs)
 
@@ -103,5 +103,5 @@ def run_picker_ui(
     if shared is not None:
         from ui import class_runs
 
-        class_runs.problem_ui()
+        class_runs.told_ui()
     return _run_info(picked)
