@@ -27,11 +27,12 @@ class BackendRunner(abc.ABC):
         out_dir: str | Path | None = None,
         touch: Callable[[], bool] | None = None,
         extra_probes: list | None = None,
+        rates=None,
     ) -> TrainResult:
-        """Train as `train(config, events, stop, out_dir, touch, extra_probes)` would, where
-        this backend runs trainings; the run it saved (in `out_dir`) is the result's."""
-        return self._run(config, events, stop, out_dir, touch, extra_probes)
+        """Train as `train(config, events, stop, out_dir, touch, extra_probes, rates)` would,
+        where this backend runs trainings; the run it saved (in `out_dir`) is the result's."""
+        return self._run(config, events, stop, out_dir, touch, extra_probes, rates)
 
     @abc.abstractmethod
-    def _run(self, config, events, stop, out_dir, touch, extra_probes) -> TrainResult:
+    def _run(self, config, events, stop, out_dir, touch, extra_probes, rates) -> TrainResult:
         """The training where this backend runs it (each argument as `__call__` got it)."""

@@ -1,4 +1,5 @@
-"""The Keras callbacks of `train`: one reports progress and obeys stop, one guards against NaN.
+"""The Keras callbacks of `train`: one reports progress and obeys stop, one guards against NaN,
+one changes the learning rate while training runs when a student asks.
 
 Each is a module-level class that owns its state, as Keras' own callbacks do. Importing this
 module imports Keras; `cnn.training.loop` imports it only when a training starts.
@@ -20,6 +21,12 @@ BATCH_EVENT_INTERVAL_S = 0.05  # at most ~20 batch events a second reach the que
 
 def _maybe(value) -> float | None:
     return None if value is None else float(value)
+
+
+def current_rate(optimizer) -> float:
+    """The learning rate `optimizer`'s next step uses (its schedule read at its step count),
+    to float32's 7 significant digits (0.003, not 0.0030000000260770321)."""
+    return float(f"{float(optimizer.learning_rate):.7g}")
 
 
 class ProgressReporter(keras.callbacks.Callback):
@@ -74,6 +81,7 @@ class ProgressReporter(keras.callbacks.Callback):
             samples_per_s=self.samples / elapsed if elapsed > 0 else None,
             elapsed=elapsed,
             eta=elapsed / done * (self.epochs * self.steps - done) if done else None,
+            learning_rate=current_rate(self.model.optimizer),
         )
 
     def on_train_batch_end(self, batch, logs=None):
@@ -126,3 +134,49 @@ class LastGoodWeights(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         if self.nan_at is not None and self.good_weights is not None:
             self.model.set_weights(self.good_weights)
+
+
+class LiveLearningRate(keras.callbacks.Callback):
+    """Uses the learning rate a student asks for during training from the next batch on, and
+    records each change (see `cnn.training.rate`).
+
+    Args:
+        requests: its `take()` gives the newest rate asked for, or None (a
+            `cnn.training.rate.RateRequests`, or a backend's view of one in another process).
+        set_rate: sets the optimizer's rate (`cnn.training.recipe.adjustable`).
+        events: called with an "lr" event for each change.
+        steps: batches per epoch.
+
+    Attributes:
+        changes: one dict per change: "epoch" and "batch" (1-based) of the first batch that
+            used it, "step" (its 1-based number counted over all epochs), and "lr", the rate
+            read back from the optimizer.
+
+    Example:
+        >>> changer = LiveLearningRate(rates, adjustable(model.optimizer), print, steps=100)
+        >>> model.fit(batches, epochs=2, callbacks=[changer]); changer.changes
+    """
+
+    def __init__(
+        self, requests, set_rate: Callable[[float], None], events: Events | None, steps: int
+    ) -> None:
+        super().__init__()
+        self.requests, self.set_rate, self.events, self.steps = requests, set_rate, events, steps
+        self.changes: list[dict] = []
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch + 1
+
+    def on_train_batch_begin(self, batch, logs=None):
+        value = self.requests.take()
+        if value is None:
+            return
+        self.set_rate(value)
+        rate = current_rate(self.model.optimizer)
+        step = (self.epoch - 1) * self.steps + batch + 1
+        self.changes.append({"epoch": self.epoch, "batch": batch + 1, "step": step, "lr": rate})
+        message = f"Learning rate set to {rate:g} from epoch {self.epoch}, batch {batch + 1} on."
+        event = TrainingEvent("lr", message=message, epoch=self.epoch, step=batch + 1,
+                              steps=self.steps, learning_rate=rate)  # fmt: skip
+        emit(self.events, event)

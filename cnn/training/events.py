@@ -15,7 +15,9 @@ class TrainingEvent:
     """One thing that happened during training, in plain numbers (the page draws these)."""
 
     # "status", "batch", "epoch", "snapshot", "restarted" (a cluster started the training
-    # again from the beginning: the events before it are void), "finished", "stopped", "failed"
+    # again from the beginning: the events before it are void), "lr" (the learning rate was
+    # changed: from batch `step` of `epoch` on it is `learning_rate`), "finished", "stopped",
+    # "failed"
     kind: str
     message: str = ""
     epoch: int = 0  # 1-based epoch the event belongs to
@@ -30,6 +32,7 @@ class TrainingEvent:
     elapsed: float = 0.0  # seconds since fit started
     eta: float | None = None  # seconds left, estimated from the speed so far
     snapshot: dict | None = None  # a "snapshot" event's time-lapse frame (cnn.timelapse)
+    learning_rate: float | None = None  # "lr": the new rate; "batch"/"epoch": the next batch's
 
     @property
     def progress(self) -> float:

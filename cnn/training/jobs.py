@@ -23,11 +23,13 @@ from cnn import settings
 from cnn.training.config import TrainConfig
 from cnn.training.events import TrainingEvent, TrainResult
 from cnn.training.loop import train
+from cnn.training.rate import RateRequests
 
 TYPICAL_TRAINING_S = 60.0  # the wait a queue estimates per training before any has finished
 KEPT_DURATIONS = 20  # the last trainings' times the estimate is the median of
 
-Runner = Callable[..., TrainResult]  # train(config, events, stop, out_dir, touch, extra_probes)
+Runner = Callable[..., TrainResult]  # train(config, events, stop, out_dir, touch, extra_probes,
+# rates)
 
 
 def _asked_at(ticket: object) -> float:
@@ -198,6 +200,7 @@ class TrainingJob:
         self.error: str | None = None
         self.result: TrainResult | None = None
         self._stop = threading.Event()
+        self.rates = RateRequests()  # learning rates asked for while it runs (set_learning_rate)
         self._last_seen = time.monotonic()
         self._thread = threading.Thread(target=self._run, name="cnn-training", daemon=True)
 
@@ -216,6 +219,16 @@ class TrainingJob:
     def stop(self) -> None:
         """Ask the job to stop after the current batch (or to leave the queue)."""
         self._stop.set()
+
+    def set_learning_rate(self, value: float) -> float:
+        """Use `value` as the learning rate from the training's next batch on, for the rest of
+        the run (a schedule is not followed any more); returns it. The change is recorded in
+        the run's history["lr_changes"] and sent as an "lr" event.
+
+        Raises:
+            TrainingError: a rate the Learning rate setting refuses (with its sentence).
+        """
+        return self.rates.ask(value)
 
     @property
     def stopping(self) -> bool:
@@ -275,6 +288,7 @@ class TrainingJob:
                 self.out_dir,
                 touch=self._abandoned,
                 extra_probes=self.extra_probes,
+                rates=self.rates,
             )
             self.state = self.result.state
             if self.result.state == "failed":

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from cnn import architectures, datasets, geometry, strokes
+from cnn import architectures, datasets, strokes
 from cnn.errors import CnnError, TrainingError
 from cnn.training import distill, init_from
 from cnn.training.config import (
@@ -29,13 +29,14 @@ from cnn.training.config import (
     resolve_spec,
 )
 from cnn.training.events import Events, StopTraining, TrainingEvent, TrainResult, emit
+from cnn.training.kept import spread_over_classes, thumbnails
+from cnn.training.rate import LR_CHANGES
 
 if TYPE_CHECKING:
     from cnn.training.recipe import Recipe
 
 MAX_ERRORS_KEPT = 48  # misclassified test images stored with a run (errors.npz)
 CORRECT_KEPT = 3  # correctly classified test images per class stored beside them
-THUMBNAIL_SIDE = 64  # their largest side in pixels
 DIVERGED_LOSS_FACTOR = 3  # a final loss this many times a guesser's (ln classes): diverged
 
 
@@ -100,6 +101,7 @@ def train(
     out_dir: str | Path | None = None,
     touch: Callable[[], bool] | None = None,
     extra_probes: list[tuple[str, np.ndarray]] | None = None,
+    rates=None,
 ) -> TrainResult:
     """Train a model as `config` says, evaluate it on the test split and save the run.
 
@@ -111,6 +113,9 @@ def train(
         touch: called after every batch; returning True stops training (an abandoned job).
         extra_probes: (label, model input) pairs the time-lapse follows besides one test
             image per class, e.g. the drawing on Predict; inputs of another shape are skipped.
+        rates: learning rates asked for while it runs (`cnn.training.rate.RateRequests`, or
+            anything with its `take()`): each is used from the next batch on and recorded in
+            `history["lr_changes"]`; None: the rate follows the config alone.
 
     Returns:
         A TrainResult. Errors a user can cause come back as state "failed" with a message;
@@ -119,7 +124,7 @@ def train(
     started = time.perf_counter()
     try:
         prepared = prepare(config, events, stop)
-        return _fit_and_save(prepared, events, stop, out_dir, touch, started, extra_probes)
+        return _fit_and_save(prepared, events, stop, out_dir, touch, started, extra_probes, rates)
     except CnnError as err:
         return _failed(config, events, str(err), started)
     except StopTraining:
@@ -220,12 +225,13 @@ def compiled_model(prepared: Prepared, steps: int):
     return model
 
 
-def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, extra_probes=None):
+def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, extra_probes=None,
+        rates=None):  # fmt: skip
     """Build, compile and fit the model.
 
     Args:
         prepared: from `prepare`.
-        events, stop, touch, extra_probes: as in `train`.
+        events, stop, touch, extra_probes, rates: as in `train`.
 
     Returns:
         (model, history, NaN guard, time-lapse recorder or None, fit seconds).
@@ -253,6 +259,9 @@ def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, extra_
     guard = LastGoodWeights()
     reporter = ProgressReporter(events, config.epochs, steps, config.batch_size, stop, touch)
     callbacks = [guard, reporter]
+    changer = _rate_changer(model, rates, events, steps)
+    if changer is not None:
+        callbacks.insert(0, changer)  # before the batch starts, so the batch uses it
     recorder = None
     if config.timelapse:
         from cnn.training.recorder import TimelapseRecorder, probes_for
@@ -270,13 +279,28 @@ def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, extra_
         verbose=0,
     )
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    if changer is not None and changer.changes:
+        hist[LR_CHANGES] = changer.changes
     return model, hist, guard, recorder, time.perf_counter() - started
 
 
-def _fit_and_save(prepared, events, stop, out_dir, touch, started, extra_probes) -> TrainResult:
+def _rate_changer(model, rates, events: Events | None, steps: int):
+    """The callback that applies the learning rates asked for mid-run (None without `rates`);
+    the optimizer's rate is made settable before `fit` traces its first step."""
+    if rates is None:
+        return None
+    from cnn.training.callbacks import LiveLearningRate
+    from cnn.training.recipe import adjustable
+
+    return LiveLearningRate(rates, adjustable(model.optimizer), events, steps)
+
+
+def _fit_and_save(prepared, events, stop, out_dir, touch, started, extra_probes, rates=None):
     """Fit, decide how it ended, evaluate, save; the end event goes out last."""
     config = prepared.config
-    model, hist, guard, recorder, fit_seconds = fit(prepared, events, stop, touch, extra_probes)
+    model, hist, guard, recorder, fit_seconds = fit(
+        prepared, events, stop, touch, extra_probes, rates
+    )
     outcome = _outcome(prepared, model, guard, hist, stop, touch)
     seconds = time.perf_counter() - started
     if outcome.state == "failed":
@@ -350,7 +374,7 @@ def _outcome(prepared, model, guard, hist, stop, touch) -> Outcome:
             return Outcome(
                 "failed", f"{where} No epoch finished cleanly, so nothing was saved.", hist, 0
             )
-        hist = {k: v[: guard.good_epochs] for k, v in hist.items()}
+        hist = {k: v if k == LR_CHANGES else v[: guard.good_epochs] for k, v in hist.items()}
         epochs_run = guard.good_epochs
         state, message = (
             "stopped",
@@ -423,12 +447,12 @@ def tested(prepared: Prepared, model):
     )
     mirror = config.mirror
     result = evaluation.evaluate(model, test_batches, data.class_names, True, mirror)
-    shown = _spread_over_classes(result.misclassified, result.labels, MAX_ERRORS_KEPT)
+    shown = spread_over_classes(result.misclassified, result.labels, MAX_ERRORS_KEPT)
     # a few right answers per class too: a click on the confusion matrix's diagonal shows them
     right = np.flatnonzero(result.predictions == result.labels)
-    kept = np.union1d(shown, _spread_over_classes(right, result.labels, len(right), CORRECT_KEPT))
+    kept = np.union1d(shown, spread_over_classes(right, result.labels, len(right), CORRECT_KEPT))
     errors = {
-        "images": _thumbnails(data.test.take(kept), prepared.input_shape),
+        "images": thumbnails(data.test.take(kept), prepared.input_shape),
         "true": result.labels[kept],
         "predicted": result.predictions[kept],
         "index": kept,
@@ -448,29 +472,4 @@ def _divergence_warning(losses: list[float], num_classes: int) -> str | None:
     return (
         f"The training loss ended at {losses[-1]:.3g}, far above the {guess:.2f} of a model "
         "that only guesses: the learning rate is probably too high."
-    )
-
-
-def _spread_over_classes(
-    indices: np.ndarray, labels: np.ndarray, n: int, per_class: int | None = None
-) -> np.ndarray:
-    """Up to n of `indices` (and `per_class` of each class), taken in turn from each true class
-    (test sets are often sorted by class)."""
-    by_class = [indices[labels[indices] == c] for c in np.unique(labels[indices])]
-    rounds = n if per_class is None else min(n, per_class)
-    picked = [group[i] for i in range(rounds) for group in by_class if i < len(group)]
-    return np.sort(np.asarray(picked[:n], dtype=np.int64))
-
-
-def _thumbnails(split: datasets.Split, input_shape: tuple[int, int, int]) -> np.ndarray:
-    """The images as the model saw them (uint8), at most THUMBNAIL_SIDE pixels a side."""
-    h, w, channels = input_shape
-    scale = min(1.0, THUMBNAIL_SIDE / max(h, w))
-    size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    if len(split) == 0:
-        return np.zeros((0, *size, channels), np.uint8)
-    batches = datasets.make_pipeline(split, (h, w), channels, 64)
-    images = np.concatenate([np.asarray(x) for x, _ in batches])
-    return np.stack(
-        [geometry.fit(image, size, channels) for image in (images * 255).round().astype(np.uint8)]
     )

@@ -11,6 +11,8 @@ How it talks to the server, as `RayRunner` does but through `multiprocessing`:
   ten times a second and hands each event to the job's `events` callback;
 - stop: the job's stop, and "nobody watches any more", are two events the child checks
   after every batch;
+- learning rate: each rate the job is asked for mid-run goes to the child as RATE and eight
+  bytes (a big-endian double); the child's training takes it at its next batch;
 - the run: the child trains into the server's `out_dir` (same machine, same disk) and sends
   the result's fields last; the runner reads the saved record back.
 
@@ -37,12 +39,14 @@ from cnn import settings
 from cnn.training.backend import BackendRunner
 from cnn.training.config import TrainConfig
 from cnn.training.events import TrainingEvent, TrainResult, emit
+from cnn.training.rate import RateRequests
 from cnn.training.threads import limit_threads
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the child finds `cnn` here first
 POLL_S = 0.1  # how often the runner drains events and checks stop
 RESULT = "result"  # the last message's key: the result's fields
-STOP, ABANDON = b"S", b"A"  # what the parent writes to the child's stdin
+STOP, ABANDON, RATE = b"S", b"A", b"L"  # what the parent writes to the child's stdin
+RATE_FORMAT = ">d"  # the learning rate after RATE
 
 
 def _send(stream, message) -> None:
@@ -65,13 +69,15 @@ def _child_main() -> None:
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed goes to stderr, never into the messages
     config, out_dir, nice, threads, probes = _receive(sys.stdin.buffer)
-    stop, abandoned = threading.Event(), threading.Event()
+    stop, abandoned, rates = threading.Event(), threading.Event(), RateRequests()
 
     def listen() -> None:
         while True:
             command = sys.stdin.buffer.read(1)
             if command == STOP:
                 stop.set()
+            elif command == RATE:
+                rates.ask(struct.unpack(RATE_FORMAT, sys.stdin.buffer.read(8))[0])
             elif command == ABANDON or not command:  # the server went away: nobody watches
                 stop.set()
                 abandoned.set()
@@ -103,6 +109,7 @@ def _child_main() -> None:
         out_dir=out_dir,
         touch=abandoned.is_set,
         extra_probes=probes,
+        rates=rates,
     )
     done = result.portable()
     done["run_dir"] = None if result.run_dir is None else str(result.run_dir)
@@ -127,8 +134,9 @@ class ProcessRunner(BackendRunner):
     def __repr__(self) -> str:
         return f"ProcessRunner(nice={self.nice}, threads={self.threads or 'all'})"
 
-    def _run(self, config, events, stop, out_dir, touch, extra_probes) -> TrainResult:
-        """Start the child, stream its events, forward stop; the run it saved as the result."""
+    def _run(self, config, events, stop, out_dir, touch, extra_probes, rates) -> TrainResult:
+        """Start the child, stream its events, forward stop and learning rates; the run it
+        saved as the result."""
         child = subprocess.Popen(
             [sys.executable, "-m", "cnn.training.process_backend"],
             stdin=subprocess.PIPE,
@@ -141,7 +149,7 @@ class ProcessRunner(BackendRunner):
         try:
             out = None if out_dir is None else str(Path(out_dir).resolve())
             _send(child.stdin, (config.to_dict(), out, self.nice, self.threads, extra_probes))
-            done = self._follow(child, messages, events, stop, touch)
+            done = self._follow(child, messages, events, stop, touch, rates)
         except (BrokenPipeError, OSError):
             done = None
         finally:
@@ -158,8 +166,9 @@ class ProcessRunner(BackendRunner):
             return TrainResult("failed", config, message=message)
         return _result(config, done)
 
-    def _follow(self, child, messages, events, stop, touch) -> dict | None:
-        """Forward events and stop until the child sends its result, or ends without one."""
+    def _follow(self, child, messages, events, stop, touch, rates=None) -> dict | None:
+        """Forward events, stop and learning rates until the child sends its result, or ends
+        without one."""
         told = set()
         while True:
             try:
@@ -178,6 +187,10 @@ class ProcessRunner(BackendRunner):
                     told.add(command)
                     child.stdin.write(command)
                     child.stdin.flush()
+            rate = None if rates is None else rates.take()
+            if rate is not None:
+                child.stdin.write(RATE + struct.pack(RATE_FORMAT, rate))
+                child.stdin.flush()
 
 
 def _read_all(stream, messages: queue.Queue) -> None:

@@ -11,6 +11,8 @@ How a training talks to the server (the process that called the runner):
 - stop: the runner forwards the job's stop (and "nobody watches any more") to a small
   `StopFlags` actor the task polls after every batch (at most five times a second); a task
   still waiting for a place on the cluster is cancelled instead;
+- learning rate: a rate the job is asked for mid-run goes to the same actor, and the task
+  takes it at its first batch after its next poll (at most FLAG_POLL_S later);
 - a lost worker: when the process training a model dies (its node is lost, or it is
   killed), Ray starts the task again from the beginning, up to MAX_RETRIES times. The task
   counts its starts on the same actor, and a second start sends a "restarted" event whose
@@ -52,7 +54,7 @@ from cnn.training.events import TrainingEvent, TrainResult, emit
 from cnn.training.threads import limit_threads
 
 POLL_S = 0.1  # how often the runner drains events and checks stop
-FLAG_POLL_S = 0.2  # how often a task asks whether it should stop
+FLAG_POLL_S = 0.2  # how often a task asks whether it should stop (or change its learning rate)
 MAX_DATA_BYTES = 512 * 1024**2  # largest folder dataset sent to a task
 CONNECT_TIMEOUT_S = 5.0  # a cluster address that does not answer this fast is unreachable
 MAX_RETRIES = 3  # Ray's default, said aloud: a task whose worker dies is started again 3 times
@@ -111,12 +113,13 @@ def runtime_env() -> dict:
 
 @ray.remote(num_cpus=0)
 class StopFlags:
-    """What the server asks of a running task (stop; nobody watches any more), and how many
-    times the task started."""
+    """What the server asks of a running task (stop; nobody watches any more; a new learning
+    rate), and how many times the task started."""
 
     def __init__(self) -> None:
         self.stop = False
         self.abandoned = False
+        self.rate: float | None = None
         self.starts = 0
 
     def started(self) -> int:
@@ -128,24 +131,39 @@ class StopFlags:
         self.stop = True
         self.abandoned = self.abandoned or abandoned
 
-    def get(self) -> tuple[bool, bool]:
-        return self.stop, self.abandoned
+    def set_rate(self, value: float) -> None:
+        self.rate = value
+
+    def get(self) -> tuple[bool, bool, float | None]:
+        """(stop, abandoned, the learning rate asked for since the last get or None)."""
+        rate, self.rate = self.rate, None
+        return self.stop, self.abandoned, rate
 
 
 class PolledFlags:
-    """The task's view of `StopFlags`: `is_set()` like a threading.Event, asked sparingly."""
+    """The task's view of `StopFlags`: `is_set()` like a threading.Event, and `take()` like a
+    `cnn.training.rate.RateRequests`, asked sparingly."""
 
     def __init__(self, flags) -> None:
         self.flags = flags
         self.state = (False, False)
+        self.rate: float | None = None
         self.asked = 0.0
 
     def _refresh(self) -> tuple[bool, bool]:
         now = time.monotonic()
         if not self.state[0] and now - self.asked > FLAG_POLL_S:
             self.asked = now
-            self.state = ray.get(self.flags.get.remote())
+            stop, abandoned, rate = ray.get(self.flags.get.remote())
+            self.state = (stop, abandoned)
+            self.rate = self.rate if rate is None else rate
         return self.state
+
+    def take(self) -> float | None:
+        """The learning rate the server asked for since the last call, or None."""
+        self._refresh()
+        rate, self.rate = self.rate, None
+        return rate
 
     def is_set(self) -> bool:
         """True once the server asked to stop."""
@@ -193,6 +211,7 @@ def train_task(
             out_dir=work_dir / "runs",
             touch=polled.abandoned,
             extra_probes=extra_probes,
+            rates=polled,
         )
         run = None if result.run_dir is None else _zip_folder(result.run_dir)
     return {**result.portable(), "run": run}
@@ -217,8 +236,9 @@ class RayRunner(BackendRunner):
     def __repr__(self) -> str:
         return f"RayRunner(cpus={self.cpus}, memory={self.memory / 1024**3:.1f} GB)"
 
-    def _run(self, config, events, stop, out_dir, touch, extra_probes) -> TrainResult:
-        """Submit the training, stream its events, forward stop, save the run it returns."""
+    def _run(self, config, events, stop, out_dir, touch, extra_probes, rates) -> TrainResult:
+        """Submit the training, stream its events, forward stop and learning rates, save the
+        run it returns."""
         queue = Queue(actor_options={"num_cpus": 0})
         flags = StopFlags.remote()
         try:
@@ -227,7 +247,7 @@ class RayRunner(BackendRunner):
             )
             emit(events, TrainingEvent("status", message="Sent to the Ray cluster; waiting "
                                        f"for {self.cpus:g} free CPUs there..."))  # fmt: skip
-            outcome = self._follow(task, queue, flags, events, stop, touch)
+            outcome = self._follow(task, queue, flags, events, stop, touch, rates)
         finally:
             ray.kill(flags)
             queue.shutdown(force=True)
@@ -256,8 +276,9 @@ class RayRunner(BackendRunner):
             )
         return data
 
-    def _follow(self, task, queue, flags, events, stop, touch) -> dict | None:
-        """Forward events and stop until the task ends; None when it was cancelled unstarted."""
+    def _follow(self, task, queue, flags, events, stop, touch, rates=None) -> dict | None:
+        """Forward events, stop and learning rates until the task ends; None when it was
+        cancelled unstarted."""
         started = asked = False
         while True:
             done, _ = ray.wait([task], timeout=POLL_S)
@@ -270,6 +291,9 @@ class RayRunner(BackendRunner):
                 emit(events, event)
             if done:
                 return ray.get(task)
+            rate = None if rates is None else rates.take()
+            if rate is not None:
+                flags.set_rate.remote(rate)
             abandoned = touch is not None and touch()
             if not asked and (abandoned or (stop is not None and stop.is_set())):
                 asked = True

@@ -1,6 +1,7 @@
 """The training recipe: what a training does to its batches and weights besides the model.
 
-The optimizer and its learning-rate schedule (a warm-up, then a cosine decay), weight decay
+The optimizer and its learning-rate schedule (a warm-up, then a cosine decay; `adjustable`
+makes the rate settable between batches while training runs), weight decay
 and the weight average (EMA), the augmentation layers of each kind of image (standard,
 strong, elastic; the stroke-thickness layer of our own), image mixing (MixUp, CutMix) and the
 distillation targets. `Recipe.of(config, kind)` reads a TrainConfig once into the plain values
@@ -151,6 +152,58 @@ def make_optimizer(
     return optimizer
 
 
+class AdjustableRate(keras.optimizers.schedules.LearningRateSchedule):
+    """A learning-rate schedule a student can overrule while training runs.
+
+    Until `override` is set it is `schedule` itself; once set above 0, every later step uses
+    that rate ("from now on the rate is X"): the schedule is not followed any more. The
+    override is a variable the compiled training step reads, so it changes between batches
+    without tracing the step again.
+
+    Args:
+        schedule: the schedule followed until overruled (a `LearningRateSchedule`).
+        override: the rate set by hand; 0: none yet.
+    """
+
+    def __init__(self, schedule: keras.optimizers.schedules.LearningRateSchedule,
+                 override: float = 0.0) -> None:  # fmt: skip
+        self.schedule = schedule
+        self.override = keras.Variable(override, dtype="float32", trainable=False,
+                                       name="lr_override")  # fmt: skip
+
+    def __call__(self, step):
+        scheduled = keras.ops.cast(self.schedule(step), "float32")
+        return keras.ops.where(self.override > 0, self.override, scheduled)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"schedule": keras.optimizers.schedules.serialize(self.schedule),
+                "override": float(self.override)}  # fmt: skip
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> AdjustableRate:
+        schedule = keras.optimizers.schedules.deserialize(config["schedule"])
+        return cls(schedule, config.get("override", 0.0))
+
+
+def adjustable(optimizer: keras.optimizers.Optimizer) -> Callable[[float], None]:
+    """Make `optimizer`'s learning rate settable between batches, schedule or not; returns
+    the function that sets it. Call before the first training step (before `fit` traces it).
+
+    A constant rate is the optimizer's own variable; a schedule (warm-up and cosine) is
+    wrapped in an `AdjustableRate`, which keeps following it until the first change.
+    """
+    rate = optimizer.get_config()["learning_rate"]
+    if not isinstance(rate, dict):  # a plain number: Keras keeps it in a settable variable
+
+        def set_constant(value: float) -> None:
+            optimizer.learning_rate = value
+
+        return set_constant
+    wrapped = AdjustableRate(keras.optimizers.schedules.deserialize(rate))
+    optimizer.learning_rate = wrapped
+    return wrapped.override.assign
+
+
 def mixed(batches: tf.data.Dataset, mix: str, strength: float, seed: int | None) -> tf.data.Dataset:
     """`batches` of (images, one-hot labels) with pairs of images blended, and their labels in
     the same shares: "mixup" blends each image with another of its batch (MixUp's alpha
@@ -293,6 +346,7 @@ class ElasticDistortion(keras.layers.Layer):
 # a model holding either layer still loads with safe_mode=True
 keras.saving.register_keras_serializable(package="cnn_lab")(StrokeThickness)
 keras.saving.register_keras_serializable(package="cnn_lab")(ElasticDistortion)
+keras.saving.register_keras_serializable(package="cnn_lab")(AdjustableRate)  # in a compile config
 
 
 def _digit_layers(s: Callable[[int], int | None], widest: int = 2) -> list:
