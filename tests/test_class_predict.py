@@ -3,7 +3,8 @@ own, the teacher with the board open every run of the class, nobody another clas
 run is read from the database once, unpacked, and predicts as the run it was (checked against
 Keras); a run the teacher removes falls back to the default model with one sentence.
 
-Real SQLite in a temporary folder; the shared tiny run (tests/conftest.py) and the shipped runs.
+Real SQLite in a temporary folder (the listing also on PostgreSQL when CI starts one, as in
+test_classroom.py); the shared tiny run (tests/conftest.py) and the shipped runs.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from helpers import drawn_one, open_page
 from sqlalchemy import event, update
+from test_classroom import db_url  # noqa: F401 (a fixture: SQLite; PostgreSQL in CI)
 
 from cnn import artifacts
 from cnn.classroom import ClassError, ClassStore, database, run_cache
@@ -78,8 +80,9 @@ class BlobReads:
         event.remove(self.engine, "before_cursor_execute", self.seen)
 
 
-def test_listing_is_per_student_and_per_class(classroom, tiny_run):
-    store = classroom
+def test_listing_is_per_student_and_per_class(db_url, monkeypatch, tmp_path, tiny_run):  # noqa: F811
+    monkeypatch.setenv("CNN_CACHE_DIR", str(tmp_path / "cache"))
+    store = ClassStore(db_url)
     a, b = store.create("A"), store.create("B")
     amy, ben = store.member(a.code, "Amy"), store.member(a.code, "Ben")
     cat = store.member(b.code, "Amy")  # the same nickname in another class
