@@ -104,6 +104,12 @@ class OodCheck:
     layers_detection: float | None = None
 
 
+def _quadratic(diff: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """diff_i . precision . diff_i for each row i, as one matrix product (BLAS): the same
+    numbers as einsum("ij,jk,ik->i"), whose three-operand loop took seconds on a test set."""
+    return np.sum((diff @ precision) * diff, axis=1)
+
+
 @dataclass(repr=False)
 class Gaussian:
     """Class means (k, d) and the shared precision matrix (d, d) of the training features."""
@@ -123,7 +129,7 @@ class Gaussian:
         nearest = np.full(len(x), np.inf)
         for mean in self.means.astype(np.float64):
             diff = x - mean
-            nearest = np.minimum(nearest, np.einsum("ij,jk,ik->i", diff, precision, diff))
+            nearest = np.minimum(nearest, _quadratic(diff, precision))
         score = -np.sqrt(np.maximum(nearest, 0.0))
         return score[0] if one else score
 
@@ -203,7 +209,7 @@ class Layers:
         out = []
         for x, mean, precision in zip(stages, self.means, self.precisions, strict=True):
             diff = np.asarray(x, np.float64) - mean
-            out.append(np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", diff, precision, diff), 0)))
+            out.append(np.sqrt(np.maximum(_quadratic(diff, precision), 0)))
         return (np.stack(out, axis=1) - self.centres) / self.scales
 
     def familiarity(self, stages: list[np.ndarray]) -> np.ndarray:

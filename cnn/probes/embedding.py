@@ -20,7 +20,6 @@ more memory, so it is not used.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from cnn import datasets, geometry, settings
+from cnn import array_cache, datasets, geometry
+from cnn.array_cache import cached
 
 BATCH = 256  # images per compiled call while embedding a split
 MAP_POINTS = 2000  # test images on the map (stratified)
@@ -43,7 +43,7 @@ PLACE_NEIGHBOURS = 10  # t-SNE cannot place a new point: it goes among its 10 ne
 
 def cache_dir() -> Path:
     """Where embeddings are cached: $CNN_CACHE_DIR, else ~/.cnn_lab/cache (read per call)."""
-    return settings.current().cache_dir
+    return array_cache.cache_dir()
 
 
 @dataclass(repr=False)
@@ -136,27 +136,6 @@ def _cache_file(run_path: Path, source: str, which: str) -> Path:
     key = f"{run_path.resolve()}|{stat.st_mtime_ns}|{stat.st_size}|{source}|{which}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return cache_dir() / f"{run_path.name}-{which}-{digest}.npz"
-
-
-def cached(path: Path, compute: Callable[[], dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
-    """Arrays read from `path`, or computed and written there (atomically) when missing.
-
-    A cache that cannot be written (a read-only home) only costs the time to compute again.
-    """
-    try:
-        with np.load(path) as stored:
-            return {name: stored[name] for name in stored.files}
-    except (OSError, ValueError, KeyError):
-        pass
-    arrays = compute()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez(partial, **arrays)
-        partial.replace(path)
-    except OSError:
-        pass
-    return arrays
 
 
 def embedded_split(

@@ -11,7 +11,7 @@ import numpy as np
 from cnn import calibration, datasets, ood
 
 MAX_VALIDATION = 5000  # validation images the temperature is fitted on, at most
-N_DRAWN = 300  # a digit run's test digits drawn on the canvas, to count false alarms
+READ_BATCH = 256  # images per compiled call while the check reads a set (not the training batch)
 
 
 def logits_of_split(
@@ -104,24 +104,6 @@ def _array_batches(images: np.ndarray, batch_size: int):
         yield images[start : start + batch_size]
 
 
-def drawn_digits(prepared, preprocessing: dict) -> np.ndarray | None:
-    """N_DRAWN of a digit run's own test images drawn on the canvas and read back through the
-    page's drawing path (`cnn.drawn`), or None for other runs."""
-    from cnn import drawn, preprocess
-
-    test = prepared.data.test
-    if prepared.data.info.kind != "digits" or test.images is None:
-        return None
-    picked = datasets.stratified_subset(test, N_DRAWN, prepared.config.seed)
-    inputs = []
-    for picture, paths in drawn.digit_drawings(picked.images, prepared.config.seed):
-        try:
-            inputs.append(preprocess.prepare_drawing(picture, preprocessing, paths).input)
-        except preprocess.PreprocessError:
-            continue  # a digit too small to draw (the page would ask for a larger one)
-    return np.stack(inputs) if inputs else None
-
-
 @dataclass(repr=False)
 class Measured:
     """Everything the check reads of a run: `Readings` of training images (fitted: the
@@ -139,24 +121,23 @@ class Measured:
 
 def read_run(prepared, model) -> Measured:
     """Read every set the unfamiliar-input check is fitted and measured on."""
-    from cnn import foreign
     from cnn.inspect import Inspector
+    from cnn.training import check_inputs
     from cnn.training.config import preprocessing_for
 
-    config, shape, batch = prepared.config, prepared.input_shape, prepared.config.batch_size
+    config, shape, batch = prepared.config, prepared.input_shape, READ_BATCH
     inspector = Inspector(model, jit_compile=False, mirror=config.mirror)
     preprocessing = preprocessing_for(prepared.data.info, shape)
     fitted = datasets.stratified_subset(prepared.train, ood.MAX_FITTED, config.seed)
-    classroom = foreign.classroom(config.dataset)
-    ready = foreign.prepare(classroom.items, preprocessing)
-    digits = drawn_digits(prepared, preprocessing)
+    ready, description = check_inputs.foreign_set(config.dataset, preprocessing)
+    digits = check_inputs.drawn_digits(prepared.data, preprocessing, config.seed)
     return Measured(
         read_batches(inspector, _split_batches(fitted, shape, batch)),
         fitted.labels,
         read_batches(inspector, _split_batches(prepared.data.test, shape, batch)),
         read_batches(inspector, _array_batches(ready.inputs, batch)),
         ready,
-        classroom.description,
+        description,
         None if digits is None else read_batches(inspector, _array_batches(digits, batch)),
     )
 
