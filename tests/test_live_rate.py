@@ -55,9 +55,9 @@ def checked_change(events: list, history: dict, value: float):
     assert [e.learning_rate for e in events[:at] if e.kind == "batch"][-1] != value
     steps = changed.steps
     step = (changed.epoch - 1) * steps + changed.step
-    assert history[LR_CHANGES] == [
-        {"epoch": changed.epoch, "batch": changed.step, "step": step, "lr": value}
-    ]
+    done = round(changed.epoch - 1 + (changed.step - 1) / steps, 4)
+    assert history[LR_CHANGES] == [{"epoch": changed.epoch, "batch": changed.step, "step": step,
+                                    "epochs_done": done, "lr": value}]  # fmt: skip
     return changed
 
 

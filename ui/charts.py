@@ -1,5 +1,6 @@
-"""Plotly charts the pages show, built from plain numbers: training curves, probability bars,
-the confusion matrix, per-class accuracy, the reliability diagram and class counts.
+"""Plotly charts the pages show, built from plain numbers: training curves (with a dotted line
+where the learning rate was changed), probability bars, the confusion matrix, per-class
+accuracy, the reliability diagram and class counts.
 
 Nothing here touches Keras: pages pass lists and arrays from cnn/ results. The probability
 bars' labels grow in presenter mode (`ui.presenter.px`), as the pictures beside them do.
@@ -19,6 +20,7 @@ SMOOTHING = 0.6  # weight of the past in the smoothed per-batch curve (exponenti
 COLORS = {"train": "#4f46e5", "val": "#f97316", "raw": "rgba(79, 70, 229, 0.25)"}
 BAR_FONT_PX = 13  # the probability bars' class names and percentages (before presenter mode)
 BAR_ROW_PX = 24  # height of one probability bar's row, at BAR_FONT_PX
+LR_MARK = "#0f766e"  # the dotted line where a student changed the learning rate
 
 
 def _layout(fig: go.Figure, height: int, legend_below: bool = True) -> go.Figure:
@@ -39,11 +41,25 @@ def _smoothed(values: Sequence[float]) -> list[float]:
     return out
 
 
+def mark_rate_changes(fig: go.Figure, changes: Sequence[tuple[float, float]],
+                      color: str = LR_MARK, subplots: bool = True) -> None:  # fmt: skip
+    """A dotted vertical line at each (x, new learning rate), labelled "lr → 0.003" at its
+    top: in every subplot of a `make_subplots` figure, or in a plain figure (subplots False)."""
+    where = {"row": "all", "col": "all"} if subplots else {}
+    for x, rate in changes:
+        fig.add_vline(
+            x=x, line_dash="dot", line_color=color, annotation_text=f"lr → {rate:g}",
+            annotation_position="top right", annotation_font_color=color, **where,
+        )  # fmt: skip
+
+
 def training_curves(events: Sequence) -> go.Figure:
-    """Live loss and accuracy: per batch (raw and smoothed) and per epoch (train and val).
+    """Live loss and accuracy: per batch (raw and smoothed) and per epoch (train and val),
+    with a dotted line where the learning rate was changed.
 
     Args:
-        events: cnn.training.TrainingEvent objects; only "batch" and "epoch" ones are drawn.
+        events: cnn.training.TrainingEvent objects; "batch" and "epoch" ones are drawn, "lr"
+            ones marked (before the batch they changed: x is the epochs done by then).
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
     batches = [e for e in events if e.kind == "batch"]
@@ -81,15 +97,20 @@ def training_curves(events: Sequence) -> go.Figure:
                 showlegend=first,
                 legendgroup=split,
             )
+    changes = [(e.epoch - 1 + (e.step - 1) / e.steps, e.learning_rate)
+               for e in events if e.kind == "lr" and e.steps]  # fmt: skip
+    mark_rate_changes(fig, changes)
     fig.update_xaxes(title_text="epoch")
     return _layout(fig, 330)
 
 
 def run_curves(histories: dict[str, dict[str, list[float]]]) -> go.Figure:
-    """Per-epoch curves of several runs overlaid: train solid, validation dashed.
+    """Per-epoch curves of several runs overlaid: train solid, validation dashed; a dotted
+    line in the run's colour where its learning rate was changed during training.
 
     Args:
-        histories: run label -> Keras history dict (loss, accuracy, val_loss, val_accuracy).
+        histories: run label -> Keras history dict (loss, accuracy, val_loss, val_accuracy;
+            "lr_changes" when the rate was changed, see cnn.training.rate).
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
     palette = ["#4f46e5", "#f97316", "#16a34a", "#dc2626", "#0891b2", "#9333ea", "#ca8a04"]
@@ -108,6 +129,8 @@ def run_curves(histories: dict[str, dict[str, list[float]]]) -> go.Figure:
                     col=col,
                     showlegend=col == 1,
                 )
+        changes = history.get("lr_changes") or []
+        mark_rate_changes(fig, [(c["epochs_done"], c["lr"]) for c in changes], color)
     fig.update_xaxes(title_text="epoch")
     return _layout(fig, 380)
 

@@ -17,10 +17,10 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from cnn.errors import CnnError
+from ui import charts
 
 KEY = "stepper"  # session state: the Stepper; widget keys start with it
 RESULT_KEY = "stepper-result"  # session state: the last StepResult
-MARK = "#f97316"  # where the learning rate changed
 
 EXPLAIN = (
     "Training is the same small move repeated thousands of times. Here you make the moves "
@@ -82,10 +82,7 @@ def losses_figure(history: list[dict], changes: list[tuple[int, float]]) -> go.F
             name="loss",
         )  # fmt: skip
     )
-    for step, lr in changes:
-        fig.add_vline(x=step - 0.5, line_dash="dot", line_color=MARK)
-        fig.add_annotation(x=step - 0.5, y=1, yref="paper", text=f"lr {lr:g}",
-                           showarrow=False, font={"color": MARK}, xanchor="left")  # fmt: skip
+    charts.mark_rate_changes(fig, [(step - 0.5, lr) for step, lr in changes], subplots=False)
     fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       title="Loss of each step's batch", xaxis_title="step")  # fmt: skip
     fig.update_xaxes(dtick=1)  # steps are whole numbers
@@ -121,7 +118,7 @@ def _result_ui(stepper, result) -> None:
     st.plotly_chart(losses_figure(stepper.history, stepper.lr_changes()), key=f"{KEY}-losses")
     st.caption(
         "Each step uses a new batch, so the loss goes up and down from step to step; what "
-        "matters is the trend. Orange dotted lines: where you changed the learning rate."
+        "matters is the trend. Dotted lines: where you changed the learning rate."
     )
 
 

@@ -1,5 +1,6 @@
-"""The Train page's live view of a training: queue, progress, curves, what it reads now, and
-the end of the training (drawn inside the polling fragment, so no rerun can hide it)."""
+"""The Train page's live view of a training: queue, progress, the learning rate (changeable
+while it runs), curves, what it reads now, and the end of the training (drawn inside the
+polling fragment, so no rerun can hide it)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,56 @@ import streamlit as st
 
 from cnn import artifacts, datasets
 from cnn.training import TrainConfig, TrainingError, TrainingJob, training_backend
+from cnn.training.config import SETTINGS
 from cnn.training.events import latest_try
 from ui import charts, glossary, runtime, state
 
 POLL_S = 1.0  # seconds between redraws while a training runs
 START = "start-training"  # the flag the Start button raises
+RATE_KEY = "live-lr"  # session state: the rate box of the running job (its id follows)
+RATE_PROBLEM = "live-lr-problem"  # session state: why the last rate asked for was refused
+RATE_EXPLAIN = (
+    "The learning rate is how big a step the model takes after each batch of pictures. "
+    "Change it while it trains: the next batch uses it, and the charts mark where."
+)
+
+
+def _apply_rate(key: str) -> None:
+    """Apply now's callback: this session's job uses the box's rate from its next batch on."""
+    job = state.training_job()
+    st.session_state.pop(RATE_PROBLEM, None)
+    if job is None or job.done:
+        return
+    try:
+        job.set_learning_rate(st.session_state[key])
+    except TrainingError as err:
+        st.session_state[RATE_PROBLEM] = str(err)
+
+
+def _rate_ui(job: TrainingJob, events: list) -> None:
+    """The learning rate now, a box to change it and Apply now (while the job runs)."""
+    now = next((e.learning_rate for e in reversed(events)
+                if e.kind in ("batch", "epoch", "lr") and e.learning_rate is not None),
+               None)  # fmt: skip
+    if job.done or job.stopping or now is None:
+        return
+    key = f"{RATE_KEY}-{id(job)}"
+    with st.container(horizontal=True, vertical_alignment="bottom"):
+        st.number_input(
+            "Learning rate",
+            0.0,
+            1.0,
+            float(job.config.learning_rate),
+            format="%.5f",
+            key=key,
+            width=180,
+            help=SETTINGS["learning_rate"].help,
+        )
+        st.button("Apply now", key=f"{key}-apply", on_click=_apply_rate, args=(key,))
+        st.markdown(f"In use now: **{now:.3g}**")
+    st.caption(RATE_EXPLAIN)
+    if problem := st.session_state.get(RATE_PROBLEM):
+        st.error(problem)
 
 
 def _progress_ui(job: TrainingJob, events: list) -> None:
@@ -28,6 +74,7 @@ def _progress_ui(job: TrainingJob, events: list) -> None:
         speed = f" · {last.samples_per_s:,.0f} images/s" if last.samples_per_s else ""
         text = f"Epoch {last.epoch}/{last.epochs} · batch {last.step}/{last.steps}{eta}{speed}"
     st.progress(last.progress, text=text)
+    _rate_ui(job, events)
     st.plotly_chart(charts.training_curves(events), key="live-curves")
     with st.container(horizontal=True):  # side by side under the chart: no question cut
         glossary.explain_ui("accuracy")

@@ -149,8 +149,9 @@ class LiveLearningRate(keras.callbacks.Callback):
 
     Attributes:
         changes: one dict per change: "epoch" and "batch" (1-based) of the first batch that
-            used it, "step" (its 1-based number counted over all epochs), and "lr", the rate
-            read back from the optimizer.
+            used it, "step" (its 1-based number counted over all epochs), "epochs_done" (the
+            epochs done before it, 1.25: a quarter into the second; where a chart marks it),
+            and "lr", the rate read back from the optimizer.
 
     Example:
         >>> changer = LiveLearningRate(rates, adjustable(model.optimizer), print, steps=100)
@@ -175,7 +176,9 @@ class LiveLearningRate(keras.callbacks.Callback):
         self.set_rate(value)
         rate = current_rate(self.model.optimizer)
         step = (self.epoch - 1) * self.steps + batch + 1
-        self.changes.append({"epoch": self.epoch, "batch": batch + 1, "step": step, "lr": rate})
+        done = round(self.epoch - 1 + batch / self.steps, 4)
+        self.changes.append({"epoch": self.epoch, "batch": batch + 1, "step": step,
+                             "epochs_done": done, "lr": rate})  # fmt: skip
         message = f"Learning rate set to {rate:g} from epoch {self.epoch}, batch {batch + 1} on."
         event = TrainingEvent("lr", message=message, epoch=self.epoch, step=batch + 1,
                               steps=self.steps, learning_rate=rate)  # fmt: skip

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 
-LR_CHANGES = "lr_changes"  # the history key: [{"epoch", "batch", "step", "lr"}, ...]
+LR_CHANGES = "lr_changes"  # the history key: [{"epoch", "batch", "step", "epochs_done", "lr"}]
 
 
 class RateRequests:
