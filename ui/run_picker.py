@@ -44,6 +44,7 @@ def _active_option(runs: list[artifacts.RunInfo], shared: list | None):
     A class run no longer there falls back to the default model with one sentence."""
     active = state.active_run()
     if active is not None and shared is not None:
+        # imported here (and below): cnn.classroom costs 0.4 s; pages without `shared` skip it
         from ui import class_runs
 
         if class_runs.is_class_run(active):
