@@ -49,7 +49,8 @@ def mark_rate_changes(fig: go.Figure, changes: Sequence[tuple[float, float]],
     for x, rate in changes:
         fig.add_vline(
             x=x, line_dash="dot", line_color=color, annotation_text=f"lr → {rate:g}",
-            annotation_position="top right", annotation_font_color=color, **where,
+            annotation_position="top right", annotation_font={"color": color, "size": 13},
+            annotation_bgcolor="rgba(255, 255, 255, 0.85)", **where,
         )  # fmt: skip
 
 

@@ -41,8 +41,9 @@ def _rate_ui(job: TrainingJob, events: list) -> None:
     now = next((e.learning_rate for e in reversed(events)
                 if e.kind in ("batch", "epoch", "lr") and e.learning_rate is not None),
                None)  # fmt: skip
-    if job.done or job.stopping or now is None:
-        return
+    progress = [e for e in events if e.kind in ("batch", "epoch")]
+    if job.done or job.stopping or now is None or not progress or progress[-1].progress >= 1:
+        return  # nothing left that a new rate could change
     key = f"{RATE_KEY}-{id(job)}"
     with st.container(horizontal=True, vertical_alignment="bottom"):
         st.number_input(
