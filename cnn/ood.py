@@ -175,15 +175,17 @@ def stage_features(activations) -> list[np.ndarray]:
     spread over the picture, log-scaled: one (n, 2c) array per size, first layers first."""
     last: dict[tuple[int, int], np.ndarray] = {}
     for activation in activations:
-        array = np.asarray(getattr(activation, "array", activation), np.float64)
+        array = np.asarray(getattr(activation, "array", activation))
         array = array[None] if array.ndim == 3 else array
         if array.ndim == 4:
             last.pop(array.shape[1:3], None)  # keep sizes in the order they were last seen
             last[array.shape[1:3]] = array
     pooled = []
-    for array in last.values():
+    for array in last.values():  # only the kept maps are summed, in float64
         flat = array.reshape(len(array), -1, array.shape[-1])
-        both = np.concatenate([flat.mean(axis=1), flat.std(axis=1)], axis=1)
+        mean = flat.mean(axis=1, dtype=np.float64)
+        spread = flat.std(axis=1, dtype=np.float64)
+        both = np.concatenate([mean, spread], axis=1)
         pooled.append(np.sign(both) * np.log1p(np.abs(both)))
     return pooled
 

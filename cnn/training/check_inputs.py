@@ -6,9 +6,10 @@ prepared once and kept in the cache folder (`cnn.array_cache`):
 
 Preparing them took most of the check's time (about 6 s of a digit run's 17 s on 2 cores:
 every photo through the digit finder, every drawing rendered and traced), and a class trains
-the same data with the same preprocessing again and again. The cache key holds the inputs'
-own pixels and paths, the preprocessing record and the source of the modules that prepare
-them, so anything that changes them prepares afresh.
+the same data with the same preprocessing again and again. The cache keys hold what the
+inputs are made from (the drawn digits' own pixels; for the foreign set its seed and where
+the photo sets it borrows load from), the preprocessing record and the source of the modules
+that prepare them, so anything that changes them prepares afresh.
 """
 
 from __future__ import annotations
@@ -21,25 +22,32 @@ CODE = ("cnn.foreign", "cnn.drawn", "cnn.preprocess", "cnn.images", "cnn.geometr
 N_DRAWN = 300  # a digit run's test digits drawn on the canvas, to count false alarms
 
 
-def _items_digest(items) -> str:
-    """A digest of foreign items: each one's kind, name, pixels and pen paths."""
-    return array_cache.digest(*(
-        part
-        for item in items
-        for part in (item.kind, item.name, np.asarray(item.image), item.paths or [])
-    ))  # fmt: skip
+def _photo_sources(dataset_key: str) -> list[str]:
+    """Where the other shipped photo sets the foreign set borrows would load from (cheap:
+    `cnn.datasets.availability` decodes nothing), or [] when none is borrowed."""
+    from cnn import foreign
+
+    if dataset_key == "folder":
+        return []
+    return [str(datasets.availability(k)) for k in foreign.PHOTO_DATASETS if k != dataset_key]
 
 
 def foreign_set(dataset_key: str, preprocessing: dict):
-    """(`cnn.foreign.Prepared`, the set's description) for a run of `dataset_key`."""
+    """(`cnn.foreign.Prepared`, the set's description) for a run of `dataset_key`.
+
+    The key holds what the set is made from without making it (making it reads the other
+    photo sets' folders, a second on 2 cores): the dataset, the foreign set's seed, where
+    the borrowed photo sets load from, the preprocessing record and the code.
+    """
     from cnn import foreign
 
-    classroom = foreign.classroom(dataset_key)
     key = array_cache.digest(
-        preprocessing, _items_digest(classroom.items), array_cache.code_digest(*CODE)
-    )
+        dataset_key, foreign.SEED, _photo_sources(dataset_key), preprocessing,
+        array_cache.code_digest(*CODE),
+    )  # fmt: skip
 
     def compute() -> dict[str, np.ndarray]:
+        classroom = foreign.classroom(dataset_key)
         ready = foreign.prepare(classroom.items, preprocessing)
         return {
             "inputs": ready.inputs,
@@ -47,6 +55,7 @@ def foreign_set(dataset_key: str, preprocessing: dict):
             "names": np.array(ready.names, dtype=str),
             "refused_photo": np.array(ready.refused["photo"]),
             "refused_drawing": np.array(ready.refused["drawing"]),
+            "description": np.array(classroom.description),
         }
 
     arrays = array_cache.cached(array_cache.cache_file("foreign", key), compute)
@@ -57,7 +66,7 @@ def foreign_set(dataset_key: str, preprocessing: dict):
         [str(n) for n in arrays["names"]],
         refused,
     )
-    return ready, classroom.description
+    return ready, str(arrays["description"])
 
 
 def drawn_digits(data: datasets.Dataset, preprocessing: dict, seed: int) -> np.ndarray | None:
