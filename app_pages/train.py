@@ -46,6 +46,8 @@ if data_path is not None:
         st.stop()
     # a set made in the browser of drawings loads as digits (28x28, the MNIST method)
     info, class_names, train_size = own.info, own.class_names, len(own.train)
+else:  # Quick's epochs depend on how many images there are (the embedded 5,000 or all)
+    train_size = loaders.train_size(picked.key)
 preset_name = preset_col.radio(
     "Preset",
     list(training.PRESETS),

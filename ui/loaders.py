@@ -170,6 +170,15 @@ def load_dataset(key: str, data: str | None = None, download: bool = False) -> d
     return datasets.load(key, data, download=download)
 
 
+def train_size(key: str) -> int | None:
+    """Images in a shipped dataset's training split as this machine has it offline (the
+    embedded 5,000 MNIST digits or all 60,000), or None when it is not here."""
+    try:
+        return len(load_dataset(key).train)
+    except datasets.DatasetError:
+        return None
+
+
 @st.cache_data(max_entries=8, show_spinner=False)
 def class_samples(
     key: str, per_class: int, seed: int, data_path: str | None = None
