@@ -105,7 +105,7 @@ config = training.TrainConfig(
 # buttons are drawn after it, so Start is disabled at once
 if (asked_at := state.take_flag(training_view.START)) is not None:
     probes = training_view.drawing_probe(state.latest_drawing(), info, input_shape)
-    if problem := training_view.start_training(config, probes, asked_at):
+    if problem := training_view.start_training(config, probes, asked_at, train_size):
         controls.error(problem)
     job = state.training_job()
     running = job is not None and not job.done

@@ -172,7 +172,7 @@ def start_training_here(made: builder.DatasetBuilder, asked_at: float | None) ->
     settings = training.preset_settings(SMALL_SET_PRESET, own.info.kind, len(own.train))
     settings["arch"] = SMALL_SET_ARCHS.get(made.kind, settings["arch"])
     config = training.TrainConfig(dataset="folder", data=str(copy), **settings)
-    return training_view.start_training(config, None, asked_at)
+    return training_view.start_training(config, None, asked_at, len(own.train))
 
 
 def made_set_job() -> Any:

@@ -150,12 +150,16 @@ def drawing_probe(canvas, info: datasets.DatasetInfo, input_shape: tuple) -> lis
 
 
 def start_training(
-    config: TrainConfig, probes: list | None, asked_at: float | None = None
+    config: TrainConfig,
+    probes: list | None,
+    asked_at: float | None = None,
+    train_images: int | None = None,
 ) -> str | None:
     """Check the settings and start this session's job; a sentence when they cannot work.
 
     `asked_at` (time.monotonic() of the Start click) is its place in the queue: under load a
-    page can take seconds to get here, and a later click must not overtake it."""
+    page can take seconds to get here, and a later click must not overtake it.
+    `train_images` (the training split's size) lets the queue estimate its time at once."""
     try:
         config.validate()
         runner, slots = training_backend()  # this server's thread, or a Ray cluster
@@ -168,6 +172,7 @@ def start_training(
         runner=runner,
         extra_probes=probes,
         asked_at=asked_at,
+        train_images=train_images,
     ).start()
     runtime.light_keras_clear_session()  # Keras is loaded now: before this run ends
     state.start_training_job(job)

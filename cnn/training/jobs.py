@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cnn import settings
+from cnn.training import estimate
 from cnn.training.config import TrainConfig
 from cnn.training.events import TrainingEvent, TrainResult
 from cnn.training.loop import train
@@ -52,6 +53,9 @@ class TrainingSlots:
         self._running = 0
         self._holders: dict[int, tuple[object, float]] = {}  # id -> (ticket, start time)
         self._durations: collections.deque[float] = collections.deque(maxlen=KEPT_DURATIONS)
+        # finished trainings' time after their last batch, and their time over their prior
+        self._after_fit: collections.deque[float] = collections.deque(maxlen=KEPT_DURATIONS)
+        self._ratios: collections.deque[float] = collections.deque(maxlen=KEPT_DURATIONS)
 
     @property
     def limit(self) -> int:
@@ -104,8 +108,39 @@ class TrainingSlots:
             self._running -= 1
             held = self._holders.pop(id(ticket), None)
             if held is not None:
-                self._durations.append(time.monotonic() - held[1])
+                took = time.monotonic() - held[1]
+                self._durations.append(took)
+                self._learn(ticket, took)
             self._cond.notify_all()
+
+    def _learn(self, ticket: object, took: float) -> None:
+        """Keep what a finished training says about the next ones' times (lock held)."""
+        progress = getattr(ticket, "progress", None)
+        if progress is None or getattr(ticket, "state", "finished") != "finished":
+            return
+        after = progress.measured_after_fit_s()
+        if after is not None:
+            self._after_fit.append(after)
+        if progress.prior_s:
+            self._ratios.append(took / progress.prior_s)
+
+    def after_fit_s(self) -> float:
+        """Seconds a training spends after its last batch here: the median of the last
+        finished ones, else `estimate.AFTER_FIT_S`."""
+        with self._cond:
+            kept = sorted(self._after_fit)
+        return kept[len(kept) // 2] if kept else estimate.AFTER_FIT_S
+
+    def expected_seconds(self, ticket: object) -> float:
+        """How long `ticket`'s training will hold a slot: its prior (`estimate.prior_seconds`)
+        scaled by how this server's finished trainings compared with theirs; without a prior,
+        a typical training's time."""
+        prior = getattr(ticket, "prior_s", None)
+        if not prior:
+            return self.typical_seconds()
+        with self._cond:
+            ratios = sorted(self._ratios)
+        return prior * (ratios[len(ratios) // 2] if ratios else 1.0)
 
     def typical_seconds(self) -> float:
         """How long a training holds a slot here: the median of the last ones; before any has
@@ -125,26 +160,28 @@ class TrainingSlots:
         """About how long until `ticket` starts, or None when it is not waiting.
 
         The running trainings end when their own estimates say (or after a typical training);
-        the ones ahead in line then take the first free slots, one typical training each.
+        the ones ahead in line then take the first free slots, each for its own expected time.
         """
-        typical = self.typical_seconds()
         now = time.monotonic()
         with self._cond:
             ahead = self._place(ticket)
             if ahead is None:
                 return None
-            free = [
-                _remaining(held, started, typical, now) for held, started in self._holders.values()
-            ]
+            holders = list(self._holders.values())
+            before = list(self._waiting[:ahead])
+        free = [
+            _remaining(held, started, self.expected_seconds(held), now) for held, started in holders
+        ]
         free += [0.0] * max(0, self.limit - len(free))
         heapq.heapify(free)
-        for _ in range(ahead):
-            heapq.heappush(free, heapq.heappop(free) + typical)
+        for earlier in before:
+            heapq.heappush(free, heapq.heappop(free) + self.expected_seconds(earlier))
         return free[0]
 
 
 def _remaining(job: object, started: float, typical: float, now: float) -> float:
-    """Seconds a running training still needs: its own estimate, else a typical training's."""
+    """Seconds a running training still needs: its own estimate, else its expected time's
+    rest."""
     estimate = getattr(job, "remaining_s", None)
     return estimate if estimate is not None else max(0.0, typical - (now - started))
 
@@ -168,6 +205,9 @@ class TrainingJob:
             CNN_ABANDON_AFTER_S now (default 120 s), `math.inf` never stops.
         runner: what trains (default `cnn.training.train`, in this process).
         extra_probes: (label, model input) pairs the time-lapse follows (see `train`).
+        asked_at: when the student asked (time.monotonic()): the job's place in line.
+        train_images: images in the training split, when the page knows: the prior of the
+            queue's estimate (`estimate.prior_seconds`).
 
     Example:
         >>> job = TrainingJob(TrainConfig(epochs=1, max_samples=500), "runs").start()
@@ -183,6 +223,7 @@ class TrainingJob:
         runner: Runner | None = None,
         extra_probes: list | None = None,
         asked_at: float | None = None,
+        train_images: int | None = None,
     ):
         self.config = config
         self.out_dir = out_dir
@@ -196,7 +237,9 @@ class TrainingJob:
         self.asked_at = time.monotonic() if asked_at is None else asked_at
         self.events: queue.Queue[TrainingEvent] = queue.Queue()
         self.state = "created"  # created -> queued -> running -> finished/stopped/failed
-        self.remaining_s: float | None = None  # the training's own estimate while it runs
+        # its time so far and its projection (`estimate`): the queue's "about N s"
+        prior = estimate.prior_seconds(config, train_images)
+        self.progress = estimate.Progress(prior, self.slots.after_fit_s())
         self.error: str | None = None
         self.result: TrainResult | None = None
         self._stop = threading.Event()
@@ -261,9 +304,18 @@ class TrainingJob:
 
     def _report(self, event: TrainingEvent) -> None:
         """Pass an event on to the page, keeping the training's own time estimate."""
-        if event.eta is not None:
-            self.remaining_s = event.eta
+        self.progress.update(event)
         self.events.put(event)
+
+    @property
+    def prior_s(self) -> float | None:
+        """The whole training's prior estimate in seconds (None: unknown)."""
+        return self.progress.prior_s
+
+    @property
+    def remaining_s(self) -> float | None:
+        """Seconds until the training ends (0 once ended; None while nothing is known)."""
+        return self.progress.remaining_s()
 
     @property
     def wait_seconds(self) -> float | None:
@@ -294,7 +346,7 @@ class TrainingJob:
             if self.result.state == "failed":
                 self.error = self.result.message
         finally:
-            self.remaining_s = 0.0
+            self.progress.ended = self.progress.ended or time.monotonic()
             self.slots.release(self)
 
 

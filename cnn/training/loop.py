@@ -255,7 +255,9 @@ def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, extra_
     steps = math.ceil(len(prepared.train) / config.batch_size)
     model = compiled_model(prepared, steps)
     message = f"Training on {len(prepared.train)} images ({prepared.data.source})."
-    emit(events, TrainingEvent("status", epochs=config.epochs, steps=steps, message=message))
+    expected = _expected_fit_s(prepared)  # the queue's estimate until the batches tell
+    emit(events, TrainingEvent("status", epochs=config.epochs, steps=steps, message=message,
+                               eta=expected))  # fmt: skip
     guard = LastGoodWeights()
     reporter = ProgressReporter(events, config.epochs, steps, config.batch_size, stop, touch)
     callbacks = [guard, reporter]
@@ -293,6 +295,16 @@ def _rate_changer(model, rates, events: Events | None, steps: int):
     from cnn.training.recipe import adjustable
 
     return LiveLearningRate(rates, adjustable(model.optimizer), events, steps)
+
+
+def _expected_fit_s(prepared: Prepared) -> float:
+    """`estimate.fit_seconds` for this training's network, images and epochs."""
+    from cnn.training.estimate import fit_seconds
+
+    shapes = prepared.spec.shapes(prepared.input_shape, prepared.num_classes)
+    macs = sum(layer.macs for layer in shapes)
+    config = prepared.config
+    return fit_seconds(macs, len(prepared.train), config.epochs, config.batch_size)
 
 
 def _fit_and_save(prepared, events, stop, out_dir, touch, started, extra_probes, rates=None):
