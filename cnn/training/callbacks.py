@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 import keras
+import tensorflow as tf
 
 from cnn.training.events import Events, TrainingEvent, emit
 
@@ -26,7 +27,8 @@ def _maybe(value) -> float | None:
 def current_rate(optimizer) -> float:
     """The learning rate `optimizer`'s next step uses (its schedule read at its step count),
     to float32's 7 significant digits (0.003, not 0.0030000000260770321)."""
-    return float(f"{float(optimizer.learning_rate):.7g}")
+    rate = tf.convert_to_tensor(optimizer.learning_rate)  # also a MirroredVariable's value
+    return float(f"{float(rate):.7g}")
 
 
 class ProgressReporter(keras.callbacks.Callback):
