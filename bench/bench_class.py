@@ -159,6 +159,8 @@ class Trainer:
     running: float | None = None
     done: float | None = None
     estimate: str | None = None  # the first queue message
+    # every queue message: (epoch ms of the run that showed it, place in line, "about N s")
+    estimates: list[tuple[float, int, int | None]] = field(default_factory=list)
     banner: str | None = None
     job: str | None = None  # the sidebar's "Your training: ..."
 
@@ -481,6 +483,30 @@ def training_span(trainers: list[Trainer]) -> tuple[list[Trainer], float, float]
     finished = [t for t in trainers if t.done]
     first_click = min(clicks) if clicks else float("inf")
     return finished, first_click, max((t.done for t in finished), default=float("inf"))
+
+
+def print_estimates(trainers: list[Trainer]) -> None:
+    """What each waiting student was told against what happened: the first message's "about
+    N s" beside the wait that followed it (to the page's running state), and how far the
+    start time the later messages promised moved (steady: a few seconds)."""
+    print("queue estimates (first message: told / real wait from it / error; promised start "
+          "moved by):")  # fmt: skip
+    errors = []
+    for t in trainers:
+        told = [(at, place, about) for at, place, about in t.estimates if about is not None]
+        if not told or not t.running:
+            continue
+        at, place, about = told[0]
+        real = (t.running - at) / 1000
+        error = (about - real) / real if real > 0 else float("nan")
+        errors.append(abs(error))
+        promised = [a / 1000 + s for a, _, s in told]
+        print(f"  {t.index + 1:>2}  #{place} about {about:>4} s  real {real:6.1f} s  "
+              f"{error:+6.0%}  moved {max(promised) - min(promised):5.1f} s over "
+              f"{len(told)} messages")  # fmt: skip
+    if errors:
+        print(f"  largest first-message error {max(errors):.0%}; within 30%: "
+              f"{sum(e <= 0.3 for e in errors)}/{len(errors)}")  # fmt: skip
 
 
 def print_training_times(trainers: list[Trainer], running: str) -> list[float]:

@@ -53,6 +53,7 @@ from bench_class import (
     fmt,
     lower_browsers,
     open_session,
+    print_estimates,
     print_memory,
     print_side_by_side,
     print_training_times,
@@ -130,7 +131,12 @@ async def client_train(session: Session, trainer: Trainer, delay: float, limit_s
         for run in session.runs:
             if run.started < sent or run.ended is None:
                 continue
+            seen = {at for at, _, _ in trainer.estimates}
             for text in run.texts():
+                if (told := ESTIMATE.search(text)) and epoch_ms(run.ended) not in seen:
+                    about = int(told[2]) if told[2] else None
+                    trainer.estimates.append((epoch_ms(run.ended), int(told[1]), about))
+                    seen.add(epoch_ms(run.ended))
                 if trainer.estimate is None and ESTIMATE.search(text):
                     trainer.estimate = text
                 if trainer.running is None and "State: **running**" in text:
@@ -306,6 +312,7 @@ def report(args, result: dict, slots: str, server_tracebacks: int) -> dict:
         end = f"{banner[1]}%, {banner[2]} s in all" if banner else (t.job or "no banner")
         print(f" {t.index + 1:>2}  Start at {at:>5.1f} s  {guess:<28} finish {done:>6.1f} s  {end}")
     print_training_times(trainers, "'State: running'")
+    print_estimates(trainers)
     figures = {}
     for kind in ("client", "page"):
         samples = [
