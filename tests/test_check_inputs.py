@@ -86,3 +86,31 @@ def test_the_quadratic_form_is_einsums():
     precision = root @ root.T
     expected = np.einsum("ij,jk,ik->i", diff, precision, diff)
     np.testing.assert_allclose(ood._quadratic(diff, precision), expected, rtol=1e-10)
+
+
+def test_the_checks_batch_reader_gives_the_pages_numbers(trained):
+    """Features, logits and stage features of a batch read inside TensorFlow equal the page's
+    reading (`Inspector.run_batch`, `ood.stage_features` in numpy), to float32 precision."""
+    from cnn import artifacts
+    from cnn.inspect import Inspector
+    from cnn.training.check_reader import BatchReader
+
+    run = artifacts.load_run(trained)
+    images = datasets.load("mnist").test.images[:40].astype(np.float32)[..., :1] / 255.0
+    features, logits, stages = BatchReader(run.model)(images)
+    seen = Inspector(run.model, jit_compile=False).run_batch(images, gradcam=False)
+    np.testing.assert_allclose(features, seen.features, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(logits, seen.logits, rtol=1e-5, atol=1e-5)
+    expected = ood.stage_features(seen.activations)
+    assert len(stages) == len(expected) >= 2
+    for ours, page in zip(stages, expected, strict=True):
+        np.testing.assert_allclose(ours, page, rtol=1e-4, atol=1e-5)
+
+
+def test_the_kept_maps_are_the_last_at_each_size_in_stage_features_order():
+    from cnn.training.check_reader import kept_maps
+
+    shapes = [(28, 28, 8), (14, 14, 8), (14, 14, 16), (7, 7, 16), (28, 28, 4), (10,)]
+    assert kept_maps(shapes) == [2, 3, 4]  # 28x28 was seen last after 7x7
+    arrays = [np.zeros((1, *s), np.float32) + i for i, s in enumerate(shapes[:5])]
+    assert ood.stage_features(arrays)[2][0, 0] == pytest.approx(np.log1p(4))  # the 28x28 one

@@ -81,13 +81,20 @@ class Readings:
 
 def read_batches(inspector, batches) -> Readings:
     """`Readings` of image batches (each float32 (b, h, w, c)), read as the Predict page reads
-    an image (`cnn.inspect.Inspector.run_batch`: the features, logits and feature maps)."""
+    an image: by a `check_reader.BatchReader` (the same numbers, summed inside TensorFlow),
+    or for a mirrored reading by `cnn.inspect.Inspector.run_batch` and `ood.stage_features`."""
+    from cnn.training.check_reader import BatchReader
+
     features, logits, stages = [], [], []
     for x in batches:
-        seen = inspector.run_batch(np.asarray(x, np.float32), gradcam=False)
-        features.append(seen.features)
-        logits.append(seen.logits)
-        stages.append(ood.stage_features(seen.activations))
+        if isinstance(inspector, BatchReader):
+            f, z, s = inspector(x)
+        else:
+            seen = inspector.run_batch(np.asarray(x, np.float32), gradcam=False)
+            f, z, s = seen.features, seen.logits, ood.stage_features(seen.activations)
+        features.append(f)
+        logits.append(z)
+        stages.append(s)
     if not features:
         return Readings(np.zeros((0, 0)), np.zeros((0, 0)), [])
     joined = [np.concatenate(parts) for parts in zip(*stages, strict=True)]
@@ -123,10 +130,14 @@ def read_run(prepared, model) -> Measured:
     """Read every set the unfamiliar-input check is fitted and measured on."""
     from cnn.inspect import Inspector
     from cnn.training import check_inputs
+    from cnn.training.check_reader import BatchReader
     from cnn.training.config import preprocessing_for
 
     config, shape, batch = prepared.config, prepared.input_shape, READ_BATCH
-    inspector = Inspector(model, jit_compile=False, mirror=config.mirror)
+    if config.mirror:
+        inspector = Inspector(model, jit_compile=False, mirror=True)
+    else:
+        inspector = BatchReader(model)
     preprocessing = preprocessing_for(prepared.data.info, shape)
     fitted = datasets.stratified_subset(prepared.train, ood.MAX_FITTED, config.seed)
     ready, description = check_inputs.foreign_set(config.dataset, preprocessing)
