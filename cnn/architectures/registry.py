@@ -41,9 +41,10 @@ def _mnist_98(_shape: tuple[int, int, int], _classes: int) -> ArchSpec:
 
 
 def _fast_cnn(_shape: tuple[int, int, int], _classes: int) -> ArchSpec:
-    # the keras-io MNIST example's two conv + pool blocks without its dropout: no batch norm
-    # and no hidden dense layer, so an image costs few operations on a CPU (bench/README.md)
-    return ArchSpec([ConvBlock(32, 3), ConvBlock(64, 3)], "flatten", [])
+    # the keras-io MNIST example's two conv + pool blocks at half its width, no dropout, no
+    # batch norm (which halved the images per second on 2 CPU cores), a dense layer of 128:
+    # 2-3x the example's images per second, 99.2-99.3% on MNIST in 2 epochs (bench/README.md)
+    return ArchSpec([ConvBlock(16, 3), ConvBlock(32, 3)], "flatten", [DenseLayer(128)])
 
 
 def _three_block(_shape: tuple[int, int, int], _classes: int) -> ArchSpec:
@@ -179,8 +180,8 @@ REGISTRY: dict[str, Architecture] = {
         Architecture(
             "fast_cnn",
             "Fast CNN",
-            "Conv 32 + pool, conv 64 + pool, straight to the answer: few sums per image, so "
-            "it learns fastest on a CPU (99% on MNIST in 2 epochs with Quick's recipe).",
+            "Conv 16 + pool, conv 32 + pool, dense 128: few sums per image and no batch norm, "
+            "so it learns fastest on a CPU (99% on MNIST in 2 epochs with the fast recipe).",
             _fast_cnn,
         ),
         Architecture(
