@@ -28,7 +28,8 @@ def marks(at, contains: str) -> list[str]:
 def rerun_until(at, job, found) -> None:
     deadline = time.monotonic() + TIMEOUT_S
     while not found():
-        assert time.monotonic() < deadline and not job.done, job.error
+        shown = [e.value for e in at.error]
+        assert time.monotonic() < deadline and not job.done, (job.state, job.error, shown)
         time.sleep(0.2)
         at.run()
         assert not at.exception
