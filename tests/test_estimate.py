@@ -51,6 +51,12 @@ def test_the_prior_grows_with_the_work_asked_for():
     assert small < longer < wider
 
 
+@pytest.fixture(autouse=True)
+def own_cache(monkeypatch, tmp_path):
+    """What finished trainings said is kept in the cache folder: each test has its own."""
+    monkeypatch.setenv("CNN_CACHE_DIR", str(tmp_path / "cache"))
+
+
 def test_a_queue_adds_each_waiting_trainings_own_time_scaled_by_the_servers_past():
     slots = TrainingSlots(limit=1)
     running = SimpleNamespace(remaining_s=10.0, prior_s=None)
@@ -68,6 +74,22 @@ def test_a_queue_adds_each_waiting_trainings_own_time_scaled_by_the_servers_past
     time.sleep(0.1)
     other.release(done)
     assert other.expected_seconds(SimpleNamespace(prior_s=10.0)) > 15.0
+    # ...and a server started afterwards begins with what it said (kept in the cache folder)
+    assert TrainingSlots(limit=1).expected_seconds(SimpleNamespace(prior_s=10.0)) > 15.0
+
+
+def test_a_running_trainings_speed_scales_the_waiting_ones_before_any_has_finished():
+    slots = TrainingSlots(limit=1)
+    progress = Progress(prior_s=10.0, after_fit_s=0.0)
+    running = SimpleNamespace(prior_s=10.0, progress=progress)
+    running.remaining_s = 30.0  # projected: 30 s more after 0 s: three times its prior
+    assert slots.acquire(running, threading.Event())
+    waiting = SimpleNamespace(prior_s=10.0)
+    slots.enqueue(waiting)
+    assert slots.wait_seconds(waiting) == pytest.approx(30.0, abs=0.5)
+    assert slots.expected_seconds(waiting) == pytest.approx(10.0, abs=0.5)  # not warm yet
+    progress.warm = (1.0, WARM_STEPS)
+    assert slots.expected_seconds(waiting) == pytest.approx(30.0, abs=0.5)
 
 
 def test_a_real_job_is_estimated_from_its_first_message_to_its_end(offline):

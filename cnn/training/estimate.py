@@ -8,6 +8,9 @@ steps compile the step function and once told a class "about 212 s" for a 10 s t
 plus the time this server's finished trainings spent after their last batch (the test
 evaluation, calibration, the unfamiliar-input check, saving), which the batches do not show.
 
+What finished trainings said (their time over their prior, their time after the last batch)
+is kept in the cache folder, so a restarted server's first estimates are its own.
+
 Example:
     >>> progress = Progress(prior_s=12.0)
     >>> progress.update(event)   # each TrainingEvent the training sends
@@ -57,6 +60,41 @@ def prior_seconds(config, train_images: int | None) -> float | None:
         return None
     fit = fit_seconds(macs, images, config.epochs, config.batch_size)
     return LOAD_S + fit + AFTER_FIT_S
+
+
+LEARNED_FILE = "training-times.json"  # in the cache folder: what finished trainings took
+
+
+def learned() -> dict[str, float]:
+    """What this server's earlier finished trainings said, kept across restarts: "ratio"
+    (their time over their prior, median) and "after_fit_s"; {} when none is kept."""
+    import json
+
+    from cnn import settings
+
+    try:
+        kept = json.loads((settings.current().cache_dir / LEARNED_FILE).read_text())
+        return {k: float(kept[k]) for k in ("ratio", "after_fit_s") if k in kept}
+    except (OSError, ValueError, TypeError):
+        return {}
+
+
+def keep_learned(ratio: float | None, after_fit_s: float | None) -> None:
+    """Write what finished trainings said for the next server start (a cache that cannot
+    be written only costs the next start its first estimates)."""
+    import json
+
+    from cnn import settings
+
+    values = {k: v for k, v in (("ratio", ratio), ("after_fit_s", after_fit_s)) if v}
+    path = settings.current().cache_dir / LEARNED_FILE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".tmp")
+        partial.write_text(json.dumps(values))
+        partial.replace(path)
+    except OSError:
+        pass
 
 
 @dataclass

@@ -123,13 +123,14 @@ class TrainingSlots:
             self._after_fit.append(after)
         if progress.prior_s:
             self._ratios.append(took / progress.prior_s)
+        estimate.keep_learned(_median(self._ratios), _median(self._after_fit))
 
     def after_fit_s(self) -> float:
         """Seconds a training spends after its last batch here: the median of the last
         finished ones, else `estimate.AFTER_FIT_S`."""
         with self._cond:
-            kept = sorted(self._after_fit)
-        return kept[len(kept) // 2] if kept else estimate.AFTER_FIT_S
+            kept = _median(self._after_fit)
+        return kept or estimate.learned().get("after_fit_s", estimate.AFTER_FIT_S)
 
     def expected_seconds(self, ticket: object) -> float:
         """How long `ticket`'s training will hold a slot: its prior (`estimate.prior_seconds`)
@@ -138,9 +139,26 @@ class TrainingSlots:
         prior = getattr(ticket, "prior_s", None)
         if not prior:
             return self.typical_seconds()
+        return prior * self.speed_ratio()
+
+    def speed_ratio(self) -> float:
+        """Time over prior here: of the finished trainings (median); before any, of the
+        running ones whose speed is known (their projection); else what trainings said
+        before the server started (`estimate.learned`); else 1."""
+        now = time.monotonic()
         with self._cond:
-            ratios = sorted(self._ratios)
-        return prior * (ratios[len(ratios) // 2] if ratios else 1.0)
+            finished = _median(self._ratios)
+            holders = list(self._holders.values())
+        if finished:
+            return finished
+        running = [
+            (now - started + job.remaining_s) / job.prior_s
+            for job, started in holders
+            if getattr(job, "prior_s", None)
+            and getattr(getattr(job, "progress", None), "warm", None) is not None
+            and job.remaining_s is not None
+        ]
+        return _median(running) or estimate.learned().get("ratio", 1.0)
 
     def typical_seconds(self) -> float:
         """How long a training holds a slot here: the median of the last ones; before any has
@@ -177,6 +195,11 @@ class TrainingSlots:
         for earlier in before:
             heapq.heappush(free, heapq.heappop(free) + self.expected_seconds(earlier))
         return free[0]
+
+
+def _median(values) -> float | None:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else None
 
 
 def _remaining(job: object, started: float, typical: float, now: float) -> float:
