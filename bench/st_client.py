@@ -11,6 +11,8 @@ page's JavaScript does and this does too:
 - sends widget values as the frontend encodes them (a button press is a `trigger_value`,
   a components-v2 state a `json_value`), and keeps sending what it set: the server treats a
   widget the client leaves out as unchanged;
+- sends an input to a widget inside a fragment as that fragment's rerun (`fragment_id`,
+  which the server gave with the widget's element), and takes that fragment run as its answer;
 - runs a fragment's `run_every` itself, as the frontend does (the server only says
   `auto_rerun`, with the interval and the fragment's id), and drops those timers at the
   start of each full run, as the frontend's `handleNewSession` does;
@@ -91,6 +93,8 @@ class Session:
         self.widgets: dict[str, WidgetState] = {}  # what the client set, sent with every rerun
         self.runs: list[Run] = []
         self.ids: dict[tuple[str, str], str] = {}  # (kind, label or component) -> widget id
+        self.fragment_of: dict[str, str] = {}  # widget id -> the fragment it is drawn in
+        self.input_fragment = ""  # the fragment the last input reran ("": the whole page)
         self.auto: dict[str, asyncio.Task] = {}  # fragment id -> its run_every loop
         self.closed: str | None = None
         self.missing_images = 0  # images gone (404) by the time this client asked
@@ -142,7 +146,7 @@ class Session:
         """Press the button with this label, as a click does; returns when it was sent."""
         widget = WidgetState(id=self.widget_id("button", label), trigger_value=True)
         sent = time.monotonic()
-        await self._send_rerun(trigger=widget)
+        await self._send_rerun(trigger=widget, fragment=self._input_fragment(widget.id))
         return sent
 
     async def set_component(self, component: str, value: dict) -> float:
@@ -152,13 +156,18 @@ class Session:
         )
         self.widgets[widget.id] = widget
         sent = time.monotonic()
-        await self._send_rerun()
+        await self._send_rerun(fragment=self._input_fragment(widget.id))
         return sent
 
     def widget_id(self, kind: str, name: str) -> str:
         if (kind, name) not in self.ids:
             raise SessionError(f"no {kind} '{name}' on the page")
         return self.ids[(kind, name)]
+
+    def _input_fragment(self, widget_id: str) -> str:
+        """The fragment an input to this widget reruns, as the frontend picks it."""
+        self.input_fragment = self.fragment_of.get(widget_id, "")
+        return self.input_fragment
 
     def _stop_auto_reruns(self) -> None:
         for task in self.auto.values():
@@ -220,9 +229,11 @@ class Session:
         kind = element.WhichOneof("type")
         if kind == "button":
             self.ids[("button", element.button.label)] = element.button.id
+            self.fragment_of[element.button.id] = msg.delta.fragment_id
         elif kind == "bidi_component":
             name = element.bidi_component.component_name.rsplit(".", 1)[-1]
             self.ids[("component", name)] = element.bidi_component.id
+            self.fragment_of[element.bidi_component.id] = msg.delta.fragment_id
         elif kind == "imgs":  # an <img> per picture, fetched as the browser would
             urls = [img.url for img in element.imgs.imgs if img.url.startswith("/")]
             run.images += len(urls)
@@ -243,13 +254,14 @@ class Session:
 
     async def run_after(self, sent: float, timeout_s: float, fragment: bool = False) -> Run:
         """The first script run that started after `sent` and ran to its end (a run stopped
-        early for a newer rerun is passed over, as the page passes over it)."""
+        early for a newer rerun is passed over, as the page passes over it): a full run, or
+        a run of the fragment the last input reran (any fragment's with `fragment`)."""
         deadline = time.monotonic() + timeout_s
         ok = (FINISHED.FINISHED_SUCCESSFULLY, FINISHED.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
         while True:
             for run in self.runs:
                 if run.started >= sent and run.ended is not None and run.status in ok:
-                    if fragment or not run.fragment:
+                    if fragment or run.fragment in ("", self.input_fragment):
                         return run
             if self.closed:
                 raise SessionError(self.closed)
