@@ -293,7 +293,7 @@ FAST_RECIPE: dict[str, Any] = {
 }
 # Quick trains on about this many images in all (epochs x images) where a kind names one:
 # a small set is seen more often, a big one is sampled (bench/README.md, "Quick")
-QUICK_IMAGES = {"digits": 16_000}
+QUICK_IMAGES = {"digits": 16_000, "grayscale": 32_000}
 QUICK_IMAGE_EPOCHS = 4  # ...in at most this many epochs (a made set of 300 keeps its own count)
 
 # Classroom presets per kind of images. "Quick" finishes well under a minute on 2 CPU cores;
@@ -303,7 +303,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         # the fast recipe (bench/README.md, section 2) on QUICK_IMAGES digits: 1 epoch of
         # 16,000 of the full MNIST, or 4 epochs of the embedded 5,000 (97.7% there, 4.6 s fit)
         "digits": {"arch": "fast_cnn", "epochs": 1, "max_samples": 16_000, **FAST_RECIPE},
-        "grayscale": {"arch": "mnist_98", "epochs": 2, "max_samples": 3000},
+        # the same on clothes, 2 epochs of 16,000: 85.7% on Fashion-MNIST (80.6% before)
+        "grayscale": {"arch": "fast_cnn", "epochs": 2, "max_samples": 16_000, **FAST_RECIPE},
         "photos": {"arch": "cats_dogs_tutorial", "epochs": 2, "max_samples": 400, "image_size": 64},
     },
     "Full": {
