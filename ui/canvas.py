@@ -94,3 +94,11 @@ def decode(data_url: str) -> np.ndarray | None:
             return np.asarray(image.convert("RGBA"))
     except (ValueError, OSError):
         return None
+
+
+def opaque_as_rgb(rgba: np.ndarray) -> np.ndarray:
+    """The canvas's RGB channels alone when every pixel is opaque (it paints its background),
+    which is the same picture: preprocessing then has no alpha to blend, per stroke; RGBA
+    with any transparency is returned as it is."""
+    alpha = rgba[:, :, 3]
+    return rgba[:, :, :3] if int(alpha.min()) == 255 else rgba

@@ -23,13 +23,18 @@ BAR_ROW_PX = 24  # height of one probability bar's row, at BAR_FONT_PX
 LR_MARK = "#0f766e"  # the dotted line where a student changed the learning rate
 
 
-def _layout(fig: go.Figure, height: int, legend_below: bool = True) -> go.Figure:
+def _common_layout(height: int, legend_below: bool = True) -> dict:
     """Common size and margins; the legend sits below the x-axis title, never on it."""
-    fig.update_layout(
-        height=height,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        legend={"orientation": "h", "y": -0.32 if legend_below else 1.1, "yanchor": "top"},
-    )
+    return {
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+        "legend": {"orientation": "h", "y": -0.32 if legend_below else 1.1, "yanchor": "top"},
+    }
+
+
+def _layout(fig: go.Figure, height: int, legend_below: bool = True) -> go.Figure:
+    """`fig` with the common size, margins and legend (`_common_layout`)."""
+    fig.update_layout(_common_layout(height, legend_below))
     return fig
 
 
@@ -160,23 +165,26 @@ def probability_bars(
     if most is not None and len(values) > most:
         names = [*names[: most - 1], f"{len(values) - most + 1} others"]
         values = np.append(values[: most - 1], values[most - 1 :].sum())
-    fig = go.Figure(
-        go.Bar(
-            x=values[::-1],
-            y=names[::-1],
-            orientation="h",
-            marker_color=[COLORS["train"]] * (len(values) - 1) + [COLORS["val"]],
-            text=[f"{p:.1%}" for p in values[::-1]],
-            textposition="outside",
-            cliponaxis=False,
-        )
+    bar = go.Bar(
+        x=values[::-1],
+        y=names[::-1],
+        orientation="h",
+        marker_color=[COLORS["train"]] * (len(values) - 1) + [COLORS["val"]],
+        text=[f"{p:.1%}" for p in values[::-1]],
+        textposition="outside",
+        cliponaxis=False,
     )
     font_px = presenter.px(BAR_FONT_PX)
-    fig.update_layout(font={"size": font_px})  # class names, percentages and the axis
-    fig.update_xaxes(range=[0, 1.18], tickformat=".0%")
-    fig.update_yaxes(type="category")
     row_px = round(BAR_ROW_PX * font_px / BAR_FONT_PX)
-    return _layout(fig, 50 + row_px * len(values))
+    # the whole layout in the constructor: Predict draws this at every stroke, and plotly's
+    # update_layout/update_xaxes took 4 of the 5.4 ms this took with them
+    layout = {
+        **_common_layout(50 + row_px * len(values)),
+        "font": {"size": font_px},  # class names, percentages and the axis
+        "xaxis": {"range": [0, 1.18], "tickformat": ".0%"},
+        "yaxis": {"type": "category"},
+    }
+    return go.Figure(bar, layout)
 
 
 def confusion_heatmap(
