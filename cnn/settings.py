@@ -98,9 +98,9 @@ class Settings:
     offline: bool = _variable(OFFLINE_ENV, False, _given, "anything")
     """CNN_OFFLINE (set to anything, even 0; default unset): never try a download."""
 
-    max_trainings: int = _variable(MAX_TRAININGS_ENV, 1, _whole, WHOLE)
-    """CNN_MAX_TRAININGS (trainings, default 1): how many trainings one server runs at once;
-    the others wait in line."""
+    max_trainings: int = _variable(MAX_TRAININGS_ENV, 0, _whole, WHOLE)
+    """CNN_MAX_TRAININGS (trainings, default 0: one per core when trainings run in child
+    processes, else 1): how many trainings one server runs at once; the others wait in line."""
 
     abandon_after_s: float = _variable(ABANDON_AFTER_ENV, 120.0, _number, NUMBER)
     """CNN_ABANDON_AFTER_S (seconds, default 120; 0 or less: never): a training whose page
@@ -115,8 +115,8 @@ class Settings:
     training's child process runs than the server."""
 
     train_threads: int = _variable(THREADS_ENV, 0, _whole, WHOLE)
-    """CNN_TRAIN_THREADS (threads, default 0: one per core): the TensorFlow threads of a
-    training's child process."""
+    """CNN_TRAIN_THREADS (threads, default 0: the cores shared out among the trainings that
+    run at once): the TensorFlow threads of a training's child process."""
 
     memory_budget: int = _variable(MEMORY_BUDGET_ENV, 3 * 1024**3, _whole, WHOLE)
     """CNN_TRAIN_MEMORY_BUDGET (bytes, default 3 GiB): the memory one training step may need;
@@ -187,3 +187,24 @@ def child_environment(first_on_path: str) -> dict[str, str]:
 def quiet_tensorflow_log() -> None:
     """Ask TensorFlow for errors only in its C++ log, unless the environment says otherwise."""
     os.environ.setdefault(TF_LOG_LEVEL_ENV, "3")
+
+
+def cores() -> int:
+    """CPU cores this process may use (its affinity, which a container's limits narrow)."""
+    import os
+
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def trainings_at_once() -> int:
+    """CNN_MAX_TRAININGS, or by default one per core when trainings run in child processes
+    (a line of 4 Quick trainings ended in 24 s two at once, one thread each, against 48 s one
+    at a time on 2 cores: the children's start-ups overlap, bench_parallel_trainings.py), and
+    1 when they run in the server's threads (they share its interpreter lock)."""
+    now = current()
+    if now.max_trainings > 0:
+        return now.max_trainings
+    return cores() if now.train_in == "process" else 1

@@ -47,7 +47,21 @@ def test_unset_or_empty_variables_take_their_defaults(monkeypatch):
     monkeypatch.setenv(settings.MAX_TRAININGS_ENV, "")
     assert settings.current() == settings.Settings()
     assert settings.current().runs_dir == Path.home() / ".cnn_lab" / "runs"
-    assert settings.current().max_trainings == 1
+    assert settings.current().max_trainings == 0  # 0: decided by where trainings run
+    assert settings.trainings_at_once() == 1  # in the server's threads: one at a time
+
+
+def test_child_process_trainings_run_one_per_core_each_with_its_share_of_threads(monkeypatch):
+    from cnn.training.process_backend import ProcessRunner
+
+    for name in settings.variables():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(settings.TRAIN_IN_ENV, "process")
+    assert settings.trainings_at_once() == settings.cores()
+    assert ProcessRunner().threads == 1
+    monkeypatch.setenv(settings.MAX_TRAININGS_ENV, "1")  # a teacher's own choice wins
+    assert settings.trainings_at_once() == 1
+    assert ProcessRunner().threads == settings.cores()
 
 
 def test_a_changed_variable_applies_to_the_next_call(monkeypatch, tmp_path):

@@ -42,8 +42,8 @@ class TrainingSlots:
     were asked for (a job's `asked_at`: the Start click, not when its page got to start it).
 
     Args:
-        limit: trainings allowed at the same time; None reads CNN_MAX_TRAININGS (default 1)
-            each time a job asks, so a changed setting applies to the next job.
+        limit: trainings allowed at the same time; None reads `settings.trainings_at_once()`
+            (CNN_MAX_TRAININGS) each time a job asks, so a changed setting applies to the next.
     """
 
     def __init__(self, limit: int | None = None):
@@ -60,7 +60,7 @@ class TrainingSlots:
     @property
     def limit(self) -> int:
         """Trainings allowed at once."""
-        return self._limit or settings.current().max_trainings
+        return self._limit or settings.trainings_at_once()
 
     def __repr__(self) -> str:
         waiting = len(self._waiting)

@@ -122,14 +122,17 @@ class ProcessRunner(BackendRunner):
     Args:
         nice: how much lower the child's priority is (default $CNN_TRAIN_NICE or 10; 0 keeps
             the server's).
-        threads: TensorFlow threads the child uses (default $CNN_TRAIN_THREADS or 0: one per
-            core); fewer leave cores to the server even when the scheduler would not.
+        threads: TensorFlow threads the child uses (default $CNN_TRAIN_THREADS, else the
+            cores shared out among the trainings that run at once); fewer leave cores to the
+            server even when the scheduler would not.
     """
 
     def __init__(self, nice: int | None = None, threads: int | None = None) -> None:
         now = settings.current()
         self.nice = now.nice if nice is None else nice
-        self.threads = now.train_threads if threads is None else threads
+        if threads is None:
+            threads = now.train_threads or max(1, settings.cores() // settings.trainings_at_once())
+        self.threads = threads
 
     def __repr__(self) -> str:
         return f"ProcessRunner(nice={self.nice}, threads={self.threads or 'all'})"
