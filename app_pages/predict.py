@@ -2,6 +2,8 @@
 
 The model and its Inspector are cached per server, so a rerun costs one compiled forward
 pass, never `model.predict`; "Where it looked" is a tested map, remembered per input.
+Everything below the model picker follows the input and is one fragment
+(`ui.predict_input`): a stroke reruns that part alone.
 """
 
 import streamlit as st
