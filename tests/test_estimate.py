@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from cnn.training import TrainConfig, TrainingJob, TrainingSlots
-from cnn.training.estimate import WARM_STEPS, Progress, prior_seconds
+from cnn.training.estimate import MEASURED_STEPS, WARM_STEPS, Progress, prior_seconds
 from cnn.training.events import TrainingEvent
 
 
@@ -28,8 +28,12 @@ def test_the_first_compiling_steps_do_not_make_the_estimate_jump():
     assert progress.remaining_s() == pytest.approx(5.0, abs=0.1)  # fit prior + after-fit
     progress.update(batch(1, 5.0))
     progress.update(batch(WARM_STEPS, 5.02))
-    progress.update(batch(WARM_STEPS + 1, 5.03))
-    assert progress.remaining_s() == pytest.approx(0.01 * (100 - WARM_STEPS - 1) + 3.0, abs=0.1)
+    progress.update(batch(WARM_STEPS + 1, 5.5))  # one stalled batch is not yet a speed
+    assert not progress.measured
+    done = WARM_STEPS + MEASURED_STEPS
+    progress.update(batch(done, 5.02 + 0.01 * MEASURED_STEPS))
+    assert progress.measured
+    assert progress.remaining_s() == pytest.approx(0.01 * (100 - done) + 3.0, abs=0.1)
 
 
 def test_after_the_last_batch_only_the_after_fit_time_is_left_and_an_end_is_zero():
@@ -51,12 +55,6 @@ def test_the_prior_grows_with_the_work_asked_for():
     assert small < longer < wider
 
 
-@pytest.fixture(autouse=True)
-def own_cache(monkeypatch, tmp_path):
-    """What finished trainings said is kept in the cache folder: each test has its own."""
-    monkeypatch.setenv("CNN_CACHE_DIR", str(tmp_path / "cache"))
-
-
 def test_a_queue_adds_each_waiting_trainings_own_time_scaled_by_the_servers_past():
     slots = TrainingSlots(limit=1)
     running = SimpleNamespace(remaining_s=10.0, prior_s=None)
@@ -74,8 +72,6 @@ def test_a_queue_adds_each_waiting_trainings_own_time_scaled_by_the_servers_past
     time.sleep(0.1)
     other.release(done)
     assert other.expected_seconds(SimpleNamespace(prior_s=10.0)) > 15.0
-    # ...and a server started afterwards begins with what it said (kept in the cache folder)
-    assert TrainingSlots(limit=1).expected_seconds(SimpleNamespace(prior_s=10.0)) > 15.0
 
 
 def test_a_running_trainings_speed_scales_the_waiting_ones_before_any_has_finished():
@@ -87,8 +83,10 @@ def test_a_running_trainings_speed_scales_the_waiting_ones_before_any_has_finish
     waiting = SimpleNamespace(prior_s=10.0)
     slots.enqueue(waiting)
     assert slots.wait_seconds(waiting) == pytest.approx(30.0, abs=0.5)
-    assert slots.expected_seconds(waiting) == pytest.approx(10.0, abs=0.5)  # not warm yet
+    assert slots.expected_seconds(waiting) == pytest.approx(10.0, abs=0.5)  # speed not known
     progress.warm = (1.0, WARM_STEPS)
+    progress.last = (time.monotonic(), WARM_STEPS + MEASURED_STEPS, 1000)
+    assert progress.measured
     assert slots.expected_seconds(waiting) == pytest.approx(30.0, abs=0.5)
 
 

@@ -8,9 +8,6 @@ steps compile the step function and once told a class "about 212 s" for a 10 s t
 plus the time this server's finished trainings spent after their last batch (the test
 evaluation, calibration, the unfamiliar-input check, saving), which the batches do not show.
 
-What finished trainings said (their time over their prior, their time after the last batch)
-is kept in the cache folder, so a restarted server's first estimates are its own.
-
 Example:
     >>> progress = Progress(prior_s=12.0)
     >>> progress.update(event)   # each TrainingEvent the training sends
@@ -29,7 +26,8 @@ STEP_S = 0.004  # per optimizer step, whatever the network (callbacks, dispatch)
 FIT_FIXED_S = 2.0  # per training: the first step's compile, the time-lapse's snapshots
 LOAD_S = 1.0  # reading the data and building the model, before the first batch
 AFTER_FIT_S = 4.0  # after the last batch, until a server has measured its own
-WARM_STEPS = 3  # the speed is counted from this many batches on
+WARM_STEPS = 3  # the speed is counted from this many batches on...
+MEASURED_STEPS = 10  # ...and trusted once this many more have been timed (one batch can stall)
 
 
 def fit_seconds(macs: float, images_per_epoch: int, epochs: int, batch_size: int) -> float:
@@ -60,41 +58,6 @@ def prior_seconds(config, train_images: int | None) -> float | None:
         return None
     fit = fit_seconds(macs, images, config.epochs, config.batch_size)
     return LOAD_S + fit + AFTER_FIT_S
-
-
-LEARNED_FILE = "training-times.json"  # in the cache folder: what finished trainings took
-
-
-def learned() -> dict[str, float]:
-    """What this server's earlier finished trainings said, kept across restarts: "ratio"
-    (their time over their prior, median) and "after_fit_s"; {} when none is kept."""
-    import json
-
-    from cnn import settings
-
-    try:
-        kept = json.loads((settings.current().cache_dir / LEARNED_FILE).read_text())
-        return {k: float(kept[k]) for k in ("ratio", "after_fit_s") if k in kept}
-    except (OSError, ValueError, TypeError):
-        return {}
-
-
-def keep_learned(ratio: float | None, after_fit_s: float | None) -> None:
-    """Write what finished trainings said for the next server start (a cache that cannot
-    be written only costs the next start its first estimates)."""
-    import json
-
-    from cnn import settings
-
-    values = {k: v for k, v in (("ratio", ratio), ("after_fit_s", after_fit_s)) if v}
-    path = settings.current().cache_dir / LEARNED_FILE
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".tmp")
-        partial.write_text(json.dumps(values))
-        partial.replace(path)
-    except OSError:
-        pass
 
 
 @dataclass
@@ -141,7 +104,7 @@ class Progress:
             return 0.0
         if self.fit_end is not None:
             return max(0.0, self.fit_end + self.after_fit_s - now)
-        if self.last is not None and self.warm is not None and self.last[1] > self.warm[1]:
+        if self.measured:
             at, done, total = self.last
             per_batch = (at - self.fit_start - self.warm[0]) / (done - self.warm[1])
             return max(0.0, at + per_batch * (total - done) - now) + self.after_fit_s
@@ -151,6 +114,16 @@ class Progress:
         if self.prior_s is not None:
             return max(0.0, self.started + self.prior_s - now)
         return None
+
+    @property
+    def measured(self) -> bool:
+        """True once the training's own speed is known (MEASURED_STEPS warm batches timed)."""
+        return (
+            self.last is not None
+            and self.warm is not None
+            and self.last[1] - self.warm[1] >= min(MEASURED_STEPS, self.last[2] - self.warm[1])
+            and self.last[1] > self.warm[1]
+        )
 
     def measured_after_fit_s(self) -> float | None:
         """Seconds this training spent after its last batch, once it ended."""

@@ -123,14 +123,13 @@ class TrainingSlots:
             self._after_fit.append(after)
         if progress.prior_s:
             self._ratios.append(took / progress.prior_s)
-        estimate.keep_learned(_median(self._ratios), _median(self._after_fit))
 
     def after_fit_s(self) -> float:
         """Seconds a training spends after its last batch here: the median of the last
         finished ones, else `estimate.AFTER_FIT_S`."""
         with self._cond:
             kept = _median(self._after_fit)
-        return kept or estimate.learned().get("after_fit_s", estimate.AFTER_FIT_S)
+        return kept or estimate.AFTER_FIT_S
 
     def expected_seconds(self, ticket: object) -> float:
         """How long `ticket`'s training will hold a slot: its prior (`estimate.prior_seconds`)
@@ -143,8 +142,7 @@ class TrainingSlots:
 
     def speed_ratio(self) -> float:
         """Time over prior here: of the finished trainings (median); before any, of the
-        running ones whose speed is known (their projection); else what trainings said
-        before the server started (`estimate.learned`); else 1."""
+        running ones whose speed is known (their projection); else 1 (the prior as it is)."""
         now = time.monotonic()
         with self._cond:
             finished = _median(self._ratios)
@@ -155,10 +153,10 @@ class TrainingSlots:
             (now - started + job.remaining_s) / job.prior_s
             for job, started in holders
             if getattr(job, "prior_s", None)
-            and getattr(getattr(job, "progress", None), "warm", None) is not None
+            and getattr(getattr(job, "progress", None), "measured", False)
             and job.remaining_s is not None
         ]
-        return _median(running) or estimate.learned().get("ratio", 1.0)
+        return _median(running) or 1.0
 
     def typical_seconds(self) -> float:
         """How long a training holds a slot here: the median of the last ones; before any has
