@@ -26,6 +26,7 @@ STEP_S = 0.004  # per optimizer step, whatever the network (callbacks, dispatch)
 FIT_FIXED_S = 2.0  # per training: the first step's compile, the time-lapse's snapshots
 LOAD_S = 1.0  # reading the data and building the model, before the first batch
 AFTER_FIT_S = 4.0  # after the last batch, until a server has measured its own
+CHILD_START_S = 5.0  # a training in a child process first imports TensorFlow there
 WARM_STEPS = 3  # the speed is counted from this many batches on...
 MEASURED_STEPS = 10  # ...and trusted once this many more have been timed (one batch can stall)
 

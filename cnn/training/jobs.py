@@ -260,6 +260,8 @@ class TrainingJob:
         self.state = "created"  # created -> queued -> running -> finished/stopped/failed
         # its time so far and its projection (`estimate`): the queue's "about N s"
         prior = estimate.prior_seconds(config, train_images)
+        if prior is not None:  # a runner that starts a process first: its start-up too
+            prior += getattr(self.runner, "start_s", 0.0)
         self.progress = estimate.Progress(prior, self.slots.after_fit_s())
         self.error: str | None = None
         self.result: TrainResult | None = None

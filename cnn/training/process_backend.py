@@ -40,6 +40,7 @@ from cnn.training.backend import BackendRunner
 from cnn.training.config import TrainConfig
 from cnn.training.events import TrainingEvent, TrainResult, emit
 from cnn.training.rate import RateRequests
+from cnn.training.estimate import CHILD_START_S
 from cnn.training.threads import limit_threads
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the child finds `cnn` here first
@@ -126,6 +127,8 @@ class ProcessRunner(BackendRunner):
             cores shared out among the trainings that run at once); fewer leave cores to the
             server even when the scheduler would not.
     """
+
+    start_s = CHILD_START_S  # what the queue adds to a training's prior for the child's start
 
     def __init__(self, nice: int | None = None, threads: int | None = None) -> None:
         now = settings.current()
