@@ -38,9 +38,9 @@ from pathlib import Path
 from cnn import settings
 from cnn.training.backend import BackendRunner
 from cnn.training.config import TrainConfig
+from cnn.training.estimate import CHILD_START_S
 from cnn.training.events import TrainingEvent, TrainResult, emit
 from cnn.training.rate import RateRequests
-from cnn.training.estimate import CHILD_START_S
 from cnn.training.threads import limit_threads
 
 PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the child finds `cnn` here first
