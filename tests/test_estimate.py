@@ -108,3 +108,12 @@ def test_a_real_job_is_estimated_from_its_first_message_to_its_end(offline):
     assert job.remaining_s == 0.0
     projected = [at + left for at, left in seen if left is not None]
     assert projected and all(took / 4 < p < took * 4 for p in projected), (took, projected[:5])
+
+
+def test_a_training_that_waited_in_line_counts_its_prior_from_its_slot():
+    """Made when the student asked, given a slot 50 s later: its prior starts then."""
+    progress = Progress(prior_s=10.0)
+    progress.started -= 50.0  # asked 50 s ago
+    assert progress.remaining_s() == 0.0
+    progress.begin()
+    assert progress.remaining_s() == pytest.approx(10.0, abs=0.1)

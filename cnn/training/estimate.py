@@ -31,8 +31,14 @@ WARM_STEPS = 3  # the speed is counted from this many batches on...
 MEASURED_STEPS = 10  # ...and trusted once this many more have been timed (one batch can stall)
 
 
-def fit_seconds(macs: float, images_per_epoch: int, epochs: int, batch_size: int) -> float:
-    """Seconds `fit` takes for a network of `macs` multiply-adds per image (forward)."""
+def fit_seconds(spec, input_shape, num_classes: int, images_per_epoch: int, epochs: int,
+                batch_size: int) -> float:  # fmt: skip
+    """Seconds `fit` takes for the network `spec` (its multiply-adds per image, forward).
+
+    Raises:
+        SpecError: a spec whose map shrinks to nothing (`ArchSpec.shapes`).
+    """
+    macs = sum(layer.macs for layer in spec.shapes(input_shape, num_classes))
     steps = math.ceil(images_per_epoch / max(1, batch_size)) * epochs
     work = BACKWARD * macs * images_per_epoch * epochs / MACS_PER_S
     return FIT_FIXED_S + steps * STEP_S + work
@@ -54,10 +60,9 @@ def prior_seconds(config, train_images: int | None) -> float | None:
     classes = max(2, len(info.class_names))
     try:
         spec = resolve_spec(config, shape, classes)
-        macs = sum(layer.macs for layer in spec.shapes(shape, classes))
+        fit = fit_seconds(spec, shape, classes, images, config.epochs, config.batch_size)
     except (CnnError, KeyError, ValueError):
         return None
-    fit = fit_seconds(macs, images, config.epochs, config.batch_size)
     return LOAD_S + fit + AFTER_FIT_S
 
 
@@ -72,13 +77,17 @@ class Progress:
 
     prior_s: float | None = None
     after_fit_s: float = AFTER_FIT_S
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.monotonic)  # made, then given a slot (begin)
     fit_prior_s: float | None = None  # the training's own estimate of fit, before its batches
     fit_start: float | None = None  # when fit started (time.monotonic), from the events
     warm: tuple[float, int] | None = None  # (elapsed, batches done) at the WARM_STEPS-th batch
     last: tuple[float, int, int] | None = None  # (monotonic, batches done, all batches)
     fit_end: float | None = None  # when the last batch ended
     ended: float | None = None
+
+    def begin(self) -> None:
+        """The training got its slot now: its prior counts from here, not from the ask."""
+        self.started = time.monotonic()
 
     def update(self, event) -> None:
         """Take one `TrainingEvent` of this training into account."""

@@ -165,12 +165,12 @@ class TrainingSlots:
         ahead where each took ~13 s); else a guess."""
         now = time.monotonic()
         with self._cond:
-            durations = sorted(self._durations) or sorted(
+            typical = _median(self._durations) or _median(
                 now - started + job.remaining_s
                 for job, started in self._holders.values()
                 if getattr(job, "remaining_s", None) is not None
             )
-        return durations[len(durations) // 2] if durations else TYPICAL_TRAINING_S
+        return typical or TYPICAL_TRAINING_S
 
     def wait_seconds(self, ticket: object) -> float | None:
         """About how long until `ticket` starts, or None when it is not waiting.
@@ -200,11 +200,11 @@ def _median(values) -> float | None:
     return ordered[len(ordered) // 2] if ordered else None
 
 
-def _remaining(job: object, started: float, typical: float, now: float) -> float:
+def _remaining(job: object, started: float, expected: float, now: float) -> float:
     """Seconds a running training still needs: its own estimate, else its expected time's
     rest."""
-    estimate = getattr(job, "remaining_s", None)
-    return estimate if estimate is not None else max(0.0, typical - (now - started))
+    left = getattr(job, "remaining_s", None)
+    return left if left is not None else max(0.0, expected - (now - started))
 
 
 SLOTS = TrainingSlots()  # the server-wide limit the Train page uses
@@ -356,6 +356,7 @@ class TrainingJob:
             return
         try:
             self.state = "running"
+            self.progress.begin()
             self.result = self.runner(
                 self.config,
                 self._report,

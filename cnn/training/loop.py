@@ -301,10 +301,9 @@ def _expected_fit_s(prepared: Prepared) -> float:
     """`estimate.fit_seconds` for this training's network, images and epochs."""
     from cnn.training.estimate import fit_seconds
 
-    shapes = prepared.spec.shapes(prepared.input_shape, prepared.num_classes)
-    macs = sum(layer.macs for layer in shapes)
     config = prepared.config
-    return fit_seconds(macs, len(prepared.train), config.epochs, config.batch_size)
+    return fit_seconds(prepared.spec, prepared.input_shape, prepared.num_classes,
+                       len(prepared.train), config.epochs, config.batch_size)  # fmt: skip
 
 
 def _fit_and_save(prepared, events, stop, out_dir, touch, started, extra_probes, rates=None):
