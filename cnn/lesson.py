@@ -9,7 +9,8 @@ edited architecture travels compactly as `spec` (zlib-compressed JSON, base64url
 Parameters: page, dataset, arch, spec, epochs, batch_size, lr, optimizer, augmentation,
 max_samples, preset, seed, run, source, lock, present; `augment=1/0` (older links) is
 augmentation=standard or none. `lesson=KEY&step=N` opens step N of a lesson (cnn.lessons) and
-`class=CODE` joins a class board (its code: 2-16 letters or digits). Settings are read and
+`class=CODE` joins a class board (its code: 2-16 letters or digits); `lang=zh|es|en` sets
+the language. Settings are read and
 refused by `cnn.training.config.SETTINGS`, the schema the CLI and the Train page read too, so
 a bad value gets the sentence it gets everywhere.
 """
@@ -26,8 +27,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from cnn import i18n
 from cnn.architectures import ArchSpec
 from cnn.errors import SpecError, TrainingError
+from cnn.i18n import tr
 from cnn.training import config as training
 from cnn.training.schema import FALSE, TRUE
 
@@ -69,6 +72,7 @@ class Lesson:
     lesson_key: str | None = None  # lesson=KEY: the lesson to open
     step: int | None = None  # step=N: its step, counted from 1
     class_code: str | None = None  # class=CODE: the class board to join
+    lang: str | None = None  # lang=zh|es|en: the language the page speaks
     problems: list[str] = field(default_factory=list)
 
 
@@ -122,6 +126,14 @@ def parse(params: Mapping[str, str]) -> Lesson:
             lesson.run = text if text and "/" not in text and ".." not in text else None
         elif name in ("lesson", "step", "class"):
             _read_lesson_part(lesson, name, text)
+        elif name == "lang":
+            lesson.lang = i18n.code_of(text)
+            if lesson.lang is None:
+                lesson.problems.append(
+                    tr("The link's lang={text} was ignored: it must be one of {codes}.").format(
+                        text=text, codes=", ".join(i18n.LANGUAGES)
+                    )
+                )
         elif name == "spec":
             try:
                 lesson.spec = decode_spec(text)
@@ -191,4 +203,6 @@ def encode(lesson: Lesson) -> dict[str, str]:
         params["step"] = str(lesson.step or 1)
     if lesson.class_code:
         params["class"] = lesson.class_code
+    if lesson.lang and lesson.lang != i18n.DEFAULT:
+        params["lang"] = lesson.lang
     return params

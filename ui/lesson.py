@@ -14,7 +14,7 @@ import streamlit as st
 from cnn import artifacts
 from cnn import lesson as links
 from cnn.lesson import Lesson
-from ui import lesson_library, lesson_share, presenter, state
+from ui import language, lesson_library, lesson_share, presenter, state
 
 LESSON = "lesson"  # session key: the Lesson this page is set up with (the link's, or a step's)
 LINK = "lesson-link"  # session key: the Lesson of the link this session was opened with
@@ -108,7 +108,7 @@ def sync_and_share_ui(setup: Lesson) -> None:
     under_way = running()
     if under_way is not None:  # the address says the lesson and step too
         setup = replace(setup, lesson_key=under_way[0], step=under_way[1] + 1)
-    setup = replace(setup, class_code=current().class_code)
+    setup = replace(setup, class_code=current().class_code, lang=language.current())
     params = links.encode(setup)
     st.query_params.from_dict(params)
     if locked():

@@ -16,7 +16,7 @@ import streamlit as st
 from cnn import lesson as links
 from cnn.lesson import Lesson
 from cnn.lessons import LessonPlan
-from ui import lesson, lesson_library, lesson_questions, train_form
+from ui import language, lesson, lesson_library, lesson_questions, train_form
 
 WIDGETS_OF = {  # a step's setting -> the session keys of the widgets it sets (or their prefix)
     "dataset": (train_form.TRAIN_DATASET,),
@@ -45,6 +45,7 @@ def open_step(plan: LessonPlan, index: int, pages: dict[str, object]) -> None:
     setup = replace(step.setup or now, problems=list(now.problems))
     setup = replace(setup, lock=came_with.lock or bool(step.setup and step.setup.lock),
                     present=came_with.present, class_code=came_with.class_code,
+                    lang=language.current(),
                     lesson_key=plan.key, step=index + 1)  # fmt: skip
     st.session_state[lesson.LESSON] = setup
     st.session_state[lesson.RUNNING] = (plan.key, index)

@@ -11,7 +11,7 @@ from ui import state
 def sidebar_ui() -> None:
     """The sidebar every page shares: the active model with a link to try it, this session's
     training, presenter mode."""
-    from ui import presenter
+    from ui import language, presenter
 
     with st.sidebar:
         active = state.active_run()
@@ -27,3 +27,4 @@ def sidebar_ui() -> None:
         if job is not None:
             st.caption(f"Your training: **{job.state}**")
         presenter.toggle_ui()
+        language.picker_ui()
