@@ -117,9 +117,9 @@ def parse(params: Mapping[str, str]) -> Lesson:
                 setattr(lesson, name, text)
             else:
                 lesson.problems.append(
-                    f"The link's {name}={text} was ignored: it must be one of "
-                    f"{', '.join(CHOICES[name])}."
-                )
+                    tr("The link's {name}={text} was ignored: it must be one of {choices}.")
+                    .format(name=name, text=text, choices=", ".join(CHOICES[name]))
+                )  # fmt: skip
         elif name in ("lock", "present"):
             setattr(lesson, name, text.lower() in TRUE)
         elif name == "run":
@@ -138,11 +138,13 @@ def parse(params: Mapping[str, str]) -> Lesson:
             try:
                 lesson.spec = decode_spec(text)
             except SpecError as err:
-                lesson.problems.append(f"{err} The listed architecture is used instead.")
+                lesson.problems.append(tr("{problem} The listed architecture is used instead.")
+                                       .format(problem=err))  # fmt: skip
         else:
             lesson.problems.append(
-                f"The link's setting '{name}' is not one CNN Lab knows; ignored."
-            )
+                tr("The link's setting '{name}' is not one CNN Lab knows; ignored.").format(
+                    name=name)
+            )  # fmt: skip
     return lesson
 
 
@@ -155,12 +157,15 @@ def _read_lesson_part(lesson: Lesson, name: str, text: str) -> None:
     elif name == "class" and CLASS_CODE.match(text):
         lesson.class_code = text
     else:
-        needs = {
-            "lesson": "a lesson's key (lower-case letters, digits and dashes)",
-            "step": f"a step number from 1 to {MAX_STEP}",
-            "class": "a class code of 2 to 16 letters or digits",
-        }[name]
-        lesson.problems.append(f"The link's {name}={text} was ignored: it must be {needs}.")
+        sentence = {
+            "lesson": tr("The link's lesson={text} was ignored: it must be a lesson's key "
+                         "(lower-case letters, digits and dashes)."),
+            "step": tr("The link's step={text} was ignored: it must be a step number from 1 "
+                       "to {most}."),
+            "class": tr("The link's class={text} was ignored: it must be a class code of 2 to "
+                        "16 letters or digits."),
+        }[name]  # fmt: skip
+        lesson.problems.append(sentence.format(text=text, most=MAX_STEP))
 
 
 def query_params(query: str) -> dict[str, str]:
@@ -175,7 +180,8 @@ def _read_setting(lesson: Lesson, name: str, text: str) -> None:
     try:
         value = about.parse(text)
     except TrainingError as err:
-        lesson.problems.append(f"{err} The link's {name}={text} was ignored.")
+        lesson.problems.append(tr("{problem} The link's {name}={text} was ignored.").format(
+            problem=err, name=name, text=text))  # fmt: skip
         return
     if about.name in LINKED:
         lesson.settings[about.name] = value

@@ -13,6 +13,7 @@ import streamlit as st
 
 from cnn import artifacts
 from cnn import lesson as links
+from cnn.i18n import tr
 from cnn.lesson import Lesson
 from ui import language, lesson_library, lesson_share, presenter, state
 
@@ -58,20 +59,22 @@ def adopt_run(lesson: Lesson) -> None:
         if named:
             state.set_active_run(named[0].path)
         else:
-            lesson.problems.append(f"The link's run {lesson.run} is not on this server; ignored.")
+            lesson.problems.append(tr("The link's run {run} is not on this server; ignored.")
+                                   .format(run=lesson.run))  # fmt: skip
 
 
 def _start_linked_lesson(lesson: Lesson) -> bool:
     """A link's lesson=KEY&step=N: start that lesson there (True), or say why not (False)."""
     plan = lesson_library.find(lesson.lesson_key)
     if plan is None:
-        lesson.problems.append(f"The link's lesson {lesson.lesson_key} is not on this server; "
-                               "the Lessons page lists those that are.")  # fmt: skip
+        lesson.problems.append(tr("The link's lesson {key} is not on this server; the Lessons "
+                                  "page lists those that are.").format(key=lesson.lesson_key))
         return False
     index = (lesson.step or 1) - 1
     if index >= len(plan.steps):
-        lesson.problems.append(f"The link's step={lesson.step} was ignored: {plan.title} has "
-                               f"{len(plan.steps)} steps. It opens at step 1.")  # fmt: skip
+        lesson.problems.append(tr("The link's step={step} was ignored: {title} has {count} "
+                                  "steps. It opens at step 1.").format(
+            step=lesson.step, title=plan.title, count=len(plan.steps)))  # fmt: skip
         index = 0
     start_lesson(plan.key, index)
     return True
@@ -113,8 +116,8 @@ def sync_and_share_ui(setup: Lesson) -> None:
     st.query_params.from_dict(params)
     if locked():
         return
-    with st.popover("Lesson link", icon=":material/link:"):
-        st.markdown("Every student who opens this link gets exactly this setup.")
-        lock = st.checkbox("Hide the controls the lesson does not need", key=LOCK)
+    with st.popover(tr("Lesson link"), icon=":material/link:"):
+        st.markdown(tr("Every student who opens this link gets exactly this setup."))
+        lock = st.checkbox(tr("Hide the controls the lesson does not need"), key=LOCK)
         shared = {**params, "lock": "1"} if lock else params
         lesson_share.link_ui(shared)

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from cnn import i18n
 from cnn.errors import CnnError
+from cnn.i18n import tr
 from cnn.lessons import REVEALS, LessonPlan, Measured, Question, RunView, measure
 from ui import loaders, state
 
@@ -37,7 +39,7 @@ def question_ui(plan: LessonPlan, index: int) -> None:
     question = plan.steps[index].question
     key = f"{plan.key}/{index}"
     kept = answers().setdefault(key, Answer())
-    st.markdown(f"**Question:** {question.text}")
+    st.markdown(tr("**Question:** {text}").format(text=question.text))
     if question.choices:
         if kept.choice is None and not _choice_form_ui(question, kept, key):
             return
@@ -48,10 +50,10 @@ def question_ui(plan: LessonPlan, index: int) -> None:
 
 def _choice_form_ui(question: Question, kept: Answer, key: str) -> bool:
     """The choices and a Check button; True once the student has answered."""
-    picked = st.radio("Your answer", range(len(question.choices)), index=None,
+    picked = st.radio(tr("Your answer"), range(len(question.choices)), index=None,
                       format_func=lambda i: question.choices[i], key=f"lesson-choice-{key}",
                       label_visibility="collapsed")  # fmt: skip
-    if st.button("Check my answer", key=f"lesson-check-{key}", disabled=picked is None):
+    if st.button(tr("Check my answer"), key=f"lesson-check-{key}", disabled=picked is None):
         kept.choice = picked
         return True
     return False
@@ -60,9 +62,10 @@ def _choice_form_ui(question: Question, kept: Answer, key: str) -> bool:
 def _choice_result_ui(question: Question, kept: Answer) -> None:
     right = question.choices[question.answer]
     if kept.choice == question.answer:
-        st.success(f"Right: {right}", icon=":material/check_circle:")
+        st.success(tr("Right: {answer}").format(answer=right), icon=":material/check_circle:")
     else:
-        st.warning(f"You answered: {question.choices[kept.choice]}. The answer: **{right}**",
+        st.warning(tr("You answered: {yours}. The answer: **{answer}**").format(
+            yours=question.choices[kept.choice], answer=right),
                    icon=":material/lightbulb:")  # fmt: skip
     if question.explanation and not question.reveal:
         st.markdown(question.explanation)
@@ -71,51 +74,54 @@ def _choice_result_ui(question: Question, kept: Answer) -> None:
 def _reveal_ui(question: Question, kept: Answer, key: str) -> None:
     """Predict, then measure: the prediction form, then both numbers side by side."""
     reveal = REVEALS[question.reveal]
+    unit = tr(reveal.unit)
     if kept.predicted is None:
         with st.form(f"lesson-predict-{key}", border=False):
             guess_col, go_col = st.columns([3, 2], vertical_alignment="bottom")
             guess = guess_col.number_input(
-                f"Your prediction ({reveal.unit})", value=None, step=1.0, format="%.1f",
-                key=f"lesson-guess-{key}",
+                tr("Your prediction ({unit})").format(unit=unit), value=None, step=1.0,
+                format="%.1f", key=f"lesson-guess-{key}",
             )  # fmt: skip
             measured = go_col.form_submit_button(
-                "Measure it", type="primary", width="stretch",
-                help="Measures it on your own model: the active model, and the picture on Predict.",
+                tr("Measure it"), type="primary", width="stretch",
+                help=tr("Measures it on your own model: the active model, and the picture on "
+                        "Predict."),
             )  # fmt: skip
         if measured and guess is None:
-            st.info("Type your prediction first: guess before you see it.")
+            st.info(tr("Type your prediction first: guess before you see it."))
         if measured and guess is not None:
             kept.predicted = float(guess)
             _measure(question.reveal, kept)
             st.rerun()  # drawn again without the form
         return
     yours, model = st.columns(2)
-    yours.metric(f"You predicted ({reveal.unit})", _number(kept.predicted))
+    yours.metric(tr("You predicted ({unit})").format(unit=unit), _number(kept.predicted))
     if kept.problem is None:
         value = kept.measured.value
-        model.metric(f"Your model ({reveal.unit})",
+        model.metric(tr("Your model ({unit})").format(unit=unit),
                      kept.measured.shown if value is None else _number(value))  # fmt: skip
-        st.caption(f"{kept.measured.how} Measured on **{kept.run_title}**.")
+        st.caption(tr("{how} Measured on **{run}**.").format(how=kept.measured.how,
+                                                              run=kept.run_title))  # fmt: skip
         if question.explanation:
             st.markdown(question.explanation)
     else:
         st.info(kept.problem)
-    if st.button("Measure again", key=f"lesson-again-{key}", icon=":material/refresh:",
-                 help="After training again or changing the picture on Predict."):  # fmt: skip
+    if st.button(tr("Measure again"), key=f"lesson-again-{key}", icon=":material/refresh:",
+                 help=tr("After training again or changing the picture on Predict.")):  # fmt: skip
         _measure(question.reveal, kept)
         st.rerun()
 
 
 def _number(value: float) -> str:
-    """A number as a metric shows it: 3, 99.8, 1,167,786."""
-    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"
+    """A number as a metric shows it, the language's way: 3, 99.8, 1,167,786 (es: 99,8)."""
+    return i18n.number(value, 0) if abs(value) >= 1000 else i18n.number(value)
 
 
 def _measure(name: str, kept: Answer) -> None:
     """Measure reveal `name` on the active run (and the input on Predict) into `kept`."""
     active = state.active_run()
     if active is None:
-        kept.problem = "There is no model yet: train one, or pick one on Predict."
+        kept.problem = tr("There is no model yet: train one, or pick one on Predict.")
         return
     try:
         loaded = loaders.load_run(active)

@@ -12,6 +12,7 @@ from urllib.parse import urlencode, urlsplit
 import segno
 import streamlit as st
 
+from cnn.i18n import tr
 from cnn.lessons.address import share_base
 from ui import presenter
 
@@ -53,6 +54,8 @@ def link_ui(params: dict[str, str], path: str | None = None, qr: bool = True) ->
         st.caption(note)
         return
     st.code(link, language=None)
-    st.caption("Copy it with the button at the right of the box." + (f" {note}" if note else ""))
+    copy = tr("Copy it with the button at the right of the box.")
+    st.caption(f"{copy} {note}" if note else copy)
     if qr:
-        st.image(qr_png(link), width=presenter.px(QR_PX), caption="Scan to open the link")
+        st.image(qr_png(link), width=presenter.px(QR_PX), caption=tr("Scan to open the link"),
+                 alt=tr("QR code of the link {link}").format(link=link))  # fmt: skip

@@ -13,7 +13,9 @@ from dataclasses import replace
 
 import streamlit as st
 
+from cnn import i18n
 from cnn import lesson as links
+from cnn.i18n import tr
 from cnn.lesson import Lesson
 from cnn.lessons import LessonPlan
 from ui import language, lesson, lesson_library, lesson_questions, train_form
@@ -93,20 +95,21 @@ def _bar_ui(plan: LessonPlan, index: int) -> None:
     """Lesson title, step k of n, Back, Next and End in one row."""
     count = len(plan.steps)
     where, back, forward, end = st.columns([6, 1.2, 1.2, 1.2], vertical_alignment="center")
-    where.markdown(f":material/school: **{plan.title}** · step {index + 1} of {count}")
-    back.button("Back", icon=":material/arrow_back:", disabled=index == 0, width="stretch",
+    where.markdown(":material/school: " + tr("**{title}** · step {step} of {count}").format(
+        title=plan.title, step=i18n.number(index + 1), count=i18n.number(count)))  # fmt: skip
+    back.button(tr("Back"), icon=":material/arrow_back:", disabled=index == 0, width="stretch",
                 on_click=_go, args=(index - 1,), key="lesson-back")  # fmt: skip
     last = index + 1 >= count
-    forward.button("Done" if last else "Next", icon=":material/arrow_forward:", type="primary",
-                   width="stretch", on_click=_end if last else _go,
+    forward.button(tr("Done") if last else tr("Next"), icon=":material/arrow_forward:",
+                   type="primary", width="stretch", on_click=_end if last else _go,
                    args=() if last else (index + 1,), key="lesson-next")  # fmt: skip
     end.button(
-        "End",
+        tr("End"),
         icon=":material/close:",
         width="stretch",
         on_click=_end,
         key="lesson-end",
-        help="Leave the lesson; your answers stay in this session.",
+        help=tr("Leave the lesson; your answers stay in this session."),
     )
 
 

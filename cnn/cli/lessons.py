@@ -12,7 +12,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from cnn import i18n
 from cnn.cli import CliError, print_json
+from cnn.i18n import tr
 from cnn.lessons import LessonFileError, load_library, read_lesson_file
 
 
@@ -20,8 +22,8 @@ def cmd_lessons(args) -> int:
     if args.action == "check":
         return _check(args)
     if args.file is not None:
-        raise CliError(f"'{args.file}' is not a lessons command: use 'lessons' or "
-                       "'lessons check FILE'.")  # fmt: skip
+        raise CliError(tr("'{word}' is not a lessons command: use 'lessons' or 'lessons check "
+                          "FILE'.").format(word=args.file))  # fmt: skip
     library = load_library()
     plans = [plan.to_dict() for plan in library.lessons.values()]
     if args.json:
@@ -29,8 +31,9 @@ def cmd_lessons(args) -> int:
     else:
         for plan in plans:
             revealed = sum(step["reveal"] is not None for step in plan["steps"])
-            print(f"{plan['key']:<24} {plan['minutes']:>3} min  {len(plan['steps'])} steps  "
-                  f"{revealed} measured  {plan['title']}")  # fmt: skip
+            about = tr("{minutes} min  {steps} steps  {measured} measured").format(
+                minutes=f"{plan['minutes']:>3}", steps=len(plan["steps"]), measured=revealed)
+            print(f"{plan['key']:<24} {about}  {plan['title']}")  # fmt: skip
     for problem in library.problems:
         print(f"error: {problem}", file=sys.stderr)
     return 1 if library.problems else 0
@@ -38,10 +41,10 @@ def cmd_lessons(args) -> int:
 
 def _check(args) -> int:
     if args.file is None:
-        raise CliError("Say which file to check: python -m cnn lessons check FILE.")
+        raise CliError(tr("Say which file to check: python -m cnn lessons check FILE."))
     path = Path(args.file)
     if not path.is_file():
-        raise CliError(f"There is no file {path}.")
+        raise CliError(tr("There is no file {path}.").format(path=path))
     try:
         plan = read_lesson_file(path, "checked")
     except LessonFileError as err:
@@ -49,7 +52,8 @@ def _check(args) -> int:
     if args.json:
         print_json(plan.to_dict())
     else:
-        print(f"{path.name} is a good lesson: '{plan.title}', {len(plan.steps)} steps.")
+        print(tr("{name} is a good lesson: '{title}', {steps} steps.").format(
+            name=path.name, title=plan.title, steps=i18n.number(len(plan.steps))))
     return 0
 
 

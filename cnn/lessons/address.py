@@ -17,6 +17,8 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from cnn.i18n import tr
+
 LOOPBACK = ("localhost", "127.0.0.1", "::1", "0.0.0.0", "")
 # Addresses a UDP socket is "connected" to only to ask the system which of this computer's
 # addresses would send there: a UDP connect sends nothing.
@@ -71,28 +73,29 @@ def share_base(
         server_port: Streamlit's `browser.serverPort`, used with `server_address`.
     """
     if not browser_url:
-        return ShareBase(None, "Your browser did not say the app's address: add this to the "
-                         "end of it.")  # fmt: skip
+        return ShareBase(None, tr("Your browser did not say the app's address: add this to "
+                                  "the end of it."))  # fmt: skip
     here = urlsplit(browser_url)
     scheme, host = here.scheme or "http", here.hostname
     if not _is_loopback(host):
         return ShareBase(f"{scheme}://{here.netloc}", None)
-    shown = host or "this address"
+    shown = host or tr("this address")
     if server_address and not _is_loopback(server_address.strip()):
         address = server_address.strip()
         return ShareBase(
             f"{scheme}://{_netloc(address, server_port or here.port, scheme)}",
-            f"Students cannot open {shown}: this link uses {address}, the server address set "
-            "in Streamlit's browser.serverAddress.",
+            tr("Students cannot open {shown}: this link uses {address}, the server address "
+               "set in Streamlit's browser.serverAddress.").format(shown=shown, address=address),
         )
     lan = lan_address()
     if lan is not None:
         return ShareBase(
             f"{scheme}://{_netloc(lan, here.port, scheme)}",
-            f"Students cannot open {shown}: this link uses {lan}, this computer's address on "
-            "the local network; it works for students on the same network.",
+            tr("Students cannot open {shown}: this link uses {address}, this computer's "
+               "address on the local network; it works for students on the same network.")
+            .format(shown=shown, address=lan),
         )
-    return ShareBase(None, f"This link would point at {shown}, which only this computer can "
-                     "open, and this computer has no address on a network that I can find: "
-                     "start CNN Lab on a computer of the school network, or set "
-                     "browser.serverAddress, to share it.")  # fmt: skip
+    return ShareBase(None, tr("This link would point at {shown}, which only this computer can "
+                              "open, and this computer has no address on a network that I can "
+                              "find: start CNN Lab on a computer of the school network, or set "
+                              "browser.serverAddress, to share it.").format(shown=shown))

@@ -30,6 +30,7 @@ import yaml
 
 from cnn import lesson as links
 from cnn.errors import CnnError
+from cnn.i18n import tr
 from cnn.lessons.reveals import REVEALS
 
 FIELDS = ("title", "minutes", "level", "summary")  # the front matter, all required
@@ -123,31 +124,34 @@ def key_for(name: str) -> str:
     stem = name.rsplit("/", 1)[-1].removesuffix(".md").removesuffix(".markdown")
     key = re.sub(r"[^a-z0-9_-]+", "-", stem.lower()).strip("-_")[:64]
     if not links.LESSON_KEY.match(key):
-        raise LessonFileError(f"The file name {name!r} has no letters or digits to name a lesson.")
+        raise LessonFileError(tr("The file name {name} has no letters or digits to name a "
+                                 "lesson.").format(name=repr(name)))  # fmt: skip
     return key
 
 
 def _fail(line: int, what: str) -> LessonFileError:
-    return LessonFileError(f"Line {line}: {what}")
+    return LessonFileError(tr("Line {line}: {what}").format(line=line, what=what))
 
 
 def _front_matter(lines: list[str]) -> tuple[dict, int]:
     """(the front matter's fields, the index of the first body line)."""
     if not lines or lines[0].strip() != "---":
-        raise _fail(1, "a lesson starts with front matter between two '---' lines "
-                       "(title, minutes, level, summary).")  # fmt: skip
+        raise _fail(1, tr("a lesson starts with front matter between two '---' lines "
+                          "(title, minutes, level, summary)."))  # fmt: skip
     end = next((i for i in range(1, len(lines)) if lines[i].strip() == "---"), None)
     if end is None:
-        raise _fail(1, "the front matter's closing '---' line is missing.")
+        raise _fail(1, tr("the front matter's closing '---' line is missing."))
     try:
         meta = yaml.safe_load("\n".join(lines[1:end])) or {}
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 2
-        problem = getattr(err, "problem", None) or "it is not valid YAML"
-        raise _fail(line, f"the front matter cannot be read ({problem}).") from None
+        problem = getattr(err, "problem", None) or tr("it is not valid YAML")
+        raise _fail(line, tr("the front matter cannot be read ({problem}).").format(
+            problem=problem)) from None  # fmt: skip
     if not isinstance(meta, dict):
-        raise _fail(2, "the front matter must be 'name: value' lines (title, minutes, ...).")
+        raise _fail(2, tr("the front matter must be 'name: value' lines (title, minutes, "
+                          "...)."))  # fmt: skip
     _check_fields(meta, lines[1:end])
     return meta, end + 1
 
@@ -160,19 +164,19 @@ def _field_line(front: list[str], name: str) -> int:
 def _check_fields(meta: dict, front: list[str]) -> None:
     for name in meta:
         if name not in FIELDS:
-            raise _fail(_field_line(front, str(name)), f"'{name}' is not a front-matter field: "
-                        f"use {', '.join(FIELDS)}.")  # fmt: skip
+            raise _fail(_field_line(front, str(name)), tr("'{name}' is not a front-matter "
+                        "field: use {fields}.").format(name=name, fields=", ".join(FIELDS)))
     for name in FIELDS:
         if meta.get(name) in (None, ""):
-            raise _fail(len(front) + 2, f"the front matter has no '{name}' (it needs "
-                        f"{', '.join(FIELDS)}).")  # fmt: skip
+            raise _fail(len(front) + 2, tr("the front matter has no '{name}' (it needs "
+                        "{fields}).").format(name=name, fields=", ".join(FIELDS)))  # fmt: skip
     minutes = meta["minutes"]
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= MAX_MINUTES:
-        raise _fail(_field_line(front, "minutes"), f"minutes = {minutes!r} must be a whole "
-                    f"number from 1 to {MAX_MINUTES}.")  # fmt: skip
+        raise _fail(_field_line(front, "minutes"), tr("minutes = {minutes} must be a whole "
+                    "number from 1 to {most}.").format(minutes=repr(minutes), most=MAX_MINUTES))
     if str(meta["level"]).lower() not in LEVELS:
-        raise _fail(_field_line(front, "level"), f"level = {meta['level']!r} must be one of "
-                    f"{', '.join(LEVELS)}.")  # fmt: skip
+        raise _fail(_field_line(front, "level"), tr("level = {level} must be one of "
+                    "{levels}.").format(level=repr(meta["level"]), levels=", ".join(LEVELS)))
 
 
 def parse_lesson(text: str, key: str, source: str = "built-in") -> LessonPlan:
@@ -198,13 +202,13 @@ def parse_lesson(text: str, key: str, source: str = "built-in") -> LessonPlan:
         elif reader is not None:
             reader.read(line, number)
         elif line.strip().startswith(("?", "> Question", "reveal:", "- [")):
-            raise _fail(number, "this belongs in a step, but no step has started: each step "
-                        "starts with a line '## Step title'.")  # fmt: skip
+            raise _fail(number, tr("this belongs in a step, but no step has started: each "
+                        "step starts with a line '## Step title'."))  # fmt: skip
     if reader is not None:
         steps.append(reader.finish())
     if not steps:
-        raise _fail(len(lines), "the lesson has no steps: each step starts with a line "
-                    "'## Step title'.")  # fmt: skip
+        raise _fail(len(lines), tr("the lesson has no steps: each step starts with a line "
+                    "'## Step title'."))  # fmt: skip
     return LessonPlan(key, str(meta["title"]).strip(), int(meta["minutes"]),
                       str(meta["level"]).lower(), str(meta["summary"]).strip(), steps,
                       source)  # fmt: skip
@@ -215,7 +219,7 @@ class _StepReader:
 
     def __init__(self, title: str, line: int) -> None:
         if not title:
-            raise _fail(line, "a step heading '## ' needs a title after it.")
+            raise _fail(line, tr("a step heading '## ' needs a title after it."))
         self.step = Step(title, line=line)
         self.text: list[str] = []
         self.question: list[tuple[int, str]] | None = None  # the blockquote's lines
@@ -239,28 +243,29 @@ class _StepReader:
         elif REVEAL.match(stripped):
             self._reveal(REVEAL.match(stripped).group(1), number)
         elif CHOICE.match(stripped):
-            raise _fail(number, "a choice ('- [x]' or '- [ ]') must be inside the question's "
-                        "blockquote, its line starting with '> '.")  # fmt: skip
+            raise _fail(number, tr("a choice ('- [x]' or '- [ ]') must be inside the "
+                        "question's blockquote, its line starting with '> '."))  # fmt: skip
         else:
             self.text.append(line)
 
     def _link(self, query: str, number: int) -> None:
         if self.step.query is not None:
-            raise _fail(number, "a step has one lesson link; this is its second.")
+            raise _fail(number, tr("a step has one lesson link; this is its second."))
         setup = links.parse(links.query_params(query))
         if setup.problems:
             raise _fail(number, setup.problems[0])
         if setup.lesson_key is not None:
-            raise _fail(number, "a step's link sets a page up; it cannot open a lesson "
-                        "(lesson=).")  # fmt: skip
+            raise _fail(number, tr("a step's link sets a page up; it cannot open a lesson "
+                        "(lesson=)."))  # fmt: skip
         self.step.query, self.step.setup = query, setup
 
     def _reveal(self, name: str, number: int) -> None:
         if name not in REVEALS:
-            raise _fail(number, f"reveal: {name or '(nothing)'} is not one CNN Lab can measure: "
-                        f"use one of {', '.join(REVEALS)}.")  # fmt: skip
+            raise _fail(number, tr("reveal: {name} is not one CNN Lab can measure: use one "
+                        "of {names}.").format(name=name or tr("(nothing)"),
+                                             names=", ".join(REVEALS)))  # fmt: skip
         if self.reveal is not None:
-            raise _fail(number, "a step has one reveal; this is its second.")
+            raise _fail(number, tr("a step has one reveal; this is its second."))
         self.reveal = (number, name)
 
     def finish(self) -> Step:
@@ -268,8 +273,8 @@ class _StepReader:
         if self.question is not None:
             self.step.question = _question(self.question, self.reveal)
         elif self.reveal is not None:
-            raise _fail(self.reveal[0], "a reveal needs a question to answer first: add a "
-                        "blockquote '> Question: ...' to the step.")  # fmt: skip
+            raise _fail(self.reveal[0], tr("a reveal needs a question to answer first: add "
+                        "a blockquote '> Question: ...' to the step."))  # fmt: skip
         return self.step
 
 
@@ -278,13 +283,13 @@ def _question(lines: list[tuple[int, str]], reveal: tuple[int, str] | None) -> Q
     asked, explained, choices, answers = [], [], [], []
     for number, inner in lines:
         if inner.startswith("reveal:") and REVEAL.match(inner):
-            raise _fail(number, "write 'reveal: NAME' on a line of its own, outside the "
-                        "question's blockquote.")  # fmt: skip
+            raise _fail(number, tr("write 'reveal: NAME' on a line of its own, outside the "
+                        "question's blockquote."))  # fmt: skip
         choice = CHOICE.match(inner)
         if choice:
             if explained and any(explained):
-                raise _fail(number, "the choices must come one after another, before the "
-                            "text shown with the answer.")  # fmt: skip
+                raise _fail(number, tr("the choices must come one after another, before the "
+                            "text shown with the answer."))  # fmt: skip
             if choice.group(1) in "xX":
                 answers.append((number, len(choices)))
             choices.append(choice.group(2).strip())
@@ -298,16 +303,16 @@ def _question(lines: list[tuple[int, str]], reveal: tuple[int, str] | None) -> Q
         asked, explained = asked[:blank], asked[blank + 1 :]
     text = "\n".join(asked).strip()
     if not text:
-        raise _fail(first, "the question has no text after 'Question:'.")
+        raise _fail(first, tr("the question has no text after 'Question:'."))
     if choices and len(choices) < 2:
-        raise _fail(first, "a multiple-choice question needs at least two choices.")
+        raise _fail(first, tr("a multiple-choice question needs at least two choices."))
     if choices and len(answers) != 1:
         where = answers[1][0] if len(answers) > 1 else first
-        raise _fail(where, f"mark exactly one choice right with '- [x]' (this question has "
-                    f"{len(answers)}).")  # fmt: skip
+        raise _fail(where, tr("mark exactly one choice right with '- [x]' (this question has "
+                    "{count}).").format(count=len(answers)))  # fmt: skip
     if not choices and reveal is None:
-        raise _fail(first, "the question has no choices ('> - [x] ...') and no 'reveal: "
-                    "NAME', so there is nothing to answer.")  # fmt: skip
+        raise _fail(first, tr("the question has no choices ('> - [x] ...') and no 'reveal: "
+                    "NAME', so there is nothing to answer."))  # fmt: skip
     answer = answers[0][1] if choices else None
     return Question(text, choices, answer, "\n".join(explained).strip(),
                     reveal[1] if reveal else None)  # fmt: skip
