@@ -3,11 +3,12 @@
 
 import streamlit as st
 
+from cnn.i18n import tr
 from ui import class_teacher, class_views
 
-st.title("Class")
+st.title(tr("Class"))
 store = class_views.store_or_stop_ui()
-student_tab, teacher_tab = st.tabs(["I am a student", "I am the teacher"])
+student_tab, teacher_tab = st.tabs([tr("I am a student"), tr("I am the teacher")])
 
 with student_tab:
     joined = class_views.member()

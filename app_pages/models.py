@@ -10,25 +10,31 @@ import json
 import streamlit as st
 
 from cnn import artifacts
+from cnn.i18n import N_, tr
 from ui import models_view, run_picker, state
 from ui.exports import export_buttons_ui
 
-st.title("Models")
+st.title(tr("Models"))
 runs = run_picker.runs_or_stop_ui()
 models_view.runs_table_ui(runs)
 good = [r for r in runs if r.ok]
 if not good:
-    st.info("Every run listed is broken (see the error column).")
+    st.info(tr("Every run listed is broken (see the error column)."))
     st.stop()
 
-st.subheader("Training curves")
+st.subheader(tr("Training curves"))
 models_view.compare_ui(good)
 
-st.subheader("One run in detail")
-info = run_picker.run_picker_ui(good, label="Run")
+st.subheader(tr("One run in detail"))
+info = run_picker.run_picker_ui(good, label=N_("Run"))
 models_view.name_ui(info)
 mistakes, learned, confidence, files = st.tabs(
-    ["Where it goes wrong", "How it learned (time-lapse)", "How sure it is", "Layers and files"]
+    [
+        tr("Where it goes wrong"),
+        tr("How it learned (time-lapse)"),
+        tr("How sure it is"),
+        tr("Layers and files"),
+    ]
 )
 with mistakes:
     models_view.mistakes_ui(info)
@@ -42,20 +48,20 @@ with files:
     export_buttons_ui(info)
     model_col, record_col, delete_col = st.columns(3)
     model_col.download_button(
-        "Download model.keras",
+        tr("Download model.keras"),
         (info.path / artifacts.MODEL_FILE).read_bytes(),
         file_name=f"{info.name}.keras",
         on_click="ignore",
     )
     record_col.download_button(
-        "Download run.json",
+        tr("Download run.json"),
         json.dumps(info.record.to_dict(), indent=1),
         file_name=f"{info.name}.json",
         mime="application/json",
         on_click="ignore",
     )
     if str(info.path) in state.session_runs():
-        if delete_col.button("Delete this run", type="secondary", icon=":material/delete:"):
+        if delete_col.button(tr("Delete this run"), type="secondary", icon=":material/delete:"):
             try:
                 artifacts.delete_run(info.path)
             except artifacts.ArtifactError as err:
@@ -64,4 +70,4 @@ with files:
             state.session_runs().discard(str(info.path))
             st.rerun()
     else:
-        delete_col.caption("Read-only: only runs trained in this session can be deleted here.")
+        delete_col.caption(tr("Read-only: only runs trained in this session can be deleted here."))

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnn import settings, timelapse
+from cnn import i18n, settings, timelapse
 from cnn.errors import ArtifactError
+from cnn.i18n import N_, tr, trn
 from cnn.record import RunRecord
 
 MODEL_FILE = "model.keras"
@@ -80,15 +81,15 @@ class RunInfo:
         test accuracy, epochs and when it was saved (server time) or "shipped", e.g.
         "mnist · mnist_98 · 91.0% · 2 epochs · 7 Dec 14:05"."""
         if self.record is None:
-            return f"{self.name} (broken)"
+            return tr("{name} (broken)").format(name=self.name)
         record = self.record
         parts = [record.label]
         if isinstance(record.test.accuracy, float):
-            parts.append(f"{record.test.accuracy:.1%}")
+            parts.append(i18n.percent(record.test.accuracy, 1))
         if record.epochs_run:
-            parts.append(f"{record.epochs_run} epoch{'s' if record.epochs_run != 1 else ''}")
+            parts.append(trn("{n} epoch", "{n} epochs", record.epochs_run))
         # a shipped run is told apart by its dataset; others by their time (else folder)
-        parts.append("shipped" if self.shipped else self.saved or self.name)
+        parts.append(tr("shipped") if self.shipped else self.saved or self.name)
         return " · ".join(parts)
 
     @property
@@ -201,8 +202,10 @@ def save_run(
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ArtifactError(
-            f"Could not save the run in {root}: {err.strerror or err}. "
-            "The trained model is still available for download."
+            tr(
+                "Could not save the run in {folder}: {reason}. "
+                "The trained model is still available for download."
+            ).format(folder=root, reason=err.strerror or err)
         ) from err
     return root / name
 
@@ -250,15 +253,15 @@ def read_run_info(path: str | Path, shipped: bool | None = None) -> RunInfo:
     record_path, model_path = path / RECORD_FILE, path / MODEL_FILE
     try:
         if not record_path.is_file():
-            info.error = "run.json is missing."
+            info.error = tr("run.json is missing.")
         elif record_path.stat().st_size > MAX_RECORD_BYTES:
-            info.error = "run.json is too large to be a run record."
+            info.error = tr("run.json is too large to be a run record.")
         elif not model_path.is_file():
-            info.error = "model.keras is missing."
+            info.error = tr("model.keras is missing.")
         else:
             info.record = RunRecord.from_dict(json.loads(record_path.read_text(encoding="utf-8")))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        info.error = f"run.json cannot be read ({type(err).__name__})."
+        info.error = tr("run.json cannot be read ({error}).").format(error=type(err).__name__)
     except ArtifactError as err:
         info.error = str(err)
     return info
@@ -300,22 +303,34 @@ def load_model_file(path: str | Path):
 
     path = Path(path)
     if path.suffix != ".keras":
-        raise ArtifactError("Only .keras model files can be loaded.")
+        raise ArtifactError(tr("Only .keras model files can be loaded."))
     if not path.is_file():
-        raise ArtifactError(f"{path.name} does not exist.")
+        raise ArtifactError(tr("{file} does not exist.").format(file=path.name))
     if path.stat().st_size > MAX_MODEL_BYTES:
-        raise ArtifactError(f"{path.name} is larger than {MAX_MODEL_BYTES // 1024**2} MB.")
+        raise ArtifactError(
+            tr("{file} is larger than {most} MB.").format(
+                file=path.name, most=i18n.number(MAX_MODEL_BYTES // 1024**2)
+            )
+        )
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as err:  # noqa: BLE001 - any failure to load is one sentence for the user
         text = str(err)
-        if "Lambda" in text or "safe_mode" in text:
-            reason = "it contains Python code (a Lambda layer), which is never loaded"
-        elif "custom" in text.lower() or "Could not locate" in text:
-            reason = "it uses custom layers or objects this app does not know"
-        else:
-            reason = f"the file is damaged or not a Keras model ({type(err).__name__})"
-        raise ArtifactError(f"Refused to load {path.name}: {reason}.") from err
+        code = "Lambda" in text or "safe_mode" in text
+        custom = "custom" in text.lower() or "Could not locate" in text
+        reason = REFUSED["code" if code else "custom" if custom else "damaged"]
+        raise ArtifactError(tr(reason).format(file=path.name, error=type(err).__name__)) from err
+
+
+REFUSED = {  # why a model file is not loaded
+    "code": N_(
+        "Refused to load {file}: it contains Python code (a Lambda layer), which is never loaded."
+    ),
+    "custom": N_(
+        "Refused to load {file}: it uses custom layers or objects this app does not know."
+    ),
+    "damaged": N_("Refused to load {file}: the file is damaged or not a Keras model ({error})."),
+}
 
 
 def load_run(path: str | Path) -> Run:
@@ -327,23 +342,30 @@ def load_run(path: str | Path) -> Run:
     path = Path(path)
     info = read_run_info(path)
     if not info.ok:
-        raise ArtifactError(f"Run {path.name} is broken: {info.error}")
+        raise ArtifactError(broken(path, info))
     model = load_model_file(path / MODEL_FILE)
     pre = info.record.preprocessing
     expected = (*pre.image_size, pre.channels)
     got = tuple(model.input_shape[1:])
     if got != tuple(expected):
         raise ArtifactError(
-            f"Run {path.name}: the model expects inputs of shape {got}, "
-            f"but run.json says {expected}."
+            tr(
+                "Run {run}: the model expects inputs of shape {got}, but run.json says {expected}."
+            ).format(run=path.name, got=got, expected=expected)
         )
     outputs = model.output_shape[-1]
     if outputs != len(info.record.class_names):
         raise ArtifactError(
-            f"Run {path.name}: the model has {outputs} outputs for "
-            f"{len(info.record.class_names)} class names."
+            tr("Run {run}: the model has {outputs} outputs for {names} class names.").format(
+                run=path.name, outputs=outputs, names=len(info.record.class_names)
+            )
         )
     return Run(info=info, model=model)
+
+
+def broken(path: Path, info: RunInfo) -> str:
+    """The sentence for a run folder that cannot be used, with why."""
+    return tr("Run {run} is broken: {reason}").format(run=path.name, reason=info.error)
 
 
 def sample_images(dataset_key: str) -> list[Path]:
@@ -362,7 +384,8 @@ def load_errors(path: str | Path) -> dict[str, Any] | None:
     None when it has none or they are broken.
 
     Returns:
-        {"images": uint8 (n,h,w,c), "true": int (n,), "predicted": int (n,), "index": int (n,)}.
+        {"images": uint8 (n,h,w,c), "true": int (n,), "predicted": int (n,), "index": int (n,),
+        "confidence": float (n,) the probability of the answer, or None in a file without it}.
     """
     import numpy as np
 
@@ -371,7 +394,9 @@ def load_errors(path: str | Path) -> dict[str, Any] | None:
         return None
     try:
         with np.load(file, allow_pickle=False) as data:
-            return {k: data[k] for k in ("images", "true", "predicted", "index")}
+            kept = {k: data[k] for k in ("images", "true", "predicted", "index")}
+            kept["confidence"] = data["confidence"] if "confidence" in data.files else None
+            return kept
     except (OSError, ValueError, KeyError):
         return None
 
@@ -426,25 +451,30 @@ def rename_run(path: str | Path, title: str, root: str | Path | None = None) -> 
         ArtifactError: for shipped runs, runs outside `root`, a broken run or a disk error.
     """
     path = Path(path).resolve()
-    _check_user_run(path, root, "renamed")
+    _check_user_run(path, root, N_("Only run folders in the user runs folder can be renamed."))
     info = read_run_info(path)
     if not info.ok:
-        raise ArtifactError(f"Run {path.name} is broken: {info.error}")
+        raise ArtifactError(broken(path, info))
     info.record.title = " ".join(title.split())[:MAX_TITLE]
     try:
         write_record(path, info.record)
     except OSError as err:
-        raise ArtifactError(f"Could not rename {path.name}: {err.strerror or err}.") from err
+        raise ArtifactError(
+            tr("Could not rename {run}: {reason}.").format(
+                run=path.name, reason=err.strerror or err
+            )
+        ) from err
     return info.record
 
 
 def _check_user_run(path: Path, root: str | Path | None, done: str) -> None:
-    """Refuse shipped runs and anything that is not a run folder in the user runs folder."""
+    """Refuse shipped runs and anything that is not a run folder in the user runs folder
+    (`done`: the refusal's sentence, a msgid)."""
     root = Path(root or user_runs_dir()).resolve()
     if path.parent == shipped_dir().resolve():
-        raise ArtifactError("Shipped pretrained runs are read-only.")
+        raise ArtifactError(tr("Shipped pretrained runs are read-only."))
     if path.parent != root or not ((path / RECORD_FILE).exists() or (path / MODEL_FILE).exists()):
-        raise ArtifactError(f"Only run folders in the user runs folder can be {done}.")
+        raise ArtifactError(tr(done))
 
 
 def delete_run(path: str | Path, root: str | Path | None = None) -> None:
@@ -454,14 +484,18 @@ def delete_run(path: str | Path, root: str | Path | None = None) -> None:
         ArtifactError: for shipped runs, paths outside the user runs folder, or disk errors.
     """
     path = Path(path).resolve()
-    _check_user_run(path, root, "deleted")
+    _check_user_run(path, root, N_("Only run folders in the user runs folder can be deleted."))
     try:
         # rename first so a half-deleted run is never listed
         doomed = path.parent / f"{TMP_PREFIX}deleting-{path.name}"
         os.replace(path, doomed)
         shutil.rmtree(doomed)
     except OSError as err:
-        raise ArtifactError(f"Could not delete {path.name}: {err.strerror or err}.") from err
+        raise ArtifactError(
+            tr("Could not delete {run}: {reason}.").format(
+                run=path.name, reason=err.strerror or err
+            )
+        ) from err
 
 
 def clean_temporary(root: str | Path, older_than_s: float = STALE_TMP_S) -> int:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cnn.i18n import tr
+
 if TYPE_CHECKING:
     import keras
 
@@ -136,17 +138,20 @@ def _forward(model, batches: Iterable, num_classes: int, logits: bool, mirror: b
             kept_logits.append(logits_of(model, features, probs))
         if probs.shape[-1] != num_classes:
             raise ValueError(
-                f"The model predicts {probs.shape[-1]} classes but {num_classes} class "
-                "names were given."
+                tr(
+                    "The model predicts {classes} classes but {names} class names were given."
+                ).format(classes=probs.shape[-1], names=num_classes)
             )
         y = np.asarray(y)
         probabilities.append(probs)
         labels.append((y.argmax(axis=-1) if y.ndim == 2 else y).astype(np.int64).reshape(-1))
     if sum(len(y) for y in labels) == 0:
-        raise ValueError("There are no examples to evaluate.")
+        raise ValueError(tr("There are no examples to evaluate."))
     labels_all = np.concatenate(labels)
     if labels_all.min() < 0 or labels_all.max() >= num_classes:
-        raise ValueError(f"Labels must be class indices between 0 and {num_classes - 1}.")
+        raise ValueError(
+            tr("Labels must be class indices between 0 and {last}.").format(last=num_classes - 1)
+        )
     logits_all = np.concatenate(kept_logits) if logits else None
     return np.concatenate(probabilities), labels_all, logits_all
 

@@ -19,6 +19,7 @@ from cnn.architectures import ArchSpec
 from cnn.calibration import Calibration
 from cnn.datasets.info import RENAMED_METHODS, kind_of_method
 from cnn.errors import ArtifactError
+from cnn.i18n import tr
 from cnn.ood import OodCheck
 from cnn.timelapse import TimelapseInfo
 from cnn.training.config import TrainConfig
@@ -165,10 +166,10 @@ class RunRecord:
                 or malformed).
         """
         if not isinstance(data, dict):
-            raise ArtifactError("run.json does not hold a run record.")
+            raise ArtifactError(tr("run.json does not hold a run record."))
         missing = [k for k in REQUIRED if k not in data]
         if missing:
-            raise ArtifactError(f"run.json lacks {', '.join(missing)}.")
+            raise ArtifactError(tr("run.json lacks {fields}.").format(fields=", ".join(missing)))
         try:
             spec = data.get("spec")
             return cls(
@@ -197,7 +198,11 @@ class RunRecord:
                 }
             )
         except (TypeError, ValueError, AttributeError) as err:
-            raise ArtifactError(f"run.json is malformed ({type(err).__name__}: {err}).") from err
+            raise ArtifactError(
+                tr("run.json is malformed ({error}: {reason}).").format(
+                    error=type(err).__name__, reason=err
+                )
+            ) from err
 
     def to_dict(self) -> dict[str, Any]:
         """The run.json document (unknown keys read earlier are written back as they were)."""

@@ -18,8 +18,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from cnn import i18n
 from cnn.classroom import Board, ClassStore, RunRow, run_cache
 from cnn.errors import CnnError
+from cnn.i18n import tr
 from ui import class_teacher, class_views, state
 
 TOLD = "class_pick_told"  # what happened to the class run picked (not opened, gone), said once
@@ -38,8 +40,12 @@ class SharedChoice:
         """A label told apart from the server's runs, e.g.
         "class 7KQ2MX · ana · mnist modern_cnn 98.9% · run 4"."""
         row, accuracy = self.row, self.row.test_accuracy
-        model = f"{row.dataset} {row.arch}" + (f" {accuracy:.1%}" if accuracy is not None else "")
-        return f"class {self.code} · {row.student} · {model} · run {row.id}"
+        model = f"{row.dataset} {row.arch}"
+        if accuracy is not None:
+            model += " " + i18n.percent(accuracy, 1)
+        return tr("class {code} · {student} · {model} · run {id}").format(
+            code=self.code, student=row.student, model=model, id=row.id
+        )
 
     @property
     def folder(self) -> Path:
@@ -94,7 +100,7 @@ def unpacked(choice: SharedChoice) -> Path:
     for view in _views(store):
         if view.code == choice.code and any(r.id == choice.row.id for r in view.runs):
             return run_cache.cached_run(*store.run_files(view, choice.row.id))
-    raise CnnError("This class run is no longer there (the teacher removed it).")
+    raise CnnError(tr("This class run is no longer there (the teacher removed it)."))
 
 
 def pick(choice: SharedChoice) -> None:
@@ -103,7 +109,7 @@ def pick(choice: SharedChoice) -> None:
     try:
         state.set_active_run(unpacked(choice))
     except CnnError as err:
-        tell(f"That class run could not be opened: {err}")
+        tell(tr("That class run could not be opened: {reason}").format(reason=err))
 
 
 def tell(sentence: str) -> None:

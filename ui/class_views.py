@@ -14,9 +14,10 @@ import re
 import numpy as np
 import streamlit as st
 
-from cnn import artifacts, settings
+from cnn import artifacts, i18n, settings
 from cnn.classroom import Board, ClassError, ClassStore, Member
 from cnn.errors import CnnError
+from cnn.i18n import tr, trn
 from ui import state
 
 CLASS_CODE = "class_code"  # a class code to offer (a lesson link puts one here)
@@ -26,11 +27,6 @@ NOTICE = "class_notice"  # what the last change did, said once at the top of the
 WALL_SHOWN = 24  # the newest pictures shown on a wall
 CANVAS_PX = 280
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
-
-
-def count(n: int, thing: str) -> str:
-    """ "1 picture", "3 pictures"."""
-    return f"{n} {thing}{'' if n == 1 else 's'}"
 
 
 def plain(text: str) -> str:
@@ -77,15 +73,21 @@ def join_ui(store: ClassStore) -> None:
     """The join form: a code (filled from a lesson link) and a nickname."""
     offered = st.session_state.get(CLASS_CODE) or ""
     if offered:
-        st.info(f"Your link is for class **{plain(offered)}**: choose a nickname and join.")
-    with st.form("join-class", border=True):
-        st.markdown("**Join your class** with the code your teacher gives you.")
-        code_col, nick_col = st.columns(2)
-        code = code_col.text_input("Class code", value=offered, max_chars=12)
-        nickname = nick_col.text_input(
-            "Nickname", max_chars=40, help="Not your real name: anything your teacher knows."
+        st.info(
+            tr("Your link is for class **{code}**: choose a nickname and join.").format(
+                code=plain(offered)
+            )
         )
-        joined = st.form_submit_button("Join", type="primary", icon=":material/login:")
+    with st.form("join-class", border=True):
+        st.markdown(tr("**Join your class** with the code your teacher gives you."))
+        code_col, nick_col = st.columns(2)
+        code = code_col.text_input(tr("Class code"), value=offered, max_chars=12)
+        nickname = nick_col.text_input(
+            tr("Nickname"),
+            max_chars=40,
+            help=tr("Not your real name: anything your teacher knows."),
+        )
+        joined = st.form_submit_button(tr("Join"), type="primary", icon=":material/login:")
     if joined:
         try:
             found = store.join(code, nickname, session=session_name())
@@ -113,10 +115,11 @@ def student_ui(store: ClassStore, joined: Member) -> None:
         return
     head, out = st.columns([5, 1], vertical_alignment="center")
     head.markdown(
-        f"You are **{plain(joined.nickname)}** in class **{plain(joined.class_name)}** "
-        f"(code `{joined.code}`)."
+        tr("You are **{nickname}** in class **{name}** (code `{code}`).").format(
+            nickname=plain(joined.nickname), name=plain(joined.class_name), code=joined.code
+        )
     )
-    out.button("Leave", on_click=leave, icon=":material/logout:", width="stretch")
+    out.button(tr("Leave"), on_click=leave, icon=":material/logout:", width="stretch")
     notice_ui()
     share_col, draw_col = st.columns(2, gap="large")
     with share_col:
@@ -124,31 +127,31 @@ def student_ui(store: ClassStore, joined: Member) -> None:
         own_runs_ui(view)
     with draw_col:
         draw_for_wall_ui(store, joined)
-    wall_ui(store, view, "The class wall")
+    wall_ui(store, view, tr("The class wall"))
 
 
 def share_ui(store: ClassStore, joined: Member) -> None:
     """Share the session's active run with the class."""
-    st.subheader("Share your model")
+    st.subheader(tr("Share your model"))
     active = state.active_run()
     info = artifacts.read_run_info(active) if active else None
     if info is None or not info.ok:
-        st.info("Train a model (or pick one on Predict) first: then share it here.")
+        st.info(tr("Train a model (or pick one on Predict) first: then share it here."))
         return
-    st.caption(f"Your active model: **{plain(info.title)}**")
-    if st.button("Share this model with the class", icon=":material/share:"):
+    st.caption(tr("Your active model: **{title}**").format(title=plain(info.title)))
+    if st.button(tr("Share this model with the class"), icon=":material/share:"):
         try:
             row = store.share(joined, info.path)
         except ClassError as err:
             st.error(str(err))
         else:
-            done(f"Shared: your teacher sees it on the board (run {row.id}).")
+            done(tr("Shared: your teacher sees it on the board (run {id}).").format(id=row.id))
 
 
 def own_runs_ui(view: Board) -> None:
     """The runs this student shared."""
     if not view.runs:
-        st.caption("You have shared no model yet.")
+        st.caption(tr("You have shared no model yet."))
         return
     rows = [
         {
@@ -159,32 +162,43 @@ def own_runs_ui(view: Board) -> None:
         }
         for r in view.runs
     ]
-    st.dataframe(
-        rows,
-        hide_index=True,
-        column_config={"test accuracy": st.column_config.NumberColumn(format="percent")},
-    )
+    st.dataframe(rows, hide_index=True, column_config=run_columns())
+
+
+def run_columns() -> dict:
+    """The shown headers of a table of shared runs (its keys stay English)."""
+    column = st.column_config
+    return {
+        "run": column.NumberColumn(tr("run")),
+        "student": column.TextColumn(tr("student")),
+        "dataset": column.TextColumn(tr("dataset")),
+        "architecture": column.TextColumn(tr("architecture")),
+        "test accuracy": column.NumberColumn(tr("test accuracy"), format="percent"),
+        "shared": column.TextColumn(tr("shared")),
+    }
 
 
 def draw_for_wall_ui(store: ClassStore, joined: Member) -> None:
     """A canvas and a label: a drawing for the class wall (e.g. one that fooled a model)."""
     from ui import canvas
 
-    st.subheader("Draw for the wall")
+    st.subheader(tr("Draw for the wall"))
     key = f"class-canvas-{state.generation('class-canvas')}"
     value = canvas.drawing_canvas(
         size=CANVAS_PX, stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", key=key
     )
     image = canvas.decode(value["data"]) if value else None
     label_col, send_col = st.columns([3, 2], vertical_alignment="bottom")
-    label = label_col.text_input("It shows", max_chars=40, key="class-label", placeholder="e.g. 7")
-    if send_col.button("Put on the wall", icon=":material/send:", width="stretch"):
+    label = label_col.text_input(
+        tr("It shows"), max_chars=40, key="class-label", placeholder=tr("e.g. 7")
+    )
+    if send_col.button(tr("Put on the wall"), icon=":material/send:", width="stretch"):
         if image is None or image[..., :3].max() == 0:
-            st.error("Draw something on the canvas first.")
+            st.error(tr("Draw something on the canvas first."))
             return
         if _submit(store, joined, image, label, drawn=True):
             state.next_generation("class-canvas")
-            done("Your drawing is on the class wall.")
+            done(tr("Your drawing is on the class wall."))
 
 
 def _submit(store: ClassStore, joined: Member, image: np.ndarray, label: str, drawn: bool):
@@ -221,10 +235,10 @@ def submit_from_predict(image: np.ndarray, run_info: artifacts.RunInfo) -> None:
     drawn = current is None or current.source == "Draw"
     names = list(run_info.record.class_names)
     label_col, send_col = st.columns([2, 3], vertical_alignment="bottom")
-    label = label_col.selectbox("It should be", names, key="wall-label")
-    if send_col.button("Put it on the class wall", icon=":material/send:"):
+    label = label_col.selectbox(tr("It should be"), names, key="wall-label")
+    if send_col.button(tr("Put it on the class wall"), icon=":material/send:"):
         if _submit(server_store(), joined, image, label, drawn):
-            st.success("It is on the class wall.", icon=":material/check:")
+            st.success(tr("It is on the class wall."), icon=":material/check:")
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -241,17 +255,27 @@ def wall_ui(store: ClassStore, view: Board, title: str, answers: dict | None = N
     st.subheader(title)
     shown = view.submissions[::-1][:WALL_SHOWN]
     if not shown:
-        st.caption("No pictures on the wall yet.")
+        st.caption(tr("No pictures on the wall yet."))
         return []
-    st.caption(
-        f"{len(view.submissions)} pictures"
-        + (f", the newest {WALL_SHOWN} shown." if len(view.submissions) > WALL_SHOWN else ".")
-    )
+    total = len(view.submissions)
+    if total > WALL_SHOWN:
+        st.caption(
+            trn(
+                "{n} picture, the newest {shown} shown.",
+                "{n} pictures, the newest {shown} shown.",
+                total,
+            ).format(shown=i18n.number(WALL_SHOWN))
+        )
+    else:
+        st.caption(trn("{n} picture.", "{n} pictures.", total))
     pngs = store.pictures(view, [s.id for s in shown])
     columns = st.columns(6)
     for i, sub in enumerate(s for s in shown if s.id in pngs):
         with columns[i % 6]:
-            st.image(thumbnail(sub.digest, pngs[sub.id]), width="stretch")
+            alt = tr("A picture by {student}, labelled {label}").format(
+                student=sub.student, label=sub.label
+            )
+            st.image(thumbnail(sub.digest, pngs[sub.id]), width="stretch", alt=alt)
             st.caption(f"**{plain(sub.label)}** · {plain(sub.student)}")
             for line in (answers or {}).get(sub.id, []):
                 st.caption(line)

@@ -10,14 +10,16 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnn import architectures, artifacts
+from cnn import architectures, artifacts, describe, i18n
 from cnn.artifacts import RunInfo
-from ui import arch_diagram, charts, glossary, loaders, pictures, presenter, state
+from cnn.i18n import N_, tr, trn
+from ui import a11y, arch_diagram, charts, glossary, loaders, pictures, presenter, state
 
 GALLERY_COLUMNS = 8  # kept images per row
 MAX_FIGURES = 32  # built figures and kept-image galleries remembered per server
 CELL = "confusion-cell"  # session key: the chosen (true, predicted) cell
 CELL_WIDGET = "confusion"  # the chart's widget key (a new generation clears its selection)
+KINDS = {"shipped": N_("shipped"), "yours": N_("yours"), "user": N_("user")}  # a run's origin
 
 
 def record_stamp(info: RunInfo) -> tuple[int, int] | None:
@@ -67,7 +69,9 @@ def duration(seconds: float | None) -> str:
     """A training time in words: "45 s", "62 min", "" when unknown."""
     if seconds is None:
         return ""
-    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+    if seconds < 90:
+        return tr("{seconds} s").format(seconds=i18n.number(round(seconds)))
+    return tr("{minutes} min").format(minutes=i18n.number(round(seconds / 60)))
 
 
 def runs_table(runs: list[RunInfo]) -> pd.DataFrame:
@@ -84,11 +88,15 @@ def runs_table(runs: list[RunInfo]) -> pd.DataFrame:
                 "saved": info.saved,
                 "params": record.params if record else None,
                 "dataset": record.dataset.key if record else "",
-                "kind": "shipped"
-                if info.shipped
-                else "yours"
-                if str(info.path) in state.session_runs()
-                else "user",
+                "kind": tr(
+                    KINDS[
+                        "shipped"
+                        if info.shipped
+                        else "yours"
+                        if str(info.path) in state.session_runs()
+                        else "user"
+                    ]
+                ),
                 "error": info.error or "",
                 "run": info.name,  # the folder: a run's unique id
             }
@@ -104,14 +112,18 @@ def runs_table_ui(runs: list[RunInfo]) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "name": column.TextColumn("name", width=240),
+            "name": column.TextColumn(tr("name"), width=240),
             "accuracy": column.ProgressColumn(
-                "test accuracy", format="percent", min_value=0, max_value=1, width=120
+                tr("test accuracy"), format="percent", min_value=0, max_value=1, width=120
             ),
-            "epochs": column.NumberColumn("epochs", width=70),
-            "time": column.TextColumn("trained for", width=90),
-            "saved": column.TextColumn("saved", width=100),
-            "params": column.NumberColumn("parameters", format="localized", width=100),
+            "epochs": column.NumberColumn(tr("epochs"), width=70),
+            "time": column.TextColumn(tr("trained for"), width=90),
+            "saved": column.TextColumn(tr("saved"), width=100),
+            "params": column.NumberColumn(tr("parameters"), format="localized", width=100),
+            "dataset": column.TextColumn(tr("dataset")),
+            "kind": column.TextColumn(tr("kind")),
+            "error": column.TextColumn(tr("error")),
+            "run": column.TextColumn(tr("run")),
         },
     )
 
@@ -133,12 +145,27 @@ def compare_default(good: list[RunInfo]) -> list[RunInfo]:
 
 def compare_ui(good: list[RunInfo]) -> None:
     compared = st.multiselect(
-        "Runs to compare", good, default=compare_default(good), format_func=lambda r: r.title
+        tr("Runs to compare"), good, default=compare_default(good), format_func=lambda r: r.title
     )
     if compared:
         chosen = tuple((r.title, str(r.path), record_stamp(r)) for r in compared)
         st.plotly_chart(_curves_figure(chosen))
+        a11y.described_ui(" ".join(curves_words(compared)))
     glossary.explain_ui("overfitting")
+
+
+def curves_words(runs: list[RunInfo]) -> list[str]:
+    """The compared runs' validation accuracy curves (else their loss), in words."""
+    said = []
+    for info in runs:
+        history = info.record.history or {}
+        if history.get("val_accuracy"):
+            name = tr("Validation accuracy of {run}").format(run=info.title)
+            said.append(describe.curve(history["val_accuracy"], name, as_share=True))
+        elif history.get("loss"):
+            name = tr("Training loss of {run}").format(run=info.title)
+            said.append(describe.curve(history["loss"], name))
+    return said
 
 
 def name_ui(info: RunInfo) -> None:
@@ -147,12 +174,12 @@ def name_ui(info: RunInfo) -> None:
         return
     name_col, save_col = st.columns([4, 1], vertical_alignment="bottom")
     title = name_col.text_input(
-        "Name this run",
+        tr("Name this run"),
         info.record.title,
         max_chars=artifacts.MAX_TITLE,
-        placeholder="e.g. no augmentation, 3 epochs",
+        placeholder=tr("e.g. no augmentation, 3 epochs"),
     )
-    if save_col.button("Save name", width="stretch") and title != info.record.title:
+    if save_col.button(tr("Save name"), width="stretch") and title != info.record.title:
         try:
             artifacts.rename_run(info.path, title)
         except artifacts.ArtifactError as err:
@@ -168,10 +195,12 @@ def teachers_caption_ui(info: RunInfo) -> None:
         return
     names = ", ".join(f"`{Path(path).name}`" for path in config.teachers)
     st.caption(
-        f"Besides the labels, this model learned from what {names} answered for every "
-        f"training image ({config.distill:.0%} of its target: knowledge distillation). "
-        "Its training loss stays higher than a run's without teachers: a target shared "
-        "between classes cannot be met exactly, so the loss cannot reach 0."
+        tr(
+            "Besides the labels, this model learned from what {names} answered for every "
+            "training image ({share} of its target: knowledge distillation). "
+            "Its training loss stays higher than a run's without teachers: a target shared "
+            "between classes cannot be met exactly, so the loss cannot reach 0."
+        ).format(names=names, share=i18n.percent(config.distill))
     )
 
 
@@ -186,28 +215,66 @@ def mistakes_ui(info: RunInfo) -> None:
     names = info.record.class_names
     test = info.record.test
     if not test.confusion:
-        st.info("This run has no test results.")
+        st.info(tr("This run has no test results."))
         return
     cell = _chosen_cell(names)
     matrix, per_class = st.columns([3, 2])
     with matrix:
-        mirrored = (
-            " It answered each test image after reading it and its mirror image (test-time "
-            "augmentation), as Predict does."
-            if info.record.config.mirror
-            else ""
-        )
-        st.caption(
-            "Click a cell: rows are the true class, columns what the model answered." + mirrored
-        )
+        if info.record.config.mirror:
+            st.caption(
+                tr(
+                    "Click a cell: rows are the true class, columns what the model answered. "
+                    "It answered each test image after reading it and its mirror image "
+                    "(test-time augmentation), as Predict does."
+                )
+            )
+        else:
+            st.caption(
+                tr("Click a cell: rows are the true class, columns what the model answered.")
+            )
         st.plotly_chart(
             record_figure(info, "confusion", cell),
             on_select="rerun",
             selection_mode="points",
             key=f"{CELL_WIDGET}-{state.generation(CELL)}",
         )
+        a11y.described_ui(describe.confusion(np.array(test.confusion), names))
     per_class.plotly_chart(record_figure(info, "per-class"))
+    with per_class:
+        a11y.described_ui(per_class_words(test.per_class))
     gallery_ui(info, names, cell)
+
+
+def per_class_words(rows: list[dict]) -> str:
+    """Per-class test accuracy in words, for screen readers."""
+    parts = [
+        tr("{name}: {accuracy}").format(
+            name=row["name"],
+            accuracy=tr("no images") if row["accuracy"] is None else i18n.percent(row["accuracy"]),
+        )
+        for row in rows
+    ]
+    return tr("Test accuracy per class: {classes}.").format(classes="; ".join(parts))
+
+
+def kept_alt(true: str, answered: str, confidence: float | None) -> str:
+    """A kept test image's text alternative: its true class, the answer and how sure."""
+    if confidence is None:
+        if true == answered:
+            return tr("A test image of {true}; the model answered {answer} ✓").format(
+                true=true, answer=answered
+            )
+        return tr("A test image of {true}; the model answered {answer} ✗").format(
+            true=true, answer=answered
+        )
+    sure = i18n.percent(confidence)
+    if true == answered:
+        return tr(
+            "A test image of {true}; the model answered {answer} ✓ ({confidence} sure)"
+        ).format(true=true, answer=answered, confidence=sure)
+    return tr("A test image of {true}; the model answered {answer} ✗ ({confidence} sure)").format(
+        true=true, answer=answered, confidence=sure
+    )
 
 
 def gallery_ui(info: RunInfo, names: list[str], cell: tuple[str, str] | None) -> None:
@@ -215,28 +282,30 @@ def gallery_ui(info: RunInfo, names: list[str], cell: tuple[str, str] | None) ->
     stamp = loaders.file_stamp(info.path / artifacts.ERRORS_FILE)
     kept = _kept_images(str(info.path), stamp, side)
     if kept is None or not len(kept["true"]):
-        st.info("This run kept no test images.")
+        st.info(tr("This run kept no test images."))
         return
     true, predicted = kept["true"], kept["predicted"]
+    sure = kept.get("confidence")
     if cell is None:
         chosen = np.flatnonzero(true != predicted)
-        what = "Mistakes on the test images"
     else:
         chosen = np.flatnonzero(
             (true == names.index(cell[0])) & (predicted == names.index(cell[1]))
         )
-        what = f"True **{cell[0]}**, answered **{cell[1]}**"
     head, reset = st.columns([4, 1], vertical_alignment="center")
-    head.markdown(f"{what}: {kept_words(len(chosen), count_in(info, cell))}")
-    if cell is not None and reset.button("Show all mistakes", icon=":material/close:"):
+    head.markdown(kept_words(len(chosen), count_in(info, cell), cell))
+    if cell is not None and reset.button(tr("Show all mistakes"), icon=":material/close:"):
         state.next_generation(CELL)
         st.rerun()
     for start in range(0, len(chosen), GALLERY_COLUMNS):
         for column, i in zip(
             st.columns(GALLERY_COLUMNS), chosen[start : start + GALLERY_COLUMNS], strict=False
         ):
-            column.image(kept["framed"][i], width=side)
-            column.caption(f"{names[true[i]]}<br>→ {names[predicted[i]]}", unsafe_allow_html=True)
+            said, answered = names[true[i]], names[predicted[i]]
+            confidence = None if sure is None else float(sure[i])
+            column.image(kept["framed"][i], width=side, alt=kept_alt(said, answered, confidence))
+            mark = "✓" if true[i] == predicted[i] else "✗"
+            column.caption(f"{said}<br>→ {answered} {mark}", unsafe_allow_html=True)
 
 
 def count_in(info: RunInfo, cell: tuple[str, str] | None) -> int:
@@ -248,37 +317,73 @@ def count_in(info: RunInfo, cell: tuple[str, str] | None) -> int:
     return int(confusion[names.index(cell[0]), names.index(cell[1])])
 
 
-def kept_words(shown: int, total: int) -> str:
-    """How many of the test images in question are shown, as a sentence."""
-    if total == 0:
-        return "none."
-    if shown >= total:
-        return f"all {total} are shown below." if total > 1 else "it is shown below."
-    return f"{total:,} in all; the run kept {shown} of them, shown below."
+def kept_words(shown: int, total: int, cell: tuple[str, str] | None = None) -> str:
+    """How many of the test images in question (the mistakes, or the chosen cell's) are
+    shown, as a sentence (one msgid per case: a translator sees the whole sentence)."""
+    case = "none" if total == 0 else "all" if shown >= total else "some"
+    if total == 1 and case == "all":
+        case = "one"
+    values = {"total": i18n.number(total), "shown": i18n.number(shown)}
+    if cell is not None:
+        values.update(true=cell[0], answer=cell[1])
+    return tr(KEPT_WORDS[cell is not None][case]).format(**values)
+
+
+KEPT_WORDS = {  # [a cell is chosen][how many are shown]
+    False: {
+        "none": N_("Mistakes on the test images: none."),
+        "one": N_("Mistakes on the test images: it is shown below."),
+        "all": N_("Mistakes on the test images: all {total} are shown below."),
+        "some": N_(
+            "Mistakes on the test images: {total} in all; the run kept {shown} of them, "
+            "shown below."
+        ),
+    },
+    True: {
+        "none": N_("True **{true}**, answered **{answer}**: none."),
+        "one": N_("True **{true}**, answered **{answer}**: it is shown below."),
+        "all": N_("True **{true}**, answered **{answer}**: all {total} are shown below."),
+        "some": N_(
+            "True **{true}**, answered **{answer}**: {total} in all; the run kept {shown} of "
+            "them, shown below."
+        ),
+    },
+}
 
 
 def timelapse_ui(info: RunInfo) -> None:
     lapse = loaders.load_timelapse(info.path)
     if lapse is None or info.record.timelapse is None:
-        st.info("This run was trained without a time-lapse. Runs trained now record one.")
+        st.info(tr("This run was trained without a time-lapse. Runs trained now record one."))
         return
     probes = info.record.timelapse.probes
     probe_col, layer_col = st.columns(2)
     probe = probe_col.selectbox(
-        "Follow the input", range(len(probes)), format_func=lambda i: probes[i]["label"]
+        tr("Follow the input"),
+        range(len(probes)),
+        format_func=lambda i: tr("your drawing") if probes[i]["class"] < 0 else probes[i]["label"],
     )
-    layer = layer_col.selectbox("Feature maps of", list(lapse.maps)) if lapse.maps else None
+    layer = layer_col.selectbox(tr("Feature maps of"), list(lapse.maps)) if lapse.maps else None
     name = probes[probe]["label"]
-    # "a 7", but "a test image of 'cats'" (class names are often plural or long)
-    label = f"a {name}" if len(name) == 1 else f"a test image of '{name}'"
-    label = "your drawing" if probes[probe]["class"] < 0 else label
+    # "a 7", but "a test image of '{name}'" (class names are often plural or long)
+    label = (
+        tr("a {name}").format(name=name)
+        if len(name) == 1
+        else tr("a test image of '{name}'").format(name=name)
+    )
+    label = tr("your drawing") if probes[probe]["class"] < 0 else label
     figure = loaders.timelapse_figure(
         str(info.path), probe, layer, label, lapse, tuple(info.record.class_names)
     )
     st.plotly_chart(figure, key="timelapse")
     st.caption(
-        f"{len(lapse)} snapshots, a few in the first epoch (when most of the learning happens), "
-        "then one per epoch. Press Play, or drag the slider."
+        trn(
+            "{n} snapshot, a few in the first epoch (when most of the learning happens), "
+            "then one per epoch. Press Play, or drag the slider.",
+            "{n} snapshots, a few in the first epoch (when most of the learning happens), "
+            "then one per epoch. Press Play, or drag the slider.",
+            len(lapse),
+        )
     )
 
 
@@ -287,38 +392,63 @@ def confidence_ui(info: RunInfo) -> None:
     cal, check = info.record.calibration, info.record.ood
     if cal is None:
         st.info(
-            "This run was not calibrated (it was trained before calibration existed, or "
-            "without validation images)."
+            tr(
+                "This run was not calibrated (it was trained before calibration existed, or "
+                "without validation images)."
+            )
         )
     else:
         chart, words = st.columns([3, 2])
         chart.plotly_chart(record_figure(info, "reliability"))
-        words.metric("Calibration error before", f"{cal.ece_before:.1%}")
-        words.metric(f"after (temperature {cal.temperature:.2f})", f"{cal.ece_after:.1%}")
+        with chart:
+            a11y.described_ui(
+                tr(
+                    "Reliability diagram: calibration error {before} before, {after} after "
+                    "calibration."
+                ).format(
+                    before=i18n.percent(cal.ece_before, 1), after=i18n.percent(cal.ece_after, 1)
+                )
+            )
+        words.metric(tr("Calibration error before"), i18n.percent(cal.ece_before, 1))
+        words.metric(
+            tr("after (temperature {temperature})").format(
+                temperature=i18n.number(cal.temperature, 2)
+            ),
+            i18n.percent(cal.ece_after, 1),
+        )
         words.caption(
-            f"Fitted on {cal.fitted_on}; measured on the test split (15 bins). The bars "
-            "count the test images in each bin: a point made of a handful of images wobbles "
-            "by chance."
+            tr(
+                "Fitted on {fitted_on}; measured on the test split (15 bins). The bars "
+                "count the test images in each bin: a point made of a handful of images wobbles "
+                "by chance."
+            ).format(fitted_on=cal.fitted_on)
         )
         with words:
             glossary.explain_ui("calibration")
     if check is not None:
-        caught = (
-            f"flags **{check.detection:.0%}** of {check.n_foreign:,} {check.foreign} images"
-            if check.detection is not None
-            else "was not measured on a foreign dataset"
-        )
-        st.markdown(
-            f"**Unlike its training data?** The flag is raised on {check.false_alarm:.0%} of "
-            f"its own test images and {caught}."
-        )
+        if check.detection is not None:
+            said = tr(
+                "**Unlike its training data?** The flag is raised on {false_alarm} of its own "
+                "test images and flags **{detection}** of {n} {foreign} images."
+            ).format(
+                false_alarm=i18n.percent(check.false_alarm),
+                detection=i18n.percent(check.detection),
+                n=i18n.number(check.n_foreign),
+                foreign=check.foreign,
+            )
+        else:
+            said = tr(
+                "**Unlike its training data?** The flag is raised on {false_alarm} of its own "
+                "test images and was not measured on a foreign dataset."
+            ).format(false_alarm=i18n.percent(check.false_alarm))
+        st.markdown(said)
 
 
 def layer_table_ui(info: RunInfo) -> None:
     """A run's layers in numbers (from its spec: no model is loaded)."""
     record = info.record
     if record.spec is None:
-        st.info("This run's record holds no architecture description.")
+        st.info(tr("This run's record holds no architecture description."))
         return
     layers = record.spec.shapes(tuple(record.input_shape), len(record.class_names))
     st.plotly_chart(record_figure(info, "architecture"), key="run-architecture")

@@ -6,15 +6,18 @@ from __future__ import annotations
 import streamlit as st
 
 from cnn import artifacts
+from cnn.i18n import N_, tr
 from ui import state
+
+TRAIN_PAGE = "app_pages/train.py"
 
 
 def runs_or_stop_ui() -> list[artifacts.RunInfo]:
     """All runs (shipped and the user's); with none, a link to Train and the page stops."""
     runs = artifacts.list_runs()
     if not runs:
-        st.info("There is no trained model yet: train one first.")
-        st.page_link("app_pages/train.py", label="Train a model", icon=":material/model_training:")
+        st.info(tr("There is no trained model yet: train one first."))
+        st.page_link(TRAIN_PAGE, label=tr("Train a model"), icon=":material/model_training:")
         st.stop()
     return runs
 
@@ -54,8 +57,10 @@ def _active_option(runs: list[artifacts.RunInfo], shared: list | None):
             fallback = default_run(runs) or runs[0]
             state.set_active_run(fallback.path)
             class_runs.tell(
-                "The class run you had picked is no longer there (the teacher removed it, or "
-                f"you left the class): back to {fallback.title}."
+                tr(
+                    "The class run you had picked is no longer there (the teacher removed it, "
+                    "or you left the class): back to {title}."
+                ).format(title=fallback.title)
             )
             st.rerun()  # from the top, so the sidebar names the model in use too
     paths = [str(r.path) for r in runs]
@@ -71,7 +76,7 @@ def _run_info(option) -> artifacts.RunInfo:
 
 def run_picker_ui(
     runs: list[artifacts.RunInfo],
-    label: str = "Model",
+    label: str = N_("Model"),
     locked: bool = False,
     shared: list | None = None,
 ) -> artifacts.RunInfo:
@@ -82,10 +87,13 @@ def run_picker_ui(
     page and the sidebar draw); a picked class run is unpacked from the class database then.
     With no active run it starts on the newest digit model, since a class starts by drawing.
     """
-    key = f"run-picker-{label}"
+    key = f"run-picker-{label}"  # `label` is English (a msgid): the key is the same in any language
+    label = tr(label)
     st.session_state[key] = _active_option(runs, shared)
     if locked:  # a lesson fixes the model: say which, offer no choice
-        st.caption(f"{label}: **{st.session_state[key].title}**")
+        st.caption(
+            tr("{label}: **{title}**").format(label=label, title=st.session_state[key].title)
+        )
         return _run_info(st.session_state[key])
 
     def adopt() -> None:

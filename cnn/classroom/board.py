@@ -16,6 +16,7 @@ import numpy as np
 
 from cnn import artifacts
 from cnn.classroom.pictures import wall_pixels
+from cnn.i18n import tr
 
 TEST_IMAGES = 500  # the first this many test images of a dataset: the same for every run
 BATCH = 100
@@ -113,7 +114,11 @@ def summed_confusion(
     total = SummedConfusion(names, np.zeros((len(names), len(names)), np.int64), images=len(test))
     for run_id, run in runs:
         if run.class_names != names:
-            total.skipped.append(f"Run {run_id} has other classes than {dataset}: not counted.")
+            total.skipped.append(
+                tr("Run {id} has other classes than {dataset}: not counted.").format(
+                    id=run_id, dataset=dataset
+                )
+            )
             continue
         pre = run.record.preprocessing
         batches = datasets.make_pipeline(test, tuple(pre.image_size), pre.channels, BATCH)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from cnn.classroom.errors import ClassError
 from cnn.classroom.pictures import wall_pixels
+from cnn.i18n import tr
 
 
 @dataclass
@@ -39,7 +40,7 @@ def class_dataset(pictures: Sequence[tuple[bytes, bool, str]], kind: str) -> Cla
     from cnn.errors import DatasetError
 
     if not pictures:
-        raise ClassError("Pick some pictures from the wall first.")
+        raise ClassError(tr("Pick some pictures from the wall first."))
     with tempfile.TemporaryDirectory(prefix="cnn-class-dataset-") as tmp:
         made = DatasetBuilder(tmp, kind="digits" if kind == "digits" else "photos")
         for png, drawn, label in pictures:
@@ -48,7 +49,11 @@ def class_dataset(pictures: Sequence[tuple[bytes, bool, str]], kind: str) -> Cla
                 if name not in made.classes:
                     made.add_class(name)
             except DatasetError as err:
-                raise ClassError(f"The label '{label}' cannot name a class: {err}") from err
+                raise ClassError(
+                    tr("The label '{label}' cannot name a class: {reason}").format(
+                        label=label, reason=err
+                    )
+                ) from err
             pixels = wall_pixels(png)
             if drawn:
                 steps = preprocess.prepare_drawing(pixels, made.preprocessing)

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from cnn.classroom.errors import ClassError
+from cnn.i18n import tr
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_S = 30  # a writer waits this long for another before giving up
@@ -50,8 +51,10 @@ def _new_engine(url: str) -> Engine:
         return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
     except (ArgumentError, NoSuchModuleError, ValueError, ImportError) as err:
         raise ClassError(
-            f"CNN_DB_URL is not a database URL this app can open ({type(err).__name__}): "
-            "use e.g. sqlite:///path/class.db or postgresql+psycopg://user:pw@host/db."
+            tr(
+                "CNN_DB_URL is not a database URL this app can open ({error}): "
+                "use e.g. sqlite:///path/class.db or postgresql+psycopg://user:pw@host/db."
+            ).format(error=type(err).__name__)
         ) from err
 
 
@@ -77,7 +80,9 @@ def _engine(url: str) -> Engine:
     except OperationalError as err:
         engine.dispose()
         reason = str(err.orig).strip().splitlines()[0] if err.orig else type(err).__name__
-        raise ClassError(f"The class database cannot be opened: {reason}.") from err
+        raise ClassError(
+            tr("The class database cannot be opened: {reason}.").format(reason=reason)
+        ) from err
     return engine
 
 

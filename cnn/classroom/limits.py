@@ -13,7 +13,9 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from cnn import i18n
 from cnn.classroom.errors import ClassError
+from cnn.i18n import tr
 
 MB = 1024**2
 
@@ -33,39 +35,54 @@ class ClassLimits:
         """Refuse a new student when the class has `count` already."""
         if count >= self.students:
             raise ClassError(
-                f"This class is full ({self.students} students): ask your teacher to remove "
-                "someone who left, or to make a second class."
+                tr(
+                    "This class is full ({students} students): ask your teacher to remove "
+                    "someone who left, or to make a second class."
+                ).format(students=i18n.number(self.students))
             )
 
     def check_run(self, count: int, used: int, size: int) -> None:
         """Refuse a run of `size` bytes when the class has `count` runs of `used` bytes."""
         if size > self.run_bytes:
             raise ClassError(
-                f"This run is {size / MB:.0f} MB, more than the {self.run_bytes // MB} MB a "
-                "shared run may be: share a smaller model."
+                tr(
+                    "This run is {size} MB, more than the {most} MB a shared run may be: "
+                    "share a smaller model."
+                ).format(size=i18n.number(round(size / MB)), most=i18n.number(self.run_bytes // MB))
             )
         if count >= self.runs:
             raise ClassError(
-                f"The class has {count} shared runs, the most it keeps: ask your teacher to "
-                "remove some before sharing more."
+                tr(
+                    "The class has {count} shared runs, the most it keeps: ask your teacher to "
+                    "remove some before sharing more."
+                ).format(count=i18n.number(count))
             )
         if used + size > self.runs_bytes:
             raise ClassError(
-                f"The class's shared runs take {used / MB:.0f} MB of the {self.runs_bytes // MB}"
-                " MB it may use: ask your teacher to remove some before sharing more."
+                tr(
+                    "The class's shared runs take {used} MB of the {most} MB it may use: ask "
+                    "your teacher to remove some before sharing more."
+                ).format(
+                    used=i18n.number(round(used / MB)), most=i18n.number(self.runs_bytes // MB)
+                )
             )
 
     def check_submission(self, count: int, size: int) -> None:
         """Refuse a picture of `size` bytes when the wall has `count` already."""
         if size > self.submission_bytes:
             raise ClassError(
-                f"This picture is {size / MB:.1f} MB, more than the "
-                f"{self.submission_bytes // MB} MB a picture on the wall may be."
+                tr(
+                    "This picture is {size} MB, more than the {most} MB a picture on the wall "
+                    "may be."
+                ).format(
+                    size=i18n.number(size / MB, 1), most=i18n.number(self.submission_bytes // MB)
+                )
             )
         if count >= self.submissions:
             raise ClassError(
-                f"The class wall is full ({self.submissions} pictures): ask your teacher to "
-                "remove some."
+                tr(
+                    "The class wall is full ({pictures} pictures): ask your teacher to remove some."
+                ).format(pictures=i18n.number(self.submissions))
             )
 
 
@@ -93,8 +110,10 @@ class JoinLimiter:
             if len(tries) >= self.attempts:
                 wait = tries[0] + self.window_s - now
                 raise ClassError(
-                    f"Too many tries to join: wait {wait:.0f} s, then check the code with "
-                    "your teacher."
+                    tr(
+                        "Too many tries to join: wait {seconds} s, then check the code with "
+                        "your teacher."
+                    ).format(seconds=i18n.number(round(wait)))
                 )
             tries.append(now)
 

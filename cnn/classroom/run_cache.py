@@ -24,6 +24,7 @@ from pathlib import Path
 
 from cnn import artifacts, settings
 from cnn.classroom.errors import ClassError
+from cnn.i18n import tr
 
 FOLDER = "class_runs"  # under CNN_CACHE_DIR
 DIGEST_CHARS = 32  # of the SHA-256's 64 hex digits, in a folder's name
@@ -60,9 +61,9 @@ def cached_run(record_json: str, model: bytes, digest: str, root: Path | None = 
     """
     record = record_json.encode("utf-8")
     if hashlib.sha256(record + b"\0" + model).hexdigest() != digest:
-        raise ClassError("This stored run is damaged (its files do not match their digest).")
+        raise ClassError(tr("This stored run is damaged (its files do not match their digest)."))
     if len(record) > artifacts.MAX_RECORD_BYTES or len(model) > artifacts.MAX_MODEL_BYTES:
-        raise ClassError("This stored run is larger than a run this app loads.")
+        raise ClassError(tr("This stored run is larger than a run this app loads."))
     root = Path(root or cache_root())
     folder = folder_for(digest, root)
     if not (folder / artifacts.RECORD_FILE).is_file():
@@ -75,10 +76,14 @@ def cached_run(record_json: str, model: bytes, digest: str, root: Path | None = 
         except OSError as err:
             shutil.rmtree(tmp, ignore_errors=True)
             if not (folder / artifacts.RECORD_FILE).is_file():  # another thread's copy is fine
-                raise ClassError(f"The run could not be unpacked: {err.strerror or err}.") from err
+                raise ClassError(
+                    tr("The run could not be unpacked: {reason}.").format(
+                        reason=err.strerror or err
+                    )
+                ) from err
     info = artifacts.read_run_info(folder, shipped=False)
     if not info.ok:
-        raise ClassError(f"This stored run is broken: {info.error}")
+        raise ClassError(tr("This stored run is broken: {reason}").format(reason=info.error))
     return folder
 
 

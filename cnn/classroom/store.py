@@ -26,7 +26,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker, undefer
 
-from cnn import artifacts, settings
+from cnn import artifacts, i18n, settings
 from cnn.classroom import database, keys
 from cnn.classroom.errors import ClassError
 from cnn.classroom.limits import ClassLimits, JoinLimiter
@@ -40,21 +40,47 @@ from cnn.classroom.models import (
 )
 from cnn.classroom.pictures import wall_png
 from cnn.classroom.rows import Board, Member, NewClass, RunRow, StudentRow, SubmissionRow
+from cnn.i18n import N_, tr
 
-NO_CLASS = "No class has that code: check it with your teacher."
-WRONG_KEY = "That teacher key does not open this class."
+NO_CLASS = N_("No class has that code: check it with your teacher.")
+WRONG_KEY = N_("That teacher key does not open this class.")
+NICKNAME_TAKEN = N_("Someone in this class has that nickname already: choose another.")
+# what is typed -> (empty, too long, control characters): one whole sentence each
+TYPED = {
+    "class name": (
+        N_("Give a class name."),
+        N_("A class name has at most {most} characters."),
+        N_("A class name cannot hold control characters."),
+    ),
+    "nickname": (
+        N_("Give a nickname."),
+        N_("A nickname has at most {most} characters."),
+        N_("A nickname cannot hold control characters."),
+    ),
+    "label": (
+        N_("Give a label."),
+        N_("A label has at most {most} characters."),
+        N_("A label cannot hold control characters."),
+    ),
+}
+REMOVED = {  # a removed kind -> the sentence when it is not in the class
+    "student": N_("This student is not in the class (removed already?)."),
+    "run": N_("This run is not in the class (removed already?)."),
+    "submission": N_("This submission is not in the class (removed already?)."),
+}
 
 
 def typed_text(value: object, what: str, most: int) -> str:
     """What a person typed, as stored: stripped, one line, at most `most` characters, no
-    control characters; otherwise a sentence naming `what`."""
+    control characters; otherwise a sentence naming `what` (a key of TYPED)."""
+    empty, too_long, control = TYPED[what]
     text = " ".join(str(value or "").split())
     if not text:
-        raise ClassError(f"Give a {what}.")
+        raise ClassError(tr(empty))
     if len(text) > most:
-        raise ClassError(f"A {what} has at most {most} characters.")
+        raise ClassError(tr(too_long).format(most=i18n.number(most)))
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs") for c in text):
-        raise ClassError(f"A {what} cannot hold control characters.")
+        raise ClassError(tr(control))
     return text
 
 
@@ -96,7 +122,7 @@ class ClassStore:
                 return NewClass(name=name, code=code, teacher_key=key)
             except IntegrityError:
                 continue
-        raise ClassError("No free class code was found: try again.")
+        raise ClassError(tr("No free class code was found: try again."))
 
     def show(self, code: str, teacher_key: str) -> Board:
         """Everything in a class, for its teacher: students, shared runs, submissions.
@@ -145,7 +171,11 @@ class ClassStore:
         "submission" of the class."""
         table = {"student": Student, "run": SharedRun, "submission": Submission}.get(kind)
         if table is None:
-            raise ClassError(f"Only a student, a run or a submission can be removed, not {kind}.")
+            raise ClassError(
+                tr("Only a student, a run or a submission can be removed, not {kind}.").format(
+                    kind=kind
+                )
+            )
         with self.sessions.begin() as db:
             room = self._teacher_class(db, code, teacher_key)
             if kind == "student":
@@ -155,7 +185,7 @@ class ClassStore:
                     )
             gone = db.execute(delete(table).where(table.id == item_id, table.class_id == room.id))
             if gone.rowcount == 0:
-                raise ClassError(f"This {kind} is not in the class (removed already?).")
+                raise ClassError(tr(REMOVED[kind]))
 
     # --- students ------------------------------------------------------------------------
 
@@ -170,14 +200,10 @@ class ClassStore:
             with self.sessions.begin() as db:
                 room = self._class(db, code)
                 if self._student(db, room.id, nickname) is not None:
-                    raise ClassError(
-                        "Someone in this class has that nickname already: choose another."
-                    )
+                    raise ClassError(tr(NICKNAME_TAKEN))
                 return self._add_student(db, room, nickname, code)
         except IntegrityError:  # another session took the nickname a moment ago
-            raise ClassError(
-                "Someone in this class has that nickname already: choose another."
-            ) from None
+            raise ClassError(tr(NICKNAME_TAKEN)) from None
 
     def member(self, code: str, nickname: str) -> Member:
         """The student of that nickname, joining them first if new (the command line's way:
@@ -196,7 +222,7 @@ class ClassStore:
         run_dir = Path(run_dir)
         info = artifacts.read_run_info(run_dir)
         if not info.ok:
-            raise ClassError(f"This run cannot be shared: {info.error}")
+            raise ClassError(tr("This run cannot be shared: {reason}").format(reason=info.error))
         size = sum(
             (run_dir / f).stat().st_size for f in (artifacts.RECORD_FILE, artifacts.MODEL_FILE)
         )
@@ -311,10 +337,10 @@ class ClassStore:
             ClassError: `seen` is not a teacher's board, or the class is gone.
         """
         if not seen.teacher:
-            raise ClassError("Only the teacher's board lists the whole class's runs.")
+            raise ClassError(tr("Only the teacher's board lists the whole class's runs."))
         with self.sessions() as db:
             if db.get(Classroom, seen.class_id) is None:
-                raise ClassError("This class is gone (deleted by its teacher).")
+                raise ClassError(tr("This class is gone (deleted by its teacher)."))
             runs = self._run_rows(db, seen.class_id)
         return Board(seen.class_id, seen.name, seen.code, runs=runs, teacher=True)
 
@@ -342,7 +368,7 @@ class ClassStore:
                 .where(SharedRun.id == run_id, SharedRun.class_id == seen.class_id)
             ).first()
             if row is None or run_id not in allowed:
-                raise ClassError("This run is not in the class (removed?).")
+                raise ClassError(tr("This run is not in the class (removed?)."))
             return row.record_json, row.model, row.digest
 
     # --- helpers -------------------------------------------------------------------------
@@ -351,13 +377,13 @@ class ClassStore:
         digest = keys.code_digest(code)
         room = db.scalars(select(Classroom).where(Classroom.code_digest == digest)).first()
         if room is None or not keys.same_digest(room.code_digest, digest):
-            raise ClassError(NO_CLASS)
+            raise ClassError(tr(NO_CLASS))
         return room
 
     def _teacher_class(self, db: Session, code: str, teacher_key: str) -> Classroom:
         room = self._class(db, code)
         if not keys.key_matches(str(teacher_key or ""), room.key_salt, room.key_hash):
-            raise ClassError(WRONG_KEY)
+            raise ClassError(tr(WRONG_KEY))
         return room
 
     def _student(self, db: Session, class_id: int, nickname: str) -> Student | None:
@@ -396,6 +422,8 @@ class ClassStore:
         )
         if found is None:
             raise ClassError(
-                "You are no longer in this class (the teacher removed you or deleted the "
-                "class): join again."
+                tr(
+                    "You are no longer in this class (the teacher removed you or deleted the "
+                    "class): join again."
+                )
             )

@@ -13,7 +13,9 @@ code or a full class is one sentence on stderr and exit status 2.
 
 from __future__ import annotations
 
+from cnn import i18n
 from cnn.cli import print_json
+from cnn.i18n import tr, trn
 
 
 def _store():
@@ -27,8 +29,8 @@ def cmd_create(args) -> int:
     if args.json:
         print_json({"name": made.name, "code": made.code, "teacher_key": made.teacher_key})
     else:
-        print(f"class {made.name}: code {made.code}")
-        print(f"teacher key (shown once, keep it): {made.teacher_key}")
+        print(tr("class {name}: code {code}").format(name=made.name, code=made.code))
+        print(tr("teacher key (shown once, keep it): {key}").format(key=made.teacher_key))
     return 0
 
 
@@ -43,7 +45,9 @@ def cmd_share(args) -> int:
         "test_accuracy": row.test_accuracy,
         "bytes": row.bytes,
     }
-    print_json(doc) if args.json else print(f"shared as run {row.id}: {row.title}")
+    print_json(doc) if args.json else print(
+        tr("shared as run {id}: {title}").format(id=row.id, title=row.title)
+    )
     return 0
 
 
@@ -53,11 +57,11 @@ def cmd_submit(args) -> int:
     from cnn.classroom import ClassError
 
     if not Path(args.image).is_file():
-        raise ClassError(f"{Path(args.image).name} is not a file.")
+        raise ClassError(tr("{file} is not a file.").format(file=Path(args.image).name))
     store = _store()
     row = store.submit(store.member(args.code, args.student), args.image, args.label, args.drawing)
     doc = {"submission": row.id, "student": row.student, "label": row.label, "bytes": row.bytes}
-    print_json(doc) if args.json else print(f"on the wall as picture {row.id}")
+    print_json(doc) if args.json else print(tr("on the wall as picture {id}").format(id=row.id))
     return 0
 
 
@@ -66,45 +70,62 @@ def cmd_show(args) -> int:
     if args.json:
         print_json(board.to_dict())
         return 0
-    print(f"class {board.name} ({board.code}): {len(board.students)} students")
+    students = trn("{n} student", "{n} students", len(board.students))
+    print(
+        tr("class {name} ({code}): {students}").format(
+            name=board.name, code=board.code, students=students
+        )
+    )
     for run in board.runs:
-        acc = "-" if run.test_accuracy is None else f"{run.test_accuracy:.1%}"
-        print(f"  run {run.id}  {run.student}  {run.dataset}  {run.arch}  {acc}")
+        acc = "-" if run.test_accuracy is None else i18n.percent(run.test_accuracy, 1)
+        print(
+            "  "
+            + tr("run {id}  {student}  {dataset}  {arch}  {accuracy}").format(
+                id=run.id, student=run.student, dataset=run.dataset, arch=run.arch, accuracy=acc
+            )
+        )
     for pic in board.submissions:
-        print(f"  picture {pic.id}  {pic.student}  label {pic.label}")
+        print(
+            "  "
+            + tr("picture {id}  {student}  label {label}").format(
+                id=pic.id, student=pic.student, label=pic.label
+            )
+        )
     return 0
 
 
 def cmd_delete(args) -> int:
     name = _store().delete(args.code, args.teacher_key)
-    print_json({"deleted": name}) if args.json else print(f"deleted class {name}")
+    print_json({"deleted": name}) if args.json else print(
+        tr("deleted class {name}").format(name=name)
+    )
     return 0
 
 
 def register(sub, common) -> None:
     """Add `class` with its five commands."""
-    group = sub.add_parser("class", help="a class board: create, share, submit, show, delete")
+    group = sub.add_parser("class", help=tr("a class board: create, share, submit, show, delete"))
     commands = group.add_subparsers(dest="class_command", required=True)
-    p = commands.add_parser("create", parents=[common], help="make a class")
+    p = commands.add_parser("create", parents=[common], help=tr("make a class"))
     p.add_argument("name")
     p.set_defaults(run=cmd_create)
     for name, run, helped in (
-        ("share", cmd_share, "share a run"),
-        ("submit", cmd_submit, "put a picture on the wall"),
+        ("share", cmd_share, tr("share a run")),
+        ("submit", cmd_submit, tr("put a picture on the wall")),
     ):
         p = commands.add_parser(name, parents=[common], help=helped)
         p.add_argument("code")
-        p.add_argument("--student", required=True, help="nickname (joins when new)")
+        p.add_argument("--student", required=True, help=tr("nickname (joins when new)"))
         if name == "share":
-            p.add_argument("--model", required=True, help="run folder")
+            p.add_argument("--model", required=True, help=tr("run folder"))
         else:
             p.add_argument("image")
-            p.add_argument("--label", required=True, help="the class it should be")
-            p.add_argument("--drawing", action="store_true", help="a canvas drawing")
+            p.add_argument("--label", required=True, help=tr("the class it should be"))
+            p.add_argument("--drawing", action="store_true", help=tr("a canvas drawing"))
         p.set_defaults(run=run)
     for name, run, helped in (
-        ("show", cmd_show, "the teacher's board"),
-        ("delete", cmd_delete, "delete the class and all in it"),
+        ("show", cmd_show, tr("the teacher's board")),
+        ("delete", cmd_delete, tr("delete the class and all in it")),
     ):
         p = commands.add_parser(name, parents=[common], help=helped)
         p.add_argument("code")

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from cnn import artifacts, calibration, datasets, ood, preprocess
+from cnn import artifacts, calibration, datasets, i18n, ood, preprocess
 from cnn.cli import CliError, print_json
+from cnn.i18n import tr
 from cnn.training.config import SETTINGS
 
 TOP_K = 3  # classes listed per prediction
@@ -30,11 +31,21 @@ def match_classes(data_names: list[str], model_names: list[str]) -> np.ndarray:
     """
     extra = [n for n in data_names if n not in model_names]
     missing = [n for n in model_names if n not in data_names]
-    if extra:
-        also = f" (and it lacks {', '.join(missing)})" if missing else ""
+    if extra and missing:
         raise CliError(
-            f"The data has classes the model does not know: {', '.join(extra)}{also}. "
-            f"The model's classes are {', '.join(model_names)}."
+            tr(
+                "The data has classes the model does not know: {extra} (and it lacks "
+                "{missing}). The model's classes are {names}."
+            ).format(
+                extra=", ".join(extra), missing=", ".join(missing), names=", ".join(model_names)
+            )
+        )
+    if extra:
+        raise CliError(
+            tr(
+                "The data has classes the model does not know: {extra}. The model's classes "
+                "are {names}."
+            ).format(extra=", ".join(extra), names=", ".join(model_names))
         )
     return np.array([model_names.index(n) for n in data_names], dtype=np.int64)
 
@@ -67,13 +78,19 @@ def cmd_evaluate(args) -> int:
     if args.json:
         print_json(doc)
     else:
-        mirrored = ", each read with its mirror image too" if tta == "mirror" else ""
-        print(f"accuracy {result.accuracy:.4f} on {result.n} images{mirrored}")
+        said = (
+            tr("accuracy {accuracy} on {n} images, each read with its mirror image too")
+            if tta == "mirror"
+            else tr("accuracy {accuracy} on {n} images")
+        )
+        print(said.format(accuracy=i18n.number(result.accuracy, 4), n=result.n))
         for row in doc["per_class"]:
-            acc = "-" if row["accuracy"] is None else f"{row['accuracy']:.4f}"
+            acc = "-" if row["accuracy"] is None else i18n.number(row["accuracy"], 4)
             print(f"  {row['name']:<20} {acc} ({row['n']})")
         if missing:
-            print(f"  (no images of {', '.join(missing)} in the data)")
+            print(
+                "  " + tr("(no images of {classes} in the data)").format(classes=", ".join(missing))
+            )
     return 0
 
 
@@ -122,7 +139,7 @@ def cmd_predict(args) -> int:
         args.files,
         lambda file: predict_file(run, inspector, file),
         args.json,
-        lambda doc: f"{doc['file']}: {doc['label']} ({doc['probability']:.1%})",
+        lambda doc: f"{doc['file']}: {doc['label']} ({i18n.percent(doc['probability'], 1)})",
     )
 
 
@@ -142,7 +159,10 @@ def print_per_file(
         if as_json:
             print_json(doc)
         elif "error" in doc:
-            print(f"{file}: error: {doc['error']}", file=sys.stderr)
+            print(
+                tr("{file}: error: {reason}").format(file=file, reason=doc["error"]),
+                file=sys.stderr,
+            )
         else:
             print(summary(doc))
     return 1 if failed else 0
@@ -150,17 +170,17 @@ def print_per_file(
 
 def register(sub, common) -> None:
     """Add `evaluate` and `predict`."""
-    e = sub.add_parser("evaluate", parents=[common], help="evaluate a saved run")
-    e.add_argument("--model", required=True, help="run folder")
+    e = sub.add_parser("evaluate", parents=[common], help=tr("evaluate a saved run"))
+    e.add_argument("--model", required=True, help=tr("run folder"))
     e.add_argument("--dataset", choices=list(datasets.REGISTRY))
-    e.add_argument("--data", help="folder of class subfolders named like the model's classes")
+    e.add_argument("--data", help=tr("folder of class subfolders named like the model's classes"))
     e.add_argument(
         "--tta",
         metavar="{" + ",".join(SETTINGS["tta"].choices) + "}",
-        help=f"{SETTINGS['tta'].help} default: as the run is read",
+        help=tr("{help} default: as the run is read").format(help=SETTINGS["tta"].help),
     )
     e.set_defaults(run=cmd_evaluate)
-    p = sub.add_parser("predict", parents=[common], help="classify image files")
-    p.add_argument("--model", required=True, help="run folder")
+    p = sub.add_parser("predict", parents=[common], help=tr("classify image files"))
+    p.add_argument("--model", required=True, help=tr("run folder"))
     p.add_argument("files", nargs="+")
     p.set_defaults(run=cmd_predict)
