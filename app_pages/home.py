@@ -7,22 +7,28 @@ Imports no TensorFlow (cold start in about two seconds).
 import pandas as pd
 import streamlit as st
 
-from cnn import artifacts, datasets
+from cnn import artifacts, datasets, i18n
+from cnn.i18n import N_, tr, trn
 from ui import lesson_catalog, lesson_library, state
 
 START_LESSONS = 3  # lessons offered right on Home; the Lessons page lists them all
+LESSONS_PAGE = "app_pages/lessons.py"
 
 st.title("CNN Lab")
 st.markdown(
-    "Learn how a **convolutional neural network** classifies images: train one live, draw a "
-    "digit or upload a photo, and look inside the network at every layer."
+    tr(
+        "Learn how a **convolutional neural network** classifies images: train one live, draw "
+        "a digit or upload a photo, and look inside the network at every layer."
+    )
 )
 
-st.subheader("Start a lesson")
+st.subheader(tr("Start a lesson"))
 st.markdown(
-    "A lesson leads you through the pages step by step: you predict what your own network "
-    "will do, then CNN Lab measures it. Teachers: each lesson has a link and a QR code for "
-    "the class on the Lessons page."
+    tr(
+        "A lesson leads you through the pages step by step: you predict what your own network "
+        "will do, then CNN Lab measures it. Teachers: each lesson has a link and a QR code for "
+        "the class on the Lessons page."
+    )
 )
 offered = lesson_library.all_lessons()[:START_LESSONS]
 for plan, column in zip(offered, st.columns(START_LESSONS), strict=False):
@@ -30,80 +36,92 @@ for plan, column in zip(offered, st.columns(START_LESSONS), strict=False):
         st.markdown(f"**{plan.title}**")
         st.caption(lesson_catalog.about(plan))
         lesson_catalog.start_button(plan, "home")
-st.page_link("app_pages/lessons.py", label="All lessons, links for your class and your own "
-             "lesson files", icon=":material/school:")  # fmt: skip
+st.page_link(LESSONS_PAGE, label=tr("All lessons, links for your class and your own "
+             "lesson files"), icon=":material/school:")  # fmt: skip
 
-st.subheader("Tour")
+st.subheader(tr("Tour"))
 tour = [
     (
         "app_pages/train.py",
-        "Train",
+        N_("Train"),
         ":material/model_training:",
-        "pick a dataset and an architecture, start, and watch it learn: curves, what it reads now.",
+        N_(
+            "pick a dataset and an architecture, start, and watch it "
+            "learn: curves, what it reads now."
+        ),
     ),
     (
         "app_pages/predict.py",
-        "Predict",
+        N_("Predict"),
         ":material/draw:",
-        "draw or upload an image: the answer beside it, how sure, where it looked, feature maps.",
+        N_(
+            "draw or upload an image: the answer beside it, how sure, "
+            "where it looked, feature maps."
+        ),
     ),
     (
         "app_pages/inside.py",
-        "Look inside",
+        N_("Look inside"),
         ":material/visibility:",
-        "the whole network at a glance, and every number of one convolution, checked.",
+        N_("the whole network at a glance, and every number of one convolution, checked."),
     ),
     (
         "app_pages/probe.py",
-        "Probe",
+        N_("Probe"),
         ":material/science:",
-        "shift, turn or cover your input, find the training images it resembles, fool the model.",
+        N_(
+            "shift, turn or cover your input, find the training images "
+            "it resembles, fool the model."
+        ),
     ),
     (
         "app_pages/models.py",
-        "Models",
+        N_("Models"),
         ":material/leaderboard:",
-        "compare runs, replay how one learned, where it goes wrong, how honest it is; export.",
+        N_("compare runs, replay how one learned, where it goes wrong, how honest it is; export."),
     ),
     (
         "app_pages/data.py",
-        "Data",
+        N_("Data"),
         ":material/photo_library:",
-        "browse a dataset: samples per class, class counts, augmentation.",
+        N_("browse a dataset: samples per class, class counts, augmentation."),
     ),
     (
         "app_pages/make.py",
-        "Make a dataset",
+        N_("Make a dataset"),
         ":material/brush:",
-        "draw, photograph or upload your own classes, then train on them.",
+        N_("draw, photograph or upload your own classes, then train on them."),
     ),
 ]
 for path, title, icon, what in tour:
     link, text = st.columns([1, 4], vertical_alignment="center")
-    link.page_link(path, label=title, icon=icon)
-    text.markdown(what)
+    link.page_link(path, label=tr(title), icon=icon)
+    text.markdown(tr(what))
 
-st.subheader("Active model")
+st.subheader(tr("Active model"))
 active = state.active_run()
 info = artifacts.read_run_info(active) if active else None
 if info is not None and info.ok:
-    st.success(f"**{info.title}** — used by Predict and Models.")
+    st.success(tr("**{title}** — used by Predict and Models.").format(title=info.title))
 else:
     runs = [r for r in artifacts.list_runs() if r.ok]
     st.info(
-        f"No model chosen yet. {len(runs)} ready-made run(s) can be picked on Predict, "
-        "or train your own."
+        trn(
+            "No model chosen yet. {n} ready-made run can be picked on Predict, or train your own.",
+            "No model chosen yet. {n} ready-made runs can be picked on Predict, or train your own.",
+            len(runs),
+        )
     )
 
-st.subheader("Datasets")
+st.subheader(tr("Datasets"))
 table = pd.DataFrame(
     {
-        "dataset": a.title,
-        "classes": a.classes,
-        "available": "yes" if a.available else "no",
-        "source": a.source,
-        "detail": a.detail,
+        tr("dataset"): tr(a.title),
+        tr("classes"): i18n.number(a.classes),
+        tr("available"): tr("yes") if a.available else tr("no"),
+        tr("source"): a.source,
+        tr("detail"): a.detail,
     }
     for a in datasets.list_datasets()
 )
-st.table(table.set_index("dataset"))  # a table wraps its long sources and details: none is cut
+st.table(table.set_index(tr("dataset")))  # a table wraps its long sources and details: none is cut

@@ -9,41 +9,53 @@ this browser session's private folder and is bounded (`cnn.datasets.builder`).
 
 import streamlit as st
 
+from cnn import i18n
 from cnn.datasets import builder
+from cnn.i18n import tr
 from ui import maker
 
-st.title("Make a dataset")
+st.title(tr("Make a dataset"))
 st.markdown(
-    "Invent a few classes (arrows, smileys, letters, your own symbols), draw or photograph "
-    "examples of each, and train a CNN on them. Sketch each example a little differently: "
-    "the model learns what stays the same."
+    tr(
+        "Invent a few classes (arrows, smileys, letters, your own symbols), draw or photograph "
+        "examples of each, and train a CNN on them. Sketch each example a little differently: "
+        "the model learns what stays the same."
+    )
 )
 
 made = maker.made_dataset()
 if made is None or not made.classes:
-    kind = st.radio(
-        "What will it hold?", list(maker.KIND_TITLES), format_func=maker.KIND_TITLES.get
-    )
+    kind = st.radio(tr("What will it hold?"), list(maker.KIND_TITLES), format_func=maker.kind_title)
     if maker.new_class_ui(made, kind):
         st.rerun()  # the page with its first class: the canvas beside the class picker
-    st.info(f"Name your first class: {builder.MIN_CLASSES} to {builder.MAX_CLASSES} in all.")
+    st.info(
+        tr("Name your first class: {least} to {most} in all.").format(
+            least=i18n.number(builder.MIN_CLASSES), most=i18n.number(builder.MAX_CLASSES)
+        )
+    )
     st.stop()
 
-st.subheader("Add examples")
+st.subheader(tr("Add examples"))
 maker.add_examples_ui(made)
 
-st.subheader("Your examples")
+st.subheader(tr("Your examples"))
 counts = made.counts()
 total = sum(counts.values())
 st.caption(
-    f"Holds **{maker.KIND_TITLES[made.kind]}**: "
-    f"{total} of at most {builder.MAX_EXAMPLES} examples, "
-    f"{maker.size_text(made.used_bytes())} of {builder.MAX_BYTES // 1024**2} MB. "
-    "Delete the ones that went wrong with ✕."
+    tr(
+        "Holds **{kind}**: {total} of at most {most} examples, {size} of {limit} MB. "
+        "Delete the ones that went wrong with ✕."
+    ).format(
+        kind=maker.kind_title(made.kind),
+        total=i18n.number(total),
+        most=i18n.number(builder.MAX_EXAMPLES),
+        size=maker.size_text(made.used_bytes()),
+        limit=i18n.number(builder.MAX_BYTES // 1024**2),
+    )
 )
 maker.examples_ui(made)
 
-st.subheader("Train on it")
+st.subheader(tr("Train on it"))
 problems = made.problems()
 if problems:
     st.info(problems[0])
@@ -55,13 +67,13 @@ else:
 
 download_col, reset_col = st.columns(2)
 download_col.download_button(
-    "Download the dataset (.zip)",
+    tr("Download the dataset (.zip)"),
     made.zip_bytes,
     file_name="my_dataset.zip",
     mime="application/zip",
     on_click="ignore",
     icon=":material/download:",
-    help="Class folders plus dataset.json; upload it again under Your own images.",
+    help=tr("Class folders plus dataset.json; upload it again under Your own images."),
 )
-with reset_col.popover("Start over", icon=":material/restart_alt:"):
-    st.button("Delete every class and example", on_click=maker.start_over, type="primary")
+with reset_col.popover(tr("Start over"), icon=":material/restart_alt:"):
+    st.button(tr("Delete every class and example"), on_click=maker.start_over, type="primary")

@@ -16,16 +16,17 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from cnn import architectures, preprocess
+from cnn import architectures, i18n, preprocess
 from cnn.datasets import builder
 from cnn.errors import CnnError, NothingDrawn
+from cnn.i18n import N_, tr, trn
 from ui import inputs, loaders, pictures, state, train_form, training_view
 
-KIND_TITLES = {
-    "digits": "Drawings (symbols you draw: stored 28 x 28, like MNIST)",
-    "photos": "Photos (camera snapshots or pictures, in colour)",
+KIND_TITLES = {  # shown through `kind_title` (translated)
+    "digits": N_("Drawings (symbols you draw: stored 28 x 28, like MNIST)"),
+    "photos": N_("Photos (camera snapshots or pictures, in colour)"),
 }
-SOURCES = ("Draw", "Camera", "Upload")
+SOURCES = (N_("Draw"), N_("Camera"), N_("Upload"))  # values stay English, shown translated
 THUMBNAIL_PX = 64
 GRID_COLUMNS = 10
 TRAIN = "make-train"  # the flag "Train on it" raises (the job starts in the page's next run)
@@ -34,6 +35,11 @@ TRAIN = "make-train"  # the flag "Train on it" raises (the job starts in the pag
 # took about half the time of Quick's Simple CNN on 30 drawings (16 s against 30 s, load 9)
 SMALL_SET_PRESET = "Quick"
 SMALL_SET_ARCHS = {"digits": "tiny_vgg"}  # photos keep Quick's own (a small 64 px CNN)
+
+
+def kind_title(kind: str) -> str:
+    """What a made dataset of `kind` holds, in the reader's language."""
+    return tr(KIND_TITLES[kind])
 
 
 def made_dataset() -> builder.DatasetBuilder | None:
@@ -69,8 +75,8 @@ def new_class_ui(made: builder.DatasetBuilder | None, kind: str) -> bool:
     it added a class."""
     with st.form("new-class", clear_on_submit=True, border=False):
         name_col, add_col = st.columns([3, 2], vertical_alignment="bottom")
-        name = name_col.text_input("New class", placeholder="e.g. arrow, smiley, star")
-        if not add_col.form_submit_button("Add class", icon=":material/add:", width="stretch"):
+        name = name_col.text_input(tr("New class"), placeholder=tr("e.g. arrow, smiley, star"))
+        if not add_col.form_submit_button(tr("Add class"), icon=":material/add:", width="stretch"):
             return False
     try:
         made = made if made is not None and made.classes else start_dataset(kind)
@@ -85,7 +91,9 @@ def draw_example_ui(made: builder.DatasetBuilder, target: str, side) -> None:
     """The canvas; once something is drawn, what will be stored and the Add button in `side`
     (the column of the class picker, so both show beside the canvas)."""
     try:
-        picked = inputs.drawing_input_ui(made.preprocessing, thing=f"one '{target}'")
+        picked = inputs.drawing_input_ui(
+            made.preprocessing, thing=tr("one '{name}'").format(name=target)
+        )
         steps = None if picked is None else picked.steps
     except NothingDrawn:
         steps = None
@@ -93,11 +101,18 @@ def draw_example_ui(made: builder.DatasetBuilder, target: str, side) -> None:
         _show(err)
         return
     if steps is None:
-        side.caption("Draw one example on the canvas, then add it here.")
+        side.caption(tr("Draw one example on the canvas, then add it here."))
         return
     row = side.container(horizontal=True, vertical_alignment="center")
-    row.image(pictures.framed(steps.input, 96), caption="What is stored", width=96)
-    if row.button(f"Add to '{target}'", type="primary", icon=":material/add:"):
+    row.image(
+        pictures.framed(steps.input, 96),
+        caption=tr("What is stored"),
+        width=96,
+        alt=tr("Your drawing as it will be stored for the class {name}: 28 x 28 pixels").format(
+            name=target
+        ),
+    )
+    if row.button(tr("Add to '{name}'").format(name=target), type="primary", icon=":material/add:"):
         try:
             made.add(target, steps.input)
         except CnnError as err:
@@ -111,18 +126,20 @@ def picture_example_ui(made: builder.DatasetBuilder, target: str, camera: bool, 
     """A camera snapshot, or uploaded files, added through Predict's upload preprocessing;
     the Add button in `side`, beside the class picker."""
     if camera:
-        shot = st.camera_input("Take a picture", key="make-camera")
+        shot = st.camera_input(tr("Take a picture"), key="make-camera")
         files = [shot] if shot is not None else []
     else:
         files = st.file_uploader(
-            "Pictures", type=inputs.UPLOAD_TYPES, accept_multiple_files=True, key="make-upload"
+            tr("Pictures"), type=inputs.UPLOAD_TYPES, accept_multiple_files=True, key="make-upload"
         )
     if not files:
         return
     if made.kind == "digits":
-        side.caption("Each picture should show one symbol drawn dark on light paper.")
-    label = "this picture" if len(files) == 1 else f"{len(files)} pictures"
-    if not side.button(f"Add {label} to '{target}'", type="primary", icon=":material/add:"):
+        side.caption(tr("Each picture should show one symbol drawn dark on light paper."))
+    label = trn("Add this picture to '{name}'", "Add {n} pictures to '{name}'", len(files)).format(
+        name=target
+    )
+    if not side.button(label, type="primary", icon=":material/add:"):
         return
     added = 0
     for file in files:
@@ -130,11 +147,15 @@ def picture_example_ui(made: builder.DatasetBuilder, target: str, camera: bool, 
             made.add_picture(target, file.getvalue())
             added += 1
         except preprocess.PreprocessError as err:
-            side.warning(f"{file.name}: {err}")
+            side.warning(tr("{file}: {problem}").format(file=file.name, problem=err))
         except CnnError as err:
             side.error(str(err))
             break
-    side.success(f"Added {added} of {len(files)} to '{target}'.")
+    side.success(
+        tr("Added {added} of {total} to '{name}'.").format(
+            added=i18n.number(added), total=i18n.number(len(files)), name=target
+        )
+    )
 
 
 def add_examples_ui(made: builder.DatasetBuilder) -> None:
@@ -146,11 +167,11 @@ def add_examples_ui(made: builder.DatasetBuilder) -> None:
         if new_class_ui(made, made.kind):
             st.rerun()
         target = st.segmented_control(
-            "Add examples to", made.classes, default=made.classes[0], required=True
+            tr("Add examples to"), made.classes, default=made.classes[0], required=True
         )
         default = "Draw" if made.kind == "digits" else "Camera"
         source = st.segmented_control(
-            "By", SOURCES, default=default, required=True, key="make-source"
+            tr("By"), SOURCES, default=default, required=True, key="make-source", format_func=tr
         )
     with picture_col:
         if source == "Draw":
@@ -193,32 +214,43 @@ def train_here_ui(made: builder.DatasetBuilder) -> None:
     running = job is not None and not job.done
     row = st.container(horizontal=True, vertical_alignment="center")
     row.button(
-        "Train on it",
+        tr("Train on it"),
         type="primary",
         icon=":material/model_training:",
         disabled=running,
         on_click=state.raise_flag,
         args=(TRAIN,),
     )
-    if row.button("Go to Train", icon=":material/tune:"):
+    if row.button(tr("Go to Train"), icon=":material/tune:"):
         snapshot_for_training(made)
         train_form.train_on_own_dataset()
     arch = SMALL_SET_ARCHS.get(made.kind)
-    small = f"a small CNN, {architectures.REGISTRY[arch].title}," if arch else "a small CNN"
-    st.caption(
-        f"Train on it trains {small} right here, with enough passes over your examples to "
-        "learn from a few dozen of them: seconds. Go to Train opens this dataset on the Train "
-        "page (**Your own images**), with every setting."
-    )
+    if arch:
+        says = tr(
+            "Train on it trains a small CNN, {arch}, right here, with enough passes over your "
+            "examples to learn from a few dozen of them: seconds. Go to Train opens this "
+            "dataset on the Train page (**Your own images**), with every setting."
+        ).format(arch=architectures.REGISTRY[arch].title)
+    else:
+        says = tr(
+            "Train on it trains a small CNN right here, with enough passes over your examples "
+            "to learn from a few dozen of them: seconds. Go to Train opens this dataset on the "
+            "Train page (**Your own images**), with every setting."
+        )
+    st.caption(says)
     if running and made_set_job() is None:
-        st.info("A training of this session is still running: wait for it, or stop it on Train.")
+        st.info(
+            tr("A training of this session is still running: wait for it, or stop it on Train.")
+        )
     if (job := made_set_job()) is not None:
         training_view.live_training_view(builder.DatasetBuilder(job.config.data).classes)
 
 
 def size_text(n_bytes: int) -> str:
     """Bytes for people: KB below a megabyte, else MB with one decimal."""
-    return f"{n_bytes / 1024:.0f} KB" if n_bytes < 1024**2 else f"{n_bytes / 1024**2:.1f} MB"
+    if n_bytes < 1024**2:
+        return tr("{size} KB").format(size=i18n.number(n_bytes / 1024, 0))
+    return tr("{size} MB").format(size=i18n.number(n_bytes / 1024**2, 1))
 
 
 def _thumbnail(path: Path) -> np.ndarray:
@@ -229,10 +261,16 @@ def examples_ui(made: builder.DatasetBuilder) -> None:
     """Every class with its examples, each with a delete button; a class can be removed."""
     for name, count in made.counts().items():
         row = st.container(horizontal=True, vertical_alignment="center")  # button uncut
-        row.markdown(f"**{name}** · {count} example{'s' if count != 1 else ''}")
-        with row.popover("Delete class", icon=":material/delete:"):
+        row.markdown(
+            trn("**{name}** · {n} example", "**{name}** · {n} examples", count).format(name=name)
+        )
+        with row.popover(tr("Delete class"), icon=":material/delete:"):
             st.button(
-                f"Delete '{name}' and its {count} examples",
+                trn(
+                    "Delete '{name}' and its {n} example",
+                    "Delete '{name}' and its {n} examples",
+                    count,
+                ).format(name=name),
                 key=f"remove-{name}",
                 on_click=made.remove_class,
                 args=(name,),
@@ -241,11 +279,16 @@ def examples_ui(made: builder.DatasetBuilder) -> None:
         columns = st.columns(GRID_COLUMNS)
         for i, path in enumerate(made.examples(name)):
             with columns[i % GRID_COLUMNS]:
-                st.image(_thumbnail(path))
+                st.image(
+                    _thumbnail(path),
+                    alt=tr("Example {i} of the class {name}").format(
+                        i=i18n.number(i + 1), name=name
+                    ),
+                )
                 st.button(
                     "✕",
                     key=f"delete-{name}-{path.name}",
                     on_click=made.delete,
                     args=(path,),
-                    help="Delete this example",
+                    help=tr("Delete this example"),
                 )

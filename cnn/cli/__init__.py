@@ -21,6 +21,7 @@ from typing import Any
 
 from cnn import settings
 from cnn.errors import CnnError
+from cnn.i18n import tr
 
 
 class CliError(CnnError):
@@ -74,11 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     parser = argparse.ArgumentParser(
-        prog="python -m cnn", description="CNN Lab: train, evaluate and inspect image classifiers."
+        prog="python -m cnn",
+        description=tr("CNN Lab: train, evaluate and inspect image classifiers."),
     )
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print one JSON document")
+    common.add_argument("--json", action="store_true", help=tr("print one JSON document"))
     common.set_defaults(needs_tensorflow=True)
     for module in (data, training, runs, confidence, explain, saliency, export, probes, timelapse):
         module.register(sub, common)
@@ -98,10 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             import_tensorflow_quietly()
         return args.run(args)
     except CnnError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(tr("error: {sentence}").format(sentence=err), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("error: interrupted.", file=sys.stderr)
+        print(tr("error: interrupted."), file=sys.stderr)
         return 130
     except BrokenPipeError:
         # the reader (e.g. `| head`) stopped reading: not an error of ours

@@ -6,6 +6,7 @@ from dataclasses import asdict
 
 from cnn import architectures, datasets
 from cnn.cli import print_json
+from cnn.i18n import number, tr, trn
 
 PARAMS_INPUT = (28, 28, 1)  # `archs` reports parameter counts for the MNIST input
 
@@ -16,8 +17,9 @@ def cmd_datasets(args) -> int:
         print_json(rows)
     else:
         for r in rows:
-            mark = "yes" if r["available"] else "no "
-            print(f"{r['key']:<14} {mark} {r['classes']:>3} classes  {r['source']}  {r['detail']}")
+            mark = tr("yes") if r["available"] else tr("no")
+            classes = trn("{n} class", "{n} classes", r["classes"])
+            print(f"{r['key']:<14} {mark:<3} {classes:>11}  {r['source']}  {r['detail']}")
     return 0
 
 
@@ -33,13 +35,15 @@ def cmd_archs(args) -> int:
         print_json(rows)
     else:
         for r in rows:
-            print(f"{r['key']:<20} {r['params']:>10,}  {r['description']}")
+            print(f"{r['key']:<20} {number(r['params']):>10}  {tr(r['description'])}")
     return 0
 
 
 def register(sub, common) -> None:
     """Add `datasets` and `archs`."""
-    p = sub.add_parser("datasets", parents=[common], help="list datasets and where they come from")
+    p = sub.add_parser(
+        "datasets", parents=[common], help=tr("list datasets and where they come from")
+    )
     p.set_defaults(run=cmd_datasets, needs_tensorflow=False)
-    p = sub.add_parser("archs", parents=[common], help="list architectures")
+    p = sub.add_parser("archs", parents=[common], help=tr("list architectures"))
     p.set_defaults(run=cmd_archs, needs_tensorflow=False)

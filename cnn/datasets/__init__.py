@@ -48,6 +48,7 @@ from cnn.datasets.splits import (
     stratified_subset,
 )
 from cnn.errors import DatasetError
+from cnn.i18n import tr, trn
 
 __all__ = [
     "EMBEDDED_MNIST_SOURCE", "FASHION_CLASSES",
@@ -110,20 +111,33 @@ def load(
                 raise
             failure = str(err)  # a failed download: try the next source
             continue
-        detail = loaded.detail
+        detail = tr(loaded.detail)
         if failure:
-            detail = f"{failure} Using {loaded.source} instead."
-        if loaded.skipped:
-            detail = f"{detail}; {loaded.skipped} unreadable or non-image files skipped".lstrip(
-                "; "
+            detail = tr("{failure} Using {source} instead.").format(
+                failure=failure, source=loaded.source
             )
+        if loaded.skipped:
+            skipped = trn(
+                "{n} unreadable or non-image file skipped",
+                "{n} unreadable or non-image files skipped",
+                loaded.skipped,
+            )
+            detail = f"{detail}; {skipped}" if detail else skipped
         names = loaded.class_names or list(dataset.INFO.class_names)
         return Dataset(loaded.info or dataset.INFO, names, loaded.train, loaded.test,
                        loaded.source, detail, loaded.skipped)  # fmt: skip
     how = dataset.how_to_get(where)
     if failure:
-        raise DatasetError(f"{failure} To get {dataset.INFO.title} another way: {how}.")
-    raise DatasetError(f"{dataset.INFO.title} is not in the data folder on this computer: {how}.")
+        raise DatasetError(
+            tr("{failure} To get {dataset} another way: {how}.").format(
+                failure=failure, dataset=tr(dataset.INFO.title), how=how
+            )
+        )
+    raise DatasetError(
+        tr("{dataset} is not in the data folder on this computer: {how}.").format(
+            dataset=tr(dataset.INFO.title), how=how
+        )
+    )
 
 
 def availability(key: str, data: str | Path | None = None) -> Availability:
@@ -150,12 +164,12 @@ def availability(key: str, data: str | Path | None = None) -> Availability:
         try:
             if not source.network and source.ready():
                 return Availability(key, info.title, classes, True, source.describe(),
-                                    source.detail)  # fmt: skip
+                                    tr(source.detail))  # fmt: skip
         except (DatasetError, OSError) as err:
             problem = str(err) if isinstance(err, DatasetError) else f"{err.strerror}."
     online = next((s.describe() for s in sources if s.network), "")
     how = dataset.how_to_get(where)
-    detail = problem or f"Offline: {how}."
+    detail = problem or tr("Offline: {how}.").format(how=how)
     return Availability(key, info.title, classes, False, online, detail)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from cnn.errors import DatasetError
+from cnn.i18n import number, tr
 
 MAX_ARCHIVE_FILES = 20_000  # more entries than this is refused
 MAX_ARCHIVE_BYTES = 2 * 1024**3  # total uncompressed size limit (2 GiB)
@@ -39,35 +40,49 @@ def check_entries(entries: list[Entry], archive: Path) -> None:
     """
     if len(entries) > MAX_ARCHIVE_FILES:
         raise DatasetError(
-            f"{archive.name} holds {len(entries):,} files; "
-            f"at most {MAX_ARCHIVE_FILES:,} are allowed."
+            tr("{archive} holds {count} files; at most {most} are allowed.").format(
+                archive=archive.name, count=number(len(entries)), most=number(MAX_ARCHIVE_FILES)
+            )
         )
     total = compressed = 0
     for entry in entries:
         name = entry.name
         parts = PurePosixPath(name.replace("\\", "/")).parts
         if name.startswith(("/", "\\")) or (parts and ":" in parts[0]) or ".." in parts:
-            raise DatasetError(f"{archive.name} contains an unsafe path '{name}'; refused.")
+            raise DatasetError(
+                tr("{archive} contains an unsafe path '{name}'; refused.").format(
+                    archive=archive.name, name=name
+                )
+            )
         if entry.is_link:
-            raise DatasetError(f"{archive.name} contains a link '{name}'; links are refused.")
+            raise DatasetError(
+                tr("{archive} contains a link '{name}'; links are refused.").format(
+                    archive=archive.name, name=name
+                )
+            )
         if entry.size > RATIO_CHECK_MIN_BYTES and entry.size > MAX_COMPRESSION_RATIO * max(
             entry.packed, 1
         ):
             raise DatasetError(
-                f"{archive.name} looks like a zip bomb: '{name}' expands over "
-                f"{MAX_COMPRESSION_RATIO} times; refused."
+                tr(
+                    "{archive} looks like a zip bomb: '{name}' expands over {ratio} times; refused."
+                ).format(archive=archive.name, name=name, ratio=number(MAX_COMPRESSION_RATIO))
             )
         total += entry.size
         compressed += entry.packed
     if total > MAX_ARCHIVE_BYTES:
         raise DatasetError(
-            f"{archive.name} would expand to {total / 1024**3:.1f} GB; "
-            f"the limit is {MAX_ARCHIVE_BYTES / 1024**3:.0f} GB."
+            tr("{archive} would expand to {size} GB; the limit is {limit} GB.").format(
+                archive=archive.name,
+                size=number(total / 1024**3, 1),
+                limit=number(MAX_ARCHIVE_BYTES / 1024**3, 0),
+            )
         )
     if total > RATIO_CHECK_MIN_BYTES and total > MAX_COMPRESSION_RATIO * max(compressed, 1):
         raise DatasetError(
-            f"{archive.name} looks like a zip bomb: it expands over "
-            f"{MAX_COMPRESSION_RATIO} times; refused."
+            tr("{archive} looks like a zip bomb: it expands over {ratio} times; refused.").format(
+                archive=archive.name, ratio=number(MAX_COMPRESSION_RATIO)
+            )
         )
 
 
@@ -108,7 +123,11 @@ def extract(archive_path: str | Path, target: str | Path) -> Path:
                 target.mkdir(parents=True, exist_ok=True)
                 zf.extractall(target)
         except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as e:
-            raise DatasetError(f"{archive_path.name} is not a readable zip archive ({e}).") from e
+            raise DatasetError(
+                tr("{archive} is not a readable zip archive ({reason}).").format(
+                    archive=archive_path.name, reason=e
+                )
+            ) from e
         return target
     try:
         with tarfile.open(archive_path) as tf_:
@@ -116,8 +135,12 @@ def extract(archive_path: str | Path, target: str | Path) -> Path:
             target.mkdir(parents=True, exist_ok=True)
             tf_.extractall(target, filter="data")
     except (tarfile.TarError, EOFError, OSError) as e:
-        kind = "zip" if archive_path.suffix.lower() == ".zip" else "tar"
-        raise DatasetError(f"{archive_path.name} is not a readable {kind} archive ({e}).") from e
+        unreadable = (
+            tr("{archive} is not a readable zip archive ({reason}).")
+            if archive_path.suffix.lower() == ".zip"
+            else tr("{archive} is not a readable tar archive ({reason}).")
+        )
+        raise DatasetError(unreadable.format(archive=archive_path.name, reason=e)) from e
     return target
 
 
@@ -125,7 +148,9 @@ def extract_zip(zip_path: str | Path, target: str | Path) -> Path:
     """Extract a zip archive safely (see `extract`); anything else is refused."""
     zip_path = Path(zip_path)
     if not zipfile.is_zipfile(zip_path):
-        raise DatasetError(f"{zip_path.name} is not a readable zip archive.")
+        raise DatasetError(
+            tr("{archive} is not a readable zip archive.").format(archive=zip_path.name)
+        )
     return extract(zip_path, target)
 
 
@@ -133,5 +158,7 @@ def extract_tar(tar_path: str | Path, target: str | Path) -> Path:
     """Extract a tar archive safely (see `extract`); anything else is refused."""
     tar_path = Path(tar_path)
     if zipfile.is_zipfile(tar_path):
-        raise DatasetError(f"{tar_path.name} is not a readable tar archive.")
+        raise DatasetError(
+            tr("{archive} is not a readable tar archive.").format(archive=tar_path.name)
+        )
     return extract(tar_path, target)

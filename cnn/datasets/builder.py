@@ -42,6 +42,7 @@ import numpy as np
 
 from cnn.datasets.info import DatasetInfo
 from cnn.errors import DatasetError
+from cnn.i18n import N_, number, tr
 
 MANIFEST = "dataset.json"  # {"kind": ...} beside the class folders
 KINDS_MADE = ("digits", "photos")  # kinds a made dataset can hold
@@ -60,8 +61,8 @@ NAME_PATTERN = re.compile(r"^\w[\w \-]*$")  # letters, digits, _, then also spac
 # What a "digits"-kind made folder is when loaded (cnn.datasets.sources.folder reads MANIFEST)
 DRAWINGS_INFO = DatasetInfo(
     "folder",
-    "Your own drawings",
-    "Drawings made in the browser, stored as 28 x 28 MNIST-style images.",
+    N_("Your own drawings"),
+    N_("Drawings made in the browser, stored as 28 x 28 MNIST-style images."),
     (),
     (DRAWING_SIDE, DRAWING_SIDE),
     1,
@@ -87,16 +88,22 @@ def check_class_name(name: str) -> str:
     """The name, stripped, or a sentence saying why it cannot name a class folder."""
     name = name.strip()
     if not name:
-        raise DatasetError("Give the class a name.")
+        raise DatasetError(tr("Give the class a name."))
     if len(name) > MAX_NAME:
-        raise DatasetError(f"A class name has at most {MAX_NAME} characters.")
+        raise DatasetError(
+            tr("Class names have at most {most} characters.").format(most=number(MAX_NAME))
+        )
     if not NAME_PATTERN.match(name):
         raise DatasetError(
-            "A class name uses letters, digits, spaces, - and _ only, and starts with a "
-            "letter or digit."
+            tr(
+                "A class name uses letters, digits, spaces, - and _ only, and starts with a "
+                "letter or digit."
+            )
         )
     if name.lower() in RESERVED_NAMES:
-        raise DatasetError(f"'{name}' names a split of a dataset: choose another class name.")
+        raise DatasetError(
+            tr("'{name}' names a split of a dataset: choose another class name.").format(name=name)
+        )
     return name
 
 
@@ -143,9 +150,11 @@ class DatasetBuilder:
         """
         name = check_class_name(name)
         if name.lower() in (c.lower() for c in self.classes):
-            raise DatasetError(f"There is a class '{name}' already.")
+            raise DatasetError(tr("There is a class '{name}' already.").format(name=name))
         if len(self.classes) >= MAX_CLASSES:
-            raise DatasetError(f"A dataset here has at most {MAX_CLASSES} classes.")
+            raise DatasetError(
+                tr("A dataset here has at most {most} classes.").format(most=number(MAX_CLASSES))
+            )
         (self.folder / name).mkdir()
         return name
 
@@ -187,8 +196,14 @@ class DatasetBuilder:
         total = sum(self.counts().values())
         if total >= MAX_EXAMPLES or self.used_bytes() + len(data) > MAX_BYTES:
             raise DatasetError(
-                f"This dataset is full ({total} examples, at most {MAX_EXAMPLES} and "
-                f"{MAX_BYTES // 1024**2} MB): delete some before adding more."
+                tr(
+                    "This dataset is full ({total} examples, at most {most} and {limit} MB): "
+                    "delete some before adding more."
+                ).format(
+                    total=number(total),
+                    most=number(MAX_EXAMPLES),
+                    limit=number(MAX_BYTES // 1024**2),
+                )
             )
         tmp = path.with_suffix(".tmp")
         tmp.write_bytes(data)
@@ -211,17 +226,21 @@ class DatasetBuilder:
         """Delete one example (only a file of this dataset's class folders)."""
         path = Path(path)
         if path.parent.parent != self.folder or path.parent.name not in self.classes:
-            raise DatasetError("That file is not an example of this dataset.")
+            raise DatasetError(tr("That file is not an example of this dataset."))
         path.unlink(missing_ok=True)
 
     def problems(self) -> list[str]:
         """Why it cannot train yet, as sentences (empty when it can)."""
         counts = self.counts()
         if len(counts) < MIN_CLASSES:
-            return [f"Name at least {MIN_CLASSES} classes."]
+            return [tr("Name at least {least} classes.").format(least=number(MIN_CLASSES))]
         few = [name for name, n in counts.items() if n < MIN_PER_CLASS]
         if few:
-            return [f"Give every class at least {MIN_PER_CLASS} examples ({', '.join(few)})."]
+            return [
+                tr("Give every class at least {least} examples ({names}).").format(
+                    least=number(MIN_PER_CLASS), names=", ".join(few)
+                )
+            ]
         return []
 
     def balance_note(self) -> str | None:
@@ -233,10 +252,10 @@ class DatasetBuilder:
         if counts[most] < 2 * counts[least]:
             return None
         ratio = counts[most] / counts[least]
-        return (
-            f"'{least}' has {ratio:.0f}x fewer examples than '{most}': the model may lean "
-            f"towards '{most}'. Add more to '{least}'."
-        )
+        return tr(
+            "'{least}' has {ratio}x fewer examples than '{most}': the model may lean "
+            "towards '{most}'. Add more to '{least}'."
+        ).format(least=least, most=most, ratio=number(ratio, 0))
 
     def zip_bytes(self) -> bytes:
         """The dataset as a .zip of class folders plus the manifest ("Your own images" reads it)."""
@@ -296,5 +315,5 @@ class DatasetBuilder:
 
     def _class_dir(self, name: str) -> Path:
         if name not in self.classes:
-            raise DatasetError(f"There is no class '{name}' in this dataset.")
+            raise DatasetError(tr("There is no class '{name}' in this dataset.").format(name=name))
         return self.folder / name

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cnn.datasets.info import data_dir
 from cnn.errors import DatasetError
+from cnn.i18n import number, tr
 from cnn.settings import DATA_DIR_ENV
 
 DOWNLOAD_CHUNK = 1 << 18  # bytes read per network call (256 KiB)
@@ -81,13 +82,25 @@ def download(
                 digest.update(chunk)
                 done += len(chunk)
                 fraction = min(done / total, 1.0) if total else None
-                report(progress, fraction, f"Downloading {name}: {done / 1e6:.1f} MB")
+                report(
+                    progress,
+                    fraction,
+                    tr("Downloading {name}: {size} MB").format(
+                        name=name, size=number(done / 1e6, 1)
+                    ),
+                )
         if total is not None and done != total:
             raise DatasetError(
-                f"The download of {name} stopped after {done:,} of {total:,} bytes; try again."
+                tr(
+                    "The download of {name} stopped after {done} of {total} bytes; try again."
+                ).format(name=name, done=number(done), total=number(total))
             )
         if sha256 is not None and digest.hexdigest() != sha256:
-            raise DatasetError(f"The downloaded {name} is not the expected file (its checksum).")
+            raise DatasetError(
+                tr("The downloaded {name} is not the expected file (its checksum).").format(
+                    name=name
+                )
+            )
         if verify is not None:
             verify(part)
         os.replace(part, dest)
@@ -96,8 +109,10 @@ def download(
     except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
         reason = getattr(e, "reason", None) or e
         raise DatasetError(
-            f"Could not download {name} ({reason}); check the internet connection "
-            f"or put the data in the data folder ({data_dir().name}, set {DATA_DIR_ENV})."
+            tr(
+                "Could not download {name} ({reason}); check the internet connection or put the "
+                "data in the data folder ({folder}, set {variable})."
+            ).format(name=name, reason=reason, folder=data_dir().name, variable=DATA_DIR_ENV)
         ) from e
     finally:
         part.unlink(missing_ok=True)
@@ -115,7 +130,11 @@ def staging(final: Path) -> Iterator[Path]:
         final.parent.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
     except OSError as e:
-        raise DatasetError(f"Cannot write to the folder {final.parent.name} ({e.strerror}).") from e
+        raise DatasetError(
+            tr("Cannot write to the folder {folder} ({reason}).").format(
+                folder=final.parent.name, reason=e.strerror
+            )
+        ) from e
     try:
         yield folder
     finally:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from cnn.datasets.splits import HOLDOUT_DETAIL, Split, holdout_split
+from cnn.datasets.splits import Split, holdout_detail, holdout_split
 from cnn.errors import DatasetError
+from cnn.i18n import number, tr, trn
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")  # what the loaders read
 
@@ -55,7 +56,11 @@ def scan_classes(root: Path, class_names: Sequence[str]) -> tuple[Split, int]:
     for index, name in enumerate(class_names):
         folder = root / name
         if not folder.is_dir():
-            raise DatasetError(f"The class folder '{name}' is missing from {root.name}/.")
+            raise DatasetError(
+                tr("The class folder '{name}' is missing from {root}/.").format(
+                    name=name, root=root.name
+                )
+            )
         with os.scandir(folder) as it:
             files = [Path(e.path) for e in _visible(it) if e.is_file()]
         good = [p for p in files if p.suffix.lower() in IMAGE_EXTENSIONS and image_ok(p)]
@@ -65,11 +70,20 @@ def scan_classes(root: Path, class_names: Sequence[str]) -> tuple[Split, int]:
         paths += [str(p) for p in good]
         labels += [index] * len(good)
     if not paths:
-        raise DatasetError(f"No readable images were found in the class folders of {root.name}/.")
+        raise DatasetError(
+            tr("No readable images were found in the class folders of {root}/.").format(
+                root=root.name
+            )
+        )
     if empty:
         names = ", ".join(f"'{n}'" for n in empty)
-        folders = "class folder" if len(empty) == 1 else "class folders"
-        raise DatasetError(f"No readable image in the {folders} {names} of {root.name}/.")
+        raise DatasetError(
+            trn(
+                "No readable image in the class folder {names} of {root}/.",
+                "No readable image in the class folders {names} of {root}/.",
+                len(empty),
+            ).format(names=names, root=root.name)
+        )
     return Split(labels=np.array(labels, dtype=np.int64), paths=np.array(paths, dtype=str)), skipped
 
 
@@ -112,18 +126,20 @@ def load_image_folder(root: Path) -> tuple[list[str], Split, Split, int, str]:
         check_class_count(len(class_names))
         train, skipped_train = scan_classes(train_dir, class_names)
         test, skipped_test = scan_classes(test_dir, class_names)
-        how = f"test split = the {test_dir.name}/ folder"
+        how = tr("test split = the {folder}/ folder").format(folder=test_dir.name)
         return class_names, train, test, skipped_train + skipped_test, how
     class_names = [p.name for p in class_dirs(root)]
     check_class_count(len(class_names))
     everything, skipped = scan_classes(root, class_names)
     train, test = holdout_split(everything)
-    return class_names, train, test, skipped, HOLDOUT_DETAIL
+    return class_names, train, test, skipped, holdout_detail()
 
 
 def check_class_count(count: int) -> None:
     """Refuse a dataset of fewer than two classes with a sentence."""
     if count < 2:
         raise DatasetError(
-            f"A dataset needs at least 2 class subfolders of images; this one has {count}."
+            tr(
+                "A dataset needs at least 2 class subfolders of images; this one has {count}."
+            ).format(count=number(count))
         )

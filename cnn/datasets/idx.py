@@ -10,6 +10,7 @@ import numpy as np
 
 from cnn.datasets.splits import Split
 from cnn.errors import DatasetError
+from cnn.i18n import tr
 
 MNIST_FILES = {  # split -> (images, labels): the official IDX file names
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
@@ -35,14 +36,22 @@ def read_idx(path: str | Path) -> np.ndarray:
         with opener(path, "rb") as f:
             raw = f.read()
     except (OSError, EOFError) as e:
-        raise DatasetError(f"Could not read the IDX file {path.name} ({e}).") from e
+        raise DatasetError(
+            tr("Could not read the IDX file {file} ({reason}).").format(file=path.name, reason=e)
+        ) from e
     if len(raw) < 4 or raw[0:2] != b"\0\0" or raw[2] != 0x08:
-        raise DatasetError(f"{path.name} is not an IDX file of unsigned bytes.")
+        raise DatasetError(
+            tr("{file} is not an IDX file of unsigned bytes.").format(file=path.name)
+        )
     ndim = raw[3]
     header = 4 + 4 * ndim
     dims = struct.unpack(f">{ndim}I", raw[4:header])
     if len(raw) - header != int(np.prod(dims)):
-        raise DatasetError(f"{path.name} is truncated: its header promises {dims} values.")
+        raise DatasetError(
+            tr("{file} is truncated: its header promises {dims} values.").format(
+                file=path.name, dims=dims
+            )
+        )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -66,6 +75,8 @@ def load_idx_dir(folder: Path) -> tuple[Split, Split]:
         images = read_idx(find_idx(folder, images_name))
         labels = read_idx(find_idx(folder, labels_name)).astype(np.int64)
         if images.ndim != 3 or len(images) != len(labels):
-            raise DatasetError(f"The IDX files in {folder.name}/ do not match each other.")
+            raise DatasetError(
+                tr("The IDX files in {folder}/ do not match each other.").format(folder=folder.name)
+            )
         splits.append(Split(labels=labels, images=images[..., None]))
     return splits[0], splits[1]

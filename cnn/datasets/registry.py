@@ -11,6 +11,7 @@ from types import ModuleType
 from cnn.datasets.info import DatasetInfo
 from cnn.datasets.sources import cats_vs_dogs, fashion_mnist, flowers17, folder, mnist
 from cnn.errors import DatasetError
+from cnn.i18n import tr
 
 MODULES: dict[str, ModuleType] = {
     m.INFO.key: m for m in (mnist, fashion_mnist, cats_vs_dogs, flowers17, folder)
@@ -25,5 +26,9 @@ def module(key: str) -> ModuleType:
         DatasetError: the key is not in the registry.
     """
     if key not in MODULES:
-        raise DatasetError(f"Unknown dataset '{key}'; choose one of {', '.join(MODULES)}.")
+        raise DatasetError(
+            tr("Unknown dataset '{key}'; choose one of {keys}.").format(
+                key=key, keys=", ".join(MODULES)
+            )
+        )
     return MODULES[key]

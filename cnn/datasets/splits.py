@@ -13,10 +13,18 @@ import numpy as np
 
 from cnn.datasets.info import DatasetInfo
 from cnn.errors import DatasetError
+from cnn.i18n import number, percent, tr
 
 TEST_FRACTION = 0.2  # share of each class held out as the test split when none is given
 SPLIT_SEED = 0  # fixed seed: the same images are always the test split
 HOLDOUT_DETAIL = f"test split = a fixed {TEST_FRACTION:.0%} of every class (seed {SPLIT_SEED})"
+
+
+def holdout_detail() -> str:
+    """HOLDOUT_DETAIL in the current language."""
+    return tr("test split = a fixed {share} of every class (seed {seed})").format(
+        share=percent(TEST_FRACTION), seed=SPLIT_SEED
+    )
 
 
 @dataclass
@@ -142,7 +150,9 @@ def split_validation(split: Split, fraction: float, seed: int) -> tuple[Split, S
     n_val = int(round(len(split) * fraction))
     if not 0 < fraction < 1 or n_val == 0 or n_val == len(split):
         raise DatasetError(
-            f"A validation fraction of {fraction} does not split {len(split)} samples in two."
+            tr("A validation fraction of {fraction} does not split {count} samples in two.").format(
+                fraction=number(fraction), count=number(len(split))
+            )
         )
     order = _stratified_order(split.labels, seed)
     return split.take(np.sort(order[n_val:])), split.take(np.sort(order[:n_val]))

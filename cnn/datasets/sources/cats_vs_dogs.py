@@ -9,11 +9,12 @@ from cnn.datasets.info import DatasetInfo
 from cnn.datasets.sources import Loaded, Where
 from cnn.datasets.sources.photo_sources import photo_sources
 from cnn.errors import DatasetError
+from cnn.i18n import N_, tr
 
 INFO = DatasetInfo(
     "cats_vs_dogs",
     "Cats vs dogs",
-    "3,000 colour photos of cats and dogs of all sizes (the TensorFlow tutorial subset).",
+    N_("3,000 colour photos of cats and dogs of all sizes (the TensorFlow tutorial subset)."),
     ("cats", "dogs"),
     (128, 128),
     3,
@@ -31,7 +32,11 @@ def scan(folder: Path) -> Loaded:
     train, skipped_train = scan_classes(folder / "train", INFO.class_names)
     test, skipped_test = scan_classes(folder / "validation", INFO.class_names)
     return Loaded(
-        train, test, "", "test split = the validation/ folder", skipped_train + skipped_test
+        train,
+        test,
+        "",
+        tr("test split = the {folder}/ folder").format(folder="validation"),
+        skipped_train + skipped_test,
     )
 
 
@@ -39,7 +44,7 @@ def arrange(extracted: Path, staging: Path) -> Path:
     """cats_and_dogs_filtered.zip wraps its train/ and validation/ in one folder."""
     root = image_folder_root(extracted)
     if not complete(root):
-        raise DatasetError("The cats vs dogs archive lacks train/ and validation/ folders.")
+        raise DatasetError(tr("The cats vs dogs archive lacks train/ and validation/ folders."))
     return root
 
 
@@ -50,4 +55,6 @@ def sources(where: Where) -> list:
 
 def how_to_get(where: Where) -> str:
     """How a person gets it."""
-    return "allow the download, or put train/ and validation/ in cats_vs_dogs/ of the data folder"
+    return tr(
+        "allow the download, or put train/ and validation/ in cats_vs_dogs/ of the data folder"
+    )

@@ -9,8 +9,9 @@ from cnn.datasets.folders import scan_classes
 from cnn.datasets.info import DatasetInfo
 from cnn.datasets.sources import Loaded, Where
 from cnn.datasets.sources.photo_sources import photo_sources
-from cnn.datasets.splits import HOLDOUT_DETAIL, holdout_split
+from cnn.datasets.splits import holdout_detail, holdout_split
 from cnn.errors import DatasetError
+from cnn.i18n import N_, number, tr
 
 PER_CLASS = 80  # 17flowers.tgz: 80 consecutive images per class
 CLASSES = (  # the class order of the original Oxford release
@@ -36,7 +37,7 @@ CLASSES = (  # the class order of the original Oxford release
 INFO = DatasetInfo(
     "flowers17",
     "Oxford flowers (17 kinds)",
-    "Colour photos of 17 kinds of common British flowers, 80 per kind in the full set.",
+    N_("Colour photos of 17 kinds of common British flowers, 80 per kind in the full set."),
     CLASSES,
     (128, 128),
     3,
@@ -53,7 +54,7 @@ def scan(folder: Path) -> Loaded:
     """All images, then the fixed 20% of every class as the test split."""
     everything, skipped = scan_classes(folder, CLASSES)
     train, test = holdout_split(everything)
-    return Loaded(train, test, "", HOLDOUT_DETAIL, skipped)
+    return Loaded(train, test, "", holdout_detail(), skipped)
 
 
 def arrange(extracted: Path, staging: Path) -> Path:
@@ -62,8 +63,10 @@ def arrange(extracted: Path, staging: Path) -> Path:
     expected = PER_CLASS * len(CLASSES)
     if len(images) != expected:
         raise DatasetError(
-            f"17flowers.tgz holds {len(images)} images instead of {expected}; "
-            "it cannot be sorted into classes."
+            tr(
+                "17flowers.tgz holds {count} images instead of {expected}; it cannot be sorted "
+                "into classes."
+            ).format(count=number(len(images)), expected=number(expected))
         )
     arranged = staging / "flowers17"
     for index, image in enumerate(images):
@@ -80,4 +83,4 @@ def sources(where: Where) -> list:
 
 def how_to_get(where: Where) -> str:
     """How a person gets it."""
-    return "allow the download, or put one folder per kind in flowers17/ of the data folder"
+    return tr("allow the download, or put one folder per kind in flowers17/ of the data folder")

@@ -25,13 +25,14 @@ from cnn.datasets.folders import (
 from cnn.datasets.info import DatasetInfo
 from cnn.datasets.sources import Loaded, Where
 from cnn.errors import DatasetError
+from cnn.i18n import N_, tr, trn
 
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "cnn_lab_uploads"  # extracted .zip uploads
 
 INFO = DatasetInfo(
     "folder",
-    "Your own images",
-    "A folder (or .zip) with one subfolder of images per class.",
+    N_("Your own images"),
+    N_("A folder (or .zip) with one subfolder of images per class."),
     (),
     (128, 128),
     3,
@@ -42,12 +43,14 @@ INFO = DatasetInfo(
 def checked_path(data: str | Path | None) -> Path:
     """The user's folder or .zip, refused with a sentence when it cannot be one."""
     if data is None:
-        raise DatasetError("Choose a folder of class subfolders (or a .zip of one) first.")
+        raise DatasetError(tr("Choose a folder of class subfolders (or a .zip of one) first."))
     path = Path(data).expanduser()
     if not path.exists():
-        raise DatasetError(f"{path.name} does not exist.")
+        raise DatasetError(tr("{name} does not exist.").format(name=path.name))
     if path.is_file() and path.suffix.lower() != ".zip":
-        raise DatasetError(f"{path.name} is neither a folder nor a .zip archive.")
+        raise DatasetError(
+            tr("{name} is neither a folder nor a .zip archive.").format(name=path.name)
+        )
     return path
 
 
@@ -61,13 +64,14 @@ class ImageFolder:
     @property
     def detail(self) -> str:
         if self.path is not None and self.path.is_file():
-            return "Checked and extracted on load."
-        return f"{class_count(Where(Path(), self.path))} class folders."
+            return tr("Checked and extracted on load.")
+        count = class_count(Where(Path(), self.path))
+        return trn("{n} class folder.", "{n} class folders.", count)
 
     def describe(self) -> str:
         if self.path is not None and self.path.is_file():
-            return f"uploaded archive {self.path.name}"
-        return f"image folder {self.path.name if self.path else ''}"
+            return tr("uploaded archive {name}").format(name=self.path.name)
+        return tr("image folder {name}").format(name=self.path.name if self.path else "")
 
     def ready(self) -> bool:
         """A .zip is checked when loaded; a folder needs two class folders (else a sentence)."""
@@ -79,9 +83,9 @@ class ImageFolder:
     def load(self, progress: Progress | None, timeout: float) -> Loaded:
         path = checked_path(self.path)
         if path.is_file():
-            report(progress, None, f"Extracting {path.name}")
+            report(progress, None, tr("Extracting {file}").format(file=path.name))
             path = extracted_upload(path)
-        report(progress, None, "Checking the images")
+        report(progress, None, tr("Checking the images"))
         class_names, train, test, skipped, detail = load_image_folder(path)
         # a dataset made in the browser says in its manifest when it holds drawings
         made = manifest_kind(image_folder_root(path)) == "digits"

@@ -13,6 +13,7 @@ from cnn.datasets.idx import MNIST_FILES, idx_dir_ready, load_idx_dir, read_idx
 from cnn.datasets.sources import Loaded, shown
 from cnn.datasets.splits import Split
 from cnn.errors import DatasetError
+from cnn.i18n import N_, tr
 
 
 @dataclass
@@ -20,12 +21,12 @@ class IdxFolder:
     """A folder holding the four IDX files (train/test images and labels)."""
 
     folder: Path
-    label: str = "data directory"  # what kind of place this is, for people
+    label: str = N_("data directory")  # what kind of place this is, for people (translated)
     detail: str = ""
     network: bool = False
 
     def describe(self) -> str:
-        return f"{self.label} {shown(self.folder)}"
+        return tr("{place} {path}").format(place=tr(self.label), path=shown(self.folder))
 
     def ready(self) -> bool:
         return idx_dir_ready(self.folder)
@@ -45,7 +46,7 @@ class KerasIdxDownload:
     network: bool = True
 
     def describe(self) -> str:
-        return "Keras download (needs internet)"
+        return tr("Keras download (needs internet)")
 
     def ready(self) -> bool:
         return False
@@ -60,7 +61,7 @@ class KerasIdxDownload:
                         base + name, dest, timeout=timeout, progress=progress, verify=read_idx
                     )
         train, test = load_idx_dir(self.folder)
-        return Loaded(train, test, "Keras download")
+        return Loaded(train, test, tr("Keras download"))
 
 
 @dataclass
@@ -69,19 +70,19 @@ class KerasNpz:
 
     path: Path
     network: bool = False
-    detail: str = "The full 70,000 digits."
+    detail: str = N_("The full 70,000 digits.")
 
     def describe(self) -> str:
         if self.network:
-            return "Keras download (needs internet)"
-        return f"Keras cache {shown(self.path)}"
+            return tr("Keras download (needs internet)")
+        return tr("Keras cache {path}").format(path=shown(self.path))
 
     def ready(self) -> bool:
         return not self.network and self.path.is_file()
 
     def load(self, progress: Progress | None, timeout: float) -> Loaded:
         if self.network:
-            report(progress, None, "Downloading mnist.npz")
+            report(progress, None, tr("Downloading {file}").format(file="mnist.npz"))
             fetch.download(
                 fetch.URLS["mnist"],
                 self.path,
@@ -94,6 +95,11 @@ class KerasNpz:
                 train = Split(labels=f["y_train"].astype(np.int64), images=f["x_train"][..., None])
                 test = Split(labels=f["y_test"].astype(np.int64), images=f["x_test"][..., None])
         except (OSError, ValueError, KeyError) as e:
-            raise DatasetError(f"The cached {self.path.name} cannot be read ({e}).") from e
-        source = "Keras download (mnist.npz)" if self.network else self.describe()
+            raise DatasetError(
+                tr("The cached {file} cannot be read ({reason}).").format(
+                    file=self.path.name, reason=e
+                )
+            ) from e
+        source = tr("Keras download ({file})").format(file="mnist.npz")
+        source = source if self.network else self.describe()
         return Loaded(train, test, source)

