@@ -1,0 +1,148 @@
+"""Accessibility in a real browser (issue 32, WCAG 2.1 AA): axe-core (PyPI axe-playwright-python
+bundles it; nothing is downloaded) in headless Chromium at 1280x720 against `streamlit run`.
+
+Pages and states: every page fresh in English, Chinese and Spanish (`?lang=`); Predict after a
+digit drawn with the mouse; Models with a run chosen (each of its tabs); Train with a tiny
+training finished; a lesson's first step. Any serious or critical violation fails, listed as
+rule, element and page. One server, one browser tab, the pages visited in turn (the server,
+Chromium and the helpers are tests/test_browser.py's).
+
+Run with `python -m pytest tests/test_a11y.py -q -s` (-s prints every page's figures).
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_browser import (  # noqa: F401  (browser, mnist_run, server, server_env: fixtures)
+    DIGIT_STROKES,
+    DRAWN_JS,
+    EXCEPTION,
+    PAGE_S,
+    SCREENSHOTS,
+    TRAINING_S,
+    browser,
+    choose,
+    draw,
+    expect_prediction,
+    mnist_run,
+    open_app,
+    server,
+    server_env,
+    wait_for,
+    wait_until_idle,
+)
+
+from cnn import artifacts
+
+axe_sync = pytest.importorskip(
+    "axe_playwright_python.sync_playwright", reason="pip install axe-playwright-python"
+)
+
+pytestmark = pytest.mark.browser
+
+VIEWPORT = {"width": 1280, "height": 720}  # a classroom laptop, as the issue measured
+BLOCKING = ("serious", "critical")
+PAGES = ["", "lessons", "train", "predict", "inside", "open_box", "probe", "models", "data",
+         "make", "class_board"]  # fmt: skip
+LANGUAGES = ("en", "zh", "es")
+LESSON = "what-a-filter-sees"
+
+
+@pytest.fixture(scope="module")
+def context(browser):  # noqa: F811
+    """One browser context at 1280x720 for the module (each page load is a new session)."""
+    context = browser.new_context(viewport=VIEWPORT)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def tab(context, request):
+    """The tab a test drives; a failed test leaves test-artifacts/failed-a11y-<test>.png."""
+    page = context.pages[0] if context.pages else context.new_page()
+    failed_before = request.session.testsfailed
+    yield page
+    if request.session.testsfailed > failed_before:
+        SCREENSHOTS.mkdir(exist_ok=True)
+        page.screenshot(path=SCREENSHOTS / f"failed-a11y-{request.node.name}.png")
+
+
+@pytest.fixture(scope="module")
+def axe():
+    return axe_sync.Axe()
+
+
+def settle(page) -> None:
+    """Wait until the script run has ended and every image and chart in view has drawn."""
+    wait_until_idle(page)
+    page.wait_for_function(DRAWN_JS, timeout=PAGE_S * 1000)
+    assert page.locator(EXCEPTION).count() == 0, "a traceback reached the page"
+
+
+def blocking(axe, page, where: str) -> list[str]:
+    """axe-core on the page as it is: one line per serious or critical violation's element
+    (rule, element, page); every violation's count is printed (run with -s to see them)."""
+    found = axe.run(page).response["violations"]
+    counts = ", ".join(f"{v['id']} {v['impact']} x{len(v['nodes'])}" for v in found)
+    print(f"\n{where}: {counts or 'no violations'}")
+    return [
+        f"{v['id']} ({v['impact']}) on {where}: {node['html'][:160]}"
+        f" -- {' '.join(node.get('failureSummary', '').split())[:200]}"
+        for v in found
+        if v["impact"] in BLOCKING
+        for node in v["nodes"]
+    ]
+
+
+def visit(axe, page, server, path: str, lang: str) -> list[str]:  # noqa: F811
+    open_app(page, server, f"{path}?lang={lang}")
+    settle(page)
+    return blocking(axe, page, f"/{path}?lang={lang}")
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_page_fresh(tab, axe, server, lang):  # noqa: F811
+    problems = [line for path in PAGES for line in visit(axe, tab, server, path, lang)]
+    assert not problems, "\n".join(problems)
+
+
+def test_a_lesson_step(tab, axe, server):  # noqa: F811
+    problems = []
+    for lang in LANGUAGES:
+        problems += visit(axe, tab, server, "", f"{lang}&lesson={LESSON}&step=1")
+    assert not problems, "\n".join(problems)
+
+
+def test_predict_after_a_drawing(tab, axe, server, mnist_run):  # noqa: F811
+    open_app(tab, server, "predict")
+    choose(tab, "Model", artifacts.read_run_info(mnist_run).title)
+    draw(tab, DIGIT_STROKES["1"])
+    expect_prediction(tab, "1")
+    settle(tab)
+    problems = blocking(axe, tab, "/predict after a drawing")
+    assert not problems, "\n".join(problems)
+
+
+def test_models_with_a_run_chosen(tab, axe, server, mnist_run):  # noqa: F811
+    open_app(tab, server, "models")
+    settle(tab)
+    choose(tab, "Run", artifacts.read_run_info(mnist_run).title)
+    settle(tab)
+    problems = []
+    for name in ("Where it goes wrong", "How it learned (time-lapse)", "How sure it is",
+                 "Layers and files"):  # fmt: skip
+        tab.get_by_role("tab", name=name).click()
+        settle(tab)
+        problems += blocking(axe, tab, f"/models, a run chosen, tab {name!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_train_with_a_training_finished(tab, axe, server):  # noqa: F811
+    open_app(tab, server, "train?dataset=mnist&arch=tiny_vgg&epochs=1&max_samples=300")
+    settle(tab)
+    tab.get_by_role("button", name="Start training").click()
+    finished = tab.locator('[data-testid="stAlert"]').filter(has_text="Test accuracy")
+    wait_for(tab, finished, TRAINING_S)
+    settle(tab)
+    problems = blocking(axe, tab, "/train with a training finished")
+    assert not problems, "\n".join(problems)
