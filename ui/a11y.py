@@ -21,9 +21,7 @@ SR_ONLY = (
 CAPTIONS = ".stApp [data-testid='stCaptionContainer'] { opacity: 0.8; }"
 # A keyboard user sees where they are (WCAG 2.4.7): one ring in the theme's colour (#4f46e5,
 # 6.3:1 on white) on whatever has the keyboard's focus, buttons, tabs and links included.
-FOCUS = (
-    ".stApp :focus-visible { outline: 3px solid #4f46e5 !important; outline-offset: 2px; }"
-)
+FOCUS = ".stApp :focus-visible { outline: 3px solid #4f46e5 !important; outline-offset: 2px; }"
 # Motion only for those who have not asked their system for less (WCAG 2.3.3): Streamlit's
 # own transitions and spinners, and any CSS animation of ours. (The time-lapse never plays
 # by itself and moves frame by frame with no tween: ui/timelapse.py.)

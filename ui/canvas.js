@@ -5,8 +5,9 @@
 // data URL and every stroke's path ([[x, y], ...] in canvas pixels, which Predict redraws
 // with MNIST's pen width), with no debounce and nothing laid over the drawing area. An Undo
 // button beside the canvas takes the last stroke back. `data` from Python: {size,
-// strokeWidth, strokeColor, backgroundColor, restore}; `restore` ({data, paths} or null) is
-// painted when it changes (the drawing a page kept while the canvas was away).
+// strokeWidth, strokeColor, backgroundColor, restore, label, undo, undoTitle}; `restore`
+// ({data, paths} or null) is painted when it changes (the drawing a page kept while the
+// canvas was away); label, undo and undoTitle are the texts, in the page's language.
 
 const INSTANCES = new WeakMap(); // parentElement -> this canvas's state
 const MAX_UNDO = 50; // strokes Undo can take back
@@ -100,12 +101,14 @@ function setup(root, data) {
   const canvas = document.createElement("canvas");
   canvas.className = "drawing-canvas";
   canvas.width = canvas.height = data.size;
-  canvas.setAttribute("aria-label", "Drawing canvas: draw with the mouse, a pen or a finger");
+  // not focusable (nothing to do there by keyboard): a picture with a name that says so
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", data.label);
   const undoButton = document.createElement("button");
   undoButton.type = "button";
   undoButton.className = "undo";
-  undoButton.textContent = "\u21B6 Undo";
-  undoButton.title = "Take back the last stroke";
+  undoButton.textContent = `\u21B6 ${data.undo}`;
+  undoButton.title = data.undoTitle;
   undoButton.disabled = true;
   box.append(canvas, undoButton);
   root.appendChild(box);

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
+from cnn.i18n import tr
+
 _ASSETS = Path(__file__).parent
 MAX_SIDE = 2048  # pixels: larger than any canvas this app mounts
 CSS = """
@@ -28,7 +30,8 @@ CSS = """
 .undo { font: inherit; font-size: 0.875rem; padding: 0.25rem 0.6rem; cursor: pointer;
   border: 1px solid rgba(49, 51, 63, 0.25); border-radius: 0.5rem; background: white;
   color: rgb(49, 51, 63); white-space: nowrap; }
-.undo:hover:enabled { border-color: #ff4b4b; color: #ff4b4b; }
+.undo:hover:enabled { border-color: #4f46e5; color: #4f46e5; }
+.undo:focus-visible { outline: 3px solid #4f46e5; outline-offset: 2px; }
 .undo:disabled { opacity: 0.45; cursor: default; }
 """
 _COMPONENT = st.components.v2.component(
@@ -68,6 +71,14 @@ def drawing_canvas(
         "strokeColor": stroke_color,
         "backgroundColor": background_color,
         "restore": restore,
+        # the canvas is a picture to the keyboard and to screen readers (WCAG 2.1.1): its name
+        # says how to draw and where a keyboard gets a picture instead
+        "label": tr(
+            "Drawing area: draw with the mouse, a pen or a finger. With a keyboard, choose "
+            "another input instead (Samples or Upload) where the page offers one."
+        ),
+        "undo": tr("Undo"),
+        "undoTitle": tr("Take back the last stroke"),
     }
     result = _COMPONENT(
         data=data,

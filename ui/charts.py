@@ -20,6 +20,10 @@ SMOOTHING = 0.6  # weight of the past in the smoothed per-batch curve (exponenti
 COLORS = {"train": "#4f46e5", "val": "#f97316", "raw": "rgba(79, 70, 229, 0.25)"}
 BAR_FONT_PX = 13  # the probability bars' class names and percentages (before presenter mode)
 BAR_ROW_PX = 24  # height of one probability bar's row, at BAR_FONT_PX
+# runs compared side by side: Okabe and Ito's colour-blind-safe colours (no red beside green)
+# and a marker shape per run as well, so no run is told by its colour alone
+RUN_COLOURS = ["#4f46e5", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#000000"]
+RUN_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "triangle-down", "star"]
 LR_MARK = "#0f766e"  # the dotted line where a student changed the learning rate
 
 
@@ -119,9 +123,8 @@ def run_curves(histories: dict[str, dict[str, list[float]]]) -> go.Figure:
             "lr_changes" when the rate was changed, see cnn.training.rate).
     """
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
-    palette = ["#4f46e5", "#f97316", "#16a34a", "#dc2626", "#0891b2", "#9333ea", "#ca8a04"]
     for i, (label, history) in enumerate(histories.items()):
-        color = palette[i % len(palette)]
+        color, symbol = RUN_COLOURS[i % len(RUN_COLOURS)], RUN_SYMBOLS[i % len(RUN_SYMBOLS)]
         for col, metric in ((1, "loss"), (2, "accuracy")):
             for key, dash in ((metric, "solid"), (f"val_{metric}", "dash")):
                 values = history.get(key) or []
@@ -131,6 +134,7 @@ def run_curves(histories: dict[str, dict[str, list[float]]]) -> go.Figure:
                     mode="lines+markers",
                     name=f"{label} ({'val' if dash == 'dash' else 'train'})",
                     line={"color": color, "dash": dash},
+                    marker={"symbol": symbol, "size": 8},
                     row=1,
                     col=col,
                     showlegend=col == 1,

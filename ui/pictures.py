@@ -20,9 +20,13 @@ STEP_PX = 140  # side of each preprocessing step on Predict
 MAX_TILES = 64  # channels shown per layer
 DISPLAY_PX = 168  # side of an input image on screen (nearest neighbour, so pixels stay sharp)
 FRAME_GREY = 235  # background around images that are not square
-GRADCAM_WEIGHT = 0.45  # share of the heat map in the Grad-CAM overlay
 HEAT_LEAST, HEAT_MOST = 0.1, 0.8  # share of a saliency map's colour where it is 0 and 1
 HEAT_FROM = 0.5  # a saliency map's lower half (by rank) is left uncoloured
+# The heat scale of "Where it looked" and Grad-CAM: pale yellow, orange, red (ColorBrewer's
+# YlOrRd without its darkest browns), darker at every step, so it reads as "more" to every
+# eye, colour-blind ones included (issue 32; jet's blue-green-yellow-red did not, and its
+# greens and reds look alike to one boy in twelve). Red is still the top: the pages say so.
+HEAT_STOPS = ((0.0, (254, 217, 118)), (0.5, (253, 141, 60)), (1.0, (227, 26, 28)))
 
 
 def to_uint8_rgb(image: np.ndarray) -> np.ndarray:
@@ -109,13 +113,23 @@ def filter_mosaic(
     return mosaic(tiles, min(columns, len(tiles)), tile_px, FILTER_GAP_PX)
 
 
+def heat_colours(level: np.ndarray) -> np.ndarray:
+    """Levels in [0, 1] as float RGB on the heat scale (HEAT_STOPS)."""
+    positions = [p for p, _ in HEAT_STOPS]
+    level = np.clip(np.asarray(level, np.float32), 0, 1)
+    return np.stack(
+        [np.interp(level, positions, [c[i] for _, c in HEAT_STOPS]) for i in range(3)], axis=-1
+    ).astype(np.float32)
+
+
 def gradcam_overlay(image: np.ndarray, cam: np.ndarray, side: int = DISPLAY_PX) -> np.ndarray:
-    """The Grad-CAM heat map (jet colours) blended over the model input, enlarged."""
-    base = to_uint8_rgb(image)
-    heat = cv2.applyColorMap((np.clip(cam, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_JET)
-    heat = cv2.cvtColor(heat, cv2.COLOR_BGR2RGB)
-    blended = cv2.addWeighted(base, 1 - GRADCAM_WEIGHT, heat, GRADCAM_WEIGHT, 0)
-    return framed(blended, side)
+    """The Grad-CAM heat map over the model input, enlarged: the heat scale (yellow to red)
+    covering the input in proportion to the map (HEAT_MOST at its top), so where the map is
+    low the picture shows as it is."""
+    base = to_uint8_rgb(image).astype(np.float32)
+    level = np.clip(np.asarray(cam, np.float32), 0, 1)
+    alpha = (HEAT_MOST * level)[..., None]
+    return framed((base * (1 - alpha) + heat_colours(level) * alpha).astype(np.uint8), side)
 
 
 def ranked(heat: np.ndarray) -> np.ndarray:
@@ -131,12 +145,12 @@ def ranked(heat: np.ndarray) -> np.ndarray:
 
 def heat_overlay(image: np.ndarray, heat: np.ndarray, side: int = DISPLAY_PX) -> np.ndarray:
     """A saliency map over the model input, enlarged: each pixel coloured by its rank in the
-    map, the lower half (HEAT_FROM) left as the picture, then blue to red up to the highest
-    pixels, the colour covering the input more the higher the rank (HEAT_LEAST to HEAT_MOST)."""
+    map, the lower half (HEAT_FROM) left as the picture, then yellow to red (the heat scale)
+    up to the highest pixels, the colour covering the input more the higher the rank
+    (HEAT_LEAST to HEAT_MOST)."""
     base = to_uint8_rgb(image).astype(np.float32)
     level = np.clip((ranked(heat) - HEAT_FROM) / (1 - HEAT_FROM), 0, 1) ** 2
-    colours = cv2.applyColorMap((level * 255).astype(np.uint8), cv2.COLORMAP_JET)
-    colours = cv2.cvtColor(colours, cv2.COLOR_BGR2RGB).astype(np.float32)
+    colours = heat_colours(level)
     alpha = (HEAT_LEAST + (HEAT_MOST - HEAT_LEAST) * level)[..., None]
     return framed((base * (1 - alpha) + colours * alpha).astype(np.uint8), side)
 

@@ -17,10 +17,17 @@ import plotly.graph_objects as go
 from ui.charts import COLORS
 from ui.pictures import framed, to_uint8_rgb
 
-PALETTE = [  # one colour per class (Tableau 10, the map's colours too)
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+PALETTE = [  # one colour per class, the map's too: Okabe and Ito's colour-blind-safe set
+    # (its yellow darkened to olive to show on white) and two of Paul Tol's; each class has
+    # its marker shape as well (SYMBOLS, SHAPES), so no class is told by its colour alone
+    "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9",
+    "#d55e00", "#000000", "#8a7a00", "#882255", "#999999",
 ]  # fmt: skip
+# each class's marker, in plotly's names (SYMBOLS) and in vega-lite's (SHAPES, the map's)
+SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "triangle-down", "cross", "star",
+           "pentagon", "hexagon"]  # fmt: skip
+SHAPES = ["circle", "square", "diamond", "triangle-up", "cross", "triangle-down",
+          "triangle-right", "triangle-left", "stroke", "wedge"]  # fmt: skip
 DASHES = ["solid", "dash", "dot"]  # first run, second run...
 MAX_CURVES = 4  # classes drawn per sweep
 MAX_STRIP = 13  # transformed inputs shown under a sweep
@@ -44,6 +51,11 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
 def colour(index: int) -> str:
     """The colour of class `index` in every probe figure."""
     return PALETTE[index % len(PALETTE)]
+
+
+def symbol(index: int) -> str:
+    """The plotly marker of class `index` in every probe figure (beside its colour)."""
+    return SYMBOLS[index % len(SYMBOLS)]
 
 
 def classes_shown(results: Sequence, limit: int = MAX_CURVES) -> list[int]:
@@ -83,7 +95,7 @@ def sweep_chart(results: dict[str, object], class_names: Sequence[str]) -> go.Fi
                 mode="lines+markers",
                 name=f"{class_names[c]}{suffix}",
                 line={"color": colour(c), "dash": dash, "width": 3},
-                marker={"size": 6},
+                marker={"size": 8, "symbol": symbol(c)},
                 hovertemplate=f"{sweep.unit} %{{x}}: {class_names[c]} %{{y:.1%}}<extra></extra>",
             )
         # where the answer first changes on each side of the unchanged input
@@ -169,14 +181,18 @@ def embedding_map(points: np.ndarray, labels, predicted, class_names, thumbnails
             "image": thumbnails,
         }
     )
-    scale = alt.Scale(domain=list(class_names), range=[colour(i) for i in range(len(class_names))])
+    names = list(class_names)
+    scale = alt.Scale(domain=names, range=[colour(i) for i in range(len(names))])
+    shapes = alt.Scale(domain=names, range=[SHAPES[i % len(SHAPES)] for i in range(len(names))])
+    legend = alt.Legend(title="true class")
     dots = (
         alt.Chart(frame)
-        .mark_circle(size=28, opacity=0.7)
+        .mark_point(size=36, opacity=0.75, filled=True)
         .encode(
             x=alt.X("x:Q", title=f"{title} 1", axis=alt.Axis(labels=False, ticks=False)),
             y=alt.Y("y:Q", title=f"{title} 2", axis=alt.Axis(labels=False, ticks=False)),
-            color=alt.Color("class:N", scale=scale, legend=alt.Legend(title="true class")),
+            color=alt.Color("class:N", scale=scale, legend=legend),
+            shape=alt.Shape("class:N", scale=shapes, legend=legend),
             tooltip=["image", "class", "predicted"],
         )
     )
@@ -216,7 +232,7 @@ def attack_chart(attack, class_names: Sequence[str]) -> go.Figure:
             mode="lines+markers",
             name=class_names[c],
             line={"color": colour(c)},
-            marker={"size": 5},
+            marker={"size": 7, "symbol": symbol(c)},
             hovertemplate=f"epsilon %{{x:.4f}}: {class_names[c]} %{{y:.1%}}<extra></extra>",
         )
     if attack.epsilon is not None:
