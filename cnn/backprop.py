@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnn.errors import CnnError
+from cnn.i18n import tr
 
 __all__ = ["BackpropError", "WeightStep", "conv_layers", "weight_step"]
 
@@ -134,27 +135,42 @@ def _checked_conv(model, layer: str, filter_index: int, weight, label: int, lr: 
     names = conv_layers(model)
     if layer not in names:
         raise BackpropError(
-            f"{layer!r} is not a conv layer of this model: choose one of {', '.join(names)}."
+            tr("{layer} is not a conv layer of this model: choose one of {names}.").format(
+                layer=repr(layer), names=", ".join(names)
+            )
         )
     conv = model.get_layer(layer)
     kh, kw, cin, cout = (int(d) for d in conv.kernel.shape)
     if tuple(conv.dilation_rate) != (1, 1) or getattr(conv, "groups", 1) != 1:
         raise BackpropError(
-            f"{layer} is a dilated or grouped conv, which this view does not write out."
+            tr("{layer} is a dilated or grouped conv, which this view does not write out.").format(
+                layer=layer
+            )
         )
     if not 0 <= filter_index < cout:
-        raise BackpropError(f"{layer} has {cout} filters: the filter must be 0 to {cout - 1}.")
+        raise BackpropError(
+            tr("{layer} has {n} filters: the filter must be 0 to {last}.").format(
+                layer=layer, n=cout, last=cout - 1
+            )
+        )
     row, col, channel = weight
     if not (0 <= row < kh and 0 <= col < kw and 0 <= channel < cin):
         raise BackpropError(
-            f"{layer}'s filters are {kh} x {kw} over {cin} input channels: the weight must have "
-            f"row 0-{kh - 1}, column 0-{kw - 1} and channel 0-{cin - 1}."
-        )
+            tr(
+                "{layer}'s filters are {kh} x {kw} over {cin} input channels: the weight must "
+                "have row 0-{last_row}, column 0-{last_column} and channel 0-{last_channel}."
+            ).format(layer=layer, kh=kh, kw=kw, cin=cin, last_row=kh - 1, last_column=kw - 1,
+                     last_channel=cin - 1)
+        )  # fmt: skip
     classes = int(model.outputs[0].shape[-1])
     if not 0 <= label < classes:
-        raise BackpropError(f"The label must be a class number from 0 to {classes - 1}.")
+        raise BackpropError(
+            tr("The label must be a class number from 0 to {last}.").format(last=classes - 1)
+        )
     if not (np.isfinite(lr) and 0 < lr <= 10):
-        raise BackpropError(f"The learning rate must be a number above 0 and at most 10, not {lr}.")
+        raise BackpropError(
+            tr("The learning rate must be a number above 0 and at most 10, not {lr}.").format(lr=lr)
+        )
     return conv
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 from cnn.architectures.spec import ConvBlock
 from cnn.errors import SpecError
+from cnn.i18n import tr
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,10 @@ class ShapeWalk:
                 "valid",
                 0,
                 0,
-                f"Conv block {i}: pooling shrinks the {h}x{w} image to nothing: remove a pool "
-                "or a block.",
+                tr(
+                    "Conv block {i}: pooling shrinks the {h}x{w} image to nothing: remove a "
+                    "pool or a block."
+                ).format(i=i, h=h, w=w),
             )
         if block.dropout:
             self.same(f"dropout{i}", "dropout", "Dropout")
@@ -183,8 +186,10 @@ class ShapeWalk:
             block.padding,
             block.filters,
             params,
-            f"Conv block {i} shrinks the image to nothing: use 'same' padding, "
-            "a smaller kernel or fewer blocks.",
+            tr(
+                "Conv block {i} shrinks the image to nothing: use 'same' padding, a smaller "
+                "kernel or fewer blocks."
+            ).format(i=i),
             source,
         )
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from cnn.errors import CnnError
+from cnn.i18n import tr
 
 __all__ = [
     "PRESETS",
@@ -82,15 +83,19 @@ def parse_change(kind: str, text: str) -> Change:
     target, _, value = text.partition("=")
     layer, _, channel = target.rpartition(":")
     if not layer or not channel.strip().isdigit():
-        raise SurgeryError(f"{text!r} is not LAYER:CHANNEL (for example conv1:3).")
+        raise SurgeryError(
+            tr("{text} is not LAYER:CHANNEL (for example conv1:3).").format(text=repr(text))
+        )
     if kind == "zero":
         if value:
-            raise SurgeryError(f"{text!r}: zeroing takes no '=' value.")
+            raise SurgeryError(tr("{text}: zeroing takes no '=' value.").format(text=repr(text)))
         return Change("zero", layer, int(channel))
     if not value:
         raise SurgeryError(
-            f"{text!r}: say what to set the filter to after '=' (a preset: "
-            f"{', '.join(PRESETS)}; or numbers separated by commas)."
+            tr(
+                "{text}: say what to set the filter to after '=' (a preset: {presets}; or "
+                "numbers separated by commas)."
+            ).format(text=repr(text), presets=", ".join(PRESETS))
         )
     if value in PRESETS:
         return Change("set_filter", layer, int(channel), preset=value)
@@ -98,10 +103,12 @@ def parse_change(kind: str, text: str) -> Change:
         numbers = tuple(float(v) for v in value.split(","))
     except ValueError:
         raise SurgeryError(
-            f"{value!r} is neither a preset ({', '.join(PRESETS)}) nor numbers separated by commas."
+            tr("{value} is neither a preset ({presets}) nor numbers separated by commas.").format(
+                value=repr(value), presets=", ".join(PRESETS)
+            )
         ) from None
     if not all(np.isfinite(numbers)):
-        raise SurgeryError("A filter's numbers must be finite.")
+        raise SurgeryError(tr("A filter's numbers must be finite."))
     return Change("set_filter", layer, int(channel), values=numbers)
 
 
@@ -116,7 +123,9 @@ def preset_kernel(name: str, k: int) -> np.ndarray:
     """A k x k preset filter (k odd): identity, blur (binomial, sums to 1), sharpen
     (2 x identity - blur), sobel_x / sobel_y (binomial smoothing x a central difference)."""
     if k % 2 == 0 or k < 3:
-        raise SurgeryError(f"Presets need an odd filter size of at least 3, not {k}.")
+        raise SurgeryError(
+            tr("Presets need an odd filter size of at least 3, not {k}.").format(k=k)
+        )
     identity = np.zeros((k, k))
     identity[k // 2, k // 2] = 1.0
     smooth = _binomial(k)
@@ -131,7 +140,11 @@ def preset_kernel(name: str, k: int) -> np.ndarray:
         "sobel_y": np.outer(derivative, smooth),
     }
     if name not in kernels:
-        raise SurgeryError(f"{name!r} is not a preset: choose one of {', '.join(PRESETS)}.")
+        raise SurgeryError(
+            tr("{name} is not a preset: choose one of {presets}.").format(
+                name=repr(name), presets=", ".join(PRESETS)
+            )
+        )
     return kernels[name]
 
 
@@ -141,13 +154,17 @@ def _conv(model, change: Change):
     convs = [lay.name for lay in model.layers if isinstance(lay, keras.layers.Conv2D)]
     if change.layer not in convs:
         raise SurgeryError(
-            f"{change.layer!r} is not a conv layer of this model: choose one of {', '.join(convs)}."
+            tr("{layer} is not a conv layer of this model: choose one of {names}.").format(
+                layer=repr(change.layer), names=", ".join(convs)
+            )
         )
     conv = model.get_layer(change.layer)
     filters = int(conv.kernel.shape[-1])
     if not 0 <= change.channel < filters:
         raise SurgeryError(
-            f"{change.layer} has {filters} filters: the channel must be 0 to {filters - 1}."
+            tr("{layer} has {n} filters: the channel must be 0 to {last}.").format(
+                layer=change.layer, n=filters, last=filters - 1
+            )
         )
     return conv
 
@@ -190,19 +207,29 @@ def _hand_kernel(change: Change, kh: int, kw: int, cin: int) -> np.ndarray:
     """(kh, kw, cin) from a preset or the numbers given."""
     if change.preset:
         if kh != kw:
-            raise SurgeryError("Presets need a square filter.")
+            raise SurgeryError(tr("Presets need a square filter."))
         return np.repeat(preset_kernel(change.preset, kh)[..., None], cin, axis=-1) / cin
     values = np.asarray(change.values)
     if values.size == kh * kw:
         return np.repeat(values.reshape(kh, kw, 1), cin, axis=-1) / cin
     if values.size == kh * kw * cin:
         return values.reshape(kh, kw, cin)
+    if cin > 1:
+        text = tr(
+            "{layer}'s filters are {kh} x {kw} over {cin} input channel(s): give {n} numbers "
+            "(or {all}), not {given}."
+        )
+    else:
+        text = tr(
+            "{layer}'s filters are {kh} x {kw} over {cin} input channel(s): give {n} numbers, "
+            "not {given}."
+        )
     raise SurgeryError(
-        f"{change.layer}'s filters are {kh} x {kw} over {cin} input channel(s): give "
-        f"{kh * kw} numbers"
-        + (f" (or {kh * kw * cin})" if cin > 1 else "")
-        + f", not {values.size}."
-    )
+        text.format(
+            layer=change.layer, kh=kh, kw=kw, cin=cin, n=kh * kw, all=kh * kw * cin,
+            given=values.size,
+        )
+    )  # fmt: skip
 
 
 def apply_changes(model, changes: list[Change]) -> list[dict]:
@@ -212,8 +239,10 @@ def apply_changes(model, changes: list[Change]) -> list[dict]:
     if both:
         layer, channel = both[0]
         raise SurgeryError(
-            f"{layer}:{channel} is changed twice (switched off and set, or set twice): "
-            "choose one change per channel."
+            tr(
+                "{layer}:{channel} is changed twice (switched off and set, or set twice): "
+                "choose one change per channel."
+            ).format(layer=layer, channel=channel)
         )
     done = []
     for change in changes:
@@ -232,8 +261,10 @@ def apply_changes(model, changes: list[Change]) -> list[dict]:
         else:
             if not _reads_the_image(model, conv):
                 raise SurgeryError(
-                    f"{change.layer} does not read the picture itself: filters can be set by "
-                    "hand only in the first conv layer."
+                    tr(
+                        "{layer} does not read the picture itself: filters can be set by hand "
+                        "only in the first conv layer."
+                    ).format(layer=change.layer)
                 )
             kh, kw, cin, _ = (int(d) for d in conv.kernel.shape)
             kernel = _hand_kernel(change, kh, kw, cin)
@@ -306,7 +337,7 @@ def operate(
     from cnn.evaluate import evaluate
 
     if not changes:
-        raise SurgeryError("Say what to change: --zero LAYER:CHANNEL or --set-filter ....")
+        raise SurgeryError(tr("Say what to change: --zero LAYER:CHANNEL or --set-filter ...."))
     run = artifacts.load_run(run_dir)
     model = artifacts.load_model_file(Path(run.info.path) / artifacts.MODEL_FILE)
     done = apply_changes(model, changes)  # before any measuring: a bad change costs nothing

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnn.errors import CnnError
+from cnn.i18n import tr
 
 __all__ = ["Visualization", "VisualizeError", "map_layers", "strongest", "visualize"]
 
@@ -120,7 +121,9 @@ def _scores(model, layer: str | None):
     taps = map_layers(model)
     if layer not in taps:
         raise VisualizeError(
-            f"{layer!r} has no feature map: choose one of {', '.join(taps) or 'none'}."
+            tr("{layer} has no feature map: choose one of {names}.").format(
+                layer=repr(layer), names=", ".join(taps) or tr("none")
+            )
         )
     multi = multi_output_model(model, [taps[layer]], None)
     return lambda images: tf.reduce_mean(multi(images, training=False)[0], axis=(1, 2))
@@ -182,15 +185,17 @@ def _has_head(model) -> bool:
 def _checked(model, layer: str | None, indices: list[int]) -> int:
     """How many channels (or classes) there are; a sentence when an index is out of range."""
     if layer is None:
-        count, what = int(model.outputs[0].shape[-1]), "classes"
+        count = int(model.outputs[0].shape[-1])
+        text = tr("There are {n} classes: choose numbers from 0 to {last}.")
     else:
         tap = map_layers(model).get(layer)
         if tap is None:
             _scores(model, layer)  # raises the sentence naming the choices
-        count, what = int(model.get_layer(tap).output.shape[-1]), f"channels in {layer}"
+        count = int(model.get_layer(tap).output.shape[-1])
+        text = tr("There are {n} channels in {layer}: choose numbers from 0 to {last}.")
     bad = [i for i in indices if not 0 <= i < count]
     if bad or not indices:
-        raise VisualizeError(f"There are {count} {what}: choose numbers from 0 to {count - 1}.")
+        raise VisualizeError(text.format(n=count, layer=layer, last=count - 1))
     return count
 
 
@@ -254,7 +259,7 @@ def visualize(
     import tensorflow as tf
 
     if (channels is None) == (classes is None) or (layer is None) != (channels is None):
-        raise VisualizeError("Give a layer and its channels, or classes (not both).")
+        raise VisualizeError(tr("Give a layer and its channels, or classes (not both)."))
     indices = [int(i) for i in (channels if classes is None else classes)]
     _checked(model, layer, indices)
     score = _scores(model, layer)

@@ -19,8 +19,10 @@ import streamlit as st
 from plotly.subplots import make_subplots
 from streamlit_image_coordinates import streamlit_image_coordinates
 
+from cnn import describe, i18n
 from cnn.explain import INPUT
-from ui import charts, pictures
+from cnn.i18n import N_, tr
+from ui import a11y, charts, pictures
 
 LAYER_KEY = "arithmetic-layer"
 CHANNEL_KEY = "arithmetic-channel"  # + "-<layer>": each layer keeps its own choice
@@ -31,14 +33,20 @@ MAX_INPUT_CHANNELS = 4  # input channels whose window, filter and products are d
 CHECK_TOLERANCE = 1e-4  # our arithmetic against the feature map's own value
 OUTLINE = (220, 38, 38)  # red, RGB
 FIELD_DIM = 0.35  # brightness kept outside the receptive field
-FORMULAS = {
-    "relu": "max(0, x): negatives become 0",
-    "elu": "x if x > 0, else e^x - 1",
-    "gelu": "x times the chance a normal variable is below x",
-    "tanh": "tanh(x), squeezed into -1..1",
-    "sigmoid": "1 / (1 + e^-x), squeezed into 0..1",
-    "linear": "x: no activation",
+FORMULAS = {  # translated where shown
+    "relu": N_("max(0, x): negatives become 0"),
+    "elu": N_("x if x > 0, else e^x - 1"),
+    "gelu": N_("x times the chance a normal variable is below x"),
+    "tanh": N_("tanh(x), squeezed into -1..1"),
+    "sigmoid": N_("1 / (1 + e^-x), squeezed into 0..1"),
+    "linear": N_("x: no activation"),
 }
+POOL_TITLES = {"max": N_("##### The max of the window"),
+               "average": N_("##### The average of the window")}  # fmt: skip
+
+
+def _formula(activation: str) -> str:
+    return tr(FORMULAS[activation]) if activation in FORMULAS else activation
 
 
 def enlarged(rgb: np.ndarray, side: int = VIEW_PX) -> tuple[np.ndarray, int]:
@@ -77,7 +85,7 @@ def _pickers(explainer, forward):
     names = [layer.name for layer in explainer.map_layers]
     pick_layer, pick_channel, pick_y, pick_x = st.columns([2, 2, 1, 1])
     name = pick_layer.selectbox(
-        "Layer",
+        tr("Layer"),
         names,
         key=LAYER_KEY,
         format_func=lambda n: (
@@ -92,18 +100,20 @@ def _pickers(explainer, forward):
     activity = np.abs(maps).mean(axis=(0, 1))
     order = np.argsort(-activity, kind="stable").tolist()
     channel = pick_channel.selectbox(
-        "Channel (most active first)",
+        tr("Channel (most active first)"),
         order,
         key=f"{CHANNEL_KEY}-{name}",
-        format_func=lambda c: f"channel {c} (mean {activity[c]:.3f})",
+        format_func=lambda c: tr("channel {c} (mean {mean})").format(
+            c=c, mean=i18n.number(activity[c], 3)
+        ),
     )
     # start on the strongest value of the most active channel: a number worth explaining (set
     # in session state, as a click on the map sets it, rather than as the widgets' default)
     start = np.unravel_index(np.argmax(maps[..., order[0]]), (h, w))
     for key, value in zip((ROW_KEY, COLUMN_KEY), start, strict=True):
         st.session_state.setdefault(f"{key}-{name}", int(value))
-    y = pick_y.number_input("Row y", 0, h - 1, key=f"{ROW_KEY}-{name}")
-    x = pick_x.number_input("Column x", 0, w - 1, key=f"{COLUMN_KEY}-{name}")
+    y = pick_y.number_input(tr("Row y"), 0, h - 1, key=f"{ROW_KEY}-{name}")
+    x = pick_x.number_input(tr("Column x"), 0, w - 1, key=f"{COLUMN_KEY}-{name}")
     return layer, int(channel), int(y), int(x), maps
 
 
@@ -121,24 +131,42 @@ def _views_ui(explainer, forward, layer, arithmetic, maps) -> None:
             on_click=partial(_click_to_position, layer.name, h, w),
             cursor="crosshair",
         )
-        st.caption(
-            f"{layer.name}, channel {arithmetic.channel} ({h} x {w}): click a position. "
-            f"Outlined: y {y}, x {x}, value {arithmetic.keras_value:.4f}."
+        what = tr("Feature map of {layer}, channel {channel}").format(
+            layer=layer.name, channel=arithmetic.channel
         )
+        a11y.described_ui(describe.heatmap(values, what))
+        st.caption(
+            tr(
+                "{layer}, channel {channel} ({h} x {w}): click a position. "
+                "Outlined: y {y}, x {x}, value {value}."
+            ).format(
+                layer=layer.name, channel=arithmetic.channel, h=h, w=w, y=y, x=x,
+                value=i18n.number(arithmetic.keras_value, 4),
+            )
+        )  # fmt: skip
     field = arithmetic.receptive_field
     image, scale = enlarged(pictures.to_uint8_rgb(forward.image))
     full = layer.geometry.rf
-    cut = (
-        ""
-        if field.height == field.width == full
-        else f", cut at the edge of the {full} x {full} it would be"
-    )
+    if field.height == field.width == full:
+        caption = tr(
+            "Its receptive field: input rows {top}-{bottom}, columns {left}-{right} "
+            "({height} x {width} pixels). Nothing outside it can change this value."
+        )
+    else:
+        caption = tr(
+            "Its receptive field: input rows {top}-{bottom}, columns {left}-{right} "
+            "({height} x {width} pixels, cut at the edge of the {full} x {full} it would be). "
+            "Nothing outside it can change this value."
+        )
+    caption = caption.format(
+        top=field.top, bottom=field.bottom, left=field.left, right=field.right,
+        height=field.height, width=field.width, full=full,
+    )  # fmt: skip
     on_input.image(
         outlined(image, (field.top, field.left, field.bottom, field.right), scale, dim=True),
         width=image.shape[1],
-        caption=f"Its receptive field: input rows {field.top}-{field.bottom}, columns "
-        f"{field.left}-{field.right} ({field.height} x {field.width} pixels{cut}). Nothing "
-        "outside it can change this value.",
+        caption=caption,
+        alt=tr("The model's input, with this value's receptive field outlined in red."),
     )
 
 
@@ -179,9 +207,9 @@ def products_figure(arithmetic, channels: list[int], names: list[str]) -> go.Fig
     titles = []
     for c in channels:
         titles += [
-            f"{names[c]}: window",
-            "x filter",
-            f"= products (sum {a.channel_sums[c]:.3f})",
+            tr("{name}: window").format(name=names[c]),
+            tr("x filter"),
+            tr("= products (sum {sum})").format(sum=i18n.number(a.channel_sums[c], 3)),
         ]
     fig = make_subplots(
         len(channels),
@@ -196,7 +224,7 @@ def products_figure(arithmetic, channels: list[int], names: list[str]) -> go.Fig
     weights = float(np.abs(a.kernel).max()) or 1.0
     products = float(np.abs(a.products[..., channels]).max()) or 1.0
     for row, c in enumerate(channels, start=1):
-        window = np.where(a.inside, _texts(a.window[..., c], 2), "pad")
+        window = np.where(a.inside, _texts(a.window[..., c], 2), tr("pad"))
         _heatmap(fig, a.window[..., c], window, "Greys_r", shade, row, 1)
         kernel = _texts(a.kernel[..., c], 2)
         _heatmap(fig, a.kernel[..., c], kernel, "RdBu_r", (-weights, weights), row, 2)
@@ -217,10 +245,10 @@ def products_figure(arithmetic, channels: list[int], names: list[str]) -> go.Fig
 def _steps_table(a) -> str:
     """The additions after the products as a markdown table: step, how, value."""
     rows = [
-        ("sum", f"all {a.products.size} products added up", a.sum),
+        (tr("sum"), tr("all {n} products added up").format(n=a.products.size), a.sum),
         (
-            "+ bias",
-            f"{a.bias:+.4f}" if a.bias else "0 (no bias: batch norm follows)",
+            tr("+ bias"),
+            f"{a.bias:+.4f}" if a.bias else tr("0 (no bias: batch norm follows)"),
             a.sum + a.bias,
         ),
     ]
@@ -228,32 +256,47 @@ def _steps_table(a) -> str:
         bn = a.batch_norm
         rows.append(
             (
-                "batch norm",
-                "gamma x (x - mean) / sqrt(variance + epsilon) + beta, with "
-                f"mean {bn.mean:.4f}, variance {bn.variance:.4f}, epsilon {bn.epsilon:g}, "
-                f"gamma {bn.gamma:.4f}, beta {bn.beta:.4f}",
+                tr("batch norm"),
+                tr(
+                    "gamma x (x - mean) / sqrt(variance + epsilon) + beta, with mean {mean}, "
+                    "variance {variance}, epsilon {epsilon}, gamma {gamma}, beta {beta}"
+                ).format(
+                    mean=f"{bn.mean:.4f}", variance=f"{bn.variance:.4f}",
+                    epsilon=f"{bn.epsilon:g}", gamma=f"{bn.gamma:.4f}", beta=f"{bn.beta:.4f}",
+                ),
                 bn.output,
             )
-        )
-    rows.append((a.activation, FORMULAS.get(a.activation, a.activation), a.value))
-    lines = ["| step | how | value |", "| --- | --- | ---: |"]
+        )  # fmt: skip
+    rows.append((a.activation, _formula(a.activation), a.value))
+    lines = [_table_head(), "| --- | --- | ---: |"]
     lines += [f"| {step} | {how} | {value:.6f} |" for step, how, value in rows]
     return "\n".join(lines)
 
 
+def _table_head() -> str:
+    return "| {} | {} | {} |".format(tr("step"), tr("how"), tr("value"))
+
+
 def _conv_ui(a, layer) -> None:
     cin = a.window.shape[-1]
-    names = [f"input channel {c}" for c in range(cin)]
+    names = [tr("input channel {c}").format(c=c) for c in range(cin)]
     if layer.input_layer == INPUT and cin == 3:
-        names = ["red", "green", "blue"]
+        names = [tr("red"), tr("green"), tr("blue")]
     shown = sorted(range(cin), key=lambda c: -abs(a.channel_sums[c]))[:MAX_INPUT_CHANNELS]
-    st.markdown("##### 1. Multiply the window by the filter, number by number")
-    what = "all of them" if cin <= len(shown) else f"the {len(shown)} that add the most"
-    st.caption(
-        f"The window is the {a.window.shape[0]} x {a.window.shape[1]} patch of the layer's input "
-        f"under this position, in each of its {cin} channels ({what} below). "
-        "'pad' cells lie outside the map: padding, counted as 0."
-    )
+    st.markdown(tr("##### 1. Multiply the window by the filter, number by number"))
+    if cin <= len(shown):
+        text = tr(
+            "The window is the {h} x {w} patch of the layer's input under this position, in "
+            "each of its {cin} channels (all of them below). 'pad' cells lie outside the map: "
+            "padding, counted as 0."
+        )
+    else:
+        text = tr(
+            "The window is the {h} x {w} patch of the layer's input under this position, in "
+            "each of its {cin} channels (the {n} that add the most below). 'pad' cells lie "
+            "outside the map: padding, counted as 0."
+        )
+    st.caption(text.format(h=a.window.shape[0], w=a.window.shape[1], cin=cin, n=len(shown)))
     st.plotly_chart(
         products_figure(a, sorted(shown), names), key="arithmetic-products", width="content"
     )
@@ -264,21 +307,22 @@ def _conv_ui(a, layer) -> None:
         bars.update_layout(
             height=200,
             margin={"l": 10, "r": 10, "t": 30, "b": 10},
-            title="Sum of each input channel's products",
+            title=tr("Sum of each input channel's products"),
         )
-        bars.update_xaxes(title_text="input channel")
+        bars.update_xaxes(title_text=tr("input channel"))
         st.plotly_chart(bars, key="arithmetic-channel-sums")
-    st.markdown("##### 2. Add it all up, then the layer's last steps")
+    st.markdown(tr("##### 2. Add it all up, then the layer's last steps"))
     st.markdown(_steps_table(a))
 
 
 def _pool_ui(a, source) -> None:
-    st.markdown(f"##### The {a.operation} of the window")
+    st.markdown(tr(POOL_TITLES.get(a.operation, POOL_TITLES["average"])))
     k = a.window.shape[0]
     st.caption(
-        f"The window is the {k} x {k} patch of {source}'s channel {a.channel} under this position."
-    )
-    text = np.where(a.inside, _texts(a.window, 3), "pad")
+        tr("The window is the {k} x {k} patch of {source}'s channel {channel} under this "
+           "position.").format(k=k, source=source, channel=a.channel)
+    )  # fmt: skip
+    text = np.where(a.inside, _texts(a.window, 3), tr("pad"))
     fig = go.Figure(
         go.Heatmap(
             z=a.window,
@@ -303,30 +347,40 @@ def _pool_ui(a, source) -> None:
     n = int(a.inside.sum())
     if a.operation == "max":
         st.markdown(
-            f"The largest of these {n} numbers (outlined) is **{a.value:.6f}**: pooling keeps "
-            "only the strongest signal."
+            tr(
+                "The largest of these {n} numbers (outlined) is **{value}**: pooling keeps "
+                "only the strongest signal."
+            ).format(n=n, value=i18n.number(a.value, 6))
         )
     else:
-        st.markdown(f"The average of these {n} numbers is **{a.value:.6f}**.")
+        st.markdown(
+            tr("The average of these {n} numbers is **{value}**.").format(
+                n=n, value=i18n.number(a.value, 6)
+            )
+        )
 
 
 def _add_ui(a) -> None:
     """A residual add: the main path's number plus the shortcut's, then the activation."""
-    st.markdown("##### A shortcut: add the block's input back")
+    st.markdown(tr("##### A shortcut: add the block's input back"))
     st.caption(
-        f"{a.layer} ends a residual block. The block's convs ({a.main_layer}) work out a "
-        f"correction, and the shortcut ({a.shortcut_layer}) carries the block's input around "
-        "them. The two maps are added, number by number, so a block only has to learn what "
-        "to change, and the training signal reaches early layers through the shortcut."
+        tr(
+            "{layer} ends a residual block. The block's convs ({main}) work out a correction, "
+            "and the shortcut ({shortcut}) carries the block's input around them. The two maps "
+            "are added, number by number, so a block only has to learn what to change, and the "
+            "training signal reaches early layers through the shortcut."
+        ).format(layer=a.layer, main=a.main_layer, shortcut=a.shortcut_layer)
     )
-    formula = FORMULAS.get(a.activation, a.activation)
-    st.markdown(
-        "| step | how | value |\n| --- | --- | ---: |\n"
-        f"| main path | {a.main_layer} at this position and channel | {a.main:.6f} |\n"
-        f"| + shortcut | {a.shortcut_layer} at the same place | {a.shortcut:.6f} |\n"
-        f"| sum | main path + shortcut | {a.sum:.6f} |\n"
-        f"| {a.activation} | {formula} | {a.value:.6f} |"
-    )
+    rows = [
+        (tr("main path"), tr("{layer} at this position and channel").format(layer=a.main_layer),
+         a.main),
+        (tr("+ shortcut"), tr("{layer} at the same place").format(layer=a.shortcut_layer),
+         a.shortcut),
+        (tr("sum"), tr("main path + shortcut"), a.sum),
+        (a.activation, _formula(a.activation), a.value),
+    ]  # fmt: skip
+    lines = [_table_head(), "| --- | --- | ---: |"]
+    st.markdown("\n".join(lines + [f"| {s} | {h} | {v:.6f} |" for s, h, v in rows]))
 
 
 def check_ui(a) -> None:
@@ -334,13 +388,20 @@ def check_ui(a) -> None:
     gap = abs(a.value - a.keras_value)
     if gap <= CHECK_TOLERANCE:
         st.success(
-            f"✓ {a.value:.6f}: the same number the feature map shows for {a.layer}, channel "
-            f"{a.channel}, at y {a.at[0]}, x {a.at[1]} ({a.keras_value:.6f}; difference {gap:.1e})."
-        )
+            tr(
+                "✓ {value}: the same number the feature map shows for {layer}, channel "
+                "{channel}, at y {y}, x {x} ({keras}; difference {gap})."
+            ).format(
+                value=f"{a.value:.6f}", layer=a.layer, channel=a.channel, y=a.at[0], x=a.at[1],
+                keras=f"{a.keras_value:.6f}", gap=f"{gap:.1e}",
+            )
+        )  # fmt: skip
     else:
         st.error(
-            f"Worked out here: {a.value:.6f}, but the feature map shows {a.keras_value:.6f}: "
-            "this layer does something this page does not know."
+            tr(
+                "Worked out here: {value}, but the feature map shows {keras}: this layer does "
+                "something this page does not know."
+            ).format(value=f"{a.value:.6f}", keras=f"{a.keras_value:.6f}")
         )
 
 
@@ -361,20 +422,31 @@ def arithmetic_ui(explainer, forward) -> None:
 def layer_table_ui(explainer) -> None:
     """The per-layer table with the totals and what the columns mean."""
     rows = explainer.table()
-    number = st.column_config.NumberColumn(format="localized")
+    shown = [
+        {**r, "receptive field": tr("whole image")}
+        if r["receptive field"] == "whole image" else r
+        for r in rows
+    ]  # fmt: skip
+    config = {"layer": tr("layer"), "type": tr("type"), "output shape": tr("output shape"),
+              "receptive field": tr("receptive field")}  # fmt: skip
+    number = st.column_config.NumberColumn
     st.dataframe(
-        rows,
+        shown,
         hide_index=True,
         column_config={
-            "parameters": number,
-            "multiply-adds": number,
-            "jump": st.column_config.NumberColumn(),
+            **config,
+            "parameters": number(tr("parameters"), format="localized"),
+            "multiply-adds": number(tr("multiply-adds"), format="localized"),
+            "jump": number(tr("jump")),
         },
     )
     params = sum(r["parameters"] for r in rows)
     macs = sum(r["multiply-adds"] for r in rows)
     st.caption(
-        f"In all {params:,} parameters (numbers learned in training) and {macs:,} multiply-adds "
-        "for one image. Receptive field: how many input pixels across one value of the layer "
-        "can see. Jump: how many input pixels apart two neighbouring values of the map are."
+        tr(
+            "In all {params} parameters (numbers learned in training) and {macs} multiply-adds "
+            "for one image. Receptive field: how many input pixels across one value of the "
+            "layer can see. Jump: how many input pixels apart two neighbouring values of the "
+            "map are."
+        ).format(params=i18n.number(params), macs=i18n.number(macs))
     )

@@ -16,6 +16,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from cnn import i18n
+from cnn.i18n import N_, tr
 from ui import loaders
 
 KEY = "backprop"  # widget keys start with it
@@ -23,7 +25,7 @@ MAX_NUMBERED = 12  # maps up to this side get their numbers written in
 TOP_PRODUCTS = 8  # positions listed when a map is too big to number
 CHECK_RELATIVE = 1e-4  # our sum against TensorFlow's GradientTape, relative to the terms
 
-INTRO = (
+INTRO = N_(
     "Training changes every number of every filter a tiny bit after each picture, so that "
     "the model's answer gets a little less wrong. Here you follow **one** of those numbers "
     "(one weight) through one such change. First the model reads the picture and we measure "
@@ -36,7 +38,7 @@ INTRO = (
 )
 
 
-@st.cache_data(max_entries=32, show_spinner="Working out the backward pass...")
+@st.cache_data(max_entries=32, show_spinner=False)
 def _step(
     path: str,
     stamp: tuple,
@@ -59,7 +61,10 @@ def _number(v: float) -> str:
 
 
 def _ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st ..."""
+    """1st, 2nd, 3rd, 4th, ..., 11th, 12th, 13th, 21st ... (in English; the catalog's
+    "{n}th" in another language)."""
+    if i18n.language() != "en":
+        return tr("{n}th").format(n=n)
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
@@ -70,31 +75,33 @@ def _pickers(model, class_names: list[str], answer: int):
 
     names = conv_layers(model)
     top = st.columns([2, 1, 1, 1, 1])
-    layer = top[0].selectbox("Conv layer", names, key=f"{KEY}-layer")
+    layer = top[0].selectbox(tr("Conv layer"), names, key=f"{KEY}-layer")
     kh, kw, cin, cout = (int(d) for d in model.get_layer(layer).kernel.shape)
-    filter_index = top[1].number_input("Filter", 0, cout - 1, 0, key=f"{KEY}-filter-{layer}")
-    row = top[2].number_input("Weight row", 0, kh - 1, kh // 2, key=f"{KEY}-row-{layer}")
-    col = top[3].number_input("Weight column", 0, kw - 1, kw // 2, key=f"{KEY}-col-{layer}")
-    channel = top[4].number_input("Input channel", 0, cin - 1, 0, key=f"{KEY}-channel-{layer}")
+    filter_index = top[1].number_input(tr("Filter"), 0, cout - 1, 0, key=f"{KEY}-filter-{layer}")
+    row = top[2].number_input(tr("Weight row"), 0, kh - 1, kh // 2, key=f"{KEY}-row-{layer}")
+    col = top[3].number_input(tr("Weight column"), 0, kw - 1, kw // 2, key=f"{KEY}-col-{layer}")
+    channel = top[4].number_input(tr("Input channel"), 0, cin - 1, 0, key=f"{KEY}-channel-{layer}")
     left, right = st.columns([3, 2])
     label = left.selectbox(
-        "What the picture really is (the true label)",
+        tr("What the picture really is (the true label)"),
         range(len(class_names)),
         index=answer,
         format_func=lambda i: class_names[i],
         key=f"{KEY}-label",
-        help="The loss measures how far the model's answer is from this. Pick another class "
-        "to see how the model would learn if the picture were that.",
+        help=tr(
+            "The loss measures how far the model's answer is from this. Pick another class "
+            "to see how the model would learn if the picture were that."
+        ),
     )
     lr = right.number_input(
-        "Learning rate",
+        tr("Learning rate"),
         min_value=0.0001,
         max_value=10.0,
         value=0.01,
         step=0.01,
         format="%.4f",
         key=f"{KEY}-lr",
-        help="How big a step the weight takes against its gradient.",
+        help=tr("How big a step the weight takes against its gradient."),
     )
     return layer, int(filter_index), (int(row), int(col), int(channel)), int(label), float(lr)
 
@@ -122,9 +129,9 @@ def maps_figure(step) -> go.Figure:
         1,
         3,
         subplot_titles=[
-            "gradient reaching the map",
-            "x input under the weight",
-            f"= products (sum {_number(step.gradient)})",
+            tr("gradient reaching the map"),
+            tr("x input under the weight"),
+            tr("= products (sum {sum})").format(sum=_number(step.gradient)),
         ],
         horizontal_spacing=0.04,
     )
@@ -134,7 +141,7 @@ def maps_figure(step) -> go.Figure:
 
     up = float(np.abs(step.upstream).max()) or 1.0
     _heat(fig, step.upstream, text(step.upstream), "RdBu_r", (-up, up), 1)
-    under = np.where(step.inside, text(step.under), "pad") if numbered else None
+    under = np.where(step.inside, text(step.under), tr("pad")) if numbered else None
     low = min(float(step.under.min()), 0.0)
     _heat(fig, step.under, under, "Greys_r", (low, max(float(step.under.max()), low + 1e-6)), 2)
     prod = float(np.abs(step.products).max()) or 1.0
@@ -155,7 +162,9 @@ def _top_products(step) -> str:
     """The positions that add the most, as a markdown table, and what the rest add."""
     flat = np.argsort(-np.abs(step.products), axis=None)[:TOP_PRODUCTS]
     lines = [
-        "| position (y, x) | gradient there | x input | = product |",
+        "| {} | {} | {} | {} |".format(
+            tr("position (y, x)"), tr("gradient there"), tr("x input"), tr("= product")
+        ),
         "| --- | ---: | ---: | ---: |",
     ]
     for i in flat:
@@ -165,91 +174,110 @@ def _top_products(step) -> str:
             f"| {_number(step.products[y, x])} |"
         )
     rest = step.gradient - float(step.products.flat[flat].sum())
-    lines.append(f"| the other {step.products.size - len(flat)} | | | {_number(rest)} |")
+    other = tr("the other {n}").format(n=step.products.size - len(flat))
+    lines.append(f"| {other} | | | {_number(rest)} |")
     return "\n".join(lines)
 
 
 def _step_table(step, class_names: list[str]) -> str:
     r, c, ch = step.weight
     rows = [
-        ("gradient", f"sum of the {step.products.size} products", _number(step.gradient)),
+        (tr("gradient"), tr("sum of the {n} products").format(n=step.products.size),
+         _number(step.gradient)),
         (
-            "weight now",
-            f"row {r}, column {c}, input channel {ch} of filter {step.filter_index}",
+            tr("weight now"),
+            tr("row {r}, column {c}, input channel {ch} of filter {f}").format(
+                r=r, c=c, ch=ch, f=step.filter_index),
             f"{step.weight_before:.6f}",
-        ),  # fmt: skip
+        ),
         (
-            "new weight",
+            tr("new weight"),
             f"{step.weight_before:.6f} - {step.learning_rate:g} x {_number(step.gradient)}",
             f"{step.weight_after:.6f}",
         ),
         (
-            "loss before",
-            f"-log(probability of {class_names[step.label]}, {step.probability:.4f})",
+            tr("loss before"),
+            tr("-log(probability of {name}, {p})").format(
+                name=class_names[step.label], p=f"{step.probability:.4f}"),
             f"{step.loss:.6f}",
-        ),  # fmt: skip
+        ),
         (
-            "loss, only this weight moved",
-            f"about {_number(-step.predicted_change)} lower (learning rate x gradient²)",
+            tr("loss, only this weight moved"),
+            tr("about {change} lower (learning rate x gradient²)").format(
+                change=_number(-step.predicted_change)),
             f"{step.loss_after_weight:.6f}",
         ),
         (
-            "loss, every weight moved",
-            "each weight took its own step, as training does",
+            tr("loss, every weight moved"),
+            tr("each weight took its own step, as training does"),
             f"{step.loss_after:.6f}",
-        ),  # fmt: skip
+        ),
+    ]  # fmt: skip
+    lines = [
+        "| {} | {} | {} |".format(tr("step"), tr("how"), tr("value")),
+        "| --- | --- | ---: |",
     ]
-    lines = ["| step | how | value |", "| --- | --- | ---: |"]
     return "\n".join(lines + [f"| {a} | {b} | {v} |" for a, b, v in rows])
 
 
 def _gradient_reaches(step) -> None:
-    after = ", ".join(step.followed_by) or "the next layers"
-    st.markdown("##### 1. How wrong is the answer, and what comes back to the filter")
+    after = ", ".join(step.followed_by) or tr("the next layers")
+    st.markdown(tr("##### 1. How wrong is the answer, and what comes back to the filter"))
     st.caption(
-        f"The loss is {step.loss:.4f}: it is 0 when the model is 100% sure of the true label "
-        "and grows as that probability shrinks (the network's own probability, as training "
-        "sees it: the answer above may be corrected or read twice). Going backwards from the "
-        f"loss through every layer after {step.layer} ({after}, ...), each value of filter "
-        f"{step.filter_index}'s map gets a gradient: red means 'a bigger value here would raise "
-        "the loss', blue 'would lower it'."
-    )
+        tr(
+            "The loss is {loss}: it is 0 when the model is 100% sure of the true label and "
+            "grows as that probability shrinks (the network's own probability, as training "
+            "sees it: the answer above may be corrected or read twice). Going backwards from "
+            "the loss through every layer after {layer} ({after}, ...), each value of filter "
+            "{f}'s map gets a gradient: red means 'a bigger value here would raise the loss', "
+            "blue 'would lower it'."
+        ).format(loss=i18n.number(step.loss, 4), layer=step.layer, after=after,
+                 f=step.filter_index)
+    )  # fmt: skip
 
 
 def backprop_ui(loaded: loaders.LoadedRun, image: np.ndarray, answer: int) -> None:
     """Pickers, the loss, the three maps, the sum, the step, and the check against TF."""
     from cnn.backprop import BackpropError
 
-    st.markdown(INTRO)
+    st.markdown(tr(INTRO))
     model = loaded.run.model
     layer, f, weight, label, lr = _pickers(model, loaded.class_names, answer)
     try:
-        step = _step(str(loaded.run.info.path), loaded.stamp, image, label, layer, f, weight, lr,
-                     model)  # fmt: skip
+        with st.spinner(tr("Working out the backward pass...")):
+            step = _step(str(loaded.run.info.path), loaded.stamp, image, label, layer, f,
+                         weight, lr, model)  # fmt: skip
     except BackpropError as err:
         st.error(str(err))
         return
     _gradient_reaches(step)
-    st.markdown("##### 2. The weight's gradient: a product at every position, added up")
+    st.markdown(tr("##### 2. The weight's gradient: a product at every position, added up"))
     st.caption(
-        "At each position of the map the weight sat on one input value ('pad': the border of "
-        "zeros). Its gradient is the sum of (gradient there x that input value)."
+        tr(
+            "At each position of the map the weight sat on one input value ('pad': the border "
+            "of zeros). Its gradient is the sum of (gradient there x that input value)."
+        )
     )
     st.plotly_chart(maps_figure(step), key=f"{KEY}-maps", width="content")
     if max(step.products.shape) > MAX_NUMBERED:
         st.markdown(_top_products(step))
-    st.markdown("##### 3. The step")
+    st.markdown(tr("##### 3. The step"))
     st.markdown(_step_table(step, loaded.class_names))
     sizes = np.abs(step.filter_gradient).ravel()
     rank = int((sizes > abs(step.tape_gradient)).sum()) + 1
     st.caption(
-        f"Of the {sizes.size} weights of filter {step.filter_index}, this one has the "
-        f"{_ordinal(rank)} largest gradient (the largest is {_number(float(sizes.max()))})."
-    )
+        tr(
+            "Of the {n} weights of filter {f}, this one has the {rank} largest gradient (the "
+            "largest is {largest})."
+        ).format(n=sizes.size, f=step.filter_index, rank=_ordinal(rank),
+                 largest=_number(float(sizes.max())))
+    )  # fmt: skip
     st.caption(
-        "One weight moves so little that the loss barely changes (often not in the 6th "
-        "decimal). Training moves all the weights at once, which is why the last line drops "
-        "more. Too big a learning rate can overshoot and make the loss go up."
+        tr(
+            "One weight moves so little that the loss barely changes (often not in the 6th "
+            "decimal). Training moves all the weights at once, which is why the last line "
+            "drops more. Too big a learning rate can overshoot and make the loss go up."
+        )
     )
     _check_ui(step)
 
@@ -259,11 +287,16 @@ def _check_ui(step) -> None:
     gap = abs(step.gradient - step.tape_gradient)
     if gap <= CHECK_RELATIVE * scale:
         st.success(
-            f"✓ {_number(step.gradient)}: the same gradient TensorFlow's own GradientTape gives "
-            f"for this weight ({_number(step.tape_gradient)}; difference {gap:.1e})."
-        )
+            tr(
+                "✓ {value}: the same gradient TensorFlow's own GradientTape gives for this "
+                "weight ({tape}; difference {gap})."
+            ).format(value=_number(step.gradient), tape=_number(step.tape_gradient),
+                     gap=f"{gap:.1e}")
+        )  # fmt: skip
     else:
         st.error(
-            f"Worked out here: {_number(step.gradient)}, but TensorFlow says "
-            f"{_number(step.tape_gradient)}: this layer does something this page does not know."
+            tr(
+                "Worked out here: {value}, but TensorFlow says {tape}: this layer does "
+                "something this page does not know."
+            ).format(value=_number(step.gradient), tape=_number(step.tape_gradient))
         )

@@ -16,13 +16,15 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from cnn import describe, i18n
 from cnn.errors import CnnError
-from ui import charts
+from cnn.i18n import N_, tr
+from ui import a11y, charts
 
 KEY = "stepper"  # session state: the Stepper; widget keys start with it
 RESULT_KEY = "stepper-result"  # session state: the last StepResult
 
-EXPLAIN = (
+EXPLAIN = N_(
     "Training is the same small move repeated thousands of times. Here you make the moves "
     "yourself. Each **Step** takes the next batch of training pictures, measures how wrong the "
     "model is on them (the loss), works out for every weight which way would make it less "
@@ -37,7 +39,7 @@ def _filter_figure(result) -> go.Figure:
     before = result.filter_before.mean(axis=-1)
     after = result.filter_after.mean(axis=-1)
     change = after - before
-    fig = make_subplots(1, 3, subplot_titles=["before", "after", "change"],
+    fig = make_subplots(1, 3, subplot_titles=[tr("before"), tr("after"), tr("change")],
                         horizontal_spacing=0.06)  # fmt: skip
     top = float(max(np.abs(before).max(), np.abs(after).max())) or 1.0
     moved = float(np.abs(change).max()) or 1.0
@@ -68,7 +70,7 @@ def _norms_figure(result) -> go.Figure:
     names = list(result.gradient_norms)
     fig = go.Figure(go.Bar(x=names, y=[result.gradient_norms[n] for n in names]))
     fig.update_layout(height=240, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      title="How big each layer's gradient was")  # fmt: skip
+                      title=tr("How big each layer's gradient was"))  # fmt: skip
     return fig
 
 
@@ -79,12 +81,12 @@ def losses_figure(history: list[dict], changes: list[tuple[int, float]]) -> go.F
             x=[h["step"] for h in history],
             y=[h["loss"] for h in history],
             mode="lines+markers",
-            name="loss",
+            name=tr("loss"),
         )  # fmt: skip
     )
     charts.mark_rate_changes(fig, [(step - 0.5, lr) for step, lr in changes], subplots=False)
     fig.update_layout(height=260, margin={"l": 10, "r": 10, "t": 30, "b": 10},
-                      title="Loss of each step's batch", xaxis_title="step")  # fmt: skip
+                      title=tr("Loss of each step's batch"), xaxis_title=tr("step"))  # fmt: skip
     fig.update_xaxes(dtick=1)  # steps are whole numbers
     return fig
 
@@ -92,33 +94,41 @@ def losses_figure(history: list[dict], changes: list[tuple[int, float]]) -> go.F
 def _controls(stepper) -> tuple[float, str, int]:
     lr_col, layer_col, filter_col = st.columns([2, 2, 1])
     lr = lr_col.number_input(
-        "Learning rate", 0.00001, 10.0, float(stepper.config.learning_rate), format="%.5f",
-        key=f"{KEY}-lr", help="Used by the next step; change it whenever you like.",
+        tr("Learning rate"), 0.00001, 10.0, float(stepper.config.learning_rate), format="%.5f",
+        key=f"{KEY}-lr", help=tr("Used by the next step; change it whenever you like."),
     )  # fmt: skip
     layers = stepper.conv_layers()
-    layer = layer_col.selectbox("Watch a filter of", layers, key=f"{KEY}-layer")
+    layer = layer_col.selectbox(tr("Watch a filter of"), layers, key=f"{KEY}-layer")
     count = int(stepper.model.get_layer(layer).kernel.shape[-1])
-    index = filter_col.number_input("Filter", 0, count - 1, 0, key=f"{KEY}-filter")
+    index = filter_col.number_input(tr("Filter"), 0, count - 1, 0, key=f"{KEY}-filter")
     return float(lr), layer, int(index)
 
 
 def _result_ui(stepper, result) -> None:
     before, after = st.columns(2)
     before.metric(
-        f"Loss on step {result.step}'s {result.batch_size} pictures", f"{result.loss:.4f}"
+        tr("Loss on step {step}'s {n} pictures").format(step=result.step, n=result.batch_size),
+        i18n.number(result.loss, 4),
     )
-    after.metric("The same pictures after the step", f"{result.loss_after:.4f}",
-                 f"{result.loss_after - result.loss:+.4f}", delta_color="inverse")  # fmt: skip
+    change = result.loss_after - result.loss
+    after.metric(tr("The same pictures after the step"), i18n.number(result.loss_after, 4),
+                 ("+" if change >= 0 else "") + i18n.number(change, 4),
+                 delta_color="inverse")  # fmt: skip
     left, right = st.columns(2)
     with left:
-        st.markdown(f"**{result.layer}, filter {result.filter_index}**")
+        st.markdown(tr("**{layer}, filter {f}**").format(layer=result.layer, f=result.filter_index))
         st.plotly_chart(_filter_figure(result), key=f"{KEY}-filter-fig", width="content")
+        change = result.filter_after.mean(axis=-1) - result.filter_before.mean(axis=-1)
+        a11y.described_ui(describe.heatmap(np.abs(change), tr("How much each number moved")))
     with right:
         st.plotly_chart(_norms_figure(result), key=f"{KEY}-norms")
     st.plotly_chart(losses_figure(stepper.history, stepper.lr_changes()), key=f"{KEY}-losses")
+    a11y.described_ui(describe.curve([h["loss"] for h in stepper.history], tr("loss")))
     st.caption(
-        "Each step uses a new batch, so the loss goes up and down from step to step; what "
-        "matters is the trend. Dotted lines: where you changed the learning rate."
+        tr(
+            "Each step uses a new batch, so the loss goes up and down from step to step; what "
+            "matters is the trend. Dotted lines: where you changed the learning rate."
+        )
     )
 
 
@@ -126,13 +136,13 @@ def step_ui(config: Any) -> None:
     """Start stepping with the page's settings, then Step and see what changed."""
     from cnn.training.stepper import Stepper
 
-    st.markdown(EXPLAIN)
+    st.markdown(tr(EXPLAIN))
     stepper = st.session_state.get(KEY)
     fresh = stepper is None or stepper.config != config
-    label = "Start stepping with these settings" if fresh else "Start over"
+    label = tr("Start stepping with these settings") if fresh else tr("Start over")
     if st.button(label, key=f"{KEY}-start"):
         try:
-            with st.spinner("Loading the pictures and building the model..."):
+            with st.spinner(tr("Loading the pictures and building the model...")):
                 st.session_state[KEY] = stepper = Stepper(config)
             st.session_state.pop(RESULT_KEY, None)
         except CnnError as err:
@@ -141,9 +151,9 @@ def step_ui(config: Any) -> None:
     if stepper is None:
         return
     if stepper.config != config:
-        st.caption("The settings above changed since you started: Start over to use them.")
+        st.caption(tr("The settings above changed since you started: Start over to use them."))
     lr, layer, index = _controls(stepper)
-    if st.button("Step", type="primary", key=f"{KEY}-step"):
+    if st.button(tr("Step"), type="primary", key=f"{KEY}-step"):
         try:
             st.session_state[RESULT_KEY] = stepper.step(lr, layer, index)
         except CnnError as err:

@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from cnn import datasets
+from cnn import datasets, describe, i18n
+from cnn.i18n import N_, tr
 from ui import loaders, pictures
 
 KEY = "visualize"
@@ -21,7 +22,7 @@ REAL_IMAGES = 100  # test images searched for each channel's strongest
 REAL_SHOWN = 3  # strongest real images shown per channel
 TILE_PX = 112  # side of a picture on screen
 
-EXPLAIN = (
+EXPLAIN = N_(
     "**Gradient ascent** is training turned around. In training, the picture stays the same "
     "and the filters change to make the answer less wrong. Here the filters stay the same and "
     "the **picture** changes: we start from plain grey and ask the model, pixel by pixel, "
@@ -33,7 +34,7 @@ EXPLAIN = (
 )
 
 
-@st.cache_data(max_entries=16, show_spinner="Climbing: changing the pictures step by step...")
+@st.cache_data(max_entries=16, show_spinner=False)
 def _pictures(
     path: str, stamp: tuple, layer: str | None, indices: tuple[int, ...], _model: Any
 ) -> list[Any]:
@@ -44,7 +45,7 @@ def _pictures(
     return visualize(_model, layer, channels=list(indices))
 
 
-@st.cache_data(max_entries=8, show_spinner="Finding the strongest real test images...")
+@st.cache_data(max_entries=8, show_spinner=False)
 def _real(path: str, stamp: tuple, key: str, data: str | None, layer: str, _model: Any):
     """(test images as uint8, each channel's strongest indices, every image's means)."""
     from cnn import geometry
@@ -67,15 +68,17 @@ def _tile(image: np.ndarray) -> np.ndarray:
 def _channel_pickers(model, layers: list[str]) -> tuple[str, list[int]]:
     """The layer (last one first: the most telling) and a page of its channels."""
     left, right = st.columns([2, 3])
-    layer = left.selectbox("Layer", layers[::-1], key=f"{KEY}-layer")
+    layer = left.selectbox(tr("Layer"), layers[::-1], key=f"{KEY}-layer")
     from cnn.visualize import map_layers
 
     count = int(model.get_layer(map_layers(model)[layer]).output.shape[-1])
     starts = list(range(0, count, PAGE))
     start = right.selectbox(
-        f"Channels ({count} in all)",
+        tr("Channels ({n} in all)").format(n=count),
         starts,
-        format_func=lambda s: f"{s} to {min(s + PAGE, count) - 1}",
+        format_func=lambda s: tr("{first} to {last}").format(
+            first=s, last=min(s + PAGE, count) - 1
+        ),
         key=f"{KEY}-page-{layer}",
     )
     return layer, list(range(start, min(start + PAGE, count)))
@@ -88,40 +91,53 @@ def channels_ui(loaded: loaders.LoadedRun) -> None:
     model = loaded.run.model
     layer, channels = _channel_pickers(model, list(map_layers(model)))
     path = str(loaded.run.info.path)
-    found = _pictures(path, loaded.stamp, layer, tuple(channels), model)
+    with st.spinner(tr("Climbing: changing the pictures step by step...")):
+        found = _pictures(path, loaded.stamp, layer, tuple(channels), model)
     record = loaded.run.record
     try:
-        images, order, means = _real(
-            path, loaded.stamp, record.dataset.key, record.config.data, layer, model
-        )
+        with st.spinner(tr("Finding the strongest real test images...")):
+            images, order, means = _real(
+                path, loaded.stamp, record.dataset.key, record.config.data, layer, model
+            )
     except datasets.DatasetError as err:
         images = None
-        st.info(f"No real test images to compare with: {err}")
+        st.info(tr("No real test images to compare with: {error}").format(error=err))
     columns = st.columns(len(channels))
     for column, result in zip(columns, found, strict=True):
         c = result.index
         with column:
-            st.image(_tile(result.image), caption=f"channel {c}: {result.activation:.2f}")
+            made = tr("Picture made for channel {c} of {layer}").format(c=c, layer=layer)
+            st.image(
+                _tile(result.image),
+                caption=tr("channel {c}: {value}").format(c=c, value=f"{result.activation:.2f}"),
+                alt=describe.heatmap(np.asarray(result.image, float).mean(axis=-1), made),
+            )
             if images is None:
                 continue
             best = float(means[c].max())
             for i in order[c]:
-                st.image(_tile(images[i]), caption=f"{means[c, i]:.2f}")
-            verdict = "beats" if result.activation >= best else "falls short of"
-            st.caption(f"{verdict} the best real image")
+                real = tr("A real test image that lights up channel {c}").format(c=c)
+                st.image(_tile(images[i]), caption=f"{means[c, i]:.2f}", alt=real)
+            if result.activation >= best:
+                st.caption(tr("beats the best real image"))
+            else:
+                st.caption(tr("falls short of the best real image"))
     seconds = found[0].seconds
     st.caption(
-        f"Top: the picture made for each channel, with how strongly it lights the channel up "
-        f"(its feature map's mean). Below: the {REAL_SHOWN} of {REAL_IMAGES} test images that "
-        f"light it up most, with theirs. These {len(found)} pictures took {seconds:.1f} s."
-    )
+        tr(
+            "Top: the picture made for each channel, with how strongly it lights the channel up "
+            "(its feature map's mean). Below: the {shown} of {searched} test images that light "
+            "it up most, with theirs. These {n} pictures took {seconds} s."
+        ).format(shown=REAL_SHOWN, searched=REAL_IMAGES, n=len(found),
+                 seconds=i18n.number(seconds, 1))
+    )  # fmt: skip
 
 
 def classes_ui(loaded: loaders.LoadedRun) -> None:
     """The picture each chosen class's score climbs highest for."""
     names = loaded.class_names
     chosen = st.multiselect(
-        "Classes",
+        tr("Classes"),
         range(len(names)),
         default=list(range(min(PAGE, len(names)))),
         format_func=lambda i: names[i],
@@ -129,29 +145,38 @@ def classes_ui(loaded: loaders.LoadedRun) -> None:
         key=f"{KEY}-classes",
     )
     if not chosen:
-        st.info("Pick at least one class.")
+        st.info(tr("Pick at least one class."))
         return
-    found = _pictures(str(loaded.run.info.path), loaded.stamp, None, tuple(chosen),
-                      loaded.run.model)  # fmt: skip
+    with st.spinner(tr("Climbing: changing the pictures step by step...")):
+        found = _pictures(str(loaded.run.info.path), loaded.stamp, None, tuple(chosen),
+                          loaded.run.model)  # fmt: skip
     columns = st.columns(max(len(found), PAGE // 2))
     for column, result in zip(columns, found, strict=False):
+        name = names[result.index]
+        made = tr("Picture made for the class {name}").format(name=name)
         column.image(
             _tile(result.image),
-            caption=f"{names[result.index]}: {result.probability:.0%} sure",
+            caption=tr("{name}: {share} sure").format(
+                name=name, share=i18n.percent(result.probability)
+            ),
+            alt=describe.heatmap(np.asarray(result.image, float).mean(axis=-1), made),
         )
     st.caption(
-        "Each picture was changed until the model's score for its class was as high as the "
-        "climb could make it. How sure the model is of each picture is written under it: a "
-        "model can be very sure of a picture no person would call by that name."
+        tr(
+            "Each picture was changed until the model's score for its class was as high as the "
+            "climb could make it. How sure the model is of each picture is written under it: a "
+            "model can be very sure of a picture no person would call by that name."
+        )
     )
 
 
 def visualize_ui(loaded: loaders.LoadedRun) -> None:
     """The explanation, then channels or classes."""
-    st.markdown(EXPLAIN)
+    st.markdown(tr(EXPLAIN))
     what = st.radio(
-        "What to look at",
-        ["A layer's channels", "The classes"],
+        tr("What to look at"),
+        [N_("A layer's channels"), N_("The classes")],
+        format_func=tr,
         horizontal=True,
         key=f"{KEY}-what",
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 from cnn import preprocess
 from cnn.cli import CliError, print_json
 from cnn.cli.runs import load_run, prepared_file
+from cnn.i18n import tr
 
 
 def class_index(label: str, class_names: list[str]) -> int:
@@ -23,8 +24,10 @@ def class_index(label: str, class_names: list[str]) -> int:
     if label.lstrip("-").isdigit() and 0 <= int(label) < len(class_names):
         return int(label)
     raise CliError(
-        f"The label {label!r} is not one of this model's classes: give a name "
-        f"({', '.join(class_names)}) or a number from 0 to {len(class_names) - 1}."
+        tr(
+            "The label {label} is not one of this model's classes: give a name ({names}) or a "
+            "number from 0 to {last}."
+        ).format(label=repr(label), names=", ".join(class_names), last=len(class_names) - 1)
     )
 
 
@@ -32,17 +35,27 @@ def describe(step, class_names: list[str]) -> list[str]:
     """The step as readable lines for the terminal."""
     r, c, ch = step.weight
     return [
-        f"{step.layer}, filter {step.filter_index}, weight at row {r}, column {c}, "
-        f"input channel {ch}; true label {class_names[step.label]}",
-        f"  loss: -log({step.probability:.6f}) = {step.loss:.6f}",
-        f"  gradient: the sum over {step.products.size} positions of (gradient reaching the "
-        f"filter's map x the input under the weight) = {step.gradient:.6g}",
-        f"  (TensorFlow's GradientTape: {step.tape_gradient:.6g})",
-        f"  new weight: {step.weight_before:.6f} - {step.learning_rate:g} x {step.gradient:.6g}"
-        f" = {step.weight_after:.6f}",
-        f"  loss after moving only this weight: {step.loss_after_weight:.6f}",
-        f"  loss after one SGD step of every weight: {step.loss_after:.6f}",
-    ]
+        tr(
+            "{layer}, filter {f}, weight at row {r}, column {c}, input channel {ch}; true label "
+            "{label}"
+        ).format(layer=step.layer, f=step.filter_index, r=r, c=c, ch=ch,
+                 label=class_names[step.label]),
+        "  " + tr("loss: {formula}").format(
+            formula=f"-log({step.probability:.6f}) = {step.loss:.6f}"),
+        "  " + tr(
+            "gradient: the sum over {n} positions of (gradient reaching the filter's map x the "
+            "input under the weight) = {gradient}"
+        ).format(n=step.products.size, gradient=f"{step.gradient:.6g}"),
+        "  " + tr("(TensorFlow's GradientTape: {gradient})").format(
+            gradient=f"{step.tape_gradient:.6g}"),
+        "  " + tr("new weight: {formula}").format(
+            formula=f"{step.weight_before:.6f} - {step.learning_rate:g} x {step.gradient:.6g}"
+            f" = {step.weight_after:.6f}"),
+        "  " + tr("loss after moving only this weight: {loss}").format(
+            loss=f"{step.loss_after_weight:.6f}"),
+        "  " + tr("loss after one SGD step of every weight: {loss}").format(
+            loss=f"{step.loss_after:.6f}"),
+    ]  # fmt: skip
 
 
 def cmd_backprop(args) -> int:
@@ -70,20 +83,22 @@ def cmd_backprop(args) -> int:
 def register(sub, common) -> None:
     """Add `backprop`."""
     b = sub.add_parser(
-        "backprop", parents=[common], help="one SGD step of one conv weight, number by number"
+        "backprop", parents=[common], help=tr("one SGD step of one conv weight, number by number")
     )
-    b.add_argument("--model", required=True, help="run folder")
-    b.add_argument("file", help="an image file (prepared as `predict` prepares it)")
-    b.add_argument("--label", required=True, help="the image's true class: a name or a number")
-    b.add_argument("--layer", required=True, help="a conv layer's name")
-    b.add_argument("--filter", type=int, required=True, help="the filter (output channel), from 0")
+    b.add_argument("--model", required=True, help=tr("run folder"))
+    b.add_argument("file", help=tr("an image file (prepared as `predict` prepares it)"))
+    b.add_argument("--label", required=True, help=tr("the image's true class: a name or a number"))
+    b.add_argument("--layer", required=True, help=tr("a conv layer's name"))
+    b.add_argument(
+        "--filter", type=int, required=True, help=tr("the filter (output channel), from 0")
+    )
     b.add_argument(
         "--weight",
         type=int,
         nargs=3,
         required=True,
         metavar=("ROW", "COL", "CHANNEL"),
-        help="the weight's row, column and input channel inside the filter",
+        help=tr("the weight's row, column and input channel inside the filter"),
     )
-    b.add_argument("--lr", type=float, default=0.01, help="learning rate of the step (0.01)")
+    b.add_argument("--lr", type=float, default=0.01, help=tr("learning rate of the step (0.01)"))
     b.set_defaults(run=cmd_backprop)

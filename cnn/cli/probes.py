@@ -15,6 +15,7 @@ import numpy as np
 from cnn import datasets, preprocess
 from cnn.cli import CliError, print_json
 from cnn.cli.runs import load_run
+from cnn.i18n import tr
 from cnn.probes import attack, embedding, sweeps
 
 
@@ -23,7 +24,7 @@ def _model_input(run, file: str) -> np.ndarray:
     try:
         return preprocess.prepare_upload(preprocess.load_image(file), run.preprocessing).input
     except preprocess.PreprocessError as err:
-        raise CliError(f"{file}: {err}") from err
+        raise CliError(f"{file}: {err}") from err  # the error is a sentence already
 
 
 def _opened(args):
@@ -50,17 +51,26 @@ def cmd_probe(args) -> int:
             }
         )
         return 0
-    print(f"{result.sweep.title} ({result.sweep.unit}) of {args.file}:")
+    print(
+        tr("{sweep} ({unit}) of {file}:").format(
+            sweep=tr(result.sweep.title), unit=tr(result.sweep.unit), file=args.file
+        )
+    )
     for value, name, probs in zip(result.values, names, result.probabilities, strict=True):
         print(f"  {value:>8g}  {name:<16} {probs.max():.1%}")
     below, above = result.flip()
-    print(f"  the answer changes at {below} and {above} (None: not within the values tried)")
+    print(
+        "  "
+        + tr(
+            "the answer changes at {below} and {above} (None: not within the values tried)"
+        ).format(below=below, above=above)
+    )
     return 0
 
 
 def cmd_nearest(args) -> int:
     if args.k < 1:
-        raise CliError("--k must be at least 1.")
+        raise CliError(tr("--k must be at least 1."))
     run, inspector, image = _opened(args)
     record = run.record
     data = datasets.load(record.dataset.key, record.config.data)
@@ -75,9 +85,12 @@ def cmd_nearest(args) -> int:
     if args.json:
         print_json({"neighbours": neighbours, "source": pool.source})
         return 0
-    print(f"Nearest to {args.file} among {pool.source}:")
+    print(tr("Nearest to {file} among {source}:").format(file=args.file, source=pool.source))
     for n in neighbours:
-        print(f"  training image {n['index']:>6}  {n['label']:<16} distance {n['distance']:.4f}")
+        line = tr("training image {index}  {label} distance {distance}").format(
+            index=f"{n['index']:>6}", label=f"{n['label']:<16}", distance=f"{n['distance']:.4f}"
+        )
+        print("  " + line)
     return 0
 
 
@@ -87,7 +100,9 @@ def cmd_attack(args) -> int:
     if args.toward is not None:
         if args.toward not in run.class_names:
             raise CliError(
-                f"{args.toward!r} is not one of the model's classes: {', '.join(run.class_names)}."
+                tr("{name} is not one of the model's classes: {names}.").format(
+                    name=repr(args.toward), names=", ".join(run.class_names)
+                )
             )
         target = run.class_names.index(args.toward)
     attacker = attack.Attacker(inspector, jit_compile=False)
@@ -106,26 +121,33 @@ def cmd_attack(args) -> int:
     if args.json:
         print_json(doc)
     elif found.epsilon is None:
-        print(f"{args.method}: no epsilon up to 1 changed {doc['label_before']!r} as asked.")
+        print(
+            tr("{method}: no epsilon up to 1 changed {before} as asked.").format(
+                method=args.method, before=repr(doc["label_before"])
+            )
+        )
     else:
         print(
-            f"{args.method}: epsilon {found.epsilon:.4f} turns {doc['label_before']!r} into "
-            f"{doc['label_after']!r} ({found.probabilities_after.max():.1%})."
-        )
+            tr("{method}: epsilon {epsilon} turns {before} into {after} ({share}).").format(
+                method=args.method, epsilon=f"{found.epsilon:.4f}",
+                before=repr(doc["label_before"]), after=repr(doc["label_after"]),
+                share=f"{found.probabilities_after.max():.1%}",
+            )
+        )  # fmt: skip
     return 0
 
 
 def register(sub, common) -> None:
     """Add `probe`, `nearest` and `attack`."""
-    p = sub.add_parser("probe", parents=[common], help="sweep a transform over one image")
-    p.add_argument("--model", required=True, help="run folder")
+    p = sub.add_parser("probe", parents=[common], help=tr("sweep a transform over one image"))
+    p.add_argument("--model", required=True, help=tr("run folder"))
     p.add_argument("file")
     p.add_argument("--sweep", required=True, choices=list(sweeps.SWEEPS))
     p.set_defaults(run=cmd_probe)
-    n = sub.add_parser("nearest", parents=[common], help="the training images nearest to one")
-    n.add_argument("--model", required=True, help="run folder")
+    n = sub.add_parser("nearest", parents=[common], help=tr("the training images nearest to one"))
+    n.add_argument("--model", required=True, help=tr("run folder"))
     n.add_argument("file")
-    n.add_argument("--k", type=int, default=5, help="how many neighbours (default 5)")
+    n.add_argument("--k", type=int, default=5, help=tr("how many neighbours (default 5)"))
     n.add_argument(
         "--limit",
         type=int,
@@ -133,9 +155,9 @@ def register(sub, common) -> None:
         help=f"training images searched, stratified (default {embedding.TRAIN_POOL}; 0: all)",
     )
     n.set_defaults(run=cmd_nearest)
-    a = sub.add_parser("attack", parents=[common], help="the smallest change that fools it")
-    a.add_argument("--model", required=True, help="run folder")
+    a = sub.add_parser("attack", parents=[common], help=tr("the smallest change that fools it"))
+    a.add_argument("--model", required=True, help=tr("run folder"))
     a.add_argument("file")
     a.add_argument("--method", choices=attack.METHODS, default="fgsm")
-    a.add_argument("--toward", help="a class to push toward (default: away from the answer)")
+    a.add_argument("--toward", help=tr("a class to push toward (default: away from the answer)"))
     a.set_defaults(run=cmd_attack)

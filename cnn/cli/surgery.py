@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from cnn.cli import CliError, print_json
 from cnn.cli.runs import load_run
+from cnn.i18n import tr
 
 
 def cmd_surgery(args) -> int:
@@ -29,10 +30,13 @@ def cmd_surgery(args) -> int:
         print_json(result.to_dict())
     else:
         doc = result.to_dict()
-        print(f"saved {doc['run_dir']}")
+        print(tr("saved {folder}").format(folder=doc["run_dir"]))
         print(
-            f"test accuracy on {doc['test_images']} images: {doc['test_accuracy_before']:.4f} -> "
-            f"{doc['test_accuracy_after']:.4f}"
+            tr("test accuracy on {n} images: {before} -> {after}").format(
+                n=doc["test_images"],
+                before=f"{doc['test_accuracy_before']:.4f}",
+                after=f"{doc['test_accuracy_after']:.4f}",
+            )
         )
         for row in doc["per_class"]:
             print(f"  {row['name']:<20} {row['before']:.4f} -> {row['after']:.4f} ({row['n']})")
@@ -44,20 +48,25 @@ def register(sub, common) -> None:
     from cnn.surgery import PRESETS
 
     s = sub.add_parser(
-        "surgery", parents=[common], help="zero channels or set filters on a copy of a run"
+        "surgery", parents=[common], help=tr("zero channels or set filters on a copy of a run")
     )
-    s.add_argument("--model", required=True, help="run folder (it is copied, never changed)")
+    s.add_argument("--model", required=True, help=tr("run folder (it is copied, never changed)"))
     s.add_argument(
-        "--zero", action="append", metavar="LAYER:CHANNEL", help="knock a channel out (repeatable)"
+        "--zero",
+        action="append",
+        metavar="LAYER:CHANNEL",
+        help=tr("knock a channel out (repeatable)"),
     )
     s.add_argument(
         "--set-filter",
         action="append",
         metavar="LAYER:CHANNEL=PRESET|v,v,...",
-        help=f"set a first-layer filter: a preset ({', '.join(PRESETS)}) or its numbers",
+        help=tr("set a first-layer filter: a preset ({presets}) or its numbers").format(
+            presets=", ".join(PRESETS)
+        ),
     )
-    s.add_argument("--out", help="folder for the new run (default: the user runs folder)")
+    s.add_argument("--out", help=tr("folder for the new run (default: the user runs folder)"))
     s.add_argument(
-        "--max-test", type=int, default=None, help="measure on at most this many test images"
+        "--max-test", type=int, default=None, help=tr("measure on at most this many test images")
     )
     s.set_defaults(run=cmd_surgery)

@@ -18,6 +18,7 @@ import numpy as np
 from cnn.cli import CliError, print_json
 from cnn.cli.backprop import class_index
 from cnn.cli.runs import load_run
+from cnn.i18n import tr
 
 
 def save_png(image: np.ndarray, path: Path) -> None:
@@ -33,7 +34,9 @@ def save_png(image: np.ndarray, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         picture.save(path, format="PNG")
     except OSError as err:
-        raise CliError(f"Cannot write {path}: {err.strerror or err}.") from err
+        raise CliError(
+            tr("Cannot write {path}: {error}.").format(path=path, error=err.strerror or err)
+        ) from err
 
 
 def cmd_visualize(args) -> int:
@@ -41,12 +44,14 @@ def cmd_visualize(args) -> int:
 
     run = load_run(args.model)
     if (args.layer is None) == (args.class_ is None):
-        raise CliError("Give --layer with --channel, or --class (one of the two).")
+        raise CliError(tr("Give --layer with --channel, or --class (one of the two)."))
     if args.layer is not None and args.channel is None:
-        raise CliError("--layer needs --channel: the channel of its map to visualise.")
+        raise CliError(tr("--layer needs --channel: the channel of its map to visualise."))
     out = Path(args.out)
     if out.suffix.lower() != ".png":
-        raise CliError(f"The output file must end in .png, not {out.name!r}.")
+        raise CliError(
+            tr("The output file must end in .png, not {name}.").format(name=repr(out.name))
+        )
     try:
         if args.class_ is not None:
             label = class_index(args.class_, run.class_names)
@@ -61,12 +66,17 @@ def cmd_visualize(args) -> int:
     if args.json:
         print_json(result.to_dict(str(out)))
     else:
-        what = (
-            f"{result.layer}, channel {result.index}: mean activation"
-            if result.layer
-            else f"class {run.class_names[result.index]}: score (logit)"
-        )
-        print(f"{out}: {what} {result.activation:.4f} ({result.seconds:.1f} s)")
+        if result.layer:
+            text = tr("{out}: {layer}, channel {index}: mean activation {value} ({seconds} s)")
+        else:
+            text = tr("{out}: class {name}: score (logit) {value} ({seconds} s)")
+        print(
+            text.format(
+                out=out, layer=result.layer, index=result.index,
+                name=run.class_names[result.index], value=f"{result.activation:.4f}",
+                seconds=f"{result.seconds:.1f}",
+            )
+        )  # fmt: skip
     return 0
 
 
@@ -75,13 +85,15 @@ def register(sub, common) -> None:
     from cnn.visualize import STEPS
 
     v = sub.add_parser(
-        "visualize", parents=[common], help="the picture a channel or a class responds to most"
+        "visualize", parents=[common], help=tr("the picture a channel or a class responds to most")
     )
-    v.add_argument("--model", required=True, help="run folder")
-    v.add_argument("--layer", help="a conv, pooling or add layer's name")
-    v.add_argument("--channel", type=int, help="a channel of that layer's map (from 0)")
-    v.add_argument("--class", dest="class_", help="a class name or number, instead of a layer")
-    v.add_argument("--out", required=True, help="the PNG to write")
-    v.add_argument("--steps", type=int, default=STEPS, help=f"ascent steps ({STEPS})")
-    v.add_argument("--seed", type=int, default=0, help="the start's noise and the jitter (0)")
+    v.add_argument("--model", required=True, help=tr("run folder"))
+    v.add_argument("--layer", help=tr("a conv, pooling or add layer's name"))
+    v.add_argument("--channel", type=int, help=tr("a channel of that layer's map (from 0)"))
+    v.add_argument("--class", dest="class_", help=tr("a class name or number, instead of a layer"))
+    v.add_argument("--out", required=True, help=tr("the PNG to write"))
+    v.add_argument(
+        "--steps", type=int, default=STEPS, help=tr("ascent steps ({n})").format(n=STEPS)
+    )
+    v.add_argument("--seed", type=int, default=0, help=tr("the start's noise and the jitter (0)"))
     v.set_defaults(run=cmd_visualize)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnn.errors import CnnError
+from cnn.i18n import tr
 
 METHODS = ("fgsm", "pgd")
 GRID = 32  # epsilons tried per FGSM batch (a power of two: one XLA program per stage)
@@ -138,7 +139,9 @@ class Attacker:
         if not (
             isinstance(head, keras.layers.Dense) and head.activation is keras.activations.softmax
         ):
-            raise AttackError("This model does not end in a softmax layer: it cannot be attacked.")
+            raise AttackError(
+                tr("This model does not end in a softmax layer: it cannot be attacked.")
+            )
         if isinstance(model, keras.Sequential):
             body = model.layers[:-1]
         else:
@@ -223,12 +226,16 @@ class Attacker:
             AttackError: an unknown method, or a target the model already answers.
         """
         if method not in METHODS:
-            raise AttackError(f"Unknown attack {method!r}: choose one of {', '.join(METHODS)}.")
+            raise AttackError(
+                tr("Unknown attack {method}: choose one of {names}.").format(
+                    method=repr(method), names=", ".join(METHODS)
+                )
+            )
         image = np.asarray(image, np.float32)
         before = self.inspector.probabilities(image[None])[0]
         answer = int(before.argmax())
         if target is not None and int(target) == answer:
-            raise AttackError("The model already answers that class: pick another target.")
+            raise AttackError(tr("The model already answers that class: pick another target."))
         label, sign = (answer, 1.0) if target is None else (int(target), -1.0)
 
         def worked(probabilities: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnn.errors import CnnError
+from cnn.i18n import tr
 
 GREY = 0.5  # the patch's value in [0, 1] input units
 PATCH_FRACTION = 0.25  # default patch side, as a share of the input's shorter side
@@ -113,11 +114,11 @@ def occlusion_map(
     stride = stride or default_stride
     if not 1 <= patch <= min(h, w) or stride < 1:
         raise OcclusionError(
-            f"The patch must be 1 to {min(h, w)} pixels and the stride at least 1."
+            tr("The patch must be 1 to {n} pixels and the stride at least 1.").format(n=min(h, w))
         )
     tops, lefts = _positions(h, patch, stride), _positions(w, patch, stride)
     if len(tops) * len(lefts) > MAX_POSITIONS:
-        raise OcclusionError("That many patch positions would be slow: use a larger stride.")
+        raise OcclusionError(tr("That many patch positions would be slow: use a larger stride."))
 
     # the unchanged input first, then one covered copy per position: one compiled call
     batch = np.repeat(image[None], 1 + len(tops) * len(lefts), axis=0)

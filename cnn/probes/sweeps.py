@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from cnn.errors import CnnError
+from cnn.i18n import N_, tr
 
 REFERENCE_SIDE = 28  # shifts and blurs are set for 28 px inputs and scaled with the side
 NOISE_SEED = 0  # one fixed noise pattern, so neighbouring noise levels differ only in size
@@ -150,29 +151,30 @@ def _blur_values(side: int) -> np.ndarray:
 SWEEPS: dict[str, Sweep] = {
     s.name: s
     for s in [
-        Sweep("shift_x", "Shift right (+) or left (-)", "px", 0,
-              "Moves the picture sideways; what leaves one edge is filled in at the other.",
+        Sweep("shift_x", N_("Shift right (+) or left (-)"), "px", 0,
+              N_("Moves the picture sideways; what leaves one edge is filled in at the other."),
               _pixels(8), _shift(1, 0)),
-        Sweep("shift_y", "Shift down (+) or up (-)", "px", 0,
-              "Moves the picture up or down.", _pixels(8), _shift(0, 1)),
-        Sweep("rotation", "Rotate anticlockwise (+) or clockwise (-)", "degrees", 0,
-              "Turns the picture about its centre.", _turns, _rotate),
-        Sweep("scale", "Scale (zoom out < 1 < zoom in)", "x", 1,
-              "Shrinks or enlarges the picture about its centre.", _from(0.5, 1.6, 0.1),
+        Sweep("shift_y", N_("Shift down (+) or up (-)"), "px", 0,
+              N_("Moves the picture up or down."), _pixels(8), _shift(0, 1)),
+        Sweep("rotation", N_("Rotate anticlockwise (+) or clockwise (-)"), N_("degrees"), 0,
+              N_("Turns the picture about its centre."), _turns, _rotate),
+        Sweep("scale", N_("Scale (zoom out < 1 < zoom in)"), "x", 1,
+              N_("Shrinks or enlarges the picture about its centre."), _from(0.5, 1.6, 0.1),
               _scale),
-        Sweep("thickness", "Stroke thickness (thinner - / thicker +)", "steps", 0,
-              "Thins (erodes) or thickens (dilates) the strokes, about 1 px per side a step.",
+        Sweep("thickness", N_("Stroke thickness (thinner - / thicker +)"), N_("steps"), 0,
+              N_("Thins (erodes) or thickens (dilates) the strokes, about 1 px per side a step."),
               _symmetric(1, 3), _thickness),
-        Sweep("brightness", "Brightness (darker - / brighter +)", "added", 0,
-              "Adds the same amount to every pixel.", _symmetric(0.1, 5), _brightness),
-        Sweep("contrast", "Contrast (flat < 1 < strong)", "x", 1,
-              "Stretches every pixel's distance from the average colour.", _from(0.0, 2.0, 0.2),
-              _contrast),
-        Sweep("noise", "Random noise (strength)", "std", 0,
-              "Adds the same random speckle pattern, stronger and stronger.",
+        Sweep("brightness", N_("Brightness (darker - / brighter +)"), N_("added"), 0,
+              N_("Adds the same amount to every pixel."), _symmetric(0.1, 5), _brightness),
+        Sweep("contrast", N_("Contrast (flat < 1 < strong)"), "x", 1,
+              N_("Stretches every pixel's distance from the average colour."),
+              _from(0.0, 2.0, 0.2), _contrast),
+        Sweep("noise", N_("Random noise (strength)"), "std", 0,
+              N_("Adds the same random speckle pattern, stronger and stronger."),
               _from(0.0, 0.6, 0.05), _noise),
-        Sweep("blur", "Blur (Gaussian, sigma in px)", "px", 0,
-              "Averages each pixel with its neighbours, wider and wider.", _blur_values, _blur),
+        Sweep("blur", N_("Blur (Gaussian, sigma in px)"), "px", 0,
+              N_("Averages each pixel with its neighbours, wider and wider."), _blur_values,
+              _blur),
     ]
 }  # fmt: skip
 
@@ -191,7 +193,11 @@ FOR_METHOD = {
 def sweeps_for(method: str) -> list[Sweep]:
     """The sweeps that make sense for a preprocessing method ("digits", "photos"...)."""
     if method not in FOR_METHOD:
-        raise SweepError(f"No sweeps are defined for preprocessing method {method!r}.")
+        raise SweepError(
+            tr("No sweeps are defined for preprocessing method {method}.").format(
+                method=repr(method)
+            )
+        )
     return [SWEEPS[name] for name in FOR_METHOD[method]]
 
 
@@ -267,8 +273,9 @@ def run_sweep(inspector, image: np.ndarray, name: str, method: str, values=None)
     """
     if name not in {s.name for s in sweeps_for(method)}:
         raise SweepError(
-            f"There is no {name!r} sweep for this model: choose one of "
-            f"{', '.join(FOR_METHOD[method])}."
+            tr("There is no {name} sweep for this model: choose one of {names}.").format(
+                name=repr(name), names=", ".join(FOR_METHOD[method])
+            )
         )
     sweep = SWEEPS[name]
     image = np.asarray(image, np.float32)
