@@ -39,13 +39,14 @@ def start_button(plan: LessonPlan, key: str) -> None:
 def lesson_card_ui(plan: LessonPlan) -> None:
     """A lesson's card: title, what it takes, summary, Start, its steps, a link for students."""
     with st.container(border=True, height="stretch"):
-        title, start = st.columns([3, 1], vertical_alignment="center")
+        # room for a Start button of the longer languages ("Empezar")
+        title, start = st.columns([3, 2], vertical_alignment="center")
         title.markdown(f"#### {plan.title}")
         with start:
             start_button(plan, "card")
         st.caption(about(plan))
         st.markdown(plan.summary)
-        steps, share = st.columns(2)
+        steps, share = st.columns([2, 3])
         with steps.expander(tr("Steps")):
             for number, step in enumerate(plan.steps, start=1):
                 st.markdown(f"{number}. {step.title}")

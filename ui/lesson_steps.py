@@ -94,7 +94,8 @@ def step_bar_ui(pages: dict[str, object], on_lessons_page: bool) -> None:
 def _bar_ui(plan: LessonPlan, index: int) -> None:
     """Lesson title, step k of n, Back, Next and End in one row."""
     count = len(plan.steps)
-    where, back, forward, end = st.columns([6, 1.2, 1.2, 1.2], vertical_alignment="center")
+    # wide enough for "Siguiente" with its icon (Spanish labels are ~25% longer)
+    where, back, forward, end = st.columns([4.5, 1.5, 1.8, 1.4], vertical_alignment="center")
     where.markdown(":material/school: " + tr("**{title}** · step {step} of {count}").format(
         title=plan.title, step=i18n.number(index + 1), count=i18n.number(count)))  # fmt: skip
     back.button(tr("Back"), icon=":material/arrow_back:", disabled=index == 0, width="stretch",
