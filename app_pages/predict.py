@@ -9,10 +9,11 @@ Everything below the model picker follows the input and is one fragment
 import streamlit as st
 
 from cnn import artifacts
+from cnn.i18n import tr
 from cnn.lesson import Lesson
 from ui import class_runs, inputs, lesson, loaders, predict_input, run_picker
 
-st.title("Predict")
+st.title(tr("Predict"))
 runs = run_picker.runs_or_stop_ui()
 link, locked = lesson.current(), lesson.locked()  # a lesson link's setup
 model_col, source_col = st.columns([3, 2], vertical_alignment="bottom")
@@ -20,7 +21,7 @@ with model_col:
     # a class's shared runs too, for a student who joined (their own) or its teacher (all)
     info = run_picker.run_picker_ui(runs, locked=locked, shared=class_runs.choices())
 if not info.ok:
-    st.error(f"This run is broken and cannot be used: {info.error}")
+    st.error(tr("This run is broken and cannot be used: {error}").format(error=info.error))
     st.stop()
 try:
     loaded = loaders.load_run(info.path)
@@ -36,7 +37,11 @@ first = asked if asked in sources else sources[0]
 if not locked:
     source = (
         source_col.segmented_control(
-            "Input", sources, default=first, key="source-" + "-".join(sources)
+            tr("Input"),
+            sources,
+            default=first,
+            format_func=tr,
+            key="source-" + "-".join(sources),
         )
         or first
     )

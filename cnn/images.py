@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from cnn.errors import PreprocessError
+from cnn.i18n import tr
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # largest file read (Streamlit's default upload limit)
 MAX_PIXELS = 40_000_000  # largest image accepted (width x height), checked before decoding
@@ -60,23 +61,28 @@ def load_image(data: bytes | str | Path) -> np.ndarray:
                 finally:
                     ImageFile.LOAD_TRUNCATED_IMAGES = allowed
             oriented = ImageOps.exif_transpose(img)
-            return to_rgb(as_image(_pil_pixels(oriented), "The image"))
+            return to_rgb(as_image(_pil_pixels(oriented), tr("The image")))
     except PreprocessError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise PreprocessError(
-            f"The image is too large to open safely (the limit is {MAX_PIXELS // 1_000_000} "
-            "megapixels)."
+            tr("The image is too large to open safely (the limit is {limit} megapixels).").format(
+                limit=MAX_PIXELS // 1_000_000
+            )
         ) from err
     except UnidentifiedImageError as err:
         raise PreprocessError(
-            "This file is not an image that can be read: use a PNG, JPEG, GIF, BMP, WebP "
-            "or TIFF picture."
+            tr(
+                "This file is not an image that can be read: use a PNG, JPEG, GIF, BMP, WebP "
+                "or TIFF picture."
+            )
         ) from err
     except Exception as err:  # decoders raise many kinds of errors on damaged files
         raise PreprocessError(
-            "The image file is damaged or incomplete (for example a download that stopped "
-            "early), so it cannot be read."
+            tr(
+                "The image file is damaged or incomplete (for example a download that stopped "
+                "early), so it cannot be read."
+            )
         ) from err
 
 
@@ -91,31 +97,38 @@ def _read_bytes(data: Any) -> bytes:
                 raise PreprocessError(_too_big_file_message())
             raw = path.read_bytes()
         except OSError as err:
-            raise PreprocessError(f"The file {path.name} could not be read.") from err
+            raise PreprocessError(
+                tr("The file {name} could not be read.").format(name=path.name)
+            ) from err
     else:
-        raise PreprocessError("An image must be given as a file's bytes or a path to a file.")
+        raise PreprocessError(tr("An image must be given as a file's bytes or a path to a file."))
     if not raw:
-        raise PreprocessError("The file is empty (0 bytes), so there is no image in it.")
+        raise PreprocessError(tr("The file is empty (0 bytes), so there is no image in it."))
     if len(raw) > MAX_FILE_BYTES:
         raise PreprocessError(_too_big_file_message())
     return raw
 
 
 def _too_big_file_message() -> str:
-    return f"The file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; use a smaller image."
+    return tr("The file is larger than {limit} MB; use a smaller image.").format(
+        limit=MAX_FILE_BYTES // (1024 * 1024)
+    )
 
 
 def _check_dimensions(width: int, height: int) -> None:
     """Refuse images too large to decode safely or too small to show anything."""
     if width * height > MAX_PIXELS:
         raise PreprocessError(
-            f"The image is too large ({width}x{height} pixels): the limit is "
-            f"{MAX_PIXELS // 1_000_000} megapixels."
+            tr(
+                "The image is too large ({width}x{height} pixels): the limit is {limit} megapixels."
+            ).format(width=width, height=height, limit=MAX_PIXELS // 1_000_000)
         )
     if min(width, height) < MIN_SIDE:
         raise PreprocessError(
-            f"The image is too small ({width}x{height} pixels): it must be at least "
-            f"{MIN_SIDE}x{MIN_SIDE}."
+            tr(
+                "The image is too small ({width}x{height} pixels): it must be at least "
+                "{side}x{side}."
+            ).format(width=width, height=height, side=MIN_SIDE)
         )
 
 
@@ -136,15 +149,23 @@ def as_image(array: Any, what: str) -> np.ndarray:
     try:
         image = np.asarray(array)
     except (ValueError, TypeError) as err:
-        raise PreprocessError(f"{what} is not an image (it is not a grid of pixels).") from err
+        raise PreprocessError(
+            tr("{what} is not an image (it is not a grid of pixels).").format(what=what)
+        ) from err
     if image.dtype.kind not in "buif":
-        raise PreprocessError(f"{what} is not an image (it holds {image.dtype} values).")
+        raise PreprocessError(
+            tr("{what} is not an image (it holds {dtype} values).").format(
+                what=what, dtype=image.dtype
+            )
+        )
     if image.ndim == 2:
         image = image[:, :, None]
     if image.ndim != 3 or not 1 <= image.shape[2] <= 4:
         raise PreprocessError(
-            f"{what} is not an image: expected height x width with 1 to 4 colour channels, "
-            f"got shape {image.shape}."
+            tr(
+                "{what} is not an image: expected height x width with 1 to 4 colour channels, "
+                "got shape {shape}."
+            ).format(what=what, shape=image.shape)
         )
     _check_dimensions(image.shape[1], image.shape[0])
 
@@ -158,7 +179,9 @@ def as_image(array: Any, what: str) -> np.ndarray:
         )
     if image.dtype.kind == "f":
         if not np.isfinite(image).all():
-            raise PreprocessError(f"{what} contains missing or infinite values.")
+            raise PreprocessError(
+                tr("{what} contains missing or infinite values.").format(what=what)
+            )
         if image.min() >= 0 and image.max() <= 1:
             return np.rint(image.astype(np.float32) * 255).astype(np.uint8)
     return np.rint(np.clip(image.astype(np.float64), 0, 255)).astype(np.uint8)

@@ -29,6 +29,7 @@ import tensorflow as tf
 
 from cnn.architectures import OUTPUT_LAYER, inbound_layers
 from cnn.calibration import softmax
+from cnn.i18n import N_
 
 __all__ = ["Inspection", "Inspector", "LayerActivation"]
 
@@ -38,8 +39,9 @@ __all__ = ["Inspection", "Inspector", "LayerActivation"]
 # milliseconds of re-instantiating the graph (bench/README.md, "Figures cited in the code")
 JIT_COMPILE = True
 POOL_TYPES = (keras.layers.MaxPooling2D, keras.layers.AveragePooling2D)
-NO_CONV_REASON = "This model has no convolution layer, so there is no feature map for Grad-CAM."
-NOT_REQUESTED_REASON = "Grad-CAM was not requested."
+# English (an Inspector is shared by every session), translated where shown: tr(reason)
+NO_CONV_REASON = N_("This model has no convolution layer, so there is no feature map for Grad-CAM.")
+NOT_REQUESTED_REASON = N_("Grad-CAM was not requested.")
 
 
 @dataclass(repr=False)

@@ -38,6 +38,7 @@ import numpy as np
 
 from cnn import geometry, strokes
 from cnn.errors import NothingDrawn, PreprocessError
+from cnn.i18n import N_, tr
 from cnn.images import MAX_FILE_BYTES, MAX_PIXELS, MIN_SIDE, as_image, load_image, to_rgb
 from cnn.preprocess_record import METHODS, check_channels, check_image_size, check_record
 
@@ -57,8 +58,8 @@ FLAT_TOLERANCE = 8  # a canvas whose gray values span less than this is one flat
 TRANSPARENT_ALPHA = 128  # a border alpha below this means the canvas background is transparent
 LIGHT = 128  # gray values at or above this count as light (background or ink polarity)
 # step titles of a drawing (words that fit any drawn symbol, not only digits)
-REDRAWN_STEP = "strokes redrawn with an even pen"
-WIDENED_STEP = "thin strokes widened to an even pen"
+REDRAWN_STEP = N_("strokes redrawn with an even pen")
+WIDENED_STEP = N_("thin strokes widened to an even pen")
 
 # A photo of a digit on paper
 PHOTO_WORK_SIDE = 512  # photos are scaled to this longer side before thresholding
@@ -122,18 +123,20 @@ def digit_from_canvas(rgba: np.ndarray, paths: Sequence[strokes.Path] | None = N
         PreprocessError: the array is not an image or the canvas is all ink.
     """
     canvas, ink, notes = _canvas_ink(rgba)
-    steps = [("canvas", canvas), ("ink", ink)]
+    steps = [(tr("canvas"), canvas), (tr("ink"), ink)]
     if paths:
         ink = strokes.redraw(paths, ink.shape)
-        steps.append((REDRAWN_STEP, ink))
+        steps.append((tr(REDRAWN_STEP), ink))
         notes.append(
-            "Your strokes were drawn again along their paths with an even pen about a ninth of "
-            "the drawing's size (as MNIST's writers' pens were): the brush width you pick does "
-            "not change what the model sees."
+            tr(
+                "Your strokes were drawn again along their paths with an even pen about a ninth of "
+                "the drawing's size (as MNIST's writers' pens were): the brush width you pick does "
+                "not change what the model sees."
+            )
         )
     else:
         ink = even_strokes(ink)
-        steps.append((WIDENED_STEP, ink))
+        steps.append((tr(WIDENED_STEP), ink))
     digit = _mnist_centre(ink, steps)
     return Steps(steps, _to_input(digit), notes)
 
@@ -158,37 +161,37 @@ def digit_from_photo(rgb: np.ndarray) -> Steps:
         NothingDrawn: no digit-sized ink was found away from the border.
         PreprocessError: the array is not an image.
     """
-    photo = to_rgb(as_image(rgb, "The photo"))
-    steps: list[tuple[str, np.ndarray]] = [("photo", photo)]
+    photo = to_rgb(as_image(rgb, tr("The photo")))
+    steps: list[tuple[str, np.ndarray]] = [(tr("photo"), photo)]
     notes: list[str] = []
 
     # Gray at a fixed working size, so kernel sizes mean the same for every photo
     gray = _resize_longer(cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY), PHOTO_WORK_SIDE)
-    steps.append(("grayscale", gray))
+    steps.append((tr("grayscale"), gray))
     if gray.mean() > np.median(gray) + POLARITY_MARGIN:
         gray = 255 - gray
-        steps.append(("flipped to dark ink on light", gray))
-        notes.append("The picture is light ink on a dark background, so it was inverted first.")
+        steps.append((tr("flipped to dark ink on light"), gray))
+        notes.append(tr("The picture is light ink on a dark background, so it was inverted first."))
 
     # Local threshold: ink is darker than its own neighbourhood, whatever the lighting
     blurred = cv2.GaussianBlur(gray, (BLUR_KERNEL, BLUR_KERNEL), 0)
-    steps.append(("blurred", blurred))
+    steps.append((tr("blurred"), blurred))
     block = max(3, int(max(gray.shape) * BLOCK_FRACTION) | 1)
     binary = cv2.adaptiveThreshold(
         blurred, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block, THRESHOLD_OFFSET
     )
-    steps.append(("adaptive threshold", binary))
+    steps.append((tr("adaptive threshold"), binary))
     ink = 255 - binary
-    steps.append(("ink made white, as in MNIST", ink))
+    steps.append((tr("ink made white, as in MNIST"), ink))
 
     # Drop specks, then everything that is not the digit
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (OPENING_KERNEL, OPENING_KERNEL))
     opened = cv2.morphologyEx(ink, cv2.MORPH_OPEN, kernel)
-    steps.append(("opened (specks removed)", opened))
+    steps.append((tr("opened (specks removed)"), opened))
     digit_mask = _digit_components(opened)
-    steps.append(("digit (border and small blobs dropped)", digit_mask))
+    steps.append((tr("digit (border and small blobs dropped)"), digit_mask))
     digit_mask = even_strokes(digit_mask)
-    steps.append(("thin strokes widened to MNIST's", digit_mask))
+    steps.append((tr("thin strokes widened to MNIST's"), digit_mask))
 
     digit = _mnist_centre(digit_mask, steps)
     return Steps(steps, _to_input(digit), notes)
@@ -220,13 +223,13 @@ def photo_to_input(
     """
     height, width = check_image_size(image_size)
     channels = check_channels(channels)
-    original = to_rgb(as_image(rgb, "The picture"))
-    steps: list[tuple[str, np.ndarray]] = [("original", original)]
+    original = to_rgb(as_image(rgb, tr("The picture")))
+    steps: list[tuple[str, np.ndarray]] = [(tr("original"), original)]
     notes: list[str] = []
 
     # the geometry the training pipeline uses too (cnn.geometry): crop, resize, channels
     crop = geometry.centre_crop(original, width / height)
-    steps.append(("centre crop", crop))
+    steps.append((tr("centre crop"), crop))
     resized = geometry.resize(crop, (height, width))
     if channels == 1:
         colour = not (
@@ -235,18 +238,20 @@ def photo_to_input(
         )
         resized = geometry.to_channels(resized, 1)[:, :, 0]
         if colour:
-            notes.append("Converted to grayscale because this model takes one channel.")
-    steps.append((f"resized {height}x{width}", resized))
+            notes.append(tr("Converted to grayscale because this model takes one channel."))
+    steps.append((tr("resized {height}x{width}").format(height=height, width=width), resized))
 
     if invert_light_background:
         gray = resized if channels == 1 else cv2.cvtColor(resized, cv2.COLOR_RGB2GRAY)
         centre = gray[height // 4 : height - height // 4, width // 4 : width - width // 4]
         if _border(gray).mean() > centre.mean():
             resized = 255 - resized
-            steps.append(("inverted", resized))
+            steps.append((tr("inverted"), resized))
             notes.append(
-                "The background was lighter than the object, so the picture was inverted: "
-                "this model was trained on light items on a black background."
+                tr(
+                    "The background was lighter than the object, so the picture was inverted: "
+                    "this model was trained on light items on a black background."
+                )
             )
     return Steps(steps, _to_input(resized), notes)
 
@@ -280,17 +285,25 @@ def prepare_drawing(
     if method == "photos":
         picture = 255 - ink
         notes.append(
-            "The drawing was turned into black ink on white paper because this model was "
-            "trained on photos."
+            tr(
+                "The drawing was turned into black ink on white paper because this model was "
+                "trained on photos."
+            )
         )
     else:
         picture = ink
         notes.append(
-            "The drawing was turned into a white shape on black because this model was "
-            "trained on light items on a black background."
+            tr(
+                "The drawing was turned into a white shape on black because this model was "
+                "trained on light items on a black background."
+            )
         )
     result = photo_to_input(picture, image_size, channels)
-    steps = [("canvas", canvas), ("converted drawing", result.steps[0][1]), *result.steps[1:]]
+    steps = [
+        (tr("canvas"), canvas),
+        (tr("converted drawing"), result.steps[0][1]),
+        *result.steps[1:],
+    ]
     return Steps(steps, result.input, notes + result.notes)
 
 
@@ -326,7 +339,7 @@ def _border(image: np.ndarray) -> np.ndarray:
 
 def _canvas_ink(rgba: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The canvas for display (RGB) and its ink (uint8, white on black, strongest = 255)."""
-    image = as_image(rgba, "The drawing")
+    image = as_image(rgba, tr("The drawing"))
     transparent = image.shape[2] in (2, 4) and np.median(_border(image[:, :, -1])) < (
         TRANSPARENT_ALPHA
     )
@@ -337,35 +350,37 @@ def _canvas_ink(rgba: Any) -> tuple[np.ndarray, np.ndarray, list[str]]:
         inked = raw > INK_THRESHOLD
         light_ink = inked.any() and colour[inked].mean() >= LIGHT
         canvas = to_rgb(image, background=0 if light_ink else 255)
-        notes = ["The ink was read from the canvas's transparency."]
+        notes = [tr("The ink was read from the canvas's transparency.")]
     else:
         # Opaque background: ink is whatever differs from the border's colour
         canvas = to_rgb(image)
         gray = cv2.cvtColor(canvas, cv2.COLOR_RGB2GRAY)
         if int(gray.max()) - int(gray.min()) < FLAT_TOLERANCE:
             if gray.mean() >= LIGHT:
-                raise NothingDrawn("Nothing drawn yet: draw a digit on the canvas.")
+                raise NothingDrawn(tr("Nothing drawn yet: draw a digit on the canvas."))
             raise PreprocessError(
-                "The canvas is one flat dark colour, so there is no digit shape to read: "
-                "clear it and draw a single digit."
+                tr(
+                    "The canvas is one flat dark colour, so there is no digit shape to read: "
+                    "clear it and draw a single digit."
+                )
             )
         if np.median(_border(gray)) >= LIGHT:
             raw = 255 - gray
-            notes = ["Dark ink on a light background: inverted to white on black, like MNIST."]
+            notes = [tr("Dark ink on a light background: inverted to white on black, like MNIST.")]
         else:
             raw = gray
-            notes = ["Light ink on a dark background: already white on black, like MNIST."]
+            notes = [tr("Light ink on a dark background: already white on black, like MNIST.")]
 
     # Background to 0, strongest ink to 255, so every pen and background look alike
     ink = np.clip(raw.astype(np.int16) - int(np.median(_border(raw))), 0, 255)
     inked = ink > INK_THRESHOLD
     if np.count_nonzero(inked) < MIN_INK_PIXELS:
-        raise NothingDrawn("Nothing drawn yet: draw a digit on the canvas.")
+        raise NothingDrawn(tr("Nothing drawn yet: draw a digit on the canvas."))
     rows, cols = np.nonzero(inked)
     extent = max(rows.max() - rows.min(), cols.max() - cols.min()) + 1
     if extent < MIN_DIGIT_FRACTION * min(ink.shape):
         raise NothingDrawn(
-            "That is only a dot: draw a whole digit, using a good part of the canvas."
+            tr("That is only a dot: draw a whole digit, using a good part of the canvas.")
         )
     ink = np.rint(ink * (255 / ink.max())).astype(np.uint8)
     return canvas, ink, notes
@@ -400,9 +415,9 @@ def _mnist_centre(ink: np.ndarray, steps: list[tuple[str, np.ndarray]]) -> np.nd
     (`cnn.strokes.mnist_centre`). Appends the intermediate images to `steps` and returns the
     28x28 uint8 digit."""
     crop, box, digit = strokes.mnist_centre(ink, MNIST_BOX, MNIST_SIZE, INK_THRESHOLD)
-    steps.append(("cropped to bounding box", crop))
-    steps.append((f"scaled to {MNIST_BOX} px", box))
-    steps.append((f"centred {MNIST_SIZE}x{MNIST_SIZE} (centre of mass)", digit))
+    steps.append((tr("cropped to bounding box"), crop))
+    steps.append((tr("scaled to {side} px").format(side=MNIST_BOX), box))
+    steps.append((tr("centred {side}x{side} (centre of mass)").format(side=MNIST_SIZE), digit))
     return digit
 
 
@@ -418,8 +433,10 @@ def _digit_components(binary: np.ndarray) -> np.ndarray:
     )
     if count <= 1 or not candidate.any():
         raise NothingDrawn(
-            "No digit found in the picture: write one dark digit on light paper and keep it "
-            "away from the edges of the photo."
+            tr(
+                "No digit found in the picture: write one dark digit on light paper and keep it "
+                "away from the edges of the photo."
+            )
         )
 
     # The main blob: large and near the centre (distance 0 at the centre, about 0.7 at a corner)
@@ -458,10 +475,16 @@ def _fit_digit(result: Steps, image_size: tuple[int, int], channels: int) -> Ste
     height, width = image_size
     if (height, width) != (MNIST_SIZE, MNIST_SIZE):
         digit = geometry.resize(digit, (height, width))
-        result.steps.append((f"resized {height}x{width}", digit))
-        result.notes.append(f"Resized to {height}x{width} because this model was trained at it.")
+        result.steps.append(
+            (tr("resized {height}x{width}").format(height=height, width=width), digit)
+        )
+        result.notes.append(
+            tr("Resized to {height}x{width} because this model was trained at it.").format(
+                height=height, width=width
+            )
+        )
     if channels == 3:
         digit = np.repeat(digit[:, :, None], 3, axis=2)
-        result.notes.append("The gray digit was repeated in 3 channels for this RGB model.")
+        result.notes.append(tr("The gray digit was repeated in 3 channels for this RGB model."))
     result.input = _to_input(digit)
     return result

@@ -15,6 +15,7 @@ import numpy as np
 
 from cnn.datasets.info import RENAMED_METHODS
 from cnn.errors import PreprocessError
+from cnn.i18n import tr
 
 METHODS = ("digits", "grayscale", "photos")  # preprocessing methods a run can record
 MAX_MODEL_SIDE = 1024  # largest model input side accepted from a preprocessing record
@@ -24,13 +25,15 @@ def check_record(preprocessing: Any) -> tuple[str, tuple[int, int], int]:
     """Validate a run's preprocessing record: (method, (height, width), channels)."""
     if not isinstance(preprocessing, dict):
         raise PreprocessError(
-            "This model has no preprocessing record, so inputs cannot be prepared."
+            tr("This model has no preprocessing record, so inputs cannot be prepared.")
         )
     method = RENAMED_METHODS.get(preprocessing.get("method"), preprocessing.get("method"))
     if method not in METHODS:
         raise PreprocessError(
-            f"This model uses an unknown preprocessing method ({method!r}); known methods are "
-            f"{', '.join(METHODS)}."
+            tr(
+                "This model uses an unknown preprocessing method ({method}); known methods are "
+                "{known}."
+            ).format(method=repr(method), known=", ".join(METHODS))
         )
     return (
         method,
@@ -48,8 +51,10 @@ def check_image_size(image_size: Any) -> tuple[int, int]:
     )
     if not valid:
         raise PreprocessError(
-            f"The model's image size {image_size!r} is not valid: it must be [height, width] "
-            f"with each side between 1 and {MAX_MODEL_SIDE}."
+            tr(
+                "The model's image size {size} is not valid: it must be [height, width] "
+                "with each side between 1 and {most}."
+            ).format(size=repr(image_size), most=MAX_MODEL_SIDE)
         )
     return int(image_size[0]), int(image_size[1])
 
@@ -58,7 +63,9 @@ def check_channels(channels: Any) -> int:
     """1 or 3, or PreprocessError."""
     if not _is_int(channels) or channels not in (1, 3):
         raise PreprocessError(
-            f"The model's channel count {channels!r} is not valid: it must be 1 (gray) or 3 (RGB)."
+            tr(
+                "The model's channel count {channels} is not valid: it must be 1 (gray) or 3 (RGB)."
+            ).format(channels=repr(channels))
         )
     return int(channels)
 

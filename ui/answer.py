@@ -11,22 +11,33 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from cnn import calibration, ood
+from cnn import calibration, describe, i18n, ood
+from cnn.i18n import tr
 from cnn.record import RunRecord
-from ui import charts
+from ui import a11y, charts
 
 MAX_BARS = 10  # classes in the probability chart; the rest are summed as "others"
 
 
+def percent(p: float) -> str:
+    """A probability in whole percent that never claims certainty: "over 99%" rather than a
+    rounded "100%" (and "under 1%" rather than "0%"), written the language's way."""
+    if p >= 0.995:
+        return tr("over {percent}").format(percent=i18n.percent(0.99))
+    if p < 0.005:
+        return tr("under {percent}").format(percent=i18n.percent(0.01))
+    return i18n.percent(p)
+
+
 def sure(probability: float) -> str:
     """How sure, in the words every page uses: "91% sure", "over 99% sure"."""
-    return f"{charts.percent(probability)} sure"
+    return tr("{percent} sure").format(percent=percent(probability))
 
 
 def answer_words(class_name: str, probability: float) -> str:
     """The answer and how sure, phrased the same on Predict, Look inside and Probe:
     "**7**, 91% sure"."""
-    return f"**{class_name}**, {sure(probability)}"
+    return tr("**{name}**, {sure}").format(name=class_name, sure=sure(probability))
 
 
 def shown_answer(inspection, record: RunRecord) -> tuple[int, np.ndarray]:
@@ -41,18 +52,16 @@ def shown_answer(inspection, record: RunRecord) -> tuple[int, np.ndarray]:
 def how_sure_words(record: RunRecord) -> str:
     """What the shown probabilities mean, in a short sentence without jargon
     (`calibration_help` explains the rest)."""
-    mirrored = (
-        " It read the picture and its mirror image and averaged the two answers."
-        if record.config.mirror
-        else ""
-    )
     if record.calibration is None:
-        unchecked = "not checked against how often it is right"
-        return f"How sure the network says it is ({unchecked}).{mirrored}"
-    return (
-        f"How sure it is, checked on images it did not learn from: of the answers it gives "
-        f"90% sure, about 9 in 10 are right.{mirrored}"
-    )
+        said = tr("How sure the network says it is (not checked against how often it is right).")
+    else:
+        said = tr(
+            "How sure it is, checked on images it did not learn from: of the answers it gives "
+            "{percent} sure, about 9 in 10 are right."
+        ).format(percent=i18n.percent(0.9))
+    if record.config.mirror:
+        said += " " + tr("It read the picture and its mirror image and averaged the two answers.")
+    return said
 
 
 def calibration_help(record: RunRecord) -> str | None:
@@ -60,12 +69,22 @@ def calibration_help(record: RunRecord) -> str | None:
     if record.calibration is None:
         return None
     t = record.calibration.temperature
-    how = "too modest" if t < 1 else "too sure of themselves"
+    how = (
+        tr("The network's raw percentages were too modest on images kept apart from training.")
+        if t < 1
+        else tr(
+            "The network's raw percentages were too sure of themselves on images kept apart "
+            "from training."
+        )
+    )
     return (
-        f"The network's raw percentages were {how} on images kept apart from training. "
-        f"Its scores are divided by one number fitted there (the temperature, {t:.2f} for "
-        "this run) before they become percentages, so the percentages match how often it is "
-        "right. This is called calibration; it never changes which answer wins."
+        how
+        + " "
+        + tr(
+            "Its scores are divided by one number fitted there (the temperature, {t} for this "
+            "run) before they become percentages, so the percentages match how often it is "
+            "right. This is called calibration; it never changes which answer wins."
+        ).format(t=i18n.number(t, 2))
     )
 
 
@@ -73,31 +92,44 @@ def unfamiliar_words(record: RunRecord, num_classes: int) -> str:
     """The warning for an input the run's check flags: what it means, and how often the check
     was right and wrong when it was measured (the run's own figures, `cnn.ood.OodCheck`)."""
     check = record.ood
-    words = (
+    words = tr(
         "This doesn't look like anything the model was trained on: don't trust this answer. "
-        f"It must pick one of its {num_classes} classes, even for something else."
-    )
+        "It must pick one of its {n} classes, even for something else."
+    ).format(n=i18n.number(num_classes))
     if check is None:
         return words
     caught = [
-        f"{charts.percent(rate)} of {what}"
+        what.format(percent=percent(rate))
         for rate, what in (
-            (check.photo_detection, "photos"),
-            (check.drawing_detection, "scribbles, letters and shapes"),
+            (check.photo_detection, tr("{percent} of photos")),
+            (check.drawing_detection, tr("{percent} of scribbles, letters and shapes")),
         )
         if rate is not None
     ]
     if not caught and check.detection is not None:
-        caught = [f"{charts.percent(check.detection)} of unfamiliar pictures"]
+        caught = [tr("{percent} of unfamiliar pictures").format(percent=percent(check.detection))]
     if check.drawn_false_alarm is not None:
-        wrong = f"{charts.percent(check.drawn_false_alarm)} of real hand-drawn digits"
+        wrong = tr("{percent} of real hand-drawn digits").format(
+            percent=percent(check.drawn_false_alarm)
+        )
     else:
-        wrong = f"{charts.percent(check.false_alarm)} of real pictures of its classes"
+        wrong = tr("{percent} of real pictures of its classes").format(
+            percent=percent(check.false_alarm)
+        )
     if not caught:
-        return f"{words} In tests, this warning came up wrongly on {wrong}."
+        return (
+            words
+            + " "
+            + tr("In tests, this warning came up wrongly on {wrong}.").format(wrong=wrong)
+        )
+    if len(caught) == 2:
+        caught = [tr("{first} and {second}").format(first=caught[0], second=caught[1])]
     return (
-        f"{words} In tests, this warning caught {' and '.join(caught)}, "
-        f"and came up wrongly on {wrong}."
+        words
+        + " "
+        + tr("In tests, this warning caught {caught}, and came up wrongly on {wrong}.").format(
+            caught=caught[0], wrong=wrong
+        )
     )
 
 
@@ -113,16 +145,20 @@ def answer_ui(
     top, probabilities = shown_answer(inspection, record)
     how = how_sure_words(record)
     st.metric(
-        label="Prediction",
+        label=tr("Prediction"),
         value=class_names[top],
         delta=sure(probabilities[top]),
         delta_color="off",
         delta_arrow="off",
     )
     if label is not None:
-        verdict = "right" if label == top else f"wrong: it is **{class_names[label]}**"
-        st.markdown(f"{':material/check_circle:' if label == top else ':material/cancel:'} "
-                    f"{verdict.capitalize() if label == top else verdict}")  # fmt: skip
+        verdict = (
+            tr("Right")
+            if label == top
+            else tr("wrong: it is **{name}**").format(name=class_names[label])
+        )
+        icon = ":material/check_circle:" if label == top else ":material/cancel:"
+        st.markdown(f"{icon} {verdict}")
     familiar = record.ood is None or ood.familiar(
         inspection.logits, record.ood, inspection.features, gaussian, inspection.activations
     )
@@ -130,5 +166,10 @@ def answer_ui(
         st.warning(unfamiliar_words(record, len(class_names)), icon=":material/help:")
     st.plotly_chart(
         charts.probability_bars(probabilities, class_names, MAX_BARS), key="probabilities"
+    )
+    a11y.described_ui(
+        tr("Probability of each class, highest first: {top}.").format(
+            top=describe.probabilities(probabilities, class_names)
+        )
     )
     st.caption(how, help=calibration_help(record))

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from cnn import datasets, preprocess, strokes
+from cnn import datasets, i18n, preprocess, strokes
+from cnn.i18n import N_, tr
 from cnn.preprocess import Steps
 from cnn.record import RunRecord
 from ui import loaders, state
@@ -24,8 +25,9 @@ INKS = {  # black ink? -> (stroke colour, background colour)
 BLACK_INK = "black-ink"  # widget key of the ink switch
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "gif"]
 BACKGROUND_TOLERANCE = 8  # a pixel this close to the background colour is not ink
-SOURCES = ("Draw", "Upload", "Samples")
+SOURCES = (N_("Draw"), N_("Upload"), N_("Samples"))  # English keys (links); shown with tr
 SHOWN_CLASSES = 6  # class names the drawing prompt lists at most
+RANDOM, BUNDLED = N_("Random test image"), N_("Bundled example")  # the samples' kinds
 
 
 @dataclass
@@ -50,16 +52,18 @@ def sources_for(record: RunRecord, asked: str | None = None) -> list[str]:
 def drawn_thing(record: RunRecord) -> str:
     """What to draw for this model, in words: "one digit" for MNIST, else one of its classes."""
     if record.dataset.key == "mnist":
-        return "one digit"
+        return tr("one digit")
     names = [str(n) for n in record.class_names]
     if len(names) <= SHOWN_CLASSES:
-        return "one of: " + ", ".join(names)
-    return f"one of its {len(names)} classes ({', '.join(names[:SHOWN_CLASSES])}, ...)"
+        return tr("one of: {names}").format(names=", ".join(names))
+    return tr("one of its {n} classes ({names}, ...)").format(
+        n=i18n.number(len(names)), names=", ".join(names[:SHOWN_CLASSES])
+    )
 
 
 def draw_prompt(record: RunRecord) -> str:
     """The sentence asking for a drawing, in the model's own terms."""
-    return f"Draw {drawn_thing(record)} on the canvas"
+    return tr("Draw {thing} on the canvas").format(thing=drawn_thing(record))
 
 
 def drawing_input_ui(
@@ -73,7 +77,11 @@ def drawing_input_ui(
     stroke, background = INKS[bool(st.session_state.get(BLACK_INK, False))]
     if record is not None:
         thing = drawn_thing(record)
-    st.caption(f"Draw {thing or 'it'}, as large as the square:")
+    st.caption(
+        tr("Draw {thing}, as large as the square:").format(thing=thing)
+        if thing
+        else tr("Draw it, as large as the square:")
+    )
     key = state.canvas_key()
     restore = _restored_drawing(key)
     value = canvas.drawing_canvas(
@@ -86,10 +94,10 @@ def drawing_input_ui(
     )
     ink_col, width_col, clear_col = st.columns([3, 3, 2], vertical_alignment="bottom")
     # off: white ink on black, like MNIST; on: black ink on white paper
-    ink_col.toggle("Black ink", on_change=state.clear_canvas, key=BLACK_INK)
-    width_col.slider("Stroke", 5, 40, 20, key="stroke-width")
+    ink_col.toggle(tr("Black ink"), on_change=state.clear_canvas, key=BLACK_INK)
+    width_col.slider(tr("Stroke"), 5, 40, 20, key="stroke-width")
     # no icon: in presenter mode's larger type an icon left room for "C..." only
-    clear_col.button("Clear", on_click=state.clear_canvas, width="stretch")
+    clear_col.button(tr("Clear"), on_click=state.clear_canvas, width="stretch")
     saved = st.session_state.get(state.SAVED_DRAWING)
     if value is None and restore is not None and saved is not None:
         value = saved  # restored on the canvas; it sends its picture at the next stroke
@@ -131,7 +139,7 @@ def _only_background(image: np.ndarray, background: str) -> bool:
 
 def upload_input_ui(preprocessing: dict) -> Picked | None:
     """A file uploader for one picture; None until a file is given."""
-    upload = st.file_uploader("A picture", type=UPLOAD_TYPES)
+    upload = st.file_uploader(tr("A picture"), type=UPLOAD_TYPES)
     if upload is None:
         return None
     image = preprocess.load_image(upload.getvalue())
@@ -139,11 +147,15 @@ def upload_input_ui(preprocessing: dict) -> Picked | None:
     return Picked(preprocess.prepare_upload(image, preprocessing))
 
 
-def _show(image: np.ndarray) -> None:
+def _show(image: np.ndarray, alt: str | None = None) -> None:
     """The picture as given, beside the answer (the model's own input is shown further down)."""
     from ui import pictures, presenter
 
-    st.image(pictures.framed(image, presenter.px(CANVAS_PX)), width=presenter.px(CANVAS_PX))
+    st.image(
+        pictures.framed(image, presenter.px(CANVAS_PX)),
+        width=presenter.px(CANVAS_PX),
+        alt=alt or tr("The picture given to the model"),
+    )
 
 
 def _test_split(record: RunRecord) -> datasets.Dataset | None:
@@ -164,35 +176,40 @@ def sample_input_ui(record: RunRecord, preprocessing: dict) -> Picked | None:
     Without the dataset on this machine it offers the bundled examples only, never a dead end.
     """
     data = _test_split(record)
-    kinds = ["Random test image", "Bundled example"] if data is not None else ["Bundled example"]
-    kind = st.radio("Sample", kinds, horizontal=True, key=f"sample-kind-{len(kinds)}")
-    if kind == "Bundled example":
+    kinds = [RANDOM, BUNDLED] if data is not None else [BUNDLED]
+    kind = st.radio(
+        tr("Sample"), kinds, format_func=tr, horizontal=True, key=f"sample-kind-{len(kinds)}"
+    )
+    if kind == BUNDLED:
         return _bundled_ui(record, preprocessing)
-    st.button("Another one", on_click=state.new_sample, icon=":material/casino:")
+    st.button(tr("Another one"), on_click=state.new_sample, icon=":material/casino:")
     rng = np.random.default_rng(st.session_state.get(state.SAMPLE_SEED, 0))
     index = int(rng.integers(len(data.test)))
     label = int(data.test.labels[index])
-    st.caption(f"Test image {index} of {data.info.title}: it is **{data.class_names[label]}**")
+    said = tr("Test image {index} of {dataset}: it is **{name}**").format(
+        index=index, dataset=data.info.title, name=data.class_names[label]
+    )
+    st.caption(said)
     size, channels = preprocessing["image_size"], preprocessing["channels"]
     image = data.test.image(index)
-    _show(image)
+    _show(image, said.replace("**", ""))
     return Picked(preprocess.photo_to_input(image, tuple(size), channels), label)
 
 
 def _bundled_ui(record: RunRecord, preprocessing: dict) -> Picked | None:
     photos = loaders.bundled_samples(record.dataset.key)
     if not photos:
-        st.info("No example images are bundled with this installation: upload one instead.")
+        st.info(tr("No example images are bundled with this installation: upload one instead."))
         return None
     photo = st.selectbox(
-        "Example (from test sets no shipped model trained on)",
+        tr("Example (from test sets no shipped model trained on)"),
         photos,
         format_func=lambda p: f"{p.parent.name} / {p.stem.replace('__', ' #')}",
     )
     name = photo.stem.split("__")[0]
     label = record.class_names.index(name) if name in record.class_names else None
     image = preprocess.load_image(photo)
-    _show(image)
+    _show(image, tr("Example image: {name}").format(name=photo.stem.replace("__", " #")))
     return Picked(preprocess.prepare_upload(image, preprocessing), label)
 
 

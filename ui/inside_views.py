@@ -12,38 +12,59 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
+from cnn.i18n import N_, tr
 from ui import loaders
 
 MAX_FORWARDS = 16  # inputs whose every layer output is remembered (a few MB each)
 
 # The words of the page in plain language, for a 15-year-old, one click away.
 GLOSSARY = {
-    "Convolution": "A small window slides over the picture. At each spot it multiplies the "
-    "pixels under it by a set of numbers and adds everything up into one number. Doing this "
-    "at every spot makes a new picture.",
-    "Filter (kernel)": "The set of numbers the window multiplies by. The model learned them "
-    "while training. A filter that is positive on one side and negative on the other, for "
-    "example, gives big numbers where the picture goes from dark to bright: an edge.",
-    "Feature map (channel)": "The new picture one filter makes. Bright spots show where the "
-    "filter found its pattern. A layer with 32 filters makes 32 feature maps.",
-    "Receptive field": "The part of the input picture one number of a feature map depends on. "
-    "Deeper layers look through earlier layers, so they see bigger parts of the picture.",
-    "Stride": "How far the window jumps between spots. A stride of 2 skips every other spot, "
-    "so the feature map is half as wide and half as tall.",
-    "Padding": "'same' padding puts a border of zeros around the picture so the window can "
-    "also sit on the edges and the map keeps its size. 'valid' means no border, so the map "
-    "shrinks a little.",
-    "Pooling": "Shrinks a feature map: max pooling keeps only the largest number of each "
-    "small window (usually 2 x 2), average pooling keeps their average. The strongest "
-    "signals survive and the map gets 4 times smaller.",
-    "ReLU": "An activation function: negative numbers become 0, positive ones stay. So a "
-    "feature map only shows where a pattern IS, not where it is not.",
-    "Batch norm": "Batch normalisation shifts and scales each channel's numbers with four "
-    "numbers learned in training (mean, variance, gamma, beta) so they stay in a handy "
-    "range. It helps the network learn faster.",
-    "Dense layer and softmax": "A dense layer mixes every number it gets into each of its "
-    "outputs. The last one has one output per class, and softmax turns those into "
-    "percentages that add up to 100%.",
+    N_("Convolution"): N_(
+        "A small window slides over the picture. At each spot it multiplies the "
+        "pixels under it by a set of numbers and adds everything up into one number. Doing this "
+        "at every spot makes a new picture."
+    ),
+    N_("Filter (kernel)"): N_(
+        "The set of numbers the window multiplies by. The model learned them "
+        "while training. A filter that is positive on one side and negative on the other, for "
+        "example, gives big numbers where the picture goes from dark to bright: an edge."
+    ),
+    N_("Feature map (channel)"): N_(
+        "The new picture one filter makes. Bright spots show where the "
+        "filter found its pattern. A layer with 32 filters makes 32 feature maps."
+    ),
+    N_("Receptive field"): N_(
+        "The part of the input picture one number of a feature map depends on. "
+        "Deeper layers look through earlier layers, so they see bigger parts of the picture."
+    ),
+    N_("Stride"): N_(
+        "How far the window jumps between spots. A stride of 2 skips every other spot, "
+        "so the feature map is half as wide and half as tall."
+    ),
+    N_("Padding"): N_(
+        "'same' padding puts a border of zeros around the picture so the window can "
+        "also sit on the edges and the map keeps its size. 'valid' means no border, so the map "
+        "shrinks a little."
+    ),
+    N_("Pooling"): N_(
+        "Shrinks a feature map: max pooling keeps only the largest number of each "
+        "small window (usually 2 x 2), average pooling keeps their average. The strongest "
+        "signals survive and the map gets 4 times smaller."
+    ),
+    N_("ReLU"): N_(
+        "An activation function: negative numbers become 0, positive ones stay. So a "
+        "feature map only shows where a pattern IS, not where it is not."
+    ),
+    N_("Batch norm"): N_(
+        "Batch normalisation shifts and scales each channel's numbers with four "
+        "numbers learned in training (mean, variance, gamma, beta) so they stay in a handy "
+        "range. It helps the network learn faster."
+    ),
+    N_("Dense layer and softmax"): N_(
+        "A dense layer mixes every number it gets into each of its "
+        "outputs. The last one has one output per class, and softmax turns those into "
+        "percentages that add up to 100%."
+    ),
 }
 
 
@@ -63,19 +84,20 @@ def explainer(loaded: loaders.LoadedRun) -> Any:
     return _explainer(str(loaded.run.info.path), loaded.stamp, loaded)
 
 
-@st.cache_resource(max_entries=MAX_FORWARDS, show_spinner="Looking inside the network...")
+@st.cache_resource(max_entries=MAX_FORWARDS, show_spinner=False)
 def _forward(path: str, stamp: tuple, image: np.ndarray, _explainer: Any) -> Any:
     return _explainer.forward(image)
 
 
 def forward(loaded: loaders.LoadedRun, explainer: Any, image: np.ndarray) -> Any:
     """Every layer's output for one model input, remembered per (model, input)."""
-    return _forward(str(loaded.run.info.path), loaded.stamp, image, explainer)
+    with st.spinner(tr("Looking inside the network...")):  # shown after half a second only
+        return _forward(str(loaded.run.info.path), loaded.stamp, image, explainer)
 
 
 def glossary_ui() -> None:
     """The page's words explained in plain language, in a closed expander."""
-    with st.expander("What is this? The words on this page in plain language"):
+    with st.expander(tr("What is this? The words on this page in plain language")):
         left, right = st.columns(2)
         for i, (word, meaning) in enumerate(GLOSSARY.items()):
-            (left if i % 2 == 0 else right).markdown(f"**{word}.** {meaning}")
+            (left if i % 2 == 0 else right).markdown(f"**{tr(word)}.** {tr(meaning)}")

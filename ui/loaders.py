@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from cnn import artifacts, datasets
+from cnn import artifacts, datasets, i18n
+from cnn.i18n import N_, tr
 from ui import runtime
 
 MAX_LOADED_RUNS = 6  # models kept in memory at once (about 1-20 MB each)
@@ -27,8 +28,11 @@ MAX_LOADED_DATASETS = 3
 MAX_INSPECTIONS = 64  # inspected inputs remembered, so reruns with the same input skip the model
 # what loading a run reads: its model, its record and its unfamiliar-input check
 RUN_FILES = (artifacts.MODEL_FILE, artifacts.RECORD_FILE, artifacts.OOD_FILE)
-MAP_FAILED = "This map could not be computed for this model (the error is in the server log)."
-GRADCAM_FAILED = "Grad-CAM could not be computed for this model (the error is in the server log)."
+# English (cached for every session), translated where shown
+MAP_FAILED = N_("This map could not be computed for this model (the error is in the server log).")
+GRADCAM_FAILED = N_(
+    "Grad-CAM could not be computed for this model (the error is in the server log)."
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +67,7 @@ def run_stamp(path: str | Path) -> tuple:
     return tuple(file_stamp(Path(path) / name) for name in RUN_FILES)
 
 
-@st.cache_resource(max_entries=MAX_LOADED_RUNS, show_spinner="Loading the model...")
+@st.cache_resource(max_entries=MAX_LOADED_RUNS, show_spinner=False)
 def _load_run(path: str, stamp: tuple) -> LoadedRun:
     from cnn import filters, inspect
 
@@ -85,8 +89,11 @@ def load_run(path: str | Path) -> LoadedRun:
     """
     stamp = run_stamp(path)
     if stamp[0] is None:
-        raise artifacts.ArtifactError(f"Run {Path(path).name} has no readable model.keras.")
-    loaded = _load_run(str(path), stamp)
+        raise artifacts.ArtifactError(
+            tr("Run {name} has no readable model.keras.").format(name=Path(path).name)
+        )
+    with st.spinner(tr("Loading the model...")):  # shown after half a second only
+        loaded = _load_run(str(path), stamp)
     runtime.light_keras_clear_session()
     return loaded
 
@@ -155,7 +162,11 @@ def where_it_looked(
     return _looked(str(loaded.run.info.path), loaded.stamp, image, method, target, loaded.run)
 
 
-@st.cache_resource(max_entries=MAX_LOADED_DATASETS, show_spinner="Loading the dataset...")
+@st.cache_resource(max_entries=MAX_LOADED_DATASETS, show_spinner=False)
+def _load_dataset(key: str, data: str | None, download: bool) -> datasets.Dataset:
+    return datasets.load(key, data, download=download)
+
+
 def load_dataset(key: str, data: str | None = None, download: bool = False) -> datasets.Dataset:
     """A dataset as `cnn.datasets.load` gives it; offline by default (no network wait).
 
@@ -167,7 +178,8 @@ def load_dataset(key: str, data: str | None = None, download: bool = False) -> d
     Raises:
         DatasetError: the dataset is not available (the message says how to get it).
     """
-    return datasets.load(key, data, download=download)
+    with st.spinner(tr("Loading the dataset...")):  # shown after half a second only
+        return _load_dataset(key, data, download)
 
 
 def train_size(key: str) -> int | None:
@@ -257,9 +269,10 @@ def load_timelapse(path: str | Path) -> Any:
     return None if stamp is None else _timelapse(str(path), stamp)
 
 
-@st.cache_resource(max_entries=16, show_spinner="Building the time-lapse...")
+@st.cache_resource(max_entries=16, show_spinner=False)
 def _timelapse_figure(path: str, stamp: tuple[int, int] | None, probe: int, layer: str | None,
-                      label: str, _lapse: Any, class_names: tuple[str, ...]) -> Any:  # fmt: skip
+                      label: str, lang: str, _lapse: Any,
+                      class_names: tuple[str, ...]) -> Any:  # fmt: skip
     from ui.timelapse import timelapse_figure as build
 
     return build(_lapse, class_names, probe, layer, label)
@@ -268,8 +281,11 @@ def _timelapse_figure(path: str, stamp: tuple[int, int] | None, probe: int, laye
 def timelapse_figure(path: str, probe: int, layer: str | None, label: str, lapse: Any,
                      class_names: tuple[str, ...]) -> Any:  # fmt: skip
     """The animated time-lapse figure of a run (`lapse`, from `load_timelapse`), built once
-    per (run, time-lapse file, probe, layer)."""
+    per (run, time-lapse file, probe, layer, language: its words are in it)."""
     from cnn import timelapse
 
     stamp = file_stamp(Path(path) / timelapse.FILE)
-    return _timelapse_figure(path, stamp, probe, layer, label, lapse, class_names)
+    with st.spinner(tr("Building the time-lapse...")):  # shown after half a second only
+        return _timelapse_figure(
+            path, stamp, probe, layer, label, i18n.language(), lapse, class_names
+        )

@@ -15,9 +15,11 @@ input source, or anything in the sidebar, reruns the whole page, so they follow 
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
-from cnn import artifacts, preprocess
+from cnn import artifacts, describe, preprocess
+from cnn.i18n import tr
 from ui import (
     answer,
     class_views,
@@ -40,19 +42,25 @@ def input_and_answer_ui(info: artifacts.RunInfo, loaded: loaders.LoadedRun, sour
     if found is None:
         return
     steps, inspection = found
-    st.subheader("What the model receives")
+    st.subheader(tr("What the model receives"))
     st.image(
         [pictures.framed(image, presenter.px(pictures.STEP_PX)) for _, image in steps.steps],
         caption=[title for title, _ in steps.steps],
         width=presenter.px(pictures.STEP_PX),
+        alt=[
+            describe.heatmap(_brightness(image), tr("Step “{title}”").format(title=title))
+            for title, image in steps.steps
+        ],
     )
     for note in steps.notes:
         st.caption(f":material/info: {note}")
 
-    st.subheader("Inside the network")
+    st.subheader(tr("Inside the network"))
     # only the open tab is drawn: the map costs about a second of RISE per new input
     tabs = st.tabs(
-        ["Where it looked", "Feature maps", "Learned filters"], key="inside-tab", on_change="rerun"
+        [tr("Where it looked"), tr("Feature maps"), tr("Learned filters")],
+        key="inside-tab",
+        on_change="rerun",
     )
     if tabs[0].open:
         with tabs[0]:
@@ -64,6 +72,12 @@ def input_and_answer_ui(info: artifacts.RunInfo, loaded: loaders.LoadedRun, sour
         with tabs[2]:
             predict_views.filters_ui(loaded.filter_images)
     predict_views.more_on_this_input_ui()
+
+
+def _brightness(image) -> np.ndarray:
+    """A step's picture as one brightness map (a colour picture: the mean of its channels)."""
+    array = np.asarray(image, dtype=float)
+    return array.mean(axis=-1) if array.ndim == 3 else array
 
 
 def _answer_beside_input_ui(info: artifacts.RunInfo, loaded: loaders.LoadedRun, source: str):
@@ -79,14 +93,20 @@ def _answer_beside_input_ui(info: artifacts.RunInfo, loaded: loaders.LoadedRun, 
             picked, problem = None, err
     with answer_col:
         if isinstance(problem, preprocess.NothingDrawn):
-            st.info(f"{inputs.draw_prompt(record)} to see a prediction. ({problem})")
+            st.info(
+                tr("{prompt} to see a prediction. ({problem})").format(
+                    prompt=inputs.draw_prompt(record), problem=problem
+                )
+            )
             return None
         if problem is not None:
             st.error(str(problem))
             return None
         if picked is None:
-            prompt = inputs.draw_prompt(record) if source == "Draw" else "Give the model a picture"
-            st.info(f"{prompt} to see its prediction here.")
+            prompt = (
+                inputs.draw_prompt(record) if source == "Draw" else tr("Give the model a picture")
+            )
+            st.info(tr("{prompt} to see its prediction here.").format(prompt=prompt))
             return None
         steps = picked.steps
         state.set_current_input(state.CurrentInput(str(info.path), steps, source, picked.label))

@@ -23,6 +23,7 @@ from dataclasses import asdict, replace
 from cnn import artifacts
 from cnn.cli import CliError, print_json
 from cnn.cli.runs import load_run
+from cnn.i18n import tr
 from cnn.training.config import SETTINGS
 
 
@@ -33,14 +34,16 @@ def cmd_calibrate(args) -> int:
     run = load_run(args.model)
     record = run.record
     if record.dataset.key == "folder" and not record.config.data:
-        raise CliError("This run's images were an upload that is not kept: none to calibrate on.")
+        raise CliError(
+            tr("This run's images were an upload that is not kept: none to calibrate on.")
+        )
     config = replace(record.config, spec=record.spec.to_dict())
     if args.tta is not None:  # the schema's sentence for a bad value (main() prints it)
         config = replace(config, tta=SETTINGS["tta"].parse(args.tta))
         config.validate()  # a TrainingError: main() prints its sentence
     prepared = prepare(config)
     if list(prepared.data.class_names) != list(run.class_names):
-        raise CliError("The data's classes are not the run's: it cannot be calibrated on them.")
+        raise CliError(tr("The data's classes are not the run's: it cannot be calibrated on them."))
     pre = record.preprocessing
     shape = (*pre.image_size, pre.channels)
     prepared = replace(prepared, input_shape=shape)
@@ -76,12 +79,14 @@ def _brief(calibration: dict) -> dict:
 def register(sub, common) -> None:
     """Add `calibrate`."""
     c = sub.add_parser(
-        "calibrate", parents=[common], help="fit a saved run's temperature and unfamiliar check"
+        "calibrate", parents=[common], help=tr("fit a saved run's temperature and unfamiliar check")
     )
-    c.add_argument("--model", required=True, help="run folder (its run.json is rewritten)")
+    c.add_argument("--model", required=True, help=tr("run folder (its run.json is rewritten)"))
     c.add_argument(
         "--tta",
         metavar="{" + ",".join(SETTINGS["tta"].choices) + "}",
-        help=f"{SETTINGS['tta'].help} from now on; default: as the run was trained",
+        help=tr("{setting} from now on; default: as the run was trained").format(
+            setting=SETTINGS["tta"].help
+        ),
     )
     c.set_defaults(run=cmd_calibrate)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from cnn import preprocess
 from cnn.cli import CliError, print_json
 from cnn.cli.runs import load_run, prepared_file
+from cnn.i18n import tr
 
 
 def describe(arithmetic) -> list[str]:
@@ -19,39 +20,66 @@ def describe(arithmetic) -> list[str]:
     a = arithmetic
     field = a.receptive_field
     lines = [
-        f"{a.layer}, channel {a.channel}, at y {a.at[0]}, x {a.at[1]}",
-        f"  sees input pixels: rows {field.top}-{field.bottom}, columns {field.left}-{field.right}"
-        f" ({field.height} x {field.width})",
+        tr("{layer}, channel {channel}, at y {y}, x {x}").format(
+            layer=a.layer, channel=a.channel, y=a.at[0], x=a.at[1]
+        ),
+        tr(
+            "  sees input pixels: rows {top}-{bottom}, columns {left}-{right} ({height} x {width})"
+        ).format(
+            top=field.top,
+            bottom=field.bottom,
+            left=field.left,
+            right=field.right,
+            height=field.height,
+            width=field.width,
+        ),
     ]
     if a.kind != "add":  # an add reads one number of each of its two inputs, no window
+        window = " x ".join(map(str, a.window.shape))
         lines.append(
-            f"  window on its input: {' x '.join(map(str, a.window.shape))}"
-            + (
-                ""
-                if a.inside.all()
-                else f" ({(~a.inside).sum()} positions are padding, counted as 0)"
-            )
+            tr("  window on its input: {window}").format(window=window)
+            if a.inside.all()
+            else tr(
+                "  window on its input: {window} ({n} positions are padding, counted as 0)"
+            ).format(window=window, n=(~a.inside).sum())
         )
     if a.kind == "pool":
-        what = "the largest" if a.operation == "max" else "the average"
-        lines.append(f"  {a.operation} pooling takes {what} of the window: {a.value:.6f}")
+        said = (
+            tr("  max pooling takes the largest of the window: {value}")
+            if a.operation == "max"
+            else tr("  {operation} pooling takes the average of the window: {value}")
+        )
+        lines.append(said.format(operation=a.operation, value=f"{a.value:.6f}"))
     elif a.kind == "add":
-        lines.append(f"  {a.main_layer} {a.main:.6f} + shortcut {a.shortcut_layer} "
+        lines.append(f"  {a.main_layer} {a.main:.6f} + {tr('shortcut')} {a.shortcut_layer} "
                      f"{a.shortcut:.6f} = {a.sum:.6f}")  # fmt: skip
         lines.append(f"  {a.activation}: {a.value:.6f}")
     else:
         lines += [
-            f"  sum of {a.products.size} products (window x kernel): {a.sum:.6f}",
-            f"  + bias {a.bias:.6f} = {a.sum + a.bias:.6f}",
+            tr("  sum of {n} products (window x kernel): {sum}").format(
+                n=a.products.size, sum=f"{a.sum:.6f}"
+            ),
+            tr("  + bias {bias} = {total}").format(
+                bias=f"{a.bias:.6f}", total=f"{a.sum + a.bias:.6f}"
+            ),
         ]
         if a.batch_norm is not None:
             bn = a.batch_norm
             lines.append(
-                f"  batch norm (gamma {bn.gamma:.4f}, beta {bn.beta:.4f}, mean {bn.mean:.4f}, "
-                f"variance {bn.variance:.4f}, epsilon {bn.epsilon:g}): {bn.output:.6f}"
+                tr(
+                    "  batch norm (gamma {gamma}, beta {beta}, mean {mean}, variance {variance}, "
+                    "epsilon {epsilon}): {output}"
+                ).format(
+                    gamma=f"{bn.gamma:.4f}",
+                    beta=f"{bn.beta:.4f}",
+                    mean=f"{bn.mean:.4f}",
+                    variance=f"{bn.variance:.4f}",
+                    epsilon=f"{bn.epsilon:g}",
+                    output=f"{bn.output:.6f}",
+                )
             )
         lines.append(f"  {a.activation}({a.pre_activation:.6f}) = {a.value:.6f}")
-    lines.append(f"  the feature map shows {a.keras_value:.6f}")
+    lines.append(tr("  the feature map shows {value}").format(value=f"{a.keras_value:.6f}"))
     return lines
 
 
@@ -77,13 +105,13 @@ def cmd_explain(args) -> int:
 def register(sub, common) -> None:
     """Add `explain`."""
     e = sub.add_parser(
-        "explain", parents=[common], help="the arithmetic of one feature-map value of a run"
+        "explain", parents=[common], help=tr("the arithmetic of one feature-map value of a run")
     )
-    e.add_argument("--model", required=True, help="run folder")
-    e.add_argument("file", help="an image file (prepared as `predict` prepares it)")
-    e.add_argument("--layer", required=True, help="a conv or pooling layer's name")
-    e.add_argument("--channel", type=int, required=True, help="output channel (from 0)")
+    e.add_argument("--model", required=True, help=tr("run folder"))
+    e.add_argument("file", help=tr("an image file (prepared as `predict` prepares it)"))
+    e.add_argument("--layer", required=True, help=tr("a conv or pooling layer's name"))
+    e.add_argument("--channel", type=int, required=True, help=tr("output channel (from 0)"))
     e.add_argument(
-        "--at", type=int, nargs=2, required=True, metavar=("Y", "X"), help="row and column"
+        "--at", type=int, nargs=2, required=True, metavar=("Y", "X"), help=tr("row and column")
     )
     e.set_defaults(run=cmd_explain)

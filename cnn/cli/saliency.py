@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from cnn import artifacts, preprocess
+from cnn import artifacts, i18n, preprocess
 from cnn.cli.runs import load_run, prepared_file, print_per_file
+from cnn.i18n import tr
 
 DECIMALS = 4  # the map's values are rounded to this many decimals in the JSON
 
@@ -71,9 +72,16 @@ def summary(doc: dict) -> str:
     heat = np.asarray(doc["map"])
     y, x = np.unravel_index(int(heat.argmax()), heat.shape)
     height, width = heat.shape
-    return (
-        f"{doc['file']}: {doc['label']} by {doc['method']}; the map peaks at row {y}, "
-        f"column {x} of {height} x {width}"
+    return tr(
+        "{file}: {label} by {method}; the map peaks at row {y}, column {x} of {height} x {width}"
+    ).format(
+        file=doc["file"],
+        label=doc["label"],
+        method=doc["method"],
+        y=y,
+        x=x,
+        height=height,
+        width=width,
     )
 
 
@@ -90,13 +98,21 @@ def measure(
         if as_json:
             print(json.dumps(asdict(check)), flush=True)
         else:
-            verdict = "passes" if check.passed else "misses the targets"
-            print(
-                f"{check.method}: deletion {check.deletion_ratio:.2f} of random, beats random on "
-                f"{check.beating:.0%} of {check.images} images, correlation with random weights "
-                f"{check.correlation:.2f}, {check.seconds:.2f} s per image: {verdict}",
-                flush=True,
+            verdict = tr("passes") if check.passed else tr("misses the targets")
+            said = tr(
+                "{method}: deletion {ratio} of random, beats random on {beating} of {images} "
+                "images, correlation with random weights {correlation}, {seconds} s per image: "
+                "{verdict}"
+            ).format(
+                method=check.method,
+                ratio=i18n.number(check.deletion_ratio, 2),
+                beating=i18n.percent(check.beating),
+                images=check.images,
+                correlation=i18n.number(check.correlation, 2),
+                seconds=i18n.number(check.seconds, 2),
+                verdict=verdict,
             )
+            print(said, flush=True)
     return 0
 
 
@@ -107,7 +123,7 @@ def cmd_saliency(args) -> int:
     if args.measure:
         return measure(run, args.methods, args.images, args.json)
     if not args.files:
-        raise SystemExit("error: name at least one image file, or --measure.")
+        raise SystemExit(tr("error: name at least one image file, or --measure."))
     method = method_for(run, args.method)
     # read as `predict` reads it (its mirror image too?), so the label is predict's
     inspector = Inspector(run.model, jit_compile=False, mirror=run.record.config.mirror)
@@ -119,23 +135,29 @@ def cmd_saliency(args) -> int:
 def register(sub, common) -> None:
     """Add `saliency`."""
     s = sub.add_parser(
-        "saliency", parents=[common], help="where a run looked: a saliency map per image file"
+        "saliency", parents=[common], help=tr("where a run looked: a saliency map per image file")
     )
-    s.add_argument("--model", required=True, help="run folder")
-    s.add_argument("files", nargs="*", help="image files (prepared as `predict` prepares them)")
+    s.add_argument("--model", required=True, help=tr("run folder"))
+    s.add_argument("files", nargs="*", help=tr("image files (prepared as `predict` prepares them)"))
     s.add_argument(
         "--method",
-        help="a saliency method (an unknown name lists them); default: the one that "
-        "measured faithful for the run's kind of images",
+        help=tr(
+            "a saliency method (an unknown name lists them); default: the one that "
+            "measured faithful for the run's kind of images"
+        ),
     )
     s.add_argument(
         "--measure",
         action="store_true",
-        help="instead of maps: check the methods' faithfulness on the run's own test images "
-        "(deletion and randomisation tests) and record the figures in its run.json",
+        help=tr(
+            "instead of maps: check the methods' faithfulness on the run's own test images "
+            "(deletion and randomisation tests) and record the figures in its run.json"
+        ),
     )
-    s.add_argument("--methods", nargs="+", help="with --measure: the methods (default: Predict's)")
     s.add_argument(
-        "--images", type=int, help="with --measure: test images (default 100, photos 60)"
+        "--methods", nargs="+", help=tr("with --measure: the methods (default: Predict's)")
+    )
+    s.add_argument(
+        "--images", type=int, help=tr("with --measure: test images (default 100, photos 60)")
     )
     s.set_defaults(run=cmd_saliency)

@@ -22,6 +22,7 @@ from cnn.explain.results import (
     PoolArithmetic,
     VectorColumn,
 )
+from cnn.i18n import tr
 from cnn.layer_shapes import same_padding
 
 MAP_KINDS = ("conv", "pool", "add")  # layers with feature maps to explain
@@ -43,7 +44,9 @@ def activate(name: str, x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     if name == "linear":
         return x
-    raise ExplainError(f"The activation {name!r} cannot be written out here.")
+    raise ExplainError(
+        tr("The activation {name} cannot be written out here.").format(name=repr(name))
+    )
 
 
 def _activation_name(layer) -> str:
@@ -113,8 +116,10 @@ class Explainer:
         """The explainer of a loaded `cnn.artifacts.Run`."""
         if run.record.spec is None:
             raise ExplainError(
-                "This run's record has no architecture description, so its layers cannot "
-                "be explained."
+                tr(
+                    "This run's record has no architecture description, so its layers cannot "
+                    "be explained."
+                )
             )
         return cls(run.model, run.record.spec, inspector)
 
@@ -128,8 +133,10 @@ class Explainer:
         recorded = self.shapes[1:]
         if [layer.name for layer in layers] != [s.name for s in recorded]:
             raise ExplainError(
-                "This run's model does not match its recorded architecture, so its "
-                "arithmetic cannot be shown."
+                tr(
+                    "This run's model does not match its recorded architecture, so its "
+                    "arithmetic cannot be shown."
+                )
             )
         for layer, shape, before in zip(layers, recorded, self.shapes, strict=False):
             keras_shape = tuple(int(d) for d in layer.output.shape[1:])
@@ -143,8 +150,10 @@ class Explainer:
                 same = (kernel, stride, pad) == (shape.kernel, shape.stride, shape.pad)
             if not same:
                 raise ExplainError(
-                    f"Layer {layer.name} of this run's model does not match its recorded "
-                    "architecture, so its arithmetic cannot be shown."
+                    tr(
+                        "Layer {name} of this run's model does not match its recorded "
+                        "architecture, so its arithmetic cannot be shown."
+                    ).format(name=layer.name)
                 )
 
     def map_layer(self, name: str) -> MapLayer:
@@ -152,8 +161,12 @@ class Explainer:
         for layer in self.map_layers:
             if layer.name == name:
                 return layer
-        names = ", ".join(layer.name for layer in self.map_layers) or "none"
-        raise ExplainError(f"Layer {name!r} has no feature map to explain: choose one of {names}.")
+        names = ", ".join(layer.name for layer in self.map_layers) or tr("none")
+        raise ExplainError(
+            tr("Layer {name} has no feature map to explain: choose one of {names}.").format(
+                name=repr(name), names=names
+            )
+        )
 
     def source_map(self, name: str) -> MapLayer | None:
         """The conv/pool layer whose feature map layer `name` reads (dropout layers between
@@ -213,13 +226,16 @@ class Explainer:
         h, w, channels = layer.shape
         if not 0 <= channel < channels:
             raise ExplainError(
-                f"Layer {layer.name} has {channels} channels: the channel must be 0 to "
-                f"{channels - 1}."
+                tr("Layer {name} has {channels} channels: the channel must be 0 to {last}.").format(
+                    name=layer.name, channels=channels, last=channels - 1
+                )
             )
         if not (0 <= y < h and 0 <= x < w):
             raise ExplainError(
-                f"Layer {layer.name}'s map is {h} x {w}: the position must have y from 0 to "
-                f"{h - 1} and x from 0 to {w - 1}."
+                tr(
+                    "Layer {name}'s map is {h} x {w}: the position must have y from 0 to "
+                    "{last_y} and x from 0 to {last_x}."
+                ).format(name=layer.name, h=h, w=w, last_y=h - 1, last_x=w - 1)
             )
 
     def position(
@@ -324,8 +340,12 @@ class Explainer:
         """(kernel (kh, kw, in_channels), bias) of one output channel of conv layer `name`."""
         layer = self.map_layer(name)
         if layer.kind != "conv":
-            what = "a pooling layer" if layer.kind == "pool" else "a residual add"
-            raise ExplainError(f"Layer {name} is {what}: it has no filter.")
+            said = (
+                tr("Layer {name} is a pooling layer: it has no filter.")
+                if layer.kind == "pool"
+                else tr("Layer {name} is a residual add: it has no filter.")
+            )
+            raise ExplainError(said.format(name=name))
         self._check_position(layer, channel, 0, 0)
         conv = self.model.get_layer(name)
         bias = float(np.asarray(conv.bias)[channel]) if conv.use_bias else 0.0

@@ -39,6 +39,7 @@ import tensorflow as tf
 from scipy import ndimage
 
 from cnn.errors import ExplainError
+from cnn.i18n import tr
 from cnn.inspect import Inspector, multi_output_model, softmax_dense
 from cnn.probes.occlusion import MAX_POSITIONS, occlusion_map
 
@@ -132,7 +133,11 @@ class Engine:
         """
         if layer is not None and layer not in self.layers:
             known = ", ".join(self.layers)
-            raise ExplainError(f"This model has no feature-map layer {layer!r}; it has {known}.")
+            raise ExplainError(
+                tr("This model has no feature-map layer {layer}; it has {known}.").format(
+                    layer=repr(layer), known=known
+                )
+            )
         function = self._function(layer)
         parts = [
             function(images[i : i + CHUNK], classes[i : i + CHUNK].astype(np.int32))
@@ -182,7 +187,7 @@ def _last_layer(model: keras.Model, layer: str | None) -> str:
     """`layer`, or the Inspector's Grad-CAM layer (the last conv, or a residual's last add)."""
     chosen = layer or engine(model).inspector.gradcam_layer
     if chosen is None:
-        raise ExplainError(engine(model).inspector.gradcam_reason)
+        raise ExplainError(tr(engine(model).inspector.gradcam_reason))  # English, shared
     return chosen
 
 
@@ -415,7 +420,11 @@ def method_named(name: str) -> Method:
         ExplainError: naming the methods there are, when there is none called `name`.
     """
     if name not in METHODS:
-        raise ExplainError(f"Unknown saliency method {name!r}; choose from {', '.join(METHODS)}.")
+        raise ExplainError(
+            tr("Unknown saliency method {name}; choose from {known}.").format(
+                name=repr(name), known=", ".join(METHODS)
+            )
+        )
     return METHODS[name]
 
 
