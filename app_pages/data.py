@@ -4,6 +4,7 @@ import numpy as np
 import streamlit as st
 
 from cnn import datasets, i18n, preprocess
+from cnn.datasets import said
 from cnn.i18n import N_, tr, trn
 from cnn.training.config import augmentations_for
 from ui import a11y, charts, dataset_picker, glossary, loaders, pictures, state
@@ -46,7 +47,11 @@ except datasets.DatasetError as err:
     st.error(str(err))
     st.stop()
 info = data.info
-st.caption(tr("Loaded from **{source}**. {detail}").format(source=data.source, detail=data.detail))
+st.caption(
+    tr("Loaded from **{source}**. {detail}").format(
+        source=said.now(data.source), detail=said.now(data.detail)
+    )
+)
 
 train_n, test_n, classes_n, size = st.columns(4)
 train_n.metric(tr("Training images"), i18n.number(len(data.train)))

@@ -35,6 +35,7 @@ from cnn.datasets.info import (
     kind_of_method,
 )
 from cnn.datasets.registry import MODULES, REGISTRY, module
+from cnn.datasets.said import Said, now
 from cnn.datasets.sources import Where
 from cnn.datasets.sources.fashion_mnist import CLASSES as FASHION_CLASSES
 from cnn.datasets.sources.flowers17 import CLASSES as FLOWERS17_CLASSES
@@ -48,7 +49,7 @@ from cnn.datasets.splits import (
     stratified_subset,
 )
 from cnn.errors import DatasetError
-from cnn.i18n import tr, trn
+from cnn.i18n import N_, tr
 
 __all__ = [
     "EMBEDDED_MNIST_SOURCE", "FASHION_CLASSES",
@@ -111,18 +112,19 @@ def load(
                 raise
             failure = str(err)  # a failed download: try the next source
             continue
-        detail = tr(loaded.detail)
+        detail = loaded.detail  # Said: each reader gets it in their language (said.now)
         if failure:
-            detail = tr("{failure} Using {source} instead.").format(
-                failure=failure, source=loaded.source
-            )
+            detail = Said(N_("{failure} Using {source} instead."), failure=failure,
+                          source=loaded.source)  # fmt: skip
         if loaded.skipped:
-            skipped = trn(
-                "{n} unreadable or non-image file skipped",
-                "{n} unreadable or non-image files skipped",
-                loaded.skipped,
+            skipped = Said(
+                N_("{n} unreadable or non-image file skipped"),
+                N_("{n} unreadable or non-image files skipped"),
+                n=loaded.skipped,
             )
-            detail = f"{detail}; {skipped}" if detail else skipped
+            detail = (
+                Said("{detail}; {skipped}", detail=detail, skipped=skipped) if detail else skipped
+            )
         names = loaded.class_names or list(dataset.INFO.class_names)
         return Dataset(loaded.info or dataset.INFO, names, loaded.train, loaded.test,
                        loaded.source, detail, loaded.skipped)  # fmt: skip
@@ -163,11 +165,11 @@ def availability(key: str, data: str | Path | None = None) -> Availability:
     for source in sources:
         try:
             if not source.network and source.ready():
-                return Availability(key, info.title, classes, True, source.describe(),
-                                    tr(source.detail))  # fmt: skip
+                return Availability(key, info.title, classes, True, now(source.describe()),
+                                    now(source.detail))  # fmt: skip
         except (DatasetError, OSError) as err:
             problem = str(err) if isinstance(err, DatasetError) else f"{err.strerror}."
-    online = next((s.describe() for s in sources if s.network), "")
+    online = next((now(s.describe()) for s in sources if s.network), "")
     how = dataset.how_to_get(where)
     detail = problem or tr("Offline: {how}.").format(how=how)
     return Availability(key, info.title, classes, False, online, detail)

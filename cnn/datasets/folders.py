@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from cnn.datasets.said import Said
 from cnn.datasets.splits import Split, holdout_detail, holdout_split
 from cnn.errors import DatasetError
-from cnn.i18n import number, tr, trn
+from cnn.i18n import N_, number, tr, trn
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")  # what the loaders read
 
@@ -126,7 +127,7 @@ def load_image_folder(root: Path) -> tuple[list[str], Split, Split, int, str]:
         check_class_count(len(class_names))
         train, skipped_train = scan_classes(train_dir, class_names)
         test, skipped_test = scan_classes(test_dir, class_names)
-        how = tr("test split = the {folder}/ folder").format(folder=test_dir.name)
+        how = Said(N_("test split = the {folder}/ folder"), folder=test_dir.name)
         return class_names, train, test, skipped_train + skipped_test, how
     class_names = [p.name for p in class_dirs(root)]
     check_class_count(len(class_names))

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnn.datasets.info import DatasetInfo
+from cnn.datasets.said import Said, Share
 from cnn.errors import DatasetError
-from cnn.i18n import number, percent, tr
+from cnn.i18n import N_, number, tr
 
 TEST_FRACTION = 0.2  # share of each class held out as the test split when none is given
 SPLIT_SEED = 0  # fixed seed: the same images are always the test split
@@ -21,9 +22,11 @@ HOLDOUT_DETAIL = f"test split = a fixed {TEST_FRACTION:.0%} of every class (seed
 
 
 def holdout_detail() -> str:
-    """HOLDOUT_DETAIL in the current language."""
-    return tr("test split = a fixed {share} of every class (seed {seed})").format(
-        share=percent(TEST_FRACTION), seed=SPLIT_SEED
+    """HOLDOUT_DETAIL, to be said in the reader's language (`said.now`)."""
+    return Said(
+        N_("test split = a fixed {share} of every class (seed {seed})"),
+        share=Share(TEST_FRACTION),
+        seed=str(SPLIT_SEED),
     )
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from cnn.datasets.folders import image_folder_root, scan_classes
 from cnn.datasets.info import DatasetInfo
+from cnn.datasets.said import Said
 from cnn.datasets.sources import Loaded, Where
 from cnn.datasets.sources.photo_sources import photo_sources
 from cnn.errors import DatasetError
@@ -35,7 +36,7 @@ def scan(folder: Path) -> Loaded:
         train,
         test,
         "",
-        tr("test split = the {folder}/ folder").format(folder="validation"),
+        Said(N_("test split = the {folder}/ folder"), folder="validation"),
         skipped_train + skipped_test,
     )
 

@@ -23,9 +23,10 @@ from cnn.datasets.folders import (
     load_image_folder,
 )
 from cnn.datasets.info import DatasetInfo
+from cnn.datasets.said import Said
 from cnn.datasets.sources import Loaded, Where
 from cnn.errors import DatasetError
-from cnn.i18n import N_, tr, trn
+from cnn.i18n import N_, tr
 
 UPLOAD_DIR = Path(tempfile.gettempdir()) / "cnn_lab_uploads"  # extracted .zip uploads
 
@@ -64,14 +65,14 @@ class ImageFolder:
     @property
     def detail(self) -> str:
         if self.path is not None and self.path.is_file():
-            return tr("Checked and extracted on load.")
+            return Said(N_("Checked and extracted on load."))
         count = class_count(Where(Path(), self.path))
-        return trn("{n} class folder.", "{n} class folders.", count)
+        return Said(N_("{n} class folder."), N_("{n} class folders."), n=count)
 
     def describe(self) -> str:
         if self.path is not None and self.path.is_file():
-            return tr("uploaded archive {name}").format(name=self.path.name)
-        return tr("image folder {name}").format(name=self.path.name if self.path else "")
+            return Said(N_("uploaded archive {name}"), name=self.path.name)
+        return Said(N_("image folder {name}"), name=self.path.name if self.path else "")
 
     def ready(self) -> bool:
         """A .zip is checked when loaded; a folder needs two class folders (else a sentence)."""

@@ -10,6 +10,7 @@ import numpy as np
 from cnn.datasets import download as fetch
 from cnn.datasets.download import Progress, report
 from cnn.datasets.idx import MNIST_FILES, idx_dir_ready, load_idx_dir, read_idx
+from cnn.datasets.said import Said
 from cnn.datasets.sources import Loaded, shown
 from cnn.datasets.splits import Split
 from cnn.errors import DatasetError
@@ -26,7 +27,7 @@ class IdxFolder:
     network: bool = False
 
     def describe(self) -> str:
-        return tr("{place} {path}").format(place=tr(self.label), path=shown(self.folder))
+        return Said(N_("{place} {path}"), place=Said(self.label), path=shown(self.folder))
 
     def ready(self) -> bool:
         return idx_dir_ready(self.folder)
@@ -46,7 +47,7 @@ class KerasIdxDownload:
     network: bool = True
 
     def describe(self) -> str:
-        return tr("Keras download (needs internet)")
+        return Said(N_("Keras download (needs internet)"))
 
     def ready(self) -> bool:
         return False
@@ -61,7 +62,7 @@ class KerasIdxDownload:
                         base + name, dest, timeout=timeout, progress=progress, verify=read_idx
                     )
         train, test = load_idx_dir(self.folder)
-        return Loaded(train, test, tr("Keras download"))
+        return Loaded(train, test, Said(N_("Keras download")))
 
 
 @dataclass
@@ -74,8 +75,8 @@ class KerasNpz:
 
     def describe(self) -> str:
         if self.network:
-            return tr("Keras download (needs internet)")
-        return tr("Keras cache {path}").format(path=shown(self.path))
+            return Said(N_("Keras download (needs internet)"))
+        return Said(N_("Keras cache {path}"), path=shown(self.path))
 
     def ready(self) -> bool:
         return not self.network and self.path.is_file()
@@ -100,6 +101,6 @@ class KerasNpz:
                     file=self.path.name, reason=e
                 )
             ) from e
-        source = tr("Keras download ({file})").format(file="mnist.npz")
+        source = Said(N_("Keras download ({file})"), file="mnist.npz")
         source = source if self.network else self.describe()
         return Loaded(train, test, source)

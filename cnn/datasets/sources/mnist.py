@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from cnn import compat
 from cnn.datasets.download import Progress
 from cnn.datasets.info import DatasetInfo, keras_datasets_dir
+from cnn.datasets.said import Said
 from cnn.datasets.sources import Loaded, Where
 from cnn.datasets.sources.idx_sources import IdxFolder, KerasNpz
 from cnn.datasets.splits import Split, holdout_split
@@ -38,7 +39,7 @@ class Embedded:
     network: bool = False
 
     def describe(self) -> str:
-        return tr(EMBEDDED_SOURCE)
+        return Said(EMBEDDED_SOURCE)
 
     def ready(self) -> bool:
         return True
@@ -55,7 +56,7 @@ class Embedded:
         everything = Split(labels=labels, images=pixels.reshape(-1, 28, 28, 1))
         train, test = holdout_split(everything)
         return Loaded(
-            train, test, tr(EMBEDDED_SOURCE), tr("Offline: {how}").format(how=tr(self.detail))
+            train, test, Said(EMBEDDED_SOURCE), Said(N_("Offline: {how}"), how=Said(self.detail))
         )
 
 

@@ -10,8 +10,9 @@ from pathlib import Path
 from cnn.datasets import download as fetch
 from cnn.datasets.archives import extract
 from cnn.datasets.download import Progress, report, staging
+from cnn.datasets.said import Said
 from cnn.datasets.sources import Loaded, shown
-from cnn.i18n import tr
+from cnn.i18n import N_, tr
 
 
 @dataclass
@@ -25,7 +26,7 @@ class PhotoFolder:
     network: bool = False
 
     def describe(self) -> str:
-        return tr("data directory {path}").format(path=shown(self.folder))
+        return Said(N_("data directory {path}"), path=shown(self.folder))
 
     def ready(self) -> bool:
         return self.is_complete(self.folder)
@@ -56,7 +57,7 @@ class ArchiveDownload:
     network: bool = True
 
     def describe(self) -> str:
-        return tr("download from {url} (needs internet)").format(url=fetch.URLS[self.url_key])
+        return Said(N_("download from {url} (needs internet)"), url=fetch.URLS[self.url_key])
 
     def ready(self) -> bool:
         return False
@@ -77,7 +78,7 @@ class ArchiveDownload:
             arranged = self.arrange(extract(archive, folder / "extracted"), folder)
             os.replace(arranged, target)
         loaded = self.into.load(progress, timeout)
-        loaded.source = tr("downloaded from {url} into {path}").format(url=url, path=shown(target))
+        loaded.source = Said(N_("downloaded from {url} into {path}"), url=url, path=shown(target))
         return loaded
 
 
