@@ -115,12 +115,15 @@ def trn(singular: str, plural: str, n: int) -> str:
     return text.replace("{n}", number(n))
 
 
+# gettext's plural forms of each catalog, in CLDR's categories (Babel writes the catalogs'
+# Plural-Forms from CLDR: English one/other, Spanish one/many/other, Chinese one form)
+PLURAL_ORDER = {"en": ("one", "other"), "es": ("one", "many", "other"), "zh": ("other",)}
+
+
 def _plural_index(code: str, category: str) -> int:
-    """gettext's plural index for the catalogs here: Chinese has one form, English and Spanish
-    two (one, other); Spanish's "many" (1,000,000) takes the plural."""
-    if code == "zh":
-        return 0
-    return 0 if category == "one" else 1
+    """The index of CLDR's `category` among the catalog's plural forms of `code`."""
+    order = PLURAL_ORDER[code]
+    return order.index(category) if category in order else len(order) - 1
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's name for "translate where shown")

@@ -107,6 +107,12 @@ def test_counts_take_the_languages_plural(monkeypatch):
     _in("en", monkeypatch)
     assert i18n.trn("{n} student", "{n} students", 1) == "1 student"
     assert i18n.trn("{n} student", "{n} students", 1200) == "1,200 students"
+    _in("es", monkeypatch)  # three forms: one, many (a million), other
+    assert i18n.trn("{n} student", "{n} students", 1) == "1 estudiante"
+    assert i18n.trn("{n} student", "{n} students", 1200) == "1.200 estudiantes"
+    assert i18n.trn("{n} student", "{n} students", 1_000_000) == "1.000.000 estudiantes"
+    _in("zh", monkeypatch)
+    assert i18n.trn("{n} student", "{n} students", 2).startswith("2")
 
 
 def test_the_cli_reads_cnn_lang(monkeypatch):
