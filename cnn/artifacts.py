@@ -94,12 +94,17 @@ class RunInfo:
 
     @property
     def saved(self) -> str:
-        """When the run was saved, short, in server time ("7 Dec 14:05"); "" when unknown."""
+        """When the run was saved, short, in server time ("7 Dec 14:05", "7 dic 14:05",
+        "12月7日 14:05"); "" when unknown."""
         try:
             saved = dt.datetime.fromisoformat(self.created).astimezone()
         except ValueError:
             return ""
-        return f"{saved.day} {saved:%b %H:%M}"
+        if i18n.language() == "en":
+            return f"{saved.day} {saved:%b %H:%M}"
+        from babel.dates import format_skeleton
+
+        return f"{format_skeleton('MMMd', saved, locale=i18n.locale())} {saved:%H:%M}"
 
     @property
     def created(self) -> str:

@@ -105,16 +105,16 @@ def runs_table(runs: list[RunInfo]) -> pd.DataFrame:
 
 
 def runs_table_ui(runs: list[RunInfo]) -> None:
-    """The runs table; its first six columns fit 1280x720 uncut."""
+    """The runs table; its first six columns fit 1280x720 uncut (in Spanish too)."""
     column = st.column_config
     st.dataframe(
         runs_table(runs),
         hide_index=True,
         width="stretch",
         column_config={
-            "name": column.TextColumn(tr("name"), width=240),
+            "name": column.TextColumn(tr("name"), width=220),
             "accuracy": column.ProgressColumn(
-                tr("test accuracy"), format="percent", min_value=0, max_value=1, width=120
+                tr("test accuracy"), format="percent", min_value=0, max_value=1, width=150
             ),
             "epochs": column.NumberColumn(tr("epochs"), width=70),
             "time": column.TextColumn(tr("trained for"), width=90),
@@ -452,4 +452,6 @@ def layer_table_ui(info: RunInfo) -> None:
         return
     layers = record.spec.shapes(tuple(record.input_shape), len(record.class_names))
     st.plotly_chart(record_figure(info, "architecture"), key="run-architecture")
-    st.dataframe(architectures.summary_rows(layers), hide_index=True, width="stretch")
+    rows = architectures.summary_rows(layers)
+    headers = {key: tr(key) for key in (rows[0] if rows else {})}  # the keys are msgids (N_)
+    st.dataframe(rows, hide_index=True, width="stretch", column_config=headers)
