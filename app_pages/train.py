@@ -9,6 +9,7 @@ containers placed at the top, filled once the settings below are known.
 import streamlit as st
 
 from cnn import architectures, datasets, training
+from cnn.i18n import tr
 from ui import (
     arch_diagram,
     arch_editor,
@@ -22,7 +23,7 @@ from ui import (
     training_view,
 )
 
-st.title("Train a CNN")
+st.title(tr("Train a CNN"))
 job = state.training_job()
 running = job is not None and not job.done
 link, locked = (
@@ -49,12 +50,15 @@ if data_path is not None:
 else:  # Quick's epochs depend on how many images there are (the embedded 5,000 or all)
     train_size = loaders.train_size(picked.key)
 preset_name = preset_col.radio(
-    "Preset",
+    tr("Preset"),
     list(training.PRESETS),
     list(training.PRESETS).index(link.preset or "Quick"),
+    format_func=tr,
     horizontal=True,
-    help="Quick: done in well under a minute. Full: the strong recipe (minutes). Both adapt "
-    "to how many images there are.",
+    help=tr(
+        "Quick: done in well under a minute. Full: the strong recipe (minutes). Both adapt "
+        "to how many images there are."
+    ),
     disabled=locked,
 )
 preset = {**training.preset_settings(preset_name, info.kind, train_size), **link.settings}
@@ -63,17 +67,18 @@ live_above = st.container()  # a training's live view, right under Start once th
 described = st.container()  # the lesson link, the architecture's caption and its diagram
 live_below = st.container()  # (before any training, the diagram comes first)
 
-with st.expander("Settings: epochs, batch size, learning rate...") if not locked else st.empty():
+settings_box = tr("Settings: epochs, batch size, learning rate...")
+with st.expander(settings_box) if not locked else st.empty():
     settings = train_form.train_settings_ui(info, preset, shown=not locked)
 input_shape = training.input_shape_for(training.TrainConfig(**settings), info)
 arch_keys = list(architectures.REGISTRY)
 with controls:
     arch_col, start_col, stop_col = st.columns([3, 1, 1], vertical_alignment="bottom")
     arch_key = arch_col.selectbox(
-        "Architecture",
+        tr("Architecture"),
         arch_keys,
         arch_keys.index(link.arch or preset["arch"]),
-        format_func=lambda k: architectures.REGISTRY[k].title,
+        format_func=lambda k: tr(architectures.REGISTRY[k].title),
         key=f"arch-{preset_name}-{info.key}",
         disabled=locked,
     )
@@ -82,7 +87,7 @@ base_spec = train_form.lesson_spec(link, arch_key) or architectures.REGISTRY[arc
 )
 spec = base_spec
 if not locked:
-    with st.expander("Edit the layers (add, remove or change them)"):
+    with st.expander(tr("Edit the layers (add, remove or change them)")):
         spec = arch_editor.architecture_editor_ui(base_spec, key=f"{arch_key}-{input_shape}")
 try:
     layers = spec.shapes(input_shape, len(class_names))
@@ -94,8 +99,9 @@ with described:
     lesson.sync_and_share_ui(setup)
     arch_editor.architecture_caption_ui(spec, base_spec, layers, len(class_names))
     st.plotly_chart(arch_diagram.architecture_diagram(layers), key="architecture")
-with st.expander("Every layer in numbers"):
-    st.dataframe(architectures.summary_rows(layers), hide_index=True, width="stretch")
+with st.expander(tr("Every layer in numbers")):
+    rows = [{tr(k): v for k, v in row.items()} for row in architectures.summary_rows(layers)]
+    st.dataframe(rows, hide_index=True, width="stretch")
 glossary.explain_ui("loss")
 
 config = training.TrainConfig(
@@ -110,7 +116,7 @@ if (asked_at := state.take_flag(training_view.START)) is not None:
     job = state.training_job()
     running = job is not None and not job.done
 start_col.button(
-    "Start training",
+    tr("Start training"),
     type="primary",
     disabled=running,
     width="stretch",
@@ -118,12 +124,12 @@ start_col.button(
     args=(training_view.START,),
 )
 stop_col.button(
-    "Stop",
+    tr("Stop"),
     disabled=not running or job.stopping,
     width="stretch",
     on_click=training_view.stop_training,
 )
 with live_above if job is not None else live_below:
     training_view.live_training_view(class_names)
-with st.expander("Train one step at a time: press Step and see what changed"):
+with st.expander(tr("Train one step at a time: press Step and see what changed")):
     step_views.step_ui(config)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cnn.errors import SettingError
+from cnn.i18n import N_, tr
 
 RUNS_DIR_ENV = "CNN_RUNS_DIR"
 DATA_DIR_ENV = "CNN_DATA_DIR"
@@ -77,7 +78,7 @@ def _variable(name: str, default: Any, parse: Callable[[str], Any], needs: str) 
     return field(default=default, metadata={"env": name, "parse": parse, "needs": needs})
 
 
-PATH, WHOLE, NUMBER = "a folder", "a whole number", "a number"
+PATH, WHOLE, NUMBER = N_("a folder"), N_("a whole number"), N_("a number")
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Settings:
     """CNN_CACHE_DIR (a folder, default ~/.cnn_lab/cache): where the embeddings of a run's
     images are kept once computed (never inside the run folder)."""
 
-    offline: bool = _variable(OFFLINE_ENV, False, _given, "anything")
+    offline: bool = _variable(OFFLINE_ENV, False, _given, N_("anything"))
     """CNN_OFFLINE (set to anything, even 0; default unset): never try a download."""
 
     max_trainings: int = _variable(MAX_TRAININGS_ENV, 0, _whole, WHOLE)
@@ -126,7 +127,7 @@ class Settings:
     """CNN_CACHE_BUDGET (bytes, default 256 MiB): decoded photos a training's data pipeline
     keeps in memory; a larger photo set is decoded again every epoch."""
 
-    ray_address: str | None = _variable(RAY_ADDRESS_ENV, None, _text, "an address")
+    ray_address: str | None = _variable(RAY_ADDRESS_ENV, None, _text, N_("an address"))
     """CNN_RAY_ADDRESS (an address, default unset: no cluster): the Ray cluster the server
     trains on ("auto": the head started on this machine)."""
 
@@ -137,7 +138,9 @@ class Settings:
     """CNN_RAY_MEMORY (bytes, default 1.5 GiB; a Quick training peaks near 1.1 GB): the memory
     one training asks the Ray cluster for."""
 
-    db_url: str = _variable(DB_URL_ENV, f"sqlite:///{HOME / 'class.db'}", _text, "a database URL")
+    db_url: str = _variable(
+        DB_URL_ENV, f"sqlite:///{HOME / 'class.db'}", _text, N_("a database URL")
+    )
     """CNN_DB_URL (an SQLAlchemy URL, default sqlite:///~/.cnn_lab/class.db): the database
     classes are kept in (cnn.classroom); e.g. postgresql+psycopg://user:pw@host/db for a
     school server, or for Community Cloud, whose local disk does not last."""
@@ -171,8 +174,10 @@ def current() -> Settings:
             values[f.name] = f.metadata["parse"](raw)
         except ValueError:
             raise SettingError(
-                f"The environment variable {name} is {raw!r}, but it must be "
-                f"{f.metadata['needs']}: change or unset it and start again."
+                tr(
+                    "The environment variable {name} is {value}, but it must be {needs}: change "
+                    "or unset it and start again."
+                ).format(name=name, value=repr(raw), needs=tr(f.metadata["needs"]))
             ) from None
     return Settings(**values)
 

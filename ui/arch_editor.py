@@ -10,31 +10,41 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from cnn import architectures
+from cnn import architectures, i18n
 from cnn.architectures import ArchSpec, ConvBlock, DenseLayer
+from cnn.i18n import N_, tr
 
-# Short headers, narrow columns (pixels) and a tooltip each, so a conv block's 11 settings
+# Short headers (Keras' own argument names, kept in every language), narrow columns (pixels)
+# and a tooltip each (translated where shown), so a conv block's 11 settings
 # fit the editor's width on a 1280 px projector without scrolling sideways
 COLUMNS = {  # field -> (header, width, what it means)
-    "filters": ("filters", 70, "How many filters (output channels) each conv layer learns."),
-    "kernel": ("kernel", 72, "Side of each square filter, in pixels (3 means 3x3)."),
-    "stride": ("stride", 68, "How far the filter jumps between positions (2 halves the map)."),
-    "padding": ("padding", 80, "'same' keeps the map's size, 'valid' shrinks it by kernel-1."),
-    "activation": ("activation", 92, "The function after each conv layer (relu: negatives to 0)."),
-    "convs": ("convs", 66, "How many conv layers the block has, one after another."),
-    "batch_norm": ("BN", 50, "Batch normalisation between each conv layer and its activation."),
-    "pool": ("pool", 62, "Pooling after the block: max, avg (average) or none."),
-    "pool_size": ("size", 52, "Side of the pooling window, in pixels (2 halves the map)."),
-    "dropout": ("dropout", 80, "Share of the block's outputs switched off at random in training."),
-    "residual": ("skip", 52, "Add the block's input to its output (a ResNet shortcut)."),
-    "units": ("units", None, "How many numbers (neurons) the dense layer outputs."),
+    "filters": ("filters", 70, N_("How many filters (output channels) each conv layer learns.")),
+    "kernel": ("kernel", 72, N_("Side of each square filter, in pixels (3 means 3x3).")),
+    "stride": ("stride", 68, N_("How far the filter jumps between positions (2 halves the map).")),
+    "padding": ("padding", 80, N_("'same' keeps the map's size, 'valid' shrinks it by kernel-1.")),
+    "activation": (
+        "activation",
+        92,
+        N_("The function after each conv layer (relu: negatives to 0)."),
+    ),
+    "convs": ("convs", 66, N_("How many conv layers the block has, one after another.")),
+    "batch_norm": ("BN", 50, N_("Batch normalisation between each conv layer and its activation.")),
+    "pool": ("pool", 62, N_("Pooling after the block: max, avg (average) or none.")),
+    "pool_size": ("size", 52, N_("Side of the pooling window, in pixels (2 halves the map).")),
+    "dropout": (
+        "dropout",
+        80,
+        N_("Share of the block's outputs switched off at random in training."),
+    ),
+    "residual": ("skip", 52, N_("Add the block's input to its output (a ResNet shortcut).")),
+    "units": ("units", None, N_("How many numbers (neurons) the dense layer outputs.")),
 }
 
 
 def _column(name: str, default: Any, choices: dict[str, tuple] | None = None):
     """A data-editor column for one dataclass field, typed from its default value."""
     header, width, meaning = COLUMNS.get(name, (name, None, None))
-    shown = {"width": width, "help": meaning}
+    shown = {"width": width, "help": tr(meaning) if meaning else None}
     if choices and name in choices:
         return st.column_config.SelectboxColumn(
             header, options=list(choices[name]), default=default, required=True, **shown
@@ -82,7 +92,7 @@ def architecture_editor_ui(base: ArchSpec, key: str) -> ArchSpec:
 
     Returns the edited spec, named "custom" when it differs from `base`.
     """
-    st.markdown("**Conv blocks** (each: `convs` conv layers, then pooling and dropout)")
+    st.markdown(tr("**Conv blocks** (each: `convs` conv layers, then pooling and dropout)"))
     conv_choices = {
         "padding": architectures.PADDINGS,
         "activation": architectures.ACTIVATIONS,
@@ -90,14 +100,14 @@ def architecture_editor_ui(base: ArchSpec, key: str) -> ArchSpec:
     }
     blocks = _layer_editor(ConvBlock, base.conv_blocks, f"{key}-conv", conv_choices)
     head = st.radio(
-        "Head",
+        tr("Head"),
         architectures.HEADS,
         index=architectures.HEADS.index(base.head),
         horizontal=True,
         key=f"{key}-head",
-        help="flatten keeps where things are; global_avg averages each channel.",
+        help=tr("flatten keeps where things are; global_avg averages each channel."),
     )
-    st.markdown("**Dense layers** (before the softmax output)")
+    st.markdown(tr("**Dense layers** (before the softmax output)"))
     dense = _layer_editor(
         DenseLayer, base.dense, f"{key}-dense", {"activation": architectures.ACTIVATIONS}
     )
@@ -110,12 +120,15 @@ def architecture_editor_ui(base: ArchSpec, key: str) -> ArchSpec:
 def architecture_caption_ui(spec: ArchSpec, base: ArchSpec, layers, num_classes: int) -> None:
     """One line under the architecture picker: what it is, whether it was edited, its size."""
     params = sum(layer.params for layer in layers)
-    title = architectures.REGISTRY[base.name].title if base.name in architectures.REGISTRY else ""
+    known = base.name in architectures.REGISTRY
+    title = tr(architectures.REGISTRY[base.name].title) if known else ""
     if spec.name != "custom":
         what = title
     else:  # a link's spec= has no base of the registry: say "Custom" alone, not "from )"
-        what = f"Custom (edited from {title})" if title else "Custom"
+        what = tr("Custom (edited from {title})").format(title=title) if title else tr("Custom")
     shape = " x ".join(map(str, layers[0].shape))
-    about = architectures.REGISTRY[base.name].description if title else ""
-    size = f"input {shape} · {params:,} parameters · {num_classes} classes"
-    st.caption(f"**{what}** · {size}. {about}")
+    about = tr(architectures.REGISTRY[base.name].description) if title else ""
+    size = tr("input {shape} · {params} parameters · {classes} classes").format(
+        shape=shape, params=i18n.number(params), classes=i18n.number(num_classes)
+    )
+    st.caption(tr("**{name}** · {size}. {about}").format(name=what, size=size, about=about))

@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from cnn import datasets
+from cnn.i18n import tr
 from ui import lesson, state
 
 
@@ -23,28 +24,33 @@ def dataset_picker_ui(
 
     def title(a: datasets.Availability) -> str:
         if a.key == "folder":
-            return f"{a.title} (a .zip, or a set you made)"
-        return a.title if a.available else f"{a.title} (not on this computer)"
+            return tr("{title} (a .zip, or a set you made)").format(title=tr(a.title))
+        return (
+            a.title if a.available else tr("{title} (not on this computer)").format(title=a.title)
+        )
 
     # a locked lesson link fixes the dataset: shown, not changeable
-    picked = st.selectbox("Dataset", choices, format_func=title, key=key, disabled=lesson.locked())
-    description = datasets.REGISTRY[picked.key].description
+    picked = st.selectbox(
+        tr("Dataset"), choices, format_func=title, key=key, disabled=lesson.locked()
+    )
+    description = tr(datasets.REGISTRY[picked.key].description)
     if picked.key == "folder":
         st.caption(description)
     elif picked.available:
-        st.caption(f"{description} From: {picked.source}. {picked.detail}")
+        where = tr("From: {source}.").format(source=tr(picked.source))
+        st.caption(f"{description} {where} {tr(picked.detail)}")
     else:
-        st.caption(f"{description} Needs: {picked.source}.")
+        st.caption(f"{description} {tr('Needs: {source}.').format(source=tr(picked.source))}")
     return picked
 
 
 def folder_upload_ui(key: str) -> Path | None:
     """A .zip of class subfolders for the "Your own images" dataset; its private path or None."""
     upload = st.file_uploader(
-        "A .zip with one folder of images per class (e.g. cats/, dogs/)", type=["zip"], key=key
+        tr("A .zip with one folder of images per class (e.g. cats/, dogs/)"), type=["zip"], key=key
     )
     if upload is None:
-        st.info("Upload a .zip of class subfolders to use your own images.")
+        st.info(tr("Upload a .zip of class subfolders to use your own images."))
         return None
     return state.save_upload(upload.getvalue(), ".zip")
 
@@ -61,11 +67,12 @@ def dataset_source_ui(
     picked = dataset_picker_ui(key, include_folder=True, default=default)
     if picked.key == "folder":
         made = state.own_dataset()
-        if made is not None and st.toggle("Use the dataset you made", True, key=f"{key}-made"):
+        if made is not None and st.toggle(tr("Use the dataset you made"), True, key=f"{key}-made"):
             return picked, str(made)
         path = folder_upload_ui(f"{key}-zip")
         return None if path is None else (picked, str(path))
     if not picked.available:
-        st.info(f"{picked.title} is not available on this machine. {picked.detail}")
+        missing = tr("{title} is not available on this machine.").format(title=picked.title)
+        st.info(f"{missing} {tr(picked.detail)}")
         return None
     return picked, None

@@ -18,14 +18,16 @@ import streamlit as st
 
 from cnn import artifacts, export
 from cnn.errors import CnnError
+from cnn.i18n import N_, language, tr
 
 EXPORTS_ROOT = Path(tempfile.gettempdir()) / "cnn_lab_exports"  # one folder per run version
 NOTE_SUFFIX = ".checked.txt"  # beside each export: the sentence saying what was checked
+# (written in the language of whoever prepared it; others read the English one when kept)
 HELP = {  # what each export is, shown as the button's tooltip before it is prepared
-    "keras": "the model with its weights, reloaded here with safe_mode to check it.",
-    "tflite": "for phones and boards; run back with LiteRT and compared with Keras first.",
-    "script": "a plain Keras script that trains this network again, without CNN Lab.",
-    "card": "what the model learned from, how well it does per class, and its limits.",
+    "keras": N_("the model with its weights, reloaded here with safe_mode to check it."),
+    "tflite": N_("for phones and boards; run back with LiteRT and compared with Keras first."),
+    "script": N_("a plain Keras script that trains this network again, without CNN Lab."),
+    "card": N_("what the model learned from, how well it does per class, and its limits."),
 }
 MIMES = {"keras": "application/octet-stream", "tflite": "application/octet-stream",
          "script": "text/x-python", "card": "text/markdown"}  # fmt: skip
@@ -41,6 +43,19 @@ def _export_path(run_info: artifacts.RunInfo, fmt: str) -> Path:
     return folder / export.file_name(run_info.name, fmt)
 
 
+def _note_path(path: Path, code: str) -> Path:
+    """Where the sentence of what was checked is kept, in the language `code`."""
+    return path.with_name(path.name + ("" if code == "en" else f".{code}") + NOTE_SUFFIX)
+
+
+def _note(path: Path) -> str:
+    """What was checked, in the reader's language when it was written in it, else in the
+    language it was prepared in."""
+    kept = [_note_path(path, code) for code in (language(), "en")]
+    kept += sorted(path.parent.glob(path.name + ".*" + NOTE_SUFFIX))
+    return next((n.read_text(encoding="utf-8") for n in kept if n.is_file()), "")
+
+
 def _build(run_info: artifacts.RunInfo, fmt: str, path: Path) -> None:
     """Export into a fresh folder beside `path`, then rename file and note into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -48,26 +63,26 @@ def _build(run_info: artifacts.RunInfo, fmt: str, path: Path) -> None:
         exported = export.export_run(run_info.path, fmt, staging)
         note = exported.path.with_name(exported.path.name + NOTE_SUFFIX)
         note.write_text(exported.note, encoding="utf-8")
-        os.replace(note, path.with_name(path.name + NOTE_SUFFIX))
+        os.replace(note, _note_path(path, language()))
         os.replace(exported.path, path)
 
 
 def export_button_ui(run_info: artifacts.RunInfo, fmt: str) -> None:
     """One format: a button that prepares it, then its download button (or a sentence)."""
     path = _export_path(run_info, fmt)
-    title = export.FORMATS[fmt]
+    title = tr(export.FORMATS[fmt])
     if not path.is_file():
         clicked = st.button(
             title,
             key=f"export-{fmt}-{run_info.name}",
             icon=":material/build:",
-            help=f"Prepare the {title} file: {HELP[fmt]}",
+            help=tr("Prepare the {title} file: {what}").format(title=title, what=tr(HELP[fmt])),
             width="stretch",
         )
         if not clicked:
             return
         try:
-            with st.spinner(f"Preparing the {title}..."):
+            with st.spinner(tr("Preparing the {title}...").format(title=title)):
                 _build(run_info, fmt, path)
         except CnnError as err:
             st.error(str(err))
@@ -83,14 +98,16 @@ def export_button_ui(run_info: artifacts.RunInfo, fmt: str) -> None:
         key=f"download-{fmt}-{run_info.name}",
         width="stretch",
     )
-    st.caption(path.with_name(path.name + NOTE_SUFFIX).read_text(encoding="utf-8"))
+    st.caption(_note(path))
 
 
 def export_buttons_ui(run_info: artifacts.RunInfo) -> None:
     """Exports of one run, side by side: each prepared on click, checked, then downloadable."""
     st.markdown(
-        "**Export**: click a format to prepare it, then again to download it "
-        "(every file is checked before it is offered)."
+        tr(
+            "**Export**: click a format to prepare it, then again to download it "
+            "(every file is checked before it is offered)."
+        )
     )
     for fmt, column in zip(export.FORMATS, st.columns(len(export.FORMATS)), strict=True):
         with column:

@@ -13,14 +13,17 @@ from typing import Any
 
 import streamlit as st
 
-from cnn import artifacts, datasets
+from cnn import artifacts, datasets, i18n
 from cnn.architectures import ArchSpec
+from cnn.i18n import N_, tr
 from cnn.lesson import LINKED, Lesson
 from cnn.training.config import DIGIT_DATASETS, SETTINGS, TrainConfig, augmentations_for
 
 TRAIN_DATASET = "train-dataset"  # the Train page's dataset picker
 NOT_ON_THE_FORM = ("dataset", "data", "arch", "spec", "strategy", "timelapse")  # set elsewhere
 REDRAW_SHARE = 0.5  # the share of redrawn digits the checkbox asks for (the shipped run's)
+# choices shown in the language (the others are names: adam, mixup...); values stay English
+N_("none"), N_("constant"), N_("cosine"), N_("standard"), N_("strong"), N_("elastic")
 
 
 def _choice(column: Any, name: str, value: Any, key: str, options=None) -> Any:
@@ -29,14 +32,23 @@ def _choice(column: Any, name: str, value: Any, key: str, options=None) -> Any:
     about = SETTINGS[name]
     options = list(options or about.choices or sorted({*about.marks, value}))
     index = options.index(value) if value in options else 0
-    return column.selectbox(about.label, options, index, key=f"{name}-{key}", help=about.help)
+    return column.selectbox(
+        tr(about.label),
+        options,
+        index,
+        format_func=lambda v: tr(str(v)),
+        key=f"{name}-{key}",
+        help=tr(about.help),
+    )
 
 
 def _marks(column: Any, name: str, value: Any, key: str) -> Any:
     """A select slider over a setting's marks, starting on `value` (which joins them)."""
     about = SETTINGS[name]
     marks = sorted({*about.marks, value})
-    return column.select_slider(about.label, marks, value, key=f"{name}-{key}", help=about.help)
+    return column.select_slider(
+        tr(about.label), marks, value, key=f"{name}-{key}", help=tr(about.help)
+    )
 
 
 def _number(column: Any, name: str, value: int, key: str, label: str = "", low=None) -> int:
@@ -44,14 +56,14 @@ def _number(column: Any, name: str, value: int, key: str, label: str = "", low=N
     about = SETTINGS[name]
     low = about.low if low is None else low
     return column.number_input(
-        label or about.label, low, about.high, value, key=f"{name}-{key}", help=about.help
+        label or tr(about.label), low, about.high, value, key=f"{name}-{key}", help=tr(about.help)
     )
 
 
 def _check(column: Any, name: str, on: bool, key: str) -> bool:
     """A checkbox that switches a setting on (what "on" means is the caller's)."""
     about = SETTINGS[name]
-    return column.checkbox(about.label, on, key=f"{name}-{key}", help=about.help)
+    return column.checkbox(tr(about.label), on, key=f"{name}-{key}", help=tr(about.help))
 
 
 def form_settings(info: datasets.DatasetInfo) -> list[str]:
@@ -78,7 +90,7 @@ def train_settings_ui(
         return {name: values[name] for name in form_settings(info)}
     key = f"{info.key}-{json.dumps(preset, sort_keys=True)}"
     left, middle, right = st.columns(3)
-    all_of_them = "Max training samples (0 = all)"
+    all_of_them = tr("Max training samples (0 = all)")
     settings = {
         "epochs": _number(left, "epochs", values["epochs"], key),
         "batch_size": _choice(left, "batch_size", values["batch_size"], key),
@@ -130,14 +142,15 @@ def _teachers_ui(values: dict[str, Any], key: str, dataset: str, column: Any) ->
     runs = {str(r.path): r.title for r in listed if r.ok and r.record.dataset.key == dataset}
     kept = [path for path in values.get("teachers") or [] if path in runs]
     about = SETTINGS["teachers"]
+    share = tr("Their share of the target: {share}.").format(share=i18n.percent(values["distill"]))
     return column.multiselect(
-        about.label,
+        tr(about.label),
         list(runs),
         kept,
         format_func=runs.get,
         key=f"teachers-{key}",
-        placeholder="No teacher",
-        help=f"{about.help} Their share of the target: {values['distill']:.0%}.",
+        placeholder=tr("No teacher"),
+        help=f"{tr(about.help)} {share}",
     )
 
 

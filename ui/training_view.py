@@ -8,20 +8,35 @@ from typing import Any
 
 import streamlit as st
 
-from cnn import artifacts, datasets
+from cnn import artifacts, datasets, i18n
+from cnn.i18n import N_, tr, trn
 from cnn.training import TrainConfig, TrainingError, TrainingJob, training_backend
 from cnn.training.config import SETTINGS
 from cnn.training.events import latest_try
 from ui import charts, glossary, runtime, state
 
+PREDICT_PAGE = "app_pages/predict.py"  # where a finished run is tried
 POLL_S = 1.0  # seconds between redraws while a training runs
 START = "start-training"  # the flag the Start button raises
 RATE_KEY = "live-lr"  # session state: the rate box of the running job (its id follows)
 RATE_PROBLEM = "live-lr-problem"  # session state: why the last rate asked for was refused
-RATE_EXPLAIN = (
+RATE_EXPLAIN = N_(
     "The learning rate is how big a step the model takes after each batch of pictures. "
     "Change it while it trains: the next batch uses it, and the charts mark where."
 )
+STATES = {  # a job's state -> its word on the page
+    "created": N_("created"),
+    "queued": N_("queued"),
+    "running": N_("running"),
+    "finished": N_("finished"),
+    "stopped": N_("stopped"),
+    "failed": N_("failed"),
+}
+ENDED = {  # a result's state -> the toast's sentence
+    "finished": N_("Training finished."),
+    "stopped": N_("Training stopped."),
+    "failed": N_("Training failed."),
+}
 
 
 def _apply_rate(key: str) -> None:
@@ -47,18 +62,18 @@ def _rate_ui(job: TrainingJob, events: list) -> None:
     key = f"{RATE_KEY}-{id(job)}"
     with st.container(horizontal=True, vertical_alignment="bottom"):
         st.number_input(
-            "Learning rate",
+            tr("Learning rate"),
             0.0,
             1.0,
             float(job.config.learning_rate),
             format="%.5f",
             key=key,
             width=180,
-            help=SETTINGS["learning_rate"].help,
+            help=tr(SETTINGS["learning_rate"].help),
         )
-        st.button("Apply now", key=f"{key}-apply", on_click=_apply_rate, args=(key,))
-        st.markdown(f"In use now: **{now:.3g}**")
-    st.caption(RATE_EXPLAIN)
+        st.button(tr("Apply now"), key=f"{key}-apply", on_click=_apply_rate, args=(key,))
+        st.markdown(tr("In use now: **{rate}**").format(rate=f"{now:.3g}"))
+    st.caption(tr(RATE_EXPLAIN))
     if problem := st.session_state.get(RATE_PROBLEM):
         st.error(problem)
 
@@ -69,11 +84,18 @@ def _progress_ui(job: TrainingJob, events: list) -> None:
         return
     last = progress[-1]
     if job.stopping and not job.done:
-        text = f"Stopping after this batch (epoch {last.epoch}/{last.epochs})..."
+        text = tr("Stopping after this batch (epoch {epoch}/{epochs})...").format(
+            epoch=last.epoch, epochs=last.epochs
+        )
     else:
-        eta = f" · {last.eta:.0f} s left" if last.eta is not None and not job.done else ""
-        speed = f" · {last.samples_per_s:,.0f} images/s" if last.samples_per_s else ""
-        text = f"Epoch {last.epoch}/{last.epochs} · batch {last.step}/{last.steps}{eta}{speed}"
+        text = tr("Epoch {epoch}/{epochs} · batch {step}/{steps}").format(
+            epoch=last.epoch, epochs=last.epochs, step=last.step, steps=last.steps
+        )
+        if last.eta is not None and not job.done:
+            text += " · " + tr("{seconds} s left").format(seconds=i18n.number(round(last.eta)))
+        if last.samples_per_s:
+            speed = i18n.number(round(last.samples_per_s))
+            text += " · " + tr("{speed} images/s").format(speed=speed)
     st.progress(last.progress, text=text)
     _rate_ui(job, events)
     st.plotly_chart(charts.training_curves(events), key="live-curves")
@@ -108,30 +130,43 @@ def _restart_ui(events: list) -> list:
     return latest_try(events)
 
 
+def _ended(result) -> str:
+    """How the training ended, in the reader's language: the training thread writes its
+    sentence in the server's, so a plain finish is said again here."""
+    if result.state == "finished" and not result.warning:
+        return trn("Finished {n} epoch.", "Finished {n} epochs.", result.epochs_run)
+    return tr(result.message)
+
+
 def _end_ui(job: TrainingJob) -> None:
     """How the training ended, impossible to miss: a banner (and a toast, once)."""
     result = job.result
     if job.state == "failed" or result is None:
-        st.error(job.error or "The training ended without a result.")
+        st.error(tr(job.error) if job.error else tr("The training ended without a result."))
         return
     if result.save_error:
         st.error(result.save_error)
         if result.model is not None:  # a Ray run that could not be saved here has none
-            model_download_ui(result.model, "Download the trained model (.keras)")
-    score = f" Test accuracy: **{result.test_accuracy:.1%}**." if result.test_accuracy else ""
-    text = f"{result.message}{score} ({result.seconds:.0f} s in all)"
+            model_download_ui(result.model, tr("Download the trained model (.keras)"))
+    score = (
+        tr("Test accuracy: **{accuracy}**.").format(accuracy=i18n.percent(result.test_accuracy, 1))
+        if result.test_accuracy
+        else ""
+    )
+    seconds = tr("({seconds} s in all)").format(seconds=i18n.number(round(result.seconds)))
+    text = " ".join(part for part in (_ended(result), score, seconds) if part)
     if result.state == "finished" and not result.warning:
         st.success(text, icon=":material/celebration:")
     elif result.state == "finished":
         st.warning(text)
     else:
-        st.warning(
-            f"{text} The run was saved but not made the active model: pick it on Predict to try it."
-        )
+        kept = tr("The run was saved but not made the active model: pick it on Predict to try it.")
+        st.warning(f"{text} {kept}")
     if state.first_time(f"toast-{id(job)}"):
-        st.toast(f"Training {result.state}.{score.replace('**', '')}", icon=":material/flag:")
+        ended = tr(ENDED.get(result.state, result.state))
+        st.toast(f"{ended} {score.replace('**', '')}".strip(), icon=":material/flag:")
     if result.run_dir and result.state == "finished":
-        st.page_link("app_pages/predict.py", label="Try it on Predict", icon=":material/draw:")
+        st.page_link(PREDICT_PAGE, label=tr("Try it on Predict"), icon=":material/draw:")
 
 
 def drawing_probe(canvas, info: datasets.DatasetInfo, input_shape: tuple) -> list | None:
@@ -195,13 +230,15 @@ def live_snapshot_ui(snapshot: dict | None, class_names) -> None:
     from ui import pictures
     from ui.timelapse import snapshot_picture
 
-    st.markdown(f"**What it reads now** (epoch {snapshot['epoch']:.2f})")
+    st.markdown(
+        tr("**What it reads now** (epoch {epoch})").format(epoch=i18n.number(snapshot["epoch"], 2))
+    )
     images, captions = snapshot_picture(snapshot, snapshot["probe_images"], class_names)
     st.image(images, caption=captions, width=96)
     if snapshot["filters"] is not None:
         st.image(
             pictures.filter_mosaic(filter_images(snapshot["filters"])),
-            caption="First-layer filters now (each scaled on its own)",
+            caption=tr("First-layer filters now (each scaled on its own)"),
         )
 
 
@@ -222,11 +259,16 @@ def live_training_view(class_names) -> None:
         events = state.training_events()
         position, wait = job.queue_position, job.wait_seconds
         if position:
-            about = f", so about {wait:.0f} s to go" if wait is not None else ""
-            st.info(
-                f"Waiting for a free training slot: you are number {position} in line{about}. "
-                "Every student's training shares this server."
-            )
+            if wait is None:
+                line = tr("Waiting for a free training slot: you are number {position} in line.")
+            else:
+                line = tr(
+                    "Waiting for a free training slot: you are number {position} in line, so "
+                    "about {seconds} s to go."
+                )
+            shared = tr("Every student's training shares this server.")
+            seconds = i18n.number(round(wait or 0))
+            st.info(f"{line.format(position=position, seconds=seconds)} {shared}")
         statuses = [e.message for e in events if e.kind == "status" and e.message]
         if job.done:
             state.adopt_trained_run(job.result)  # before any rerun, so the sidebar shows it
@@ -235,7 +277,8 @@ def live_training_view(class_names) -> None:
             if polling:
                 st.rerun()  # once: the page stops polling
             return
-        st.caption(f"State: **{job.state}**" + (f" · {statuses[-1]}" if statuses else ""))
+        said = tr("State: **{state}**").format(state=tr(STATES.get(job.state, job.state)))
+        st.caption(said + (f" · {tr(statuses[-1])}" if statuses else ""))
         _progress_ui(job, _restart_ui(events))
         live_snapshot_ui(state.latest_snapshot(), class_names)
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from cnn.i18n import N_
+
 if TYPE_CHECKING:
     import keras
 
@@ -55,10 +57,10 @@ def summary_rows(layers: list[LayerShape]) -> list[dict[str, Any]]:
     """One row per layer (name, type, output shape, parameters): the table the pages show."""
     return [
         {
-            "layer": layer.name,
-            "type": layer.keras_type,
-            "output shape": " x ".join(str(d) for d in layer.shape),
-            "params": layer.params,
+            N_("layer"): layer.name,
+            N_("type"): layer.keras_type,
+            N_("output shape"): " x ".join(str(d) for d in layer.shape),
+            N_("params"): layer.params,
         }
         for layer in layers[1:]
     ]

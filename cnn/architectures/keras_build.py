@@ -13,6 +13,7 @@ from typing import Any
 from cnn.architectures.registry import REGISTRY
 from cnn.architectures.spec import OUTPUT_LAYER, ArchSpec, ConvBlock
 from cnn.errors import SpecError
+from cnn.i18n import tr
 
 # Keras' default 0.99 needs hundreds of steps before the inference statistics settle, so a
 # quick classroom run of 100 steps tested at chance level; 0.9 settles in a few dozen
@@ -142,5 +143,9 @@ def _head(spec: ArchSpec, num_classes: int) -> list[Any]:
 def build_named(key: str, input_shape: tuple[int, int, int], num_classes: int):
     """Build the registry architecture `key` for this input and class count."""
     if key not in REGISTRY:
-        raise SpecError(f"Unknown architecture {key!r}: choose one of {', '.join(REGISTRY)}.")
+        raise SpecError(
+            tr("Unknown architecture {key}: choose one of {keys}.").format(
+                key=repr(key), keys=", ".join(REGISTRY)
+            )
+        )
     return build(REGISTRY[key].spec(input_shape, num_classes), input_shape, num_classes)

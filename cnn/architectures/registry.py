@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cnn.architectures.spec import ArchSpec, ConvBlock, DenseLayer
+from cnn.i18n import N_
 
 SMALL_INPUT = 32  # inputs up to this side (digits, Fashion-MNIST) get the full-width VGG blocks
 STRIDED_STEM_FROM = 128  # photo inputs this size or larger start with a stride-2 conv
@@ -166,82 +167,102 @@ REGISTRY: dict[str, Architecture] = {
     for a in [
         Architecture(
             "single_conv",
-            "Single conv layer",
-            "One 3x3 conv (32 filters) + max-pool + dense 100: the smallest CNN that works.",
+            N_("Single conv layer"),
+            N_("One 3x3 conv (32 filters) + max-pool + dense 100: the smallest CNN that works."),
             _single_conv,
         ),
         Architecture(
             "mnist_98",
-            "Simple CNN (Keras MNIST example)",
-            "Conv 28 3x3 + max-pool + dense 128 + dropout 0.2: 98.5% on MNIST's test digits "
-            "after 10 epochs on all 60,000 training digits; Quick's 2 epochs on 3,000 reach less.",
+            N_("Simple CNN (Keras MNIST example)"),
+            N_(
+                "Conv 28 3x3 + max-pool + dense 128 + dropout 0.2: 98.5% on MNIST's test "
+                "digits after 10 epochs on all 60,000 training digits; Quick's 2 epochs on "
+                "3,000 reach less."
+            ),
             _mnist_98,
         ),
         Architecture(
             "fast_cnn",
-            "Fast CNN",
-            "Conv 16 + pool, conv 32 + pool, dense 128: few sums per image and no batch norm, "
-            "so it learns fastest on a CPU (99% on MNIST in 2 epochs with the fast recipe).",
+            N_("Fast CNN"),
+            N_(
+                "Conv 16 + pool, conv 32 + pool, dense 128: few sums per image and no batch norm, "
+                "so it learns fastest on a CPU (99% on MNIST in 2 epochs with the fast recipe)."
+            ),
             _fast_cnn,
         ),
         Architecture(
             "three_block",
-            "Three conv blocks",
-            "Three conv 3x3 + max-pool blocks (32, 64, 64) then dense 128 and 64.",
+            N_("Three conv blocks"),
+            N_("Three conv 3x3 + max-pool blocks (32, 64, 64) then dense 128 and 64."),
             _three_block,
         ),
         Architecture(
             "cats_dogs_tutorial",
-            "Cats vs dogs tutorial CNN",
-            "Conv 32 + pool, conv 64 + pool, dense 128 + dropout 0.2: the 64x64 pet classifier.",
+            N_("Cats vs dogs tutorial CNN"),
+            N_(
+                "Conv 32 + pool, conv 64 + pool, dense 128 + dropout 0.2: the 64x64 pet classifier."
+            ),
             _cats_dogs_tutorial,
         ),
         Architecture(
             "flowers_tutorial",
-            "Flowers tutorial CNN",
-            "Conv 8/16/32 with 'same' padding, pools of 3, 2, 2, then dense 32.",
+            N_("Flowers tutorial CNN"),
+            N_("Conv 8/16/32 with 'same' padding, pools of 3, 2, 2, then dense 32."),
             _flowers_tutorial,
         ),
         Architecture(
             "tiny_vgg",
-            "TinyVGG (CNN Explainer)",
-            "Two blocks of two 10-filter 3x3 convs + max-pool: the network CNN Explainer teaches.",
+            N_("TinyVGG (CNN Explainer)"),
+            N_(
+                "Two blocks of two 10-filter 3x3 convs + max-pool: the network CNN Explainer "
+                "teaches."
+            ),
             _tiny_vgg,
         ),
         Architecture(
             "dense_baseline",
-            "Dense network (no convolutions)",
-            "Flatten the pixels, then dense 256 and 128 with dropout 0.2: no convolutions, "
-            "the baseline every CNN lesson compares against.",
+            N_("Dense network (no convolutions)"),
+            N_(
+                "Flatten the pixels, then dense 256 and 128 with dropout 0.2: no convolutions, "
+                "the baseline every CNN lesson compares against."
+            ),
             _dense_baseline,
         ),
         Architecture(
             "modern_cnn",
-            "Modern small CNN",
-            "VGG-style double-conv blocks with batch norm, global average pooling, dropout: "
-            "fast and strong.",
+            N_("Modern small CNN"),
+            N_(
+                "VGG-style double-conv blocks with batch norm, global average pooling, dropout: "
+                "fast and strong."
+            ),
             _modern_cnn,
         ),
         Architecture(
             "vgg_wide",
-            "Wide VGG",
-            "Two 3x3 convs per stage (64, 128, 256 filters) with batch norm, straight into "
-            "global average pooling: the shipped photo models (about 3x modern_cnn's compute).",
+            N_("Wide VGG"),
+            N_(
+                "Two 3x3 convs per stage (64, 128, 256 filters) with batch norm, straight into "
+                "global average pooling: the shipped photo models (about 3x modern_cnn's compute)."
+            ),
             _vgg_wide,
         ),
         Architecture(
             "vgg_wide_28",
-            "Wide VGG, two convs at full size",
-            "Wide VGG with a second stem conv before the first pooling, so small images "
-            "(28 px) are seen twice at full size: the shipped Fashion-MNIST model.",
+            N_("Wide VGG, two convs at full size"),
+            N_(
+                "Wide VGG with a second stem conv before the first pooling, so small images "
+                "(28 px) are seen twice at full size: the shipped Fashion-MNIST model."
+            ),
             _vgg_wide_28,
         ),
         Architecture(
             "residual",
-            "Small ResNet",
-            "A stem conv, then three residual blocks (64, 128, 256 filters): two 3x3 convs "
-            "with a shortcut that adds the block's input to their output, so each block "
-            "learns a correction. The shipped cats vs dogs model.",
+            N_("Small ResNet"),
+            N_(
+                "A stem conv, then three residual blocks (64, 128, 256 filters): two 3x3 convs "
+                "with a shortcut that adds the block's input to their output, so each block "
+                "learns a correction. The shipped cats vs dogs model."
+            ),
             _residual,
         ),
     ]

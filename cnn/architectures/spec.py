@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cnn.errors import SpecError
+from cnn.i18n import tr
 
 if TYPE_CHECKING:
     from cnn.layer_shapes import LayerShape
@@ -87,7 +88,9 @@ class ArchSpec:
                 name=data.get("name", "custom"),
             )
         except TypeError as err:
-            raise SpecError(f"The architecture description is not valid: {err}.") from err
+            raise SpecError(
+                tr("The architecture description is not valid: {error}.").format(error=err)
+            ) from err
 
     def validate(self, input_shape: tuple[int, int, int]) -> None:
         """Check every value and that the feature map never shrinks below 1x1.
@@ -125,34 +128,56 @@ class ArchSpec:
 
     def _check_values(self) -> None:
         if self.head not in HEADS:
-            raise SpecError(f"Head must be one of {', '.join(HEADS)}, not {self.head!r}.")
+            raise SpecError(
+                tr("Head must be one of {heads}, not {head}.").format(
+                    heads=", ".join(HEADS), head=repr(self.head)
+                )
+            )
         for i, block in enumerate(self.conv_blocks, start=1):
-            where = f"Conv block {i}"
-            if not 1 <= block.filters <= 1024:
-                raise SpecError(f"{where}: filters must be between 1 and 1024.")
-            if not 1 <= block.kernel <= 15 or not 1 <= block.stride <= 4:
-                raise SpecError(f"{where}: kernel must be 1-15 and stride 1-4.")
-            if not 1 <= block.convs <= 4:
-                raise SpecError(f"{where}: a block holds 1 to 4 conv layers.")
-            if block.padding not in PADDINGS or block.pool not in POOLS:
+            if problem := _block_problem(block):
                 raise SpecError(
-                    f"{where}: unknown padding {block.padding!r} or pool {block.pool!r}."
-                )
-            if block.activation not in ACTIVATIONS:
-                raise SpecError(f"{where}: unknown activation {block.activation!r}.")
-            if not 0.0 <= block.dropout < 1.0:
-                raise SpecError(f"{where}: dropout must be at least 0 and below 1.")
-            if block.pool != "none" and block.pool_size < 1:
-                raise SpecError(f"{where}: pool size must be at least 1.")
-            if block.residual and block.padding != "same":
-                raise SpecError(
-                    f"{where}: a residual block needs 'same' padding, so its input can be "
-                    "added to its output."
-                )
+                    problem.format(
+                        i=i, padding=repr(block.padding), pool=repr(block.pool),
+                        activation=repr(block.activation),
+                    )
+                )  # fmt: skip
         for i, layer in enumerate(self.dense, start=1):
             if not 1 <= layer.units <= 8192:
-                raise SpecError(f"Dense layer {i}: units must be between 1 and 8192.")
+                raise SpecError(
+                    tr("Dense layer {i}: units must be between 1 and 8192.").format(i=i)
+                )
             if layer.activation not in ACTIVATIONS:
-                raise SpecError(f"Dense layer {i}: unknown activation {layer.activation!r}.")
+                raise SpecError(
+                    tr("Dense layer {i}: unknown activation {activation}.").format(
+                        i=i, activation=repr(layer.activation)
+                    )
+                )
             if not 0.0 <= layer.dropout < 1.0:
-                raise SpecError(f"Dense layer {i}: dropout must be at least 0 and below 1.")
+                raise SpecError(
+                    tr("Dense layer {i}: dropout must be at least 0 and below 1.").format(i=i)
+                )
+
+
+def _block_problem(block: ConvBlock) -> str | None:
+    """The sentence (placeholders {i}, {padding}, {pool}, {activation}) for a conv block's
+    first impossible value, in the reader's language; None when all are possible."""
+    if not 1 <= block.filters <= 1024:
+        return tr("Conv block {i}: filters must be between 1 and 1024.")
+    if not 1 <= block.kernel <= 15 or not 1 <= block.stride <= 4:
+        return tr("Conv block {i}: kernel must be 1-15 and stride 1-4.")
+    if not 1 <= block.convs <= 4:
+        return tr("Conv block {i}: a block holds 1 to 4 conv layers.")
+    if block.padding not in PADDINGS or block.pool not in POOLS:
+        return tr("Conv block {i}: unknown padding {padding} or pool {pool}.")
+    if block.activation not in ACTIVATIONS:
+        return tr("Conv block {i}: unknown activation {activation}.")
+    if not 0.0 <= block.dropout < 1.0:
+        return tr("Conv block {i}: dropout must be at least 0 and below 1.")
+    if block.pool != "none" and block.pool_size < 1:
+        return tr("Conv block {i}: pool size must be at least 1.")
+    if block.residual and block.padding != "same":
+        return tr(
+            "Conv block {i}: a residual block needs 'same' padding, so its input can be added "
+            "to its output."
+        )
+    return None

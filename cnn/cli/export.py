@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cnn import export
 from cnn.cli import CliError, print_json
+from cnn.i18n import tr
 
 
 def cmd_export(args) -> int:
@@ -21,10 +22,10 @@ def cmd_export(args) -> int:
 def register(sub, common) -> None:
     """Add `export`."""
     e = sub.add_parser(
-        "export", parents=[common], help="export a run, checked before it is written"
+        "export", parents=[common], help=tr("export a run, checked before it is written")
     )
-    e.add_argument("--model", required=True, help="run folder")
+    e.add_argument("--model", required=True, help=tr("run folder"))
     e.add_argument("--format", required=True, choices=list(export.FORMATS),
-                   help="; ".join(f"{k}: {v}" for k, v in export.FORMATS.items()))  # fmt: skip
-    e.add_argument("--out", default=".", help="folder the file goes to (default: here)")
+                   help="; ".join(f"{k}: {tr(v)}" for k, v in export.FORMATS.items()))  # fmt: skip
+    e.add_argument("--out", default=".", help=tr("folder the file goes to (default: here)"))
     e.set_defaults(run=cmd_export)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from cnn import artifacts, datasets
 from cnn.cli import CliError, print_json
+from cnn.i18n import percent, tr
 from cnn.training import config as settings
 from cnn.training.config import TrainConfig
 from cnn.training.events import TrainingEvent
@@ -54,7 +55,9 @@ def _read_spec(path: str) -> dict:
     try:
         spec = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
-        raise CliError(f"Cannot read the spec file {path}: {err}.") from err
+        raise CliError(
+            tr("Cannot read the spec file {path}: {error}.").format(path=path, error=err)
+        ) from err
     # a run's run.json holds its spec: retrain exactly that architecture
     return spec.get("spec", spec) if isinstance(spec, dict) else spec
 
@@ -123,7 +126,10 @@ def cmd_train(args) -> int:
     if args.json:
         print_json(doc)
     else:
-        print(f"{result.message} Test accuracy {result.test_accuracy:.4f}. Saved {result.run_dir}")
+        done = tr("Test accuracy {accuracy}. Saved {run}").format(
+            accuracy=f"{result.test_accuracy:.4f}", run=result.run_dir
+        )
+        print(f"{result.message} {done}")
         note = near_chance_note(result.test_accuracy, _class_count(result))
         if note:
             print(note, file=sys.stderr)
@@ -137,10 +143,10 @@ def near_chance_note(accuracy: float | None, classes: int | None) -> str | None:
     """A sentence when a training scored barely better than guessing one class in k."""
     if accuracy is None or not classes or accuracy >= 1 / classes + CHANCE_MARGIN:
         return None
-    return (
-        f"That is close to guessing ({100 / classes:.0f}% for {classes} classes): the model has "
-        "barely learned yet. Train longer or on more images, for example with --preset Quick."
-    )
+    return tr(
+        "That is close to guessing ({share} for {classes} classes): the model has barely "
+        "learned yet. Train longer or on more images, for example with --preset Quick."
+    ).format(share=percent(1 / classes), classes=classes)
 
 
 def _class_count(result) -> int | None:
@@ -154,9 +160,11 @@ def _class_count(result) -> int | None:
 def _help(about: settings.Setting) -> str:
     """An option's help: the schema's, what is allowed and the default (% escaped for argparse)."""
     limited = about.choices or about.low is not None or about.high is not None
-    must = f" Must be {about.allowed()}." if limited else ""
-    default = "" if about.default is None else f" Default {about.default}."
-    return f"{about.help}{must}{default}".replace("%", "%%")
+    must = " " + tr("Must be {allowed}.").format(allowed=about.allowed()) if limited else ""
+    default = (
+        "" if about.default is None else " " + tr("Default {value}.").format(value=about.default)
+    )
+    return f"{tr(about.help)}{must}{default}".replace("%", "%%")
 
 
 def _add_config_options(parser) -> None:
@@ -173,31 +181,34 @@ def _add_config_options(parser) -> None:
         elif about.kind is list:
             metavar = "LAYER" if name == "freeze" else "RUN"
             parser.add_argument(flag, dest=name, action="append", metavar=metavar,
-                                help=_help(about) + " Repeat for more.")  # fmt: skip
+                                help=_help(about) + " " + tr("Repeat for more."))  # fmt: skip
         else:
             # read as text and checked by the schema (config_from_args), not by argparse, so
             # a bad value or choice gets the sentence a lesson link gets
             choices = "{" + ",".join(about.choices) + "}" if about.choices else None
             parser.add_argument(flag, dest=name, metavar=choices, help=_help(about))
     parser.add_argument("--augment", dest="augmentation", action="store_const", const="standard",
-                        help="short for --augmentation standard")  # fmt: skip
+                        help=tr("short for --augmentation standard"))  # fmt: skip
 
 
 def register(sub, common) -> None:
     """Add `train`."""
-    t = sub.add_parser("train", parents=[common], help="train a model and save the run")
+    t = sub.add_parser("train", parents=[common], help=tr("train a model and save the run"))
     schema = settings.SETTINGS
     t.add_argument("--dataset", default=TrainConfig.dataset, help=_help(schema["dataset"]),
                    metavar="{" + ",".join(schema["dataset"].choices) + "}")  # fmt: skip
     t.add_argument("--data", help=_help(schema["data"]))
     t.add_argument("--arch", metavar="{" + ",".join(schema["arch"].choices) + "}",
-                   help=f"default: the preset's, else {TrainConfig.arch}")  # fmt: skip
-    t.add_argument("--spec", help="JSON file with an architecture spec, or a run's run.json")
+                   help=tr("default: the preset's, else {arch}").format(
+                       arch=TrainConfig.arch))  # fmt: skip
+    t.add_argument("--spec", help=tr("JSON file with an architecture spec, or a run's run.json"))
     t.add_argument("--preset", choices=list(settings.PRESETS),
-                   help="a classroom preset; options given as well override it")  # fmt: skip
+                   help=tr("a classroom preset; options given as well override it"))  # fmt: skip
     _add_config_options(t)
-    t.add_argument("--out", help="folder for the run (default: $CNN_RUNS_DIR or ~/.cnn_lab/runs)")
+    t.add_argument(
+        "--out", help=tr("folder for the run (default: $CNN_RUNS_DIR or ~/.cnn_lab/runs)")
+    )
     t.add_argument("--ray", metavar="ADDRESS",
-                   help="train as a task on this Ray cluster ('auto': the one `ray start "
-                        "--head` started here; needs requirements-cluster.txt)")  # fmt: skip
+                   help=tr("train as a task on this Ray cluster ('auto': the one `ray start "
+                           "--head` started here; needs requirements-cluster.txt)"))  # fmt: skip
     t.set_defaults(run=cmd_train)

@@ -20,12 +20,14 @@ from pathlib import Path
 
 from cnn import artifacts
 from cnn.errors import ExportError
+from cnn.i18n import N_, tr
+from cnn.i18n import number as i18n_number
 
 FORMATS = {  # format -> what it is, for people (short: four buttons share a row)
-    "keras": "Keras model",
+    "keras": N_("Keras model"),
     "tflite": "TensorFlow Lite",
-    "script": "Training script",
-    "card": "Model card",
+    "script": N_("Training script"),
+    "card": N_("Model card"),
 }
 SUFFIXES = {"keras": ".keras", "tflite": ".tflite", "script": "_train.py", "card": "_card.md"}
 
@@ -49,7 +51,9 @@ def file_name(run_name: str, fmt: str) -> str:
 def _keras(run: artifacts.Run, path: Path) -> str:
     shutil.copyfile(run.info.path / artifacts.MODEL_FILE, path)
     reloaded = artifacts.load_model_file(path)
-    return f"Reloaded with safe_mode=True: {reloaded.count_params():,} parameters."
+    return tr("Reloaded with safe_mode=True: {params} parameters.").format(
+        params=i18n_number(reloaded.count_params())
+    )
 
 
 def _tflite(run: artifacts.Run, path: Path) -> str:
@@ -59,28 +63,32 @@ def _tflite(run: artifacts.Run, path: Path) -> str:
     result = tflite.check(run.model, reference.images)
     if not result.agrees:
         raise ExportError(
-            f"The TensorFlow Lite file disagrees with the Keras model on {reference.source} "
-            f"(largest probability difference {result.max_difference:.1e}), so it is not offered."
+            tr(
+                "The TensorFlow Lite file disagrees with the Keras model on {source} (largest "
+                "probability difference {difference}), so it is not offered."
+            ).format(source=reference.source, difference=f"{result.max_difference:.1e}")
         )
     path.write_bytes(result.content)
-    return (
-        f"Run back with LiteRT on {reference.source}: same top class on every one, largest "
-        f"probability difference {result.max_difference:.1e}."
-    )
+    return tr(
+        "Run back with LiteRT on {source}: same top class on every one, largest probability "
+        "difference {difference}."
+    ).format(source=reference.source, difference=f"{result.max_difference:.1e}")
 
 
 def _script(run: artifacts.Run, path: Path) -> str:
     from cnn.export.script import script_source
 
     path.write_text(script_source(run.record, path.name), encoding="utf-8")
-    return f"Builds the same {run.model.count_params():,}-parameter network with Keras alone."
+    return tr("Builds the same {params}-parameter network with Keras alone.").format(
+        params=i18n_number(run.model.count_params())
+    )
 
 
 def _card(run: artifacts.Run, path: Path) -> str:
     from cnn.export.card import model_card
 
     path.write_text(model_card(run.record), encoding="utf-8")
-    return "Data, architecture, settings, test and per-class accuracy, known limits."
+    return tr("Data, architecture, settings, test and per-class accuracy, known limits.")
 
 
 WRITERS = {"keras": _keras, "tflite": _tflite, "script": _script, "card": _card}
@@ -102,7 +110,11 @@ def export_run(run_dir: str | Path, fmt: str, out_dir: str | Path) -> Exported:
         ArtifactError: the run cannot be loaded.
     """
     if fmt not in FORMATS:
-        raise ExportError(f"Unknown export format {fmt!r}: choose one of {', '.join(FORMATS)}.")
+        raise ExportError(
+            tr("Unknown export format {format}: choose one of {formats}.").format(
+                format=repr(fmt), formats=", ".join(FORMATS)
+            )
+        )
     run = artifacts.load_run(run_dir)
     out = Path(out_dir)
     try:
@@ -110,5 +122,9 @@ def export_run(run_dir: str | Path, fmt: str, out_dir: str | Path) -> Exported:
         path = out / file_name(run.info.name, fmt)
         note = WRITERS[fmt](run, path)
     except OSError as err:
-        raise ExportError(f"Could not write the export into {out}: {err.strerror}.") from err
+        raise ExportError(
+            tr("Could not write the export into {folder}: {why}.").format(
+                folder=out, why=err.strerror
+            )
+        ) from err
     return Exported(fmt, path, note)

@@ -14,6 +14,7 @@ import numpy as np
 
 from cnn import artifacts, datasets, geometry, preprocess
 from cnn.errors import CnnError, ExportError
+from cnn.i18n import tr, trn
 
 REFERENCE_IMAGES = 16  # images an exported model is compared on
 
@@ -46,7 +47,10 @@ def reference_inputs(run: artifacts.Run, n: int = REFERENCE_IMAGES) -> Reference
         split = datasets.stratified_subset(data.test, n, seed=0)
         images = [split.image(i) for i in range(len(split))]
         return ReferenceInputs(
-            _fitted(images, size, channels), f"{len(images)} test images of {data.info.title}"
+            _fitted(images, size, channels),
+            trn("{n} test image of {title}", "{n} test images of {title}", len(images)).format(
+                title=data.info.title
+            ),
         )
     except CnnError:
         pass  # the data is not on this computer: the images kept with the run come next
@@ -54,15 +58,21 @@ def reference_inputs(run: artifacts.Run, n: int = REFERENCE_IMAGES) -> Reference
     if errors is not None and len(errors["images"]):
         images = list(errors["images"][:n])
         return ReferenceInputs(
-            _fitted(images, size, channels), f"{len(images)} test images kept with the run"
+            _fitted(images, size, channels),
+            trn(
+                "{n} test image kept with the run", "{n} test images kept with the run", len(images)
+            ),
         )
     samples = artifacts.sample_images(key)[:n]
     if samples:
         images = [preprocess.load_image(path) for path in samples]
         return ReferenceInputs(
-            _fitted(images, size, channels), f"{len(images)} bundled example images"
+            _fitted(images, size, channels),
+            trn("{n} bundled example image", "{n} bundled example images", len(images)),
         )
     raise ExportError(
-        "No real image of this model's data is on this computer to check the exported "
-        "file with, so it is not offered."
+        tr(
+            "No real image of this model's data is on this computer to check the exported "
+            "file with, so it is not offered."
+        )
     )

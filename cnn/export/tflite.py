@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnn.errors import ExportError
+from cnn.i18n import tr
 
 TOLERANCE = 1e-4  # largest |TFLite - Keras| probability difference accepted (float32 files)
 
@@ -56,8 +57,10 @@ def convert(model) -> bytes:
             return tf.lite.TFLiteConverter.from_saved_model(folder).convert()
         except Exception as err:  # noqa: BLE001 - the converter raises many kinds; one sentence
             raise ExportError(
-                f"TensorFlow's converter could not turn this model into TensorFlow Lite "
-                f"({type(err).__name__})."
+                tr(
+                    "TensorFlow's converter could not turn this model into TensorFlow Lite "
+                    "({error})."
+                ).format(error=type(err).__name__)
             ) from err
 
 

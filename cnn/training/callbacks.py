@@ -15,6 +15,7 @@ from collections.abc import Callable
 import keras
 import tensorflow as tf
 
+from cnn.i18n import tr
 from cnn.training.events import Events, TrainingEvent, emit
 
 BATCH_EVENT_INTERVAL_S = 0.05  # at most ~20 batch events a second reach the queue
@@ -181,7 +182,9 @@ class LiveLearningRate(keras.callbacks.Callback):
         done = round(self.epoch - 1 + batch / self.steps, 4)
         self.changes.append({"epoch": self.epoch, "batch": batch + 1, "step": step,
                              "epochs_done": done, "lr": rate})  # fmt: skip
-        message = f"Learning rate set to {rate:g} from epoch {self.epoch}, batch {batch + 1} on."
+        message = tr("Learning rate set to {rate} from epoch {epoch}, batch {batch} on.").format(
+            rate=f"{rate:g}", epoch=self.epoch, batch=batch + 1
+        )
         event = TrainingEvent("lr", message=message, epoch=self.epoch, step=batch + 1,
                               steps=self.steps, learning_rate=rate)  # fmt: skip
         emit(self.events, event)

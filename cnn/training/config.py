@@ -13,6 +13,7 @@ from typing import Any, Literal, get_args
 
 from cnn import architectures, datasets, settings
 from cnn.errors import TrainingError
+from cnn.i18n import N_, tr
 from cnn.training.schema import Setting, read_settings, setting
 
 Optimizer = Literal["adam", "sgd", "rmsprop", "adadelta"]
@@ -39,38 +40,42 @@ class TrainConfig:
     """
 
     dataset: str = setting(
-        "mnist", "Dataset", "Which images to learn from.", choices=tuple(datasets.REGISTRY)
+        "mnist", N_("Dataset"), N_("Which images to learn from."), choices=tuple(datasets.REGISTRY)
     )
     data: str | None = setting(
-        None, "Data", "A data directory or a .zip of class subfolders (the folder dataset)."
+        None, N_("Data"), N_("A data directory or a .zip of class subfolders (the folder dataset).")
     )
     arch: str = setting(
         "modern_cnn",
-        "Architecture",
-        "A listed architecture (ignored when an edited spec is given).",
+        N_("Architecture"),
+        N_("A listed architecture (ignored when an edited spec is given)."),
         choices=tuple(architectures.REGISTRY),
     )
     spec: dict | None = setting(
-        None, "Edited architecture", "An ArchSpec.to_dict(); when given it is the model built."
+        None,
+        N_("Edited architecture"),
+        N_("An ArchSpec.to_dict(); when given it is the model built."),
     )
     epochs: int = setting(
-        5, "Epochs", "How many times the model sees every training image.", low=1, high=1000
+        5, N_("Epochs"), N_("How many times the model sees every training image."), low=1, high=1000
     )
     batch_size: int = setting(
         64,  # keeps 2 CPU cores busy without hurting accuracy on small sets
-        "Batch size",
-        "How many images each step of learning looks at together.",
+        N_("Batch size"),
+        N_("How many images each step of learning looks at together."),
         low=1,
         high=4096,
         marks=(16, 32, 64, 128, 256),
     )
     optimizer: Optimizer = setting(
-        "adam", "Optimizer", "How each step changes the weights (adam adapts the step by itself)."
+        "adam",
+        N_("Optimizer"),
+        N_("How each step changes the weights (adam adapts the step by itself)."),
     )
     learning_rate: float = setting(
         1e-3,
-        "Learning rate",
-        "How big each step of learning is; too big and the loss jumps about or explodes.",
+        N_("Learning rate"),
+        N_("How big each step of learning is; too big and the loss jumps about or explodes."),
         short="lr",
         low=0,
         above=True,
@@ -79,14 +84,16 @@ class TrainConfig:
     )
     lr_schedule: LrSchedule = setting(
         "constant",
-        "Learning-rate schedule",
-        "cosine: a warm-up over the first 10% of the steps, then a slow decay to 0 (better "
-        "final accuracy: one MNIST epoch reaches 99%, see bench/README.md).",
+        N_("Learning-rate schedule"),
+        N_(
+            "cosine: a warm-up over the first 10% of the steps, then a slow decay to 0 (better "
+            "final accuracy: one MNIST epoch reaches 99%, see bench/README.md)."
+        ),
     )
     label_smoothing: float = setting(
         0.0,
-        "Label smoothing",
-        "Train towards 90% sure instead of 100% (0.1): helps photo models generalise.",
+        N_("Label smoothing"),
+        N_("Train towards 90% sure instead of 100% (0.1): helps photo models generalise."),
         low=0,
         high=1,
         below=True,
@@ -94,8 +101,8 @@ class TrainConfig:
     )
     validation_fraction: float = setting(
         0.1,
-        "Validation share",
-        "The share of the training images held out to measure the model on during training.",
+        N_("Validation share"),
+        N_("The share of the training images held out to measure the model on during training."),
         low=0,
         high=0.9,
         below=True,
@@ -103,34 +110,42 @@ class TrainConfig:
     )
     augmentation: Augmentation = setting(
         "none",
-        "Augmentation",
-        "Random changes to the training images, new every epoch. standard: small shifts, turns "
-        "and zooms; strong: for photos, random crops zoomed up to 2x and colour changes; for "
-        "digits, strokes as thick as the thickest brush; for clothes, erased patches. elastic "
-        "(digits): strong, and every digit also bent a little by a smooth random wobble "
-        "(Simard 2003), as no two hands draw a 7 alike.",
+        N_("Augmentation"),
+        N_(
+            "Random changes to the training images, new every epoch. standard: small shifts, turns "
+            "and zooms; strong: for photos, random crops zoomed up to 2x and colour changes; for "
+            "digits, strokes as thick as the thickest brush; for clothes, erased patches. elastic "
+            "(digits): strong, and every digit also bent a little by a smooth random wobble "
+            "(Simard 2003), as no two hands draw a 7 alike."
+        ),
     )
     mix: Mix = setting(
         "none",
-        "Mix pairs of images",
-        "mixup: blend two training images and their answers (70% cat, 30% dog); cutmix: paste "
-        "a patch of one into the other, answers shared by area. Both make memorising a small "
-        "set harder.",
+        N_("Mix pairs of images"),
+        N_(
+            "mixup: blend two training images and their answers (70% cat, 30% dog); cutmix: paste "
+            "a patch of one into the other, answers shared by area. Both make memorising a small "
+            "set harder."
+        ),
     )
     redraw_strokes: float = setting(
         0.0,
-        "Redraw digits with the app's pen",
-        "This share of the training digits is shown drawn again along their centre lines with "
-        "the pen Predict redraws your drawing with, so the digits the model learns from look "
-        "like the drawings it will be shown (cnn.strokes).",
+        N_("Redraw digits with the app's pen"),
+        N_(
+            "This share of the training digits is shown drawn again along their centre lines with "
+            "the pen Predict redraws your drawing with, so the digits the model learns from look "
+            "like the drawings it will be shown (cnn.strokes)."
+        ),
         low=0,
         high=1,
     )
     weight_decay: float = setting(
         0.0,
-        "Weight decay",
-        "Shrinks the weights a little every step (decoupled, as AdamW; not biases or batch "
-        "normalisation), so the model cannot memorise.",
+        N_("Weight decay"),
+        N_(
+            "Shrinks the weights a little every step (decoupled, as AdamW; not biases or batch "
+            "normalisation), so the model cannot memorise."
+        ),
         low=0,
         high=1,
         below=True,
@@ -138,75 +153,93 @@ class TrainConfig:
     )
     ema: float = setting(
         0.0,
-        "Average the weights",
-        "Keep a running average of the weights (such as 0.999) and use it at the end: "
-        "steadier. 0: off.",
+        N_("Average the weights"),
+        N_(
+            "Keep a running average of the weights (such as 0.999) and use it at the end: "
+            "steadier. 0: off."
+        ),
         low=0,
         high=1,
         below=True,
     )
     image_size: int | None = setting(
         None,
-        "Image size",
-        "The side of the square input of photo models, in pixels (empty: the dataset's own).",
+        N_("Image size"),
+        N_("The side of the square input of photo models, in pixels (empty: the dataset's own)."),
         low=8,
         high=MAX_IMAGE_SIZE,
         marks=(32, 64, 96, 128, 160, 224),
     )
     max_samples: int | None = setting(
         None,
-        "Max training samples",
-        "Train on this many images, the same share of every class (empty: all of them).",
+        N_("Max training samples"),
+        N_("Train on this many images, the same share of every class (empty: all of them)."),
         low=2,
     )
     seed: int = setting(
-        0, "Seed", "The same seed on one machine gives the same weights.", low=0, high=2**31 - 1
+        0,
+        N_("Seed"),
+        N_("The same seed on one machine gives the same weights."),
+        low=0,
+        high=2**31 - 1,
     )
     strategy: Strategy = setting(
         "auto",
-        "Devices",
-        "auto: one GPU if there is one, all of them (multi_gpu) if there are several; "
-        "default: one device.",
+        N_("Devices"),
+        N_(
+            "auto: one GPU if there is one, all of them (multi_gpu) if there are several; "
+            "default: one device."
+        ),
     )
     timelapse: bool = setting(
-        True, "Time-lapse", "Keep snapshots while training, saved with the run (cnn.timelapse)."
+        True,
+        N_("Time-lapse"),
+        N_("Keep snapshots while training, saved with the run (cnn.timelapse)."),
     )
     tta: Tta = setting(
         "none",
-        "Also read the mirror image",
-        "When the model answers, it reads each picture and the picture flipped left to right, "
-        "and averages the two answers (test-time augmentation): the test figures, calibration, "
-        "Predict and the probes all do. A shirt is a shirt either way round; two readings make "
-        "fewer mistakes than one.",
+        N_("Also read the mirror image"),
+        N_(
+            "When the model answers, it reads each picture and the picture flipped left to right, "
+            "and averages the two answers (test-time augmentation): the test figures, calibration, "
+            "Predict and the probes all do. A shirt is a shirt either way round; two readings make "
+            "fewer mistakes than one."
+        ),
     )
     teachers: list[str] = setting(
         [],
-        "Learn from trained models too",
-        "Distillation: for every training image the model is also shown what these trained "
-        'runs (same classes and image size) answer ("a 7, a little like a 1"), a share of its '
-        "target (distill). Several teachers are averaged, so a model can learn from a team it "
-        "could not match alone (cnn.training.distill).",
+        N_("Learn from trained models too"),
+        N_(
+            "Distillation: for every training image the model is also shown what these trained "
+            'runs (same classes and image size) answer ("a 7, a little like a 1"), a share of its '
+            "target (distill). Several teachers are averaged, so a model can learn from a team it "
+            "could not match alone (cnn.training.distill)."
+        ),
     )
     distill: float = setting(
         0.5,
-        "The teachers' share",
-        "With teachers: the share of each training target that is their answer.",
+        N_("The teachers' share"),
+        N_("With teachers: the share of each training target that is their answer."),
         low=0,
         above=True,
         high=1,
     )
     init_from: str | None = setting(
         None,
-        "Start from a run's weights",
-        "A run folder (same dataset, architecture and image size) whose learned weights the "
-        "model starts from instead of random ones: retrain a run changed by weight surgery, or "
-        "go on training a run (cnn.training.init_from).",
+        N_("Start from a run's weights"),
+        N_(
+            "A run folder (same dataset, architecture and image size) whose learned weights the "
+            "model starts from instead of random ones: retrain a run changed by weight surgery, or "
+            "go on training a run (cnn.training.init_from)."
+        ),
     )
     freeze: list[str] = setting(
         [],
-        "Freeze layers",
-        "Layer names (e.g. conv1, bn1) whose weights stay exactly as they are while the other "
-        "layers train: with a run's weights to start from, what surgery set stays set.",
+        N_("Freeze layers"),
+        N_(
+            "Layer names (e.g. conv1, bn1) whose weights stay exactly as they are while the other "
+            "layers train: with a run's weights to start from, what surgery set stays set."
+        ),
     )
 
     @property
@@ -270,18 +303,20 @@ def _problems(c: TrainConfig):
         if problem := about.problem(getattr(c, name)):
             yield problem
     if c.augmentation in AUGMENTATIONS and c.augmentation not in augmentations_for(c.dataset, True):
-        yield "Elastic distortion bends pen strokes: use it with MNIST, or pick standard or strong."
+        yield tr(
+            "Elastic distortion bends pen strokes: use it with MNIST, or pick standard or strong."
+        )
     if c.redraw_strokes and c.dataset not in DIGIT_DATASETS:
-        yield "Redrawn strokes are for handwritten digits: use them with MNIST."
+        yield tr("Redrawn strokes are for handwritten digits: use them with MNIST.")
     if c.tta == "mirror" and c.dataset in DIGIT_DATASETS:
-        yield (
+        yield tr(
             "Digits are not read mirrored (a mirrored 2 or 7 is no digit): use mirror with "
             "clothes or photos."
         )
     if isinstance(c.teachers, list) and not all(isinstance(t, str) and t for t in c.teachers):
-        yield "Teachers must be a list of run folders."
+        yield tr("Teachers must be a list of run folders.")
     if c.dataset == "folder" and not c.data:
-        yield "The folder dataset needs a directory or .zip of class subfolders."
+        yield tr("The folder dataset needs a directory or .zip of class subfolders.")
 
 
 # The fast recipe of fast_cnn (bench/README.md, section 2: 99.2% on MNIST in 2 epochs)
@@ -298,6 +333,7 @@ QUICK_IMAGE_EPOCHS = 4  # ...in at most this many epochs (a made set of 300 keep
 
 # Classroom presets per kind of images. "Quick" finishes well under a minute on 2 CPU cores;
 # "Full" trains the kind's strong recipe. `preset_settings` adapts both to the data's size.
+N_("Quick"), N_("Full")  # the presets' names, translated where shown (their keys stay English)
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     "Quick": {
         # the fast recipe (bench/README.md, section 2) on QUICK_IMAGES digits: 1 epoch of
@@ -344,7 +380,11 @@ def preset_settings(name: str, kind: str, train_size: int | None = None) -> dict
         TrainingError: an unknown preset or kind.
     """
     if name not in PRESETS or kind not in PRESETS[name]:
-        raise TrainingError(f"Unknown preset {name!r}: choose one of {', '.join(PRESETS)}.")
+        raise TrainingError(
+            tr("Unknown preset {name}: choose one of {presets}.").format(
+                name=repr(name), presets=", ".join(PRESETS)
+            )
+        )
     settings = {"batch_size": TrainConfig.batch_size, **PRESETS[name][kind]}
     if train_size is None:
         return settings

@@ -21,6 +21,7 @@ import numpy as np
 
 from cnn import artifacts
 from cnn.errors import CnnError, TrainingError
+from cnn.i18n import tr
 
 TINY = float(np.finfo(np.float32).tiny)  # log(0) kept finite, as cnn.inspect.logits_of does
 
@@ -54,19 +55,29 @@ def load_teachers(paths: list[str], dataset: str, class_names, input_shape) -> l
         try:
             run = artifacts.load_run(path)
         except CnnError as err:
-            raise TrainingError(f"The teacher run {name} cannot be used: {err}") from err
+            raise TrainingError(
+                tr("The teacher run {name} cannot be used: {error}").format(name=name, error=err)
+            ) from err
         record = run.record
         if list(record.class_names) != list(class_names):
             raise TrainingError(
-                f"The teacher run {name} learned {record.dataset.key} "
-                f"({', '.join(map(str, record.class_names[:4]))}...), not these classes: "
-                f"a teacher must have learned the same classes ({dataset}) in the same order."
+                tr(
+                    "The teacher run {name} learned {learned} ({classes}...), not these classes: "
+                    "a teacher must have learned the same classes ({dataset}) in the same order."
+                ).format(
+                    name=name,
+                    learned=record.dataset.key,
+                    classes=", ".join(map(str, record.class_names[:4])),
+                    dataset=dataset,
+                )
             )
         shape = tuple(run.model.input_shape[1:])
         if shape != tuple(input_shape):
             raise TrainingError(
-                f"The teacher run {name} reads {_size(shape)} images and this model "
-                f"{_size(input_shape)}: train with the teacher's image size."
+                tr(
+                    "The teacher run {name} reads {size} images and this model {own}: train "
+                    "with the teacher's image size."
+                ).format(name=name, size=_size(shape), own=_size(input_shape))
             )
         teachers.append(Teacher(name, run.model, record.config.mirror))
     return teachers

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cnn.errors import TrainingError
+from cnn.i18n import tr
 
 
 def _source(config):
@@ -23,7 +24,9 @@ def _source(config):
 
     info = artifacts.read_run_info(config.init_from)
     if info.record is None:
-        raise TrainingError(f"Cannot start from {config.init_from}: {info.error}")
+        raise TrainingError(
+            tr("Cannot start from {run}: {error}").format(run=config.init_from, error=info.error)
+        )
     return info.record
 
 
@@ -39,16 +42,24 @@ def source_spec(config, input_shape, class_names):
     name = Path(config.init_from).name
     if record.dataset.key != config.dataset or list(record.class_names) != list(class_names):
         raise TrainingError(
-            f"{name} was trained on {record.dataset.key} with other classes: a model can start "
-            "from a run of the same dataset and classes only."
+            tr(
+                "{name} was trained on {dataset} with other classes: a model can start from a "
+                "run of the same dataset and classes only."
+            ).format(name=name, dataset=record.dataset.key)
         )
     if tuple(record.input_shape) != tuple(input_shape):
         raise TrainingError(
-            f"{name} reads pictures of {' x '.join(map(str, record.input_shape))}, this training "
-            f"{' x '.join(map(str, input_shape))}: set the image size to the run's."
+            tr(
+                "{name} reads pictures of {size}, this training {own}: set the image size to "
+                "the run's."
+            ).format(
+                name=name,
+                size=" x ".join(map(str, record.input_shape)),
+                own=" x ".join(map(str, input_shape)),
+            )
         )
     if record.spec is None:
-        raise TrainingError(f"{name} has no recorded architecture to rebuild.")
+        raise TrainingError(tr("{name} has no recorded architecture to rebuild.").format(name=name))
     return record.spec
 
 
@@ -67,8 +78,9 @@ def start_from(model, config) -> None:
     unknown = [name for name in config.freeze if name not in names]
     if unknown:
         raise TrainingError(
-            f"This model has no layer {', '.join(unknown)} to freeze: its layers are "
-            f"{', '.join(names)}."
+            tr("This model has no layer {unknown} to freeze: its layers are {layers}.").format(
+                unknown=", ".join(unknown), layers=", ".join(names)
+            )
         )
     for name in config.freeze:
         model.get_layer(name).trainable = False

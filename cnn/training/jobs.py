@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cnn import settings
+from cnn.i18n import tr
 from cnn.training import estimate
 from cnn.training.config import TrainConfig
 from cnn.training.events import TrainingEvent, TrainResult
@@ -351,7 +352,7 @@ class TrainingJob:
     def _run(self) -> None:
         if not self.slots.acquire(self, self._stop):
             self.state = "stopped"
-            self.error = "Stopped while waiting for a free training slot."
+            self.error = tr("Stopped while waiting for a free training slot.")
             self.events.put(TrainingEvent("stopped", message=self.error))
             return
         try:

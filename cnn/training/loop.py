@@ -19,6 +19,7 @@ import numpy as np
 
 from cnn import architectures, datasets, strokes
 from cnn.errors import CnnError, TrainingError
+from cnn.i18n import number, percent, tr, trn
 from cnn.training import distill, init_from
 from cnn.training.config import (
     TrainConfig,
@@ -128,20 +129,20 @@ def train(
     except CnnError as err:
         return _failed(config, events, str(err), started)
     except StopTraining:
-        message = "Stopped before training started."
+        message = tr("Stopped before training started.")
         emit(events, TrainingEvent("stopped", message=message))
         return TrainResult("stopped", config, message=message)
     except MemoryError:
         return _failed(
-            config, events, "Out of memory: use smaller images, batches or model.", started
+            config, events, tr("Out of memory: use smaller images, batches or model."), started
         )
     except Exception as err:  # noqa: BLE001 - the worker must report, never die silently
         import tensorflow as tf
 
         if isinstance(err, tf.errors.ResourceExhaustedError):
-            message = "Out of memory: use smaller images, a smaller batch or a smaller model."
+            message = tr("Out of memory: use smaller images, a smaller batch or a smaller model.")
         else:
-            message = f"Training failed: {type(err).__name__}: {err}"
+            message = tr("Training failed: {error}").format(error=f"{type(err).__name__}: {err}")
         return _failed(config, events, message, started)
 
 
@@ -163,7 +164,7 @@ def prepare(config: TrainConfig, events: Events | None = None, stop=None) -> Pre
     """
     config.validate()
     info = datasets.REGISTRY[config.dataset]
-    emit(events, TrainingEvent("status", message=f"Loading {info.title}..."))
+    emit(events, TrainingEvent("status", message=tr("Loading {title}...").format(title=info.title)))
     data = datasets.load(
         config.dataset,
         config.data,
@@ -176,16 +177,18 @@ def prepare(config: TrainConfig, events: Events | None = None, stop=None) -> Pre
     needed = estimate_memory(spec, input_shape, len(data.class_names), config.batch_size)
     if needed > memory_budget():
         raise TrainingError(
-            f"This would need about {needed / 1024**3:.1f} GB of memory per step "
-            f"(limit {memory_budget() / 1024**3:.1f} GB): use smaller images, "
-            "a smaller batch or fewer filters."
+            tr(
+                "This would need about {needed} GB of memory per step (limit {limit} GB): use "
+                "smaller images, a smaller batch or fewer filters."
+            ).format(needed=number(needed / 1024**3, 1), limit=number(memory_budget() / 1024**3, 1))
         )
     train_split = data.train
     if config.max_samples is not None:
         if config.max_samples > len(train_split):
             raise TrainingError(
-                f"Asked for {config.max_samples} training samples but {data.info.title} has "
-                f"{len(train_split)}: lower Max samples."
+                tr(
+                    "Asked for {asked} training samples but {title} has {has}: lower Max samples."
+                ).format(asked=config.max_samples, title=data.info.title, has=len(train_split))
             )
         train_split = datasets.stratified_subset(train_split, config.max_samples, config.seed)
     validation = train_split.take([])  # validation_fraction 0: no validation
@@ -194,10 +197,10 @@ def prepare(config: TrainConfig, events: Events | None = None, stop=None) -> Pre
             train_split, config.validation_fraction, config.seed
         )
     if len(train_split) == 0:
-        raise TrainingError("No training images are left after holding out validation images.")
+        raise TrainingError(tr("No training images are left after holding out validation images."))
     teachers = []
     if config.teachers:
-        emit(events, TrainingEvent("status", message="Loading the teacher runs..."))
+        emit(events, TrainingEvent("status", message=tr("Loading the teacher runs...")))
         teachers = distill.load_teachers(
             config.teachers, config.dataset, data.class_names, input_shape
         )
@@ -243,10 +246,10 @@ def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, extra_
     config = prepared.config
     keras.utils.set_random_seed(config.seed)
     if prepared.recipe.redraw_strokes:
-        message = (
-            f"Redrawing {len(prepared.train):,} training digits with MNIST's pen; "
-            f"{prepared.recipe.redraw_strokes:.0%} of each batch will be redrawn ones."
-        )
+        message = tr(
+            "Redrawing {n} training digits with MNIST's pen; {share} of each batch will be "
+            "redrawn ones."
+        ).format(n=number(len(prepared.train)), share=percent(prepared.recipe.redraw_strokes))
         emit(events, TrainingEvent("status", epochs=config.epochs, message=message))
     train_batches = prepared.pipeline(prepared.train, shuffle=True, training=True)
     val_batches = None
@@ -254,7 +257,11 @@ def fit(prepared: Prepared, events: Events | None, stop=None, touch=None, extra_
         val_batches = prepared.pipeline(prepared.validation, False)
     steps = math.ceil(len(prepared.train) / config.batch_size)
     model = compiled_model(prepared, steps)
-    message = f"Training on {len(prepared.train)} images ({prepared.data.source})."
+    message = trn(
+        "Training on {n} image ({source}).",
+        "Training on {n} images ({source}).",
+        len(prepared.train),
+    ).format(source=prepared.data.source)
     expected = _expected_fit_s(prepared)  # the queue's estimate until the batches tell
     emit(events, TrainingEvent("status", epochs=config.epochs, steps=steps, message=message,
                                eta=expected))  # fmt: skip
@@ -374,29 +381,33 @@ def _outcome(prepared, model, guard, hist, stop, touch) -> Outcome:
     """NaN (weights restored or nothing to keep), asked to stop, abandoned, or all epochs done."""
     config = prepared.config
     epochs_run = len(hist.get("loss", []))
-    state, message = "finished", f"Finished {epochs_run} epoch{'s' if epochs_run != 1 else ''}."
+    state, message = "finished", trn("Finished {n} epoch.", "Finished {n} epochs.", epochs_run)
     if guard.nan_at is not None:
         epoch, batch = guard.nan_at
-        where = (
-            f"The loss became NaN/infinite at epoch {epoch}, batch {batch}: "
-            "the learning rate is probably too high."
-        )
+        where = tr(
+            "The loss became NaN/infinite at epoch {epoch}, batch {batch}: the learning rate is "
+            "probably too high."
+        ).format(epoch=epoch, batch=batch)
         if not guard.good_epochs:
-            return Outcome(
-                "failed", f"{where} No epoch finished cleanly, so nothing was saved.", hist, 0
-            )
+            nothing = tr("No epoch finished cleanly, so nothing was saved.")
+            return Outcome("failed", f"{where} {nothing}", hist, 0)
         hist = {k: v if k == LR_CHANGES else v[: guard.good_epochs] for k, v in hist.items()}
         epochs_run = guard.good_epochs
         state, message = (
             "stopped",
-            f"{where} Kept the weights from the last good epoch ({epochs_run}).",
+            f"{where} "
+            + tr("Kept the weights from the last good epoch ({epoch}).").format(epoch=epochs_run),
         )
     elif (model.stop_training and epochs_run < config.epochs) or (
         stop is not None and stop.is_set()
     ):
         state = "stopped"
-        reason = "the browser tab went away" if touch is not None and touch() else "asked to stop"
-        message = f"Stopped ({reason}) during epoch {max(epochs_run, 1)}."
+        gone = touch is not None and touch()
+        message = (
+            tr("Stopped (the browser tab went away) during epoch {epoch}.")
+            if gone
+            else tr("Stopped (asked to stop) during epoch {epoch}.")
+        ).format(epoch=max(epochs_run, 1))
     warning = _divergence_warning(hist.get("loss", []), prepared.num_classes)
     if warning:
         message = f"{message} {warning}"
@@ -480,7 +491,7 @@ def _divergence_warning(losses: list[float], num_classes: int) -> str | None:
     guess = math.log(num_classes)
     if not losses or losses[-1] <= DIVERGED_LOSS_FACTOR * guess:
         return None
-    return (
-        f"The training loss ended at {losses[-1]:.3g}, far above the {guess:.2f} of a model "
-        "that only guesses: the learning rate is probably too high."
-    )
+    return tr(
+        "The training loss ended at {loss}, far above the {guess} of a model that only "
+        "guesses: the learning rate is probably too high."
+    ).format(loss=f"{losses[-1]:.3g}", guess=number(guess, 2))

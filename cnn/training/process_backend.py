@@ -36,6 +36,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from cnn import settings
+from cnn.i18n import N_, tr
 from cnn.training.backend import BackendRunner
 from cnn.training.config import TrainConfig
 from cnn.training.estimate import CHILD_START_S
@@ -96,11 +97,13 @@ def _child_main() -> None:
     limit_threads(threads)  # before TensorFlow's first operation
     import tensorflow as tf
 
-    used = tf.config.threading.get_intra_op_parallelism_threads() or "one per core"
-    send(asdict(TrainingEvent("status", message=(
-        f"Training in a process of its own at priority {niceness} (the server's is "
-        f"{parents}), so drawings and pages are answered first; TensorFlow "
-        f"threads: {used}."))))  # fmt: skip
+    used = tf.config.threading.get_intra_op_parallelism_threads() or N_("one per core")
+    said = tr("Training in a process of its own at priority {niceness} (the server's is "
+              "{parents}), so drawings and pages are answered first; TensorFlow threads: "
+              "{threads}.")  # fmt: skip
+    threads = tr(used) if isinstance(used, str) else used
+    message = said.format(niceness=niceness, parents=parents, threads=threads)
+    send(asdict(TrainingEvent("status", message=message)))
     from cnn.training.loop import train
 
     result = train(
@@ -164,10 +167,10 @@ class ProcessRunner(BackendRunner):
             child.wait(10)
             reader.join(5)
         if done is None:
-            message = (
-                f"The training process ended without a result (exit code {child.returncode}): "
-                "the server may have run out of memory. Try a smaller model or image size."
-            )
+            message = tr(
+                "The training process ended without a result (exit code {code}): the server may "
+                "have run out of memory. Try a smaller model or image size."
+            ).format(code=child.returncode)
             emit(events, TrainingEvent("failed", message=message))
             return TrainResult("failed", config, message=message)
         return _result(config, done)

@@ -48,6 +48,7 @@ from ray.util.queue import Empty, Queue
 import cnn
 from cnn import settings
 from cnn.errors import TrainingError
+from cnn.i18n import N_, tr
 from cnn.training.backend import BackendRunner
 from cnn.training.config import TrainConfig
 from cnn.training.events import TrainingEvent, TrainResult, emit
@@ -58,7 +59,7 @@ FLAG_POLL_S = 0.2  # how often a task asks whether it should stop (or change its
 MAX_DATA_BYTES = 512 * 1024**2  # largest folder dataset sent to a task
 CONNECT_TIMEOUT_S = 5.0  # a cluster address that does not answer this fast is unreachable
 MAX_RETRIES = 3  # Ray's default, said aloud: a task whose worker dies is started again 3 times
-RESTARTED = (
+RESTARTED = N_(
     "The cluster lost the worker training this model; training started again from the "
     "beginning (try {attempt} of {tries})."
 )
@@ -85,8 +86,10 @@ def connect(address: str | None) -> None:
                 ray.shutdown()
                 problem = type(err).__name__
         raise TrainingError(
-            f"Could not reach the Ray cluster at {address} ({problem}): is `ray start --head` "
-            "running there?"
+            tr(
+                "Could not reach the Ray cluster at {address} ({problem}): is `ray start --head` "
+                "running there?"
+            ).format(address=address, problem=problem)
         )
 
 
@@ -195,7 +198,7 @@ def train_task(
 
     attempt = ray.get(flags.started.remote())
     if attempt > 1:  # the events of the lost try are void: the page starts its curves again
-        message = RESTARTED.format(attempt=attempt, tries=MAX_RETRIES + 1)
+        message = tr(RESTARTED).format(attempt=attempt, tries=MAX_RETRIES + 1)
         events.put(asdict(TrainingEvent("restarted", message=message)))
     limit_threads(cpus)  # the CPUs Ray gave the task
     polled = PolledFlags(flags)
@@ -245,8 +248,8 @@ class RayRunner(BackendRunner):
             task = train_task.options(num_cpus=self.cpus, memory=self.memory).remote(
                 config.to_dict(), self._data(config), queue, flags, self.cpus, extra_probes
             )
-            emit(events, TrainingEvent("status", message="Sent to the Ray cluster; waiting "
-                                       f"for {self.cpus:g} free CPUs there..."))  # fmt: skip
+            waiting = tr("Sent to the Ray cluster; waiting for {cpus} free CPUs there...")
+            emit(events, TrainingEvent("status", message=waiting.format(cpus=f"{self.cpus:g}")))
             outcome = self._follow(task, queue, flags, events, stop, touch, rates)
         finally:
             ray.kill(flags)

@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from cnn.datasets import augmentation_name
 from cnn.errors import DatasetError
+from cnn.i18n import tr
 from cnn.training.config import WARMUP_FRACTION, TrainConfig
 
 DIGIT_ROTATION = 10 / 360  # +-10 degrees, as a fraction of a full turn
@@ -422,8 +423,10 @@ def augmentation(kind: str, seed: int | None = None) -> keras.Sequential:
     """
     if kind not in AUGMENTATIONS:
         raise DatasetError(
-            f"Unknown augmentation kind '{kind}'; use 'digits', 'grayscale' or 'photos' "
-            "(each also with '-strong')."
+            tr(
+                "Unknown augmentation kind '{kind}'; use 'digits', 'grayscale' or 'photos' (each "
+                "also with '-strong')."
+            ).format(kind=kind)
         )
 
     def s(offset: int) -> int | None:

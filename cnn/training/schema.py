@@ -20,6 +20,7 @@ from types import UnionType
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from cnn.errors import TrainingError
+from cnn.i18n import N_, tr
 
 
 def setting(default: Any, label: str, help: str, **limits: Any) -> Any:
@@ -31,13 +32,27 @@ def setting(default: Any, label: str, help: str, **limits: Any) -> Any:
 
 
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")  # how text says yes or no
-WORDS = {  # what a value of each kind is, in a sentence
-    int: "a whole number",
-    float: "a number",
-    bool: "yes or no (1 or 0)",
-    str: "a text",
-    list: "a list of run folders",
-    dict: "an architecture spec",
+WORDS = {  # what a value of each kind is, in a sentence (translated where shown)
+    int: N_("a whole number"),
+    float: N_("a number"),
+    bool: N_("yes or no (1 or 0)"),
+    str: N_("a text"),
+    list: N_("a list of run folders"),
+    dict: N_("an architecture spec"),
+}
+LIMITS = {  # (low's word, high's word) -> the end of a sentence saying both, one or the other
+    ("above", None): N_("{word} above {low}"),
+    ("at least", None): N_("{word} at least {low}"),
+    (None, "below"): N_("{word} below {high}"),
+    (None, "at most"): N_("{word} at most {high}"),
+    ("above", "below"): N_("{word} above {low} and below {high}"),
+    ("above", "at most"): N_("{word} above {low} and at most {high}"),
+    ("at least", "below"): N_("{word} at least {low} and below {high}"),
+}
+SENTENCES = {  # what is wrong with a value -> the whole sentence saying so
+    "choice": N_("{label} ({key}) = {value} is not a choice: it must be {allowed}."),
+    "range": N_("{label} ({key}) = {value} is out of range: it must be {allowed}."),
+    "kind": N_("{label} ({key}) = {value} is not {word}: it must be {allowed}."),
 }
 
 
@@ -81,18 +96,16 @@ class Setting:
     def allowed(self) -> str:
         """What a good value is, as the end of a sentence: "a whole number from 1 to 1000"."""
         if self.choices:
-            return f"one of {', '.join(self.choices)}"
-        word = WORDS[self.kind]
+            return tr("one of {choices}").format(choices=", ".join(self.choices))
+        word = tr(WORDS[self.kind])
         if self.low is None and self.high is None:
             return word
         low, high = _shown(self.low), _shown(self.high)
         if self.low is not None and self.high is not None and not (self.above or self.below):
-            return f"{word} from {low} to {high}"
-        limits = [
-            *([] if self.low is None else [f"{'above' if self.above else 'at least'} {low}"]),
-            *([] if self.high is None else [f"{'below' if self.below else 'at most'} {high}"]),
-        ]
-        return f"{word} {' and '.join(limits)}"
+            return tr("{word} from {low} to {high}").format(word=word, low=low, high=high)
+        low_word = None if self.low is None else ("above" if self.above else "at least")
+        high_word = None if self.high is None else ("below" if self.below else "at most")
+        return tr(LIMITS[low_word, high_word]).format(word=word, low=low, high=high)
 
     def problem(self, value: Any) -> str | None:
         """The sentence for a value this setting refuses (naming it, the value and what is
@@ -100,17 +113,17 @@ class Setting:
         if value is None and self.optional:
             return None
         if self.choices:
-            return None if value in self.choices else self._sentence(value, "not a choice")
+            return None if value in self.choices else self._sentence(value, "choice")
         if self.kind in (int, float):
             numeric = int | float if self.kind is float else int
             if isinstance(value, bool) or not isinstance(value, numeric):
-                return self._sentence(value, f"not {WORDS[self.kind]}")
+                return self._sentence(value, "kind")
             low_ok = self.low is None or (value > self.low if self.above else value >= self.low)
             high_ok = self.high is None or (value < self.high if self.below else value <= self.high)
             if not (math.isfinite(value) and low_ok and high_ok):
-                return self._sentence(value, "out of range")
+                return self._sentence(value, "range")
         elif not isinstance(value, self.kind):
-            return self._sentence(value, f"not {WORDS[self.kind]}")
+            return self._sentence(value, "kind")
         return None
 
     def check(self, value: Any) -> Any:
@@ -136,12 +149,18 @@ class Setting:
         try:
             value = self.kind(text) if self.kind in (int, float) else text
         except ValueError:
-            raise TrainingError(self._sentence(text, f"not {WORDS[self.kind]}")) from None
+            raise TrainingError(self._sentence(text, "kind")) from None
         return self.check(value)
 
     def _sentence(self, value: Any, what: str) -> str:
-        allowed = self.allowed()
-        return f"{self.label} ({self.key}) = {_shown(value)} is {what}: it must be {allowed}."
+        """The sentence for `value`, refused as `what` ("choice", "range" or "kind")."""
+        return tr(SENTENCES[what]).format(
+            label=tr(self.label),
+            key=self.key,
+            value=_shown(value),
+            word=tr(WORDS[self.kind]),
+            allowed=self.allowed(),
+        )
 
 
 def _shown(value: Any) -> str:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cnn.errors import TrainingError
+from cnn.i18n import tr
 
 __all__ = ["StepResult", "Stepper"]
 
@@ -130,13 +131,19 @@ class Stepper:
 
         if not (np.isfinite(learning_rate) and 0 < learning_rate <= 10):
             raise TrainingError(
-                f"The learning rate must be a number above 0 and at most 10, not {learning_rate}."
+                tr("The learning rate must be a number above 0 and at most 10, not {rate}.").format(
+                    rate=learning_rate
+                )
             )
         if layer is not None and (
             layer not in self.conv_layers()
             or not 0 <= filter_index < int(self.model.get_layer(layer).kernel.shape[-1])
         ):
-            raise TrainingError(f"There is no filter {filter_index} in a conv layer {layer!r}.")
+            raise TrainingError(
+                tr("There is no filter {index} in a conv layer {layer}.").format(
+                    index=filter_index, layer=repr(layer)
+                )
+            )
         images, labels = next(self._batches)
         self.last_batch = (images, labels)  # what the step read (the checks re-read it)
         before = self._filter(layer, filter_index)
