@@ -73,7 +73,12 @@ def axe():
 
 
 def settle(page) -> None:
-    """Wait until the script run has ended and every image and chart in view has drawn."""
+    """Wait until the script run has ended (no spinner left: on busy cores the running
+    icon shows late) and every image and chart in view has drawn."""
+    wait_until_idle(page)
+    page.locator('[data-testid="stSpinner"]').first.wait_for(
+        state="detached", timeout=PAGE_S * 1000
+    )
     wait_until_idle(page)
     page.wait_for_function(DRAWN_JS, timeout=PAGE_S * 1000)
     assert page.locator(EXCEPTION).count() == 0, "a traceback reached the page"

@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from cnn.architectures import OUTPUT_LAYER
+from cnn.i18n import tr
 
 KIND_COLOURS = {  # block colours of the architecture diagram
     "input": "#64748b",
@@ -93,9 +94,10 @@ def _shortcut(fig: go.Figure, i: int, block: dict) -> None:
         axref="x", ayref="y", text="", showarrow=True, arrowhead=2, arrowwidth=2,
         arrowcolor=KIND_COLOURS["add"],
     )  # fmt: skip
-    via = " + ".join(block["via"]) or "the input as it is"
+    via = " + ".join(block["via"]) or tr("the input as it is")
     fig.add_annotation(
-        x=(i + block["from"]) / 2, y=0.62, text=f"shortcut: {via}", showarrow=False,
+        x=(i + block["from"]) / 2, y=0.62, text=tr("shortcut: {via}").format(via=via),
+        showarrow=False,
         font={"size": 10, "color": KIND_COLOURS["add"]}, yanchor="bottom",
     )  # fmt: skip
 

@@ -14,6 +14,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cnn import i18n
+from cnn.i18n import tr, trn
 from ui import presenter
 
 SMOOTHING = 0.6  # weight of the past in the smoothed per-batch curve (exponential average)
@@ -56,8 +58,9 @@ def mark_rate_changes(fig: go.Figure, changes: Sequence[tuple[float, float]],
     top: in every subplot of a `make_subplots` figure, or in a plain figure (subplots False)."""
     where = {"row": "all", "col": "all"} if subplots else {}
     for x, rate in changes:
+        text = tr("lr → {rate}").format(rate=f"{rate:g}")
         fig.add_vline(
-            x=x, line_dash="dot", line_color=color, annotation_text=f"lr → {rate:g}",
+            x=x, line_dash="dot", line_color=color, annotation_text=text,
             annotation_position="top right", annotation_font={"color": color, "size": 13},
             annotation_bgcolor="rgba(255, 255, 255, 0.85)", **where,
         )  # fmt: skip
@@ -71,7 +74,7 @@ def training_curves(events: Sequence) -> go.Figure:
         events: cnn.training.TrainingEvent objects; "batch" and "epoch" ones are drawn, "lr"
             ones marked (before the batch they changed: x is the epochs done by then).
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(tr("Loss"), tr("Accuracy")))
     batches = [e for e in events if e.kind == "batch"]
     epochs = [e for e in events if e.kind == "epoch"]
     x_batch = [e.epoch - 1 + e.step / e.steps for e in batches]
@@ -80,8 +83,8 @@ def training_curves(events: Sequence) -> go.Figure:
         values = [getattr(e, metric) for e in batches]
         first = col == 1
         per_batch = (
-            ("per batch", values, "raw"),
-            ("per batch, smoothed", _smoothed(values), "train"),
+            (tr("per batch"), values, "raw"),
+            (tr("per batch, smoothed"), _smoothed(values), "train"),
         )
         for name, ys, color in per_batch:
             fig.add_scatter(
@@ -98,7 +101,7 @@ def training_curves(events: Sequence) -> go.Figure:
             fig.add_scatter(
                 x=x_epoch,
                 y=[getattr(e, attr) for e in epochs],
-                name=f"epoch {split}",
+                name=tr("epoch train") if split == "train" else tr("epoch val"),
                 mode="lines+markers",
                 line={"color": COLORS[split], "dash": "dot"},
                 marker={"size": 9},
@@ -110,7 +113,7 @@ def training_curves(events: Sequence) -> go.Figure:
     changes = [(e.epoch - 1 + (e.step - 1) / e.steps, e.learning_rate)
                for e in events if e.kind == "lr" and e.steps]  # fmt: skip
     mark_rate_changes(fig, changes)
-    fig.update_xaxes(title_text="epoch")
+    fig.update_xaxes(title_text=tr("epoch"))
     return _layout(fig, 330)
 
 
@@ -122,7 +125,7 @@ def run_curves(histories: dict[str, dict[str, list[float]]]) -> go.Figure:
         histories: run label -> Keras history dict (loss, accuracy, val_loss, val_accuracy;
             "lr_changes" when the rate was changed, see cnn.training.rate).
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("Loss", "Accuracy"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(tr("Loss"), tr("Accuracy")))
     for i, (label, history) in enumerate(histories.items()):
         color, symbol = RUN_COLOURS[i % len(RUN_COLOURS)], RUN_SYMBOLS[i % len(RUN_SYMBOLS)]
         for col, metric in ((1, "loss"), (2, "accuracy")):
@@ -132,7 +135,9 @@ def run_curves(histories: dict[str, dict[str, list[float]]]) -> go.Figure:
                     x=list(range(1, len(values) + 1)),
                     y=values,
                     mode="lines+markers",
-                    name=f"{label} ({'val' if dash == 'dash' else 'train'})",
+                    name=(tr("{run} (val)") if dash == "dash" else tr("{run} (train)")).format(
+                        run=label
+                    ),
                     line={"color": color, "dash": dash},
                     marker={"symbol": symbol, "size": 8},
                     row=1,
@@ -141,7 +146,7 @@ def run_curves(histories: dict[str, dict[str, list[float]]]) -> go.Figure:
                 )
         changes = history.get("lr_changes") or []
         mark_rate_changes(fig, [(c["epochs_done"], c["lr"]) for c in changes], color)
-    fig.update_xaxes(title_text="epoch")
+    fig.update_xaxes(title_text=tr("epoch"))
     return _layout(fig, 380)
 
 
@@ -149,10 +154,10 @@ def percent(p: float) -> str:
     """A probability in whole percent that never claims certainty: "over 99%" rather than a
     rounded "100%" (and "under 1%" rather than "0%")."""
     if p >= 0.995:
-        return "over 99%"
+        return tr("over {percent}").format(percent=i18n.percent(0.99))
     if p < 0.005:
-        return "under 1%"
-    return f"{p:.0%}"
+        return tr("under {percent}").format(percent=i18n.percent(0.01))
+    return i18n.percent(p)
 
 
 def probability_bars(
@@ -167,14 +172,15 @@ def probability_bars(
     names = [class_names[i] for i in order]
     values = probabilities[order]
     if most is not None and len(values) > most:
-        names = [*names[: most - 1], f"{len(values) - most + 1} others"]
+        rest = len(values) - most + 1
+        names = [*names[: most - 1], trn("{n} other", "{n} others", rest)]
         values = np.append(values[: most - 1], values[most - 1 :].sum())
     bar = go.Bar(
         x=values[::-1],
         y=names[::-1],
         orientation="h",
         marker_color=[COLORS["train"]] * (len(values) - 1) + [COLORS["val"]],
-        text=[f"{p:.1%}" for p in values[::-1]],
+        text=[i18n.percent(p, 1) for p in values[::-1]],
         textposition="outside",
         cliponaxis=False,
     )
@@ -221,11 +227,11 @@ def confusion_heatmap(
         mode="markers",
         customdata=confusion.ravel(),
         marker={"size": 28, "opacity": 0, "symbol": "square"},
-        hovertemplate="true %{y}, predicted %{x}: %{customdata}<extra></extra>",
+        hovertemplate=tr("true %{y}, predicted %{x}: %{customdata}") + "<extra></extra>",
         showlegend=False,
     )
-    fig.update_xaxes(title_text="predicted", type="category")
-    fig.update_yaxes(title_text="true", type="category", autorange="reversed")
+    fig.update_xaxes(title_text=tr("predicted"), type="category")
+    fig.update_yaxes(title_text=tr("true"), type="category", autorange="reversed")
     if selected is not None:  # outline the chosen (true, predicted) cell
         row, col = names.index(selected[0]), names.index(selected[1])
         outline_cell(fig, col, row, COLORS["val"], 3)
@@ -243,12 +249,12 @@ def per_class_accuracy(per_class: Sequence[dict]) -> go.Figure:
             y=names,
             orientation="h",
             marker_color=COLORS["train"],
-            text=[f"{v:.0%}" if v is not None else "no images" for v in values],
+            text=[i18n.percent(v) if v is not None else tr("no images") for v in values],
             textposition="outside",
             cliponaxis=False,
         )
     )
-    fig.update_xaxes(range=[0, 1.15], tickformat=".0%", title_text="test accuracy")
+    fig.update_xaxes(range=[0, 1.15], tickformat=".0%", title_text=tr("test accuracy"))
     fig.update_yaxes(type="category")
     return _layout(fig, 70 + 22 * len(names))
 
@@ -270,35 +276,36 @@ def reliability_diagram(before: dict, after: dict | None) -> go.Figure:
     """
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.7, 0.3],
                         vertical_spacing=0.08)  # fmt: skip
-    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfectly honest",
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", name=tr("perfectly honest"),
                     line={"color": "#94a3b8", "dash": "dot"}, row=1, col=1)  # fmt: skip
     for label, table, color in (
-        ("the model's own", before, COLORS["val"]),
-        ("calibrated", after, COLORS["train"]),
+        (tr("the model's own"), before, COLORS["val"]),
+        (tr("calibrated"), after, COLORS["train"]),
     ):
         if not table:
             continue
         xs, ys, ns = _filled_bins(table)
         fig.add_scatter(
             x=xs, y=ys, mode="lines+markers", name=label, line={"color": color}, customdata=ns,
-            hovertemplate="sure %{x:.0%}, right %{y:.0%} (%{customdata} images)<extra></extra>",
+            hovertemplate=tr("sure %{x:.0%}, right %{y:.0%} (%{customdata} images)")
+            + "<extra></extra>",
             row=1, col=1,
         )  # fmt: skip
     # the images per bin of the calibrated table when there is one
     table, color = (after, COLORS["train"]) if after else (before, COLORS["val"])
     xs, _, ns = _filled_bins(table)
     fig.add_bar(
-        x=xs, y=ns, marker_color=color, opacity=0.75, text=[f"{n:,}" for n in ns],
+        x=xs, y=ns, marker_color=color, opacity=0.75, text=[i18n.number(n) for n in ns],
         textposition="outside", textfont={"size": 10}, cliponaxis=False, width=0.03,
         showlegend=False, row=2, col=1,
-        hovertemplate="%{y:,} test images sure about %{x:.0%}<extra></extra>",
+        hovertemplate=tr("%{y:,} test images sure about %{x:.0%}") + "<extra></extra>",
     )  # fmt: skip
     fig.update_xaxes(range=[0, 1.02], tickformat=".0%")
-    fig.update_xaxes(title_text="how sure it was", row=2, col=1)
-    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text="how often it was right",
+    fig.update_xaxes(title_text=tr("how sure it was"), row=2, col=1)
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%", title_text=tr("how often it was right"),
                      row=1, col=1)  # fmt: skip
     # counts span 1 to thousands: a log scale keeps the small bins visible
-    title = "images (calibrated)" if after else "images"
+    title = tr("images (calibrated)") if after else tr("images")
     fig.update_yaxes(type="log", title_text=title, row=2, col=1, range=[0, 4.9])
     return _layout(fig, 440)
 

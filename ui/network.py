@@ -20,8 +20,10 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
+from cnn import describe, i18n
 from cnn.explain import MAP_KINDS
-from ui import arch_diagram, charts, pictures, presenter
+from cnn.i18n import N_, tr
+from ui import a11y, arch_diagram, charts, pictures, presenter
 
 FIGURE_KEY = "network-figure"  # the plotly chart's selection event
 SELECTED_KEY = "network-selected"  # (layer, channel) the student clicked last
@@ -41,7 +43,7 @@ ENLARGED_PX = 220
 EXPECTED_WIDTH_PX = 820  # the figure's width on a 1280-pixel screen with the sidebar open
 HIGHLIGHT = "#dc2626"
 # second header line of the vector columns (their names already say dense or flatten)
-KIND_LABELS = {"global_avg": "mean of<br>each map", "dense": "", "flatten": ""}
+KIND_LABELS = {"global_avg": N_("mean of<br>each map"), "dense": "", "flatten": ""}
 
 
 def _png_uri(rgb: np.ndarray) -> str:
@@ -69,14 +71,15 @@ def _place_image(fig: go.Figure, rgb: np.ndarray, x: float, y: float, w: float, 
 def _label(shape: Any) -> str:
     """A column's second header line: what the layer does."""
     if shape.kind == "conv":
-        stride = f"<br>stride {shape.stride}" if shape.stride > 1 else ""
+        stride = "<br>" + tr("stride {n}").format(n=shape.stride) if shape.stride > 1 else ""
         return f"{shape.kernel}x{shape.kernel}{stride}"
     if shape.kind == "pool":
         kind = "max" if "Max" in shape.keras_type else "avg"
         return f"{kind} {shape.kernel}x{shape.kernel}"
     if shape.kind == "add":
-        return "+ shortcut"
-    return KIND_LABELS.get(shape.kind, shape.kind)
+        return "+ " + tr("shortcut")
+    label = KIND_LABELS.get(shape.kind, shape.kind)
+    return tr(label) if label else label
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
@@ -112,8 +115,15 @@ def _map_column(fig, column, x, shown: int, selected) -> float:
         marker={"size": 30, "opacity": 0, "symbol": "square"},
         customdata=[[column.name, int(c)] for c in channels],
         hovertemplate=[
-            f"{column.name}, channel {c}<br>mean {column.activity[c]:.3f}, "
-            f"max {column.maps[..., c].max():.3f}<extra>click to enlarge</extra>"
+            tr("{layer}, channel {channel}<br>mean {mean}, max {max}").format(
+                layer=column.name,
+                channel=c,
+                mean=i18n.number(float(column.activity[c]), 3),
+                max=i18n.number(float(column.maps[..., c].max()), 3),
+            )
+            + "<extra>"
+            + tr("click to enlarge")
+            + "</extra>"
             for c in channels
         ],
         showlegend=False,
@@ -129,7 +139,8 @@ def _vector_column(fig, column, x: float, height: float, font_px: int) -> None:
     n = len(column.values)
     if column.kind == "flatten":
         fig.add_annotation(
-            x=x, y=height / 2, text=f"all maps<br>laid in<br>one row:<br>{n:,}<br>numbers",
+            x=x, y=height / 2,
+            text=tr("all maps<br>laid in<br>one row:<br>{n}<br>numbers").format(n=i18n.number(n)),
             showarrow=False, font={"size": font_px, "color": "#555"},
         )  # fmt: skip
         return
@@ -184,7 +195,8 @@ def _column(fig, network, column, x: float, height: float, geometry, shown: int,
     if column is None:
         image = pictures.to_uint8_rgb(network.image)
         _place_image(fig, image, x - INPUT_SIDE / 2, 0, INPUT_SIDE, INPUT_SIDE)
-        return f"<b>input</b><br>the picture<br>{_shape_text(network.image.shape)}"
+        shape = _shape_text(network.image.shape)
+        return "<b>" + tr("input") + "</b><br>" + tr("the picture") + f"<br>{shape}"
     label = "softmax" if column.kind == "softmax" else _label(geometry[column.name])
     shape = _shape_text(column.shape)
     if column.kind in MAP_KINDS:
@@ -192,7 +204,8 @@ def _column(fig, network, column, x: float, height: float, geometry, shown: int,
     elif column.kind == "softmax":
         _softmax_column(fig, column.values, network.class_names, x, height, font)
         classes = len(column.values)
-        shape = f"top {MAX_CLASSES} of {classes}" if classes > MAX_CLASSES else shape
+        top = tr("top {shown} of {classes}").format(shown=MAX_CLASSES, classes=classes)
+        shape = top if classes > MAX_CLASSES else shape
     else:
         label += column.activation if column.activation != "linear" else ""
         _vector_column(fig, column, x, height, font[0])
@@ -283,21 +296,25 @@ def _added_ui(explainer, network, map_layer, channel: int, right) -> None:
     """A residual add's channel: the main path's map and the shortcut's, which it sums."""
     shown = {m.shown_by: m.name for m in explainer.map_layers}
     for what, name in (
-        ("the block's convs", map_layer.input_layer),
-        ("the shortcut", map_layer.shortcut),
+        (tr("the block's convs"), map_layer.input_layer),
+        (tr("the shortcut"), map_layer.shortcut),
     ):
         if name not in shown:
             continue
         source = network.column(shown[name])
+        caption = f"{what}: {source.name}"
         right.image(
             _enlarged(source.maps, channel),
             width=ENLARGED_PX // 2,
-            caption=f"{what}: {source.name}",
+            caption=caption,
+            alt=describe.heatmap(source.maps[..., channel], caption),
         )
     right.caption(
-        f"{map_layer.name} adds the block's input (the shortcut) to what the block's convs "
-        "worked out, number by number, then applies the activation: the block learns a "
-        "correction to its input rather than a whole new picture."
+        tr(
+            "{layer} adds the block's input (the shortcut) to what the block's convs worked "
+            "out, number by number, then applies the activation: the block learns a "
+            "correction to its input rather than a whole new picture."
+        ).format(layer=map_layer.name)
     )
 
 
@@ -308,8 +325,12 @@ def _filter_figure(kernel: np.ndarray, slices: np.ndarray, rgb: bool) -> go.Figu
     cols = min(len(slices), 4)
     rows = -(-len(slices) // cols)
     limit = float(np.abs(kernel).max()) or 1.0
-    names = ("red", "green", "blue") if rgb else [f"channel {s}" for s in range(kernel.shape[-1])]
-    fig = make_subplots(rows, cols, subplot_titles=[f"from {names[s]}" for s in slices])
+    names = (
+        (tr("from red"), tr("from green"), tr("from blue"))
+        if rgb
+        else [tr("from channel {n}").format(n=s) for s in range(kernel.shape[-1])]
+    )
+    fig = make_subplots(rows, cols, subplot_titles=[names[s] for s in slices])
     k = kernel.shape[0]
     for i, s in enumerate(slices):
         fig.add_heatmap(
@@ -342,39 +363,69 @@ def channel_detail_ui(explainer, network, layer: str, channel: int) -> None:
     """One channel enlarged, with its filter (conv) or the map it pools (pool)."""
     column = network.column(layer)
     values = column.maps[..., channel]
+    title = tr("{layer}, channel {channel}").format(layer=layer, channel=channel)
     st.markdown(
-        f"**{layer}, channel {channel}**: mean {column.activity[channel]:.3f}, "
-        f"max {values.max():.3f}"
+        f"**{title}**: "
+        + tr("mean {mean}, max {max}").format(
+            mean=i18n.number(float(column.activity[channel]), 3),
+            max=i18n.number(float(values.max()), 3),
+        )
     )
     left, right = st.columns([1, 2])
-    left.image(_enlarged(column.maps, channel), caption="enlarged (each pixel one number)")
+    left.image(_enlarged(column.maps, channel), caption=tr("enlarged (each pixel one number)"),
+               alt=describe.heatmap(values, title))  # fmt: skip
     map_layer = explainer.map_layer(layer)
     if column.kind == "pool":
         source = network.column(explainer.source_map(layer).name)
         g = map_layer.geometry
-        right.image(_enlarged(source.maps, channel), width=ENLARGED_PX)
-        what = "largest" if "Max" in g.keras_type else "average"
-        right.caption(
-            f"It is {source.name}'s channel {channel} (above) with only the {what} number of every "
-            f"{g.kernel} x {g.kernel} window kept: {g.kernel * g.kernel} times fewer numbers."
-        )
+        pooled = tr("{layer}, channel {channel}").format(layer=source.name, channel=channel)
+        right.image(_enlarged(source.maps, channel), width=ENLARGED_PX,
+                    alt=describe.heatmap(source.maps[..., channel], pooled))  # fmt: skip
+        kept = (
+            tr("It is {layer}'s channel {channel} (above) with only the largest number of every "
+               "{k} x {k} window kept: {times} times fewer numbers.")
+            if "Max" in g.keras_type
+            else tr("It is {layer}'s channel {channel} (above) with only the average number of "
+                    "every {k} x {k} window kept: {times} times fewer numbers.")
+        )  # fmt: skip
+        right.caption(kept.format(layer=source.name, channel=channel, k=g.kernel,
+                                  times=g.kernel * g.kernel))  # fmt: skip
         return
     if column.kind == "add":
         _added_ui(explainer, network, map_layer, channel, right)
         return
+    _filter_ui(explainer, layer, channel, right)
+
+
+def _filter_ui(explainer, layer: str, channel: int, right) -> None:
+    """A conv channel's filter: its largest input-channel slices, with numbers, in words too."""
     kernel, bias = explainer.filter(layer, channel)
     weight = np.abs(kernel).sum(axis=(0, 1))
     slices = np.argsort(-weight, kind="stable")[:MAX_FILTER_SLICES]
     rgb = explainer.source_map(layer) is None and kernel.shape[-1] == 3
-    right.plotly_chart(_filter_figure(kernel, slices, rgb), key="network-filter")
+    figure = _filter_figure(kernel, slices, rgb)
+    right.plotly_chart(figure, key="network-filter")
+    with right:
+        a11y.described_ui(" ".join(
+            describe.heatmap(kernel[..., s], title.text)
+            for s, title in zip(slices, figure.layout.annotations, strict=False)
+        ))  # fmt: skip
     cin = kernel.shape[-1]
-    shown = "" if cin <= len(slices) else f" (shown: the {len(slices)} with the largest weights)"
-    bias_text = f"bias {bias:.3f}" if bias else "no bias (batch norm follows)"
-    right.caption(
-        f"Its filter: one {kernel.shape[0]} x {kernel.shape[1]} slice per input channel, "
-        f"{cin} in all{shown}; red = positive weight, blue = negative; {bias_text}. "
-        "The 'One value' tab shows every number of one position."
+    text = (
+        tr("Its filter: one {k} x {k} slice per input channel, {cin} in all; red = positive "
+           "weight, blue = negative; {bias}. The 'One value' tab shows every number of one "
+           "position.")
+        if cin <= len(slices)
+        else tr("Its filter: one {k} x {k} slice per input channel, {cin} in all (shown: the "
+                "{shown} with the largest weights); red = positive weight, blue = negative; "
+                "{bias}. The 'One value' tab shows every number of one position.")
+    )  # fmt: skip
+    bias_text = (
+        tr("bias {bias}").format(bias=i18n.number(float(bias), 3))
+        if bias
+        else tr("no bias (batch norm follows)")
     )
+    right.caption(text.format(k=kernel.shape[0], cin=cin, shown=len(slices), bias=bias_text))
 
 
 def network_ui(explainer, forward, class_names: list[str], calibration=None,
@@ -385,16 +436,18 @@ def network_ui(explainer, forward, class_names: list[str], calibration=None,
     network = explainer.network(forward, class_names)
     maps = [c for c in network.columns if c.kind in MAP_KINDS]
     explained, shown_col = st.columns([3, 1])
-    shown = shown_col.slider("Channels shown per layer", 2, 16, 6, key=SHOWN_KEY)
+    shown = shown_col.slider(tr("Channels shown per layer"), 2, 16, 6, key=SHOWN_KEY)
     if maps and st.session_state.get(SELECTED_KEY, ("", 0))[0] not in {c.name for c in maps}:
         st.session_state[SELECTED_KEY] = (maps[0].name, int(maps[0].order[0]))
     selected = st.session_state.get(SELECTED_KEY)
     explained.caption(
-        "Each column is a layer, headed by its name, what it does and the size of its output "
-        f"(height × width × channels). It shows up to {shown} of its channels, those that "
-        "respond most to this input (mean value), the strongest on top. Colour scale: one per "
-        "column, so its channels compare: dark blue = the lowest value shown, yellow = the "
-        f"strongest {BRIGHT_SHARE:.0%} of the values shown. Click a channel to enlarge it."
+        tr(
+            "Each column is a layer, headed by its name, what it does and the size of its "
+            "output (height × width × channels). It shows up to {shown} of its channels, those "
+            "that respond most to this input (mean value), the strongest on top. Colour scale: "
+            "one per column, so its channels compare: dark blue = the lowest value shown, "
+            "yellow = the strongest {share} of the values shown. Click a channel to enlarge it."
+        ).format(shown=shown, share=i18n.percent(BRIGHT_SHARE))
     )
     geometry = {s.name: s for s in explainer.shapes}
     st.plotly_chart(
@@ -404,6 +457,7 @@ def network_ui(explainer, forward, class_names: list[str], calibration=None,
         selection_mode="points",
         config={"displayModeBar": False},
     )
+    a11y.described_ui(network_in_words(network, maps))
     st.caption(softmax_note(network, calibration, answered))
     if selected:
         channel_detail_ui(explainer, network, *selected)
@@ -415,13 +469,38 @@ def softmax_note(network, calibration=None, shown: np.ndarray | None = None) -> 
     p = network.probabilities
     top = int(np.argmax(p))
     name = network.class_names[top]
-    raw = f"The bars on the right are the network's raw output: '{name}' gets "
-    raw += f"{charts.percent(p[top])}."
-    if calibration is None or shown is None:
-        return raw + " This model was not calibrated, so the answer above says the same."
-    how = "too modest" if calibration.temperature < 1 else "too sure of themselves"
-    return (
-        f"{raw} The answer above gives '{name}' {charts.percent(shown[top])}: this network's "
-        f"raw percentages turned out {how} on images it never trained on, so the app corrects "
-        "them to match how often it is really right."
+    raw = tr("The bars on the right are the network's raw output: '{name}' gets {p}.").format(
+        name=name, p=charts.percent(p[top])
     )
+    if calibration is None or shown is None:
+        return raw + " " + tr("This model was not calibrated, so the answer above says the same.")
+    why = (
+        tr("The answer above gives '{name}' {p}: this network's raw percentages turned out too "
+           "modest on images it never trained on, so the app corrects them to match how often "
+           "it is really right.")
+        if calibration.temperature < 1
+        else tr("The answer above gives '{name}' {p}: this network's raw percentages turned out "
+                "too sure of themselves on images it never trained on, so the app corrects them "
+                "to match how often it is really right.")
+    )  # fmt: skip
+    return raw + " " + why.format(name=name, p=charts.percent(shown[top]))
+
+
+def network_in_words(network, maps) -> str:
+    """The overview for a screen reader: each map layer's most active channel, where it is
+    strongest, then the softmax's top answers."""
+    parts = [
+        describe.heatmap(
+            column.maps[..., int(column.order[0])],
+            tr("{layer}, its most active channel {channel}").format(
+                layer=column.name, channel=int(column.order[0])
+            ),
+        )
+        for column in maps
+    ]
+    parts.append(
+        tr("Softmax output: {answers}.").format(
+            answers=describe.probabilities(network.probabilities, network.class_names)
+        )
+    )
+    return " ".join(parts)

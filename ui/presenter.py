@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from cnn.i18n import tr
+
 PRESENTER = "presenter"  # session-state key of the switch
 SCALE = 1.5  # pictures grow by this much
 ROOT_FONT = "19px"  # Streamlit's type is sized in rem: a larger root enlarges it all
@@ -26,9 +28,9 @@ def px(size: int) -> int:
 def toggle_ui() -> None:
     """The sidebar switch."""
     st.toggle(
-        "Presenter mode",
+        tr("Presenter mode"),
         key=PRESENTER,
-        help="Larger type and pictures, for showing on a projector.",
+        help=tr("Larger type and pictures, for showing on a projector."),
     )
 
 

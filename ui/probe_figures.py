@@ -14,6 +14,8 @@ import cv2
 import numpy as np
 import plotly.graph_objects as go
 
+from cnn import i18n
+from cnn.i18n import tr
 from ui.charts import COLORS
 from ui.pictures import framed, to_uint8_rgb
 
@@ -102,13 +104,13 @@ def sweep_chart(results: dict[str, object], class_names: Sequence[str]) -> go.Fi
         for value in result.flip():
             if value is not None:
                 fig.add_vline(x=value, line={"color": "#555", "dash": dash, "width": 1})
-                fig.add_annotation(x=value, y=1.07, text="flips", showarrow=False,
+                fig.add_annotation(x=value, y=1.07, text=tr("flips"), showarrow=False,
                                    font={"size": 11})  # fmt: skip
     fig.add_vline(x=sweep.identity, line={"color": "#16a34a", "width": 2})
-    fig.add_annotation(x=sweep.identity, y=-0.08, text="unchanged", showarrow=False,
+    fig.add_annotation(x=sweep.identity, y=-0.08, text=tr("unchanged"), showarrow=False,
                        font={"size": 11, "color": "#16a34a"})  # fmt: skip
     fig.update_xaxes(title_text=f"{sweep.title} ({sweep.unit})")
-    fig.update_yaxes(title_text="probability", range=[-0.12, 1.12], tickformat=".0%")
+    fig.update_yaxes(title_text=tr("probability"), range=[-0.12, 1.12], tickformat=".0%")
     return _layout(fig, 380)
 
 
@@ -123,7 +125,8 @@ def sweep_strip(result, class_names: Sequence[str]) -> tuple[list[np.ndarray], l
     for i in keep:
         label = int(result.labels[i])
         captions.append(
-            f"{result.values[i]:g}: {class_names[label]} {result.probabilities[i, label]:.0%}"
+            f"{i18n.number(float(result.values[i]))}: {class_names[label]} "
+            f"{i18n.percent(float(result.probabilities[i, label]))}"
         )
     return images, captions
 
@@ -141,10 +144,11 @@ def occlusion_figure(image: np.ndarray, occlusion, class_name: str) -> go.Figure
         zmin=-limit,
         zmax=limit,
         colorscale=DIVERGING,
-        colorbar={"title": {"text": "lost"}, "tickformat": ".0%", "len": 0.8},
-        hovertemplate=(
-            f"covering near row %{{y}}, column %{{x}}: {class_name} loses %{{z:.1%}}<extra></extra>"
-        ),
+        colorbar={"title": {"text": tr("lost")}, "tickformat": ".0%", "len": 0.8},
+        hovertemplate=tr("covering near row %{y}, column %{x}: {name} loses %{z:.1%}").format(
+            name=class_name
+        )
+        + "<extra></extra>",
     )
     fig.update_xaxes(visible=False, range=[-0.5, w - 0.5])
     fig.update_yaxes(visible=False, range=[h - 0.5, -0.5], scaleanchor="x")
@@ -184,7 +188,7 @@ def embedding_map(points: np.ndarray, labels, predicted, class_names, thumbnails
     names = list(class_names)
     scale = alt.Scale(domain=names, range=[colour(i) for i in range(len(names))])
     shapes = alt.Scale(domain=names, range=[SHAPES[i % len(SHAPES)] for i in range(len(names))])
-    legend = alt.Legend(title="true class")
+    legend = alt.Legend(title=tr("true class"))
     dots = (
         alt.Chart(frame)
         .mark_point(size=36, opacity=0.75, filled=True)
@@ -193,10 +197,14 @@ def embedding_map(points: np.ndarray, labels, predicted, class_names, thumbnails
             y=alt.Y("y:Q", title=f"{title} 2", axis=alt.Axis(labels=False, ticks=False)),
             color=alt.Color("class:N", scale=scale, legend=legend),
             shape=alt.Shape("class:N", scale=shapes, legend=legend),
-            tooltip=["image", "class", "predicted"],
+            tooltip=[
+                "image",  # Vega shows a field named "image" as the picture
+                alt.Tooltip("class:N", title=tr("true class")),
+                alt.Tooltip("predicted:N", title=tr("predicted")),
+            ],
         )
     )
-    marker = pd.DataFrame({"x": [float(you[0])], "y": [float(you[1])], "label": ["your input"]})
+    marker = pd.DataFrame({"x": [float(you[0])], "y": [float(you[1])], "label": [tr("your input")]})
     star = (
         alt.Chart(marker)
         .mark_point(shape="diamond", size=400, filled=True, color="black", stroke="white")
@@ -233,13 +241,14 @@ def attack_chart(attack, class_names: Sequence[str]) -> go.Figure:
             name=class_names[c],
             line={"color": colour(c)},
             marker={"size": 7, "symbol": symbol(c)},
-            hovertemplate=f"epsilon %{{x:.4f}}: {class_names[c]} %{{y:.1%}}<extra></extra>",
+            hovertemplate=f"ε %{{x:.4f}}: {class_names[c]} %{{y:.1%}}<extra></extra>",
         )
     if attack.epsilon is not None:
         fig.add_vline(x=attack.epsilon, line={"color": COLORS["val"], "dash": "dash"})
         # annotations on a log axis take the exponent
         fig.add_annotation(x=np.log10(attack.epsilon), y=1.08, showarrow=False,
-                           text=f"smallest ε = {attack.epsilon:.4f}")  # fmt: skip
-    fig.update_xaxes(title_text="epsilon (largest change of any pixel, 0-1)", type="log")
-    fig.update_yaxes(title_text="probability", range=[-0.05, 1.15], tickformat=".0%")
+                           text=tr("smallest ε = {epsilon}").format(
+                               epsilon=i18n.number(attack.epsilon, 4)))  # fmt: skip
+    fig.update_xaxes(title_text=tr("epsilon (largest change of any pixel, 0-1)"), type="log")
+    fig.update_yaxes(title_text=tr("probability"), range=[-0.05, 1.15], tickformat=".0%")
     return _layout(fig, 320)

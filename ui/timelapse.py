@@ -15,7 +15,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from cnn import i18n
 from cnn.filters import filter_images
+from cnn.i18n import N_, tr
 from cnn.timelapse import Timelapse
 from ui import charts, pictures
 
@@ -29,12 +31,12 @@ SLIDER_X = 0.17  # the slider starts right of the Play and Pause buttons
 # Grad-CAM at the last conv layer did not pass the deletion test on digits (issue 28): the
 # panel says what it computes, not that it is where the model looked
 TITLES = (
-    "Grad-CAM at the last conv layer",
-    "What it answered",
-    "First-layer filters",
-    "Feature maps of {layer}",
-    "Mistakes on {n} images (confusion matrix)",
-    "Loss and accuracy",
+    N_("Grad-CAM at the last conv layer"),
+    N_("What it answered"),
+    N_("First-layer filters"),
+    N_("Feature maps of {layer}"),
+    N_("Mistakes on {n} images (confusion matrix)"),
+    N_("Loss and accuracy"),
 )
 
 
@@ -97,7 +99,7 @@ def timelapse_figure(
         probe_label: what the probe is, for the titles ("a 7", "your drawing").
     """
     n = int(lapse.confusion[0].sum())
-    titles = [t.format(layer=layer, n=n) for t in TITLES]
+    titles = [tr(t).format(layer=layer, n=i18n.number(n)) for t in TITLES]
     fig = make_subplots(rows=2, cols=3, subplot_titles=titles, vertical_spacing=0.12,
                         horizontal_spacing=0.06)  # fmt: skip
     first = _frame_data(lapse, 0, probe, layer)
@@ -111,9 +113,9 @@ def timelapse_figure(
     heat.update(x=names, y=names, colorscale="Blues", showscale=False)
     fig.add_trace(heat, row=2, col=2)
     epochs = lapse.frame_epochs
-    fig.add_scatter(x=epochs, y=_normalised_loss(lapse.loss), name="loss (scaled)",
+    fig.add_scatter(x=epochs, y=_normalised_loss(lapse.loss), name=tr("loss (scaled)"),
                     line={"color": charts.COLORS["val"]}, row=2, col=3)  # fmt: skip
-    fig.add_scatter(x=epochs, y=lapse.accuracy, name="training accuracy",
+    fig.add_scatter(x=epochs, y=lapse.accuracy, name=tr("training accuracy"),
                     line={"color": charts.COLORS["train"]}, row=2, col=3)  # fmt: skip
     marker.update(mode="lines", line={"color": "#111", "dash": "dot"}, showlegend=False)
     fig.add_trace(marker, row=2, col=3)
@@ -158,9 +160,9 @@ def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, class
         fig.layout[axis].update(visible=False)
     fig.update_yaxes(range=[0, 1.15], tickformat=".0%", row=1, col=2)
     fig.update_xaxes(type="category", tickangle=-45 if classes > 6 else 0, row=1, col=2)
-    fig.update_xaxes(type="category", title_text="predicted", row=2, col=2)
-    fig.update_yaxes(type="category", title_text="true", autorange="reversed", row=2, col=2)
-    fig.update_xaxes(title_text="epoch", row=2, col=3)
+    fig.update_xaxes(type="category", title_text=tr("predicted"), row=2, col=2)
+    fig.update_yaxes(type="category", title_text=tr("true"), autorange="reversed", row=2, col=2)
+    fig.update_xaxes(title_text=tr("epoch"), row=2, col=3)
     fig.update_yaxes(range=[0, 1.05], row=2, col=3)
     steps = _slider_steps(lapse)
     play = {
@@ -172,7 +174,7 @@ def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, class
         height=640,
         margin={"l": 10, "r": 10, "t": 60, "b": 70},
         legend={"orientation": "h", "x": 0.7, "y": -0.1},
-        title={"text": f"How it learned to read {probe_label}", "x": 0.01},
+        title={"text": tr("How it learned to read {probe}").format(probe=probe_label), "x": 0.01},
         updatemenus=[
             {
                 # left of the slider, level with its rail (they covered its first steps)
@@ -184,9 +186,9 @@ def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, class
                 "yanchor": "top",
                 "pad": {"t": 34},
                 "buttons": [
-                    {"label": "▶ Play", "method": "animate", "args": [None, play]},
+                    {"label": "▶ " + tr("Play"), "method": "animate", "args": [None, play]},
                     {
-                        "label": "❚❚ Pause",
+                        "label": "❚❚ " + tr("Pause"),
                         "method": "animate",
                         "args": [[None], {"mode": "immediate", "frame": {"duration": 0}}],
                     },
@@ -200,7 +202,7 @@ def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, class
                 "x": SLIDER_X,
                 "y": -0.02,
                 "len": 0.66 - SLIDER_X,
-                "currentvalue": {"prefix": "epoch ", "font": {"size": 16}},
+                "currentvalue": {"prefix": tr("epoch") + " ", "font": {"size": 16}},
                 "transition": NO_TRANSITION,
             }
         ],
@@ -219,5 +221,5 @@ def snapshot_picture(snapshot: dict, probe_images: np.ndarray, class_names: Sequ
         top = int(np.argmax(p))
         images.append(pictures.framed(image, 96))
         verdict = "✓" if top == probe["class"] else "✗" if probe["class"] >= 0 else "→"
-        captions.append(f"{probe['label']} {verdict} {class_names[top]} {p[top]:.0%}")
+        captions.append(f"{probe['label']} {verdict} {class_names[top]} {i18n.percent(p[top])}")
     return images, captions
