@@ -12,7 +12,9 @@ from cnn.record import RunRecord
 from ui import pictures, presenter
 from ui.glossary import explain_ui
 
-SCALES = (N_("shared"), N_("per channel"))  # the feature maps' colour scales
+SCALES = ("shared", "per channel")  # the feature maps' colour scales (values)
+# as the radio shows them ("shared" alone is another page's msgid, a class's shared runs)
+SCALE_NAMES = {"shared": N_("shared scale"), "per channel": N_("per channel")}
 KINDS = {"conv": N_("conv"), "pool": N_("pool"), "add": N_("add")}  # a layer's kind, shown
 
 
@@ -31,7 +33,13 @@ def feature_maps_ui(inspection, record: RunRecord) -> None:
     activation = layers[layer_col.selectbox(tr("Layer"), list(layers))]
     # photo maps on one scale are mostly dark (a few channels dominate): per channel for them
     default = 0 if record.preprocessing.method == "digits" else 1
-    shared = scale_col.radio(tr("Colour scale"), SCALES, default, format_func=tr, horizontal=True)
+    shared = scale_col.radio(
+        tr("Colour scale"),
+        SCALES,
+        default,
+        format_func=lambda scale: tr(SCALE_NAMES[scale]),
+        horizontal=True,
+    )
     with scale_col:
         explain_ui("feature map")
     maps = activation.array
