@@ -4,14 +4,19 @@ on the classroom inputs of `cnn.foreign`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from cnn import calibration, datasets, ood
+from cnn.i18n import trn
 
 MAX_VALIDATION = 5000  # validation images the temperature is fitted on, at most
 READ_BATCH = 256  # images per compiled call while the check reads a set (not the training batch)
+# what a calibration was fitted on, as run.json keeps it (in English, whoever trained it)
+HELD_OUT = "{n} validation images (held out of training)"
+HELD_OUT_RECORDED = re.compile(r"^(\d+) validation images \(held out of training\)$")
 
 
 def logits_of_split(
@@ -62,7 +67,7 @@ def measure_confidence(prepared, model, test_logits: np.ndarray, test_labels: np
         val_logits = logits_of_split(model, held_out, shape, batch, mirror)
         calibrated = calibration.calibrate(
             val_logits, held_out.labels, test_logits, test_labels,
-            f"{len(held_out)} validation images (held out of training)",
+            HELD_OUT.format(n=len(held_out)),
         )  # fmt: skip
     temperature = calibrated.temperature if calibrated else 1.0
     check, gaussian = unfamiliar_check(prepared, model, test_logits, temperature)
@@ -209,3 +214,17 @@ def unfamiliar_check(prepared, model, test_logits: np.ndarray, temperature: floa
         if name in checks:
             setattr(check, f"{name}_detection", checks[name].detection)
     return check, scores[chosen][1]
+
+
+def fitted_on_shown(recorded: str) -> str:
+    """What a calibration was fitted on (run.json's `fitted_on`, kept in English) in the
+    reader's language; a phrase of another form as it was recorded."""
+    found = HELD_OUT_RECORDED.match(recorded or "")
+    if found is None:
+        return recorded
+    n = int(found.group(1))
+    return trn(
+        "{n} validation image (held out of training)",
+        "{n} validation images (held out of training)",
+        n,
+    )
