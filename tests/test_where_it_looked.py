@@ -171,7 +171,7 @@ def test_only_the_open_tab_is_drawn(trained):
     at.session_state[state.CANVAS_KEY] = drawn_one()
     at.run()
     assert not at.exception
-    assert [s.label for s in at.selectbox][-2:] == ["Map", "Explain the class"]
+    assert [s.label for s in at.main.selectbox][-2:] == ["Map", "Explain the class"]
     assert not any(r.label == "Colour scale" for r in at.radio)
     at.session_state["inside-tab"] = "Feature maps"
     at.run()
