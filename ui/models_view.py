@@ -13,6 +13,7 @@ import streamlit as st
 from cnn import architectures, artifacts, describe, i18n
 from cnn.artifacts import RunInfo
 from cnn.i18n import N_, tr, trn
+from cnn.training.confidence import fitted_on_shown
 from ui import a11y, arch_diagram, charts, glossary, loaders, pictures, presenter, state
 
 GALLERY_COLUMNS = 8  # kept images per row
@@ -421,7 +422,7 @@ def confidence_ui(info: RunInfo) -> None:
                 "Fitted on {fitted_on}; measured on the test split (15 bins). The bars "
                 "count the test images in each bin: a point made of a handful of images wobbles "
                 "by chance."
-            ).format(fitted_on=cal.fitted_on)
+            ).format(fitted_on=fitted_on_shown(cal.fitted_on))
         )
         with words:
             glossary.explain_ui("calibration")
