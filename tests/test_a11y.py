@@ -7,10 +7,15 @@ training finished; a lesson's first step. Any serious or critical violation fail
 rule, element and page. One server, one browser tab, the pages visited in turn (the server,
 Chromium and the helpers are tests/test_browser.py's).
 
-Run with `python -m pytest tests/test_a11y.py -q -s` (-s prints every page's figures).
+Run with `python -m pytest tests/test_a11y.py -q -s` (-s prints every page's figures);
+with A11Y_SHOTS=<folder>, each page measured is photographed there at 1280x720.
 """
 
 from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
 
 import pytest
 from test_browser import (  # noqa: F401  (browser, mnist_run, server, server_env: fixtures)
@@ -46,6 +51,7 @@ PAGES = ["", "lessons", "train", "predict", "inside", "open_box", "probe", "mode
          "make", "class_board"]  # fmt: skip
 LANGUAGES = ("en", "zh", "es")
 LESSON = "what-a-filter-sees"
+SHOTS = os.environ.get("A11Y_SHOTS")  # a folder: each measured page's screenshot goes there
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +94,9 @@ def blocking(axe, page, where: str) -> list[str]:
     """axe-core on the page as it is: one line per serious or critical violation's element
     (rule, element, page); every violation's count is printed (run with -s to see them)."""
     found = axe.run(page).response["violations"]
+    if SHOTS:  # a person looks at what was measured
+        name = re.sub(r"[^A-Za-z0-9=]+", "-", where).strip("-") or "home"
+        page.screenshot(path=Path(SHOTS) / f"{name}.png")
     counts = ", ".join(f"{v['id']} {v['impact']} x{len(v['nodes'])}" for v in found)
     print(f"\n{where}: {counts or 'no violations'}")
     return [

@@ -14,6 +14,8 @@ import plotly.graph_objects as go
 from cnn.architectures import OUTPUT_LAYER
 from cnn.i18n import tr
 
+TEXT = "#31333f"  # the labels' colour (ui/charts.TEXT: the plotly theme's grey is 3.8:1)
+
 KIND_COLOURS = {  # block colours of the architecture diagram
     "input": "#64748b",
     "conv": "#4f46e5",
@@ -136,6 +138,7 @@ def architecture_diagram(layers: Sequence) -> go.Figure:
     bottom = -1.75 if crowded else -1.25
     fig.update_yaxes(visible=False, range=[bottom, top])
     fig.update_layout(
+        font={"color": TEXT},
         height=190 + (40 if crowded else 0) + (30 if top > 0.6 else 0),
         margin={"l": 0, "r": 0, "t": 0, "b": 0},
         showlegend=False,

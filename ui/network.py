@@ -275,6 +275,7 @@ def network_figure(network, geometry: dict[str, Any], shown: int, selected,
     # square tiles: the height a figure of the usual width needs (wider pages add margins)
     fig.update_layout(
         height=int((bottom - top) * EXPECTED_WIDTH_PX / (right - left)),
+        font={"color": charts.TEXT},
         margin={"l": 0, "r": 40, "t": 24, "b": 0},
         clickmode="event+select",
         dragmode=False,
@@ -347,7 +348,8 @@ def _filter_figure(kernel: np.ndarray, slices: np.ndarray, rgb: bool) -> go.Figu
         )
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
-    fig.update_layout(height=40 + 150 * rows, margin={"l": 5, "r": 5, "t": 25, "b": 5})
+    fig.update_layout(height=40 + 150 * rows, margin={"l": 5, "r": 5, "t": 25, "b": 5},
+                      font={"color": charts.TEXT})  # fmt: skip
     fig.update_annotations(font_size=11)
     return fig
 

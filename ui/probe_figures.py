@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from cnn import i18n
 from cnn.i18n import tr
-from ui.charts import COLORS
+from ui.charts import COLORS, TEXT
 from ui.pictures import framed, to_uint8_rgb
 
 PALETTE = [  # one colour per class, the map's too: Okabe and Ito's colour-blind-safe set
@@ -44,6 +44,7 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
     # room above for the "flips" labels; the legend below the x axis title
     fig.update_layout(
         height=height,
+        font={"color": TEXT},
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.28, "yanchor": "top"},
     )

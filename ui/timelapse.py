@@ -172,6 +172,7 @@ def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, class
     }
     fig.update_layout(
         height=640,
+        font={"color": charts.TEXT},
         margin={"l": 10, "r": 10, "t": 60, "b": 70},
         legend={"orientation": "h", "x": 0.7, "y": -0.1},
         title={"text": tr("How it learned to read {probe}").format(probe=probe_label), "x": 0.01},
