@@ -2,10 +2,11 @@
 bundles it; nothing is downloaded) in headless Chromium at 1280x720 against `streamlit run`.
 
 Pages and states: every page fresh in English, Chinese and Spanish (`?lang=`); Predict after a
-digit drawn with the mouse; Models with a run chosen (each of its tabs); Train with a tiny
-training finished; a lesson's first step. Any serious or critical violation fails, listed as
-rule, element and page. One server, one browser tab, the pages visited in turn (the server,
-Chromium and the helpers are tests/test_browser.py's).
+digit drawn with the mouse, then Look inside, Open the box and Probe on that drawing; Models
+with a run chosen (each of its tabs); Train with a tiny training finished; a lesson's first
+step. Any serious or critical violation fails, listed as rule, element and page. One server,
+one browser tab, the pages visited in turn (the server, Chromium and the helpers are
+tests/test_browser.py's).
 
 Run with `python -m pytest tests/test_a11y.py -q -s` (-s prints every page's figures);
 with A11Y_SHOTS=<folder>, each page measured is photographed there at 1280x720.
@@ -29,6 +30,7 @@ from test_browser import (  # noqa: F401  (browser, mnist_run, server, server_en
     choose,
     draw,
     expect_prediction,
+    go_to,
     mnist_run,
     open_app,
     server,
@@ -127,13 +129,17 @@ def test_a_lesson_step(tab, axe, server):  # noqa: F811
     assert not problems, "\n".join(problems)
 
 
-def test_predict_after_a_drawing(tab, axe, server, mnist_run):  # noqa: F811
+def test_predict_and_the_pages_that_look_into_a_drawing(tab, axe, server, mnist_run):  # noqa: F811
     open_app(tab, server, "predict")
     choose(tab, "Model", artifacts.read_run_info(mnist_run).title)
     draw(tab, DIGIT_STROKES["1"])
     expect_prediction(tab, "1")
     settle(tab)
     problems = blocking(axe, tab, "/predict after a drawing")
+    for title in ("Look inside", "Open the box", "Probe"):  # the same drawing, looked into
+        go_to(tab, title)
+        settle(tab)
+        problems += blocking(axe, tab, f"{title} after a drawing")
     assert not problems, "\n".join(problems)
 
 
