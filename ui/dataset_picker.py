@@ -7,9 +7,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from cnn import datasets
+from cnn import datasets, i18n
 from cnn.i18n import tr
 from ui import lesson, state
+
+
+def _joined(*sentences: str) -> str:
+    """Sentences one after another, as the language writes them (Chinese: no space between)."""
+    return ("" if i18n.language() == "zh" else " ").join(s for s in sentences if s)
 
 
 def dataset_picker_ui(
@@ -38,9 +43,9 @@ def dataset_picker_ui(
         st.caption(description)
     elif picked.available:
         where = tr("From: {source}.").format(source=tr(picked.source))
-        st.caption(f"{description} {where} {tr(picked.detail)}")
+        st.caption(_joined(description, where, tr(picked.detail)))
     else:
-        st.caption(f"{description} {tr('Needs: {source}.').format(source=tr(picked.source))}")
+        st.caption(_joined(description, tr("Needs: {source}.").format(source=tr(picked.source))))
     return picked
 
 
@@ -73,6 +78,6 @@ def dataset_source_ui(
         return None if path is None else (picked, str(path))
     if not picked.available:
         missing = tr("{title} is not available on this machine.").format(title=picked.title)
-        st.info(f"{missing} {tr(picked.detail)}")
+        st.info(_joined(missing, tr(picked.detail)))
         return None
     return picked, None

@@ -130,6 +130,11 @@ def _restart_ui(events: list) -> list:
     return latest_try(events)
 
 
+def _joined(*sentences: str) -> str:
+    """Sentences one after another, as the language writes them (Chinese: no space between)."""
+    return ("" if i18n.language() == "zh" else " ").join(s for s in sentences if s)
+
+
 def _ended(result) -> str:
     """How the training ended, in the reader's language: the training thread writes its
     sentence in the server's, so a plain finish is said again here."""
@@ -154,17 +159,17 @@ def _end_ui(job: TrainingJob) -> None:
         else ""
     )
     seconds = tr("({seconds} s in all)").format(seconds=i18n.number(round(result.seconds)))
-    text = " ".join(part for part in (_ended(result), score, seconds) if part)
+    text = _joined(_ended(result), score, seconds)
     if result.state == "finished" and not result.warning:
         st.success(text, icon=":material/celebration:")
     elif result.state == "finished":
         st.warning(text)
     else:
         kept = tr("The run was saved but not made the active model: pick it on Predict to try it.")
-        st.warning(f"{text} {kept}")
+        st.warning(_joined(text, kept))
     if state.first_time(f"toast-{id(job)}"):
         ended = tr(ENDED.get(result.state, result.state))
-        st.toast(f"{ended} {score.replace('**', '')}".strip(), icon=":material/flag:")
+        st.toast(_joined(ended, score.replace("**", "")), icon=":material/flag:")
     if result.run_dir and result.state == "finished":
         st.page_link(PREDICT_PAGE, label=tr("Try it on Predict"), icon=":material/draw:")
 
@@ -268,7 +273,7 @@ def live_training_view(class_names) -> None:
                 )
             shared = tr("Every student's training shares this server.")
             seconds = i18n.number(round(wait or 0))
-            st.info(f"{line.format(position=position, seconds=seconds)} {shared}")
+            st.info(_joined(line.format(position=position, seconds=seconds), shared))
         statuses = [e.message for e in events if e.kind == "status" and e.message]
         if job.done:
             state.adopt_trained_run(job.result)  # before any rerun, so the sidebar shows it
