@@ -187,6 +187,7 @@ def sweep_ui(loaded, image: np.ndarray) -> None:
         format_func=short_title,
         max_selections=MAX_COMPARED,
         key="probe-compare",
+        placeholder=tr("Choose models"),
         help=tr("The same changed inputs go through each model: dashed and dotted lines."),
     )
     results = {short_title(loaded.run.info): _sweep(*_key(loaded), image, sweep.name, method,
@@ -328,7 +329,7 @@ def nearest_ui(loaded, image: np.ndarray) -> None:
             "Under each: its true class · its distance from your input, measured between the "
             "{n} numbers the last hidden layer gives each image (what the output layer reads). "
             "Searched: {source}."
-        ).format(n=feature.shape[1], source=pool.source)
+        ).format(n=feature.shape[1], source=pool.source_words())
     )
 
     st.markdown(tr("**A map of what it learned**: test images placed by those numbers"))
@@ -347,7 +348,7 @@ def nearest_ui(loaded, image: np.ndarray) -> None:
     text = tr(
         "Each dot is one test image, coloured by its true class; hover for the picture. Dots "
         "of another colour inside a group are images the model mixes up. Shown: {source}."
-    ).format(source=test.source)
+    ).format(source=test.source_words())
     if projection.explained:
         text += " " + tr("The two axes keep {share} of the spread.").format(
             share=i18n.percent(projection.explained)

@@ -89,6 +89,7 @@ def _form_ui(model) -> list:
         tr("Channels to switch off ({n} in {layer})").format(n=count, layer=layer),
         range(count),
         key=f"{KEY}-zero-{layer}",
+        placeholder=tr("Choose channels"),
     )
     changes = [Change("zero", layer, int(c)) for c in channels]
     st.markdown(

@@ -143,6 +143,7 @@ def classes_ui(loaded: loaders.LoadedRun) -> None:
         format_func=lambda i: names[i],
         max_selections=PAGE,
         key=f"{KEY}-classes",
+        placeholder=tr("Choose classes"),
     )
     if not chosen:
         st.info(tr("Pick at least one class."))

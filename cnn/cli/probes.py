@@ -85,7 +85,9 @@ def cmd_nearest(args) -> int:
     if args.json:
         print_json({"neighbours": neighbours, "source": pool.source})
         return 0
-    print(tr("Nearest to {file} among {source}:").format(file=args.file, source=pool.source))
+    print(
+        tr("Nearest to {file} among {source}:").format(file=args.file, source=pool.source_words())
+    )
     for n in neighbours:
         line = tr("training image {index}  {label} distance {distance}").format(
             index=f"{n['index']:>6}", label=f"{n['label']:<16}", distance=f"{n['distance']:.4f}"

@@ -29,6 +29,7 @@ import numpy as np
 
 from cnn import array_cache, datasets, geometry
 from cnn.array_cache import cached
+from cnn.i18n import N_, number, tr
 
 BATCH = 256  # images per compiled call while embedding a split
 MAP_POINTS = 2000  # test images on the map (stratified)
@@ -46,6 +47,15 @@ def cache_dir() -> Path:
     return array_cache.cache_dir()
 
 
+# (split, a subset?) -> the sentence saying which images a map or a search used
+SOURCE_SENTENCES = {
+    ("train", True): N_("{shown} of the {total} training images of {title} ({source})"),
+    ("train", False): N_("all {total} training images of {title} ({source})"),
+    ("test", True): N_("{shown} of the {total} test images of {title} ({source})"),
+    ("test", False): N_("all {total} test images of {title} ({source})"),
+}
+
+
 @dataclass(repr=False)
 class Embedded:
     """A split's images as points in the model's embedding.
@@ -56,7 +66,10 @@ class Embedded:
         predicted: int64 (n,), the model's answers.
         indices: int64 (n,), each point's index in the split it came from.
         split: the split the images came from.
-        source: a sentence: which images, from where.
+        source: a sentence: which images, from where (English; `source_words` in the
+            language being shown).
+        source_parts: what the sentence is made of: which split, how many of how many, the
+            dataset's title and source.
         neighbours: scikit-learn's NearestNeighbors over `features`, fitted when the object
             is made (about 1-5 ms for 2,000-60,000 points) and never written afterwards: the
             app shares one Embedded between sessions (`st.cache_resource`).
@@ -68,7 +81,8 @@ class Embedded:
     indices: np.ndarray
     split: Any = None  # the datasets.Split (thumbnails are read from it)
     source: str = ""
-    cache: Path | None = None  # the cache file this came from (t-SNE is cached beside it)
+    cache: Path | None = None
+    source_parts: dict | None = None  # the cache file this came from (t-SNE is cached beside it)
     neighbours: Any = field(init=False)
 
     def __post_init__(self) -> None:
@@ -78,6 +92,18 @@ class Embedded:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def source_words(self) -> str:
+        """`source` in the current language (made when shown: the object is shared between
+        sessions that speak different languages)."""
+        if not self.source_parts:
+            return self.source
+        p = self.source_parts
+        key = (p["which"], p["shown"] < p["total"])
+        return tr(SOURCE_SENTENCES[key]).format(
+            shown=number(p["shown"]), total=number(p["total"]), title=tr(p["title"]),
+            source=p["source"],
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         return f"Embedded(n={len(self)}, d={self.features.shape[1]}, source={self.source!r})"
@@ -154,6 +180,8 @@ def embedded_split(
     split = data.train if which == "train" else data.test
     indices = subset_indices(split, limit)
     what = "training" if which == "train" else "test"
+    parts = {"which": which, "shown": len(indices), "total": len(split),
+             "title": data.info.title, "source": data.source}  # fmt: skip
     some = (
         f"{len(indices):,} of the {len(split):,}"
         if len(indices) < len(split)
@@ -170,6 +198,7 @@ def embedded_split(
         arrays["features"], arrays["labels"], arrays["predicted"], indices, split,
         source=f"{some} {what} images of {data.info.title} ({data.source})",
         cache=path,
+        source_parts=parts,
     )  # fmt: skip
 
 
