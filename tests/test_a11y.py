@@ -36,7 +36,6 @@ from test_browser import (  # noqa: F401  (browser, mnist_run, server, server_en
     server,
     server_env,
     wait_for,
-    wait_until_idle,
 )
 
 from cnn import artifacts
@@ -80,14 +79,24 @@ def axe():
     return axe_sync.Axe()
 
 
+# True once no script runs and no spinner shows for QUIET_MS on end (polled by the page
+# itself): a page's spinner appears only after half a second, and on busy cores its running
+# icon late, so one look at either is not enough
+QUIET_MS = 1000
+QUIET_JS = """(quietMs) => {
+    const busy = document.querySelector(
+        '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stSpinner"]');
+    const now = performance.now();
+    if (busy || window.a11yQuietSince === undefined) window.a11yQuietSince = now;
+    return !busy && now - window.a11yQuietSince >= quietMs;
+}"""
+
+
 def settle(page) -> None:
-    """Wait until the script run has ended (no spinner left: on busy cores the running
-    icon shows late) and every image and chart in view has drawn."""
-    wait_until_idle(page)
-    page.locator('[data-testid="stSpinner"]').first.wait_for(
-        state="detached", timeout=PAGE_S * 1000
-    )
-    wait_until_idle(page)
+    """Wait until the page has been quiet a while (QUIET_JS) and every image and chart in
+    view has drawn."""
+    page.evaluate("() => { window.a11yQuietSince = undefined; }")
+    page.wait_for_function(QUIET_JS, arg=QUIET_MS, polling=100, timeout=PAGE_S * 1000)
     page.wait_for_function(DRAWN_JS, timeout=PAGE_S * 1000)
     assert page.locator(EXCEPTION).count() == 0, "a traceback reached the page"
 
