@@ -37,13 +37,20 @@ class_names = loaded.class_names
 inspection = loaders.inspect_image(loaded, image, None)
 top, shown = answer.shown_answer(inspection, loaded.run.record)
 picture, about = st.columns([1, 8], vertical_alignment="center")
-picture.image(pictures.framed(image, 96), width=96)
+picture.image(
+    pictures.framed(image, 96),
+    width=96,
+    alt=tr("The picture every probe starts from; the model says {name}.").format(
+        name=class_names[top]
+    ),
+)
 about.markdown(
-    tr("Model **{title}** says {answer}.").format(
-        title=loaded.run.info.title, answer=answer.answer_words(class_names[top], shown[top])
+    probes.joined(
+        tr("Model **{title}** says {answer}.").format(
+            title=loaded.run.info.title, answer=answer.answer_words(class_names[top], shown[top])
+        ),
+        tr(probes.SOURCE_SENTENCES.get(current.source, probes.SOURCE_SENTENCES[""])),
     )
-    + " "
-    + tr(probes.SOURCE_SENTENCES.get(current.source, probes.SOURCE_SENTENCES[""]))
 )
 
 # Each tab: the question it answers, and what draws it

@@ -34,6 +34,11 @@ SOURCE_SENTENCES = {  # where Predict's input came from -> the sentence that say
 }  # fmt: skip
 
 
+def joined(*sentences: str) -> str:
+    """Sentences one after another as the language writes them (no space in Chinese)."""
+    return ("" if i18n.language() == "zh" else " ").join(s for s in sentences if s)
+
+
 def calibrated(loaded) -> calibration.CalibratedInspector:
     """The run's inspector with calibrated probabilities: every probe measures the number
     Predict shows (`cnn.calibration.calibrated`)."""
@@ -148,17 +153,19 @@ def flip_sentence(result, class_names) -> str:
     flips = [v for v in result.flip() if v is not None]
     if not flips:
         low, high = result.values[0], result.values[-1]
-        return (
-            text
-            + " "
-            + tr("It still says {name} at every amount from {low} to {high} {unit}.").format(
+        return joined(
+            text,
+            tr("It still says {name} at every amount from {low} to {high} {unit}.").format(
                 name=said, low=_amount(low), high=_amount(high), unit=tr(unit)
-            )
+            ),
         )
     for value in flips:
         new = class_names[int(result.labels[result.values == value][0])]
-        text += " " + tr("At {amount} {unit} it says **{name}**.").format(
-            amount=_amount(value), unit=tr(unit), name=new
+        text = joined(
+            text,
+            tr("At {amount} {unit} it says **{name}**.").format(
+                amount=_amount(value), unit=tr(unit), name=new
+            ),
         )
     return text
 
@@ -350,9 +357,8 @@ def nearest_ui(loaded, image: np.ndarray) -> None:
         "of another colour inside a group are images the model mixes up. Shown: {source}."
     ).format(source=test.source_words())
     if projection.explained:
-        text += " " + tr("The two axes keep {share} of the spread.").format(
-            share=i18n.percent(projection.explained)
-        )
+        share = i18n.percent(projection.explained)
+        text = joined(text, tr("The two axes keep {share} of the spread.").format(share=share))
     st.caption(text)
 
 
@@ -451,4 +457,4 @@ def attack_ui(loaded, image: np.ndarray) -> None:
         "You look for strokes and shapes; the model adds up pixel patterns, and a sum can be "
         "steered."
     ).format(n=i18n.number(image.size))
-    st.info(f"{change_words(attack.change_size(image, perturbed))} {why}")
+    st.info(joined(change_words(attack.change_size(image, perturbed)), why))
