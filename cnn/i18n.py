@@ -7,21 +7,23 @@ one per language, extracted and updated with `pybabel` (README, "Adding a langua
 read as they are, so a translator's edit shows on the next run with nothing to compile.
 
 The language is asked of a resolver: the app installs one that reads the session's choice
-(`use`); without one (the CLI, tests, a training thread) it is CNN_LANG, else English.
+(`use`); a thread can speak one of its own (`speaking`: a student's training); otherwise (the
+CLI, tests) it is CNN_LANG's, else English.
 This module imports no streamlit.
 """
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 DOMAIN = "messages"
-LANG_ENV = "CNN_LANG"
+LANG_ENV = "CNN_LANG"  # read by cnn.settings, the one reader of the environment
 
 # A link's code -> (Babel's locale, the catalog folder, the language's own name)
 LANGUAGES: dict[str, tuple[str, str, str]] = {
@@ -32,6 +34,7 @@ LANGUAGES: dict[str, tuple[str, str, str]] = {
 DEFAULT = "en"
 
 _resolver: Callable[[], str | None] | None = None
+_spoken = threading.local()  # a thread's own language (`speaking`), e.g. a student's training
 
 
 def use(resolver: Callable[[], str | None] | None) -> None:
@@ -50,8 +53,29 @@ def code_of(raw: str | None) -> str | None:
 
 def language() -> str:
     """The language of the text being made now: "en", "zh" or "es"."""
+    own = getattr(_spoken, "code", None)
+    if own is not None:
+        return own
     chosen = _resolver() if _resolver is not None else None
-    return code_of(chosen) or code_of(os.environ.get(LANG_ENV)) or DEFAULT
+    return code_of(chosen) or _from_settings() or DEFAULT
+
+
+def _from_settings() -> str | None:
+    from cnn import settings  # settings imports this module
+
+    return settings.language()
+
+
+@contextmanager
+def speaking(code: str | None) -> Iterator[None]:
+    """Make this thread's texts in `code` (None: as before), e.g. a training thread started
+    by a student who reads Chinese: its messages to that student are in Chinese."""
+    before = getattr(_spoken, "code", None)
+    _spoken.code = code_of(code) or before
+    try:
+        yield
+    finally:
+        _spoken.code = before
 
 
 def locale() -> str:

@@ -39,6 +39,7 @@ RAY_CPUS_ENV = "CNN_RAY_CPUS"
 RAY_MEMORY_ENV = "CNN_RAY_MEMORY"
 LESSONS_DIR_ENV = "CNN_LESSONS_DIR"
 DB_URL_ENV = "CNN_DB_URL"
+LANG_ENV = "CNN_LANG"
 KERAS_HOME_ENV = "KERAS_HOME"  # Keras' own variable: where it caches downloads
 TF_LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"  # TensorFlow's: written, never read
 PYTHONPATH_ENV = "PYTHONPATH"  # a training's child process finds `cnn` through it
@@ -65,6 +66,15 @@ def _given(raw: str) -> bool:
 
 def _text(raw: str) -> str:
     return raw
+
+
+def _language(raw: str) -> str:
+    from cnn import i18n
+
+    code = i18n.code_of(raw)
+    if code is None:
+        raise ValueError(raw)
+    return code
 
 
 def _where_to_train(raw: str) -> str:
@@ -149,9 +159,22 @@ class Settings:
     """CNN_LESSONS_DIR (a folder, default unset: the built-in lessons only): a teacher's own
     lesson files (*.md, docs/LESSONS.md), offered beside the built-in ones."""
 
+    lang: str | None = _variable(LANG_ENV, None, _language, N_("en, zh or es"))
+    """CNN_LANG (en, zh or es; default unset: English): the language of the command line, and
+    of the app where a session has not chosen one (cnn.i18n)."""
+
     keras_home: Path = _variable(KERAS_HOME_ENV, Path.home() / ".keras", _path, PATH)
     """KERAS_HOME (a folder, default ~/.keras; Keras' own variable): where Keras caches the
     datasets it downloads (its datasets/ subfolder)."""
+
+
+def language() -> str | None:
+    """CNN_LANG alone, as a language code, or None when unset or not one CNN Lab speaks (read
+    on every text the CLI makes, so never a SettingError: `current()` says that one)."""
+    try:
+        return _language(os.environ.get(LANG_ENV, "").strip())
+    except ValueError:
+        return None
 
 
 def variables() -> tuple[str, ...]:
@@ -184,9 +207,16 @@ def current() -> Settings:
 
 def child_environment(first_on_path: str) -> dict[str, str]:
     """This process's environment for a child process, with `first_on_path` first on its
-    PYTHONPATH (where the child finds the `cnn` package)."""
+    PYTHONPATH (where the child finds the `cnn` package) and CNN_LANG the calling thread's
+    language (a student's training speaks to that student)."""
+    from cnn import i18n
+
     path = os.environ.get(PYTHONPATH_ENV)
-    return {**os.environ, PYTHONPATH_ENV: first_on_path + (os.pathsep + path if path else "")}
+    return {
+        **os.environ,
+        PYTHONPATH_ENV: first_on_path + (os.pathsep + path if path else ""),
+        LANG_ENV: i18n.language(),
+    }
 
 
 def quiet_tensorflow_log() -> None:

@@ -129,3 +129,25 @@ def test_a_links_lang_is_read_kept_and_refused_with_a_sentence():
     assert links.encode(lesson)["lang"] == "zh"
     bad = links.parse({"lang": "klingon"})
     assert bad.lang is None and "lang=klingon" in bad.problems[0]
+
+
+def test_a_thread_speaks_the_language_it_was_given(monkeypatch):
+    """A student's training thread writes its messages in that student's language, whatever
+    the other threads (and CNN_LANG) speak."""
+    import threading
+
+    monkeypatch.setattr(i18n, "_resolver", None)
+    monkeypatch.delenv(i18n.LANG_ENV, raising=False)
+    heard = {}
+
+    def training(code):
+        with i18n.speaking(code):
+            heard[code] = i18n.tr("Predict")
+
+    threads = [threading.Thread(target=training, args=(code,)) for code in ("zh", "es")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert heard == {"zh": "预测", "es": "Predecir"}
+    assert i18n.tr("Predict") == "Predict"  # this thread was given none

@@ -27,7 +27,7 @@ def test_readme_lists_exactly_the_variables_settings_reads():
     listed = readme_variables()
     assert len(listed) == len(set(listed)), "a variable is listed twice in README.md"
     assert set(listed) == set(settings.variables())
-    assert len(listed) == 17  # the sixteen CNN_* variables and Keras' KERAS_HOME
+    assert len(listed) == 18  # the seventeen CNN_* variables and Keras' KERAS_HOME
 
 
 def test_no_other_module_reads_the_environment():

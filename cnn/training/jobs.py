@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cnn import settings
+from cnn import i18n, settings
 from cnn.i18n import tr
 from cnn.training import estimate
 from cnn.training.config import TrainConfig
@@ -269,7 +269,8 @@ class TrainingJob:
         self._stop = threading.Event()
         self.rates = RateRequests()  # learning rates asked for while it runs (set_learning_rate)
         self._last_seen = time.monotonic()
-        self._thread = threading.Thread(target=self._run, name="cnn-training", daemon=True)
+        self.language = i18n.language()  # the asking student's: its messages are for them
+        self._thread = threading.Thread(target=self._run_speaking, name="cnn-training", daemon=True)
 
     def __repr__(self) -> str:
         return f"TrainingJob({self.config.dataset}/{self.config.arch}, state={self.state})"
@@ -348,6 +349,10 @@ class TrainingJob:
 
     def _abandoned(self) -> bool:
         return time.monotonic() - self._last_seen > self.abandon_after
+
+    def _run_speaking(self) -> None:
+        with i18n.speaking(self.language):
+            self._run()
 
     def _run(self) -> None:
         if not self.slots.acquire(self, self._stop):
