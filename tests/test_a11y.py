@@ -80,12 +80,13 @@ def axe():
 
 
 # True once no script runs and no spinner shows for QUIET_MS on end (polled by the page
-# itself): a page's spinner appears only after half a second, and on busy cores its running
-# icon late, so one look at either is not enough
+# itself): the app's root says whether a script runs (with the minimal toolbar Streamlit
+# draws no running icon), and a spinner appears only after half a second
 QUIET_MS = 1000
 QUIET_JS = """(quietMs) => {
-    const busy = document.querySelector(
-        '[data-testid="stStatusWidgetRunningIcon"], [data-testid="stSpinner"]');
+    const app = document.querySelector('[data-testid="stApp"]');
+    const busy = !app || app.getAttribute("data-test-script-state") !== "notRunning"
+        || document.querySelector('[data-testid="stSpinner"]');
     const now = performance.now();
     if (busy || window.a11yQuietSince === undefined) window.a11yQuietSince = now;
     return !busy && now - window.a11yQuietSince >= quietMs;

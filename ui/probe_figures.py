@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 
 from cnn import i18n
 from cnn.i18n import tr
-from ui.charts import COLORS, TEXT
+from ui.charts import COLORS, TEXT, legible_axes
 from ui.pictures import framed, to_uint8_rgb
 
 PALETTE = [  # one colour per class, the map's too: Okabe and Ito's colour-blind-safe set
@@ -48,7 +48,7 @@ def _layout(fig: go.Figure, height: int) -> go.Figure:
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         legend={"orientation": "h", "y": -0.28, "yanchor": "top"},
     )
-    return fig
+    return legible_axes(fig)
 
 
 def colour(index: int) -> str:

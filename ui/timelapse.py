@@ -27,7 +27,8 @@ FRAME_MS = 700  # time per frame while playing
 # default, and image and heatmap traces cannot be tweened, so they were blank for 500 of
 # every 700 ms while the time-lapse played (issue 28, 5.6)
 NO_TRANSITION = {"duration": 0}
-SLIDER_X = 0.17  # the slider starts right of the Play and Pause buttons
+SLIDER_X = 0.17  # the slider starts right of the Play and Pause buttons (English's)
+LABEL_SHARE = 0.01  # the figure's width a character of those buttons takes, about
 # Grad-CAM at the last conv layer did not pass the deletion test on digits (issue 28): the
 # panel says what it computes, not that it is where the model looked
 TITLES = (
@@ -126,7 +127,7 @@ def timelapse_figure(
         for f in range(len(lapse))
     ]
     _axes_and_controls(fig, lapse, probe_label, len(names))
-    return fig
+    return charts.legible_axes(fig)
 
 
 def _normalised_loss(loss: np.ndarray) -> np.ndarray:
@@ -165,6 +166,8 @@ def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, class
     fig.update_xaxes(title_text=tr("epoch"), row=2, col=3)
     fig.update_yaxes(range=[0, 1.05], row=2, col=3)
     steps = _slider_steps(lapse)
+    labels = ("▶ " + tr("Play"), "❚❚ " + tr("Pause"))  # longer words move the slider right
+    slider_x = max(SLIDER_X, 0.03 + LABEL_SHARE * sum(len(label) for label in labels))
     play = {
         "frame": {"duration": FRAME_MS, "redraw": True},
         "fromcurrent": True,
@@ -187,9 +190,9 @@ def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, class
                 "yanchor": "top",
                 "pad": {"t": 34},
                 "buttons": [
-                    {"label": "▶ " + tr("Play"), "method": "animate", "args": [None, play]},
+                    {"label": labels[0], "method": "animate", "args": [None, play]},
                     {
-                        "label": "❚❚ " + tr("Pause"),
+                        "label": labels[1],
                         "method": "animate",
                         "args": [[None], {"mode": "immediate", "frame": {"duration": 0}}],
                     },
@@ -200,9 +203,9 @@ def _axes_and_controls(fig: go.Figure, lapse: Timelapse, probe_label: str, class
             {
                 "active": 0,
                 "steps": steps,
-                "x": SLIDER_X,
+                "x": slider_x,
                 "y": -0.02,
-                "len": 0.66 - SLIDER_X,
+                "len": 0.66 - slider_x,
                 "currentvalue": {"prefix": tr("epoch") + " ", "font": {"size": 16}},
                 "transition": NO_TRANSITION,
             }
