@@ -18,6 +18,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_browser import (  # noqa: F401  (browser, mnist_run, server, server_env: fixtures)
     DIGIT_STROKES,
@@ -39,6 +40,7 @@ from test_browser import (  # noqa: F401  (browser, mnist_run, server, server_en
 )
 
 from cnn import artifacts
+from ui import charts, pictures, probe_figures
 
 axe_sync = pytest.importorskip(
     "axe_playwright_python.sync_playwright", reason="pip install axe-playwright-python"
@@ -176,3 +178,26 @@ def test_train_with_a_training_finished(tab, axe, server):  # noqa: F811
     settle(tab)
     problems = blocking(axe, tab, "/train with a training finished")
     assert not problems, "\n".join(problems)
+
+
+def relative_luminance(rgb) -> np.ndarray:
+    """WCAG's relative luminance of sRGB colours (0-255), the last axis the channels."""
+    c = np.asarray(rgb, float) / 255
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    return linear @ [0.2126, 0.7152, 0.0722]
+
+
+def test_the_heat_scale_darkens_at_every_step():
+    """'Where it looked' and Grad-CAM read as "more" by lightness alone, so every eye, a
+    colour-blind one too, sees the order (jet went dark-light-dark)."""
+    luminance = relative_luminance(pictures.heat_colours(np.linspace(0, 1, 64)))
+    assert np.all(np.diff(luminance) < 0)
+
+
+def test_compared_runs_and_probe_classes_differ_by_shape_as_well_as_colour():
+    histories = {f"run {i}": {"loss": [1.0, 0.5], "accuracy": [0.5, 0.8]} for i in range(4)}
+    fig = charts.run_curves(histories)
+    shapes = {t.name.split(" (")[0]: t.marker.symbol for t in fig.data}
+    assert len(set(shapes.values())) == len(histories)
+    symbols = [probe_figures.symbol(c) for c in range(10)]
+    assert len(set(symbols)) == 10 and len(set(probe_figures.PALETTE)) == 10

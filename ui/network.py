@@ -422,11 +422,8 @@ def _filter_ui(explainer, layer: str, channel: int, right) -> None:
                 "{shown} with the largest weights); red = positive weight, blue = negative; "
                 "{bias}. The 'One value' tab shows every number of one position.")
     )  # fmt: skip
-    bias_text = (
-        tr("bias {bias}").format(bias=i18n.number(float(bias), 3))
-        if bias
-        else tr("no bias (batch norm follows)")
-    )
+    bias_text = tr("bias {bias}").format(bias=i18n.number(float(bias), 3)) if bias else ""
+    bias_text = bias_text or tr("no bias (batch norm follows)")
     right.caption(text.format(k=kernel.shape[0], cin=cin, shown=len(slices), bias=bias_text))
 
 
@@ -491,18 +488,9 @@ def softmax_note(network, calibration=None, shown: np.ndarray | None = None) -> 
 def network_in_words(network, maps) -> str:
     """The overview for a screen reader: each map layer's most active channel, where it is
     strongest, then the softmax's top answers."""
-    parts = [
-        describe.heatmap(
-            column.maps[..., int(column.order[0])],
-            tr("{layer}, its most active channel {channel}").format(
-                layer=column.name, channel=int(column.order[0])
-            ),
-        )
-        for column in maps
-    ]
-    parts.append(
-        tr("Softmax output: {answers}.").format(
-            answers=describe.probabilities(network.probabilities, network.class_names)
-        )
-    )
-    return " ".join(parts)
+    what = tr("{layer}, its most active channel {channel}")
+    parts = [describe.heatmap(c.maps[..., int(c.order[0])],
+                              what.format(layer=c.name, channel=int(c.order[0])))
+             for c in maps]  # fmt: skip
+    answers = describe.probabilities(network.probabilities, network.class_names)
+    return " ".join([*parts, tr("Softmax output: {answers}.").format(answers=answers)])
