@@ -146,8 +146,9 @@ def occlusion_figure(image: np.ndarray, occlusion, class_name: str) -> go.Figure
         zmax=limit,
         colorscale=DIVERGING,
         colorbar={"title": {"text": tr("lost")}, "tickformat": ".0%", "len": 0.8},
-        hovertemplate=tr("covering near row %{y}, column %{x}: {name} loses %{z:.1%}").format(
-            name=class_name
+        # plotly's %{y} is not a Python placeholder: only {name} is filled here
+        hovertemplate=tr("covering near row %{y}, column %{x}: {name} loses %{z:.1%}").replace(
+            "{name}", class_name
         )
         + "<extra></extra>",
     )
