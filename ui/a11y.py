@@ -30,6 +30,12 @@ REDUCED_MOTION = (
     " animation-duration: 0.01ms !important; animation-iteration-count: 1 !important;"
     " transition-duration: 0.01ms !important; scroll-behavior: auto !important; } }"
 )
+# An st.html holding only a style or a script draws nothing, but its container took a 16 px gap
+# in the page's column (this module's two and the other pages' pushed the title 32 px down)
+NOTHING_DRAWN = (
+    "[data-testid='stElementContainer']:has([data-testid='stHtml'] > :is(style, script)"
+    ":only-child) { display: none; }"
+)
 # Streamlit's toast is an alertdialog labelled by an element it leaves empty (axe-core's
 # aria-dialog-name, serious): name each toast by its own text when it appears.
 TOAST_NAMES = """<script>
@@ -45,7 +51,7 @@ if (!window.cnnToastNames) {
 
 def style() -> None:
     """The styles the helpers here need, once per run (the router calls it)."""
-    st.html(f"<style>{SR_ONLY} {CAPTIONS} {FOCUS} {REDUCED_MOTION}</style>")
+    st.html(f"<style>{SR_ONLY} {CAPTIONS} {FOCUS} {REDUCED_MOTION} {NOTHING_DRAWN}</style>")
     st.html(TOAST_NAMES, unsafe_allow_javascript=True)
 
 
