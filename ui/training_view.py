@@ -239,11 +239,12 @@ def live_snapshot_ui(snapshot: dict | None, class_names) -> None:
         tr("**What it reads now** (epoch {epoch})").format(epoch=i18n.number(snapshot["epoch"], 2))
     )
     images, captions = snapshot_picture(snapshot, snapshot["probe_images"], class_names)
-    st.image(images, caption=captions, width=96)
+    st.image(images, caption=captions, width=96, alt=list(captions))  # the answer, ✓ or ✗
     if snapshot["filters"] is not None:
         st.image(
             pictures.filter_mosaic(filter_images(snapshot["filters"])),
             caption=tr("First-layer filters now (each scaled on its own)"),
+            alt=tr("The first layer's filters as they are now, one small square each"),
         )
 
 
