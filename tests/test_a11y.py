@@ -1,11 +1,12 @@
 """Accessibility in a real browser (issue 32, WCAG 2.1 AA): axe-core (PyPI axe-playwright-python
 bundles it; nothing is downloaded) in headless Chromium at 1280x720 against `streamlit run`.
 
-Pages and states: every page fresh in English, Chinese and Spanish (`?lang=`); Predict after a
-digit drawn with the mouse, then Look inside, Open the box and Probe on that drawing; Models
-with a run chosen (each of its tabs); Train with a tiny training finished; a lesson's first
-step. Any serious or critical violation fails, listed as rule, element and page. One server,
-one browser tab, the pages visited in turn (the server, Chromium and the helpers are
+Pages and states, each in English, Chinese and Spanish: every page fresh (`?lang=`); Predict
+after a digit drawn with the mouse, then Look inside, Open the box and Probe on that drawing;
+Models with a run chosen (each of its tabs); Train with a tiny training finished; a lesson's
+first step. A state is made once and then said in each language with the sidebar's picker.
+Any serious or critical violation fails, listed as rule, element and page. One server, one
+browser tab, the pages visited in turn (the server, Chromium and the helpers are
 tests/test_browser.py's).
 
 Run with `python -m pytest tests/test_a11y.py -q -s` (-s prints every page's figures);
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from test_browser import (  # noqa: F401  (browser, mnist_run, server, server_env: fixtures)
     DIGIT_STROKES,
     DRAWN_JS,
@@ -31,15 +33,15 @@ from test_browser import (  # noqa: F401  (browser, mnist_run, server, server_en
     choose,
     draw,
     expect_prediction,
-    go_to,
     mnist_run,
     open_app,
+    selectbox,
     server,
     server_env,
     wait_for,
 )
 
-from cnn import artifacts
+from cnn import artifacts, i18n
 from ui import charts, pictures, probe_figures
 
 axe_sync = pytest.importorskip(
@@ -141,17 +143,49 @@ def test_a_lesson_step(tab, axe, server):  # noqa: F811
     assert not problems, "\n".join(problems)
 
 
+def in_language(lang: str, text: str) -> str:
+    """`text` as the app writes it in `lang` (its catalog)."""
+    with i18n.speaking(lang):
+        return i18n.tr(text)
+
+
+def speak(page, now: str, then: str) -> None:
+    """Switch the session's language with the sidebar's picker: its drawing, its chosen run
+    and its finished training stay, now said in `then`."""
+    box = selectbox(page, in_language(now, "Language"))
+    option = page.get_by_role("option", name=i18n.LANGUAGES[then][2], exact=True)
+    for _ in range(4):  # a page's timed fragment can rerun and close the list as it opens
+        box.click()
+        try:
+            option.click(timeout=5000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    settle(page)
+    assert box.count() == 0, f"the page still speaks {now} after choosing {then}"
+
+
+def nav(page, lang: str, title: str) -> None:
+    """Open a page with the sidebar's link (the session stays), its title in `lang`."""
+    links = page.locator('[data-testid="stSidebarNav"]')
+    links.get_by_role("link", name=in_language(lang, title), exact=True).click()
+    settle(page)
+
+
 def test_predict_and_the_pages_that_look_into_a_drawing(tab, axe, server, mnist_run):  # noqa: F811
+    """A drawing on Predict, then Look inside, Open the box and Probe on it, in each language."""
     open_app(tab, server, "predict")
     choose(tab, "Model", artifacts.read_run_info(mnist_run).title)
     draw(tab, DIGIT_STROKES["1"])
     expect_prediction(tab, "1")
-    settle(tab)
-    problems = blocking(axe, tab, "/predict after a drawing")
-    for title in ("Look inside", "Open the box", "Probe"):  # the same drawing, looked into
-        go_to(tab, title)
-        settle(tab)
-        problems += blocking(axe, tab, f"{title} after a drawing")
+    problems, before = [], LANGUAGES[0]
+    for lang in LANGUAGES:
+        if lang != before:
+            speak(tab, before, lang)
+            before = lang
+        for title in ("Predict", "Look inside", "Open the box", "Probe"):
+            nav(tab, lang, title)
+            problems += blocking(axe, tab, f"{title} after a drawing, in {lang}")
     assert not problems, "\n".join(problems)
 
 
@@ -160,12 +194,16 @@ def test_models_with_a_run_chosen(tab, axe, server, mnist_run):  # noqa: F811
     settle(tab)
     choose(tab, "Run", artifacts.read_run_info(mnist_run).title)
     settle(tab)
-    problems = []
-    for name in ("Where it goes wrong", "How it learned (time-lapse)", "How sure it is",
-                 "Layers and files"):  # fmt: skip
-        tab.get_by_role("tab", name=name).click()
-        settle(tab)
-        problems += blocking(axe, tab, f"/models, a run chosen, tab {name!r}")
+    problems, before = [], LANGUAGES[0]
+    for lang in LANGUAGES:
+        if lang != before:
+            speak(tab, before, lang)
+            before = lang
+        for name in ("Where it goes wrong", "How it learned (time-lapse)", "How sure it is",
+                     "Layers and files"):  # fmt: skip
+            tab.get_by_role("tab", name=in_language(lang, name)).click()
+            settle(tab)
+            problems += blocking(axe, tab, f"/models, a run chosen, tab {name!r}, in {lang}")
     assert not problems, "\n".join(problems)
 
 
@@ -176,7 +214,10 @@ def test_train_with_a_training_finished(tab, axe, server):  # noqa: F811
     finished = tab.locator('[data-testid="stAlert"]').filter(has_text="Test accuracy")
     wait_for(tab, finished, TRAINING_S)
     settle(tab)
-    problems = blocking(axe, tab, "/train with a training finished")
+    problems = blocking(axe, tab, "/train with a training finished, in en")
+    for before, lang in zip(LANGUAGES, LANGUAGES[1:], strict=False):
+        speak(tab, before, lang)
+        problems += blocking(axe, tab, f"/train with a training finished, in {lang}")
     assert not problems, "\n".join(problems)
 
 

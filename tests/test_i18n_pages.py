@@ -50,6 +50,15 @@ class _Text(HTMLParser):
             self.parts.append(data)
 
 
+def _plain(text: str) -> str:
+    """A text's words: an HTML snippet without its tags, styles and scripts."""
+    if "<" not in text:
+        return text
+    parser = _Text()
+    parser.feed(text)
+    return " ".join(parser.parts)
+
+
 def _texts(at: AppTest) -> list[str]:
     """Every text a person reads on the page as AppTest holds it."""
     found: list[str] = []
@@ -62,11 +71,9 @@ def _texts(at: AppTest) -> list[str]:
             shown = name != "value" or kind not in CHOSEN | {"html"}
             value = getattr(node, name, None) if shown else None
             if isinstance(value, str):
-                found.append(value)
+                found.append(_plain(value))
         if kind == "html":
-            parser = _Text()
-            parser.feed(getattr(node.proto, "body", ""))
-            found.append(" ".join(parser.parts))
+            found.append(_plain(getattr(node.proto, "body", "")))
         for option in getattr(node, "options", None) or []:
             found.append(str(option))
         for child in getattr(node, "children", {}).values():
