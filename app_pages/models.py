@@ -9,7 +9,7 @@ import json
 
 import streamlit as st
 
-from cnn import artifacts
+from cnn import artifacts, run_folders
 from cnn.i18n import N_, tr
 from ui import models_view, run_picker, state
 from ui.exports import export_buttons_ui
@@ -63,7 +63,7 @@ with files:
     if str(info.path) in state.session_runs():
         if delete_col.button(tr("Delete this run"), type="secondary", icon=":material/delete:"):
             try:
-                artifacts.delete_run(info.path)
+                run_folders.delete_run(info.path)
             except artifacts.ArtifactError as err:
                 st.error(str(err))
                 st.stop()

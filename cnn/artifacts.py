@@ -449,60 +449,6 @@ def load_gaussian(path: str | Path):
     return Gaussian(means, precision)
 
 
-def rename_run(path: str | Path, title: str, root: str | Path | None = None) -> RunRecord:
-    """Give a user run a name (its record's `title`), rewriting run.json atomically.
-
-    Raises:
-        ArtifactError: for shipped runs, runs outside `root`, a broken run or a disk error.
-    """
-    path = Path(path).resolve()
-    _check_user_run(path, root, N_("Only run folders in the user runs folder can be renamed."))
-    info = read_run_info(path)
-    if not info.ok:
-        raise ArtifactError(broken(path, info))
-    info.record.title = " ".join(title.split())[:MAX_TITLE]
-    try:
-        write_record(path, info.record)
-    except OSError as err:
-        raise ArtifactError(
-            tr("Could not rename {run}: {reason}.").format(
-                run=path.name, reason=err.strerror or err
-            )
-        ) from err
-    return info.record
-
-
-def _check_user_run(path: Path, root: str | Path | None, done: str) -> None:
-    """Refuse shipped runs and anything that is not a run folder in the user runs folder
-    (`done`: the refusal's sentence, a msgid)."""
-    root = Path(root or user_runs_dir()).resolve()
-    if path.parent == shipped_dir().resolve():
-        raise ArtifactError(tr("Shipped pretrained runs are read-only."))
-    if path.parent != root or not ((path / RECORD_FILE).exists() or (path / MODEL_FILE).exists()):
-        raise ArtifactError(tr(done))
-
-
-def delete_run(path: str | Path, root: str | Path | None = None) -> None:
-    """Delete a user run. Shipped runs and anything outside `root` are refused.
-
-    Raises:
-        ArtifactError: for shipped runs, paths outside the user runs folder, or disk errors.
-    """
-    path = Path(path).resolve()
-    _check_user_run(path, root, N_("Only run folders in the user runs folder can be deleted."))
-    try:
-        # rename first so a half-deleted run is never listed
-        doomed = path.parent / f"{TMP_PREFIX}deleting-{path.name}"
-        os.replace(path, doomed)
-        shutil.rmtree(doomed)
-    except OSError as err:
-        raise ArtifactError(
-            tr("Could not delete {run}: {reason}.").format(
-                run=path.name, reason=err.strerror or err
-            )
-        ) from err
-
-
 def clean_temporary(root: str | Path, older_than_s: float = STALE_TMP_S) -> int:
     """Remove what interrupted saves left under `root` (called by every save).
 

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from cnn import artifacts
+from cnn import artifacts, run_folders
 from conftest import REPO
 
 
@@ -99,10 +99,10 @@ def test_read_only_root_gives_a_sentence(tiny_run, tmp_path):
 def test_delete_only_user_runs(tiny_run, tmp_path):
     run = copy_run(tiny_run, tmp_path, "mine")
     with pytest.raises(artifacts.ArtifactError, match="read-only"):
-        artifacts.delete_run(artifacts.shipped_dir() / "anything", root=tmp_path)
+        run_folders.delete_run(artifacts.shipped_dir() / "anything", root=tmp_path)
     with pytest.raises(artifacts.ArtifactError, match="Only run folders"):
-        artifacts.delete_run(tiny_run.parent.parent, root=tmp_path)
-    artifacts.delete_run(run, root=tmp_path)
+        run_folders.delete_run(tiny_run.parent.parent, root=tmp_path)
+    run_folders.delete_run(run, root=tmp_path)
     assert not run.exists() and artifacts.list_runs([tmp_path]) == []
 
 
@@ -136,15 +136,15 @@ def test_kill_during_save_leaves_previous_state_intact(tiny_run, tmp_path):
 def test_a_user_run_can_be_named_and_a_shipped_one_cannot(tiny_run, tmp_path):
     root = tmp_path / "runs"
     copy_run(tiny_run, root, "mine")
-    record = artifacts.rename_run(root / "mine", "  no   augmentation ", root)
+    record = run_folders.rename_run(root / "mine", "  no   augmentation ", root)
     assert record.title == "no augmentation"
     again = artifacts.read_run_info(root / "mine")
     assert again.record.title == "no augmentation" and again.title.startswith("no augmentation ")
-    assert artifacts.rename_run(root / "mine", "x" * 200, root).title == "x" * artifacts.MAX_TITLE
+    assert run_folders.rename_run(root / "mine", "x" * 200, root).title == "x" * artifacts.MAX_TITLE
     shipped = next(iter(artifacts.list_runs([artifacts.shipped_dir()])), None)
     if shipped is not None:
         with pytest.raises(artifacts.ArtifactError, match="read-only"):
-            artifacts.rename_run(shipped.path, "mine now")
+            run_folders.rename_run(shipped.path, "mine now")
 
 
 def test_a_run_keeps_some_right_answers_beside_its_mistakes(tiny_run):

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnn import architectures, artifacts, describe, i18n
+from cnn import architectures, artifacts, describe, i18n, run_folders
 from cnn.artifacts import RunInfo
 from cnn.i18n import N_, tr, trn
 from cnn.training.confidence import fitted_on_shown
@@ -182,7 +182,7 @@ def name_ui(info: RunInfo) -> None:
     )
     if save_col.button(tr("Save name"), width="stretch") and title != info.record.title:
         try:
-            artifacts.rename_run(info.path, title)
+            run_folders.rename_run(info.path, title)
         except artifacts.ArtifactError as err:
             st.error(str(err))
             return
