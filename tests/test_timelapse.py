@@ -129,3 +129,28 @@ def test_the_time_lapse_plays_without_transitions_and_names_its_grad_cam(tiny_ru
     titles = [a.text for a in fig.layout.annotations]
     assert "Grad-CAM at the last conv layer" in titles
     assert not any("looked" in t for t in titles)
+
+
+def test_a_snapshot_can_be_shown_without_playing(tiny_run):
+    """The keyboard's way through the time-lapse (Models' select slider): the figure at a
+    snapshot holds exactly that frame's pictures and curves, its slider set there."""
+    from ui.timelapse import at_frame, timelapse_figure
+
+    lapse = timelapse.load(tiny_run)
+    fig = timelapse_figure(lapse, [str(c) for c in range(10)], 0, "conv1_1", "a 7")
+    last = len(lapse) - 1
+    shown = at_frame(fig, last)
+    assert shown.layout.sliders[0].active == last
+    import json
+
+    from plotly.utils import PlotlyJSONEncoder
+
+    def as_json(value) -> str:
+        return json.dumps(value, cls=PlotlyJSONEncoder, sort_keys=True)
+
+    for trace, data in zip(fig.frames[last].traces, fig.frames[last].data, strict=True):
+        want = {**fig.data[trace].to_plotly_json(), **data.to_plotly_json()}
+        assert as_json(shown.data[trace].to_plotly_json()) == as_json(want)
+    changed = [as_json(shown.data[t]) != as_json(fig.data[t]) for t in fig.frames[last].traces]
+    assert any(changed)  # the last snapshot is not the first
+    assert fig.layout.sliders[0].active == 0  # the cached figure is left as it was

@@ -376,7 +376,16 @@ def timelapse_ui(info: RunInfo) -> None:
     figure = loaders.timelapse_figure(
         str(info.path), probe, layer, label, lapse, tuple(info.record.class_names)
     )
-    st.plotly_chart(figure, key="timelapse")
+    epochs = lapse.frame_epochs
+    shown = st.select_slider(  # arrow keys step through it: plotly's own slider takes no focus
+        tr("Snapshot (arrow keys step through them)"),
+        range(len(lapse)),
+        format_func=lambda i: tr("epoch {epoch}").format(epoch=i18n.number(epochs[i])),
+        key=f"timelapse-at-{info.path.name}",
+    )
+    from ui.timelapse import at_frame
+
+    st.plotly_chart(at_frame(figure, shown) if shown else figure, key="timelapse")
     st.caption(
         trn(
             "{n} snapshot, a few in the first epoch (when most of the learning happens), "

@@ -130,6 +130,17 @@ def timelapse_figure(
     return charts.legible_axes(fig)
 
 
+def at_frame(fig: go.Figure, index: int) -> go.Figure:
+    """A copy of the time-lapse `fig` showing its snapshot `index` (its slider there too): the
+    keyboard's way through it, since plotly's Play button and slider take no keyboard focus."""
+    shown = go.Figure(fig)
+    frame = fig.frames[index]
+    for trace, data in zip(frame.traces, frame.data, strict=True):
+        shown.data[trace].update(data.to_plotly_json())
+    shown.layout.sliders[0].active = index
+    return shown
+
+
 def _normalised_loss(loss: np.ndarray) -> np.ndarray:
     """Loss scaled to [0, 1] by its largest finite value, to share the accuracy axis."""
     finite = loss[np.isfinite(loss)]
