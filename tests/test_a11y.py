@@ -242,3 +242,34 @@ def test_compared_runs_and_probe_classes_differ_by_shape_as_well_as_colour():
     assert len(set(shapes.values())) == len(histories)
     symbols = [probe_figures.symbol(c) for c in range(10)]
     assert len(set(symbols)) == 10 and len(set(probe_figures.PALETTE)) == 10
+
+
+CVD = ("deuteranomaly", "protanomaly", "tritanomaly")  # red-, green- and blue-weak eyes
+
+
+def _seen_by(rgb: np.ndarray, kind: str) -> np.ndarray:
+    """sRGB colours (0-255) as an eye of `kind` at full severity sees them (Machado et al. 2009,
+    colorspacious' simulator), in CAM02-UCS (J', a', b': distances are perceived differences)."""
+    from colorspacious import cspace_convert
+
+    seen = cspace_convert(np.asarray(rgb, float) / 255, {"name": "sRGB1+CVD", "cvd_type": kind,
+                                                         "severity": 100}, "sRGB1")  # fmt: skip
+    return cspace_convert(np.clip(seen, 0, 1), "sRGB1", "CAM02-UCS")
+
+
+def _rgb(colour: str) -> list[int]:
+    return [int(colour.lstrip("#")[i : i + 2], 16) for i in (0, 2, 4)]
+
+
+@pytest.mark.parametrize("kind", CVD)
+def test_the_colours_stay_apart_for_colour_blind_eyes(kind):
+    """Simulated colour blindness: training and validation curves stay far apart, the first
+    four compared runs stay apart (their marker shapes tell the rest), and the heat scale
+    still darkens at every step."""
+    train, val = _seen_by([_rgb(charts.COLORS["train"]), _rgb(charts.COLORS["val"])], kind)
+    assert np.linalg.norm(train - val) >= 20
+    runs = _seen_by([_rgb(c) for c in charts.RUN_COLOURS[:4]], kind)
+    apart = [np.linalg.norm(a - b) for i, a in enumerate(runs) for b in runs[i + 1 :]]
+    assert min(apart) >= 10
+    heat = _seen_by(pictures.heat_colours(np.linspace(0, 1, 32)), kind)
+    assert np.all(np.diff(heat[:, 0]) < 0)
