@@ -143,6 +143,20 @@ def test_a_lesson_step(tab, axe, server):  # noqa: F811
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("lang", ["zh", "es"])
+def test_streamlits_own_uploader_texts_are_said_in_the_language(tab, server, lang):  # noqa: F811
+    """Streamlit writes "Upload" and "200MB per file" itself, in English; the page says them
+    in the reader's language, the button's accessible name included."""
+    open_app(tab, server, f"lessons?lang={lang}")
+    settle(tab)
+    uploader = tab.locator('[data-testid="stFileUploaderDropzone"]').first
+    button = uploader.get_by_role("button", name=in_language(lang, "Upload"))
+    assert button.count() == 1, uploader.get_by_role("button").all_inner_texts()
+    limit = tab.locator('[data-testid="stFileUploaderDropzoneInstructions"] span').first
+    shown = limit.evaluate("e => getComputedStyle(e, '::after').content")
+    assert in_language(lang, "At most {size} MB a file").split("{size}")[0].strip() in shown
+
+
 def in_language(lang: str, text: str) -> str:
     """`text` as the app writes it in `lang` (its catalog)."""
     with i18n.speaking(lang):

@@ -64,10 +64,38 @@ def picker_ui() -> None:
     )
 
 
+# Streamlit's file uploader writes "Upload" and "200MB per file" itself, in English only: in
+# another language the page draws its own words over them (CSS generated content, which a
+# screen reader reads as the button's name too)
+UPLOADER = '[data-testid="stFileUploaderDropzone"]'
+UPLOADER_STYLE = (
+    "{upl} button [data-testid='stMarkdownContainer'] p {{ font-size: 0; }}"
+    " {upl} button [data-testid='stMarkdownContainer'] p::after {{ content: {button};"
+    " font-size: 1rem; }}"
+    " [data-testid='stFileUploaderDropzoneInstructions'] span {{ font-size: 0; }}"
+    " [data-testid='stFileUploaderDropzoneInstructions'] span::after {{ content: {limit};"
+    " font-size: 0.875rem; }}"
+)
+
+
+def _css_text(text: str) -> str:
+    """`text` as a CSS string (its characters as they are: CSS does not read JSON's \\u escapes)."""
+    return json.dumps(text, ensure_ascii=False).replace("<", "\\3c ")
+
+
 def mark_page() -> None:
-    """Tell the browser (and a screen reader) the page's language: `<html lang>`."""
+    """Tell the browser (and a screen reader) the page's language, `<html lang>`, and say
+    Streamlit's own uploader texts in it."""
     lang = {"zh": "zh-CN"}.get(current(), current())
     st.html(
         f"<script>document.documentElement.lang = {json.dumps(lang)};</script>",
         unsafe_allow_javascript=True,
     )
+    if current() != i18n.DEFAULT:
+        limit = tr("At most {size} MB a file").format(
+            size=i18n.number(st.get_option("server.maxUploadSize"))
+        )
+        style = UPLOADER_STYLE.format(
+            upl=UPLOADER, button=_css_text(tr("Upload")), limit=_css_text(limit)
+        )
+        st.html(f"<style>{style}</style>")
