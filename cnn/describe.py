@@ -21,12 +21,6 @@ PLACES = (
 )
 
 
-def _place(row: float, col: float, height: int, width: int) -> str:
-    r = min(2, int(3 * row / max(height, 1)))
-    c = min(2, int(3 * col / max(width, 1)))
-    return tr(PLACES[r][c])
-
-
 def _grid_means(values: np.ndarray) -> np.ndarray:
     """The mean of each cell of a 3x3 grid over a 2-D map."""
     h, w = values.shape

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from cnn.errors import SettingError
-from cnn.i18n import N_, tr
+from cnn.i18n import LANG_ENV, N_, code_of, tr
 
 RUNS_DIR_ENV = "CNN_RUNS_DIR"
 DATA_DIR_ENV = "CNN_DATA_DIR"
@@ -39,7 +39,6 @@ RAY_CPUS_ENV = "CNN_RAY_CPUS"
 RAY_MEMORY_ENV = "CNN_RAY_MEMORY"
 LESSONS_DIR_ENV = "CNN_LESSONS_DIR"
 DB_URL_ENV = "CNN_DB_URL"
-LANG_ENV = "CNN_LANG"
 KERAS_HOME_ENV = "KERAS_HOME"  # Keras' own variable: where it caches downloads
 TF_LOG_LEVEL_ENV = "TF_CPP_MIN_LOG_LEVEL"  # TensorFlow's: written, never read
 PYTHONPATH_ENV = "PYTHONPATH"  # a training's child process finds `cnn` through it
@@ -69,9 +68,7 @@ def _text(raw: str) -> str:
 
 
 def _language(raw: str) -> str:
-    from cnn import i18n
-
-    code = i18n.code_of(raw)
+    code = code_of(raw)
     if code is None:
         raise ValueError(raw)
     return code
