@@ -10,7 +10,9 @@ the test images (`cnn.ood.FALSE_ALARM`); the table gives the share of foreign in
 (flagged, or refused by the page with a sentence: no answer is shown) and of drawn digits
 flagged. Scores: energy (Liu et al. 2020), mahalanobis (penultimate features, Lee et al.
 2018), knn (Sun et al. 2022: normalised penultimate features, distance to the K-th nearest
-of the fitted training images) and layers (`cnn.ood.Layers`, the one runs use).
+of the fitted training images), layers (`cnn.ood.Layers`, the one grey runs use) and, for
+colour runs, neighbours (`cnn.ood.Neighbours`: knn on the features of a second network
+trained on ImageNet's photos, `cnn.photo_embedder`; the one colour runs use).
 
     CNN_DATA_DIR=../shared/data PYTHONPATH=. python bench/bench_ood.py [RUN_DIR ...]
 """
@@ -66,7 +68,7 @@ def bench_run(path: Path) -> list[str]:
     scores = candidates(prepared, measured, measured.test.logits, temperature)
     scores["knn"] = (scored_by(measured, knn_score(measured.fitted.features)), None)
     rows = []
-    for name in ("energy", "mahalanobis", "knn", "layers"):
+    for name in ("energy", "mahalanobis", "knn", "layers", "neighbours"):
         if name not in scores:
             continue
         check = ood.measure_scored(scores[name][0], name, measured.description, temperature)

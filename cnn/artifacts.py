@@ -427,18 +427,20 @@ def save_gaussian(folder: Path, gaussian) -> None:
 
 
 def load_gaussian(path: str | Path):
-    """The run folder's unfamiliar-input arrays: a `cnn.ood.Layers` (a "layers" check) or a
-    `cnn.ood.Gaussian` (a "mahalanobis" check, and every file written before "layers"), or
-    None when it has none or it is broken."""
+    """The run folder's unfamiliar-input arrays: a `cnn.ood.Neighbours` (a "neighbours"
+    check), a `cnn.ood.Layers` (a "layers" check) or a `cnn.ood.Gaussian` (a "mahalanobis"
+    check, and every file written before "layers"), or None when it has none or it is broken."""
     import numpy as np
 
-    from cnn.ood import Gaussian, Layers
+    from cnn.ood import Gaussian, Layers, Neighbours
 
     file = Path(path) / OOD_FILE
     if not file.is_file():
         return None
     try:
         with np.load(file, allow_pickle=False) as data:
+            if "bank" in data.files:
+                return Neighbours.from_arrays(data)
             if "centres" in data.files:
                 return Layers.from_arrays(data)
             means, precision = data["means"], data["precision"]

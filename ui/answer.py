@@ -98,6 +98,11 @@ def unfamiliar_words(record: RunRecord, num_classes: int) -> str:
     ).format(n=i18n.number(num_classes))
     if check is None:
         return words
+    if check.score == "neighbours":
+        words += " " + tr(
+            "This check uses a second network that has seen over a million photos: it "
+            "compares your picture with the photos this model learnt from."
+        )
     caught = [
         what.format(percent=percent(rate))
         for rate, what in (
@@ -139,9 +144,11 @@ def answer_ui(
     class_names: Sequence[str],
     label: int | None,
     gaussian=None,
+    image=None,
 ):
     """The Prediction metric, a right/wrong line for inputs of known class, the unfamiliar-input
-    warning and the probability bars. `gaussian`: the run's `cnn.ood.Gaussian`, if any."""
+    warning and the probability bars. `gaussian`: what the run's check needs
+    (`cnn.artifacts.load_gaussian`), if any; `image`: the model's input (h, w, c)."""
     top, probabilities = shown_answer(inspection, record)
     how = how_sure_words(record)
     st.metric(
@@ -160,8 +167,9 @@ def answer_ui(
         icon = ":material/check_circle:" if label == top else ":material/cancel:"
         st.markdown(f"{icon} {verdict}")
     familiar = record.ood is None or ood.familiar(
-        inspection.logits, record.ood, inspection.features, gaussian, inspection.activations
-    )
+        inspection.logits, record.ood, inspection.features, gaussian, inspection.activations,
+        image,
+    )  # fmt: skip
     if not familiar:
         st.warning(unfamiliar_words(record, len(class_names)), icon=":material/help:")
     st.plotly_chart(

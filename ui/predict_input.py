@@ -112,7 +112,8 @@ def _answer_beside_input_ui(info: artifacts.RunInfo, loaded: loaders.LoadedRun, 
         state.set_current_input(state.CurrentInput(str(info.path), steps, source, picked.label))
         # One compiled pass (remembered per input): probabilities and activations
         inspection = loaders.inspect_image(loaded, steps.input, None)
-        answer.answer_ui(inspection, record, loaded.class_names, picked.label, loaded.run.gaussian)
+        answer.answer_ui(inspection, record, loaded.class_names, picked.label,
+                         loaded.run.gaussian, steps.input)  # fmt: skip
         # in a class: one click puts the picture as given (before preparing) on the class wall
         class_views.submit_from_predict(steps.steps[0][1], info)
     return steps, inspection

@@ -123,7 +123,9 @@ def predict_file(run: artifacts.Run, inspector, file: str) -> dict:
         None
         if record.ood is None
         else bool(
-            ood.familiar(seen.logits, record.ood, seen.features, run.gaussian, seen.activations)
+            ood.familiar(
+                seen.logits, record.ood, seen.features, run.gaussian, seen.activations, steps.input
+            )
         )
     )
     return doc

@@ -35,6 +35,9 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 SCORES = {  # cnn.ood's scores, in a few words
+    "neighbours": "how far the input lies from the nearest training photos, in the features of "
+    "a second network trained on ImageNet's photos (EfficientNet-Lite0; cosine distance to "
+    "the 5th nearest)",
     "layers": "how far the input's feature maps, at every layer size, lie from the training "
     "images' (Mahalanobis distances, summed)",
     "mahalanobis": "how far the features the output layer reads lie from the nearest class's "

@@ -76,22 +76,35 @@ def measure_confidence(prepared, model, test_logits: np.ndarray, test_labels: np
 
 @dataclass(repr=False)
 class Readings:
-    """What the check reads of a set of images: features (n, d), logits (n, k) and the
-    "layers" score's `cnn.ood.stage_features` (one (n, 2c) array per image size)."""
+    """What the check reads of a set of images: features (n, d), logits (n, k), the
+    "layers" score's `cnn.ood.stage_features` (one (n, 2c) array per image size) and, for
+    colour runs, the photo network's features (n, 1280) (`cnn.photo_embedder`), else None."""
 
     features: np.ndarray
     logits: np.ndarray
     stages: list[np.ndarray]
+    embeddings: np.ndarray | None = None
 
 
-def read_batches(inspector, batches) -> Readings:
+def photo_check(channels: int) -> bool:
+    """Whether a run's check also reads the photo network (colour runs, when installed)."""
+    from cnn import photo_embedder
+
+    return channels == 3 and photo_embedder.available()
+
+
+def read_batches(inspector, batches, photos: bool = False) -> Readings:
     """`Readings` of image batches (each float32 (b, h, w, c)), read as the Predict page reads
     an image: by a `check_reader.BatchReader` (the same numbers, summed inside TensorFlow),
-    or for a mirrored reading by `cnn.inspect.Inspector.run_batch` and `ood.stage_features`."""
+    or for a mirrored reading by `cnn.inspect.Inspector.run_batch` and `ood.stage_features`;
+    `photos`: the photo network's features too."""
+    from cnn import photo_embedder
     from cnn.training.check_reader import BatchReader
 
-    features, logits, stages = [], [], []
+    features, logits, stages, embedded = [], [], [], []
     for x in batches:
+        if photos:
+            embedded.append(photo_embedder.embed(x))
         if isinstance(inspector, BatchReader):
             f, z, s = inspector(x)
         else:
@@ -103,7 +116,8 @@ def read_batches(inspector, batches) -> Readings:
     if not features:
         return Readings(np.zeros((0, 0)), np.zeros((0, 0)), [])
     joined = [np.concatenate(parts) for parts in zip(*stages, strict=True)]
-    return Readings(np.concatenate(features), np.concatenate(logits), joined)
+    embeddings = np.concatenate(embedded) if photos else None
+    return Readings(np.concatenate(features), np.concatenate(logits), joined, embeddings)
 
 
 def _split_batches(split: datasets.Split, shape, batch_size: int):
@@ -147,11 +161,12 @@ def read_run(prepared, model) -> Measured:
     fitted = datasets.stratified_subset(prepared.train, ood.MAX_FITTED, config.seed)
     ready, description = check_inputs.foreign_set(config.dataset, preprocessing)
     digits = check_inputs.drawn_digits(prepared.data, preprocessing, config.seed)
+    photos = photo_check(shape[2])
     return Measured(
-        read_batches(inspector, _split_batches(fitted, shape, batch)),
+        read_batches(inspector, _split_batches(fitted, shape, batch), photos),
         fitted.labels,
-        read_batches(inspector, _split_batches(prepared.data.test, shape, batch)),
-        read_batches(inspector, _array_batches(ready.inputs, batch)),
+        read_batches(inspector, _split_batches(prepared.data.test, shape, batch), photos),
+        read_batches(inspector, _array_batches(ready.inputs, batch), photos),
         ready,
         description,
         None if digits is None else read_batches(inspector, _array_batches(digits, batch)),
@@ -172,7 +187,7 @@ def scored_by(measured: Measured, score, test_scores: np.ndarray | None = None) 
 
 def candidates(prepared, measured: Measured, test_logits: np.ndarray, temperature: float):
     """{score name: (cnn.ood.Scored, what it needs at prediction time)} for every score
-    that can be fitted for the run: "energy" always, "mahalanobis", "layers"."""
+    that can be fitted for the run: "energy" always, "mahalanobis", "layers", "neighbours"."""
     energy = scored_by(
         measured, lambda r: ood.familiarity(r.logits, temperature),
         ood.familiarity(test_logits, temperature),
@@ -186,21 +201,26 @@ def candidates(prepared, measured: Measured, test_logits: np.ndarray, temperatur
     layers = ood.fit_layers(measured.fitted.stages, prepared.config.seed)
     if layers is not None:
         out["layers"] = (scored_by(measured, lambda r: layers.familiarity(r.stages)), layers)
+    bank = ood.fit_neighbours(measured.fitted.embeddings)
+    if bank is not None:
+        out["neighbours"] = (scored_by(measured, lambda r: bank.familiarity(r.embeddings)), bank)
     return out
 
 
 def unfamiliar_check(prepared, model, test_logits: np.ndarray, temperature: float):
     """The unfamiliar-input check of a trained model, measured on classroom inputs.
 
-    The "layers" score when its Gaussians can be fitted, else "mahalanobis", else "energy"
-    (`cnn.ood`: the order the measurements on the shipped runs gave); the threshold keeps
+    "neighbours" for a colour run (the photo network's features), else the "layers" score
+    when its Gaussians can be fitted, else "mahalanobis", else "energy" (`cnn.ood`: the
+    order the measurements on the shipped runs gave); the threshold keeps
     FALSE_ALARM of the test images flagged; the classroom foreign set (`cnn.foreign`: photos
     through the upload path, drawings through the canvas path) gives the detection rate,
     and a digit run's test digits drawn on the canvas the drawn-digit false alarms. The other
     scores' rates are recorded beside the chosen one's.
 
     Returns:
-        (cnn.ood.OodCheck, the `cnn.ood.Layers` or `cnn.ood.Gaussian` it needs, or None).
+        (cnn.ood.OodCheck, the `cnn.ood.Neighbours`, `Layers` or `Gaussian` it needs, or
+        None).
     """
     measured = read_run(prepared, model)
     scores = candidates(prepared, measured, test_logits, temperature)
@@ -208,9 +228,9 @@ def unfamiliar_check(prepared, model, test_logits: np.ndarray, temperature: floa
         name: ood.measure_scored(scored, name, measured.description, temperature)
         for name, (scored, _) in scores.items()
     }
-    chosen = next(name for name in ("layers", "mahalanobis", "energy") if name in checks)
+    chosen = next(name for name in ood.ORDER if name in checks)
     check = checks[chosen]
-    for name in ("energy", "mahalanobis", "layers"):
+    for name in ood.ORDER:
         if name in checks:
             setattr(check, f"{name}_detection", checks[name].detection)
     return check, scores[chosen][1]
