@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from cnn import drawn, preprocess
+from cnn import drawn, i18n, preprocess
 
 SEED = 0
 N_DRAWINGS = 150  # drawings per set
@@ -289,3 +289,32 @@ def prepare(items: list[Item] | tuple[Item, ...], preprocessing: dict) -> Prepar
     shape = (0, *preprocessing["image_size"], preprocessing["channels"])
     stacked = np.stack(inputs).astype(np.float32) if inputs else np.zeros(shape, np.float32)
     return Prepared(stacked, kinds, names, refused)
+
+
+def said(description: str | None) -> str:
+    """A recorded description ("57 scikit-image photos; 16 made pictures; ...", kept in
+    English in run.json) in the reader's language, part by part; a part of another form as
+    it was recorded."""
+    parts = []
+    for part in (description or "").split("; "):
+        count, _, name = part.partition(" ")
+        if not count.isdigit():
+            parts.append(part)
+            continue
+        n = int(count)
+        if name == "scikit-image photos":
+            parts.append(i18n.trn("{n} scikit-image photo", "{n} scikit-image photos", n))
+        elif name == "made pictures":
+            parts.append(i18n.trn("{n} made picture", "{n} made pictures", n))
+        elif name == "drawings (letters, shapes, scribbles)":
+            parts.append(i18n.trn("{n} drawing (letters, shapes, scribbles)",
+                                  "{n} drawings (letters, shapes, scribbles)", n))  # fmt: skip
+        elif name.endswith(" photos") and name[: -len(" photos")] in PHOTO_DATASETS:
+            key = name[: -len(" photos")]
+            parts.append(i18n.trn("{n} {dataset} photo", "{n} {dataset} photos", n)
+                         .replace("{dataset}", key))  # fmt: skip
+        else:
+            parts.append(part)
+            continue
+        parts[-1] = parts[-1].replace("{n}", i18n.number(n))
+    return ("；" if i18n.language() == "zh" else "; ").join(parts)

@@ -151,3 +151,20 @@ def test_a_thread_speaks_the_language_it_was_given(monkeypatch):
         thread.join()
     assert heard == {"zh": "预测", "es": "Predecir"}
     assert i18n.tr("Predict") == "Predict"  # this thread was given none
+
+
+def test_a_cached_figure_is_built_again_in_each_readers_language():
+    """The Models page keeps its figures for every session (st.cache_resource): a figure first
+    built for an English reader must not be shown to a Chinese one (it was, before 2026-12-07)."""
+    from cnn import artifacts
+    from ui import models_view
+
+    shipped = Path(__file__).resolve().parent.parent / "artifacts"
+    run = next(p for p in sorted(shipped.iterdir()) if (p / "run.json").is_file())
+    info = artifacts.read_run_info(run)
+    with i18n.speaking("en"):
+        english = [t.name for t in models_view.record_figure(info, "reliability").data]
+    with i18n.speaking("zh"):
+        chinese = [t.name for t in models_view.record_figure(info, "reliability").data]
+    assert english[0] == "perfectly honest"
+    assert chinese[0] == "完全诚实"

@@ -183,3 +183,26 @@ def test_predict_warns_on_an_uploaded_photo_with_the_runs_own_figures(trained, r
     expected = unfamiliar_words(run.record, len(run.class_names))
     assert (expected in warnings) == flagged(run, inspector, steps.input)
     assert expected in warnings  # a printed page is no digit: the tiny run flags it
+
+
+def test_the_recorded_foreign_set_is_said_in_the_readers_language():
+    """run.json keeps the classroom set's description in English; the Models page says it in
+    the reader's language, part by part, and an older record's description as it was."""
+    from cnn import i18n
+
+    recorded = ("57 scikit-image photos; 16 made pictures; 60 flowers17 photos; "
+                "150 drawings (letters, shapes, scribbles)")  # fmt: skip
+    with i18n.speaking("en"):
+        assert foreign.said(recorded) == recorded
+    with i18n.speaking("es"):
+        assert foreign.said(recorded) == (
+            "57 fotos de scikit-image; 16 imágenes generadas; 60 fotos de flowers17; "
+            "150 dibujos (letras, formas, garabatos)"
+        )
+        assert foreign.said("1 scikit-image photos") == "1 foto de scikit-image"
+        assert foreign.said("Fashion-MNIST") == "Fashion-MNIST"
+    with i18n.speaking("zh"):
+        assert foreign.said(recorded) == (
+            "57 张 scikit-image 照片；16 张生成的图片；60 张 flowers17 照片；"
+            "150 幅手绘（字母、形状、涂鸦）"
+        )

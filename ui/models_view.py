@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cnn import architectures, artifacts, describe, i18n, run_folders
+from cnn import architectures, artifacts, describe, foreign, i18n, run_folders
 from cnn.artifacts import RunInfo
 from cnn.i18n import N_, tr, trn
 from cnn.training.confidence import fitted_on_shown
@@ -29,9 +29,12 @@ def record_stamp(info: RunInfo) -> tuple[int, int] | None:
 
 
 @st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
-def _record_figure(chart: str, path: str, stamp: tuple | None, cell: tuple | None) -> Any:
-    """A figure drawn from one run's run.json alone, built once per (run.json, chart, cell):
-    building Plotly figures was most of the Models page's rerun time."""
+def _record_figure(
+    chart: str, path: str, stamp: tuple | None, cell: tuple | None, language: str
+) -> Any:
+    """A figure drawn from one run's run.json alone, built once per (run.json, chart, cell,
+    language: its titles are in the reader's): building Plotly figures was most of the
+    Models page's rerun time."""
     record = artifacts.read_run_info(path).record
     if chart == "confusion":
         return charts.confusion_heatmap(np.array(record.test.confusion), record.class_names, cell)
@@ -47,12 +50,13 @@ def _record_figure(chart: str, path: str, stamp: tuple | None, cell: tuple | Non
 def record_figure(info: RunInfo, chart: str, cell: tuple[str, str] | None = None) -> Any:
     """`_record_figure` for a listed run: "confusion" (with the chosen cell outlined),
     "per-class", "reliability" or "architecture"."""
-    return _record_figure(chart, str(info.path), record_stamp(info), cell)
+    return _record_figure(chart, str(info.path), record_stamp(info), cell, i18n.language())
 
 
 @st.cache_resource(max_entries=MAX_FIGURES, show_spinner=False)
-def _curves_figure(runs: tuple[tuple[str, str, tuple | None], ...]) -> Any:
-    """The training curves of (title, path, run.json stamp) runs, built once per choice."""
+def _curves_figure(runs: tuple[tuple[str, str, tuple | None], ...], language: str) -> Any:
+    """The training curves of (title, path, run.json stamp) runs, built once per choice and
+    language (its axes are in the reader's)."""
     histories = {title: artifacts.read_run_info(path).record.history for title, path, _ in runs}
     return charts.run_curves(histories)
 
@@ -150,7 +154,7 @@ def compare_ui(good: list[RunInfo]) -> None:
     )
     if compared:
         chosen = tuple((r.title, str(r.path), record_stamp(r)) for r in compared)
-        st.plotly_chart(_curves_figure(chosen))
+        st.plotly_chart(_curves_figure(chosen, i18n.language()))
         a11y.described_ui(" ".join(curves_words(compared)))
     glossary.explain_ui("overfitting")
 
@@ -439,12 +443,12 @@ def confidence_ui(info: RunInfo) -> None:
         if check.detection is not None:
             said = tr(
                 "**Unlike its training data?** The flag is raised on {false_alarm} of its own "
-                "test images and flags **{detection}** of {n} {foreign} images."
+                "test images and flags **{detection}** of {n} unfamiliar inputs: {foreign}."
             ).format(
                 false_alarm=i18n.percent(check.false_alarm),
                 detection=i18n.percent(check.detection),
                 n=i18n.number(check.n_foreign),
-                foreign=check.foreign,
+                foreign=foreign.said(check.foreign),
             )
         else:
             said = tr(
@@ -452,6 +456,14 @@ def confidence_ui(info: RunInfo) -> None:
                 "test images and was not measured on a foreign dataset."
             ).format(false_alarm=i18n.percent(check.false_alarm))
         st.markdown(said)
+        if check.score == "neighbours":
+            st.caption(
+                tr(
+                    "The flag reads a second network that has seen over a million photos "
+                    "(EfficientNet-Lite0, trained on ImageNet): it compares a picture with "
+                    "the photos this model learnt from. The model itself is unchanged."
+                )
+            )
 
 
 def layer_table_ui(info: RunInfo) -> None:

@@ -265,7 +265,7 @@ def occlusion_ui(loaded, image: np.ndarray, gradcam) -> None:
             )
         )
         if gradcam.gradcam is None:
-            st.info(gradcam.gradcam_reason)
+            st.info(tr(gradcam.gradcam_reason))  # a catalog sentence, kept in English
         else:
             alt = describe.heatmap(
                 gradcam.gradcam, tr("Grad-CAM map for '{name}'").format(name=name)
