@@ -36,3 +36,14 @@ def test_ray_is_imported_only_when_a_cluster_is_configured():
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env_free,
                           capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_record_and_its_neighbours_import_on_their_own():
+    """A library user's first import may be any of these: each in a fresh interpreter (until
+    2026-12-07 `import cnn.record` alone failed on a circle through cnn.training)."""
+    for module in ("cnn.record", "cnn.artifacts", "cnn.ood", "cnn.training.config",
+                   "cnn.photo_embedder", "cnn.pth_reader"):  # fmt: skip
+        done = subprocess.run([sys.executable, "-c", f"import {module}"], cwd=REPO,
+                              env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)},
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, f"import {module}: {done.stderr[-1500:]}"

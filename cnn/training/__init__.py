@@ -23,8 +23,24 @@ from cnn.training.config import (
     preset_settings,
 )
 from cnn.training.events import StopTraining, TrainingEvent, TrainResult
-from cnn.training.jobs import SLOTS, TrainingJob, TrainingSlots, training_backend
-from cnn.training.loop import Prepared, prepare, train
+
+# the loop and the jobs are imported when first used: they import cnn.artifacts, which imports
+# cnn.record, which imports cnn.training.config; importing them here made `import cnn.record`
+# on its own fail on that circle
+_LAZY = {
+    "SLOTS": "jobs", "TrainingJob": "jobs", "TrainingSlots": "jobs", "training_backend": "jobs",
+    "Prepared": "loop", "prepare": "loop", "train": "loop",
+}  # fmt: skip
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'cnn.training' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"cnn.training.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
 
 # what the pages, the CLI, the tests and docs/ENGINE_API.md use from the package; the rest of
 # each module (the config's option lists, the loop's limits) is imported from that module
