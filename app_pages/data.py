@@ -66,7 +66,7 @@ size.metric(
     ),
 )
 
-st.subheader(tr("Images per class"))
+st.header(tr("Images per class"))
 k = len(data.class_names)
 counts = {
     tr("train"): np.bincount(data.train.labels, minlength=k),
@@ -75,7 +75,7 @@ counts = {
 st.plotly_chart(charts.class_counts(counts, data.class_names))
 a11y.described_ui(counts_in_words(counts, data.class_names))
 
-st.subheader(tr("Samples"))
+st.header(tr("Samples"))
 count_col, again_col = st.columns([3, 1], vertical_alignment="bottom")
 per_class = count_col.slider(tr("Samples per class"), 4, 16, 8)
 again_col.button(tr("Other samples"), on_click=state.new_data_samples, icon=":material/casino:")
@@ -92,7 +92,7 @@ for name, images in samples.items():
         ).format(name=name),
     )
 
-st.subheader(tr("Augmentation preview"))
+st.header(tr("Augmentation preview"))
 glossary.explain_ui("augmentation")
 st.caption(
     tr(

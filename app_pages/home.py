@@ -22,7 +22,7 @@ st.markdown(
     )
 )
 
-st.subheader(tr("Start a lesson"))
+st.header(tr("Start a lesson"))
 st.markdown(
     tr(
         "A lesson leads you through the pages step by step: you predict what your own network "
@@ -39,7 +39,7 @@ for plan, column in zip(offered, st.columns(START_LESSONS), strict=False):
 st.page_link(LESSONS_PAGE, label=tr("All lessons, links for your class and your own "
              "lesson files"), icon=":material/school:")  # fmt: skip
 
-st.subheader(tr("Tour"))
+st.header(tr("Tour"))
 tour = [
     (
         "app_pages/train.py",
@@ -98,7 +98,7 @@ for path, title, icon, what in tour:
     link.page_link(path, label=tr(title), icon=icon)
     text.markdown(tr(what))
 
-st.subheader(tr("Active model"))
+st.header(tr("Active model"))
 active = state.active_run()
 info = artifacts.read_run_info(active) if active else None
 if info is not None and info.ok:
@@ -113,7 +113,7 @@ else:
         )
     )
 
-st.subheader(tr("Datasets"))
+st.header(tr("Datasets"))
 table = pd.DataFrame(
     {
         tr("dataset"): tr(a.title),

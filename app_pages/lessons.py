@@ -35,7 +35,7 @@ for number, shown in enumerate(plans):
         row = st.columns(2)
     with row[number % 2]:
         lesson_catalog.lesson_card_ui(shown)
-st.subheader(tr("Your own lesson"))
+st.header(tr("Your own lesson"))
 st.markdown(
     tr("A lesson is one Markdown file: front matter, one `## ` heading per step, a lesson link "
        "per step, questions as blockquotes. Teachers can also give the server a folder of "

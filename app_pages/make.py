@@ -35,10 +35,10 @@ if made is None or not made.classes:
     )
     st.stop()
 
-st.subheader(tr("Add examples"))
+st.header(tr("Add examples"))
 maker.add_examples_ui(made)
 
-st.subheader(tr("Your examples"))
+st.header(tr("Your examples"))
 counts = made.counts()
 total = sum(counts.values())
 st.caption(
@@ -55,7 +55,7 @@ st.caption(
 )
 maker.examples_ui(made)
 
-st.subheader(tr("Train on it"))
+st.header(tr("Train on it"))
 problems = made.problems()
 if problems:
     st.info(problems[0])

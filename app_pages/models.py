@@ -22,10 +22,10 @@ if not good:
     st.info(tr("Every run listed is broken (see the error column)."))
     st.stop()
 
-st.subheader(tr("Training curves"))
+st.header(tr("Training curves"))
 models_view.compare_ui(good)
 
-st.subheader(tr("One run in detail"))
+st.header(tr("One run in detail"))
 info = run_picker.run_picker_ui(good, label=N_("Run"))
 models_view.name_ui(info)
 mistakes, learned, confidence, files = st.tabs(

@@ -13,6 +13,8 @@ from cnn.lessons import load_library
 from ui import lesson as lesson_ui
 from ui import lesson_questions
 
+CARD_TITLE = '<h2 class="card-title">A small lesson</h2>'  # a lesson card's title (an h2)
+
 
 def open_link(params: dict[str, str]) -> AppTest:
     """A fresh session opened on a link."""
@@ -73,7 +75,7 @@ def test_a_teachers_lesson_appears_with_its_steps_and_choices(offline, monkeypat
     at = open_link({"page": "lessons"})
     assert not at.exception
     shown = shown_text(at)
-    assert "#### A small lesson" in shown and "1. Train" in shown and "2. Measure" in shown
+    assert CARD_TITLE in shown and "1. Train" in shown and "2. Measure" in shown
     start = [b for b in at.button if b.label == "Start" and b.key.endswith("-small")]
     at = start[0].click().run()
     assert not at.exception and "1. Train" in shown_text(at)
@@ -97,9 +99,9 @@ def test_an_uploaded_lesson_is_offered_in_this_session_only(offline):
     at.file_uploader(key="lesson-upload").set_value(("Mine.md", GOOD.encode(), "text/markdown"))
     at.run()
     assert any("for this session only" in s.value for s in at.success)
-    assert "#### A small lesson" in shown_text(at)
+    assert CARD_TITLE in shown_text(at)
     other = open_link({"page": "lessons"})
-    assert "#### A small lesson" not in shown_text(other)
+    assert CARD_TITLE not in shown_text(other)
     bad = GOOD.replace("level: beginner", "level: guru").encode()
     at.file_uploader(key="lesson-upload").set_value(("bad.md", bad, "text/markdown"))
     at.run()
@@ -142,7 +144,7 @@ def test_a_class_code_in_a_link_is_kept_for_the_class_page(offline):
 def test_home_opens_with_start_a_lesson(offline):
     at = AppTest.from_file(APP, default_timeout=TIMEOUT_S).run()
     assert not at.exception
-    assert at.subheader[0].value == "Start a lesson"
+    assert at.header[0].value == "Start a lesson"
     at = next(b for b in at.button if b.label == "Start").click().run()
     assert not at.exception and "step 1 of" in shown_text(at)
 

@@ -30,6 +30,15 @@ REDUCED_MOTION = (
     " animation-duration: 0.01ms !important; animation-iteration-count: 1 !important;"
     " transition-duration: 0.01ms !important; scroll-behavior: auto !important; } }"
 )
+# Headings in order (axe-core's heading-order): a page's sections are h2 under its h1 title
+# (st.header; they were st.subheader, h3, which skipped a level), drawn at the size and
+# spacing the h3 had, so the pages look as before; a lesson card's title is an h2 of its own
+# class drawn as the h4 it was.
+HEADINGS = (
+    ".stApp [data-testid='stMain'] h2 { font-size: 1.75rem; line-height: 1.2;"
+    " padding: 0.75rem 0 1rem; }"
+    " .stApp [data-testid='stMain'] h2.card-title { font-size: 1.5rem; padding: 0.5rem 0 1rem; }"
+)
 # An st.html holding only a style or a script draws nothing, but its container took a 16 px gap
 # in the page's column (this module's two and the other pages' pushed the title 32 px down)
 NOTHING_DRAWN = (
@@ -51,7 +60,9 @@ if (!window.cnnToastNames) {
 
 def style() -> None:
     """The styles the helpers here need, once per run (the router calls it)."""
-    st.html(f"<style>{SR_ONLY} {CAPTIONS} {FOCUS} {REDUCED_MOTION} {NOTHING_DRAWN}</style>")
+    st.html(
+        f"<style>{SR_ONLY} {CAPTIONS} {FOCUS} {REDUCED_MOTION} {HEADINGS} {NOTHING_DRAWN}</style>"
+    )
     st.html(TOAST_NAMES, unsafe_allow_javascript=True)
 
 

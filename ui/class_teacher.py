@@ -311,7 +311,7 @@ def pick_ui(store: ClassStore, board: Board, shown) -> None:
     """Pick wall pictures into a dataset zip for Train's "Your own images"."""
     if not shown:
         return
-    st.subheader(tr("Make a class dataset"))
+    st.header(tr("Make a class dataset"))
     names = {s.id: f"{s.id}: {s.label} · {s.student}" for s in shown}
     picked = st.multiselect(tr("Pictures"), list(names), format_func=names.get, key="class-picked")
     kind = st.radio(

@@ -132,7 +132,7 @@ def student_ui(store: ClassStore, joined: Member) -> None:
 
 def share_ui(store: ClassStore, joined: Member) -> None:
     """Share the session's active run with the class."""
-    st.subheader(tr("Share your model"))
+    st.header(tr("Share your model"))
     active = state.active_run()
     info = artifacts.read_run_info(active) if active else None
     if info is None or not info.ok:
@@ -182,7 +182,7 @@ def draw_for_wall_ui(store: ClassStore, joined: Member) -> None:
     """A canvas and a label: a drawing for the class wall (e.g. one that fooled a model)."""
     from ui import canvas
 
-    st.subheader(tr("Draw for the wall"))
+    st.header(tr("Draw for the wall"))
     key = f"class-canvas-{state.generation('class-canvas')}"
     value = canvas.drawing_canvas(
         size=CANVAS_PX, stroke_width=20, stroke_color="#FFFFFF", background_color="#000000", key=key
@@ -252,7 +252,7 @@ def thumbnail(digest: str, _png: bytes) -> np.ndarray:
 def wall_ui(store: ClassStore, view: Board, title: str, answers: dict | None = None) -> list:
     """The newest WALL_SHOWN pictures of a class with who gave them and their label (and, with
     `answers`, {submission id: [text, ...]}, a model's answers under each); returns them."""
-    st.subheader(title)
+    st.header(title)
     shown = view.submissions[::-1][:WALL_SHOWN]
     if not shown:
         st.caption(tr("No pictures on the wall yet."))

@@ -42,7 +42,7 @@ def input_and_answer_ui(info: artifacts.RunInfo, loaded: loaders.LoadedRun, sour
     if found is None:
         return
     steps, inspection = found
-    st.subheader(tr("What the model receives"))
+    st.header(tr("What the model receives"))
     st.image(
         [pictures.framed(image, presenter.px(pictures.STEP_PX)) for _, image in steps.steps],
         caption=[title for title, _ in steps.steps],
@@ -55,7 +55,7 @@ def input_and_answer_ui(info: artifacts.RunInfo, loaded: loaders.LoadedRun, sour
     for note in steps.notes:
         st.caption(f":material/info: {note}")
 
-    st.subheader(tr("Inside the network"))
+    st.header(tr("Inside the network"))
     # only the open tab is drawn: the map costs about a second of RISE per new input
     tabs = st.tabs(
         [tr("Where it looked"), tr("Feature maps"), tr("Learned filters")],
