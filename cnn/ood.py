@@ -296,7 +296,10 @@ class Neighbours:
 
     def familiarity(self, embeddings: np.ndarray) -> np.ndarray:
         """Minus the cosine distance to the k-th nearest training photo, per input (n,)."""
-        x = unit_rows(np.asarray(embeddings).reshape(-1, self.bank.shape[1]))
+        x = np.asarray(embeddings)
+        if x.shape[-1] != self.bank.shape[1]:
+            raise ValueError("these features are not the ones the bank was made of")
+        x = unit_rows(x.reshape(-1, self.bank.shape[1]))
         bank = self.bank.astype(np.float32)
         out = []
         for start in range(0, len(x), 1000):
@@ -314,6 +317,8 @@ class Neighbours:
         bank, k = np.asarray(arrays["bank"]), int(arrays["k"])
         if bank.ndim != 2 or not 1 <= k <= len(bank):
             raise ValueError("the bank does not fit its k")
+        if not np.isfinite(bank.astype(np.float32)).all():
+            raise ValueError("the bank holds numbers that are not finite")
         return cls(bank.astype(np.float16), k)
 
 
@@ -461,5 +466,8 @@ def _familiar_photo(check: OodCheck, bank, image, one: bool, shape) -> np.ndarra
 
     if image is None or not isinstance(bank, Neighbours) or not photo_embedder.available():
         return np.bool_(True) if one else np.ones(shape, bool)
-    scores = bank.familiarity(photo_embedder.embed(np.asarray(image, np.float32)))
+    try:
+        scores = bank.familiarity(photo_embedder.embed(np.asarray(image, np.float32)))
+    except ValueError:  # a bank of another width: no flag rather than a wrong one
+        return np.bool_(True) if one else np.ones(shape, bool)
     return scores[0] >= check.threshold if one else scores >= check.threshold

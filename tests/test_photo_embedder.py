@@ -118,3 +118,20 @@ def test_the_neighbours_score_is_highest_near_the_training_photos(tmp_path):
     assert ood.fit_neighbours(None) is None
     with pytest.raises(ValueError):
         ood.Neighbours.from_arrays({"bank": bank.bank, "k": np.array(99)})
+
+
+def test_a_broken_or_foreign_bank_gives_no_flag_rather_than_a_wrong_one(tmp_path):
+    """familiarity.npz is a file on disk: a bank with numbers that are not finite is no check
+    at all, and one of another width lets every input through instead of failing the page."""
+    from cnn import artifacts
+
+    np.savez(tmp_path / artifacts.OOD_FILE, bank=np.full((9, 4), np.nan, np.float16),
+             k=np.array(5))  # fmt: skip
+    assert artifacts.load_gaussian(tmp_path) is None
+    narrow = ood.fit_neighbours(np.random.default_rng(3).normal(size=(9, 4)))
+    check = ood.OodCheck(score="neighbours", threshold=-0.5)
+    image = np.zeros((32, 32, 3), np.float32)
+    assert ood.familiar(np.zeros(2), check, gaussian=narrow, image=image)
+    assert ood.familiar(np.zeros((3, 2)), check, gaussian=narrow,
+                        image=np.zeros((3, 32, 32, 3), np.float32)).all()  # fmt: skip
+    assert ood.familiar(np.zeros(2), check, gaussian=None, image=image)
