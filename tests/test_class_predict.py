@@ -107,6 +107,8 @@ def test_listing_is_per_student_and_per_class(db_url, monkeypatch, tmp_path, tin
     folder = run_cache.cached_run(*store.run_files(store.student_runs(amy), mine.id))
     assert run_cache.unpacked(mine.digest) == folder == run_cache.folder_for(mine.digest)
     assert run_cache.is_unpacked_run(folder) and not run_cache.is_unpacked_run(tiny_run)
+    ood_file = artifacts.OOD_FILE  # the run's unfamiliar-input check came along
+    assert (folder / ood_file).read_bytes() == (tiny_run / ood_file).read_bytes()
 
     store.remove(a.code, a.teacher_key, "run", mine.id)
     assert store.student_runs(amy).runs == []
@@ -139,6 +141,9 @@ def test_a_student_predicts_with_their_shared_run(classroom, tiny_run):
         folder = run_cache.folder_for(mine.digest)
         assert state.ACTIVE_RUN in amy.session_state
         assert amy.session_state[state.ACTIVE_RUN] == str(folder) and reads.count == 1
+        # the page's run folder has the unfamiliar-input check the run had: Predict can warn
+        check = artifacts.OOD_FILE
+        assert (folder / check).read_bytes() == (tiny_run / check).read_bytes()
         amy.session_state[state.CANVAS_KEY] = drawn_one()
         amy.run()
         assert not amy.exception and picker(amy).index == picker(amy).options.index(label)

@@ -150,15 +150,16 @@ def test_typed_text_is_refused_with_a_sentence(store):
 
 def test_each_limit_says_its_sentence(db_url):
     limits = ClassLimits(
-        students=2, runs=1, run_bytes=4_900_000, submissions=2, submission_bytes=2 * 1024**2
+        students=2, runs=1, run_bytes=6_115_000, submissions=2, submission_bytes=2 * 1024**2
     )
     store = ClassStore(db_url, limits=limits)
     made = store.create("small")
     amy, ben = (store.join(made.code, n, session=n) for n in ("Amy", "Ben"))
     with pytest.raises(ClassError, match=r"This class is full \(2 students\)"):
         store.join(made.code, "Cat", session="c")
-    with pytest.raises(ClassError, match="more than the 4 MB a shared run may be"):
-        store.share(amy, shipped("flowers17"))  # 5.0 MB; the MNIST and Fashion runs 4.8 MB
+    with pytest.raises(ClassError, match="more than the 5 MB a shared run may be"):
+        # with familiarity.npz: flowers 6,126,540 bytes; Fashion 6,106,861, MNIST 6,056,027
+        store.share(amy, shipped("flowers17"))
     store.share(amy, shipped("mnist"))
     with pytest.raises(ClassError, match="1 shared runs, the most it keeps"):
         store.share(ben, shipped("fashion_mnist"))
@@ -166,8 +167,8 @@ def test_each_limit_says_its_sentence(db_url):
     store.submit(ben, symbol_canvas("ring", 1), "ring", drawn=True)
     with pytest.raises(ClassError, match=r"The class wall is full \(2 pictures\)"):
         store.submit(ben, symbol_canvas("cross", 1), "cross", drawn=True)
-    roomy = ClassStore(db_url, limits=ClassLimits(runs_bytes=6 * 1024**2))
-    with pytest.raises(ClassError, match="shared runs take 5 MB of the 6 MB it may use"):
+    roomy = ClassStore(db_url, limits=ClassLimits(runs_bytes=8 * 1024**2))
+    with pytest.raises(ClassError, match="shared runs take 6 MB of the 8 MB it may use"):
         roomy.share(ben, shipped("fashion_mnist"))
     noise = np.random.default_rng(0).integers(0, 256, (640, 640, 3), dtype=np.uint8)
     tight = ClassStore(db_url, limits=ClassLimits(submission_bytes=1024**2 // 2))
@@ -233,9 +234,17 @@ def test_a_shared_run_loads_back_safely_and_answers_as_the_original(store):
     amy = store.join(made.code, "Amy", session="a")
     row = store.share(amy, shipped("fashion_mnist"))
     assert store.share(amy, shipped("fashion_mnist")).id == row.id  # shared twice, kept once
-    record, model, digest = store.run_files(store.show(made.code, made.teacher_key), row.id)
-    run = run_cache.load_cached_run(record, model, digest)
+    record, model, digest, familiarity = store.run_files(
+        store.show(made.code, made.teacher_key), row.id
+    )
+    run = run_cache.load_cached_run(record, model, digest, familiarity)
     original = artifacts.load_run(shipped("fashion_mnist"))
+    # the unfamiliar-input check travels with the run: a classmate's Predict flags as its own
+    assert familiarity == (shipped("fashion_mnist") / artifacts.OOD_FILE).read_bytes()
+    assert isinstance(run.gaussian, type(original.gaussian)) and run.gaussian is not None
+    assert run.record.ood.threshold == original.record.ood.threshold
+    with pytest.raises(ClassError, match="damaged"):
+        run_cache.cached_run(record, model, digest, familiarity[:-1] + b"x")
     x = np.random.default_rng(0).random((4, 28, 28, 1), np.float32)
     np.testing.assert_allclose(
         run.model.predict(x, verbose=0), original.model.predict(x, verbose=0), atol=1e-6
@@ -260,6 +269,24 @@ def test_a_shared_run_loads_back_safely_and_answers_as_the_original(store):
     bad = hashlib.sha256(record.encode() + b"\0" + data).hexdigest()
     with pytest.raises(ClassError, match="Lambda"):
         run_cache.load_cached_run(record, data, bad)
+
+
+def test_a_run_shared_before_the_check_was_kept_still_loads_without_a_flag(store):
+    """A row written under migration 0001 has no familiarity and the digest of run.json and
+    model.keras alone: it loads, with no check (no flag rather than a wrong one)."""
+    from cnn.classroom import run_cache
+
+    made = store.create("7C")
+    amy = store.join(made.code, "Amy", session="a")
+    row = store.share(amy, shipped("fashion_mnist"))
+    with store.sessions.begin() as db:
+        old = db.get(SharedRun, row.id)
+        old.digest = run_cache.run_digest(old.record_json.encode(), old.model)
+        old.familiarity = None
+    files = store.run_files(store.show(made.code, made.teacher_key), row.id)
+    assert files[3] is None
+    run = run_cache.load_cached_run(*files)
+    assert run.gaussian is None and run.record.ood is not None
 
 
 def test_the_command_line_across_processes(db_url, tmp_path):

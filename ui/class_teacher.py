@@ -5,7 +5,7 @@ retraining), a class dataset picked from the wall, and removing things.
 
 Models come back from the database through `cnn.classroom.run_cache` (digest-checked, loaded
 as any untrusted run). Whatever is computed from runs is cached keyed on the runs' digests
-(`RunRow.digest`: the SHA-256 of run.json and model.keras), so a changed run is a new key.
+(`RunRow.digest`: the SHA-256 of the run's files), so a changed run is a new key.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ class ClassLimits:
 
     students: int = 60
     runs: int = 80  # shared runs, all students together
-    run_bytes: int = 25 * MB  # one shared run: run.json and model.keras
+    run_bytes: int = 25 * MB  # one shared run: run.json, model.keras and familiarity.npz
     runs_bytes: int = 400 * MB  # all shared runs of the class
     submissions: int = 400  # pictures on the wall
     submission_bytes: int = 2 * MB  # one picture, as stored (PNG)

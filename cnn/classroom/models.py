@@ -1,9 +1,10 @@
 """The class board's tables, as SQLAlchemy 2.x ORM classes (Alembic's migrations create them).
 
-A class has students; a student shares runs (run.json and model.keras stored whole, so a run
-outlives the server's disk) and submits pictures to the class wall. Deleting a class deletes
-everything in it, both by the ORM's cascade and by the database's ON DELETE CASCADE. The large
-columns (a model's bytes, a picture's PNG) are deferred: listing a class never reads them.
+A class has students; a student shares runs (run.json, model.keras and familiarity.npz stored
+whole, so a run outlives the server's disk) and submits pictures to the class wall. Deleting a
+class deletes everything in it, both by the ORM's cascade and by the database's ON DELETE
+CASCADE. The large columns (a model's bytes, a picture's PNG) are deferred: listing a class
+never reads them.
 
 Everything a person typed (a class name, a nickname, a label) is a plain text column, only
 ever bound as a query parameter, never part of SQL.
@@ -81,7 +82,8 @@ class Student(Base):
 
 
 class SharedRun(Base):
-    """A run a student shared: what the board lists, and the run itself (run.json, model.keras)."""
+    """A run a student shared: what the board lists, and the run itself (run.json, model.keras,
+    and familiarity.npz, the unfamiliar-input check's arrays, when it has one)."""
 
     __tablename__ = "shared_runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -95,10 +97,12 @@ class SharedRun(Base):
     test_accuracy: Mapped[float | None] = mapped_column(Float, nullable=True)
     trained: Mapped[str] = mapped_column(String(40))  # the run's own ISO save time
     shared: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utc_now)
-    size: Mapped[int] = mapped_column(Integer)  # bytes of run.json + model.keras
-    digest: Mapped[str] = mapped_column(String(DIGEST_CHARS))  # SHA-256 of both: the run's stamp
+    size: Mapped[int] = mapped_column(Integer)  # bytes of run.json + model.keras (+ familiarity)
+    digest: Mapped[str] = mapped_column(String(DIGEST_CHARS))  # SHA-256 of them: the run's stamp
     record_json: Mapped[str] = mapped_column(Text, deferred=True)
     model: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    # familiarity.npz, the unfamiliar-input check's arrays (migration 0002; None before it)
+    familiarity: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, nullable=True)
     student: Mapped[Student] = relationship(back_populates="runs")
 
     def __repr__(self) -> str:

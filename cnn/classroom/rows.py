@@ -66,7 +66,7 @@ class RunRow:
     trained: str
     shared: str
     bytes: int
-    digest: str  # SHA-256 of run.json and model.keras: a cache key for anything computed from it
+    digest: str  # SHA-256 of run.json, model.keras (and familiarity.npz): a cache key
 
     @classmethod
     def of(cls, run, student: str) -> RunRow:

@@ -40,6 +40,7 @@ from cnn.classroom.models import (
 )
 from cnn.classroom.pictures import wall_png
 from cnn.classroom.rows import Board, Member, NewClass, RunRow, StudentRow, SubmissionRow
+from cnn.classroom.run_cache import run_digest
 from cnn.i18n import N_, tr
 
 NO_CLASS = N_("No class has that code: check it with your teacher.")
@@ -217,15 +218,15 @@ class ClassStore:
             return self._add_student(db, room, nickname, code)
 
     def share(self, member: Member, run_dir: str | Path) -> RunRow:
-        """Store a run whole (run.json and model.keras) in the class; sharing the same run
-        twice keeps one copy."""
+        """Store a run whole (run.json, model.keras and its familiarity.npz if it has one) in
+        the class; sharing the same run twice keeps one copy."""
         run_dir = Path(run_dir)
         info = artifacts.read_run_info(run_dir)
         if not info.ok:
             raise ClassError(tr("This run cannot be shared: {reason}").format(reason=info.error))
-        size = sum(
-            (run_dir / f).stat().st_size for f in (artifacts.RECORD_FILE, artifacts.MODEL_FILE)
-        )
+        check = run_dir / artifacts.OOD_FILE
+        kept = [artifacts.RECORD_FILE, artifacts.MODEL_FILE] + [check.name] * check.is_file()
+        size = sum((run_dir / f).stat().st_size for f in kept)
         with self.sessions.begin() as db:
             self._check_member(db, member)
             count, used = db.execute(
@@ -236,7 +237,8 @@ class ClassStore:
             self.limits.check_run(count, used, size)
             record = (run_dir / artifacts.RECORD_FILE).read_text(encoding="utf-8")
             model = (run_dir / artifacts.MODEL_FILE).read_bytes()
-            digest = hashlib.sha256(record.encode() + b"\0" + model).hexdigest()
+            familiarity = check.read_bytes() if check.is_file() else None
+            digest = run_digest(record.encode(), model, familiarity)
             row = db.scalars(
                 select(SharedRun).where(
                     SharedRun.student_id == member.student_id, SharedRun.digest == digest
@@ -251,10 +253,11 @@ class ClassStore:
                     title=info.title[: 2 * NAME_CHARS],
                     trained=info.created,
                     test_accuracy=info.record.test.accuracy,
-                    size=len(record.encode("utf-8")) + len(model),
+                    size=len(record.encode("utf-8")) + len(model) + len(familiarity or b""),
                     digest=digest,
                     record_json=record,
                     model=model,
+                    familiarity=familiarity,
                 )
                 db.add(row)
                 db.flush()
@@ -357,19 +360,20 @@ class ClassStore:
             ).all()
             return {row.id: row.image for row in rows}
 
-    def run_files(self, seen: Board, run_id: int) -> tuple[str, bytes, str]:
-        """(run.json text, model.keras bytes, digest) of a run of the class `seen` (a Board
-        from `show`, or a student's own from `student_view`)."""
+    def run_files(self, seen: Board, run_id: int) -> tuple[str, bytes, str, bytes | None]:
+        """(run.json text, model.keras bytes, digest, familiarity.npz bytes or None) of a run
+        of the class `seen` (a Board from `show`, or a student's own from `student_view`)."""
         allowed = {r.id for r in seen.runs}
         with self.sessions() as db:
             row = db.scalars(
                 select(SharedRun)
-                .options(undefer(SharedRun.record_json), undefer(SharedRun.model))
+                .options(undefer(SharedRun.record_json), undefer(SharedRun.model),
+                         undefer(SharedRun.familiarity))  # fmt: skip
                 .where(SharedRun.id == run_id, SharedRun.class_id == seen.class_id)
             ).first()
             if row is None or run_id not in allowed:
                 raise ClassError(tr("This run is not in the class (removed?)."))
-            return row.record_json, row.model, row.digest
+            return row.record_json, row.model, row.digest, row.familiarity
 
     # --- helpers -------------------------------------------------------------------------
 
