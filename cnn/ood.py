@@ -442,32 +442,33 @@ def familiar(
     counts as familiar: no flag is better than a flag with the wrong scale.
     """
     one = np.ndim(logits) == 1
-    if check.score == "neighbours":
-        return _familiar_photo(check, gaussian, image, one, np.shape(logits)[:-1])
-    if check.score in ("mahalanobis", "layers"):
-        wanted = Gaussian if check.score == "mahalanobis" else Layers
-        given = features if check.score == "mahalanobis" else activations
-        if given is None or not isinstance(gaussian, wanted):
-            return np.bool_(True) if one else np.ones(np.shape(logits)[:-1], bool)
-        if check.score == "mahalanobis":
-            return gaussian.familiarity(features) >= check.threshold
-        try:
-            scores = gaussian.familiarity(stage_features(activations))
-        except ValueError:  # another model's feature maps: no flag rather than a wrong one
-            return np.bool_(True) if one else np.ones(np.shape(logits)[:-1], bool)
-        return scores[0] >= check.threshold if one else scores >= check.threshold
-    return familiarity(logits, check.temperature) >= check.threshold
+    scores = _scores(check, logits, features, gaussian, activations, image)
+    if scores is None:  # what the score needs is missing: no flag rather than a wrong one
+        return np.bool_(True) if one else np.ones(np.shape(logits)[:-1], bool)
+    if one:
+        scores = np.asarray(scores).reshape(-1)[0]
+    return scores >= check.threshold
 
 
-def _familiar_photo(check: OodCheck, bank, image, one: bool, shape) -> np.ndarray:
-    """`familiar` for a "neighbours" check: the input's photo-network features near enough to
-    the training photos' (every input familiar when something it needs is missing)."""
-    from cnn import photo_embedder
-
-    if image is None or not isinstance(bank, Neighbours) or not photo_embedder.available():
-        return np.bool_(True) if one else np.ones(shape, bool)
+def _scores(check: OodCheck, logits, features, gaussian, activations, image):
+    """The inputs' familiarity by the check's score, or None when what it needs is missing
+    (its arrays, its inputs, the photo network) or does not fit these inputs."""
+    needs = {"mahalanobis": (Gaussian, features), "layers": (Layers, activations),
+             "neighbours": (Neighbours, image)}  # fmt: skip
+    if check.score not in needs:
+        return familiarity(logits, check.temperature)
+    wanted, given = needs[check.score]
+    if given is None or not isinstance(gaussian, wanted):
+        return None
+    if check.score == "mahalanobis":
+        return gaussian.familiarity(features)
     try:
-        scores = bank.familiarity(photo_embedder.embed(np.asarray(image, np.float32)))
-    except ValueError:  # a bank of another width: no flag rather than a wrong one
-        return np.bool_(True) if one else np.ones(shape, bool)
-    return scores[0] >= check.threshold if one else scores >= check.threshold
+        if check.score == "layers":
+            return gaussian.familiarity(stage_features(activations))
+        from cnn import photo_embedder
+
+        if not photo_embedder.available():
+            return None
+        return gaussian.familiarity(photo_embedder.embed(np.asarray(image, np.float32)))
+    except ValueError:  # another model's feature maps, a bank of another width
+        return None
