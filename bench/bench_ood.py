@@ -35,20 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent / "artifacts"
 
 
 def knn_score(bank: np.ndarray):
-    """Minus the cosine distance to the K-th nearest of `bank`, per input (Sun et al.)."""
-    unit = bank / np.maximum(np.linalg.norm(bank, axis=1, keepdims=True), 1e-12)
-
-    def score(readings) -> np.ndarray:
-        x = readings.features / np.maximum(
-            np.linalg.norm(readings.features, axis=1, keepdims=True), 1e-12
-        )
-        out = []
-        for start in range(0, len(x), 1000):
-            distance = 1 - x[start : start + 1000] @ unit.T
-            out.append(-np.partition(distance, K - 1, axis=1)[:, K - 1])
-        return np.concatenate(out)
-
-    return score
+    """Minus the cosine distance to the K-th nearest of `bank`, per input (Sun et al.): the
+    "neighbours" score's arithmetic (`cnn.ood.Neighbours`), on the run's own features."""
+    nearest = ood.Neighbours(ood.unit_rows(bank), K)
+    return lambda readings: nearest.familiarity(readings.features)
 
 
 def pct(value) -> str:

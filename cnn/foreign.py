@@ -309,10 +309,9 @@ def said(description: str | None) -> str:
         elif name == "drawings (letters, shapes, scribbles)":
             parts.append(i18n.trn("{n} drawing (letters, shapes, scribbles)",
                                   "{n} drawings (letters, shapes, scribbles)", n))  # fmt: skip
-        elif name.endswith(" photos") and name[: -len(" photos")] in PHOTO_DATASETS:
-            key = name[: -len(" photos")]
+        elif name.endswith(" photos") and name.removesuffix(" photos") in PHOTO_DATASETS:
             parts.append(i18n.trn("{n} {dataset} photo", "{n} {dataset} photos", n)
-                         .replace("{dataset}", key))  # fmt: skip
+                         .replace("{dataset}", name.removesuffix(" photos")))  # fmt: skip
         else:
             parts.append(part)
             continue
